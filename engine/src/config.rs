@@ -1,0 +1,165 @@
+//! Configuration: every limit and timeout of a channel, with its default and the precedent the
+//! default comes from.
+//!
+//! Twisted's numbers are the defaults (`notes/twisted.md` section 1.1); where twine deliberately
+//! differs the comment says so. Relationships between limits are `const` asserts.
+
+use crate::time::Duration;
+
+/// Size limits. Names end in their unit and qualifier (TigerBeetle).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest request line, without its line ending. Twisted `LineReceiver.MAX_LENGTH` 16384
+    /// (it closes silently; twine answers 414).
+    pub request_line_bytes_max: usize,
+    /// Longest request head: the lengths of the request line and every header line, without
+    /// line endings, summed (Twisted `totalHeadersSize` 16384, which counts the same way). 431.
+    pub head_bytes_max: usize,
+    /// Most header fields in one head. Twisted `maxHeaders` 500 (the 501st is refused). 431.
+    pub header_count_max: usize,
+    /// Longest chunk-size line, extensions included, without its line ending. Twisted
+    /// `maxChunkSizeLineLength` 1024. 400.
+    pub chunk_line_bytes_max: usize,
+    /// Most trailer bytes after the last chunk, line endings included. Twisted
+    /// `_maxTrailerHeadersSize` 65536. 400.
+    pub trailer_bytes_max: usize,
+    /// Largest request body. Twisted has no bound (`None`); over it: 413.
+    pub body_bytes_max: Option<u64>,
+    /// Received bytes buffered while a request is handled (pipelined requests, unconsumed body).
+    /// At the bound reading pauses. Twisted `_optimisticEagerReadSize` 16384 (#8692).
+    pub recv_buffer_bytes_max: usize,
+    /// Bytes the channel emits while the transport is blocked before it refuses more body data
+    /// (`SendError::Blocked`); it also bounds each queued pipelined response. Twisted's transport
+    /// `bufferSize` is 65536.
+    pub send_buffer_bytes_max: usize,
+    /// Requests dispatched at once on one connection. Twisted (since 16.3, #8320) handles one
+    /// at a time: 1. web2's `maxPipeline` was 4.
+    pub pipeline_depth_max: usize,
+    /// Bytes a lingering close reads and discards before it gives up and closes. web2 had no
+    /// bound (only its 20 s timer); 4 MiB keeps the 1 MB upload of its `testLingeringClose` safe.
+    pub linger_bytes_max: u64,
+}
+
+impl Limits {
+    /// Twisted's defaults (see each field).
+    pub const DEFAULT: Limits = Limits {
+        request_line_bytes_max: 16_384,
+        head_bytes_max: 16_384,
+        header_count_max: 500,
+        chunk_line_bytes_max: 1_024,
+        trailer_bytes_max: 65_536,
+        body_bytes_max: None,
+        recv_buffer_bytes_max: 16_384,
+        send_buffer_bytes_max: 65_536,
+        pipeline_depth_max: 1,
+        linger_bytes_max: 4 << 20,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::DEFAULT
+    }
+}
+
+// A whole head must fit in the receive buffer, or a legal head could never be parsed.
+const _: () = assert!(Limits::DEFAULT.head_bytes_max <= Limits::DEFAULT.recv_buffer_bytes_max);
+const _: () =
+    assert!(Limits::DEFAULT.request_line_bytes_max <= Limits::DEFAULT.head_bytes_max);
+const _: () = assert!(Limits::DEFAULT.pipeline_depth_max >= 1);
+
+/// The named timers' durations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Total time to receive a request head, from its first byte (or from the end of the previous
+    /// response). Not reset by dribbled bytes: resetting on every byte is what slowloris exploits.
+    /// Twisted's idle `timeOut` is 60 s (`HTTPFactory`).
+    pub header_read: Duration,
+    /// Longest silence while a request body is being received. Twisted `timeOut` 60 s.
+    pub body_read: Duration,
+    /// Longest idle time between requests on a persistent connection. web2
+    /// `betweenRequestsTimeOut` 15 s.
+    pub idle_keep_alive: Duration,
+    /// Longest time the transport may stay blocked (the client stopped reading) while the
+    /// channel has output. Twisted disables its timeout while a request is handled; twine does
+    /// not trust a client that never reads: 60 s, Twisted's idle timeout.
+    pub send_stall: Duration,
+    /// How long a lingering close waits for the peer's FIN. web2 20 s.
+    pub linger: Duration,
+    /// How long a graceful close may wait for its output to flush before it aborts. Twisted
+    /// `abortTimeout` 15 s.
+    pub abort: Duration,
+}
+
+impl Timeouts {
+    /// Twisted's and web2's defaults (see each field).
+    pub const DEFAULT: Timeouts = Timeouts {
+        header_read: Duration::from_secs(60),
+        body_read: Duration::from_secs(60),
+        idle_keep_alive: Duration::from_secs(15),
+        send_stall: Duration::from_secs(60),
+        linger: Duration::from_secs(20),
+        abort: Duration::from_secs(15),
+    };
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts::DEFAULT
+    }
+}
+
+/// Everything a [`Channel`](crate::Channel) is configured with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Size limits.
+    pub limits: Limits,
+    /// Timer durations.
+    pub timeouts: Timeouts,
+    /// The value of the `Server` header added to every response unless the app set one;
+    /// `None` adds none.
+    pub server_name: Option<&'static str>,
+    /// Wall-clock time at the driver's epoch (`Instant::ZERO`), in seconds since the Unix epoch.
+    /// The `Date` header is this plus `now`; `None` adds no `Date` header. The engine never reads
+    /// a clock: the real server hands in the real time, the simulation a fixed epoch.
+    pub date_origin_unix_secs: Option<u64>,
+}
+
+impl Config {
+    /// The defaults: Twisted's limits, `Server: twine`, no `Date`.
+    pub fn new() -> Config {
+        Config {
+            limits: Limits::DEFAULT,
+            timeouts: Timeouts::DEFAULT,
+            server_name: Some("twine"),
+            date_origin_unix_secs: None,
+        }
+    }
+
+    /// With these limits.
+    pub fn with_limits(mut self, limits: Limits) -> Config {
+        self.limits = limits;
+        self
+    }
+
+    /// With these timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Config {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// With a `Date` header computed from this origin (see `date_origin_unix_secs`).
+    pub fn with_date_origin(mut self, unix_secs: u64) -> Config {
+        self.date_origin_unix_secs = Some(unix_secs);
+        self
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}

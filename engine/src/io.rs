@@ -1,0 +1,319 @@
+//! The channel's one way in ([`Input`]) and one way out ([`Output`]), and what crosses them.
+//!
+//! Application actions are inputs too, so a run is fully described by its input log: the
+//! trace recorder and replays need nothing else.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::error::ProtocolError;
+use crate::message::{RequestHead, ResponseHead};
+use crate::time::Instant;
+
+/// Identifies one request on a channel: the requests of a connection are numbered 0, 1, 2, ...
+/// in arrival order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "req#{}", self.0)
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Everything that can happen to a channel.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// Bytes read from the peer.
+    Received {
+        /// The current time.
+        now: Instant,
+        /// The bytes, at most [`Channel::recv_window`](crate::Channel::recv_window) of them.
+        bytes: &'a [u8],
+    },
+    /// The peer shut down its write side (a read returned 0).
+    ReceivedEof {
+        /// The current time.
+        now: Instant,
+    },
+    /// The transport's send buffer filled up or drained.
+    Transport {
+        /// The current time.
+        now: Instant,
+        /// The new state.
+        state: TransportState,
+    },
+    /// The connection failed: a reset, or a read or write error. Everything in flight is lost.
+    ConnectionLost {
+        /// The current time.
+        now: Instant,
+    },
+    /// The deadline from [`Channel::poll_timeout`](crate::Channel::poll_timeout) passed.
+    Timeout {
+        /// The current time.
+        now: Instant,
+    },
+    /// The application acts.
+    App {
+        /// The current time.
+        now: Instant,
+        /// What it does.
+        command: AppCommand,
+    },
+}
+
+impl Input<'_> {
+    /// The time the input carries.
+    pub fn now(&self) -> Instant {
+        match *self {
+            Input::Received { now, .. }
+            | Input::ReceivedEof { now }
+            | Input::Transport { now, .. }
+            | Input::ConnectionLost { now }
+            | Input::Timeout { now }
+            | Input::App { now, .. } => now,
+        }
+    }
+}
+
+/// The state of the transport's send side, as the driver sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportState {
+    /// A write did not complete: the peer is not reading fast enough. Producers are paused.
+    Blocked,
+    /// Everything handed to the driver has been written.
+    Writable,
+}
+
+/// What the application tells the channel about one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppCommand {
+    /// Grant credit for `bytes` more request-body bytes. Body chunks are delivered only against
+    /// credit, which is how request-body backpressure and lazy `100 Continue` work.
+    Consume {
+        /// The request.
+        request: RequestId,
+        /// More bytes the app will take.
+        bytes: u64,
+    },
+    /// Send an informational (1xx) response. Dropped for HTTP/1.0 clients.
+    SendInformational {
+        /// The request.
+        request: RequestId,
+        /// A head with a status in 100..=199, except 101.
+        head: ResponseHead,
+    },
+    /// Send the final response head.
+    SendHead {
+        /// The request.
+        request: RequestId,
+        /// The head.
+        head: ResponseHead,
+    },
+    /// Send response body bytes.
+    SendBody {
+        /// The request.
+        request: RequestId,
+        /// The bytes; empty is allowed and sends nothing.
+        data: Bytes,
+    },
+    /// The response is complete.
+    Finish {
+        /// The request.
+        request: RequestId,
+    },
+    /// Give up on the response: the connection is closed at once, as web2's
+    /// `abortConnection`. The client sees a truncated response.
+    Abort {
+        /// The request.
+        request: RequestId,
+    },
+    /// Register a producer for the response body. The channel reports its state changes as
+    /// [`Output::Producer`].
+    RegisterProducer {
+        /// The request.
+        request: RequestId,
+        /// Push (produces until paused) or pull (produces one chunk per [`Event::Pull`]).
+        kind: ProducerKind,
+    },
+    /// Unregister the request's producer.
+    UnregisterProducer {
+        /// The request.
+        request: RequestId,
+    },
+    /// The server is shutting down: finish the requests already received, take no new ones,
+    /// then close.
+    Drain,
+}
+
+/// The two producer kinds of Twisted's model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProducerKind {
+    /// Produces continuously until paused (`IPushProducer`).
+    Push,
+    /// Produces one chunk each time it is asked (`IPullProducer`).
+    Pull,
+}
+
+/// A producer's state (Twisted's `pauseProducing` / `resumeProducing` / `stopProducing`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProducerState {
+    /// May produce.
+    Producing,
+    /// Must not produce until `Producing` again.
+    Paused,
+    /// Will never be asked again: the response ended or the request was lost.
+    Stopped,
+}
+
+/// Whether the driver should read from the socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadState {
+    /// Reading is paused: the receive buffer is full, or the client is not reading our
+    /// responses while we are idle (Twisted #8868).
+    Paused,
+    /// Read again.
+    Resumed,
+}
+
+/// How a connection ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Write what was handed out, then close the socket.
+    Graceful,
+    /// Close at once, discarding unwritten bytes (a reset where the transport supports one).
+    Abort,
+}
+
+/// The channel's named timers (STYLE.md item 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// The total time to receive a request head.
+    HeaderRead,
+    /// Silence while a request body is received.
+    BodyRead,
+    /// Idle time between requests.
+    IdleKeepAlive,
+    /// The transport blocked with output pending.
+    SendStall,
+    /// A lingering close waiting for the peer's FIN.
+    Linger,
+    /// A graceful close whose output does not flush.
+    Abort,
+}
+
+impl Timer {
+    /// Every timer, in table order.
+    pub const ALL: [Timer; 6] = [
+        Timer::HeaderRead,
+        Timer::BodyRead,
+        Timer::IdleKeepAlive,
+        Timer::SendStall,
+        Timer::Linger,
+        Timer::Abort,
+    ];
+
+    /// The snake-case name used in traces.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Timer::HeaderRead => "header_read",
+            Timer::BodyRead => "body_read",
+            Timer::IdleKeepAlive => "idle_keep_alive",
+            Timer::SendStall => "send_stall",
+            Timer::Linger => "linger",
+            Timer::Abort => "abort",
+        }
+    }
+}
+
+/// A change to a named timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerChange {
+    /// Armed to fire at this deadline. Idle timers that are merely pushed back by activity are
+    /// not reported again.
+    Set(Instant),
+    /// Disarmed before it fired.
+    Cancelled,
+    /// It fired.
+    Fired,
+}
+
+/// What the application learns about its requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A request head arrived. No body bytes come until the app grants credit.
+    Request {
+        /// The new request.
+        id: RequestId,
+        /// Its head.
+        head: RequestHead,
+    },
+    /// Request body bytes, within the credit granted.
+    Body {
+        /// The request.
+        id: RequestId,
+        /// The bytes (never empty).
+        data: Bytes,
+    },
+    /// The request body is complete.
+    BodyEnd {
+        /// The request.
+        id: RequestId,
+    },
+    /// For a pull producer: produce one more chunk now.
+    Pull {
+        /// The request.
+        id: RequestId,
+    },
+    /// The request is lost: the connection closed or timed out, or its body was malformed.
+    /// Its response can no longer be sent; commands for it return `UsageError::RequestLost`.
+    Lost {
+        /// The request.
+        id: RequestId,
+    },
+    /// The peer violated the protocol; the channel answers with `error.status` and closes.
+    ProtocolError {
+        /// The request it concerns, if one had been dispatched.
+        id: Option<RequestId>,
+        /// What was wrong.
+        error: ProtocolError,
+    },
+}
+
+/// Everything the channel asks of its driver and app, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes to write, in order.
+    Transmit(Bytes),
+    /// Something for the application.
+    Event(Event),
+    /// A producer state transition.
+    Producer {
+        /// The request whose producer it is.
+        request: RequestId,
+        /// The new state.
+        state: ProducerState,
+    },
+    /// Pause or resume reading the socket.
+    Reading(ReadState),
+    /// A named timer changed.
+    Timer {
+        /// Which timer.
+        timer: Timer,
+        /// How.
+        change: TimerChange,
+    },
+    /// Shut down our write side once everything before it is written (lingering close: keep
+    /// reading and discarding until the peer's FIN or the linger timer).
+    ShutdownWrite,
+    /// Close the connection. Nothing follows.
+    Close(CloseReason),
+}

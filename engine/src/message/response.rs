@@ -1,0 +1,84 @@
+//! The response head as the app sends it.
+
+use bytes::Bytes;
+
+use super::Headers;
+
+/// A response head: status, optional reason phrase, header fields. The channel adds the
+/// framing (`Content-Length` or `Transfer-Encoding`), `Connection`, `Date` and `Server`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The status code, 100..=999.
+    pub status: u16,
+    /// A reason phrase; `None` uses the standard one for the status.
+    pub reason: Option<Bytes>,
+    /// The header fields, in order.
+    pub headers: Headers,
+}
+
+impl ResponseHead {
+    /// A head with this status and no fields.
+    pub fn new(status: u16) -> ResponseHead {
+        ResponseHead { status, reason: None, headers: Headers::new() }
+    }
+
+    /// With a header field appended.
+    pub fn with_header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> ResponseHead {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+/// The standard reason phrase of a status (RFC 9110 §15), or `""` for an unregistered one.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}

@@ -1,0 +1,1 @@
+//! The simulation harness (see issue 3).
