@@ -248,6 +248,7 @@ pub enum TimerChange {
 
 /// What the application learns about its requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A request head arrived. No body bytes come until the app grants credit.
     Request {

@@ -43,6 +43,7 @@
 //! # Ok::<(), twine_engine::UsageError>(())
 //! ```
 
+mod channel;
 pub mod config;
 pub mod error;
 pub mod io;
@@ -51,6 +52,7 @@ pub mod time;
 
 pub(crate) mod h1;
 
+pub use channel::Channel;
 pub use config::{Config, Limits, Timeouts};
 pub use error::{ProtocolError, ProtocolErrorKind, SendError, UsageError};
 pub use io::{

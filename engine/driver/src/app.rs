@@ -1,0 +1,45 @@
+//! The request handler interface, modelled on web2's Request/ChannelRequest split: the app
+//! receives request events and producer transitions for one connection and answers with
+//! [`AppCommand`]s. Apps are synchronous state machines like the channel; the driver calls
+//! [`App::produce`] when it has room to write, which is how push producers run.
+
+use twine_engine::{AppCommand, Event, Instant, ProducerState, RequestId};
+
+/// One connection's request handler.
+pub trait App {
+    /// A request event. Push commands to answer.
+    fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>);
+
+    /// A producer transition for one of this app's registered producers.
+    fn on_producer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        state: ProducerState,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let _ = (now, request, state, commands);
+    }
+
+    /// Called when the driver has written everything it was given: a producing push producer
+    /// pushes its next chunk. Returns whether it pushed anything.
+    fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        let _ = (now, commands);
+        false
+    }
+}
+
+/// Makes one [`App`] per connection.
+pub trait NewApp {
+    /// The app type.
+    type App: App;
+    /// A fresh app for a new connection.
+    fn new_app(&self) -> Self::App;
+}
+
+impl<F: Fn() -> A, A: App> NewApp for F {
+    type App = A;
+    fn new_app(&self) -> A {
+        self()
+    }
+}

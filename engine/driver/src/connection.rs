@@ -1,0 +1,375 @@
+//! The connection loop: socket bytes and timer ticks into the channel, the channel's outputs
+//! onto the socket and into the app, the app's commands back into the channel.
+//!
+//! Order of work in one turn, always the same: drain every output; feed the app's commands;
+//! write without waiting; close or shut down when the channel said so and the queue is empty;
+//! let the app produce; and only then wait, in a `biased` `select!`, for the socket to become
+//! writable or readable, for the next deadline, or for a drain signal.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::watch;
+
+use crate::{App, Clock};
+use twine_engine::{
+    AppCommand, Channel, CloseReason, Input, Instant, Output, TransportState, UsageError,
+};
+
+/// Sees every input and output of a connection: the simulation's trace recorder.
+pub trait Observer {
+    /// An input, just before the channel handles it.
+    fn on_input(&mut self, input: &Input<'_>) {
+        let _ = input;
+    }
+    /// An output, as the driver takes it.
+    fn on_output(&mut self, now: Instant, output: &Output) {
+        let _ = (now, output);
+    }
+    /// The app made a mistake; the command was refused.
+    fn on_usage_error(&mut self, now: Instant, command: &AppCommand, error: UsageError) {
+        let _ = (now, command, error);
+    }
+}
+
+/// The observer that sees nothing.
+impl Observer for () {}
+
+/// How a connection loop runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Most bytes read at once (also bounded by the channel's window).
+    pub read_bytes_max: usize,
+    /// When `true` is sent, the connection drains: it finishes the requests it has, then closes.
+    pub drain: Option<watch::Receiver<bool>>,
+    /// How long the last bytes may take to flush after the channel closed gracefully; then the
+    /// connection is aborted (Twisted's `abortTimeout`).
+    pub flush_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions { read_bytes_max: 64 * 1024, drain: None, flush_timeout: Duration::from_secs(15) }
+    }
+}
+
+/// How the connection ended, with the stream handed back so the caller can drop it (a FIN) or
+/// reset it where the transport supports that.
+#[derive(Debug)]
+pub struct ConnectionEnd<S> {
+    /// The stream.
+    pub stream: S,
+    /// The channel's verdict: graceful, or abort (reset if possible).
+    pub reason: CloseReason,
+}
+
+/// Most slices per vectored write.
+const WRITE_SLICES_MAX: usize = 64;
+
+struct Driver<'a, S, A, O> {
+    reader: ReadHalf<S>,
+    writer: WriteHalf<S>,
+    channel: Channel,
+    app: &'a mut A,
+    observer: &'a mut O,
+    clock: Clock,
+    queue: VecDeque<Bytes>,
+    commands: Vec<AppCommand>,
+    read_buf: BytesMut,
+    /// We told the channel the transport is blocked.
+    blocked: bool,
+    shutdown_pending: bool,
+    close: Option<CloseReason>,
+    peer_eof: bool,
+}
+
+/// Runs one connection until the channel closes it.
+pub async fn run_connection<S, A, O>(
+    stream: S,
+    channel: Channel,
+    app: &mut A,
+    clock: Clock,
+    observer: &mut O,
+    mut options: RunOptions,
+) -> ConnectionEnd<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    A: App,
+    O: Observer,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    let mut driver = Driver {
+        reader,
+        writer,
+        channel,
+        app,
+        observer,
+        clock,
+        queue: VecDeque::new(),
+        commands: Vec::new(),
+        read_buf: BytesMut::new(),
+        blocked: false,
+        shutdown_pending: false,
+        close: None,
+        peer_eof: false,
+    };
+    let reason = driver.run(&mut options).await;
+    ConnectionEnd { stream: driver.reader.unsplit(driver.writer), reason }
+}
+
+impl<S, A, O> Driver<'_, S, A, O>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    A: App,
+    O: Observer,
+{
+    async fn run(&mut self, options: &mut RunOptions) -> CloseReason {
+        loop {
+            self.drain_outputs();
+            if !self.commands.is_empty() {
+                self.feed_commands();
+                continue;
+            }
+            if self.write_now() {
+                continue;
+            }
+            if let Some(reason) = self.close {
+                return self.finish(reason, options.flush_timeout).await;
+            }
+            if self.shutdown_pending && self.queue.is_empty() {
+                self.shutdown_pending = false;
+                // A second shutdown or one after a reset fails; the channel does not care.
+                let _ = self.writer.shutdown().await;
+                continue;
+            }
+            if self.queue.is_empty() && self.app.produce(self.clock.now(), &mut self.commands) {
+                continue;
+            }
+            self.wait(options).await;
+        }
+    }
+
+    fn handle(&mut self, input: Input<'_>) {
+        self.observer.on_input(&input);
+        // Only app commands can be refused, and those go through `feed_commands`.
+        let _ = self.channel.handle_input(input);
+    }
+
+    fn drain_outputs(&mut self) {
+        while let Some(output) = self.channel.poll_output() {
+            let now = self.clock.now();
+            self.observer.on_output(now, &output);
+            match output {
+                Output::Transmit(bytes) => self.queue.push_back(bytes),
+                Output::Event(event) => self.app.on_event(now, event, &mut self.commands),
+                Output::Producer { request, state } => {
+                    self.app.on_producer(now, request, state, &mut self.commands)
+                }
+                Output::Reading(_) | Output::Timer { .. } => {}
+                Output::ShutdownWrite => self.shutdown_pending = true,
+                Output::Close(reason) => self.close = Some(reason),
+            }
+        }
+    }
+
+    fn feed_commands(&mut self) {
+        for command in std::mem::take(&mut self.commands) {
+            let now = self.clock.now();
+            let input = Input::App { now, command: command.clone() };
+            self.observer.on_input(&input);
+            if let Err(error) = self.channel.handle_input(input) {
+                self.observer.on_usage_error(now, &command, error);
+            }
+            // Outputs of each command are taken before the next command, so an app reacting
+            // to them sees the channel's state as it is.
+            self.drain_outputs();
+        }
+    }
+
+    /// Writes as much as the socket takes without waiting. Returns whether the channel has
+    /// something new to say (the transport blocked, drained, or failed).
+    fn write_now(&mut self) -> bool {
+        if self.queue.is_empty() || self.close == Some(CloseReason::Abort) {
+            return self.report_writable();
+        }
+        let result = {
+            let slices: Vec<IoSlice<'_>> =
+                self.queue.iter().take(WRITE_SLICES_MAX).map(|b| IoSlice::new(b)).collect();
+            let writer = &mut self.writer;
+            // Poll once: Ready means written (or failed), Pending means blocked.
+            poll_once(|cx| Pin::new(&mut *writer).poll_write_vectored(cx, &slices))
+        };
+        match result {
+            Poll::Ready(Ok(written)) if written > 0 => {
+                self.advance(written);
+                self.report_writable() || !self.queue.is_empty()
+            }
+            Poll::Ready(Ok(_)) | Poll::Ready(Err(_)) => self.lose_connection(),
+            Poll::Pending if self.blocked || self.close.is_some() => false,
+            Poll::Pending => {
+                self.blocked = true;
+                let now = self.clock.now();
+                self.handle(Input::Transport { now, state: TransportState::Blocked });
+                true
+            }
+        }
+    }
+
+    fn report_writable(&mut self) -> bool {
+        if !self.blocked || !self.queue.is_empty() || self.close.is_some() {
+            return false;
+        }
+        self.blocked = false;
+        let now = self.clock.now();
+        self.handle(Input::Transport { now, state: TransportState::Writable });
+        true
+    }
+
+    fn lose_connection(&mut self) -> bool {
+        self.queue.clear();
+        if self.close.is_some() {
+            return false;
+        }
+        let now = self.clock.now();
+        self.handle(Input::ConnectionLost { now });
+        true
+    }
+
+    fn advance(&mut self, mut written: usize) {
+        while written > 0 {
+            let Some(front) = self.queue.front_mut() else { return };
+            let n = written.min(front.len());
+            front.advance(n);
+            written -= n;
+            if front.is_empty() {
+                self.queue.pop_front();
+            }
+        }
+    }
+
+    /// Waits for the first of: the socket taking bytes, bytes or EOF from the peer, the next
+    /// deadline, a drain signal. `biased`, so the order is fixed and a simulation replays.
+    async fn wait(&mut self, options: &mut RunOptions) {
+        let window = if self.peer_eof { 0 } else { self.channel.recv_window() };
+        let read_len = window.min(options.read_bytes_max);
+        let deadline = self.channel.poll_timeout().map(|at| self.clock.to_tokio(at));
+        let draining = options.drain.as_ref().is_some_and(|rx| *rx.borrow());
+        let wake = {
+            let slices: Vec<IoSlice<'_>> =
+                self.queue.iter().take(WRITE_SLICES_MAX).map(|b| IoSlice::new(b)).collect();
+            let can_write = !slices.is_empty();
+            self.read_buf.reserve(read_len);
+            let mut limited = (&mut self.read_buf).limit(read_len);
+            let (reader, writer) = (&mut self.reader, &mut self.writer);
+            tokio::select! {
+                biased;
+                written = writer.write_vectored(&slices), if can_write => Wake::Written(written),
+                read = reader.read_buf(&mut limited), if read_len > 0 => Wake::Read(read),
+                () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
+                () = drain_signal(&mut options.drain), if !draining => Wake::Drain,
+            }
+        };
+        let now = self.clock.now();
+        match wake {
+            Wake::Written(Ok(n)) if n > 0 => {
+                self.advance(n);
+                self.report_writable();
+            }
+            Wake::Written(_) => {
+                self.lose_connection();
+            }
+            Wake::Read(read) => self.handle_read(read),
+            Wake::Deadline => self.handle(Input::Timeout { now }),
+            Wake::Drain => {
+                if options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
+                    self.handle(Input::App { now, command: AppCommand::Drain });
+                }
+            }
+        }
+    }
+
+    fn handle_read(&mut self, read: io::Result<usize>) {
+        let now = self.clock.now();
+        match read {
+            Ok(0) => {
+                self.peer_eof = true;
+                self.handle(Input::ReceivedEof { now });
+            }
+            Ok(_) => {
+                let bytes = self.read_buf.split().freeze();
+                self.handle(Input::Received { now, bytes: &bytes });
+            }
+            Err(_) => {
+                self.lose_connection();
+            }
+        }
+    }
+
+    /// The channel closed: write what is left (gracefully, within `flush_timeout`), then hand
+    /// the stream back.
+    async fn finish(&mut self, reason: CloseReason, flush_timeout: Duration) -> CloseReason {
+        if reason == CloseReason::Abort {
+            return reason;
+        }
+        let flushed = tokio::time::timeout(flush_timeout, async {
+            while !self.queue.is_empty() {
+                let written = {
+                    let slices: Vec<IoSlice<'_>> =
+                        self.queue.iter().take(WRITE_SLICES_MAX).map(|b| IoSlice::new(b)).collect();
+                    self.writer.write_vectored(&slices).await
+                };
+                match written {
+                    Ok(n) if n > 0 => self.advance(n),
+                    _ => return false,
+                }
+            }
+            self.writer.flush().await.is_ok()
+        })
+        .await;
+        match flushed {
+            Ok(true) => CloseReason::Graceful,
+            Ok(false) | Err(_) => CloseReason::Abort,
+        }
+    }
+}
+
+/// Polls once without waiting. The waker is a no-op: if this is `Pending`, the wait that
+/// follows polls the same write again with the task's real waker.
+fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Poll<T> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    f(&mut cx)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the drain flag changes; never without a drain signal or once its sender is
+/// gone.
+async fn drain_signal(drain: &mut Option<watch::Receiver<bool>>) {
+    match drain {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// What ended a wait.
+enum Wake {
+    Written(io::Result<usize>),
+    Read(io::Result<usize>),
+    Deadline,
+    Drain,
+}

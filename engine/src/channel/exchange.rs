@@ -1,0 +1,90 @@
+//! One request and its response: what the channel remembers per request in flight.
+//!
+//! Invariant: exchanges are kept in arrival order; only the front one writes to the wire, the
+//! others queue at most `send_buffer_bytes_max` bytes (plus one app write) until they reach it.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::state::SendState;
+use crate::io::{ProducerKind, ProducerState, RequestId};
+use crate::message::Version;
+
+/// Where `Expect: 100-continue` stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Not expected, or no longer relevant.
+    None,
+    /// The client waits; `100 Continue` goes out when the app first grants credit.
+    Pending,
+    /// Sent.
+    Sent,
+}
+
+/// A registered response producer.
+#[derive(Debug)]
+pub(crate) struct Producer {
+    pub(crate) kind: ProducerKind,
+    /// The last state reported; `None` before the first report.
+    pub(crate) state: Option<ProducerState>,
+    /// A pull producer has been asked for a chunk and has not answered yet.
+    pub(crate) pull_outstanding: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    pub(crate) id: RequestId,
+    pub(crate) version: Version,
+    /// The request was `HEAD`: the response has no body.
+    pub(crate) is_head: bool,
+    /// The connection may carry more requests after this one.
+    pub(crate) persistent: bool,
+    pub(crate) expect: Expect,
+    /// Body bytes the app will still take.
+    pub(crate) credit: u64,
+    /// The app has granted credit at least once (reading the body is not an early reply).
+    pub(crate) credit_granted: bool,
+    /// The request body has been received in full.
+    pub(crate) body_done: bool,
+    /// The app was told `Event::Lost`.
+    pub(crate) lost: bool,
+    /// The channel's own error response, never dispatched to the app.
+    pub(crate) is_error: bool,
+    pub(crate) send: SendState,
+    /// Output waiting until this exchange reaches the front of the queue.
+    pub(crate) queued: VecDeque<Bytes>,
+    pub(crate) queued_bytes: usize,
+    pub(crate) producer: Option<Producer>,
+}
+
+impl Exchange {
+    pub(crate) fn new(id: RequestId, version: Version, is_head: bool, persistent: bool) -> Exchange {
+        Exchange {
+            id,
+            version,
+            is_head,
+            persistent,
+            expect: Expect::None,
+            credit: 0,
+            credit_granted: false,
+            body_done: false,
+            lost: false,
+            is_error: false,
+            send: SendState::AwaitingHead,
+            queued: VecDeque::new(),
+            queued_bytes: 0,
+            producer: None,
+        }
+    }
+
+    /// Whether the response is over (complete, or never to be completed).
+    pub(crate) fn is_settled(&self) -> bool {
+        matches!(self.send, SendState::Done | SendState::Aborted)
+    }
+
+    pub(crate) fn queue(&mut self, bytes: Bytes) {
+        self.queued_bytes += bytes.len();
+        self.queued.push_back(bytes);
+    }
+}

@@ -1,0 +1,165 @@
+//! Flow control, derived from state after every input: producer states (Twisted's
+//! producer/consumer model made explicit), whether to read, and which timers run.
+//!
+//! Nothing here decides anything that is not a function of the state machines; the functions
+//! compare what should be with what was last reported and report the difference.
+
+use super::exchange::Exchange;
+use super::state::{CloseState, RecvState};
+use super::Channel;
+use crate::io::{Event, Output, ProducerKind, ProducerState, ReadState, Timer, TransportState};
+
+impl Channel {
+    /// How many received bytes may be held at once.
+    pub(super) fn recv_capacity(&self) -> usize {
+        let limits = &self.config.limits;
+        if self.close == CloseState::Closed || self.recv_eof {
+            return 0;
+        }
+        if self.close == CloseState::Lingering || matches!(self.recv, RecvState::Closed) {
+            // Discarding: read in bounded steps until the linger budget is spent.
+            let left = limits.linger_bytes_max.saturating_sub(self.discarded_bytes);
+            return usize::try_from(left).unwrap_or(usize::MAX).min(limits.recv_buffer_bytes_max);
+        }
+        if self.transport == TransportState::Blocked && self.exchanges.is_empty() {
+            // A client that does not read our responses may not send more requests either
+            // (Twisted #8868).
+            return 0;
+        }
+        match self.recv {
+            // A legal head may need more than the buffer: its line endings are not counted
+            // against `head_bytes_max` (Twisted's counting), so make room for all of them.
+            RecvState::AwaitingHead => self.recv_buffer_bound(),
+            RecvState::Body { .. } | RecvState::Done | RecvState::Closed => {
+                limits.recv_buffer_bytes_max
+            }
+        }
+    }
+
+    /// The most received bytes ever held. A legal head may need more than
+    /// `recv_buffer_bytes_max`: its line endings are not counted against `head_bytes_max`
+    /// (Twisted's counting), so there is room for all of them.
+    pub(super) fn recv_buffer_bound(&self) -> usize {
+        let limits = &self.config.limits;
+        let head_raw_bytes_max = limits.head_bytes_max + 2 * (limits.header_count_max + 3);
+        limits.recv_buffer_bytes_max.max(head_raw_bytes_max)
+    }
+
+    /// The state each producer should be in.
+    fn producer_target(&self, index: usize, exchange: &Exchange) -> ProducerState {
+        let bound = self.config.limits.send_buffer_bytes_max;
+        if exchange.lost || exchange.is_settled() || self.close == CloseState::Closed {
+            ProducerState::Stopped
+        } else if index == 0 && self.transport == TransportState::Blocked {
+            ProducerState::Paused
+        } else if index > 0 && exchange.queued_bytes >= bound {
+            ProducerState::Paused
+        } else {
+            ProducerState::Producing
+        }
+    }
+
+    pub(super) fn sync_producers(&mut self) {
+        for index in 0..self.exchanges.len() {
+            let target = self.producer_target(index, &self.exchanges[index]);
+            let exchange = &mut self.exchanges[index];
+            let Some(producer) = &mut exchange.producer else { continue };
+            if producer.state != Some(target) {
+                producer.state = Some(target);
+                let request = exchange.id;
+                self.outputs.push_back(Output::Producer { request, state: target });
+            }
+            let wants_pull = producer.kind == ProducerKind::Pull && !producer.pull_outstanding;
+            if target == ProducerState::Producing && wants_pull {
+                producer.pull_outstanding = true;
+                self.outputs.push_back(Output::Event(Event::Pull { id: exchange.id }));
+            }
+            if target == ProducerState::Stopped {
+                exchange.producer = None;
+            }
+        }
+    }
+
+    /// Reports `Stopped` for an exchange's producer that is leaving the queue.
+    pub(super) fn stop_producer(&mut self, exchange: &mut Exchange) {
+        if let Some(producer) = exchange.producer.take() {
+            if producer.state != Some(ProducerState::Stopped) {
+                let request = exchange.id;
+                let state = ProducerState::Stopped;
+                self.outputs.push_back(Output::Producer { request, state });
+            }
+        }
+    }
+
+    pub(super) fn sync_reading(&mut self) {
+        if self.close == CloseState::Closed || self.recv_eof {
+            return;
+        }
+        let target = if self.recv_window() > 0 { ReadState::Resumed } else { ReadState::Paused };
+        if target != self.reading {
+            self.reading = target;
+            self.outputs.push_back(Output::Reading(target));
+        }
+    }
+
+    /// Whether `timer` should be running in the current state.
+    fn timer_wanted(&self, timer: Timer) -> bool {
+        let open = self.close == CloseState::Open;
+        let blocked = self.transport == TransportState::Blocked;
+        let awaiting_head = open && !self.recv_eof && matches!(self.recv, RecvState::AwaitingHead);
+        let first_request = self.next_id == 0;
+        match timer {
+            Timer::HeaderRead => awaiting_head && (!self.recv_buf.is_empty() || first_request),
+            Timer::IdleKeepAlive => {
+                awaiting_head && self.recv_buf.is_empty() && !first_request && self.exchanges.is_empty()
+            }
+            Timer::BodyRead => {
+                open && !self.recv_eof
+                    && matches!(self.recv, RecvState::Body { .. })
+                    && self.recv_window() > 0
+            }
+            Timer::SendStall => open && blocked,
+            Timer::Linger => self.close == CloseState::Lingering && !blocked,
+            Timer::Abort => self.close == CloseState::Lingering && blocked,
+        }
+    }
+
+    fn timer_duration(&self, timer: Timer) -> crate::time::Duration {
+        let timeouts = &self.config.timeouts;
+        match timer {
+            Timer::HeaderRead => timeouts.header_read,
+            Timer::BodyRead => timeouts.body_read,
+            Timer::IdleKeepAlive => timeouts.idle_keep_alive,
+            Timer::SendStall => timeouts.send_stall,
+            Timer::Linger => timeouts.linger,
+            Timer::Abort => timeouts.abort,
+        }
+    }
+
+    pub(super) fn sync_timers(&mut self) {
+        for timer in Timer::ALL {
+            if self.timer_wanted(timer) {
+                let deadline = self.now + self.timer_duration(timer);
+                self.timers.arm(timer, deadline, &mut self.outputs);
+            } else {
+                self.timers.cancel(timer, &mut self.outputs);
+            }
+        }
+    }
+
+    /// Body bytes arrived: the body idle timer starts over.
+    pub(super) fn body_activity(&mut self) {
+        let deadline = self.now + self.config.timeouts.body_read;
+        self.timers.extend(Timer::BodyRead, deadline);
+    }
+
+    /// Whether the exchange at `index` may hand out `len` more body bytes now.
+    pub(super) fn send_room(&self, index: usize) -> bool {
+        let bound = self.config.limits.send_buffer_bytes_max;
+        if index == 0 {
+            self.transport == TransportState::Writable || self.blocked_bytes < bound
+        } else {
+            self.exchanges[index].queued_bytes < bound
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! [`Channel`]: one HTTP/1.1 server connection as a sans-IO state machine.
+//!
+//! The state machines live in `state.rs` (with the theory of operation), the receive path in
+//! `recv.rs`, the application commands and response writing in `send.rs`, and everything that
+//! is derived from state after each input (producer states, reading, timers) in `flow.rs`.
+
+mod exchange;
+mod flow;
+mod recv;
+mod send;
+mod state;
+mod timer;
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::io::{CloseReason, Event, Input, Output, ReadState, RequestId, Timer, TransportState};
+use crate::time::Instant;
+use exchange::Exchange;
+use state::{CloseState, RecvState};
+use timer::TimerTable;
+
+/// One HTTP/1.1 server connection. See the crate documentation for the run loop.
+#[derive(Debug)]
+pub struct Channel {
+    config: Config,
+    now: Instant,
+    recv: RecvState,
+    /// Received bytes not yet parsed: a partial head, unconsumed body, pipelined requests.
+    /// Invariant: at most `recv_capacity()` bytes.
+    recv_buf: BytesMut,
+    /// The peer sent its FIN.
+    recv_eof: bool,
+    /// No request after the ones already received will be read (a non-persistent request, a
+    /// drain, a peer FIN).
+    no_more_requests: bool,
+    /// Requests in flight, in arrival order. Invariant: ids strictly increase.
+    exchanges: VecDeque<Exchange>,
+    next_id: u64,
+    close: CloseState,
+    transport: TransportState,
+    /// Bytes handed out since the transport blocked.
+    blocked_bytes: usize,
+    /// The buffer length at the last `Partial` head parse (0: parse again).
+    head_scanned_bytes: usize,
+    /// Bytes read and thrown away since the receive side closed.
+    discarded_bytes: u64,
+    /// The reading state last reported.
+    reading: ReadState,
+    timers: TimerTable,
+    outputs: VecDeque<Output>,
+    /// The `Date` value for one second, so it is formatted once per second, not per response.
+    date_cache: Option<(u64, Bytes)>,
+}
+
+impl Channel {
+    /// A new connection, accepted at `now`. The head deadline starts at once.
+    pub fn new(config: Config, now: Instant) -> Channel {
+        let mut channel = Channel {
+            config,
+            now,
+            recv: RecvState::AwaitingHead,
+            recv_buf: BytesMut::new(),
+            recv_eof: false,
+            no_more_requests: false,
+            exchanges: VecDeque::new(),
+            next_id: 0,
+            close: CloseState::Open,
+            transport: TransportState::Writable,
+            blocked_bytes: 0,
+            head_scanned_bytes: 0,
+            discarded_bytes: 0,
+            reading: ReadState::Resumed,
+            timers: TimerTable::default(),
+            outputs: VecDeque::new(),
+            date_cache: None,
+        };
+        channel.sync();
+        channel
+    }
+
+    /// Feeds one input. `Err` only for misuse by the application, in which case nothing
+    /// changed; peer bytes never return `Err`.
+    pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {
+        self.now = self.now.max(input.now());
+        let result = match input {
+            Input::Received { bytes, .. } => {
+                self.handle_input_received(bytes);
+                Ok(())
+            }
+            Input::ReceivedEof { .. } => {
+                self.handle_input_eof();
+                Ok(())
+            }
+            Input::Transport { state, .. } => {
+                self.handle_input_transport(state);
+                Ok(())
+            }
+            Input::ConnectionLost { .. } => {
+                self.close_now(CloseReason::Abort);
+                Ok(())
+            }
+            Input::Timeout { .. } => {
+                while let Some(timer) = self.timers.take_expired(self.now, &mut self.outputs) {
+                    self.handle_input_timeout(timer);
+                }
+                Ok(())
+            }
+            Input::App { command, .. } => self.handle_input_app(command),
+        };
+        self.sync();
+        self.invariants();
+        result
+    }
+
+    /// The next output, in order. Drain to `None` after every `handle_input`.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When to feed `Input::Timeout` next; `None` when no timer runs.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// How many bytes the driver may read now (0 while reading is paused). Feeding more than
+    /// this in one `Input::Received` is a driver bug.
+    pub fn recv_window(&self) -> usize {
+        self.recv_capacity().saturating_sub(self.recv_buf.len())
+    }
+
+    /// Whether the connection is closed: nothing more will be output.
+    pub fn is_closed(&self) -> bool {
+        self.close == CloseState::Closed
+    }
+
+    fn handle_input_transport(&mut self, state: TransportState) {
+        if self.transport == state {
+            return;
+        }
+        self.transport = state;
+        self.blocked_bytes = 0;
+    }
+
+    /// Everything that follows from the state after an input: finished responses leave the
+    /// queue, waiting requests are parsed, the connection closes when nothing is left, and
+    /// producers, reading and timers are brought in line.
+    fn sync(&mut self) {
+        self.advance_queue();
+        self.receive();
+        self.advance_queue();
+        self.maybe_close();
+        self.sync_producers();
+        self.sync_reading();
+        self.sync_timers();
+    }
+
+    /// Pops finished exchanges off the front, flushing the next one's queued bytes; closes the
+    /// connection after the last response or a truncated one.
+    fn advance_queue(&mut self) {
+        while let Some(front) = self.exchanges.front_mut() {
+            let queued = std::mem::take(&mut front.queued);
+            front.queued_bytes = 0;
+            for bytes in queued {
+                self.transmit(bytes);
+            }
+            let front = &self.exchanges[0];
+            if !front.is_settled() {
+                return;
+            }
+            if matches!(front.send, state::SendState::Aborted) {
+                // A truncated response: the client can only learn it by the connection ending.
+                self.close_gracefully_after_loss();
+                return;
+            }
+            let persistent = front.persistent;
+            let done = self.exchanges.pop_front();
+            if let Some(mut done) = done {
+                self.stop_producer(&mut done);
+            }
+            if !persistent {
+                self.lose_exchanges_from(0);
+                self.no_more_requests = true;
+                if !matches!(self.recv, RecvState::Closed) {
+                    self.recv_close();
+                }
+            }
+        }
+    }
+
+    fn close_gracefully_after_loss(&mut self) {
+        self.lose_exchanges_from(0);
+        self.no_more_requests = true;
+        self.recv_close();
+        self.close_gracefully();
+    }
+
+    /// When no request is in flight and none will come, the connection closes.
+    fn maybe_close(&mut self) {
+        if matches!(self.recv, RecvState::Closed) && self.exchanges.is_empty() {
+            self.close_gracefully();
+        }
+    }
+
+    /// Marks every exchange from index `from` on as lost and drops those that never reached
+    /// the wire, telling the app. Their producers stop.
+    fn lose_exchanges_from(&mut self, from: usize) {
+        let lost: Vec<Exchange> = self.exchanges.drain(from..).collect();
+        for mut exchange in lost {
+            if !exchange.lost && !exchange.is_error && !exchange.is_settled() {
+                exchange.lost = true;
+                self.outputs.push_back(Output::Event(Event::Lost { id: exchange.id }));
+            }
+            self.stop_producer(&mut exchange);
+        }
+    }
+
+    /// Hands bytes to the driver.
+    fn transmit(&mut self, bytes: Bytes) {
+        if bytes.is_empty() || self.close == CloseState::Closed {
+            return;
+        }
+        if self.transport == TransportState::Blocked {
+            self.blocked_bytes += bytes.len();
+        }
+        self.outputs.push_back(Output::Transmit(bytes));
+    }
+
+    fn exchange_index(&self, id: RequestId) -> Option<usize> {
+        self.exchanges.iter().position(|e| e.id == id)
+    }
+
+    /// The `Date` header value for `now`, if configured.
+    fn date(&mut self) -> Option<Bytes> {
+        let origin = self.config.date_origin_unix_secs?;
+        let secs = origin.saturating_add(self.now.since_epoch().as_secs());
+        match &self.date_cache {
+            Some((cached, value)) if *cached == secs => Some(value.clone()),
+            _ => {
+                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+                let value = Bytes::from(httpdate::fmt_http_date(time));
+                self.date_cache = Some((secs, value.clone()));
+                Some(value)
+            }
+        }
+    }
+
+    /// Cross-field invariants, checked after every input (TigerBeetle).
+    fn invariants(&self) {
+        assert!(
+            self.recv_buf.len() <= self.recv_buffer_bound(),
+            "receive buffer over its bound: {} bytes",
+            self.recv_buf.len()
+        );
+        assert!(
+            self.exchanges.iter().zip(self.exchanges.iter().skip(1)).all(|(a, b)| a.id < b.id),
+            "exchanges out of order"
+        );
+        if self.close == CloseState::Closed {
+            assert!(self.exchanges.is_empty(), "a closed channel has no exchanges");
+            assert!(self.timers.next_deadline().is_none(), "a closed channel runs no timer");
+        }
+        let lingering = self.close == CloseState::Lingering;
+        assert!(lingering || self.timers.get(Timer::Linger).is_none(), "linger timer while open");
+        let dispatched = self.exchanges.iter().filter(|e| !e.is_error).count();
+        assert!(dispatched <= self.config.limits.pipeline_depth_max, "pipeline deeper than max");
+    }
+}
+
+#[cfg(test)]
+mod tests;

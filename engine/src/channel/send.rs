@@ -1,0 +1,238 @@
+//! Application commands: credit, informational and final heads, body data, finish, abort,
+//! producers, drain. Every check happens before any state changes, so an `Err` leaves the
+//! channel exactly as it was.
+
+use bytes::{Bytes, BytesMut};
+
+use super::exchange::{Expect, Producer};
+use super::state::{CloseState, RecvState, SendState};
+use super::Channel;
+use crate::error::{SendError, UsageError};
+use crate::h1::body_encoder::BodyEncoder;
+use crate::h1::head_writer::{
+    check_response_head, write_informational, write_response_head, AddedHeaders, AppHead,
+    ConnectionHeader,
+};
+use crate::io::{AppCommand, CloseReason, ProducerKind, RequestId};
+use crate::message::{ResponseHead, Version};
+
+impl Channel {
+    pub(super) fn handle_input_app(&mut self, command: AppCommand) -> Result<(), UsageError> {
+        match command {
+            AppCommand::Drain => {
+                self.stop_receiving();
+                Ok(())
+            }
+            AppCommand::Consume { request, bytes } => self.consume(request, bytes),
+            AppCommand::SendInformational { request, head } => self.send_informational(request, head),
+            AppCommand::SendHead { request, head } => self.send_head(request, head),
+            AppCommand::SendBody { request, data } => self.send_body(request, data),
+            AppCommand::Finish { request } => self.finish(request),
+            AppCommand::Abort { request } => {
+                self.open_exchange(request)?;
+                self.close_now(CloseReason::Abort);
+                Ok(())
+            }
+            AppCommand::RegisterProducer { request, kind } => self.register_producer(request, kind),
+            AppCommand::UnregisterProducer { request } => {
+                let index = self.open_exchange(request)?;
+                self.exchanges[index].producer = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// The index of a request the app may still act on.
+    fn open_exchange(&self, request: RequestId) -> Result<usize, UsageError> {
+        if request.0 >= self.next_id {
+            return Err(UsageError::UnknownRequest);
+        }
+        if self.close == CloseState::Closed {
+            return Err(UsageError::RequestLost);
+        }
+        let index = self.exchange_index(request).ok_or(UsageError::UnknownRequest)?;
+        let exchange = &self.exchanges[index];
+        if exchange.lost {
+            return Err(UsageError::RequestLost);
+        }
+        if exchange.is_error {
+            return Err(UsageError::UnknownRequest);
+        }
+        Ok(index)
+    }
+
+    fn consume(&mut self, request: RequestId, bytes: u64) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        let exchange = &mut self.exchanges[index];
+        exchange.credit = exchange.credit.saturating_add(bytes);
+        if bytes == 0 {
+            return Ok(());
+        }
+        exchange.credit_granted = true;
+        let waiting = matches!(exchange.send, SendState::AwaitingHead) && !exchange.body_done;
+        if exchange.expect == Expect::Pending && waiting {
+            // Lazy 100-continue (web2): the client is told to send the body only once the app
+            // asks for it.
+            exchange.expect = Expect::Sent;
+            self.emit(index, Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"));
+        }
+        Ok(())
+    }
+
+    fn send_informational(&mut self, request: RequestId, head: ResponseHead) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        if !(100..=199).contains(&head.status) || head.status == 101 {
+            return Err(UsageError::InvalidStatus);
+        }
+        check_response_head(&head)?;
+        let exchange = &mut self.exchanges[index];
+        if !matches!(exchange.send, SendState::AwaitingHead) {
+            return Err(UsageError::HeadAlreadySent);
+        }
+        if exchange.version == Version::Http10 {
+            // HTTP/1.0 clients do not understand 1xx (RFC 9110 §15.2).
+            return Ok(());
+        }
+        if head.status == 100 {
+            exchange.expect = Expect::Sent;
+        }
+        let mut out = BytesMut::with_capacity(64);
+        write_informational(&mut out, &head);
+        self.emit(index, out.freeze());
+        Ok(())
+    }
+
+    fn send_head(&mut self, request: RequestId, head: ResponseHead) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        if head.status < 200 {
+            return Err(UsageError::InvalidStatus);
+        }
+        let app = check_response_head(&head)?;
+        if !matches!(self.exchanges[index].send, SendState::AwaitingHead) {
+            return Err(UsageError::HeadAlreadySent);
+        }
+        let encoder = self.response_encoder(index, &head, app);
+        let is_newest = index + 1 == self.exchanges.len();
+        let exchange = &mut self.exchanges[index];
+        // Answering before reading a body (web2's early reply): the rest of the body is
+        // discarded by the lingering close, so this is the last response.
+        let early_reply = !exchange.body_done && !exchange.credit_granted;
+        if encoder.is_close_delimited() || app.wants_close || early_reply {
+            exchange.persistent = false;
+        }
+        let last = !exchange.persistent || (self.no_more_requests && is_newest);
+        let connection = match (last, exchange.version) {
+            (true, _) => ConnectionHeader::Close,
+            (false, Version::Http10) => ConnectionHeader::KeepAlive,
+            (false, Version::Http11) => ConnectionHeader::Omit,
+        };
+        let added = AddedHeaders {
+            content_length: None,
+            chunked: encoder == BodyEncoder::Chunked,
+            connection,
+            date: None,
+            server: self.config.server_name,
+        };
+        exchange.send = SendState::Body(encoder);
+        exchange.expect = Expect::None;
+        let persistent = exchange.persistent;
+        let date = self.date();
+        let mut out = BytesMut::with_capacity(128 + head.headers.len() * 32);
+        write_response_head(&mut out, &head, AddedHeaders { date: date.as_deref(), ..added });
+        self.emit(index, out.freeze());
+        if !persistent {
+            self.last_exchange(index, early_reply);
+        }
+        Ok(())
+    }
+
+    /// How the body of this response is framed (RFC 9112 §6.1, §6.2).
+    fn response_encoder(&self, index: usize, head: &ResponseHead, app: AppHead) -> BodyEncoder {
+        let exchange = &self.exchanges[index];
+        let no_body = exchange.is_head || head.status == 204 || head.status == 304;
+        match (no_body, app.content_length, exchange.version) {
+            (true, _, _) => BodyEncoder::Empty,
+            (false, Some(length), _) => BodyEncoder::Length { remaining: length },
+            (false, None, Version::Http11) => BodyEncoder::Chunked,
+            (false, None, Version::Http10) => BodyEncoder::CloseDelimited,
+        }
+    }
+
+    /// The exchange at `index` ends the connection: later ones are dropped, and after an early
+    /// reply the rest of its request body is discarded.
+    fn last_exchange(&mut self, index: usize, early_reply: bool) {
+        self.lose_exchanges_from(index + 1);
+        self.no_more_requests = true;
+        let receiving_later = match self.recv {
+            RecvState::Body { id, .. } => id != self.exchanges[index].id || early_reply,
+            RecvState::AwaitingHead | RecvState::Done => true,
+            RecvState::Closed => false,
+        };
+        if receiving_later {
+            self.recv_close();
+        }
+    }
+
+    fn send_body(&mut self, request: RequestId, data: Bytes) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        let mut encoder = match self.exchanges[index].send {
+            SendState::AwaitingHead => return Err(UsageError::HeadNotSent),
+            SendState::Body(encoder) => encoder,
+            SendState::Done => return Err(UsageError::AlreadyFinished),
+            SendState::Aborted => return Err(UsageError::RequestLost),
+        };
+        if !data.is_empty() && !self.send_room(index) {
+            return Err(SendError::Blocked.into());
+        }
+        let mut pieces = Vec::with_capacity(3);
+        encoder.encode(data, |piece| pieces.push(piece))?;
+        let exchange = &mut self.exchanges[index];
+        exchange.send = SendState::Body(encoder);
+        if let Some(producer) = &mut exchange.producer {
+            producer.pull_outstanding = false;
+        }
+        for piece in pieces {
+            self.emit(index, piece);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, request: RequestId) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        let encoder = match self.exchanges[index].send {
+            SendState::AwaitingHead => return Err(UsageError::HeadNotSent),
+            SendState::Body(encoder) => encoder,
+            SendState::Done => return Err(UsageError::AlreadyFinished),
+            SendState::Aborted => return Err(UsageError::RequestLost),
+        };
+        let mut last = None;
+        encoder.finish(|piece| last = Some(piece))?;
+        self.exchanges[index].send = SendState::Done;
+        if let Some(piece) = last {
+            self.emit(index, piece);
+        }
+        Ok(())
+    }
+
+    fn register_producer(&mut self, request: RequestId, kind: ProducerKind) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        let exchange = &mut self.exchanges[index];
+        if exchange.is_settled() {
+            return Err(UsageError::AlreadyFinished);
+        }
+        if exchange.producer.is_some() {
+            return Err(UsageError::ProducerAlreadyRegistered);
+        }
+        exchange.producer = Some(Producer { kind, state: None, pull_outstanding: false });
+        Ok(())
+    }
+
+    /// Output of the exchange at `index`: on the wire if it is at the front, queued otherwise.
+    fn emit(&mut self, index: usize, bytes: Bytes) {
+        if index == 0 {
+            self.transmit(bytes);
+        } else {
+            self.exchanges[index].queue(bytes);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The channel's state machines.
+//!
+//! # Theory of operation
+//!
+//! A connection is three orthogonal machines (hyper's split) plus a queue of exchanges:
+//!
+//! ```text
+//!  receive side (RecvState)                        connection (CloseState)
+//!
+//!   AwaitingHead ──head──> Body ──end──> Done        Open ──no more requests, queue empty──>
+//!     ^   │ (no body)       │              │           │        Lingering ──FIN/linger──> Closed
+//!     │   └─────────────────┼──────────────┤           └──abort / peer gone──────────────> Closed
+//!     └──── pipeline room ──┼──────────────┘
+//!          (depth, not blocked, persistent)
+//!   any ──error / EOF / close / drain──> Closed (bytes are read and discarded)
+//!
+//!  each exchange's send side (SendState)
+//!
+//!   AwaitingHead ──SendHead──> Body(encoder) ──Finish──> Done
+//!        └────────────── lost (peer gone, bad body, timeout) ──> Aborted
+//! ```
+//!
+//! - Requests are dispatched strictly in order, at most `pipeline_depth_max` at once, and only
+//!   while the transport is not blocked. With the default depth of 1 the next head is parsed only
+//!   after the previous response finished (Twisted since 16.3), and bytes that arrive meanwhile
+//!   are buffered up to `recv_buffer_bytes_max`, never parsed early (CVE-2023-46137,
+//!   CVE-2024-41671).
+//! - Responses leave strictly in order: only the front exchange writes to the wire; the others
+//!   queue their bytes, bounded by `send_buffer_bytes_max`, with their producers paused.
+//! - Producer states, whether to read, and which timers run are *derived* from these machines
+//!   by `sync_*` functions after every input, and every change is reported as an output.
+//!
+//! Every assignment of `recv` and `close` happens in this file.
+
+use bytes::BytesMut;
+
+use super::Channel;
+use crate::h1::body_decoder::BodyDecoder;
+use crate::h1::body_encoder::BodyEncoder;
+use crate::io::{CloseReason, Output, RequestId};
+
+/// The receive side: what the next received bytes are.
+#[derive(Debug)]
+pub(crate) enum RecvState {
+    /// A request head is expected (h11 `IDLE`/`SEND_HEADERS` for the client role).
+    AwaitingHead,
+    /// The body of request `id`, the newest exchange.
+    Body { id: RequestId, decoder: BodyDecoder },
+    /// The newest request is complete; parsing waits for pipeline room (h11 `PAUSED`).
+    Done,
+    /// No more requests are read on this connection. Received bytes are discarded.
+    Closed,
+}
+
+/// The send side of one exchange.
+#[derive(Debug)]
+pub(crate) enum SendState {
+    /// No final head yet.
+    AwaitingHead,
+    /// Head sent; body framed by the encoder.
+    Body(BodyEncoder),
+    /// The response is complete.
+    Done,
+    /// The response can never be completed: once the bytes queued before this point are
+    /// written, the connection closes (the client sees a truncated response).
+    Aborted,
+}
+
+/// The connection as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseState {
+    Open,
+    /// Our write side is shut down; reading and discarding until the peer's FIN (web2's
+    /// lingering close). `discarded` counts against `linger_bytes_max`.
+    Lingering,
+    /// Closed; nothing more happens.
+    Closed,
+}
+
+impl Channel {
+    /// Stops reading requests: the receive buffer is dropped (pipelined bytes after the last
+    /// request are never processed, Twisted's behaviour) and later bytes are discarded.
+    pub(super) fn recv_close(&mut self) {
+        self.recv = RecvState::Closed;
+        self.recv_buf = BytesMut::new();
+    }
+
+    pub(super) fn recv_set(&mut self, state: RecvState) {
+        assert!(!matches!(self.recv, RecvState::Closed), "the receive side never reopens");
+        self.recv = state;
+    }
+
+    /// Starts the lingering close: shut down our write side, keep reading until the peer's FIN.
+    /// If the peer already sent its FIN there is nothing to linger for.
+    pub(super) fn close_gracefully(&mut self) {
+        if self.close != CloseState::Open {
+            return;
+        }
+        if self.recv_eof {
+            self.close_now(CloseReason::Graceful);
+        } else {
+            self.close = CloseState::Lingering;
+            self.outputs.push_back(Output::ShutdownWrite);
+        }
+    }
+
+    /// Closes the connection. Every exchange still open is lost.
+    pub(super) fn close_now(&mut self, reason: CloseReason) {
+        if self.close == CloseState::Closed {
+            return;
+        }
+        self.lose_exchanges_from(0);
+        self.close = CloseState::Closed;
+        self.recv_close();
+        for timer in crate::io::Timer::ALL {
+            self.timers.cancel(timer, &mut self.outputs);
+        }
+        self.outputs.push_back(Output::Close(reason));
+    }
+}

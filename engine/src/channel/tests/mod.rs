@@ -1,0 +1,13 @@
+//! Engine tests: the channel driven by a virtual-time harness with no network (quinn's `Pair`).
+//!
+//! Method: `Harness` feeds bytes the way a driver would (never past the receive window),
+//! collects every output, and can answer requests like Twisted's `DummyHTTPHandler`, so the
+//! byte-level cases of `notes/twisted.md` section 6 read almost as they do upstream.
+
+mod harness;
+mod persistence;
+mod pipelining;
+mod producers;
+mod requests;
+mod timers;
+mod twisted_errors;

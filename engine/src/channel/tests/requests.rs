@@ -1,0 +1,230 @@
+//! Single requests: framing of requests and responses, 100-continue, body credit, HEAD.
+
+use super::harness::{bare, Harness};
+use crate::{AppCommand, BodyLength, CloseReason, Event, RequestId, ResponseHead, UsageError};
+
+const R0: RequestId = RequestId(0);
+
+fn respond(h: &mut Harness, id: RequestId, head: ResponseHead, body: &'static str) {
+    h.app(AppCommand::SendHead { request: id, head }).unwrap();
+    h.app(AppCommand::SendBody { request: id, data: body.into() }).unwrap();
+    h.app(AppCommand::Finish { request: id }).unwrap();
+}
+
+#[test]
+fn a_get_is_answered_and_the_connection_stays_open() {
+    let mut h = Harness::new(bare());
+    h.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(h.request_ids(), [R0]);
+    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "2"), "ok");
+    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    assert_eq!(h.closed(), None);
+    assert!(!h.shut_down());
+}
+
+/// Twisted case 29 (`test_chunkedResponses`): no Content-Length on HTTP/1.1 → chunked.
+#[test]
+fn unknown_length_is_chunked_for_http11() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.app(AppCommand::SendHead { request: R0, head: ResponseHead::new(200).with_header("test", "lemur") })
+        .unwrap();
+    h.app(AppCommand::SendBody { request: R0, data: "Hello".into() }).unwrap();
+    h.app(AppCommand::SendBody { request: R0, data: "World!".into() }).unwrap();
+    h.app(AppCommand::Finish { request: R0 }).unwrap();
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\ntest: lemur\r\nTransfer-Encoding: chunked\r\n\r\n\
+         5\r\nHello\r\n6\r\nWorld!\r\n0\r\n\r\n"
+    );
+}
+
+/// Twisted case 30 / web2 case 55: HTTP/1.0 with no length is close-delimited. twine's status
+/// line says HTTP/1.1 (RFC 9110 §2.5, as web2), where Twisted echoed HTTP/1.0.
+#[test]
+fn unknown_length_closes_for_http10() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    respond(&mut h, R0, ResponseHead::new(200).with_header("Test", "lemur"), "Hello");
+    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nTest: lemur\r\nConnection: close\r\n\r\nHello");
+    assert!(h.shut_down());
+}
+
+/// Twisted case 39: HEAD keeps the app's Content-Length and sends no body; 204 and 304 are
+/// head only.
+#[test]
+fn head_204_and_304_have_no_body() {
+    let mut h = Harness::new(bare());
+    h.send("HEAD /cl HTTP/1.1\r\nHost: h\r\n\r\n");
+    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "2"), "ok");
+    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+    for (i, status) in [(1, 204), (2, 304)] {
+        h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        respond(&mut h, RequestId(i), ResponseHead::new(status), "dropped");
+        let reason = if status == 204 { "No Content" } else { "Not Modified" };
+        assert_eq!(h.take_wire(), format!("HTTP/1.1 {status} {reason}\r\n\r\n"));
+    }
+    assert_eq!(h.closed(), None);
+}
+
+#[test]
+fn body_arrives_only_against_credit() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789");
+    assert_eq!(h.heads[0].1.body, BodyLength::Known(10));
+    assert_eq!(h.body(R0), b"");
+    h.app(AppCommand::Consume { request: R0, bytes: 4 }).unwrap();
+    assert_eq!(h.body(R0), b"0123");
+    h.app(AppCommand::Consume { request: R0, bytes: 100 }).unwrap();
+    assert_eq!(h.body(R0), b"0123456789");
+    assert!(h.events().iter().any(|e| matches!(e, Event::BodyEnd { id: R0 })));
+}
+
+/// Twisted case 26: a chunked HTTP/1.0 body is decoded (and, RFC 9112 §6.1, the connection
+/// closes after it).
+#[test]
+fn chunked_http10_body_is_decoded() {
+    let mut h = Harness::dummy(bare());
+    h.send(
+        "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n\
+         6\r\nHello,\r\n14\r\n spam,eggs spam spam\r\n0\r\n\r\n",
+    );
+    assert_eq!(h.body(R0), b"Hello, spam,eggs spam spam");
+    assert!(h.take_wire().contains("Connection: close\r\n"));
+}
+
+/// web2 case 58: chunk extensions and trailers are accepted and ignored.
+#[test]
+fn chunked_upload_with_extensions_and_trailers() {
+    let mut h = Harness::dummy(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nInput\r\n");
+    h.send("1; blahblahblah\r\na\r\n10\r\nabcdefghijklmnop\r\n");
+    h.send("0\r\nRandom-Ignored-Trailer: foo\r\n\r\n");
+    assert_eq!(h.body(R0), b"Inputaabcdefghijklmnop");
+    assert!(h.take_wire().ends_with("'''\nNone\nInputaabcdefghijklmnop'''\n"));
+}
+
+/// Twisted case 33 (`test_expect100ContinueHeader`), made lazy as web2 (case 59): nothing is
+/// sent until the app asks for the body.
+#[test]
+fn expect_continue_is_lazy() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    assert!(h.heads[0].1.expect_continue);
+    assert_eq!(h.take_wire(), "");
+    h.app(AppCommand::Consume { request: R0, bytes: 3 }).unwrap();
+    assert_eq!(h.take_wire(), "HTTP/1.1 100 Continue\r\n\r\n");
+    h.send("abc");
+    assert_eq!(h.body(R0), b"abc");
+    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "0"), "");
+    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(h.closed(), None);
+}
+
+/// Twisted case 33 (`test_HTTP10`): never a 100 for HTTP/1.0.
+#[test]
+fn expect_continue_is_ignored_for_http10() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    h.app(AppCommand::Consume { request: R0, bytes: 3 }).unwrap();
+    assert_eq!(h.take_wire(), "");
+}
+
+/// web2 case 59 (`…_early_reply`): answering before reading the body closes the connection.
+#[test]
+fn early_reply_closes_and_discards_the_body() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "6"), "Output");
+    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nOutput");
+    assert!(h.shut_down(), "lingering close");
+    h.send("Input and then much more than the declared body");
+    assert_eq!(h.body(R0), b"", "the body is discarded");
+    h.send_eof();
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+}
+
+#[test]
+fn informational_responses() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let hints = ResponseHead::new(103).with_header("Link", "</s.css>; rel=preload");
+    h.app(AppCommand::SendInformational { request: R0, head: hints }).unwrap();
+    assert_eq!(
+        h.app(AppCommand::SendInformational { request: R0, head: ResponseHead::new(101) }),
+        Err(UsageError::InvalidStatus)
+    );
+    assert_eq!(
+        h.app(AppCommand::SendHead { request: R0, head: ResponseHead::new(100) }),
+        Err(UsageError::InvalidStatus)
+    );
+    respond(&mut h, R0, ResponseHead::new(204), "");
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+    );
+}
+
+/// Twisted case 36 and the misuse classes: every mistake is a typed error and writes nothing.
+#[test]
+fn misuse_is_refused_without_writing() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let data = || bytes::Bytes::from_static(b"x");
+    assert_eq!(h.app(AppCommand::SendBody { request: R0, data: data() }), Err(UsageError::HeadNotSent));
+    assert_eq!(h.app(AppCommand::Finish { request: R0 }), Err(UsageError::HeadNotSent));
+    let bad = ResponseHead::new(200).with_header("X", "a\r\nInjected: 1");
+    assert_eq!(h.app(AppCommand::SendHead { request: R0, head: bad }), Err(UsageError::InvalidHeader));
+    assert_eq!(
+        h.app(AppCommand::SendHead { request: RequestId(7), head: ResponseHead::new(200) }),
+        Err(UsageError::UnknownRequest)
+    );
+    assert_eq!(h.take_wire(), "");
+    let head = ResponseHead::new(200).with_header("Content-Length", "1");
+    h.app(AppCommand::SendHead { request: R0, head: head.clone() }).unwrap();
+    assert_eq!(h.app(AppCommand::SendHead { request: R0, head }), Err(UsageError::HeadAlreadySent));
+    assert_eq!(h.app(AppCommand::Finish { request: R0 }), Err(UsageError::BodyTooShort));
+    let two = bytes::Bytes::from_static(b"xy");
+    assert_eq!(h.app(AppCommand::SendBody { request: R0, data: two }), Err(UsageError::BodyTooLong));
+    let push = crate::ProducerKind::Push;
+    h.app(AppCommand::RegisterProducer { request: R0, kind: push }).unwrap();
+    assert_eq!(
+        h.app(AppCommand::RegisterProducer { request: R0, kind: push }),
+        Err(UsageError::ProducerAlreadyRegistered)
+    );
+    h.app(AppCommand::SendBody { request: R0, data: data() }).unwrap();
+    h.app(AppCommand::Finish { request: R0 }).unwrap();
+    // The exchange left the queue: later commands name an unknown request.
+    assert_eq!(h.app(AppCommand::SendBody { request: R0, data: data() }), Err(UsageError::UnknownRequest));
+    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+}
+
+/// Twisted case 36: after the connection is lost, commands report it.
+#[test]
+fn commands_after_connection_loss_report_it() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let now = h.now;
+    h.input(crate::Input::ConnectionLost { now });
+    assert!(h.events().iter().any(|e| matches!(e, Event::Lost { id: R0 })));
+    assert_eq!(h.closed(), Some(CloseReason::Abort));
+    assert_eq!(h.app(AppCommand::Finish { request: R0 }), Err(UsageError::RequestLost));
+}
+
+#[test]
+fn date_and_server_are_added_unless_the_app_set_them() {
+    let mut h = Harness::new(crate::Config::new().with_date_origin(784_111_777));
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "0"), "");
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: twine\r\n\r\n"
+    );
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let head = ResponseHead::new(200).with_header("Server", "mine").with_header("Content-Length", "0");
+    respond(&mut h, RequestId(1), head, "");
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nServer: mine\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+    );
+}

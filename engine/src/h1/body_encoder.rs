@@ -1,0 +1,143 @@
+//! Response body framing: how the bytes an app sends are put on the wire.
+//!
+//! Invariant: a `Length` encoder never lets more than the declared bytes through, and refuses to
+//! finish short, so a persistent connection is never desynchronised by an app's mistake.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::UsageError;
+
+/// How a response body is framed (RFC 9112 §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyEncoder {
+    /// `Content-Length`: this many bytes still to send.
+    Length { remaining: u64 },
+    /// `Transfer-Encoding: chunked` (HTTP/1.1, length unknown).
+    Chunked,
+    /// Delimited by closing the connection (HTTP/1.0, length unknown).
+    CloseDelimited,
+    /// No body may be sent (HEAD, 1xx, 204, 304): body bytes are dropped, as Twisted's
+    /// `Request.write` does for HEAD.
+    Empty,
+}
+
+impl BodyEncoder {
+    /// Frames `data`, handing each piece to `emit` in order. The data itself is never copied.
+    pub(crate) fn encode(
+        &mut self,
+        data: Bytes,
+        mut emit: impl FnMut(Bytes),
+    ) -> Result<(), UsageError> {
+        if data.is_empty() {
+            // An empty chunk would end a chunked body early: send nothing.
+            return Ok(());
+        }
+        match self {
+            BodyEncoder::Length { remaining } => {
+                let len = data.len() as u64;
+                if len > *remaining {
+                    return Err(UsageError::BodyTooLong);
+                }
+                *remaining -= len;
+                emit(data);
+            }
+            BodyEncoder::Chunked => {
+                let mut line = BytesMut::with_capacity(18);
+                write_hex(&mut line, data.len() as u64);
+                line.put_slice(b"\r\n");
+                emit(line.freeze());
+                emit(data);
+                emit(Bytes::from_static(b"\r\n"));
+            }
+            BodyEncoder::CloseDelimited => emit(data),
+            BodyEncoder::Empty => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the body: the last chunk for chunked, a check that every declared byte was sent
+    /// for `Content-Length`.
+    pub(crate) fn finish(&self, emit: impl FnOnce(Bytes)) -> Result<(), UsageError> {
+        match self {
+            BodyEncoder::Length { remaining: 0 } => Ok(()),
+            BodyEncoder::Length { .. } => Err(UsageError::BodyTooShort),
+            BodyEncoder::Chunked => {
+                emit(Bytes::from_static(b"0\r\n\r\n"));
+                Ok(())
+            }
+            BodyEncoder::CloseDelimited | BodyEncoder::Empty => Ok(()),
+        }
+    }
+
+    /// Whether the end of this body is marked only by closing the connection.
+    pub(crate) fn is_close_delimited(&self) -> bool {
+        matches!(self, BodyEncoder::CloseDelimited)
+    }
+}
+
+/// Appends `n` in lower-case hex, as Twisted writes chunk sizes.
+fn write_hex(out: &mut BytesMut, n: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&buf[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(mut encoder: BodyEncoder, pieces: &[&'static str]) -> Result<Vec<u8>, UsageError> {
+        let mut out = Vec::new();
+        for piece in pieces {
+            encoder.encode(Bytes::from_static(piece.as_bytes()), |b| out.extend_from_slice(&b))?;
+        }
+        encoder.finish(|b| out.extend_from_slice(&b))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn chunked_uses_lower_case_hex_and_skips_empty_writes() {
+        let body = "x".repeat(26);
+        let out = run(BodyEncoder::Chunked, &["Hello", "", "World!", body.leak()]).unwrap();
+        let expected = format!("5\r\nHello\r\n6\r\nWorld!\r\n1a\r\n{}\r\n0\r\n\r\n", "x".repeat(26));
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn length_is_enforced_both_ways() {
+        assert_eq!(run(BodyEncoder::Length { remaining: 5 }, &["he", "llo"]).unwrap(), b"hello");
+        assert_eq!(
+            run(BodyEncoder::Length { remaining: 4 }, &["hello"]),
+            Err(UsageError::BodyTooLong)
+        );
+        assert_eq!(
+            run(BodyEncoder::Length { remaining: 6 }, &["hello"]),
+            Err(UsageError::BodyTooShort)
+        );
+    }
+
+    #[test]
+    fn empty_drops_the_body() {
+        assert_eq!(run(BodyEncoder::Empty, &["ignored"]).unwrap(), b"");
+        assert_eq!(run(BodyEncoder::CloseDelimited, &["raw"]).unwrap(), b"raw");
+    }
+
+    #[test]
+    fn hex() {
+        for (n, s) in [(0u64, "0"), (9, "9"), (10, "a"), (255, "ff"), (u64::MAX, "ffffffffffffffff")] {
+            let mut out = BytesMut::new();
+            write_hex(&mut out, n);
+            assert_eq!(&out[..], s.as_bytes());
+        }
+    }
+}
