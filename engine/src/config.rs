@@ -65,8 +65,7 @@ impl Default for Limits {
 
 // A whole head must fit in the receive buffer, or a legal head could never be parsed.
 const _: () = assert!(Limits::DEFAULT.head_bytes_max <= Limits::DEFAULT.recv_buffer_bytes_max);
-const _: () =
-    assert!(Limits::DEFAULT.request_line_bytes_max <= Limits::DEFAULT.head_bytes_max);
+const _: () = assert!(Limits::DEFAULT.request_line_bytes_max <= Limits::DEFAULT.head_bytes_max);
 const _: () = assert!(Limits::DEFAULT.pipeline_depth_max >= 1);
 
 /// The named timers' durations.

@@ -101,17 +101,31 @@ impl ProtocolErrorKind {
             UnknownTransferCoding => 501,
             BodyTooLarge => 413,
             RequestTimeout => 408,
-            LeadingEmptyLines | InvalidRequestLine | InvalidMethod | InvalidTarget
-            | InvalidVersion | InvalidHeader | ObsoleteFold | InvalidHost | InvalidContentLength
-            | ConflictingFraming | ChunkedNotLast | InvalidChunkSize | InvalidChunkExtension
-            | InvalidChunkEnd | InvalidTrailers => 400,
+            LeadingEmptyLines
+            | InvalidRequestLine
+            | InvalidMethod
+            | InvalidTarget
+            | InvalidVersion
+            | InvalidHeader
+            | ObsoleteFold
+            | InvalidHost
+            | InvalidContentLength
+            | ConflictingFraming
+            | ChunkedNotLast
+            | InvalidChunkSize
+            | InvalidChunkExtension
+            | InvalidChunkEnd
+            | InvalidTrailers => 400,
         }
     }
 }
 
 impl From<ProtocolErrorKind> for ProtocolError {
     fn from(kind: ProtocolErrorKind) -> ProtocolError {
-        ProtocolError { kind, status: kind.status() }
+        ProtocolError {
+            kind,
+            status: kind.status(),
+        }
     }
 }
 

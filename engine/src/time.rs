@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn addition_saturates() {
-        assert_eq!(Instant::from_nanos(u64::MAX - 1) + Duration::from_secs(1), Instant(u64::MAX));
+        assert_eq!(
+            Instant::from_nanos(u64::MAX - 1) + Duration::from_secs(1),
+            Instant(u64::MAX)
+        );
         assert_eq!(Instant::ZERO + Duration::MAX, Instant(u64::MAX));
     }
 }

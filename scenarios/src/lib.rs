@@ -1,1 +1,5 @@
-//! The scenario catalogue (see issue 4).
+//! twine's scenario catalogue and command line.
+//!
+//! - `cli`: the `twine` command (`serve`, and the simulation commands).
+
+pub mod cli;

@@ -11,7 +11,9 @@ pub struct Clock {
 impl Clock {
     /// A clock whose epoch is now.
     pub fn start() -> Clock {
-        Clock { epoch: tokio::time::Instant::now() }
+        Clock {
+            epoch: tokio::time::Instant::now(),
+        }
     }
 
     /// The current engine time.

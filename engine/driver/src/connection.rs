@@ -54,7 +54,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
-        RunOptions { read_bytes_max: 64 * 1024, drain: None, flush_timeout: Duration::from_secs(15) }
+        RunOptions {
+            read_bytes_max: 64 * 1024,
+            drain: None,
+            flush_timeout: Duration::from_secs(15),
+        }
     }
 }
 
@@ -119,7 +123,10 @@ where
         peer_eof: false,
     };
     let reason = driver.run(&mut options).await;
-    ConnectionEnd { stream: driver.reader.unsplit(driver.writer), reason }
+    ConnectionEnd {
+        stream: driver.reader.unsplit(driver.writer),
+        reason,
+    }
 }
 
 impl<S, A, O> Driver<'_, S, A, O>
@@ -168,7 +175,8 @@ where
                 Output::Transmit(bytes) => self.queue.push_back(bytes),
                 Output::Event(event) => self.app.on_event(now, event, &mut self.commands),
                 Output::Producer { request, state } => {
-                    self.app.on_producer(now, request, state, &mut self.commands)
+                    self.app
+                        .on_producer(now, request, state, &mut self.commands)
                 }
                 Output::Reading(_) | Output::Timer { .. } => {}
                 Output::ShutdownWrite => self.shutdown_pending = true,
@@ -180,7 +188,10 @@ where
     fn feed_commands(&mut self) {
         for command in std::mem::take(&mut self.commands) {
             let now = self.clock.now();
-            let input = Input::App { now, command: command.clone() };
+            let input = Input::App {
+                now,
+                command: command.clone(),
+            };
             self.observer.on_input(&input);
             if let Err(error) = self.channel.handle_input(input) {
                 self.observer.on_usage_error(now, &command, error);
@@ -198,8 +209,12 @@ where
             return self.report_writable();
         }
         let result = {
-            let slices: Vec<IoSlice<'_>> =
-                self.queue.iter().take(WRITE_SLICES_MAX).map(|b| IoSlice::new(b)).collect();
+            let slices: Vec<IoSlice<'_>> = self
+                .queue
+                .iter()
+                .take(WRITE_SLICES_MAX)
+                .map(|b| IoSlice::new(b))
+                .collect();
             let writer = &mut self.writer;
             // Poll once: Ready means written (or failed), Pending means blocked.
             poll_once(|cx| Pin::new(&mut *writer).poll_write_vectored(cx, &slices))
@@ -214,7 +229,10 @@ where
             Poll::Pending => {
                 self.blocked = true;
                 let now = self.clock.now();
-                self.handle(Input::Transport { now, state: TransportState::Blocked });
+                self.handle(Input::Transport {
+                    now,
+                    state: TransportState::Blocked,
+                });
                 true
             }
         }
@@ -226,7 +244,10 @@ where
         }
         self.blocked = false;
         let now = self.clock.now();
-        self.handle(Input::Transport { now, state: TransportState::Writable });
+        self.handle(Input::Transport {
+            now,
+            state: TransportState::Writable,
+        });
         true
     }
 
@@ -242,7 +263,9 @@ where
 
     fn advance(&mut self, mut written: usize) {
         while written > 0 {
-            let Some(front) = self.queue.front_mut() else { return };
+            let Some(front) = self.queue.front_mut() else {
+                return;
+            };
             let n = written.min(front.len());
             front.advance(n);
             written -= n;
@@ -255,13 +278,24 @@ where
     /// Waits for the first of: the socket taking bytes, bytes or EOF from the peer, the next
     /// deadline, a drain signal. `biased`, so the order is fixed and a simulation replays.
     async fn wait(&mut self, options: &mut RunOptions) {
-        let window = if self.peer_eof { 0 } else { self.channel.recv_window() };
+        let window = if self.peer_eof {
+            0
+        } else {
+            self.channel.recv_window()
+        };
         let read_len = window.min(options.read_bytes_max);
-        let deadline = self.channel.poll_timeout().map(|at| self.clock.to_tokio(at));
+        let deadline = self
+            .channel
+            .poll_timeout()
+            .map(|at| self.clock.to_tokio(at));
         let draining = options.drain.as_ref().is_some_and(|rx| *rx.borrow());
         let wake = {
-            let slices: Vec<IoSlice<'_>> =
-                self.queue.iter().take(WRITE_SLICES_MAX).map(|b| IoSlice::new(b)).collect();
+            let slices: Vec<IoSlice<'_>> = self
+                .queue
+                .iter()
+                .take(WRITE_SLICES_MAX)
+                .map(|b| IoSlice::new(b))
+                .collect();
             let can_write = !slices.is_empty();
             self.read_buf.reserve(read_len);
             let mut limited = (&mut self.read_buf).limit(read_len);
@@ -287,7 +321,10 @@ where
             Wake::Deadline => self.handle(Input::Timeout { now }),
             Wake::Drain => {
                 if options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
-                    self.handle(Input::App { now, command: AppCommand::Drain });
+                    self.handle(Input::App {
+                        now,
+                        command: AppCommand::Drain,
+                    });
                 }
             }
         }
@@ -319,8 +356,12 @@ where
         let flushed = tokio::time::timeout(flush_timeout, async {
             while !self.queue.is_empty() {
                 let written = {
-                    let slices: Vec<IoSlice<'_>> =
-                        self.queue.iter().take(WRITE_SLICES_MAX).map(|b| IoSlice::new(b)).collect();
+                    let slices: Vec<IoSlice<'_>> = self
+                        .queue
+                        .iter()
+                        .take(WRITE_SLICES_MAX)
+                        .map(|b| IoSlice::new(b))
+                        .collect();
                     self.writer.write_vectored(&slices).await
                 };
                 match written {

@@ -59,7 +59,12 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub(crate) fn new(id: RequestId, version: Version, is_head: bool, persistent: bool) -> Exchange {
+    pub(crate) fn new(
+        id: RequestId,
+        version: Version,
+        is_head: bool,
+        persistent: bool,
+    ) -> Exchange {
         Exchange {
             id,
             version,

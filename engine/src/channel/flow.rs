@@ -19,7 +19,9 @@ impl Channel {
         if self.close == CloseState::Lingering || matches!(self.recv, RecvState::Closed) {
             // Discarding: read in bounded steps until the linger budget is spent.
             let left = limits.linger_bytes_max.saturating_sub(self.discarded_bytes);
-            return usize::try_from(left).unwrap_or(usize::MAX).min(limits.recv_buffer_bytes_max);
+            return usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(limits.recv_buffer_bytes_max);
         }
         if self.transport == TransportState::Blocked && self.exchanges.is_empty() {
             // A client that does not read our responses may not send more requests either
@@ -63,16 +65,22 @@ impl Channel {
         for index in 0..self.exchanges.len() {
             let target = self.producer_target(index, &self.exchanges[index]);
             let exchange = &mut self.exchanges[index];
-            let Some(producer) = &mut exchange.producer else { continue };
+            let Some(producer) = &mut exchange.producer else {
+                continue;
+            };
             if producer.state != Some(target) {
                 producer.state = Some(target);
                 let request = exchange.id;
-                self.outputs.push_back(Output::Producer { request, state: target });
+                self.outputs.push_back(Output::Producer {
+                    request,
+                    state: target,
+                });
             }
             let wants_pull = producer.kind == ProducerKind::Pull && !producer.pull_outstanding;
             if target == ProducerState::Producing && wants_pull {
                 producer.pull_outstanding = true;
-                self.outputs.push_back(Output::Event(Event::Pull { id: exchange.id }));
+                self.outputs
+                    .push_back(Output::Event(Event::Pull { id: exchange.id }));
             }
             if target == ProducerState::Stopped {
                 exchange.producer = None;
@@ -95,7 +103,11 @@ impl Channel {
         if self.close == CloseState::Closed || self.recv_eof {
             return;
         }
-        let target = if self.recv_window() > 0 { ReadState::Resumed } else { ReadState::Paused };
+        let target = if self.recv_window() > 0 {
+            ReadState::Resumed
+        } else {
+            ReadState::Paused
+        };
         if target != self.reading {
             self.reading = target;
             self.outputs.push_back(Output::Reading(target));
@@ -111,7 +123,10 @@ impl Channel {
         match timer {
             Timer::HeaderRead => awaiting_head && (!self.recv_buf.is_empty() || first_request),
             Timer::IdleKeepAlive => {
-                awaiting_head && self.recv_buf.is_empty() && !first_request && self.exchanges.is_empty()
+                awaiting_head
+                    && self.recv_buf.is_empty()
+                    && !first_request
+                    && self.exchanges.is_empty()
             }
             Timer::BodyRead => {
                 open && !self.recv_eof

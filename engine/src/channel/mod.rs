@@ -214,7 +214,8 @@ impl Channel {
         for mut exchange in lost {
             if !exchange.lost && !exchange.is_error && !exchange.is_settled() {
                 exchange.lost = true;
-                self.outputs.push_back(Output::Event(Event::Lost { id: exchange.id }));
+                self.outputs
+                    .push_back(Output::Event(Event::Lost { id: exchange.id }));
             }
             self.stop_producer(&mut exchange);
         }
@@ -258,17 +259,32 @@ impl Channel {
             self.recv_buf.len()
         );
         assert!(
-            self.exchanges.iter().zip(self.exchanges.iter().skip(1)).all(|(a, b)| a.id < b.id),
+            self.exchanges
+                .iter()
+                .zip(self.exchanges.iter().skip(1))
+                .all(|(a, b)| a.id < b.id),
             "exchanges out of order"
         );
         if self.close == CloseState::Closed {
-            assert!(self.exchanges.is_empty(), "a closed channel has no exchanges");
-            assert!(self.timers.next_deadline().is_none(), "a closed channel runs no timer");
+            assert!(
+                self.exchanges.is_empty(),
+                "a closed channel has no exchanges"
+            );
+            assert!(
+                self.timers.next_deadline().is_none(),
+                "a closed channel runs no timer"
+            );
         }
         let lingering = self.close == CloseState::Lingering;
-        assert!(lingering || self.timers.get(Timer::Linger).is_none(), "linger timer while open");
+        assert!(
+            lingering || self.timers.get(Timer::Linger).is_none(),
+            "linger timer while open"
+        );
         let dispatched = self.exchanges.iter().filter(|e| !e.is_error).count();
-        assert!(dispatched <= self.config.limits.pipeline_depth_max, "pipeline deeper than max");
+        assert!(
+            dispatched <= self.config.limits.pipeline_depth_max,
+            "pipeline deeper than max"
+        );
     }
 }
 

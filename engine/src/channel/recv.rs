@@ -80,7 +80,7 @@ impl Channel {
             let progressed = match self.recv {
                 RecvState::AwaitingHead => self.receive_head(),
                 RecvState::Body { .. } => self.receive_body(),
-                RecvState::Done if self.no_more_requests => {
+                RecvState::Done if self.no_more_requests || self.no_request_left() => {
                     self.recv_close();
                     false
                 }
@@ -95,6 +95,18 @@ impl Channel {
             }
         }
         panic!("the receive loop did not settle");
+    }
+
+    /// After the peer's FIN: whether the buffer holds no further request (it is empty, or ends
+    /// in an incomplete head that can never complete). Knowing it early lets the response
+    /// in flight say `Connection: close`.
+    fn no_request_left(&self) -> bool {
+        self.recv_eof
+            && (self.recv_buf.is_empty()
+                || matches!(
+                    parse_request_head(&self.recv_buf, &self.config.limits),
+                    Ok(Parsed::Partial)
+                ))
     }
 
     /// Whether another request may be dispatched now.
@@ -185,7 +197,8 @@ impl Channel {
         }
         exchange.body_done = decoder.is_none();
         self.exchanges.push_back(exchange);
-        self.outputs.push_back(Output::Event(Event::Request { id, head }));
+        self.outputs
+            .push_back(Output::Event(Event::Request { id, head }));
         match decoder {
             Some(decoder) => self.recv_set(RecvState::Body { id, decoder }),
             None => self.request_complete(),
@@ -202,7 +215,9 @@ impl Channel {
 
     /// Delivers body bytes within the app's credit; detects the end of the body.
     fn receive_body(&mut self) -> bool {
-        let RecvState::Body { id, .. } = self.recv else { return false };
+        let RecvState::Body { id, .. } = self.recv else {
+            return false;
+        };
         let Some(index) = self.exchange_index(id) else {
             // The exchange left the queue (its response ended early): the rest is discarded.
             self.stop_receiving_and_discard();
@@ -210,11 +225,17 @@ impl Channel {
         };
         let credit = self.exchanges[index].credit;
         let max = usize::try_from(credit).unwrap_or(usize::MAX);
-        let RecvState::Body { ref mut decoder, .. } = self.recv else { return false };
+        let RecvState::Body {
+            ref mut decoder, ..
+        } = self.recv
+        else {
+            return false;
+        };
         match decoder.decode(&mut self.recv_buf, max, &self.config.limits) {
             Ok(Decoded::Data(data)) => {
                 self.exchanges[index].credit -= data.len() as u64;
-                self.outputs.push_back(Output::Event(Event::Body { id, data }));
+                self.outputs
+                    .push_back(Output::Event(Event::Body { id, data }));
                 true
             }
             Ok(Decoded::End) => {
@@ -259,7 +280,8 @@ impl Channel {
 
     /// A bad request head: answer it (after the responses before it) and read no further.
     pub(super) fn fail_head(&mut self, error: ProtocolError) {
-        self.outputs.push_back(Output::Event(Event::ProtocolError { id: None, error }));
+        self.outputs
+            .push_back(Output::Event(Event::ProtocolError { id: None, error }));
         let id = RequestId(self.next_id);
         self.next_id += 1;
         let mut exchange = Exchange::new(id, Version::Http11, false, false);
@@ -274,7 +296,10 @@ impl Channel {
     /// not started, the channel answers in the app's place; otherwise the response is
     /// truncated. Either way the app loses the request and the connection ends.
     fn fail_body(&mut self, id: RequestId, error: ProtocolError) {
-        self.outputs.push_back(Output::Event(Event::ProtocolError { id: Some(id), error }));
+        self.outputs.push_back(Output::Event(Event::ProtocolError {
+            id: Some(id),
+            error,
+        }));
         let Some(index) = self.exchange_index(id) else {
             self.stop_receiving_and_discard();
             return;

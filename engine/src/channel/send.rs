@@ -24,7 +24,9 @@ impl Channel {
                 Ok(())
             }
             AppCommand::Consume { request, bytes } => self.consume(request, bytes),
-            AppCommand::SendInformational { request, head } => self.send_informational(request, head),
+            AppCommand::SendInformational { request, head } => {
+                self.send_informational(request, head)
+            }
             AppCommand::SendHead { request, head } => self.send_head(request, head),
             AppCommand::SendBody { request, data } => self.send_body(request, data),
             AppCommand::Finish { request } => self.finish(request),
@@ -50,7 +52,9 @@ impl Channel {
         if self.close == CloseState::Closed {
             return Err(UsageError::RequestLost);
         }
-        let index = self.exchange_index(request).ok_or(UsageError::UnknownRequest)?;
+        let index = self
+            .exchange_index(request)
+            .ok_or(UsageError::UnknownRequest)?;
         let exchange = &self.exchanges[index];
         if exchange.lost {
             return Err(UsageError::RequestLost);
@@ -79,7 +83,11 @@ impl Channel {
         Ok(())
     }
 
-    fn send_informational(&mut self, request: RequestId, head: ResponseHead) -> Result<(), UsageError> {
+    fn send_informational(
+        &mut self,
+        request: RequestId,
+        head: ResponseHead,
+    ) -> Result<(), UsageError> {
         let index = self.open_exchange(request)?;
         if !(100..=199).contains(&head.status) || head.status == 101 {
             return Err(UsageError::InvalidStatus);
@@ -138,7 +146,14 @@ impl Channel {
         let persistent = exchange.persistent;
         let date = self.date();
         let mut out = BytesMut::with_capacity(128 + head.headers.len() * 32);
-        write_response_head(&mut out, &head, AddedHeaders { date: date.as_deref(), ..added });
+        write_response_head(
+            &mut out,
+            &head,
+            AddedHeaders {
+                date: date.as_deref(),
+                ..added
+            },
+        );
         self.emit(index, out.freeze());
         if !persistent {
             self.last_exchange(index, early_reply);
@@ -214,7 +229,11 @@ impl Channel {
         Ok(())
     }
 
-    fn register_producer(&mut self, request: RequestId, kind: ProducerKind) -> Result<(), UsageError> {
+    fn register_producer(
+        &mut self,
+        request: RequestId,
+        kind: ProducerKind,
+    ) -> Result<(), UsageError> {
         let index = self.open_exchange(request)?;
         let exchange = &mut self.exchanges[index];
         if exchange.is_settled() {
@@ -223,7 +242,11 @@ impl Channel {
         if exchange.producer.is_some() {
             return Err(UsageError::ProducerAlreadyRegistered);
         }
-        exchange.producer = Some(Producer { kind, state: None, pull_outstanding: false });
+        exchange.producer = Some(Producer {
+            kind,
+            state: None,
+            pull_outstanding: false,
+        });
         Ok(())
     }
 

@@ -81,12 +81,16 @@ impl Channel {
     /// Stops reading requests: the receive buffer is dropped (pipelined bytes after the last
     /// request are never processed, Twisted's behaviour) and later bytes are discarded.
     pub(super) fn recv_close(&mut self) {
+        self.no_more_requests = true;
         self.recv = RecvState::Closed;
         self.recv_buf = BytesMut::new();
     }
 
     pub(super) fn recv_set(&mut self, state: RecvState) {
-        assert!(!matches!(self.recv, RecvState::Closed), "the receive side never reopens");
+        assert!(
+            !matches!(self.recv, RecvState::Closed),
+            "the receive side never reopens"
+        );
         self.recv = state;
     }
 

@@ -23,7 +23,10 @@ impl TimerTable {
         let slot = &mut self.deadlines[timer as usize];
         if slot.is_none() {
             *slot = Some(deadline);
-            out.extend([Output::Timer { timer, change: TimerChange::Set(deadline) }]);
+            out.extend([Output::Timer {
+                timer,
+                change: TimerChange::Set(deadline),
+            }]);
         }
     }
 
@@ -37,15 +40,27 @@ impl TimerTable {
     /// Disarms `timer` if it is armed.
     pub(crate) fn cancel(&mut self, timer: Timer, out: &mut impl Extend<Output>) {
         if self.deadlines[timer as usize].take().is_some() {
-            out.extend([Output::Timer { timer, change: TimerChange::Cancelled }]);
+            out.extend([Output::Timer {
+                timer,
+                change: TimerChange::Cancelled,
+            }]);
         }
     }
 
     /// Takes the first timer (in table order) whose deadline is at or before `now`.
-    pub(crate) fn take_expired(&mut self, now: Instant, out: &mut impl Extend<Output>) -> Option<Timer> {
-        let timer = Timer::ALL.into_iter().find(|&t| self.get(t).is_some_and(|d| d <= now))?;
+    pub(crate) fn take_expired(
+        &mut self,
+        now: Instant,
+        out: &mut impl Extend<Output>,
+    ) -> Option<Timer> {
+        let timer = Timer::ALL
+            .into_iter()
+            .find(|&t| self.get(t).is_some_and(|d| d <= now))?;
         self.deadlines[timer as usize] = None;
-        out.extend([Output::Timer { timer, change: TimerChange::Fired }]);
+        out.extend([Output::Timer {
+            timer,
+            change: TimerChange::Fired,
+        }]);
         Some(timer)
     }
 

@@ -99,7 +99,9 @@ mod tests {
     fn run(mut encoder: BodyEncoder, pieces: &[&'static str]) -> Result<Vec<u8>, UsageError> {
         let mut out = Vec::new();
         for piece in pieces {
-            encoder.encode(Bytes::from_static(piece.as_bytes()), |b| out.extend_from_slice(&b))?;
+            encoder.encode(Bytes::from_static(piece.as_bytes()), |b| {
+                out.extend_from_slice(&b)
+            })?;
         }
         encoder.finish(|b| out.extend_from_slice(&b))?;
         Ok(out)
@@ -109,13 +111,19 @@ mod tests {
     fn chunked_uses_lower_case_hex_and_skips_empty_writes() {
         let body = "x".repeat(26);
         let out = run(BodyEncoder::Chunked, &["Hello", "", "World!", body.leak()]).unwrap();
-        let expected = format!("5\r\nHello\r\n6\r\nWorld!\r\n1a\r\n{}\r\n0\r\n\r\n", "x".repeat(26));
+        let expected = format!(
+            "5\r\nHello\r\n6\r\nWorld!\r\n1a\r\n{}\r\n0\r\n\r\n",
+            "x".repeat(26)
+        );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 
     #[test]
     fn length_is_enforced_both_ways() {
-        assert_eq!(run(BodyEncoder::Length { remaining: 5 }, &["he", "llo"]).unwrap(), b"hello");
+        assert_eq!(
+            run(BodyEncoder::Length { remaining: 5 }, &["he", "llo"]).unwrap(),
+            b"hello"
+        );
         assert_eq!(
             run(BodyEncoder::Length { remaining: 4 }, &["hello"]),
             Err(UsageError::BodyTooLong)
@@ -134,7 +142,13 @@ mod tests {
 
     #[test]
     fn hex() {
-        for (n, s) in [(0u64, "0"), (9, "9"), (10, "a"), (255, "ff"), (u64::MAX, "ffffffffffffffff")] {
+        for (n, s) in [
+            (0u64, "0"),
+            (9, "9"),
+            (10, "a"),
+            (255, "ff"),
+            (u64::MAX, "ffffffffffffffff"),
+        ] {
             let mut out = BytesMut::new();
             write_hex(&mut out, n);
             assert_eq!(&out[..], s.as_bytes());

@@ -25,11 +25,17 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
     }
     if let Some(reason) = &head.reason {
         // reason-phrase = *( HTAB / SP / VCHAR / obs-text ), RFC 9112 §4.
-        if reason.iter().any(|&b| b != b'\t' && (b < 0x20 || b == 0x7f)) {
+        if reason
+            .iter()
+            .any(|&b| b != b'\t' && (b < 0x20 || b == 0x7f))
+        {
             return Err(UsageError::InvalidHeader);
         }
     }
-    let mut app = AppHead { content_length: None, wants_close: false };
+    let mut app = AppHead {
+        content_length: None,
+        wants_close: false,
+    };
     for field in &head.headers {
         if !is_token(&field.name) || !is_field_value(&field.value) {
             return Err(UsageError::InvalidHeader);
@@ -55,7 +61,9 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
 
 /// `field-value` without CR, LF, NUL or other controls except HTAB (RFC 9110 §5.5).
 fn is_field_value(value: &[u8]) -> bool {
-    value.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 fn parse_decimal(digits: &[u8]) -> Option<u64> {
@@ -153,7 +161,11 @@ fn write_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
 
 /// The automatic answer to a protocol error: the status, `Content-Length`, `Connection: close`
 /// and a one-line body naming the problem (web2 did the same; Twisted sent a bare 400).
-pub(crate) fn error_response(error: ProtocolError, date: Option<&[u8]>, server: Option<&str>) -> Bytes {
+pub(crate) fn error_response(
+    error: ProtocolError,
+    date: Option<&[u8]>,
+    server: Option<&str>,
+) -> Bytes {
     let body = format!("{}\n", error.kind);
     let head = ResponseHead::new(error.status).with_header("Content-Type", "text/plain");
     let mut out = BytesMut::with_capacity(160 + body.len());
@@ -183,24 +195,54 @@ mod tests {
         };
         // Twisted replaced CR/LF with a space (test_writeHeadersSanitizesLinearWhitespace);
         // twine refuses the head instead, so the app learns of its bug.
-        assert_eq!(check_response_head(&with("Foo", "a\r\nb")), Err(UsageError::InvalidHeader));
-        assert_eq!(check_response_head(&with("Foo", "a\nb")), Err(UsageError::InvalidHeader));
-        assert_eq!(check_response_head(&with("Foo", "a\0b")), Err(UsageError::InvalidHeader));
-        assert_eq!(check_response_head(&with("Fo o", "a")), Err(UsageError::InvalidHeader));
+        assert_eq!(
+            check_response_head(&with("Foo", "a\r\nb")),
+            Err(UsageError::InvalidHeader)
+        );
+        assert_eq!(
+            check_response_head(&with("Foo", "a\nb")),
+            Err(UsageError::InvalidHeader)
+        );
+        assert_eq!(
+            check_response_head(&with("Foo", "a\0b")),
+            Err(UsageError::InvalidHeader)
+        );
+        assert_eq!(
+            check_response_head(&with("Fo o", "a")),
+            Err(UsageError::InvalidHeader)
+        );
         assert_eq!(
             check_response_head(&with("Transfer-Encoding", "chunked")),
             Err(UsageError::FramingHeader)
         );
-        assert_eq!(check_response_head(&with("Content-Length", "+1")), Err(UsageError::InvalidHeader));
-        assert_eq!(check_response_head(&ResponseHead::new(99)), Err(UsageError::InvalidStatus));
+        assert_eq!(
+            check_response_head(&with("Content-Length", "+1")),
+            Err(UsageError::InvalidHeader)
+        );
+        assert_eq!(
+            check_response_head(&ResponseHead::new(99)),
+            Err(UsageError::InvalidStatus)
+        );
         let ok = check_response_head(&with("Content-Length", "12")).unwrap();
-        assert_eq!(ok, AppHead { content_length: Some(12), wants_close: false });
-        assert!(check_response_head(&with("Connection", "x, Close")).unwrap().wants_close);
+        assert_eq!(
+            ok,
+            AppHead {
+                content_length: Some(12),
+                wants_close: false
+            }
+        );
+        assert!(
+            check_response_head(&with("Connection", "x, Close"))
+                .unwrap()
+                .wants_close
+        );
     }
 
     #[test]
     fn writes_app_fields_in_order_then_ours() {
-        let head = ResponseHead::new(200).with_header("Yo", "One").with_header("yo", "Two");
+        let head = ResponseHead::new(200)
+            .with_header("Yo", "One")
+            .with_header("yo", "Two");
         let mut out = BytesMut::new();
         let added = AddedHeaders {
             content_length: None,

@@ -36,12 +36,17 @@ impl Headers {
 
     /// Room for `n` fields.
     pub fn with_capacity(n: usize) -> Headers {
-        Headers { fields: Vec::with_capacity(n) }
+        Headers {
+            fields: Vec::with_capacity(n),
+        }
     }
 
     /// Appends a field.
     pub fn append(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.fields.push(Header { name: name.into(), value: value.into() });
+        self.fields.push(Header {
+            name: name.into(),
+            value: value.into(),
+        });
     }
 
     /// With a field appended (builder style).
@@ -52,7 +57,10 @@ impl Headers {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&Bytes> {
-        self.fields.iter().find(|h| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|h| &h.value)
+        self.fields
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| &h.value)
     }
 
     /// Every value of `name`, in order.
@@ -70,7 +78,8 @@ impl Headers {
 
     /// Removes every field `name`.
     pub fn remove(&mut self, name: &str) {
-        self.fields.retain(|h| !h.name.eq_ignore_ascii_case(name.as_bytes()));
+        self.fields
+            .retain(|h| !h.name.eq_ignore_ascii_case(name.as_bytes()));
     }
 
     /// Whether the comma-separated token list in the `name` fields contains `token`
@@ -78,7 +87,9 @@ impl Headers {
     /// `close`; Twisted's split on spaces did not see `close,TE`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
         self.get_all(name).any(|value| {
-            value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+            value
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
         })
     }
 
@@ -125,7 +136,10 @@ mod tests {
 
     #[test]
     fn lookups_ignore_case_and_keep_order() {
-        let h = Headers::new().with("X-A", "1").with("x-a", "2").with("Other", "3");
+        let h = Headers::new()
+            .with("X-A", "1")
+            .with("x-a", "2")
+            .with("Other", "3");
         assert_eq!(h.get("x-A").unwrap(), "1");
         assert_eq!(h.get_all("X-a").collect::<Vec<_>>(), ["1", "2"]);
         assert!(!h.contains("missing"));
@@ -133,12 +147,16 @@ mod tests {
 
     #[test]
     fn token_lists_are_comma_separated() {
-        let h = Headers::new().with("Connection", "keep-alive,  Close ").with("Connection", "TE");
+        let h = Headers::new()
+            .with("Connection", "keep-alive,  Close ")
+            .with("Connection", "TE");
         assert!(h.has_token("connection", "close"));
         assert!(h.has_token("connection", "te"));
         assert!(!h.has_token("connection", "upgrade"));
         // Twisted split on spaces and so missed `close` here (notes/twisted.md 1.6).
-        assert!(Headers::new().with("Connection", "close,TE").has_token("connection", "close"));
+        assert!(Headers::new()
+            .with("Connection", "close,TE")
+            .has_token("connection", "close"));
     }
 
     #[test]

@@ -19,7 +19,11 @@ pub struct ResponseHead {
 impl ResponseHead {
     /// A head with this status and no fields.
     pub fn new(status: u16) -> ResponseHead {
-        ResponseHead { status, reason: None, headers: Headers::new() }
+        ResponseHead {
+            status,
+            reason: None,
+            headers: Headers::new(),
+        }
     }
 
     /// With a header field appended.

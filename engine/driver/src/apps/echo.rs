@@ -38,20 +38,41 @@ impl Echo {
         Echo::default()
     }
 
-    fn on_request(&mut self, id: RequestId, body: BodyLength, method_has_body: bool) -> Vec<AppCommand> {
+    fn on_request(
+        &mut self,
+        id: RequestId,
+        body: BodyLength,
+        method_has_body: bool,
+    ) -> Vec<AppCommand> {
         let echo_body = method_has_body;
-        let mut head = ResponseHead::new(200).with_header("Content-Type", "application/octet-stream");
+        let mut head =
+            ResponseHead::new(200).with_header("Content-Type", "application/octet-stream");
         match (echo_body, body) {
             (false, _) => head = head.with_header("Content-Length", "0"),
-            (true, BodyLength::Known(length)) => head = head.with_header("Content-Length", length.to_string()),
+            (true, BodyLength::Known(length)) => {
+                head = head.with_header("Content-Length", length.to_string())
+            }
             (true, BodyLength::Chunked) => {}
         }
-        self.requests.insert(id, EchoRequest { echo_body, paused: false, owed_credit: 0 });
+        self.requests.insert(
+            id,
+            EchoRequest {
+                echo_body,
+                paused: false,
+                owed_credit: 0,
+            },
+        );
         vec![
             // Credit first: answering before reading would be an early reply (and a close).
-            AppCommand::Consume { request: id, bytes: CREDIT_BYTES },
+            AppCommand::Consume {
+                request: id,
+                bytes: CREDIT_BYTES,
+            },
             AppCommand::SendHead { request: id, head },
-            AppCommand::RegisterProducer { request: id, kind: ProducerKind::Push },
+            AppCommand::RegisterProducer {
+                request: id,
+                kind: ProducerKind::Push,
+            },
         ]
     }
 }
@@ -64,7 +85,9 @@ impl App for Echo {
                 commands.extend(self.on_request(id, head.body, echo_body));
             }
             Event::Body { id, data } => {
-                let Some(request) = self.requests.get_mut(&id) else { return };
+                let Some(request) = self.requests.get_mut(&id) else {
+                    return;
+                };
                 let len = data.len() as u64;
                 if request.echo_body {
                     commands.push(AppCommand::SendBody { request: id, data });
@@ -72,7 +95,10 @@ impl App for Echo {
                 if request.paused {
                     request.owed_credit += len;
                 } else {
-                    commands.push(AppCommand::Consume { request: id, bytes: len });
+                    commands.push(AppCommand::Consume {
+                        request: id,
+                        bytes: len,
+                    });
                 }
             }
             Event::BodyEnd { id } => {
@@ -94,7 +120,9 @@ impl App for Echo {
         state: ProducerState,
         commands: &mut Vec<AppCommand>,
     ) {
-        let Some(request) = self.requests.get_mut(&id) else { return };
+        let Some(request) = self.requests.get_mut(&id) else {
+            return;
+        };
         request.paused = state == ProducerState::Paused;
         if state == ProducerState::Producing && request.owed_credit > 0 {
             let bytes = std::mem::take(&mut request.owed_credit);

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use twine_engine::{AppCommand, Event, Instant, ProducerKind, ProducerState, RequestId, ResponseHead};
+use twine_engine::{
+    AppCommand, Event, Instant, ProducerKind, ProducerState, RequestId, ResponseHead,
+};
 
 use crate::App;
 
@@ -73,14 +75,18 @@ impl App for Stream {
             }
             _ => return,
         };
-        let length = parse_target(&head.target).filter(|_| head.method.is_get() || head.method.is_head());
+        let length =
+            parse_target(&head.target).filter(|_| head.method.is_get() || head.method.is_head());
         let Some(length) = length else {
             let body = Bytes::from_static(b"not found\n");
             let head = ResponseHead::new(404)
                 .with_header("Content-Type", "text/plain")
                 .with_header("Content-Length", body.len().to_string());
             commands.push(AppCommand::SendHead { request: id, head });
-            commands.push(AppCommand::SendBody { request: id, data: body });
+            commands.push(AppCommand::SendBody {
+                request: id,
+                data: body,
+            });
             commands.push(AppCommand::Finish { request: id });
             return;
         };
@@ -94,8 +100,17 @@ impl App for Stream {
             commands.push(AppCommand::Finish { request: id });
             return;
         }
-        self.streams.insert(id, Streaming { remaining: length, producing: false });
-        commands.push(AppCommand::RegisterProducer { request: id, kind: ProducerKind::Push });
+        self.streams.insert(
+            id,
+            Streaming {
+                remaining: length,
+                producing: false,
+            },
+        );
+        commands.push(AppCommand::RegisterProducer {
+            request: id,
+            kind: ProducerKind::Push,
+        });
     }
 
     fn on_producer(
@@ -123,7 +138,10 @@ impl App for Stream {
         };
         let len = stream.remaining.min(CHUNK_BYTES as u64) as usize;
         stream.remaining -= len as u64;
-        commands.push(AppCommand::SendBody { request: id, data: Bytes::from_static(&CHUNK[..len]) });
+        commands.push(AppCommand::SendBody {
+            request: id,
+            data: Bytes::from_static(&CHUNK[..len]),
+        });
         if stream.remaining == 0 {
             self.streams.remove(&id);
             commands.push(AppCommand::Finish { request: id });

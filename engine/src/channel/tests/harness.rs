@@ -103,7 +103,9 @@ impl Harness {
     }
 
     pub(crate) fn input(&mut self, input: Input<'_>) {
-        self.channel.handle_input(input).expect("peer inputs never fail");
+        self.channel
+            .handle_input(input)
+            .expect("peer inputs never fail");
         self.drain();
     }
 
@@ -151,7 +153,9 @@ impl Harness {
         }
         for command in answers {
             let now = self.now;
-            self.channel.handle_input(Input::App { now, command }).expect("dummy answers are valid");
+            self.channel
+                .handle_input(Input::App { now, command })
+                .expect("dummy answers are valid");
             self.drain();
         }
     }
@@ -162,7 +166,10 @@ impl Harness {
                 self.heads.push((*id, head.clone()));
                 self.bodies.push((*id, Vec::new()));
                 if self.auto == AutoAnswer::Dummy {
-                    answers.push(AppCommand::Consume { request: *id, bytes: u64::MAX });
+                    answers.push(AppCommand::Consume {
+                        request: *id,
+                        bytes: u64::MAX,
+                    });
                 }
             }
             Event::Body { id, data } => {
@@ -184,9 +191,22 @@ impl Harness {
     }
 
     fn dummy_answer(&self, id: RequestId) -> Vec<AppCommand> {
-        let head = &self.heads.iter().find(|(i, _)| *i == id).expect("a known request").1;
-        let body = &self.bodies.iter().find(|(i, _)| *i == id).expect("a known request").1;
-        let length = head.headers.get("content-length").map(|v| String::from_utf8_lossy(v).into_owned());
+        let head = &self
+            .heads
+            .iter()
+            .find(|(i, _)| *i == id)
+            .expect("a known request")
+            .1;
+        let body = &self
+            .bodies
+            .iter()
+            .find(|(i, _)| *i == id)
+            .expect("a known request")
+            .1;
+        let length = head
+            .headers
+            .get("content-length")
+            .map(|v| String::from_utf8_lossy(v).into_owned());
         let mut data = b"'''\n".to_vec();
         data.extend_from_slice(length.as_deref().unwrap_or("None").as_bytes());
         data.push(b'\n');
@@ -198,15 +218,26 @@ impl Harness {
             .with_header("Version", head.version.as_str())
             .with_header("Content-Length", data.len().to_string());
         vec![
-            AppCommand::SendHead { request: id, head: response },
-            AppCommand::SendBody { request: id, data: data.into() },
+            AppCommand::SendHead {
+                request: id,
+                head: response,
+            },
+            AppCommand::SendBody {
+                request: id,
+                data: data.into(),
+            },
             AppCommand::Finish { request: id },
         ]
     }
 
     /// The request body received so far for `id`.
     pub(crate) fn body(&self, id: RequestId) -> &[u8] {
-        &self.bodies.iter().find(|(i, _)| *i == id).expect("a known request").1
+        &self
+            .bodies
+            .iter()
+            .find(|(i, _)| *i == id)
+            .expect("a known request")
+            .1
     }
 
     /// Everything transmitted, as text, then forgotten.
@@ -273,7 +304,10 @@ impl Harness {
 
 /// The default config without `Server`, so expected bytes stay short.
 pub(crate) fn bare() -> Config {
-    Config { server_name: None, ..Config::new() }
+    Config {
+        server_name: None,
+        ..Config::new()
+    }
 }
 
 /// Counts non-overlapping occurrences of `needle`.

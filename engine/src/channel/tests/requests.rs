@@ -7,7 +7,11 @@ const R0: RequestId = RequestId(0);
 
 fn respond(h: &mut Harness, id: RequestId, head: ResponseHead, body: &'static str) {
     h.app(AppCommand::SendHead { request: id, head }).unwrap();
-    h.app(AppCommand::SendBody { request: id, data: body.into() }).unwrap();
+    h.app(AppCommand::SendBody {
+        request: id,
+        data: body.into(),
+    })
+    .unwrap();
     h.app(AppCommand::Finish { request: id }).unwrap();
 }
 
@@ -16,8 +20,16 @@ fn a_get_is_answered_and_the_connection_stays_open() {
     let mut h = Harness::new(bare());
     h.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(h.request_ids(), [R0]);
-    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "2"), "ok");
-    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    respond(
+        &mut h,
+        R0,
+        ResponseHead::new(200).with_header("Content-Length", "2"),
+        "ok",
+    );
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    );
     assert_eq!(h.closed(), None);
     assert!(!h.shut_down());
 }
@@ -27,10 +39,21 @@ fn a_get_is_answered_and_the_connection_stays_open() {
 fn unknown_length_is_chunked_for_http11() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    h.app(AppCommand::SendHead { request: R0, head: ResponseHead::new(200).with_header("test", "lemur") })
-        .unwrap();
-    h.app(AppCommand::SendBody { request: R0, data: "Hello".into() }).unwrap();
-    h.app(AppCommand::SendBody { request: R0, data: "World!".into() }).unwrap();
+    h.app(AppCommand::SendHead {
+        request: R0,
+        head: ResponseHead::new(200).with_header("test", "lemur"),
+    })
+    .unwrap();
+    h.app(AppCommand::SendBody {
+        request: R0,
+        data: "Hello".into(),
+    })
+    .unwrap();
+    h.app(AppCommand::SendBody {
+        request: R0,
+        data: "World!".into(),
+    })
+    .unwrap();
     h.app(AppCommand::Finish { request: R0 }).unwrap();
     assert_eq!(
         h.take_wire(),
@@ -45,8 +68,16 @@ fn unknown_length_is_chunked_for_http11() {
 fn unknown_length_closes_for_http10() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    respond(&mut h, R0, ResponseHead::new(200).with_header("Test", "lemur"), "Hello");
-    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nTest: lemur\r\nConnection: close\r\n\r\nHello");
+    respond(
+        &mut h,
+        R0,
+        ResponseHead::new(200).with_header("Test", "lemur"),
+        "Hello",
+    );
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nTest: lemur\r\nConnection: close\r\n\r\nHello"
+    );
     assert!(h.shut_down());
 }
 
@@ -56,12 +87,24 @@ fn unknown_length_closes_for_http10() {
 fn head_204_and_304_have_no_body() {
     let mut h = Harness::new(bare());
     h.send("HEAD /cl HTTP/1.1\r\nHost: h\r\n\r\n");
-    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "2"), "ok");
-    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+    respond(
+        &mut h,
+        R0,
+        ResponseHead::new(200).with_header("Content-Length", "2"),
+        "ok",
+    );
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+    );
     for (i, status) in [(1, 204), (2, 304)] {
         h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
         respond(&mut h, RequestId(i), ResponseHead::new(status), "dropped");
-        let reason = if status == 204 { "No Content" } else { "Not Modified" };
+        let reason = if status == 204 {
+            "No Content"
+        } else {
+            "Not Modified"
+        };
         assert_eq!(h.take_wire(), format!("HTTP/1.1 {status} {reason}\r\n\r\n"));
     }
     assert_eq!(h.closed(), None);
@@ -73,11 +116,22 @@ fn body_arrives_only_against_credit() {
     h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789");
     assert_eq!(h.heads[0].1.body, BodyLength::Known(10));
     assert_eq!(h.body(R0), b"");
-    h.app(AppCommand::Consume { request: R0, bytes: 4 }).unwrap();
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 4,
+    })
+    .unwrap();
     assert_eq!(h.body(R0), b"0123");
-    h.app(AppCommand::Consume { request: R0, bytes: 100 }).unwrap();
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 100,
+    })
+    .unwrap();
     assert_eq!(h.body(R0), b"0123456789");
-    assert!(h.events().iter().any(|e| matches!(e, Event::BodyEnd { id: R0 })));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::BodyEnd { id: R0 })));
 }
 
 /// Twisted case 26: a chunked HTTP/1.0 body is decoded (and, RFC 9112 §6.1, the connection
@@ -101,7 +155,9 @@ fn chunked_upload_with_extensions_and_trailers() {
     h.send("1; blahblahblah\r\na\r\n10\r\nabcdefghijklmnop\r\n");
     h.send("0\r\nRandom-Ignored-Trailer: foo\r\n\r\n");
     assert_eq!(h.body(R0), b"Inputaabcdefghijklmnop");
-    assert!(h.take_wire().ends_with("'''\nNone\nInputaabcdefghijklmnop'''\n"));
+    assert!(h
+        .take_wire()
+        .ends_with("'''\nNone\nInputaabcdefghijklmnop'''\n"));
 }
 
 /// Twisted case 33 (`test_expect100ContinueHeader`), made lazy as web2 (case 59): nothing is
@@ -112,12 +168,24 @@ fn expect_continue_is_lazy() {
     h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
     assert!(h.heads[0].1.expect_continue);
     assert_eq!(h.take_wire(), "");
-    h.app(AppCommand::Consume { request: R0, bytes: 3 }).unwrap();
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 3,
+    })
+    .unwrap();
     assert_eq!(h.take_wire(), "HTTP/1.1 100 Continue\r\n\r\n");
     h.send("abc");
     assert_eq!(h.body(R0), b"abc");
-    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "0"), "");
-    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    respond(
+        &mut h,
+        R0,
+        ResponseHead::new(200).with_header("Content-Length", "0"),
+        "",
+    );
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    );
     assert_eq!(h.closed(), None);
 }
 
@@ -126,7 +194,11 @@ fn expect_continue_is_lazy() {
 fn expect_continue_is_ignored_for_http10() {
     let mut h = Harness::new(bare());
     h.send("POST / HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
-    h.app(AppCommand::Consume { request: R0, bytes: 3 }).unwrap();
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 3,
+    })
+    .unwrap();
     assert_eq!(h.take_wire(), "");
 }
 
@@ -135,8 +207,16 @@ fn expect_continue_is_ignored_for_http10() {
 fn early_reply_closes_and_discards_the_body() {
     let mut h = Harness::new(bare());
     h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
-    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "6"), "Output");
-    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nOutput");
+    respond(
+        &mut h,
+        R0,
+        ResponseHead::new(200).with_header("Content-Length", "6"),
+        "Output",
+    );
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nOutput"
+    );
     assert!(h.shut_down(), "lingering close");
     h.send("Input and then much more than the declared body");
     assert_eq!(h.body(R0), b"", "the body is discarded");
@@ -149,13 +229,23 @@ fn informational_responses() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     let hints = ResponseHead::new(103).with_header("Link", "</s.css>; rel=preload");
-    h.app(AppCommand::SendInformational { request: R0, head: hints }).unwrap();
+    h.app(AppCommand::SendInformational {
+        request: R0,
+        head: hints,
+    })
+    .unwrap();
     assert_eq!(
-        h.app(AppCommand::SendInformational { request: R0, head: ResponseHead::new(101) }),
+        h.app(AppCommand::SendInformational {
+            request: R0,
+            head: ResponseHead::new(101)
+        }),
         Err(UsageError::InvalidStatus)
     );
     assert_eq!(
-        h.app(AppCommand::SendHead { request: R0, head: ResponseHead::new(100) }),
+        h.app(AppCommand::SendHead {
+            request: R0,
+            head: ResponseHead::new(100)
+        }),
         Err(UsageError::InvalidStatus)
     );
     respond(&mut h, R0, ResponseHead::new(204), "");
@@ -171,32 +261,86 @@ fn misuse_is_refused_without_writing() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     let data = || bytes::Bytes::from_static(b"x");
-    assert_eq!(h.app(AppCommand::SendBody { request: R0, data: data() }), Err(UsageError::HeadNotSent));
-    assert_eq!(h.app(AppCommand::Finish { request: R0 }), Err(UsageError::HeadNotSent));
-    let bad = ResponseHead::new(200).with_header("X", "a\r\nInjected: 1");
-    assert_eq!(h.app(AppCommand::SendHead { request: R0, head: bad }), Err(UsageError::InvalidHeader));
     assert_eq!(
-        h.app(AppCommand::SendHead { request: RequestId(7), head: ResponseHead::new(200) }),
+        h.app(AppCommand::SendBody {
+            request: R0,
+            data: data()
+        }),
+        Err(UsageError::HeadNotSent)
+    );
+    assert_eq!(
+        h.app(AppCommand::Finish { request: R0 }),
+        Err(UsageError::HeadNotSent)
+    );
+    let bad = ResponseHead::new(200).with_header("X", "a\r\nInjected: 1");
+    assert_eq!(
+        h.app(AppCommand::SendHead {
+            request: R0,
+            head: bad
+        }),
+        Err(UsageError::InvalidHeader)
+    );
+    assert_eq!(
+        h.app(AppCommand::SendHead {
+            request: RequestId(7),
+            head: ResponseHead::new(200)
+        }),
         Err(UsageError::UnknownRequest)
     );
     assert_eq!(h.take_wire(), "");
     let head = ResponseHead::new(200).with_header("Content-Length", "1");
-    h.app(AppCommand::SendHead { request: R0, head: head.clone() }).unwrap();
-    assert_eq!(h.app(AppCommand::SendHead { request: R0, head }), Err(UsageError::HeadAlreadySent));
-    assert_eq!(h.app(AppCommand::Finish { request: R0 }), Err(UsageError::BodyTooShort));
-    let two = bytes::Bytes::from_static(b"xy");
-    assert_eq!(h.app(AppCommand::SendBody { request: R0, data: two }), Err(UsageError::BodyTooLong));
-    let push = crate::ProducerKind::Push;
-    h.app(AppCommand::RegisterProducer { request: R0, kind: push }).unwrap();
+    h.app(AppCommand::SendHead {
+        request: R0,
+        head: head.clone(),
+    })
+    .unwrap();
     assert_eq!(
-        h.app(AppCommand::RegisterProducer { request: R0, kind: push }),
+        h.app(AppCommand::SendHead { request: R0, head }),
+        Err(UsageError::HeadAlreadySent)
+    );
+    assert_eq!(
+        h.app(AppCommand::Finish { request: R0 }),
+        Err(UsageError::BodyTooShort)
+    );
+    let two = bytes::Bytes::from_static(b"xy");
+    assert_eq!(
+        h.app(AppCommand::SendBody {
+            request: R0,
+            data: two
+        }),
+        Err(UsageError::BodyTooLong)
+    );
+    let push = crate::ProducerKind::Push;
+    h.app(AppCommand::RegisterProducer {
+        request: R0,
+        kind: push,
+    })
+    .unwrap();
+    assert_eq!(
+        h.app(AppCommand::RegisterProducer {
+            request: R0,
+            kind: push
+        }),
         Err(UsageError::ProducerAlreadyRegistered)
     );
-    h.app(AppCommand::SendBody { request: R0, data: data() }).unwrap();
+    h.app(AppCommand::SendBody {
+        request: R0,
+        data: data(),
+    })
+    .unwrap();
     h.app(AppCommand::Finish { request: R0 }).unwrap();
     // The exchange left the queue: later commands name an unknown request.
-    assert_eq!(h.app(AppCommand::SendBody { request: R0, data: data() }), Err(UsageError::UnknownRequest));
-    assert_eq!(h.take_wire(), "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+    assert_eq!(
+        h.app(AppCommand::SendBody {
+            request: R0,
+            data: data()
+        }),
+        Err(UsageError::UnknownRequest)
+    );
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+    );
 }
 
 /// Twisted case 36: after the connection is lost, commands report it.
@@ -206,22 +350,35 @@ fn commands_after_connection_loss_report_it() {
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     let now = h.now;
     h.input(crate::Input::ConnectionLost { now });
-    assert!(h.events().iter().any(|e| matches!(e, Event::Lost { id: R0 })));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Lost { id: R0 })));
     assert_eq!(h.closed(), Some(CloseReason::Abort));
-    assert_eq!(h.app(AppCommand::Finish { request: R0 }), Err(UsageError::RequestLost));
+    assert_eq!(
+        h.app(AppCommand::Finish { request: R0 }),
+        Err(UsageError::RequestLost)
+    );
 }
 
 #[test]
 fn date_and_server_are_added_unless_the_app_set_them() {
     let mut h = Harness::new(crate::Config::new().with_date_origin(784_111_777));
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    respond(&mut h, R0, ResponseHead::new(200).with_header("Content-Length", "0"), "");
+    respond(
+        &mut h,
+        R0,
+        ResponseHead::new(200).with_header("Content-Length", "0"),
+        "",
+    );
     assert_eq!(
         h.take_wire(),
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: twine\r\n\r\n"
     );
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    let head = ResponseHead::new(200).with_header("Server", "mine").with_header("Content-Length", "0");
+    let head = ResponseHead::new(200)
+        .with_header("Server", "mine")
+        .with_header("Content-Length", "0");
     respond(&mut h, RequestId(1), head, "");
     assert_eq!(
         h.take_wire(),
