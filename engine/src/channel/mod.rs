@@ -52,6 +52,9 @@ pub struct Channel {
     reading: ReadState,
     timers: TimerTable,
     outputs: VecDeque<Output>,
+    /// Requests the app was told are lost. Bounded: a loss ends the connection, so at most the
+    /// pipeline depth plus one are ever lost.
+    lost_ids: Vec<RequestId>,
     /// The `Date` value for one second, so it is formatted once per second, not per response.
     date_cache: Option<(u64, Bytes)>,
 }
@@ -76,6 +79,7 @@ impl Channel {
             reading: ReadState::Resumed,
             timers: TimerTable::default(),
             outputs: VecDeque::new(),
+            lost_ids: Vec::new(),
             date_cache: None,
         };
         channel.sync();
@@ -214,8 +218,7 @@ impl Channel {
         for mut exchange in lost {
             if !exchange.lost && !exchange.is_error && !exchange.is_settled() {
                 exchange.lost = true;
-                self.outputs
-                    .push_back(Output::Event(Event::Lost { id: exchange.id }));
+                self.tell_lost(exchange.id);
             }
             self.stop_producer(&mut exchange);
         }
@@ -230,6 +233,12 @@ impl Channel {
             self.blocked_bytes += bytes.len();
         }
         self.outputs.push_back(Output::Transmit(bytes));
+    }
+
+    /// Tells the app a request is lost; commands for it will say so.
+    fn tell_lost(&mut self, id: RequestId) {
+        self.outputs.push_back(Output::Event(Event::Lost { id }));
+        self.lost_ids.push(id);
     }
 
     fn exchange_index(&self, id: RequestId) -> Option<usize> {

@@ -273,7 +273,7 @@ impl Channel {
             exchange.lost = true;
             exchange.send = SendState::Aborted;
             let id = exchange.id;
-            self.outputs.push_back(Output::Event(Event::Lost { id }));
+            self.tell_lost(id);
         }
         self.stop_receiving_and_discard();
     }
@@ -311,7 +311,7 @@ impl Channel {
             exchange.persistent = false;
             exchange.queue(bytes);
             exchange.send = SendState::Done;
-            self.outputs.push_back(Output::Event(Event::Lost { id }));
+            self.tell_lost(id);
             self.stop_receiving_and_discard();
         } else {
             self.lose_request(index);

@@ -49,7 +49,7 @@ impl Channel {
         if request.0 >= self.next_id {
             return Err(UsageError::UnknownRequest);
         }
-        if self.close == CloseState::Closed {
+        if self.close == CloseState::Closed || self.lost_ids.contains(&request) {
             return Err(UsageError::RequestLost);
         }
         let index = self

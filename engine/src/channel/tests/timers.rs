@@ -1,1 +1,207 @@
-//! (in progress)
+//! The named timers: head deadline (not extended by dribbled bytes), body idle, keep-alive
+//! idle, send stall, linger and abort.
+
+use super::harness::{bare, count, Harness};
+use crate::{
+    AppCommand, CloseReason, Config, Duration, Event, Output, ProtocolErrorKind, RequestId,
+    ResponseHead, Timeouts, Timer, TimerChange, TransportState,
+};
+
+const R0: RequestId = RequestId(0);
+
+fn fired(h: &Harness) -> Vec<Timer> {
+    h.log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Timer {
+                timer,
+                change: TimerChange::Fired,
+            } => Some(*timer),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Twisted case 11: an idle new connection is closed after the head deadline, without a
+/// response; then the linger.
+#[test]
+fn a_silent_connection_is_closed_at_the_head_deadline() {
+    let mut h = Harness::new(bare());
+    h.advance_secs(59);
+    assert!(!h.shut_down());
+    h.advance_secs(1);
+    assert!(h.shut_down());
+    assert_eq!(h.take_wire(), "");
+    assert_eq!(fired(&h), [Timer::HeaderRead]);
+    h.advance_secs(20);
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+    assert_eq!(fired(&h), [Timer::HeaderRead, Timer::Linger]);
+}
+
+/// Slowloris: a head dribbled one byte a second is cut off at 60 s with 408, although bytes
+/// kept arriving (Twisted reset its timer on every byte).
+#[test]
+fn dribbled_bytes_do_not_extend_the_head_deadline() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\n");
+    for _ in 0..70 {
+        h.advance_secs(1);
+        if h.shut_down() {
+            break;
+        }
+        h.send("X");
+    }
+    assert_eq!(h.now.since_epoch(), Duration::from_secs(60));
+    assert!(h
+        .take_wire()
+        .starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+    assert_eq!(h.protocol_errors(), [ProtocolErrorKind::RequestTimeout]);
+}
+
+/// Twisted case 10 (`test_requestBodyTimeout`) with a 100 s body timeout: each byte starts the
+/// idle period over.
+#[test]
+fn body_bytes_keep_the_body_timer_alive() {
+    let mut timeouts = Timeouts::default();
+    timeouts.body_read = Duration::from_secs(100);
+    let mut h = Harness::dummy(Config { timeouts, ..bare() });
+    h.send("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n");
+    h.advance_secs(99);
+    h.send("x");
+    h.advance_secs(99);
+    h.send("x");
+    assert!(h.take_wire().starts_with("HTTP/1.1 200 OK"));
+    assert_eq!(fired(&h), []);
+}
+
+/// A body that goes silent gets 408 when no response has started.
+#[test]
+fn a_silent_body_gets_408() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01");
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 10,
+    })
+    .unwrap();
+    h.advance_secs(60);
+    assert_eq!(fired(&h), [Timer::BodyRead]);
+    assert!(h
+        .take_wire()
+        .starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Lost { id: R0 })));
+}
+
+/// A body that goes silent while its response streams truncates the response.
+#[test]
+fn a_silent_body_truncates_a_started_response() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01");
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 10,
+    })
+    .unwrap();
+    h.app(AppCommand::SendHead {
+        request: R0,
+        head: ResponseHead::new(200),
+    })
+    .unwrap();
+    h.app(AppCommand::SendBody {
+        request: R0,
+        data: "01".into(),
+    })
+    .unwrap();
+    h.advance_secs(60);
+    let wire = h.take_wire();
+    assert!(
+        wire.ends_with("2\r\n01\r\n"),
+        "no terminating chunk: {wire}"
+    );
+    assert!(h.shut_down());
+}
+
+/// The keep-alive idle timer (15 s, web2) runs between requests only.
+#[test]
+fn idle_keep_alive_closes_between_requests() {
+    let mut h = Harness::dummy(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.advance_secs(14);
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.advance_secs(14);
+    assert!(!h.shut_down());
+    h.advance_secs(1);
+    assert!(h.shut_down());
+    assert_eq!(count(&h.take_wire(), "HTTP/1.1 200 OK"), 2);
+    assert_eq!(fired(&h), [Timer::IdleKeepAlive]);
+}
+
+/// A client that stops reading is cut off by the send stall timer.
+#[test]
+fn send_stall_aborts() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.transport(TransportState::Blocked);
+    h.advance_secs(59);
+    assert_eq!(h.closed(), None);
+    h.advance_secs(1);
+    assert_eq!(h.closed(), Some(CloseReason::Abort));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Lost { id: R0 })));
+}
+
+/// Twisted case 12 (`test_transportForciblyClosed`): a graceful close whose output cannot be
+/// flushed is aborted 15 s later.
+#[test]
+fn a_stuck_graceful_close_is_aborted() {
+    let mut h = Harness::new(bare());
+    h.advance_secs(60);
+    assert!(h.shut_down());
+    h.transport(TransportState::Blocked);
+    h.advance_secs(14);
+    assert_eq!(h.closed(), None);
+    h.advance_secs(1);
+    assert_eq!(h.closed(), Some(CloseReason::Abort));
+    assert_eq!(fired(&h), [Timer::HeaderRead, Timer::Abort]);
+}
+
+/// Twisted case 13: losing the connection cancels every timer.
+#[test]
+fn connection_loss_cancels_timers() {
+    let mut h = Harness::new(bare());
+    h.advance_secs(60);
+    let now = h.now;
+    h.input(crate::Input::ConnectionLost { now });
+    assert_eq!(h.channel.poll_timeout(), None);
+    h.advance_secs(1 << 32);
+    assert_eq!(fired(&h), [Timer::HeaderRead]);
+}
+
+/// The timers are named in the outputs when set, cancelled and fired.
+#[test]
+fn timer_changes_are_outputs() {
+    let mut h = Harness::dummy(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let changes: Vec<(Timer, TimerChange)> = h
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Timer { timer, change } => Some((*timer, *change)),
+            _ => None,
+        })
+        .collect();
+    let secs = |s| TimerChange::Set(crate::Instant::ZERO + Duration::from_secs(s));
+    assert_eq!(
+        changes,
+        [
+            (Timer::HeaderRead, secs(60)),
+            (Timer::HeaderRead, TimerChange::Cancelled),
+            (Timer::IdleKeepAlive, secs(15)),
+        ]
+    );
+}
