@@ -29,22 +29,23 @@ impl Channel {
             return 0;
         }
         match self.recv {
-            // A legal head may need more than the buffer: its line endings are not counted
-            // against `head_bytes_max` (Twisted's counting), so make room for all of them.
             RecvState::AwaitingHead => self.recv_buffer_bound(),
-            RecvState::Body { .. } | RecvState::Done | RecvState::Closed => {
-                limits.recv_buffer_bytes_max
+            // A whole chunk-size line must fit, or the decoder could never move on.
+            RecvState::Body { .. } => {
+                limits.recv_buffer_bytes_max.max(limits.chunk_line_bytes_max + 2)
             }
+            RecvState::Done | RecvState::Closed => limits.recv_buffer_bytes_max,
         }
     }
 
     /// The most received bytes ever held. A legal head may need more than
     /// `recv_buffer_bytes_max`: its line endings are not counted against `head_bytes_max`
-    /// (Twisted's counting), so there is room for all of them.
+    /// (Twisted's counting), so there is room for all of them; likewise a chunk-size line.
     pub(super) fn recv_buffer_bound(&self) -> usize {
         let limits = &self.config.limits;
         let head_raw_bytes_max = limits.head_bytes_max + 2 * (limits.header_count_max + 3);
-        limits.recv_buffer_bytes_max.max(head_raw_bytes_max)
+        let chunk_line_raw_bytes_max = limits.chunk_line_bytes_max + 2;
+        limits.recv_buffer_bytes_max.max(head_raw_bytes_max).max(chunk_line_raw_bytes_max)
     }
 
     /// The state each producer should be in.

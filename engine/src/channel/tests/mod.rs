@@ -8,6 +8,7 @@ mod harness;
 mod persistence;
 mod pipelining;
 mod producers;
+mod properties;
 mod requests;
 mod timers;
 mod twisted_errors;
