@@ -264,7 +264,8 @@ pub enum Event {
         /// The bytes (never empty).
         data: Bytes,
     },
-    /// The request body is complete.
+    /// The request body is complete. Every request gets one, right after `Request` when it
+    /// has no body.
     BodyEnd {
         /// The request.
         id: RequestId,

@@ -153,7 +153,11 @@ fn curl_post_of_a_megabyte_echoes_it() {
         &url(&server, "/"),
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "200 1000000");
-    assert!(out.stdout == data, "echoed body differs ({} bytes)", out.stdout.len());
+    assert!(
+        out.stdout == data,
+        "echoed body differs ({} bytes)",
+        out.stdout.len()
+    );
 }
 
 #[test]
@@ -185,7 +189,11 @@ fn curl_chunked_upload_echoes_it() {
         verbose.contains("< Transfer-Encoding: chunked"),
         "the echo of a chunked upload is chunked:\n{verbose}"
     );
-    assert!(out.stdout == data, "echoed body differs ({} bytes)", out.stdout.len());
+    assert!(
+        out.stdout == data,
+        "echoed body differs ({} bytes)",
+        out.stdout.len()
+    );
 }
 
 #[test]
@@ -218,7 +226,11 @@ fn curl_expect_100_continue() {
         "no 100 Continue from the server:\n{verbose}"
     );
     assert!(verbose.contains("< HTTP/1.1 200 OK"), "{verbose}");
-    assert!(out.stdout == data, "echoed body differs ({} bytes)", out.stdout.len());
+    assert!(
+        out.stdout == data,
+        "echoed body differs ({} bytes)",
+        out.stdout.len()
+    );
 }
 
 #[test]

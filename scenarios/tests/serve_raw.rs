@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{check_stream_pattern, run_twine, Client, Server};
+use common::{check_stream_pattern, run_twine, Server};
 use twine_driver::apps::stream::expected_body;
 
 /// What echo answers to a request with an empty body, `Date` normalised.
@@ -76,6 +76,28 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     for r in [&first, &second, &third] {
         assert!(!r.closes(), "persistent connection, yet: {}", r.head);
     }
+}
+
+#[test]
+fn bodiless_requests_are_finished_and_keep_the_connection() {
+    // GET, HEAD, an empty POST and a DELETE without a body: each is answered completely, so
+    // the next one on the connection is read.
+    let server = Server::start(&["--app", "echo"]);
+    let mut c = server.connect();
+    c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.read_response().normalized(), EMPTY_200);
+    c.send("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(c.read_response_to("HEAD").normalized(), EMPTY_200);
+    c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(c.read_response().normalized(), EMPTY_200);
+    c.send("DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert!(r.body.is_empty());
+    c.send("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let last = c.read_response();
+    assert!(last.closes(), "{}", last.head);
+    c.expect_eof();
 }
 
 // 3.
@@ -264,9 +286,9 @@ fn early_413_arrives_whole_while_the_client_still_uploads() {
         let uploader = thread::spawn(move || {
             let body = vec![b'x'; 1_000_000];
             // The server may stop reading at any time: errors are expected and ignored.
-            let written = body
-                .chunks(64 * 1024)
-                .try_fold(0usize, |n, chunk| writer.write_all(chunk).map(|()| n + chunk.len()));
+            let written = body.chunks(64 * 1024).try_fold(0usize, |n, chunk| {
+                writer.write_all(chunk).map(|()| n + chunk.len())
+            });
             let _ = writer.shutdown(std::net::Shutdown::Write);
             written.unwrap_or(0)
         });
@@ -343,7 +365,11 @@ fn slow_reader_gets_every_byte_of_a_large_stream() {
 fn expect_usage_error(args: &[&str]) {
     let out = run_twine(args, Duration::from_secs(10));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "twine {args:?}: stderr {stderr:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "twine {args:?}: stderr {stderr:?}"
+    );
     assert!(
         stderr.starts_with("error:"),
         "twine {args:?}: stderr {stderr:?}"
@@ -397,8 +423,10 @@ fn sigterm_finishes_the_response_in_flight_then_exits_zero() {
     );
     body.extend_from_slice(&c.read_exact_bytes(N - body.len()));
     check_stream_pattern(&body, 0);
-    // The drained connection closes after its response.
+    // The drained connection closes after its response; closing our side ends its
+    // lingering close at once (otherwise it waits for our FIN up to --linger-timeout).
     c.expect_eof();
+    drop(c);
     let status = server
         .wait_exit(Duration::from_secs(5))
         .expect("the server exits within 5 s after its last connection closed");
@@ -415,6 +443,7 @@ fn sigterm_on_an_idle_server_exits_zero() {
     c.send("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     assert_eq!(c.read_response().status, 200);
     c.expect_eof();
+    drop(c);
     server.terminate();
     let status = server
         .wait_exit(Duration::from_secs(5))
@@ -447,6 +476,7 @@ fn sigterm_closes_idle_keep_alive_connections() {
     let started = Instant::now();
     c.expect_eof();
     assert!(started.elapsed() < Duration::from_secs(3));
+    drop(c);
     let status = server
         .wait_exit(Duration::from_secs(5))
         .expect("exit within 5 s");
@@ -511,5 +541,8 @@ fn slowloris_gets_408_at_the_head_deadline() {
     );
     c.expect_eof();
     let sent = dribbler.join().unwrap();
-    assert!(sent >= 3, "only {sent} bytes dribbled: the test did not dribble");
+    assert!(
+        sent >= 3,
+        "only {sent} bytes dribbled: the test did not dribble"
+    );
 }

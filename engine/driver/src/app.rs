@@ -43,3 +43,24 @@ impl<F: Fn() -> A, A: App> NewApp for F {
         self()
     }
 }
+
+/// A boxed app is an app, so apps can be chosen at run time.
+impl<A: App + ?Sized> App for Box<A> {
+    fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+        (**self).on_event(now, event, commands);
+    }
+
+    fn on_producer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        state: ProducerState,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        (**self).on_producer(now, request, state, commands);
+    }
+
+    fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        (**self).produce(now, commands)
+    }
+}

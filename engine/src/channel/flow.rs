@@ -31,9 +31,9 @@ impl Channel {
         match self.recv {
             RecvState::AwaitingHead => self.recv_buffer_bound(),
             // A whole chunk-size line must fit, or the decoder could never move on.
-            RecvState::Body { .. } => {
-                limits.recv_buffer_bytes_max.max(limits.chunk_line_bytes_max + 2)
-            }
+            RecvState::Body { .. } => limits
+                .recv_buffer_bytes_max
+                .max(limits.chunk_line_bytes_max + 2),
             RecvState::Done | RecvState::Closed => limits.recv_buffer_bytes_max,
         }
     }
@@ -45,7 +45,10 @@ impl Channel {
         let limits = &self.config.limits;
         let head_raw_bytes_max = limits.head_bytes_max + 2 * (limits.header_count_max + 3);
         let chunk_line_raw_bytes_max = limits.chunk_line_bytes_max + 2;
-        limits.recv_buffer_bytes_max.max(head_raw_bytes_max).max(chunk_line_raw_bytes_max)
+        limits
+            .recv_buffer_bytes_max
+            .max(head_raw_bytes_max)
+            .max(chunk_line_raw_bytes_max)
     }
 
     /// The state each producer should be in.

@@ -37,6 +37,8 @@ pub struct Channel {
     /// No request after the ones already received will be read (a non-persistent request, a
     /// drain, a peer FIN).
     no_more_requests: bool,
+    /// The server is shutting down (`AppCommand::Drain`): close without lingering.
+    draining: bool,
     /// Requests in flight, in arrival order. Invariant: ids strictly increase.
     exchanges: VecDeque<Exchange>,
     next_id: u64,
@@ -69,6 +71,7 @@ impl Channel {
             recv_buf: BytesMut::new(),
             recv_eof: false,
             no_more_requests: false,
+            draining: false,
             exchanges: VecDeque::new(),
             next_id: 0,
             close: CloseState::Open,

@@ -201,7 +201,11 @@ impl Channel {
             .push_back(Output::Event(Event::Request { id, head }));
         match decoder {
             Some(decoder) => self.recv_set(RecvState::Body { id, decoder }),
-            None => self.request_complete(),
+            None => {
+                // Every request ends with `BodyEnd`, so an app needs one code path.
+                self.outputs.push_back(Output::Event(Event::BodyEnd { id }));
+                self.request_complete();
+            }
         }
     }
 

@@ -20,7 +20,14 @@ impl Channel {
     pub(super) fn handle_input_app(&mut self, command: AppCommand) -> Result<(), UsageError> {
         match command {
             AppCommand::Drain => {
+                // A draining server skips the lingering close, so shutdown is prompt: the
+                // responses are flushed, then the socket closes (a client still sending may
+                // see a reset; the server's shutdown deadline bounds the wait anyway).
+                self.draining = true;
                 self.stop_receiving();
+                if self.close == CloseState::Lingering {
+                    self.close_now(CloseReason::Graceful);
+                }
                 Ok(())
             }
             AppCommand::Consume { request, bytes } => self.consume(request, bytes),

@@ -100,7 +100,7 @@ impl Channel {
         if self.close != CloseState::Open {
             return;
         }
-        if self.recv_eof {
+        if self.recv_eof || self.draining {
             self.close_now(CloseReason::Graceful);
         } else {
             self.close = CloseState::Lingering;

@@ -14,17 +14,26 @@
 //!   not depend on how the input was split into reads: every check reports the earliest
 //!   offending byte, and the kinds are ordered by position (size, then extension).
 //! - Every call ends: each framing step consumes at least one byte or returns.
+//! - `decode` never leaves more than 1 byte of framing unconsumed (the CR of the CRLF after
+//!   chunk data), except a partial chunk-size line (at most `chunk_line_bytes_max + 1` bytes:
+//!   the longest legal line and the CR of its CRLF). So when `Pending` is returned with
+//!   `max > 0`, `buf` holds at most that many bytes, and a caller whose buffer is bounded
+//!   (and pauses reading when it is full) can always make progress: no legal framing element
+//!   has to be buffered whole except a chunk-size line.
 //!
-//! Trailer bytes are counted from the byte after the last chunk's line (`0...\r\n`) through the
-//! final empty line, line endings included, so an empty trailer section counts 2. A section
-//! must fit in `trailer_bytes_max`, and is refused as soon as the bytes buffered so far cannot
-//! end within it: a field line of `k` bytes (without its CR) needs at least `k + 4` (its CRLF
-//! and the final CRLF). Twisted counts only the bytes it has buffered, so with a limit of 10 it
-//! still accepts `0\r\n01234567\r` and refuses the next byte; here `0\r\n0123456` is already
-//! refused, because 7 bytes plus two CRLFs cannot fit in 10.
+//! Trailer bytes are consumed as they arrive, whatever the length of their lines: the decoder keeps
+//! only a count and where it is in the current line (whether the line so far is empty or has a
+//! colon, and whether its last byte was a CR). They are counted from the byte after the last
+//! chunk's line (`0...\r\n`) through the final empty line, line endings included, so an empty
+//! trailer section counts 2. A section must fit in `trailer_bytes_max`, and is refused as soon as
+//! the bytes received so far cannot end within it: a field line of `k` bytes (without its CR) needs
+//! at least `k + 4` (its CRLF and the final CRLF), and the empty line needs 2. Twisted counts only
+//! the bytes it has buffered, so with a limit of 10 it still accepts `0\r\n01234567\r` and refuses
+//! the next byte; here `0\r\n0123456` is already refused, because 7 bytes plus two CRLFs cannot fit
+//! in 10.
 
 use bytes::{Buf, Bytes, BytesMut};
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memmem};
 
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind};
@@ -76,11 +85,27 @@ enum ChunkedState {
     /// Expecting the CRLF after the data of a chunk.
     DataEnd,
     /// After the last chunk, reading trailer field lines until the empty line.
-    /// `bytes` counts the trailer lines consumed so far, line endings included.
-    /// Invariant: `bytes == 0 || bytes + 2 <= trailer_bytes_max` (the empty line still fits).
-    Trailers { bytes: usize },
+    Trailers(Trailers),
     /// The final CRLF has been consumed; `End` is returned from now on.
     Done,
+}
+
+/// Where the trailer section is: every byte of it is consumed as soon as it is checked, so
+/// this is all that is kept of it (trailers are discarded).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Trailers {
+    /// Trailer bytes consumed so far, line endings included.
+    /// Invariant: the section can still end within `trailer_bytes_max`: at the start of a line
+    /// (after the first), `bytes + 2 <= trailer_bytes_max`; after a field byte,
+    /// `bytes + 4 <= trailer_bytes_max`.
+    bytes: usize,
+    /// The current line has a byte other than its CR: it is a field line, not the empty line
+    /// that ends the section.
+    field: bool,
+    /// The current line has a colon.
+    colon: bool,
+    /// The last byte consumed is a CR: only an LF may follow.
+    cr: bool,
 }
 
 /// What a framing step did.
@@ -135,6 +160,7 @@ impl BodyDecoder {
 
     /// Whether End has been returned. For `Length` it is true as soon as the last body byte has
     /// been returned: the next call returns End without needing input.
+    #[cfg(test)]
     pub(crate) fn is_done(&self) -> bool {
         match self {
             BodyDecoder::Length { remaining } => *remaining == 0,
@@ -184,7 +210,7 @@ impl ChunkedDecoder {
                     return Ok(self.decode_data(buf, remaining, max));
                 }
                 ChunkedState::DataEnd => self.decode_data_end(buf)?,
-                ChunkedState::Trailers { bytes } => self.decode_trailers(buf, bytes, limits)?,
+                ChunkedState::Trailers(trailers) => self.decode_trailers(buf, trailers, limits)?,
                 ChunkedState::Done => return Ok(Decoded::End),
             };
             match step {
@@ -221,7 +247,7 @@ impl ChunkedDecoder {
         self.count_body_bytes(size, limits)?;
         buf.advance(line_len + 2);
         self.state = match size {
-            0 => ChunkedState::Trailers { bytes: 0 },
+            0 => ChunkedState::Trailers(Trailers::default()),
             remaining => ChunkedState::Data { remaining },
         };
         Ok(Step::Advanced)
@@ -270,42 +296,79 @@ impl ChunkedDecoder {
     }
 
     /// `Trailers`: field lines after the last chunk, then an empty line (RFC 9112 §7.1.2).
-    /// They are checked lightly and discarded: twine does not deliver trailers.
+    /// They are checked lightly, a byte at a time, and discarded: twine does not deliver
+    /// trailers. Every buffered byte is consumed up to the end of the empty line, so a line
+    /// longer than the caller's buffer still goes through.
     fn decode_trailers(
         &mut self,
         buf: &mut BytesMut,
-        bytes: usize,
+        trailers: Trailers,
         limits: &Limits,
     ) -> Result<Step, ProtocolError> {
-        // The section must end within the limit, so this line's LF is at most at index
-        // `allowance - 1`: nothing past the window is read.
-        let allowance = limits.trailer_bytes_max.saturating_sub(bytes);
-        let window = &buf[..buf.len().min(allowance)];
-        let Some(lf) = memchr(b'\n', window) else {
-            check_trailer_prefix(window, allowance)?;
+        let max = limits.trailer_bytes_max;
+        // At the start of a line the empty line must still fit. After a field line this holds
+        // (see `Trailers::bytes`), so only a limit under 2 fails here, before any byte.
+        let at_line_start = !trailers.field && !trailers.cr;
+        if at_line_start
+            && trailers
+                .bytes
+                .checked_add(2)
+                .is_none_or(|least| least > max)
+        {
+            return fail(ProtocolErrorKind::InvalidTrailers);
+        }
+        // Work on a copy: on an error neither the state nor `buf` changes, so the offending
+        // byte is still buffered and refused again by a later call.
+        let mut state = trailers;
+        for (i, &byte) in buf.iter().enumerate() {
+            if state.cr {
+                // A bare CR is refused (RFC 9112 §2.2).
+                if byte != b'\n' {
+                    return fail(ProtocolErrorKind::InvalidTrailers);
+                }
+                if !state.field {
+                    // The empty line: it fits (checked at its start), and the section ends.
+                    buf.advance(i + 1);
+                    self.state = ChunkedState::Done;
+                    return Ok(Step::Advanced);
+                }
+                // A field line: light check, then discarded.
+                if !state.colon {
+                    return fail(ProtocolErrorKind::InvalidTrailers);
+                }
+                // `bytes + 2 <= max` before the CRLF (a field byte left room for 4), so the
+                // empty line still fits after it.
+                state = Trailers {
+                    bytes: state.bytes + 1,
+                    ..Trailers::default()
+                };
+                continue;
+            }
+            match byte {
+                // `bytes + 2 <= max` (line start) or `bytes + 4 <= max` (after a field byte).
+                b'\r' => {
+                    state.bytes += 1;
+                    state.cr = true;
+                }
+                // A bare LF is refused: RFC 9112 §2.2 allows accepting it, but a peer that
+                // disagrees with us about where a line ends could smuggle a request.
+                b'\n' | b'\0' => return fail(ProtocolErrorKind::InvalidTrailers),
+                _ => {
+                    state.bytes += 1;
+                    state.field = true;
+                    state.colon |= byte == b':';
+                    // This field line needs its CRLF and the final CRLF after it.
+                    if state.bytes.checked_add(4).is_none_or(|least| least > max) {
+                        return fail(ProtocolErrorKind::InvalidTrailers);
+                    }
+                }
+            }
+        }
+        if buf.is_empty() {
             return Ok(Step::NeedMore);
-        };
-        // A bare LF is refused: RFC 9112 §2.2 allows accepting it, but a peer that disagrees
-        // with us about where a line ends could smuggle a request.
-        let Some(line) = window[..lf].strip_suffix(b"\r") else {
-            return fail(ProtocolErrorKind::InvalidTrailers);
-        };
-        if line.is_empty() {
-            // `lf == 1 < allowance`: the empty line fits.
-            buf.advance(2);
-            self.state = ChunkedState::Done;
-            return Ok(Step::Advanced);
         }
-        check_trailer_line(line)?;
-        // The empty line must still fit after this one.
-        if line.len() + 4 > allowance {
-            return fail(ProtocolErrorKind::InvalidTrailers);
-        }
-        buf.advance(lf + 1);
-        // `bytes + lf + 1 + 2 <= trailer_bytes_max`, so this cannot overflow.
-        self.state = ChunkedState::Trailers {
-            bytes: bytes + lf + 1,
-        };
+        buf.clear();
+        self.state = ChunkedState::Trailers(state);
         Ok(Step::Advanced)
     }
 }
@@ -354,28 +417,6 @@ fn is_extension_byte(byte: u8) -> bool {
     matches!(byte, b'\t' | 0x20..=0x5B | 0x5D..=0x7E | 0x80..=0xFF)
 }
 
-/// A trailer field line without its CRLF: no NUL, no bare CR, and a colon somewhere. The light
-/// check is enough because trailers are discarded, never parsed further.
-fn check_trailer_line(line: &[u8]) -> Result<(), ProtocolError> {
-    if memchr2(b'\0', b'\r', line).is_some() || memchr(b':', line).is_none() {
-        return fail(ProtocolErrorKind::InvalidTrailers);
-    }
-    Ok(())
-}
-
-/// A trailer line still arriving (no LF within the `allowance` window): refuses a bad byte now,
-/// and refuses the section as soon as it cannot end within the allowance.
-fn check_trailer_prefix(window: &[u8], allowance: usize) -> Result<(), ProtocolError> {
-    let line = strip_trailing_cr(window);
-    // An empty line may be the final CRLF (2 bytes); a field line of k bytes needs its own
-    // CRLF and the final one after it. A full window without an LF always fails here.
-    let least_bytes = if line.is_empty() { 2 } else { line.len() + 4 };
-    if memchr2(b'\0', b'\r', line).is_some() || least_bytes > allowance {
-        return fail(ProtocolErrorKind::InvalidTrailers);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     //! Goal: every decoder case gives the same data, leftover and error kind however the input
@@ -390,6 +431,9 @@ mod tests {
     const PIPELINED: &[u8] = b"GET / HTTP/1.1\r\n";
 
     type Outcome = Result<(Vec<u8>, Vec<u8>), ProtocolErrorKind>;
+
+    /// What feeding a whole input gave: `Ok(None)` when the body did not end.
+    type Ran = Result<Option<(Vec<u8>, Vec<u8>)>, ProtocolErrorKind>;
 
     fn ok(data: &[u8], left: &[u8]) -> Outcome {
         Ok((data.to_vec(), left.to_vec()))
@@ -418,7 +462,10 @@ mod tests {
                     );
                     data.extend_from_slice(&bytes);
                 }
-                Decoded::Pending => return Ok(false),
+                Decoded::Pending => {
+                    assert_framing_bound(decoder, buf, max, limits);
+                    return Ok(false);
+                }
                 Decoded::End => {
                     assert!(decoder.is_done());
                     return Ok(true);
@@ -428,13 +475,28 @@ mod tests {
         panic!("decode returned Data without consuming");
     }
 
+    /// The module invariant: after `Pending` with credit, `buf` holds at most 1 byte of
+    /// framing, or a partial chunk-size line of at most `chunk_line_bytes_max + 1` bytes.
+    fn assert_framing_bound(decoder: &BodyDecoder, buf: &BytesMut, max: usize, limits: &Limits) {
+        if max == 0 {
+            return;
+        }
+        let bound = match decoder {
+            BodyDecoder::Chunked(ChunkedDecoder {
+                state: ChunkedState::Size,
+                ..
+            }) => limits.chunk_line_bytes_max.saturating_add(1),
+            _ => 1,
+        };
+        assert!(
+            buf.len() <= bound,
+            "{} bytes left unconsumed in {decoder:?}",
+            buf.len()
+        );
+    }
+
     /// Feeds `feeds` one after another, draining after each. `Ok(None)`: the body did not end.
-    fn run(
-        decoder: &BodyDecoder,
-        limits: &Limits,
-        feeds: &[&[u8]],
-        max: usize,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, ProtocolErrorKind> {
+    fn run(decoder: &BodyDecoder, limits: &Limits, feeds: &[&[u8]], max: usize) -> Ran {
         let mut decoder = decoder.clone();
         let mut buf = BytesMut::new();
         let mut data = Vec::new();
@@ -672,6 +734,55 @@ mod tests {
         ] {
             assert_all_splits(input, Err(ProtocolErrorKind::InvalidTrailers));
         }
+    }
+
+    /// Feeds `input` in 1 KiB pieces, as a channel with a small receive buffer would, checking
+    /// that the trailers never pile up in `buf`. Returns what `run` would.
+    fn feed_by_kib(limits: &Limits, input: &[u8]) -> Ran {
+        let mut decoder = BodyDecoder::chunked();
+        let mut buf = BytesMut::new();
+        let mut data = Vec::new();
+        for piece in input.chunks(1024) {
+            buf.extend_from_slice(piece);
+            if drain(&mut decoder, &mut buf, usize::MAX, limits, &mut data)? {
+                return Ok(Some((data, buf.to_vec())));
+            }
+            assert!(buf.len() <= 1, "{} bytes left unconsumed", buf.len());
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn trailer_line_longer_than_a_receive_buffer() {
+        let limits = Limits::DEFAULT;
+        let line = [&b"x-big: "[..], &[b'a'; 40 * 1024]].concat();
+        let input = [&b"1\r\nz\r\n0\r\n"[..], &line, b"\r\nb: c\r\n\r\nnext"].concat();
+        assert_eq!(feed_by_kib(&limits, &input), ok(b"z", b"next").map(Some));
+        // A line without a colon is still refused once its CRLF arrives.
+        let input = [&b"0\r\n"[..], &[b'a'; 40 * 1024], b"\r\n\r\n"].concat();
+        let error = Err(ProtocolErrorKind::InvalidTrailers);
+        assert_eq!(feed_by_kib(&limits, &input), error);
+        // And a NUL far into a long line as soon as it arrives.
+        let input = [&b"0\r\na:"[..], &[b'a'; 20 * 1024], b"\0"].concat();
+        assert_eq!(feed_by_kib(&limits, &input), error);
+    }
+
+    #[test]
+    fn long_trailer_line_at_the_default_limit() {
+        let limits = Limits::DEFAULT;
+        let max = limits.trailer_bytes_max;
+        // `k` bytes of field line, its CRLF and the final CRLF: exactly the limit.
+        let section = |k: usize| [&b"a:"[..], &vec![b'b'; k - 2], b"\r\n\r\n"].concat();
+        let input = [&b"0\r\n"[..], &section(max - 4), b"next"].concat();
+        assert_eq!(feed_by_kib(&limits, &input), ok(b"", b"next").map(Some));
+        let input = [&b"0\r\n"[..], &section(max - 3)].concat();
+        let error = Err(ProtocolErrorKind::InvalidTrailers);
+        assert_eq!(feed_by_kib(&limits, &input), error);
+        // Refused before its CRLF: the byte past the room is enough.
+        let input = [&b"0\r\na:"[..], &vec![b'b'; max - 5]].concat();
+        assert_eq!(feed_by_kib(&limits, &input), error);
+        let input = [&b"0\r\na:"[..], &vec![b'b'; max - 6]].concat();
+        assert_eq!(feed_by_kib(&limits, &input), Ok(None));
     }
 
     #[test]

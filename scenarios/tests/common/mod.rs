@@ -158,7 +158,9 @@ impl Drop for Server {
 
 /// `listening on http://IP:PORT\n` → the address; anything else → `None`.
 pub(crate) fn parse_listening_line(line: &str) -> Option<SocketAddr> {
-    let rest = line.strip_suffix('\n')?.strip_prefix("listening on http://")?;
+    let rest = line
+        .strip_suffix('\n')?
+        .strip_prefix("listening on http://")?;
     if rest.contains(['\r', '\n', ' ', '/']) {
         return None;
     }
@@ -288,7 +290,9 @@ impl Client {
 
     /// Shuts down the write side (a FIN).
     pub(crate) fn shutdown_write(&self) {
-        self.stream.shutdown(Shutdown::Write).expect("shutdown(Write)");
+        self.stream
+            .shutdown(Shutdown::Write)
+            .expect("shutdown(Write)");
     }
 
     /// One read from the socket into the buffer: the count (0 at EOF), or the error.

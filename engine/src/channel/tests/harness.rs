@@ -186,11 +186,6 @@ impl Harness {
             Event::Request { .. } | Event::BodyEnd { .. } => {}
             _ => {}
         }
-        if let Event::Request { id, head } = event {
-            if self.auto == AutoAnswer::Dummy && !head.has_body() {
-                answers.extend(self.dummy_answer(*id));
-            }
-        }
     }
 
     fn dummy_answer(&self, id: RequestId) -> Vec<AppCommand> {

@@ -20,13 +20,17 @@ fn piece() -> impl Strategy<Value = Vec<u8>> {
         Just(b"GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".to_vec()),
         Just(b"GET /close HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n".to_vec()),
         body.clone().prop_map(|b| {
-            let mut r = format!("POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", b.len())
-                .into_bytes();
+            let mut r = format!(
+                "POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+                b.len()
+            )
+            .into_bytes();
             r.extend(b);
             r
         }),
         proptest::collection::vec(body, 0..4).prop_map(|chunks| {
-            let mut r = b"POST /te HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            let mut r =
+                b"POST /te HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
             for c in chunks.iter().filter(|c| !c.is_empty()) {
                 r.extend(format!("{:X};ext=1\r\n", c.len()).into_bytes());
                 r.extend(c);
@@ -35,10 +39,16 @@ fn piece() -> impl Strategy<Value = Vec<u8>> {
             r.extend(b"0\r\nTrailer: t\r\n\r\n");
             r
         }),
-        Just(b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc".to_vec()),
+        Just(
+            b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"
+                .to_vec()
+        ),
         Just(b"\r\n".to_vec()),
         Just(b"GET  / HTTP/1.1\r\n\r\n".to_vec()),
-        Just(b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec()),
+        Just(
+            b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_vec()
+        ),
         Just(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec()),
         Just(b"GET / HTTP/2.0\r\n\r\n".to_vec()),
         proptest::collection::vec(any::<u8>(), 0..20),
@@ -74,14 +84,23 @@ fn run(config: Config, input: &[u8], cuts: &[usize]) -> Observed {
         .filter(|e| !matches!(e, Event::Body { .. }))
         .map(|e| format!("{e:?}"))
         .collect();
-    let bodies = h.request_ids().into_iter().map(|id| h.body(id).to_vec()).collect();
+    let bodies = h
+        .request_ids()
+        .into_iter()
+        .map(|id| h.body(id).to_vec())
+        .collect();
     let close = h
         .log
         .iter()
         .filter(|o| matches!(o, Output::ShutdownWrite | Output::Close(_)))
         .map(|o| format!("{o:?}"))
         .collect();
-    Observed { wire: std::mem::take(&mut h.wire), events, bodies, close }
+    Observed {
+        wire: std::mem::take(&mut h.wire),
+        events,
+        bodies,
+        close,
+    }
 }
 
 fn configs() -> impl Strategy<Value = Config> {

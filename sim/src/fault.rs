@@ -1,0 +1,364 @@
+//! `FaultyStream`: a seeded `AsyncRead + AsyncWrite` wrapper around the server's end of a
+//! connection that injects the faults turmoil cannot (notes/turmoil.md A2.7), and records each
+//! one in the trace as it fires.
+//!
+//! - read fragmentation: each read returns 1..=n bytes;
+//! - partial writes: each write accepts 1..=n bytes;
+//! - a byte-accurate send window drained at a fixed rate: a slow reader, so the server sees
+//!   real backpressure (turmoil's own window counts segments, not bytes);
+//! - read stalls: a read waits a few milliseconds first;
+//! - half-close at a byte offset: the peer's FIN after n bytes;
+//! - reset at a byte offset with Linux semantics: unread data is discarded and every later
+//!   read or write fails with `ConnectionReset` (turmoil keeps delivered data readable);
+//! - stall forever at a byte offset: nothing moves again, only the engine's timers can end it.
+//!
+//! When the run's chaos phase ends (`Chaos::calm`), no new fault fires: reads and writes pass
+//! through whole, so the liveness phase can check that everything completes.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::rng::{Seed, SimRng};
+use crate::trace::{Event, Recorder};
+
+/// Whether faults may fire: on during the chaos phase, off for the liveness phase.
+#[derive(Clone, Debug)]
+pub struct Chaos(Rc<Cell<bool>>);
+
+impl Chaos {
+    /// Faults on.
+    pub fn on() -> Chaos {
+        Chaos(Rc::new(Cell::new(true)))
+    }
+    /// Whether faults may fire now.
+    pub fn is_on(&self) -> bool {
+        self.0.get()
+    }
+    /// Stops all new faults.
+    pub fn calm(&self) {
+        self.0.set(false);
+    }
+}
+
+/// A slow reader: the peer takes `drain_bytes_per_ms` bytes per millisecond, and at most
+/// `bytes` can be in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendWindow {
+    /// Bytes in flight at most.
+    pub bytes: usize,
+    /// Bytes the peer reads per millisecond.
+    pub drain_bytes_per_ms: usize,
+}
+
+/// The faults of one connection. `Default` is no fault at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StreamFaults {
+    /// Each read returns 1..=n bytes.
+    pub read_fragment_max: Option<usize>,
+    /// Each write accepts 1..=n bytes.
+    pub write_fragment_max: Option<usize>,
+    /// A slow reader.
+    pub window: Option<SendWindow>,
+    /// Each read stalls with this probability, for 1..=max milliseconds.
+    pub read_stall: Option<(f64, u64)>,
+    /// The peer's FIN after this many bytes read.
+    pub half_close_at: Option<u64>,
+    /// A reset after this many bytes read.
+    pub reset_at: Option<u64>,
+    /// Nothing moves after this many bytes read.
+    pub stall_at: Option<u64>,
+}
+
+impl StreamFaults {
+    /// Whether any fault is configured.
+    pub fn is_quiet(&self) -> bool {
+        *self == StreamFaults::default()
+    }
+}
+
+/// Which faults each connection gets, by connection number.
+pub type FaultPlan = Rc<dyn Fn(u32) -> StreamFaults>;
+
+/// The wrapper. See the module documentation.
+pub struct FaultyStream<S> {
+    inner: Option<S>,
+    /// The faults, known once the client has told the trace which connection this port is
+    /// (it does so as soon as it is connected, before it sends anything).
+    faults: StreamFaults,
+    resolved: bool,
+    plan: FaultPlan,
+    seed: Seed,
+    rng: SimRng,
+    chaos: Chaos,
+    recorder: Recorder,
+    port: u16,
+    read_bytes: u64,
+    /// Window tokens and when they were last refilled.
+    tokens: usize,
+    refilled: Instant,
+    /// A read stall in progress.
+    read_wake: Option<Pin<Box<Sleep>>>,
+    /// The wait for the send window to refill.
+    write_wake: Option<Pin<Box<Sleep>>>,
+    /// Reused read buffer: the limit on a read is applied by reading into it.
+    scratch: Vec<u8>,
+    state: StreamState,
+    write_blocked: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StreamState {
+    Open,
+    PeerClosed,
+    Reset,
+    Stalled,
+}
+
+impl<S> FaultyStream<S> {
+    /// Wraps `inner`, the server's end of the connection from client port `port`.
+    pub fn new(
+        inner: S,
+        port: u16,
+        plan: FaultPlan,
+        seed: Seed,
+        chaos: Chaos,
+        recorder: Recorder,
+    ) -> Self {
+        FaultyStream {
+            inner: Some(inner),
+            faults: StreamFaults::default(),
+            resolved: false,
+            plan,
+            seed,
+            rng: SimRng::fork(seed, "faults/unresolved"),
+            chaos,
+            recorder,
+            port,
+            read_bytes: 0,
+            tokens: usize::MAX,
+            refilled: Instant::now(),
+            read_wake: None,
+            write_wake: None,
+            scratch: Vec::new(),
+            state: StreamState::Open,
+            write_blocked: false,
+        }
+    }
+
+    fn fault(&self, what: String) {
+        self.recorder.record_peer(self.port, Event::Fault { what });
+    }
+
+    /// Looks up this connection's faults once its number is known.
+    fn resolve(&mut self) {
+        if self.resolved {
+            return;
+        }
+        let Some(conn) = self.recorder.conn_of(self.port) else {
+            return;
+        };
+        self.resolved = true;
+        self.faults = (self.plan)(conn);
+        self.rng = SimRng::fork(self.seed, &format!("faults/conn-{conn}"));
+        self.tokens = self.faults.window.map_or(usize::MAX, |w| w.bytes);
+        self.refilled = Instant::now();
+    }
+
+    /// The byte-offset faults, checked before each read.
+    fn offset_faults(&mut self) {
+        if self.state != StreamState::Open || !self.chaos.is_on() {
+            return;
+        }
+        let at = self.read_bytes;
+        if self.faults.reset_at.is_some_and(|n| at >= n) {
+            self.state = StreamState::Reset;
+            // Dropping turmoil's stream tells the peer; our side discards what is unread.
+            self.inner = None;
+            self.fault(format!("reset at byte {at}: unread data discarded"));
+        } else if self.faults.stall_at.is_some_and(|n| at >= n) {
+            self.state = StreamState::Stalled;
+            self.fault(format!("stall forever at byte {at}"));
+        } else if self.faults.half_close_at.is_some_and(|n| at >= n) {
+            self.state = StreamState::PeerClosed;
+            self.fault(format!("peer FIN at byte {at}"));
+        }
+    }
+
+    fn refill(&mut self) {
+        let Some(window) = self.faults.window else {
+            return;
+        };
+        if !self.chaos.is_on() {
+            self.tokens = usize::MAX;
+            return;
+        }
+        let now = Instant::now();
+        let millis = now.saturating_duration_since(self.refilled).as_millis();
+        if millis > 0 {
+            let added = usize::try_from(millis)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(window.drain_bytes_per_ms);
+            self.tokens = self.tokens.saturating_add(added).min(window.bytes);
+            self.refilled = now;
+        }
+    }
+}
+
+/// Polls a pending wake-up, if any; `Ready` when there is none or it passed.
+fn poll_wake(wake: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>) -> Poll<()> {
+    match wake {
+        Some(sleep) => match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                *wake = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        },
+        None => Poll::Ready(()),
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        this.resolve();
+        this.offset_faults();
+        match this.state {
+            StreamState::Reset => return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
+            StreamState::Stalled => return Poll::Pending,
+            StreamState::PeerClosed => return Poll::Ready(Ok(())),
+            StreamState::Open => {}
+        }
+        let chaos = this.chaos.is_on();
+        if this.read_wake.is_none() && chaos {
+            if let Some((p, max_ms)) = this.faults.read_stall {
+                if this.rng.chance(p) {
+                    let ms = this.rng.range(1..=max_ms.max(1));
+                    this.fault(format!("read stalls {ms}ms"));
+                    this.read_wake = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
+                }
+            }
+        }
+        if poll_wake(&mut this.read_wake, cx).is_pending() {
+            return Poll::Pending;
+        }
+        // Invariant: `inner` is only None in the Reset state, handled above.
+        let inner = this.inner.as_mut().expect("an open stream has its socket");
+        let limit = match this.faults.read_fragment_max.filter(|_| chaos) {
+            Some(max) => this.rng.range(1..=max.max(1)).min(buf.remaining()),
+            None => buf.remaining(),
+        };
+        // Stop at a byte-offset fault so it fires exactly there.
+        let next_offset = [
+            this.faults.reset_at,
+            this.faults.stall_at,
+            this.faults.half_close_at,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|&n| n > this.read_bytes)
+        .min();
+        let limit = match next_offset.filter(|_| chaos) {
+            Some(n) => limit.min(usize::try_from(n - this.read_bytes).unwrap_or(usize::MAX)),
+            None => limit,
+        };
+        this.scratch.resize(limit, 0);
+        let mut limited = ReadBuf::new(&mut this.scratch);
+        match Pin::new(inner).poll_read(cx, &mut limited) {
+            Poll::Ready(Ok(())) => {
+                let n = limited.filled().len();
+                buf.put_slice(limited.filled());
+                this.read_bytes += n as u64;
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        match this.state {
+            StreamState::Reset => return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
+            StreamState::Stalled => return Poll::Pending,
+            StreamState::PeerClosed | StreamState::Open => {}
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        this.resolve();
+        this.refill();
+        if this.tokens == 0 {
+            if !this.write_blocked {
+                this.write_blocked = true;
+                this.fault("send window full: the peer reads slowly".to_string());
+            }
+            // Wake when the peer has read a millisecond's worth.
+            this.write_wake
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            if poll_wake(&mut this.write_wake, cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.refill();
+            if this.tokens == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+        this.write_blocked = false;
+        let chaos = this.chaos.is_on();
+        let mut accept = buf.len().min(this.tokens);
+        if let Some(max) = this.faults.write_fragment_max.filter(|_| chaos) {
+            accept = accept.min(this.rng.range(1..=max.max(1)));
+        }
+        if accept < buf.len() {
+            this.fault(format!("partial write {accept} of {}", buf.len()));
+        }
+        // Invariant: `inner` is only None in the Reset state, handled above.
+        let inner = this.inner.as_mut().expect("an open stream has its socket");
+        match Pin::new(inner).poll_write(cx, &buf[..accept]) {
+            Poll::Ready(Ok(n)) => {
+                if this.tokens != usize::MAX {
+                    this.tokens -= n.min(this.tokens);
+                }
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let stalled = self.state == StreamState::Stalled;
+        match self.inner.as_mut() {
+            Some(inner) if !stalled => Pin::new(inner).poll_flush(cx),
+            Some(_) => Poll::Pending,
+            None => Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let stalled = self.state == StreamState::Stalled;
+        match self.inner.as_mut() {
+            Some(inner) if !stalled => Pin::new(inner).poll_shutdown(cx),
+            Some(_) => Poll::Pending,
+            None => Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
+        }
+    }
+}

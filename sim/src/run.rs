@@ -1,0 +1,272 @@
+//! A run: a scenario (server config, app, scripted clients, faults) and a seed in, a trace and a
+//! verdict out.
+//!
+//! The run drives turmoil's `step()` itself so that network faults (hold, partition, restart)
+//! fire at exact ticks and the chaos phase ends at an exact time; after it the liveness phase
+//! gives every timer room to fire and checks that everything finished.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use twine_driver::App;
+use twine_engine::Config;
+
+use crate::client::{run_client, ClientLog, ClientScript};
+use crate::fault::{Chaos, FaultPlan, StreamFaults};
+use crate::invariants::check;
+use crate::rng::{Seed, SimRng};
+use crate::server::{serve, ServerEnv, PORT};
+use crate::trace::{Event, Recorder, Trace};
+
+/// A network fault at a point in simulated time (turmoil's own faults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetFault {
+    /// Hold messages between client and server (they queue).
+    Hold,
+    /// Release held messages.
+    Release,
+    /// Drop everything between them; wedges streams with data in flight (notes/turmoil.md
+    /// A2.6), so only the engine's timers can end those connections.
+    Partition,
+    /// Heal a partition.
+    Repair,
+    /// Restart the server host: its connections drop (FIN or RST), new ones reach a new server.
+    RestartServer,
+}
+
+/// Message latency between the hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latency {
+    /// Least delay.
+    pub min: Duration,
+    /// Most delay (turmoil draws from an exponential curve between them).
+    pub max: Duration,
+}
+
+impl Latency {
+    /// A fixed delay.
+    pub const fn fixed(d: Duration) -> Latency {
+        Latency { min: d, max: d }
+    }
+}
+
+/// Everything a run needs besides its seed.
+#[derive(Clone)]
+pub struct Scenario {
+    /// `family/name`.
+    pub name: String,
+    /// The engine configuration.
+    pub config: Config,
+    /// The app for each connection.
+    pub app: Rc<dyn Fn() -> Box<dyn App>>,
+    /// The clients, one connection each, numbered in this order.
+    pub clients: Vec<ClientScript>,
+    /// Faults for connection n.
+    pub faults: FaultPlan,
+    /// Network faults at points in time.
+    pub net: Vec<(Duration, NetFault)>,
+    /// Message latency.
+    pub latency: Latency,
+    /// When faults stop and the liveness phase begins.
+    pub chaos_phase: Duration,
+    /// How long the liveness phase may take before the run fails.
+    pub liveness_budget: Duration,
+    /// Knobs to print at the top of the trace (besides the seed).
+    pub knobs: Vec<(String, String)>,
+}
+
+impl Scenario {
+    /// A scenario with no client, no fault, 1 ms latency, a 10 s chaos phase and a liveness
+    /// budget longer than every default timer (60 s head deadline + 20 s linger + margin).
+    pub fn new(
+        name: impl Into<String>,
+        config: Config,
+        app: Rc<dyn Fn() -> Box<dyn App>>,
+    ) -> Scenario {
+        Scenario {
+            name: name.into(),
+            config,
+            app,
+            clients: Vec::new(),
+            faults: Rc::new(|_| StreamFaults::default()),
+            net: Vec::new(),
+            latency: Latency::fixed(Duration::from_millis(1)),
+            chaos_phase: Duration::from_secs(10),
+            liveness_budget: Duration::from_secs(120),
+            knobs: Vec::new(),
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: Seed,
+    /// Everything that happened.
+    pub trace: Trace,
+    /// What each client saw.
+    pub clients: Vec<ClientLog>,
+    /// Every invariant that failed; empty means the run passed.
+    pub violations: Vec<String>,
+}
+
+impl Outcome {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.
+pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
+
+/// Runs `scenario` under `seed`.
+pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
+    assert!(
+        cfg!(tokio_unstable),
+        "the simulation must be built with --cfg tokio_unstable (see .cargo/config.toml): \
+         without it select! order and task panics are not deterministic"
+    );
+    let recorder = Recorder::new();
+    recorder.knob("scenario", &scenario.name);
+    recorder.knob("seed", seed);
+    for (name, value) in &scenario.knobs {
+        recorder.knob(name, value);
+    }
+    let chaos = Chaos::on();
+    let logs: Rc<RefCell<Vec<ClientLog>>> = Rc::new(RefCell::new(vec![
+        ClientLog::default();
+        scenario.clients.len()
+    ]));
+    let limit = scenario.chaos_phase + scenario.liveness_budget;
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(SimRng::fork(seed, "turmoil").next_u64())
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS))
+        .simulation_duration(limit)
+        .tick_duration(Duration::from_millis(1))
+        .min_message_latency(scenario.latency.min)
+        .max_message_latency(scenario.latency.max)
+        .tcp_capacity(1024)
+        .build();
+    let env = ServerEnv {
+        config: scenario.config.clone().with_date_origin(EPOCH_UNIX_SECS),
+        app: scenario.app.clone(),
+        faults: scenario.faults.clone(),
+        seed,
+        chaos: chaos.clone(),
+        recorder: recorder.clone(),
+    };
+    sim.host("server", move || serve(env.clone()));
+    let clients = scenario.clients.clone();
+    let client_recorder = recorder.clone();
+    let client_logs = logs.clone();
+    let server_addr = format!("server:{PORT}");
+    sim.client("clients", async move {
+        let mut tasks = Vec::new();
+        for (i, script) in clients.into_iter().enumerate() {
+            let conn = u32::try_from(i).unwrap_or(u32::MAX);
+            let rng = SimRng::fork(seed, &format!("client/{conn}"));
+            let recorder = client_recorder.clone();
+            let addr = server_addr.clone();
+            let logs = client_logs.clone();
+            tasks.push(tokio::task::spawn_local(async move {
+                // One tick first, so the server has bound (notes/turmoil.md A2.5).
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                let log = run_client(script, &addr, conn, rng, recorder).await;
+                logs.borrow_mut()[i] = log;
+            }));
+        }
+        for task in tasks {
+            task.await?;
+        }
+        Ok(())
+    });
+    let result = drive(&mut sim, scenario, &chaos, &recorder);
+    let mut violations = Vec::new();
+    if let Err(error) = result {
+        violations.push(format!("run did not complete: {error}"));
+    }
+    let trace = recorder.snapshot();
+    let clients = logs.borrow().clone();
+    violations.extend(check(scenario, &trace, &clients));
+    for violation in &violations {
+        recorder.record_at(
+            sim.elapsed(),
+            None,
+            Event::Violation {
+                what: violation.clone(),
+            },
+        );
+    }
+    Outcome {
+        scenario: scenario.name.clone(),
+        seed,
+        trace: recorder.snapshot(),
+        clients,
+        violations,
+    }
+}
+
+/// Steps the simulation, firing network faults on time and ending chaos on time.
+fn drive(
+    sim: &mut turmoil::Sim<'_>,
+    scenario: &Scenario,
+    chaos: &Chaos,
+    recorder: &Recorder,
+) -> turmoil::Result {
+    let mut net: Vec<(Duration, NetFault)> = scenario.net.clone();
+    net.sort_by_key(|(at, _)| *at);
+    let mut net = net.into_iter().peekable();
+    loop {
+        let now = sim.elapsed();
+        while let Some((_, fault)) = net.next_if(|(at, _)| *at <= now) {
+            apply(sim, &fault);
+            recorder.record_at(
+                now,
+                None,
+                Event::Fault {
+                    what: format!("network: {}", describe(&fault)),
+                },
+            );
+        }
+        if chaos.is_on() && now >= scenario.chaos_phase {
+            chaos.calm();
+            sim.repair("clients", "server");
+            sim.release("clients", "server");
+            recorder.record_at(
+                now,
+                None,
+                Event::Fault {
+                    what: "chaos over: faults stop".into(),
+                },
+            );
+        }
+        if sim.step()? {
+            return Ok(());
+        }
+    }
+}
+
+fn apply(sim: &mut turmoil::Sim<'_>, fault: &NetFault) {
+    match fault {
+        NetFault::Hold => sim.hold("clients", "server"),
+        NetFault::Release => sim.release("clients", "server"),
+        NetFault::Partition => sim.partition("clients", "server"),
+        NetFault::Repair => sim.repair("clients", "server"),
+        NetFault::RestartServer => sim.bounce("server"),
+    }
+}
+
+fn describe(fault: &NetFault) -> &'static str {
+    match fault {
+        NetFault::Hold => "hold client↔server",
+        NetFault::Release => "release client↔server",
+        NetFault::Partition => "partition client↔server",
+        NetFault::Repair => "repair client↔server",
+        NetFault::RestartServer => "restart server",
+    }
+}
