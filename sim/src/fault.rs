@@ -279,8 +279,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
         match Pin::new(inner).poll_read(cx, &mut limited) {
             Poll::Ready(Ok(())) => {
                 let n = limited.filled().len();
+                let cut = n > 0 && n == limit && limit < buf.remaining();
                 buf.put_slice(limited.filled());
                 this.read_bytes += n as u64;
+                if cut && this.faults.read_fragment_max.is_some() {
+                    this.fault(format!("read cut to {n} bytes"));
+                }
                 Poll::Ready(Ok(()))
             }
             other => other,
@@ -338,6 +342,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
                 if this.tokens != usize::MAX {
                     this.tokens -= n.min(this.tokens);
                 }
+                this.recorder.note_written(this.port, n);
                 Poll::Ready(Ok(n))
             }
             other => other,

@@ -12,10 +12,13 @@ pub mod invariants;
 pub mod rng;
 pub mod run;
 pub mod server;
+pub mod swarm;
 pub mod trace;
 
 pub use client::{Action, ClientLog, ClientScript, Fragments, ReadPolicy};
 pub use fault::{Chaos, FaultPlan, SendWindow, StreamFaults};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Latency, NetFault, Outcome, Scenario};
+pub use server::{app, AppFactory};
+pub use swarm::Knobs;
 pub use trace::{Event, Recorder, Trace};

@@ -74,6 +74,9 @@ pub struct Scenario {
     pub liveness_budget: Duration,
     /// Knobs to print at the top of the trace (besides the seed).
     pub knobs: Vec<(String, String)>,
+    /// Sabotage, for proving the checkers can fail: the engine is never told that the
+    /// transport blocked.
+    pub ignore_transport_blocked: bool,
 }
 
 impl Scenario {
@@ -95,6 +98,7 @@ impl Scenario {
             chaos_phase: Duration::from_secs(10),
             liveness_budget: Duration::from_secs(120),
             knobs: Vec::new(),
+            ignore_transport_blocked: false,
         }
     }
 }
@@ -159,6 +163,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         seed,
         chaos: chaos.clone(),
         recorder: recorder.clone(),
+        ignore_transport_blocked: scenario.ignore_transport_blocked,
     };
     sim.host("server", move || serve(env.clone()));
     let clients = scenario.clients.clone();
@@ -183,6 +188,11 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         for task in tasks {
             task.await?;
         }
+        // Every connection must end: the run goes on until the server has closed them all,
+        // by its timers if need be, and fails at the time limit otherwise.
+        while client_recorder.open_connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         Ok(())
     });
     let result = drive(&mut sim, scenario, &chaos, &recorder);
@@ -193,6 +203,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     let trace = recorder.snapshot();
     let clients = logs.borrow().clone();
     violations.extend(check(scenario, &trace, &clients));
+    violations.extend(check_backlog(scenario, &recorder));
     for violation in &violations {
         recorder.record_at(
             sim.elapsed(),
@@ -209,6 +220,29 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         clients,
         violations,
     }
+}
+
+/// The largest single write an app makes (echo's credit, the static app's chunk), plus room
+/// for response heads: the engine may hand out that much before it hears of backpressure.
+const APP_WRITE_BYTES_MAX: u64 = 64 * 1024 + 4 * 1024;
+
+/// Bounded buffering: bytes handed out by the engine but not yet taken by the socket never
+/// exceed the send buffer bound plus one app write.
+fn check_backlog(scenario: &Scenario, recorder: &Recorder) -> Vec<String> {
+    let bound = scenario.config.limits.send_buffer_bytes_max as u64 + APP_WRITE_BYTES_MAX;
+    recorder
+        .backlogs()
+        .into_iter()
+        .filter(|(_, backlog)| backlog.max > bound)
+        .map(|(conn, backlog)| {
+            let conn = conn.map_or("c?".to_string(), |c| format!("c{c}"));
+            format!(
+                "{conn}: {} bytes handed out but unwritten at once, over the bound of {bound} \
+                 (send_buffer_bytes_max + one app write): backpressure was ignored",
+                backlog.max
+            )
+        })
+        .collect()
 }
 
 /// Steps the simulation, firing network faults on time and ending chaos on time.

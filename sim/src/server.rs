@@ -35,6 +35,9 @@ pub struct ServerEnv {
     pub chaos: Chaos,
     /// The trace.
     pub recorder: Recorder,
+    /// Sabotage for the checkers' own tests: the driver never tells the engine the transport
+    /// blocked.
+    pub ignore_transport_blocked: bool,
 }
 
 /// The server host's main future: accept forever.
@@ -53,6 +56,7 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
                     what: "accepted".into(),
                 },
             );
+            let _open = OpenConnection::new(recorder.clone());
             let stream = FaultyStream::new(
                 stream,
                 port,
@@ -69,6 +73,7 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
             };
             let options = RunOptions {
                 flush_timeout: env.config.timeouts.abort,
+                report_blocked: !env.ignore_transport_blocked,
                 ..RunOptions::default()
             };
             let end =
@@ -80,6 +85,23 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
             recorder.record_peer(port, Event::Server { what: what.into() });
             drop(end);
         });
+    }
+}
+
+/// Counts a server connection as open while it lives, so the run can wait for every
+/// connection to end. A guard, because a server restart drops connection tasks mid-flight.
+struct OpenConnection(Recorder);
+
+impl OpenConnection {
+    fn new(recorder: Recorder) -> OpenConnection {
+        recorder.connection_opened();
+        OpenConnection(recorder)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connection_closed();
     }
 }
 
@@ -111,7 +133,10 @@ impl Observer for TraceObserver {
 
     fn on_output(&mut self, _now: Instant, output: &Output) {
         let what = match output {
-            Output::Transmit(bytes) => format!("write {} bytes", bytes.len()),
+            Output::Transmit(bytes) => {
+                self.recorder.note_handed(self.port, bytes.len());
+                format!("write {} bytes", bytes.len())
+            }
             Output::Event(event) => format!("event {}", render_event(event)),
             Output::Producer { request, state } => {
                 format!("producer {request} {}", lower(&format!("{state:?}")))
@@ -180,4 +205,9 @@ fn render_event(event: &EngineEvent) -> String {
         },
         other => format!("{other:?}"),
     }
+}
+
+/// An app factory for any app with a default constructor.
+pub fn app<A: App + Default + 'static>() -> AppFactory {
+    Rc::new(|| Box::new(A::default()))
 }

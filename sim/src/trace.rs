@@ -86,6 +86,21 @@ struct Log {
     entries: Vec<(u64, Who, Event)>,
     /// Client port → connection number, registered by each client once connected.
     ports: std::collections::BTreeMap<u16, u32>,
+    /// Server connections accepted and not yet closed.
+    open_connections: u32,
+    /// Client port → bytes the engine handed out and the socket took, for the backlog check.
+    backlog: std::collections::BTreeMap<u16, Backlog>,
+}
+
+/// Bytes the engine handed to the driver and bytes the socket took, on one connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Handed out by the engine (`Output::Transmit`).
+    pub handed: u64,
+    /// Taken by the socket.
+    pub written: u64,
+    /// The most ever handed out but not yet taken.
+    pub max: u64,
 }
 
 /// The recorder, shared by every task of a run (turmoil runs all hosts on one thread).
@@ -120,6 +135,45 @@ impl Recorder {
     /// A client tells which port its connection `conn` uses.
     pub fn register_port(&self, port: u16, conn: u32) {
         self.log.borrow_mut().ports.insert(port, conn);
+    }
+
+    /// The server accepted a connection.
+    pub fn connection_opened(&self) {
+        self.log.borrow_mut().open_connections += 1;
+    }
+
+    /// The server closed a connection.
+    pub fn connection_closed(&self) {
+        let mut log = self.log.borrow_mut();
+        log.open_connections = log.open_connections.saturating_sub(1);
+    }
+
+    /// How many server connections are open.
+    pub fn open_connections(&self) -> u32 {
+        self.log.borrow().open_connections
+    }
+
+    /// The engine handed `n` bytes to the driver on the connection from `port`.
+    pub fn note_handed(&self, port: u16, n: usize) {
+        let mut log = self.log.borrow_mut();
+        let backlog = log.backlog.entry(port).or_default();
+        backlog.handed += n as u64;
+        backlog.max = backlog.max.max(backlog.handed - backlog.written);
+    }
+
+    /// The socket took `n` bytes on the connection from `port`.
+    pub fn note_written(&self, port: u16, n: usize) {
+        let mut log = self.log.borrow_mut();
+        log.backlog.entry(port).or_default().written += n as u64;
+    }
+
+    /// The backlog record of each connection, by connection number.
+    pub fn backlogs(&self) -> Vec<(Option<u32>, Backlog)> {
+        let log = self.log.borrow();
+        log.backlog
+            .iter()
+            .map(|(port, b)| (log.ports.get(port).copied(), *b))
+            .collect()
     }
 
     /// The connection number a client registered for `port`.

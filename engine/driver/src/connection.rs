@@ -50,6 +50,9 @@ pub struct RunOptions {
     /// How long the last bytes may take to flush after the channel closed gracefully; then the
     /// connection is aborted (Twisted's `abortTimeout`).
     pub flush_timeout: Duration,
+    /// Tell the channel when the transport blocks. Only the simulation's checker tests turn
+    /// this off: a channel that never hears of backpressure must be caught by the invariants.
+    pub report_blocked: bool,
 }
 
 impl Default for RunOptions {
@@ -58,6 +61,7 @@ impl Default for RunOptions {
             read_bytes_max: 64 * 1024,
             drain: None,
             flush_timeout: Duration::from_secs(15),
+            report_blocked: true,
         }
     }
 }
@@ -90,6 +94,7 @@ struct Driver<'a, S, A, O> {
     shutdown_pending: bool,
     close: Option<CloseReason>,
     peer_eof: bool,
+    report_blocked: bool,
 }
 
 /// Runs one connection until the channel closes it.
@@ -121,6 +126,7 @@ where
         shutdown_pending: false,
         close: None,
         peer_eof: false,
+        report_blocked: options.report_blocked,
     };
     let reason = driver.run(&mut options).await;
     ConnectionEnd {
@@ -225,7 +231,7 @@ where
                 self.report_writable() || !self.queue.is_empty()
             }
             Poll::Ready(Ok(_)) | Poll::Ready(Err(_)) => self.lose_connection(),
-            Poll::Pending if self.blocked || self.close.is_some() => false,
+            Poll::Pending if self.blocked || self.close.is_some() || !self.report_blocked => false,
             Poll::Pending => {
                 self.blocked = true;
                 let now = self.clock.now();
@@ -306,6 +312,10 @@ where
                 read = reader.read_buf(&mut limited), if read_len > 0 => Wake::Read(read),
                 () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
                 () = drain_signal(&mut options.drain), if !draining => Wake::Drain,
+                // Nothing to write, read or time: only the app could move, and apps act only
+                // when called, so this connection waits for good (the engine arms a timer in
+                // every state that waits on the peer; this is a connection idle on its app).
+                else => Wake::Idle,
             }
         };
         let now = self.clock.now();
@@ -319,6 +329,7 @@ where
             }
             Wake::Read(read) => self.handle_read(read),
             Wake::Deadline => self.handle(Input::Timeout { now }),
+            Wake::Idle => std::future::pending().await,
             Wake::Drain => {
                 if options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
                     self.handle(Input::App {
@@ -413,4 +424,5 @@ enum Wake {
     Read(io::Result<usize>),
     Deadline,
     Drain,
+    Idle,
 }

@@ -173,6 +173,7 @@ async fn serve(args: ServeArgs, app: AppChoice) -> Result<ExitCode, Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| Failure::usage(e.to_string()))?;
+    let shutdown = shutdown_signal()?;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening on http://{local}");
     let _ = stdout.flush();
@@ -186,7 +187,6 @@ async fn serve(args: ServeArgs, app: AppChoice) -> Result<ExitCode, Failure> {
     let config = args.config().with_date_origin(origin);
     let (drain_tx, drain_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -248,27 +248,28 @@ async fn run_with<A: App>(
     (end.stream, end.reason)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, before the
+/// first line is printed, so a signal sent right after it is never lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    biased;
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
+        let install =
+            |kind| signal(kind).map_err(|e| Failure::usage(format!("cannot handle signals: {e}")));
+        let mut interrupt = install(SignalKind::interrupt())?;
+        let mut terminate = install(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                biased;
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

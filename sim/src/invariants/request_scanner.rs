@@ -1,0 +1,356 @@
+//! The request scanner: splits the bytes a client sent into requests, independently of the
+//! engine's parser, to learn what the server was asked: each request's method (a response to
+//! `HEAD` has no body), whether it ends the connection (`Connection: close`, or HTTP/1.0 without
+//! `keep-alive`), and whether it asked for `100 Continue`.
+//!
+//! It is lenient on purpose (bare LF line ends, leading empty lines, chunk extensions, any byte
+//! in a target or a value): it only has to find where requests start and end, and taking a bad
+//! request for garbage is safe, because the server answers garbage with at most one error. It
+//! stops at the first thing it cannot parse; everything from there on is "the rest".
+
+/// One request as the client sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScannedRequest {
+    /// The method, as sent.
+    pub(crate) method: String,
+    /// The request target, as sent.
+    pub(crate) target: String,
+    /// The body with its framing removed: as much of it as was sent.
+    pub(crate) body: Vec<u8>,
+    /// The whole request was sent, body included, and its framing was valid.
+    pub(crate) complete: bool,
+    /// The server closes the connection after answering it.
+    pub(crate) close: bool,
+    /// It carried `Expect: 100-continue`.
+    pub(crate) expect_continue: bool,
+}
+
+/// Everything a client sent, as requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Scan {
+    /// The requests whose head was sent whole, in order.
+    pub(crate) requests: Vec<ScannedRequest>,
+    /// Where bytes begin that are no request (garbage, or a head cut short), if any: the
+    /// server may answer them with one error (400, 408, 414, 431, 501 or 505).
+    pub(crate) rest_at: Option<usize>,
+}
+
+impl Scan {
+    /// For each request in order, whether it is a `HEAD` request.
+    pub(crate) fn heads(&self) -> Vec<bool> {
+        self.requests.iter().map(|r| r.method == "HEAD").collect()
+    }
+}
+
+/// A request head.
+struct Head {
+    method: String,
+    target: String,
+    http10: bool,
+    /// Field names lowercased, values trimmed.
+    fields: Vec<(String, String)>,
+    /// Just past the empty line.
+    end: usize,
+}
+
+/// How a request body is delimited (RFC 9112 §6.3, the request cases).
+enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+/// A body read as far as the bytes go.
+enum Body {
+    /// Whole, ending at this offset.
+    Complete(Vec<u8>, usize),
+    /// The bytes ran out first.
+    Partial(Vec<u8>),
+    /// Its chunked framing is broken: the server rejects the request there.
+    Invalid(Vec<u8>),
+}
+
+/// Splits `sent` into requests. See the module documentation.
+pub(crate) fn scan_requests(sent: &[u8]) -> Scan {
+    let mut scan = Scan::default();
+    let mut pos = 0;
+    while pos < sent.len() {
+        let start = skip_empty_lines(sent, pos);
+        let head = scan_head(sent, start);
+        let Some((head, framing)) = head.and_then(|h| framing(&h.fields).map(|f| (h, f))) else {
+            scan.rest_at = Some(pos);
+            break;
+        };
+        let body = match framing {
+            Framing::Length(n) => scan_length(sent, head.end, n),
+            Framing::Chunked => scan_chunked(sent, head.end),
+        };
+        let (body, end, complete) = match body {
+            Body::Complete(body, end) => (body, Some(end), true),
+            Body::Partial(body) | Body::Invalid(body) => (body, None, false),
+        };
+        scan.requests.push(ScannedRequest {
+            close: closes(&head),
+            expect_continue: values(&head.fields, "expect")
+                .any(|v| v.eq_ignore_ascii_case("100-continue")),
+            method: head.method,
+            target: head.target,
+            body,
+            complete,
+        });
+        match end {
+            Some(end) => pos = end,
+            None => break,
+        }
+    }
+    scan
+}
+
+/// RFC 9112 §2.2: servers ignore empty lines before a request line.
+fn skip_empty_lines(buf: &[u8], mut pos: usize) -> usize {
+    loop {
+        match buf.get(pos..) {
+            Some([b'\n', ..]) => pos += 1,
+            Some([b'\r', b'\n', ..]) => pos += 2,
+            _ => return pos,
+        }
+    }
+}
+
+/// The line at `pos` without its line end (CRLF or bare LF), and where the next one starts;
+/// `None` if it has no line end yet or holds a bare CR.
+fn next_line(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = buf.get(pos..)?;
+    let lf = rest.iter().position(|&b| b == b'\n')?;
+    let line = rest[..lf].strip_suffix(b"\r").unwrap_or(&rest[..lf]);
+    (!line.contains(&b'\r')).then_some((line, pos + lf + 1))
+}
+
+fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
+    let (line, mut pos) = next_line(buf, start)?;
+    let mut parts = line.split(|&b| b == b' ');
+    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+    let http10 = match version {
+        b"HTTP/1.0" => true,
+        b"HTTP/1.1" => false,
+        _ => return None,
+    };
+    let target_ok = !target.is_empty() && target.iter().all(|&b| b > b' ' && b != 0x7f);
+    if parts.next().is_some() || !is_token(method) || !target_ok {
+        return None;
+    }
+    let mut fields = Vec::new();
+    loop {
+        let (line, next) = next_line(buf, pos)?;
+        pos = next;
+        if line.is_empty() {
+            break;
+        }
+        fields.push(field(line)?);
+    }
+    Some(Head {
+        method: String::from_utf8_lossy(method).into_owned(),
+        target: String::from_utf8_lossy(target).into_owned(),
+        http10,
+        fields,
+        end: pos,
+    })
+}
+
+/// `name: value`, with no whitespace before the colon and no obsolete line folding.
+fn field(line: &[u8]) -> Option<(String, String)> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = &line[..colon];
+    if !is_token(name) {
+        return None;
+    }
+    let value = String::from_utf8_lossy(&line[colon + 1..]);
+    let value = value.trim_matches([' ', '\t']).to_string();
+    Some((String::from_utf8_lossy(name).to_ascii_lowercase(), value))
+}
+
+/// RFC 9110 §5.6.2 `token`.
+pub(crate) fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Every value of the fields named `name` (lowercase).
+fn values<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    fields
+        .iter()
+        .filter(move |(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The comma-separated elements of every field named `name`, trimmed, empty ones skipped.
+fn list<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    values(fields, name)
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim_matches([' ', '\t']))
+        .filter(|t| !t.is_empty())
+}
+
+/// `Connection: close`, or HTTP/1.0 without `Connection: keep-alive` (RFC 9112 §9.3).
+fn closes(head: &Head) -> bool {
+    let has = |token: &str| list(&head.fields, "connection").any(|t| t.eq_ignore_ascii_case(token));
+    has("close") || (head.http10 && !has("keep-alive"))
+}
+
+/// The body framing, or `None` where the server must reject the request (RFC 9112 §6.3:
+/// both framings, a final coding other than chunked, an invalid or conflicting length).
+fn framing(fields: &[(String, String)]) -> Option<Framing> {
+    let has_length = values(fields, "content-length").next().is_some();
+    if values(fields, "transfer-encoding").next().is_some() {
+        let last = list(fields, "transfer-encoding").last()?;
+        let chunked = last.eq_ignore_ascii_case("chunked") && !has_length;
+        return chunked.then_some(Framing::Chunked);
+    }
+    let mut length = None;
+    for value in list(fields, "content-length") {
+        if !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u64 = value.parse().ok()?;
+        if length.is_some_and(|m| m != n) {
+            return None;
+        }
+        length = Some(n);
+    }
+    match (has_length, length) {
+        (false, _) => Some(Framing::Length(0)),
+        (true, n) => n.map(Framing::Length),
+    }
+}
+
+fn scan_length(buf: &[u8], at: usize, n: u64) -> Body {
+    let available = buf.len() - at;
+    match usize::try_from(n) {
+        Ok(n) if n <= available => Body::Complete(buf[at..at + n].to_vec(), at + n),
+        _ => Body::Partial(buf[at..].to_vec()),
+    }
+}
+
+/// A chunked body (RFC 9112 §7.1), read leniently: bare LF line ends, any chunk extension.
+fn scan_chunked(buf: &[u8], at: usize) -> Body {
+    let mut body = Vec::new();
+    let mut pos = at;
+    loop {
+        let Some((line, next)) = next_line(buf, pos) else {
+            return Body::Partial(body);
+        };
+        let Some(size) = chunk_size(line) else {
+            return Body::Invalid(body);
+        };
+        pos = next;
+        if size == 0 {
+            return match trailers_end(buf, pos) {
+                Some(end) => Body::Complete(body, end),
+                None => Body::Partial(body),
+            };
+        }
+        let data_end = usize::try_from(size).ok().and_then(|n| pos.checked_add(n));
+        let Some(data_end) = data_end.filter(|&end| end <= buf.len()) else {
+            body.extend_from_slice(&buf[pos..]);
+            return Body::Partial(body);
+        };
+        body.extend_from_slice(&buf[pos..data_end]);
+        pos = match buf.get(data_end..) {
+            Some([b'\r', b'\n', ..]) => data_end + 2,
+            Some([b'\n', ..]) => data_end + 1,
+            Some([] | [b'\r']) => return Body::Partial(body),
+            _ => return Body::Invalid(body),
+        };
+    }
+}
+
+/// The hex size of a chunk-size line, extensions ignored.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let rest = line[digits..].trim_ascii_start();
+    if digits == 0 || !(rest.is_empty() || rest.starts_with(b";")) {
+        return None;
+    }
+    let hex = std::str::from_utf8(&line[..digits]).ok()?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// Just past the empty line that ends the trailer section at `pos`, once it is all there.
+fn trailers_end(buf: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let (line, next) = next_line(buf, pos)?;
+        if line.is_empty() {
+            return Some(next);
+        }
+        pos = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods(scan: &Scan) -> Vec<&str> {
+        scan.requests.iter().map(|r| r.method.as_str()).collect()
+    }
+
+    #[test]
+    fn pipelined_requests_with_bodies() {
+        let sent = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
+            \r\nPUT /b HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n\
+            3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n\
+            HEAD /c HTTP/1.1\nHost: h\nExpect: 100-Continue\n\n";
+        let scan = scan_requests(sent);
+        assert_eq!(methods(&scan), ["POST", "PUT", "HEAD"]);
+        assert_eq!(scan.rest_at, None);
+        assert_eq!(scan.requests[0].body, b"hello");
+        assert_eq!(scan.requests[1].body, b"abcde");
+        assert_eq!(scan.requests[1].target, "/b");
+        assert!(scan.requests.iter().all(|r| r.complete && !r.close));
+        assert!(scan.requests[2].expect_continue && !scan.requests[0].expect_continue);
+        assert_eq!(scan.heads(), [false, false, true]);
+    }
+
+    #[test]
+    fn connection_close_and_http10() {
+        let sent = b"GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n\
+            GET / HTTP/1.0\r\n\r\n\
+            GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n\
+            GET / HTTP/1.1\r\n\r\n";
+        let closes: Vec<bool> = scan_requests(sent).requests.iter().map(|r| r.close).collect();
+        assert_eq!(closes, [true, true, false, false]);
+    }
+
+    #[test]
+    fn stops_at_garbage() {
+        let sent = b"GET / HTTP/1.1\r\n\r\nGET /x HTTP/2.0\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+        let scan = scan_requests(sent);
+        assert_eq!(methods(&scan), ["GET"]);
+        assert_eq!(scan.rest_at, Some(18));
+        for bad in [
+            &b"GET / HTTP/1.1\r\nX : y\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nX: y\r\n folded\r\n\r\n",
+            b"GET  / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        ] {
+            let scan = scan_requests(bad);
+            assert_eq!((scan.requests.len(), scan.rest_at), (0, Some(0)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cut_short() {
+        let scan = scan_requests(b"GET / HTTP/1.1\r\n\r\nGET / HTT");
+        assert_eq!((scan.requests.len(), scan.rest_at), (1, Some(18)));
+        let scan = scan_requests(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc");
+        assert_eq!(scan.requests[0].body, b"abc");
+        assert!(!scan.requests[0].complete);
+        assert_eq!(scan.rest_at, None);
+        let scan = scan_requests(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n");
+        assert!(!scan.requests[0].complete);
+        assert_eq!(scan.rest_at, None);
+    }
+}

@@ -1,0 +1,321 @@
+//! Every fault kind, shown firing in a trace together with the engine's reaction to it; and a
+//! deliberately broken setting, shown caught by the invariants (the checkers can fail).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use twine_driver::apps::{Echo, Stream};
+use twine_engine::Config;
+use twine_sim::{
+    app, run, Action, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Scenario, Seed,
+    SendWindow, StreamFaults,
+};
+
+const GET_CLOSE: &str = "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+const POST: &str =
+    "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 26\r\n\r\nabcdefghijklmnopqrstuvwxyz";
+
+fn with_faults(
+    name: &str,
+    factory: twine_sim::AppFactory,
+    faults: StreamFaults,
+    client: ClientScript,
+) -> Outcome {
+    let mut scenario = Scenario::new(name, Config::new(), factory);
+    scenario.faults = Rc::new(move |_| faults.clone());
+    scenario.clients.push(client);
+    run(&scenario, Seed(11))
+}
+
+/// The text of the trace, and a check that it contains every one of `lines` in order.
+fn assert_in_order(outcome: &Outcome, lines: &[&str]) {
+    let text = outcome.trace.to_text();
+    let mut rest = text.as_str();
+    for line in lines {
+        match rest.find(line) {
+            Some(at) => rest = &rest[at + line.len()..],
+            None => panic!("{line:?} missing (or out of order) in:\n{text}"),
+        }
+    }
+}
+
+#[test]
+fn read_fragmentation() {
+    let faults = StreamFaults {
+        read_fragment_max: Some(3),
+        ..StreamFaults::default()
+    };
+    let outcome = with_faults(
+        "faults/read",
+        app::<Echo>(),
+        faults,
+        ClientScript::new().send(POST).send(GET_CLOSE),
+    );
+    assert_in_order(
+        &outcome,
+        &[
+            "read cut to",
+            "read 1 bytes",
+            "event request req#0 POST /p",
+            "s→c \"HTTP/1.1 200 OK",
+        ],
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+    assert!(
+        outcome.clients[0]
+            .received
+            .ends_with(b"abcdefghijklmnopqrstuvwxyz")
+            || outcome
+                .trace
+                .to_text()
+                .contains("abcdefghijklmnopqrstuvwxyz")
+    );
+}
+
+#[test]
+fn partial_writes() {
+    let faults = StreamFaults {
+        write_fragment_max: Some(7),
+        ..StreamFaults::default()
+    };
+    let outcome = with_faults(
+        "faults/partial",
+        app::<Echo>(),
+        faults,
+        ClientScript::new().send(GET_CLOSE),
+    );
+    assert_in_order(&outcome, &["partial write", "s→c", "EOF"]);
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn slow_reader_window() {
+    let window = SendWindow {
+        bytes: 1000,
+        drain_bytes_per_ms: 100,
+    };
+    let faults = StreamFaults {
+        window: Some(window),
+        ..StreamFaults::default()
+    };
+    let client = ClientScript::new()
+        .send("GET /stream/50000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    let outcome = with_faults("faults/window", app::<Stream>(), faults, client);
+    assert_in_order(
+        &outcome,
+        &[
+            "send window full",
+            "transport blocked",
+            "producer req#0 paused",
+            "transport writable",
+            "producer req#0 producing",
+            "producer req#0 stopped",
+        ],
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+    let body = &outcome.clients[0].received;
+    assert!(body.ends_with(&twine_driver::apps::stream::expected_body(50_000)));
+}
+
+#[test]
+fn read_stalls() {
+    let faults = StreamFaults {
+        read_stall: Some((1.0, 5)),
+        ..StreamFaults::default()
+    };
+    let outcome = with_faults(
+        "faults/stall",
+        app::<Echo>(),
+        faults,
+        ClientScript::new().send(GET_CLOSE),
+    );
+    assert_in_order(&outcome, &["read stalls", "event request", "EOF"]);
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn half_close_at_an_offset_loses_the_request_mid_body() {
+    let faults = StreamFaults {
+        half_close_at: Some(60),
+        ..StreamFaults::default()
+    };
+    let client = ClientScript::new().send(POST).misbehaving();
+    let outcome = with_faults("faults/fin", app::<Echo>(), faults, client);
+    assert_in_order(
+        &outcome,
+        &[
+            "peer FIN at byte 60",
+            "read EOF",
+            "event lost req#0",
+            "close graceful",
+        ],
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn reset_at_an_offset_discards_unread_data() {
+    let faults = StreamFaults {
+        reset_at: Some(10),
+        ..StreamFaults::default()
+    };
+    let client = ClientScript::new().send(POST).misbehaving();
+    let outcome = with_faults("faults/reset", app::<Echo>(), faults, client);
+    assert_in_order(
+        &outcome,
+        &[
+            "reset at byte 10: unread data discarded",
+            "connection lost",
+            "close abort",
+            "socket aborted",
+        ],
+    );
+    assert!(
+        !outcome.trace.to_text().contains("event request"),
+        "nothing after the reset is read"
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn stall_forever_is_ended_by_the_engine_timers() {
+    let faults = StreamFaults {
+        stall_at: Some(5),
+        ..StreamFaults::default()
+    };
+    let client = ClientScript::new().send(POST).misbehaving();
+    let outcome = with_faults("faults/stall-forever", app::<Echo>(), faults, client);
+    assert_in_order(
+        &outcome,
+        &[
+            "stall forever at byte 5",
+            "timer header_read fired",
+            "timer abort fired",
+            "close abort",
+        ],
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn latency_and_hold() {
+    let mut scenario = Scenario::new("faults/hold", Config::new(), app::<Echo>());
+    scenario.latency = Latency::fixed(Duration::from_millis(7));
+    scenario.net = vec![
+        (Duration::from_millis(5), NetFault::Hold),
+        (Duration::from_millis(500), NetFault::Release),
+    ];
+    scenario.clients.push(ClientScript::new().send(GET_CLOSE));
+    let outcome = run(&scenario, Seed(3));
+    assert_in_order(
+        &outcome,
+        &[
+            "network: hold client↔server",
+            "network: release client↔server",
+            "event request",
+        ],
+    );
+    let text = outcome.trace.to_text();
+    let request_line = text.lines().find(|l| l.contains("event request")).unwrap();
+    assert!(
+        request_line.trim_start().starts_with("50"),
+        "held until 500ms: {request_line}"
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn partition_wedges_the_stream_and_the_engine_times_out() {
+    let mut scenario = Scenario::new("faults/partition", Config::new(), app::<Echo>());
+    scenario.net = vec![(Duration::from_millis(3), NetFault::Partition)];
+    scenario.clients.push(
+        ClientScript::new()
+            .then(Action::Sleep(Duration::from_millis(5)))
+            .send("GET / HTTP/1.1\r\n")
+            .not_waiting()
+            .misbehaving(),
+    );
+    scenario.chaos_phase = Duration::from_secs(1);
+    let outcome = run(&scenario, Seed(4));
+    assert_in_order(
+        &outcome,
+        &[
+            "network: partition client↔server",
+            "timer header_read fired",
+            "close",
+        ],
+    );
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+#[test]
+fn server_restart_drops_connections_and_serves_new_ones() {
+    let mut scenario = Scenario::new("faults/restart", Config::new(), app::<Echo>());
+    scenario.net = vec![(Duration::from_millis(100), NetFault::RestartServer)];
+    scenario.clients.push(
+        ClientScript::new()
+            .send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .misbehaving(),
+    );
+    scenario.clients.push(
+        ClientScript::new()
+            .starting_at(Duration::from_millis(300))
+            .send(GET_CLOSE),
+    );
+    let outcome = run(&scenario, Seed(5));
+    assert_in_order(&outcome, &["network: restart server", "c0  c   EOF"]);
+    assert!(outcome.clients[1].received.starts_with(b"HTTP/1.1 200 OK"));
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+}
+
+/// A channel that never hears of backpressure keeps echoing an upload to a client that does
+/// not read: the backlog check must fail the run. With an honest driver the echo app's producer
+/// is paused, it stops granting credit, and the upload itself is held back.
+#[test]
+fn ignoring_transport_blocked_is_caught() {
+    let mut scenario = Scenario::new("faults/sabotage", Config::new(), app::<Echo>());
+    scenario.ignore_transport_blocked = true;
+    let window = SendWindow {
+        bytes: 4096,
+        drain_bytes_per_ms: 1,
+    };
+    scenario.faults = Rc::new(move |_| StreamFaults {
+        window: Some(window),
+        ..StreamFaults::default()
+    });
+    let upload = vec![b'u'; 1 << 20];
+    scenario.clients.push(
+        ClientScript::new()
+            .send(format!(
+                "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+                upload.len()
+            ))
+            .send_in(
+                upload,
+                twine_sim::Fragments::Each(16 * 1024),
+                Duration::ZERO,
+            )
+            .reading(ReadPolicy::Never)
+            .then(Action::Sleep(Duration::from_secs(1)))
+            .not_waiting()
+            .misbehaving(),
+    );
+    scenario.chaos_phase = Duration::from_secs(1);
+    let outcome = run(&scenario, Seed(6));
+    assert!(
+        outcome
+            .violations
+            .iter()
+            .any(|v| v.contains("backpressure was ignored")),
+        "{:?}",
+        outcome.violations
+    );
+    // The same scenario with an honest driver passes that check.
+    scenario.ignore_transport_blocked = false;
+    let honest = run(&scenario, Seed(6));
+    assert!(
+        !honest.violations.iter().any(|v| v.contains("backpressure")),
+        "{:?}",
+        honest.violations
+    );
+}
