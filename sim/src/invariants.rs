@@ -1,10 +1,308 @@
-//! Invariant checks over a finished run (filled in below).
+//! Invariant checks over a finished run (DESIGN.md §3, "Invariants"), so that every seed of
+//! every scenario is judged the same way, whatever faults it drew. Each violation is one line,
+//! `c<N>: ...` for connection N or `run: ...`.
+//!
+//! 1. **The wire** (each connection's received bytes): the responses are well-framed, read by
+//!    an independent parser (`response_parser`), not the engine's writer, since a framing bug
+//!    would otherwise check itself. A response may be cut short only when the connection did
+//!    not end gracefully or a request was lost or aborted; nothing follows a response with
+//!    `Connection: close`; there are no more final responses than requests (one more where the
+//!    client sent garbage: the error that answers it); a `100 Continue` answers a request that
+//!    asked for it, and the only interim responses are 100 and 103.
+//! 2. **Order**: responses answer requests in order, 1xx aside. To know which responses answer
+//!    `HEAD` (and so have no body) the requests are read by an equally independent, lenient
+//!    scanner (`request_scanner`). Scenarios pair them with [`exchanges`] for their own checks.
+//! 3. **The server's trace** (`server_trace`): nothing written after shutdown or close,
+//!    nothing processed after a rejected request, buffering bounded while the transport is
+//!    blocked, and every accepted connection closed.
+//! 4. **Liveness**, for well-behaved clients only (misbehaving ones are attackers or broken
+//!    peers, exempt from this alone): each finished, saw the close it waited for, and got a
+//!    complete final response to every request the server could answer.
 
-use crate::client::ClientLog;
+mod request_scanner;
+mod response_parser;
+mod server_trace;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
 use crate::run::Scenario;
-use crate::trace::Trace;
+use crate::trace::{Event, Trace};
 
-/// Every violated invariant, as one line each.
-pub fn check(_scenario: &Scenario, _trace: &Trace, _clients: &[ClientLog]) -> Vec<String> {
-    Vec::new()
+use request_scanner::{scan_requests, Scan};
+use response_parser::{parse_responses, Responses};
+use server_trace::Note;
+
+/// One request and what answered it, for scenarios' own checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    /// The method, as sent; empty for the answer to bytes that were no request (garbage).
+    pub method: String,
+    /// The request target, as sent; empty for garbage.
+    pub target: String,
+    /// The request body, framing removed (as much as was sent).
+    pub request_body: Vec<u8>,
+    /// The final response's status; `None` if no final response (head) arrived.
+    pub status: Option<u16>,
+    /// The final response's body, framing removed; `None` unless it arrived whole.
+    pub response_body: Option<Vec<u8>>,
+    /// The interim (1xx) responses before the final one, in order.
+    pub interim: Vec<u16>,
+}
+
+impl Exchange {
+    fn unanswered(method: &str, target: &str, request_body: &[u8]) -> Exchange {
+        Exchange {
+            method: method.to_string(),
+            target: target.to_string(),
+            request_body: request_body.to_vec(),
+            status: None,
+            response_body: None,
+            interim: Vec::new(),
+        }
+    }
+}
+
+/// Pairs the requests in `sent` with the responses in `received`, in order. `received` is
+/// taken to end with the server's FIN (it completes a close-delimited body), as it does in a
+/// finished run's `ClientLog`. Responses past a malformed one are unknown, so that is an
+/// error; anything else wrong on the wire is left to [`check`].
+pub fn exchanges(sent: &[u8], received: &[u8]) -> Result<Vec<Exchange>, String> {
+    let wire = Wire::read(sent, received, true);
+    if let Some(m) = &wire.responses.malformed {
+        return Err(format!("malformed response at byte {}: {}", m.at, m.what));
+    }
+    let mut out: Vec<Exchange> = wire
+        .scan
+        .requests
+        .iter()
+        .map(|r| Exchange::unanswered(&r.method, &r.target, &r.body))
+        .collect();
+    let mut k = 0;
+    for response in &wire.responses.list {
+        if k == out.len() {
+            out.push(Exchange::unanswered("", "", &[]));
+        }
+        let exchange = &mut out[k];
+        if !response.is_final() {
+            exchange.interim.push(response.status);
+            continue;
+        }
+        exchange.status = Some(response.status);
+        exchange.response_body = response.complete.then(|| response.body.clone());
+        k += 1;
+    }
+    Ok(out)
+}
+
+/// Every violated invariant, as one line each. See the module documentation.
+pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<String> {
+    let mut out = Vec::new();
+    if clients.len() != scenario.clients.len() {
+        let (logs, scripts) = (clients.len(), scenario.clients.len());
+        out.push(format!(
+            "run: {logs} client logs for {scripts} client scripts"
+        ));
+    }
+    let notes = server_notes(trace);
+    let restarts = restart_times(trace);
+    let completed = run_completed(trace, clients);
+    let limit = scenario.config.limits.send_buffer_bytes_max;
+    let conns: BTreeSet<u32> = notes.keys().copied().chain(conn_numbers(clients)).collect();
+    for conn in conns {
+        let notes = notes.get(&conn).map_or(&[][..], Vec::as_slice);
+        let interrupted = server_trace::interrupted_by_restart(notes, &restarts);
+        let index = usize::try_from(conn).unwrap_or(usize::MAX);
+        if let Some(log) = clients.get(index) {
+            let wire = Wire::read(&log.sent, &log.received, log.saw_eof);
+            let graceful = log.saw_eof
+                && log.error.is_none()
+                && !log.reset_by_client
+                && !interrupted
+                && !server_trace::lost_or_aborted(notes);
+            out.extend(check_wire(conn, log, &wire, graceful));
+            let script = scenario.clients.get(index).filter(|s| s.well_behaved);
+            if let Some(script) = script {
+                out.extend(check_liveness(conn, script, log, &wire));
+            }
+        }
+        out.extend(server_trace::check_conn(
+            conn,
+            notes,
+            limit,
+            completed && !interrupted,
+        ));
+    }
+    out
+}
+
+/// One connection's bytes, read both ways.
+struct Wire {
+    scan: Scan,
+    responses: Responses,
+}
+
+impl Wire {
+    fn read(sent: &[u8], received: &[u8], eof: bool) -> Wire {
+        let scan = scan_requests(sent);
+        let responses = parse_responses(received, &scan.heads(), eof);
+        Wire { scan, responses }
+    }
+
+    fn finals(&self) -> impl Iterator<Item = &response_parser::Response> {
+        self.responses.list.iter().filter(|r| r.is_final())
+    }
+}
+
+fn conn_numbers(clients: &[ClientLog]) -> impl Iterator<Item = u32> {
+    (0..clients.len()).map_while(|i| u32::try_from(i).ok())
+}
+
+/// The server-side entries of each connection, in order.
+fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
+    let mut notes: BTreeMap<u32, Vec<Note<'_>>> = BTreeMap::new();
+    for entry in &trace.entries {
+        if let (Some(conn), Event::Server { what }) = (entry.conn, &entry.event) {
+            notes
+                .entry(conn)
+                .or_default()
+                .push((entry.at_nanos, what.as_str()));
+        }
+    }
+    notes
+}
+
+/// When the server host was restarted.
+fn restart_times(trace: &Trace) -> Vec<u64> {
+    let restart = |e: &&crate::trace::Entry| matches!(&e.event, Event::Fault { what } if what == server_trace::RESTART);
+    trace
+        .entries
+        .iter()
+        .filter(restart)
+        .map(|e| e.at_nanos)
+        .collect()
+}
+
+/// Whether the run completed: the simulation ends early (with an error, reported by the run)
+/// only while some client task is still going. A client ends either by finishing its script
+/// or by failing to connect.
+fn run_completed(trace: &Trace, clients: &[ClientLog]) -> bool {
+    let connected = |conn: usize| {
+        trace.entries.iter().any(|e| {
+            e.conn.and_then(|c| usize::try_from(c).ok()) == Some(conn)
+                && matches!(&e.event, Event::Client { what } if what == "connected")
+        })
+    };
+    clients
+        .iter()
+        .enumerate()
+        .all(|(i, log)| log.finished || (log.error.is_some() && !connected(i)))
+}
+
+/// Checks 1 and 2: the responses on the wire, against the requests.
+fn check_wire(conn: u32, log: &ClientLog, wire: &Wire, graceful: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let responses = &wire.responses;
+    if let Some(m) = &responses.malformed {
+        out.push(format!("malformed response at byte {}: {}", m.at, m.what));
+    }
+    if let Some(at) = responses.truncated_at.filter(|_| graceful) {
+        let end = log.received.len();
+        out.push(format!(
+            "the response from byte {at} is cut short at EOF (byte {end}), though the \
+             connection ended gracefully and no request was lost"
+        ));
+    }
+    if let Some(at) = responses.after_close {
+        let n = log.received.len() - at;
+        out.push(format!(
+            "{n} bytes from byte {at} follow a response with Connection: close"
+        ));
+    }
+    let (finals, requests) = (wire.finals().count(), wire.scan.requests.len());
+    let garbage = wire.scan.rest_at.is_some();
+    if finals > requests + usize::from(garbage) {
+        let rest = if garbage { " and some garbage" } else { "" };
+        out.push(format!(
+            "{finals} final responses for {requests} requests{rest}"
+        ));
+    }
+    out.extend(check_interim(wire));
+    out.into_iter()
+        .map(|what| format!("c{conn}: {what}"))
+        .collect()
+}
+
+/// A `100 Continue` answers the request whose turn it is (the one after the last final
+/// response), which must have asked for it; other interim responses are 103 only. A 100 that
+/// came after its request's final response began would take the next request's turn, so it is
+/// caught here too, unless that request asked for one as well (the wire cannot tell them apart).
+fn check_interim(wire: &Wire) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut turn = 0;
+    for response in &wire.responses.list {
+        let at = response.start;
+        match response.status {
+            100 => match wire.scan.requests.get(turn) {
+                None => out.push(format!(
+                    "100 Continue at byte {at} answers no request ({turn} sent and answered)"
+                )),
+                Some(r) if !r.expect_continue => out.push(format!(
+                    "100 Continue at byte {at} for request {turn} ({} {}), which did not send \
+                     Expect: 100-continue",
+                    r.method, r.target
+                )),
+                Some(_) => {}
+            },
+            103 => {}
+            status if status < 200 => out.push(format!(
+                "interim response {status} at byte {at}: only 100 and 103 are expected"
+            )),
+            _ => turn += 1,
+        }
+    }
+    out
+}
+
+/// Check 4, for a well-behaved client: it finished, saw the close it waited for, and got a
+/// complete final response to each request up to the first that closes the connection.
+fn check_liveness(conn: u32, script: &ClientScript, log: &ClientLog, wire: &Wire) -> Vec<String> {
+    let mut out = Vec::new();
+    if !log.finished {
+        out.push("a well-behaved client did not finish its script".to_string());
+    }
+    let waited = script.wait_for_close && script.read != ReadPolicy::Never && !log.reset_by_client;
+    if waited && !log.saw_eof && log.error.is_none() {
+        out.push("a well-behaved client waited for the server to close, in vain".to_string());
+    }
+    let cut_short = log.shutdown_by_client && log.sent.len() < script_bytes(script);
+    if !log.reset_by_client && !cut_short {
+        let requests = &wire.scan.requests;
+        let answerable = requests
+            .iter()
+            .position(|r| r.close)
+            .map_or(requests.len(), |i| i + 1);
+        let complete = wire.finals().filter(|r| r.complete).count();
+        if complete != answerable {
+            out.push(format!(
+                "{complete} complete final responses for the {answerable} requests the server \
+                 could answer (of {} sent)",
+                requests.len()
+            ));
+        }
+    }
+    out.into_iter()
+        .map(|what| format!("c{conn}: {what}"))
+        .collect()
+}
+
+/// Every byte the script sends.
+fn script_bytes(script: &ClientScript) -> usize {
+    let sent = |action: &Action| match action {
+        Action::Send { bytes, .. } => bytes.len(),
+        _ => 0,
+    };
+    script.actions.iter().map(sent).sum()
 }

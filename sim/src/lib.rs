@@ -20,5 +20,5 @@ pub use fault::{Chaos, FaultPlan, SendWindow, StreamFaults};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Latency, NetFault, Outcome, Scenario};
 pub use server::{app, AppFactory};
-pub use swarm::Knobs;
+pub use swarm::{Knob, Knobs};
 pub use trace::{Event, Recorder, Trace};

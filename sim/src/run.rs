@@ -123,6 +123,21 @@ impl Outcome {
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
     }
+
+    /// Adds failed checks made after the run (a scenario's own expectations), to the
+    /// violations and to the end of the trace.
+    pub fn add_violations(&mut self, violations: Vec<String>) {
+        let at = self.trace.entries.last().map_or(0, |e| e.at_nanos);
+        for what in &violations {
+            let event = Event::Violation { what: what.clone() };
+            self.trace.entries.push(crate::trace::Entry {
+                at_nanos: at,
+                conn: None,
+                event,
+            });
+        }
+        self.violations.extend(violations);
+    }
 }
 
 /// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.

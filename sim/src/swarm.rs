@@ -14,6 +14,48 @@ use crate::fault::{SendWindow, StreamFaults};
 use crate::rng::{Seed, SimRng};
 use crate::run::{Latency, Scenario};
 
+/// A swarm knob that can be turned off on its own (for shrinking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Knob {
+    /// Server reads cut short.
+    ReadFragments,
+    /// Server writes cut short.
+    WriteFragments,
+    /// A slow reader's send window.
+    SlowReader,
+    /// Read stalls.
+    ReadStalls,
+    /// Random latency instead of a fixed one.
+    Jitter,
+}
+
+impl Knob {
+    /// Every knob.
+    pub const ALL: [Knob; 5] = [
+        Knob::ReadFragments,
+        Knob::WriteFragments,
+        Knob::SlowReader,
+        Knob::ReadStalls,
+        Knob::Jitter,
+    ];
+
+    /// The name used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Knob::ReadFragments => "read-fragments",
+            Knob::WriteFragments => "write-fragments",
+            Knob::SlowReader => "slow-reader",
+            Knob::ReadStalls => "read-stalls",
+            Knob::Jitter => "jitter",
+        }
+    }
+
+    /// The knob with this command-line name.
+    pub fn from_name(name: &str) -> Option<Knob> {
+        Knob::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
 /// The faults one seed turned on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Knobs {
@@ -69,6 +111,46 @@ impl Knobs {
             window,
             read_stall,
             latency,
+        }
+    }
+
+    /// Which knobs are on.
+    pub fn active(&self) -> Vec<Knob> {
+        let mut on = Vec::new();
+        if self.read_fragment_max.is_some() {
+            on.push(Knob::ReadFragments);
+        }
+        if self.write_fragment_max.is_some() {
+            on.push(Knob::WriteFragments);
+        }
+        if self.window.is_some() {
+            on.push(Knob::SlowReader);
+        }
+        if self.read_stall.is_some() {
+            on.push(Knob::ReadStalls);
+        }
+        if self.latency.min != self.latency.max {
+            on.push(Knob::Jitter);
+        }
+        on
+    }
+
+    /// These knobs with only `keep` left on (the rest off, latency fixed at its minimum): how
+    /// a failing schedule is shrunk and replayed.
+    pub fn only(&self, keep: &[Knob]) -> Knobs {
+        let has = |k| keep.contains(&k);
+        Knobs {
+            read_fragment_max: self.read_fragment_max.filter(|_| has(Knob::ReadFragments)),
+            write_fragment_max: self
+                .write_fragment_max
+                .filter(|_| has(Knob::WriteFragments)),
+            window: self.window.filter(|_| has(Knob::SlowReader)),
+            read_stall: self.read_stall.filter(|_| has(Knob::ReadStalls)),
+            latency: if has(Knob::Jitter) {
+                self.latency
+            } else {
+                Latency::fixed(self.latency.min)
+            },
         }
     }
 

@@ -4,6 +4,7 @@
 //! in use), always reported on one line.
 
 mod serve;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run every scenario family over many seeds with swarm-chosen faults (the main job).
+    Explore(sim::ExploreArgs),
+    /// Run one scenario and print its verdict (exit 0 pass, 1 fail).
+    Run(sim::RunArgs),
+    /// Run one scenario and print its full trace, identical on every run.
+    Replay(sim::ReplayArgs),
+    /// List every scenario with what it proves.
+    List,
     /// Serve HTTP/1.1 for real on a TCP address.
     Serve(serve::ServeArgs),
 }
@@ -47,6 +56,10 @@ pub fn main() -> ExitCode {
         Err(error) => return clap_failure(error),
     };
     let result = match cli.command {
+        Command::Explore(args) => sim::explore(args),
+        Command::Run(args) => sim::run(args),
+        Command::Replay(args) => sim::replay(args),
+        Command::List => sim::list(),
         Command::Serve(args) => serve::run(args),
     };
     match result {

@@ -318,7 +318,11 @@ mod tests {
             GET / HTTP/1.0\r\n\r\n\
             GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n\
             GET / HTTP/1.1\r\n\r\n";
-        let closes: Vec<bool> = scan_requests(sent).requests.iter().map(|r| r.close).collect();
+        let closes: Vec<bool> = scan_requests(sent)
+            .requests
+            .iter()
+            .map(|r| r.close)
+            .collect();
         assert_eq!(closes, [true, true, false, false]);
     }
 

@@ -1,0 +1,105 @@
+//! The catalogue: every scenario family, one file each, each scenario a fixed seed plus a
+//! description of what it proves. `twine list` prints it; the `cargo test` suites in
+//! `scenarios/tests/` assert each scenario's trace against its snapshot in `snapshots/`.
+//!
+//! A scenario is a function from a seed to a [`Scenario`] (the seed feeds the clients' random
+//! fragmentation and anything else the scenario draws), plus expectations of its own that are
+//! checked on top of the harness's invariants.
+
+mod backpressure;
+mod build;
+mod chunked;
+pub mod expect;
+mod expect_continue;
+mod framing;
+mod half_close;
+mod keep_alive;
+mod limits;
+mod lingering_close;
+mod partial_io;
+mod pipelining;
+mod resets;
+mod restart;
+mod slow_peers;
+mod timeouts;
+
+use std::time::Duration;
+
+use twine_engine::{Config, Timeouts};
+use twine_sim::{Outcome, Scenario, Seed};
+
+pub use build::{echo, stream};
+
+/// One scenario of the catalogue.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// The family (one file in `catalogue/`, one test file, one snapshot folder).
+    pub family: &'static str,
+    /// The scenario's name within its family.
+    pub name: &'static str,
+    /// What it proves, in one line.
+    pub about: &'static str,
+    /// Its fixed seed: the run its snapshot records.
+    pub seed: u64,
+    /// Builds the scenario for a seed.
+    pub build: fn(Seed) -> Scenario,
+    /// Its own expectations: one line per failure.
+    pub expect: fn(&Outcome) -> Vec<String>,
+}
+
+impl Entry {
+    /// `family/name`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.family, self.name)
+    }
+}
+
+/// Every scenario, family by family, in a fixed order.
+pub fn all() -> Vec<Entry> {
+    [
+        keep_alive::ENTRIES,
+        pipelining::ENTRIES,
+        chunked::ENTRIES,
+        framing::ENTRIES,
+        limits::ENTRIES,
+        expect_continue::ENTRIES,
+        backpressure::ENTRIES,
+        slow_peers::ENTRIES,
+        half_close::ENTRIES,
+        lingering_close::ENTRIES,
+        timeouts::ENTRIES,
+        partial_io::ENTRIES,
+        resets::ENTRIES,
+        restart::ENTRIES,
+    ]
+    .concat()
+}
+
+/// The scenario called `family/name`.
+pub fn find(id: &str) -> Option<Entry> {
+    all().into_iter().find(|e| e.id() == id)
+}
+
+/// The families, in catalogue order.
+pub fn families() -> Vec<&'static str> {
+    let mut families: Vec<&'static str> = Vec::new();
+    for entry in all() {
+        if !families.contains(&entry.family) {
+            families.push(entry.family);
+        }
+    }
+    families
+}
+
+/// The engine configuration most scenarios use: Twisted's limits, with timers shortened so a
+/// simulated run stays short (every timer still fires where a scenario waits for it).
+pub fn quick_config() -> Config {
+    let mut timeouts = Timeouts::default();
+    timeouts.header_read = Duration::from_secs(10);
+    timeouts.body_read = Duration::from_secs(10);
+    timeouts.idle_keep_alive = Duration::from_secs(2);
+    timeouts.send_stall = Duration::from_secs(10);
+    timeouts.linger = Duration::from_secs(2);
+    timeouts.abort = Duration::from_secs(3);
+    Config::new().with_timeouts(timeouts)
+}

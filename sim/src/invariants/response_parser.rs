@@ -1,0 +1,509 @@
+//! An independent, strict HTTP/1.1 response parser for what a client received. It shares no
+//! code with the engine's writer, so a framing bug there cannot hide behind the same bug here.
+//!
+//! Each response is a status line `HTTP/1.1 <3 digits> <reason>` (or `HTTP/1.0`), field lines
+//! `name: value` (the name a token, no bare CR or LF anywhere, CRLF line ends only), an empty
+//! line, then a body framed per RFC 9112 §6.3 for responses: none for 1xx, 204, 304 and
+//! responses to `HEAD`; else `Transfer-Encoding` (chunked, decoded strictly); else a single valid
+//! `Content-Length`; else the body runs to the end of the stream.
+
+use crate::trace::escape;
+
+use super::request_scanner::is_token;
+
+/// One response whose head arrived whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Response {
+    /// The offset of its status line in the stream.
+    pub(crate) start: usize,
+    /// The status code.
+    pub(crate) status: u16,
+    /// It carried `Connection: close`.
+    pub(crate) close: bool,
+    /// The body, framing removed: as much of it as arrived.
+    pub(crate) body: Vec<u8>,
+    /// The whole body arrived (a close-delimited one: the stream ended with EOF).
+    pub(crate) complete: bool,
+}
+
+impl Response {
+    /// Not a 1xx interim response.
+    pub(crate) fn is_final(&self) -> bool {
+        self.status >= 200
+    }
+}
+
+/// A protocol error in the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Malformed {
+    /// The offset of the offending line or byte.
+    pub(crate) at: usize,
+    /// What is wrong there.
+    pub(crate) what: String,
+}
+
+/// Everything a client received, as responses. Parsing stops at the first of `malformed`,
+/// `truncated_at` and `after_close`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Responses {
+    /// The responses whose head arrived, in order.
+    pub(crate) list: Vec<Response>,
+    /// The first protocol error.
+    pub(crate) malformed: Option<Malformed>,
+    /// Where the response starts that the stream ended in the middle of.
+    pub(crate) truncated_at: Option<usize>,
+    /// Where bytes start that follow a final response with `Connection: close`.
+    pub(crate) after_close: Option<usize>,
+}
+
+/// A response head.
+struct Head {
+    status: u16,
+    /// Names lowercased, values trimmed.
+    fields: Vec<(String, String)>,
+    /// Just past the empty line.
+    end: usize,
+}
+
+/// How a response body is delimited.
+enum Framing {
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// `Ok(None)`: the bytes ran out first.
+type Parsed<T> = Result<Option<T>, Malformed>;
+
+/// Parses `received`. `heads[k]` says whether the k-th final response answers a `HEAD`
+/// request; `eof` whether the stream ended with the server's FIN (which completes a
+/// close-delimited body).
+pub(crate) fn parse_responses(received: &[u8], heads: &[bool], eof: bool) -> Responses {
+    let mut out = Responses::default();
+    let mut pos = 0;
+    while pos < received.len() {
+        if out.list.last().is_some_and(|r| r.close && r.is_final()) {
+            out.after_close = Some(pos);
+            break;
+        }
+        let finals = out.list.iter().filter(|r| r.is_final()).count();
+        let answers_head = heads.get(finals).copied().unwrap_or(false);
+        match parse_response(received, pos, answers_head, eof) {
+            Ok((response, end)) => {
+                let complete = response.complete;
+                out.list.push(response);
+                match end {
+                    Some(end) if complete => pos = end,
+                    _ => {
+                        out.truncated_at = Some(pos);
+                        break;
+                    }
+                }
+            }
+            Err(None) => {
+                out.truncated_at = Some(pos);
+                break;
+            }
+            Err(Some(malformed)) => {
+                out.malformed = Some(malformed);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The response at `pos` and where it ends (`None`: incomplete). `Err(None)`: its head is
+/// incomplete.
+fn parse_response(
+    buf: &[u8],
+    pos: usize,
+    answers_head: bool,
+    eof: bool,
+) -> Result<(Response, Option<usize>), Option<Malformed>> {
+    let head = parse_head(buf, pos)?.ok_or(None)?;
+    let framing = framing(&head, answers_head).map_err(|what| Malformed { at: pos, what })?;
+    let (body, end) = match framing {
+        Framing::Length(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            let end = head.end.checked_add(n).filter(|&end| end <= buf.len());
+            let body_end = end.unwrap_or(buf.len());
+            (buf[head.end..body_end].to_vec(), end)
+        }
+        Framing::Chunked => parse_chunked(buf, head.end)?,
+        Framing::UntilClose => (buf[head.end..].to_vec(), eof.then_some(buf.len())),
+    };
+    let close = list(&head.fields, "connection").any(|t| t.eq_ignore_ascii_case("close"));
+    let response = Response {
+        start: pos,
+        status: head.status,
+        close,
+        body,
+        complete: end.is_some(),
+    };
+    Ok((response, end))
+}
+
+/// The CRLF-terminated line at `pos` without its CRLF, and where the next one starts.
+fn line(buf: &[u8], pos: usize) -> Parsed<(&[u8], usize)> {
+    let rest = &buf[pos.min(buf.len())..];
+    let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let Some(line) = rest[..lf].strip_suffix(b"\r") else {
+        let what = "a bare LF ends a line (CRLF required)".to_string();
+        return Err(Malformed { at: pos + lf, what });
+    };
+    if let Some(cr) = line.iter().position(|&b| b == b'\r') {
+        let what = "a bare CR inside a line".to_string();
+        return Err(Malformed { at: pos + cr, what });
+    }
+    Ok(Some((line, pos + lf + 1)))
+}
+
+fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head> {
+    let Some((first, mut next)) = line(buf, pos)? else {
+        return Ok(None);
+    };
+    let status = status_line(first).map_err(|what| Malformed { at: pos, what })?;
+    let mut fields = Vec::new();
+    loop {
+        let Some((field_line, after)) = line(buf, next)? else {
+            return Ok(None);
+        };
+        if field_line.is_empty() {
+            let end = after;
+            return Ok(Some(Head {
+                status,
+                fields,
+                end,
+            }));
+        }
+        fields.push(field(field_line).map_err(|what| Malformed { at: next, what })?);
+        next = after;
+    }
+}
+
+/// `HTTP/1.1 200 OK` (RFC 9112 §4): version, SP, three digits (100 to 599), SP, a reason of
+/// visible characters, spaces and tabs (possibly empty).
+fn status_line(line: &[u8]) -> Result<u16, String> {
+    let bad = |why: &str| format!("bad status line {} ({why})", escape(line));
+    let rest = line
+        .strip_prefix(b"HTTP/1.1 ")
+        .or_else(|| line.strip_prefix(b"HTTP/1.0 "))
+        .ok_or_else(|| bad("not HTTP/1.1 or HTTP/1.0 then a space"))?;
+    let code = match rest {
+        [a @ b'1'..=b'5', b, c, ..] if b.is_ascii_digit() && c.is_ascii_digit() => [a, b, c]
+            .iter()
+            .fold(0u16, |n, &&d| n * 10 + u16::from(d - b'0')),
+        _ => return Err(bad("no status code from 100 to 599")),
+    };
+    match &rest[3..] {
+        [b' ', reason @ ..] if reason.iter().all(|&b| is_text(b)) => Ok(code),
+        [b' ', ..] => Err(bad("a control character in the reason")),
+        _ => Err(bad("no space after the status code")),
+    }
+}
+
+/// HTAB, SP, visible ASCII and obs-text: what a reason phrase or field value may hold.
+fn is_text(b: u8) -> bool {
+    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
+}
+
+/// `name: value` (RFC 9112 §5): a token, a colon at once, the value with optional whitespace.
+fn field(line: &[u8]) -> Result<(String, String), String> {
+    if line.starts_with(b" ") || line.starts_with(b"\t") {
+        return Err("obsolete line folding (a field line starts with whitespace)".into());
+    }
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return Err(format!("a field line without a colon: {}", escape(line)));
+    };
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    if !is_token(name) {
+        return Err(format!("an invalid field name {}", escape(name)));
+    }
+    if !value.iter().all(|&b| is_text(b)) {
+        return Err(format!("a control character in field {}", escape(name)));
+    }
+    let value = String::from_utf8_lossy(value.trim_ascii()).into_owned();
+    Ok((String::from_utf8_lossy(name).to_ascii_lowercase(), value))
+}
+
+/// The comma-separated elements of every field named `name`, trimmed, empty ones skipped.
+fn list<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    fields
+        .iter()
+        .filter(move |(n, _)| n == name)
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| t.trim_matches([' ', '\t']))
+        .filter(|t| !t.is_empty())
+}
+
+/// RFC 9112 §6.3, the response cases, in order; and what RFC 9110 §8.6 and RFC 9112 §6.1 forbid
+/// a server to send: framing fields in 1xx and 204 responses, or both framing fields at once.
+fn framing(head: &Head, answers_head: bool) -> Result<Framing, String> {
+    let status = head.status;
+    let count = |name: &str| head.fields.iter().filter(|(n, _)| n == name).count();
+    let (codings, lengths) = (count("transfer-encoding"), count("content-length"));
+    if (status < 200 || status == 204) && codings + lengths > 0 {
+        return Err(format!("a framing field in a {status} response"));
+    }
+    if codings > 0 && lengths > 0 {
+        return Err("both Transfer-Encoding and Content-Length".into());
+    }
+    let length = match lengths {
+        0 => None,
+        1 => Some(content_length(head)?),
+        _ => return Err(format!("{lengths} Content-Length fields")),
+    };
+    if answers_head || status < 200 || status == 204 || status == 304 {
+        return Ok(Framing::Length(0));
+    }
+    if codings > 0 {
+        let last = list(&head.fields, "transfer-encoding").last();
+        let chunked = last.is_some_and(|c| c.eq_ignore_ascii_case("chunked"));
+        return Ok(if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        });
+    }
+    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// The one `Content-Length` value: digits only, no list, no overflow.
+fn content_length(head: &Head) -> Result<u64, String> {
+    let value = head
+        .fields
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map_or("", |(_, v)| v.as_str());
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    let n = value.parse().ok().filter(|_| digits);
+    n.ok_or_else(|| format!("an invalid Content-Length {value:?}"))
+}
+
+/// A chunked body (RFC 9112 §7.1), strictly: hex size (extensions allowed), CRLF, data, CRLF,
+/// ..., the last chunk `0`, trailer fields, CRLF. Returns the data and where the body ends.
+fn parse_chunked(buf: &[u8], at: usize) -> Result<(Vec<u8>, Option<usize>), Malformed> {
+    let mut body = Vec::new();
+    let mut pos = at;
+    loop {
+        let Some((size_line, next)) = line(buf, pos)? else {
+            return Ok((body, None));
+        };
+        let size = chunk_size(size_line).ok_or_else(|| Malformed {
+            at: pos,
+            what: format!("an invalid chunk-size line {}", escape(size_line)),
+        })?;
+        if size == 0 {
+            return Ok((body, trailers(buf, next)?));
+        }
+        let data_end = usize::try_from(size).ok().and_then(|n| next.checked_add(n));
+        let Some(data_end) = data_end.filter(|&end| end <= buf.len()) else {
+            body.extend_from_slice(&buf[next..]);
+            return Ok((body, None));
+        };
+        body.extend_from_slice(&buf[next..data_end]);
+        match &buf[data_end..] {
+            [b'\r', b'\n', ..] => pos = data_end + 2,
+            [] | [b'\r'] => return Ok((body, None)),
+            _ => {
+                let what = "chunk data not followed by CRLF".to_string();
+                return Err(Malformed { at: data_end, what });
+            }
+        }
+    }
+}
+
+/// `1*HEXDIG *( BWS ";" ext )`: the size, checked for overflow.
+fn chunk_size(size_line: &[u8]) -> Option<u64> {
+    let digits = size_line
+        .iter()
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    let rest = size_line[digits..].trim_ascii_start();
+    let extensions_ok = rest.is_empty() || (rest[0] == b';' && rest.iter().all(|&b| is_text(b)));
+    if digits == 0 || !extensions_ok {
+        return None;
+    }
+    let hex = std::str::from_utf8(&size_line[..digits]).ok()?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// The trailer section at `pos`: field lines, then an empty line. Where it ends, if it did.
+fn trailers(buf: &[u8], mut pos: usize) -> Parsed<usize> {
+    loop {
+        let Some((trailer, next)) = line(buf, pos)? else {
+            return Ok(None);
+        };
+        if trailer.is_empty() {
+            return Ok(Some(next));
+        }
+        field(trailer).map_err(|what| Malformed { at: pos, what })?;
+        pos = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Status and body of each response, for streams that must parse whole.
+    fn parse_ok(received: &[u8], heads: &[bool]) -> Vec<(u16, Vec<u8>)> {
+        let out = parse_responses(received, heads, true);
+        assert_eq!(
+            (&out.malformed, out.truncated_at, out.after_close),
+            (&None, None, None)
+        );
+        assert!(out.list.iter().all(|r| r.complete));
+        out.list.into_iter().map(|r| (r.status, r.body)).collect()
+    }
+
+    fn malformed(received: &[u8]) -> Malformed {
+        let out = parse_responses(received, &[], true);
+        out.malformed.expect("the stream is malformed")
+    }
+
+    #[test]
+    fn content_length() {
+        let got = parse_ok(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", &[]);
+        assert_eq!(got, [(200, b"hello".to_vec())]);
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let stream = b"HTTP/1.1 200 OK\r\ntransfer-encoding:  chunked \r\n\r\n\
+            5;name=value\r\nhello\r\nA\r\n0123456789\r\n0\r\nDigest: x\r\nMore: y\r\n\r\n";
+        let got = parse_ok(stream, &[]);
+        assert_eq!(got, [(200, b"hello0123456789".to_vec())]);
+    }
+
+    #[test]
+    fn bodiless_responses() {
+        let stream = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n\
+            HTTP/1.1 204 No Content\r\n\r\n\
+            HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let got = parse_ok(stream, &[true, false, false, false]);
+        let statuses: Vec<u16> = got.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses, [200, 204, 304, 200]);
+        assert_eq!(got[3].1, b"ok");
+        assert!(got[..3].iter().all(|(_, body)| body.is_empty()));
+    }
+
+    #[test]
+    fn interim_then_final() {
+        let stream = b"HTTP/1.1 100 Continue\r\n\r\n\
+            HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
+        // The interim responses do not take the HEAD's turn: the first 200 answers it.
+        let got = parse_ok(stream, &[true, false]);
+        let want = [
+            (100, vec![]),
+            (103, vec![]),
+            (200, vec![]),
+            (200, b"x".to_vec()),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn close_delimited() {
+        let stream = b"HTTP/1.0 200 OK\r\nServer: s\r\n\r\nall of it\r\n\r\n";
+        assert_eq!(
+            parse_ok(stream, &[]),
+            [(200, b"all of it\r\n\r\n".to_vec())]
+        );
+        // Without the FIN it is not known to be whole.
+        let out = parse_responses(stream, &[], false);
+        assert_eq!(out.truncated_at, Some(0));
+        assert!(!out.list[0].complete);
+    }
+
+    #[test]
+    fn pipelined() {
+        let stream = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na\
+            HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n\
+            HTTP/1.1 200 \r\nContent-Length: 1\r\nConnection: close\r\n\r\nc";
+        let got = parse_ok(stream, &[]);
+        let bodies: Vec<&[u8]> = got.iter().map(|(_, b)| b.as_slice()).collect();
+        assert_eq!(bodies, [b"a", b"b", b"c"]);
+    }
+
+    #[test]
+    fn bad_status_lines() {
+        for line in [
+            &b"HTTP/1.1 200OK\r\n\r\n"[..],
+            b"HTTP/1.1 20 OK\r\n\r\n",
+            b"HTTP/2 200 OK\r\n\r\n",
+            b"http/1.1 200 OK\r\n\r\n",
+            b"HTTP/1.1 600 Nope\r\n\r\n",
+            b"HTTP/1.1 200 O\x01K\r\n\r\n",
+        ] {
+            let out = parse_responses(line, &[], true);
+            let m = out.malformed.expect("malformed");
+            assert_eq!(m.at, 0, "{line:?}");
+            assert!(m.what.starts_with("bad status line"), "{}", m.what);
+        }
+        let first = b"HTTP/1.1 204 No Content\r\n\r\n";
+        let m = malformed(&[&first[..], b"HTTP/1.1 200 OK\n\n"].concat());
+        assert_eq!((m.at, m.what.contains("bare LF")), (first.len() + 15, true));
+    }
+
+    #[test]
+    fn bad_fields() {
+        let m = malformed(b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n");
+        assert_eq!(m.at, 17);
+        let m = malformed(b"HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n");
+        assert!(m.what.contains("folding"), "{}", m.what);
+        let m = malformed(b"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx");
+        assert!(m.what.contains("Content-Length"), "{}", m.what);
+        let m = malformed(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx");
+        assert!(m.what.contains("2 Content-Length"), "{}", m.what);
+        let m = malformed(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+        assert!(m.what.contains("204"), "{}", m.what);
+        let both = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(malformed(both).what.contains("both"));
+    }
+
+    #[test]
+    fn bad_chunks() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let at = head.len();
+        for (chunks, offset, what) in [
+            (&b"x\r\n"[..], 0, "chunk-size"),
+            (b"-1\r\n", 0, "chunk-size"),
+            (b"11111111111111111\r\n", 0, "chunk-size"),
+            (b"2\r\nabc\r\n", 5, "not followed by CRLF"),
+            (b"1\r\na\r\n0\r\nno colon\r\n\r\n", 9, "without a colon"),
+        ] {
+            let m = malformed(&[head.clone(), chunks.to_vec()].concat());
+            assert_eq!(m.at, at + offset, "{chunks:?}: {}", m.what);
+            assert!(m.what.contains(what), "{chunks:?}: {}", m.what);
+        }
+    }
+
+    #[test]
+    fn truncated() {
+        let stream = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello";
+        let out = parse_responses(stream, &[], true);
+        assert_eq!((out.truncated_at, out.malformed), (Some(0), None));
+        assert_eq!(out.list[0].body, b"hello");
+        let out = parse_responses(b"HTTP/1.1 200 OK\r\nContent-Le", &[], true);
+        assert_eq!((out.truncated_at, out.list.len()), (Some(0), 0));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab";
+        let out = parse_responses(chunked, &[], true);
+        assert_eq!(out.truncated_at, Some(0));
+    }
+
+    #[test]
+    fn bytes_after_connection_close() {
+        let stream = b"HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n\
+            HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\nX";
+        let out = parse_responses(stream, &[], true);
+        assert_eq!(out.after_close, Some(stream.len() - 1));
+        assert_eq!(out.list.len(), 2);
+    }
+}

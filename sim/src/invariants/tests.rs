@@ -1,0 +1,360 @@
+//! `check` and `exchanges` on hand-built traces and client logs: a clean run passes, and each
+//! invariant, broken on purpose in an otherwise clean run, is reported once and precisely.
+
+use std::rc::Rc;
+
+use twine_driver::apps::Echo;
+use twine_driver::App;
+
+use super::*;
+use crate::client::{ClientLog, ClientScript};
+use crate::trace::Entry;
+
+const REQUEST: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
+
+fn scenario(script: ClientScript) -> Scenario {
+    let app: Rc<dyn Fn() -> Box<dyn App>> = Rc::new(|| Box::new(Echo::new()));
+    let mut scenario = Scenario::new("t/x", twine_engine::Config::new(), app);
+    scenario.clients.push(script);
+    scenario
+}
+
+fn log(sent: &[u8], received: &[u8]) -> ClientLog {
+    ClientLog {
+        sent: sent.to_vec(),
+        received: received.to_vec(),
+        saw_eof: true,
+        finished: true,
+        ..ClientLog::default()
+    }
+}
+
+fn entry(at_ms: u64, event: Event) -> Entry {
+    Entry {
+        at_nanos: at_ms * 1_000_000,
+        conn: Some(0),
+        event,
+    }
+}
+
+/// A trace of connection 0: `s:` lines are the server's, `c:` lines the client's, one
+/// millisecond apart.
+fn trace(lines: &[&str]) -> Trace {
+    let entries = (1..)
+        .zip(lines)
+        .map(|(at, line)| match line.split_once(':') {
+            Some(("c", what)) => entry(at, Event::Client { what: what.into() }),
+            Some(("s", what)) => entry(at, Event::Server { what: what.into() }),
+            _ => panic!("a line starts with c: or s:"),
+        })
+        .collect();
+    Trace { entries }
+}
+
+/// The server's side of the clean run, with `extra` inserted before `before`.
+fn clean_with(before: &str, extra: &[&str]) -> Trace {
+    let mut lines = vec![
+        "s:accepted",
+        "c:connected",
+        "s:read 47 bytes",
+        "s:event request req#0 GET /b HTTP/1.1",
+        "s:write 59 bytes",
+        "s:shutdown write",
+        "c:EOF",
+        "s:read EOF",
+        "s:close graceful",
+        "s:socket closed (FIN)",
+    ];
+    let at = lines
+        .iter()
+        .position(|l| *l == before)
+        .unwrap_or(lines.len());
+    lines.splice(at..at, extra.iter().copied());
+    trace(&lines)
+}
+
+fn run_check(script: ClientScript, trace: &Trace, log: ClientLog) -> Vec<String> {
+    check(&scenario(script), trace, &[log])
+}
+
+#[test]
+fn a_clean_run_passes() {
+    let trace = clean_with("", &[]);
+    let got = run_check(
+        ClientScript::new().send(REQUEST),
+        &trace,
+        log(REQUEST, RESPONSE),
+    );
+    assert_eq!(got, Vec::<String>::new());
+}
+
+#[test]
+fn a_write_after_shutdown_is_caught() {
+    let trace = clean_with("c:EOF", &["s:write 3 bytes"]);
+    let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
+    assert_eq!(
+        got,
+        ["c0: wrote 3 bytes at 7.000ms after \"shutdown write\" at 6.000ms"]
+    );
+}
+
+#[test]
+fn a_request_after_a_protocol_error_is_caught() {
+    let trace = clean_with(
+        "s:write 59 bytes",
+        &[
+            "s:event protocol error: invalid header (400)",
+            "s:event request req#1 GET /c HTTP/1.1",
+        ],
+    );
+    let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("c0: \"event request req#1 GET /c HTTP/1.1\" at 6.000ms after"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn an_unbounded_write_while_blocked_is_caught() {
+    let limit = twine_engine::Config::new().limits.send_buffer_bytes_max;
+    let (full, over) = (
+        format!("s:write {limit} bytes"),
+        format!("s:write {} bytes", limit - 1),
+    );
+    // Up to the limit, then a writable transport starts the count again: fine.
+    let fine = [
+        "s:transport blocked",
+        &over,
+        "s:write 10 bytes",
+        "s:transport writable",
+        &over,
+    ];
+    let trace = clean_with("s:write 59 bytes", &fine);
+    assert_eq!(
+        run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE)),
+        [""; 0]
+    );
+    // A write that starts once the limit is reached.
+    let bad = [
+        "s:transport blocked",
+        &full,
+        "s:transport blocked",
+        "s:write 1 bytes",
+    ];
+    let trace = clean_with("s:write 59 bytes", &bad);
+    let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
+    let want = format!(
+        "c0: wrote 1 bytes at 8.000ms while the transport was blocked (since 5.000ms) with \
+         {limit} bytes already written, the limit being {limit}"
+    );
+    assert_eq!(got, [want]);
+}
+
+#[test]
+fn a_missing_socket_close_is_caught() {
+    let mut trace = clean_with("", &[]);
+    trace.entries.pop();
+    let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
+    assert_eq!(
+        got,
+        ["c0: accepted at 1.000ms but its socket was never closed nor aborted"]
+    );
+    // Unless the run did not complete (a client is still going): the run reports that.
+    let unfinished = ClientLog {
+        finished: false,
+        ..log(REQUEST, RESPONSE)
+    };
+    let got = run_check(ClientScript::new().misbehaving(), &trace, unfinished);
+    assert_eq!(got, [""; 0]);
+    // Or a server restart dropped the connection.
+    trace.entries.push(Entry {
+        at_nanos: 20_000_000,
+        conn: None,
+        event: Event::Fault {
+            what: "network: restart server".into(),
+        },
+    });
+    let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
+    assert_eq!(got, [""; 0]);
+}
+
+#[test]
+fn a_truncated_response_is_caught_after_a_graceful_close() {
+    let cut = &RESPONSE[..RESPONSE.len() - 1];
+    let trace = clean_with("", &[]);
+    let got = run_check(ClientScript::new().misbehaving(), &trace, log(REQUEST, cut));
+    assert_eq!(
+        got,
+        [
+            "c0: the response from byte 0 is cut short at EOF (byte 58), though the connection \
+          ended gracefully and no request was lost"
+        ]
+    );
+    // A lost request excuses it, and so does a reset.
+    let trace = clean_with("s:shutdown write", &["s:event lost req#0"]);
+    let got = run_check(ClientScript::new().misbehaving(), &trace, log(REQUEST, cut));
+    assert_eq!(got, [""; 0]);
+    let reset = ClientLog {
+        error: Some("connection reset".into()),
+        ..log(REQUEST, cut)
+    };
+    let got = run_check(
+        ClientScript::new().misbehaving(),
+        &clean_with("", &[]),
+        reset,
+    );
+    assert_eq!(got, [""; 0]);
+}
+
+#[test]
+fn wire_violations() {
+    let trace = clean_with("", &[]);
+    let cases: [(&[u8], &str); 5] = [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+            "malformed response at byte 0",
+        ),
+        (
+            b"HTTP/1.1 101 Switching\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "101",
+        ),
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "did not send Expect",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
+            "2 final responses for 1 requests",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\nX",
+            "1 bytes from byte 57 follow a response with Connection: close",
+        ),
+    ];
+    let request = b"GET / HTTP/1.1\r\n\r\n";
+    for (received, want) in cases {
+        let got = run_check(
+            ClientScript::new().misbehaving(),
+            &trace,
+            log(request, received),
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with("c0: ") && got[0].contains(want),
+            "{got:?}"
+        );
+    }
+}
+
+#[test]
+fn garbage_allows_one_more_response() {
+    let sent = b"GET / HTTP/1.1\r\n\r\nGET / HTTP/9\r\n\r\n";
+    let received = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 505 Version\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let trace = clean_with("", &[]);
+    let got = run_check(
+        ClientScript::new().misbehaving(),
+        &trace,
+        log(sent, received),
+    );
+    assert_eq!(got, [""; 0]);
+    let one_too_many = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 505 Version\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    let got = run_check(
+        ClientScript::new().misbehaving(),
+        &trace,
+        log(sent, one_too_many),
+    );
+    assert_eq!(
+        got,
+        ["c0: 3 final responses for 1 requests and some garbage"]
+    );
+}
+
+#[test]
+fn liveness_of_well_behaved_clients() {
+    let trace = clean_with("", &[]);
+    let sent = b"GET /a HTTP/1.1\r\n\r\n\
+        GET /b HTTP/1.1\r\nConnection: close\r\n\r\n\
+        GET /c HTTP/1.1\r\n\r\n";
+    let one = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let got = run_check(ClientScript::new(), &trace, log(sent, one));
+    assert_eq!(
+        got,
+        [
+            "c0: 1 complete final responses for the 2 requests the server could answer \
+          (of 3 sent)"
+        ]
+    );
+    let two = [&one[..], &one[..]].concat();
+    assert_eq!(
+        run_check(ClientScript::new(), &trace, log(sent, &two)),
+        [""; 0]
+    );
+    // A misbehaving client is exempt; so is one that reset.
+    assert_eq!(
+        run_check(ClientScript::new().misbehaving(), &trace, log(sent, one)),
+        [""; 0]
+    );
+    let reset = ClientLog {
+        reset_by_client: true,
+        saw_eof: false,
+        ..log(sent, one)
+    };
+    assert_eq!(run_check(ClientScript::new(), &trace, reset), [""; 0]);
+    // A client that never finished, nor saw the close it waited for.
+    let stuck = ClientLog {
+        finished: false,
+        saw_eof: false,
+        ..log(REQUEST, RESPONSE)
+    };
+    let got = run_check(ClientScript::new(), &trace, stuck);
+    assert_eq!(
+        got,
+        [
+            "c0: a well-behaved client did not finish its script",
+            "c0: a well-behaved client waited for the server to close, in vain"
+        ]
+    );
+}
+
+#[test]
+fn exchanges_pair_requests_with_responses() {
+    let sent = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello\
+        HEAD /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+    let received = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n\
+        HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nno";
+    let got = exchanges(sent, received).expect("well-formed");
+    let summary: Vec<_> = got
+        .iter()
+        .map(|e| {
+            (
+                e.method.as_str(),
+                e.target.as_str(),
+                e.status,
+                e.interim.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("POST", "/a", Some(200), vec![100]),
+            ("HEAD", "/b", Some(200), vec![]),
+            ("GET", "/c", Some(404), vec![])
+        ]
+    );
+    assert_eq!(
+        got[0].request_body,
+        got[0].response_body.clone().unwrap_or_default()
+    );
+    assert_eq!(got[1].response_body, Some(Vec::new()));
+    assert_eq!(got[2].response_body, None, "cut short");
+    let err = exchanges(sent, b"HTTP/1.1 2000 OK\r\n\r\n").expect_err("malformed");
+    assert!(err.starts_with("malformed response at byte 0"), "{err}");
+}
