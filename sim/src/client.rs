@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::Instant;
+// Simulated time: tokio's clock, which turmoil drives (never the wall clock).
+use tokio::time::Instant as SimTime;
 
 use crate::rng::SimRng;
 use crate::trace::{Event, Recorder};
@@ -239,11 +240,11 @@ pub async fn run_client(
     record(Event::Client {
         what: "connected".into(),
     });
-    let connected = Instant::now();
+    let connected = SimTime::now();
     let steps = expand(&script.actions, &mut rng);
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut next = 0;
-    let mut deadline: Option<Instant> = None;
+    let mut deadline: Option<SimTime> = None;
     let mut read_buf = BytesMut::with_capacity(64 * 1024);
     let mut next_read = connected;
     let mut read_closed = false;
@@ -290,7 +291,7 @@ pub async fn run_client(
         let wake = {
             let step = steps.get(next);
             let step_deadline = match step {
-                Some(Step::Sleep(d)) => Some(*deadline.get_or_insert_with(|| Instant::now() + *d)),
+                Some(Step::Sleep(d)) => Some(*deadline.get_or_insert_with(|| SimTime::now() + *d)),
                 _ => None,
             };
             let write = match step {
@@ -305,9 +306,8 @@ pub async fn run_client(
                     tokio::time::sleep_until(read_at).await;
                     reader.read_buf(&mut limited).await
                 }, if read_len > 0 => Wake::Read(read),
-                written = write_all(&mut writer, write.clone().unwrap_or_default()), if write.is_some() => {
-                    Wake::Wrote(written)
-                }
+                written = write_all(&mut writer, write.clone().unwrap_or_default()),
+                    if write.is_some() => Wake::Wrote(written),
                 () = sleep_until(step_deadline), if step_deadline.is_some() => Wake::Slept,
             }
         };
@@ -322,7 +322,7 @@ pub async fn run_client(
                 log.received.extend_from_slice(&bytes);
                 record(Event::ClientReceived { bytes });
                 if let ReadPolicy::Rate { every, .. } = &script.read {
-                    next_read = Instant::now() + *every;
+                    next_read = SimTime::now() + *every;
                 }
             }
             Wake::Read(Err(e)) => {
@@ -374,7 +374,7 @@ async fn write_all<W: tokio::io::AsyncWrite + Unpin>(
     writer.write_all(&bytes).await
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+async fn sleep_until(deadline: Option<SimTime>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,

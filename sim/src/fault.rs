@@ -24,7 +24,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
+// Simulated time: tokio's clock, which turmoil drives (never the wall clock).
+use tokio::time::{Instant as SimTime, Sleep};
 
 use crate::rng::{Seed, SimRng};
 use crate::trace::{Event, Recorder};
@@ -103,7 +104,7 @@ pub struct FaultyStream<S> {
     read_bytes: u64,
     /// Window tokens and when they were last refilled.
     tokens: usize,
-    refilled: Instant,
+    refilled: SimTime,
     /// A read stall in progress.
     read_wake: Option<Pin<Box<Sleep>>>,
     /// The wait for the send window to refill.
@@ -144,7 +145,7 @@ impl<S> FaultyStream<S> {
             port,
             read_bytes: 0,
             tokens: usize::MAX,
-            refilled: Instant::now(),
+            refilled: SimTime::now(),
             read_wake: None,
             write_wake: None,
             scratch: Vec::new(),
@@ -169,7 +170,7 @@ impl<S> FaultyStream<S> {
         self.faults = (self.plan)(conn);
         self.rng = SimRng::fork(self.seed, &format!("faults/conn-{conn}"));
         self.tokens = self.faults.window.map_or(usize::MAX, |w| w.bytes);
-        self.refilled = Instant::now();
+        self.refilled = SimTime::now();
     }
 
     /// The byte-offset faults, checked before each read.
@@ -200,7 +201,7 @@ impl<S> FaultyStream<S> {
             self.tokens = usize::MAX;
             return;
         }
-        let now = Instant::now();
+        let now = SimTime::now();
         let millis = now.saturating_duration_since(self.refilled).as_millis();
         if millis > 0 {
             let added = usize::try_from(millis)

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
 use crate::run::Scenario;
-use crate::trace::{Event, Trace};
+use crate::trace::{Entry, Event, Trace};
 
 use request_scanner::{scan_requests, Scan};
 use response_parser::{parse_responses, Responses};
@@ -176,13 +176,11 @@ fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
 
 /// When the server host was restarted.
 fn restart_times(trace: &Trace) -> Vec<u64> {
-    let restart = |e: &&crate::trace::Entry| matches!(&e.event, Event::Fault { what } if what == server_trace::RESTART);
-    trace
-        .entries
-        .iter()
-        .filter(restart)
-        .map(|e| e.at_nanos)
-        .collect()
+    let restart = |e: &Entry| match &e.event {
+        Event::Fault { what } => (what == server_trace::RESTART).then_some(e.at_nanos),
+        _ => None,
+    };
+    trace.entries.iter().filter_map(restart).collect()
 }
 
 /// Whether the run completed: the simulation ends early (with an error, reported by the run)

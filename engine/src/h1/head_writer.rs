@@ -255,7 +255,8 @@ mod tests {
         assert_eq!(
             &out[..],
             &b"HTTP/1.1 200 OK\r\nYo: One\r\nyo: Two\r\nTransfer-Encoding: chunked\r\n\
-               Connection: close\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: twine\r\n\r\n"[..]
+               Connection: close\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\
+               Server: twine\r\n\r\n"[..]
         );
     }
 

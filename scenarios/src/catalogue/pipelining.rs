@@ -1,5 +1,339 @@
-//! (being written)
+//! Pipelining: requests are dispatched strictly in order and answered strictly in order,
+//! whatever the segment boundaries; at depth 1 (Twisted since 16.3) a request is not even
+//! parsed before the previous response finished (CVE-2023-46137, CVE-2024-41671); past the
+//! 16 KiB eager-read bound reading pauses; at a depth above 1 responses finished early wait
+//! their turn.
 
-use super::Entry;
+use std::rc::Rc;
+use std::time::Duration;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use twine_driver::apps::stream::expected_body;
+use twine_engine::Limits;
+use twine_sim::{ClientScript, Fragments, SendWindow, StreamFaults};
+
+use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::{echo, quick_config, stream, Entry};
+
+const FAMILY: &str = "pipelining";
+
+/// Four requests of every framing (none, Content-Length, chunked, HEAD), the last one closing.
+const MIXED: &str = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\
+    POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789\
+    POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabcdefghij\r\n0\r\n\r\n\
+    HEAD /d HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+
+/// What the four `MIXED` requests get back.
+fn mixed_expect(o: &twine_sim::Outcome) -> Vec<String> {
+    all([
+        statuses(o, 0, &[200, 200, 200, 200]),
+        bodies(
+            o,
+            0,
+            &[
+                Some(b""),
+                Some(b"0123456789"),
+                Some(b"abcdefghij"),
+                Some(b""),
+            ],
+        ),
+        in_order(
+            o,
+            &[
+                "event request req#0 GET /a",
+                "app finish req#0",
+                "event request req#1 POST /b",
+                "app finish req#1",
+                "event request req#2 POST /c",
+                "app finish req#2",
+                "event request req#3 HEAD /d",
+                "app finish req#3",
+                "shutdown write",
+            ],
+        ),
+        clean_eof(o, 0),
+    ])
+}
+
+/// Requests pipelined behind the slow first one.
+const PADDED: usize = 5;
+
+/// `GET /stream/40000`, then `PADDED` requests for 10 bytes with a 4000-byte header each (the
+/// last one closing): over 20 KiB in all, in one segment.
+fn padded_gets() -> Vec<u8> {
+    let mut out = b"GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
+    let pad = "p".repeat(4000);
+    for i in 0..PADDED {
+        let close = if i + 1 == PADDED {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        out.extend_from_slice(
+            format!("GET /stream/10 HTTP/1.1\r\nHost: h\r\nX-Pad: {pad}\r\n{close}\r\n").as_bytes(),
+        );
+    }
+    out
+}
+
+/// The responses reached the client in request order: each status line after the previous
+/// response's body.
+fn received_in_order(o: &twine_sim::Outcome) -> Vec<String> {
+    let text = String::from_utf8_lossy(&o.clients[0].received).into_owned();
+    let marks = [
+        "Content-Length: 40000\r\n",
+        "Content-Length: 0\r\n",
+        "Content-Length: 2000\r\n",
+        "HTTP/1.1 404 Not Found\r\n",
+    ];
+    let mut at = 0;
+    for mark in marks {
+        match text[at..].find(mark) {
+            Some(i) => at += i + mark.len(),
+            None => return vec![format!("c0: {mark:?} missing or out of order")],
+        }
+    }
+    Vec::new()
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "one_segment",
+        about: "four pipelined requests (no body, Content-Length, chunked, HEAD) in one segment are answered in order",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("pipelining/one_segment", quick_config());
+            s.clients.push(ClientScript::new().send(MIXED));
+            s
+        },
+        expect: mixed_expect,
+    },
+    Entry {
+        family: FAMILY,
+        name: "byte_by_byte",
+        about: "the same four pipelined requests sent one byte per segment are answered exactly the same",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("pipelining/byte_by_byte", quick_config());
+            s.clients.push(ClientScript::new().send_in(
+                MIXED,
+                Fragments::Each(1),
+                Duration::from_millis(1),
+            ));
+            s
+        },
+        expect: mixed_expect,
+    },
+    Entry {
+        family: FAMILY,
+        name: "over_eager_read_limit",
+        about: "20 KiB of requests pipelined behind a slow response: reading pauses at the buffer bound while it is sent, resumes as the queue drains, and all are answered in order",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("pipelining/over_eager_read_limit", quick_config());
+            s.clients.push(ClientScript::new().send(padded_gets()));
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 4096,
+                    drain_bytes_per_ms: 2048,
+                }),
+                ..StreamFaults::default()
+            });
+            s
+        },
+        expect: |o| {
+            let first = expected_body(40_000);
+            let small = expected_body(10);
+            let mut expected: Vec<Option<&[u8]>> = vec![Some(&first)];
+            expected.extend([Some(&small[..]); PADDED]);
+            all([
+                statuses(o, 0, &[200; PADDED + 1]),
+                bodies(o, 0, &expected),
+                // The first read fills the buffer (a whole head must fit: 16384 bytes plus
+                // room for the line ends of 500 headers); the rest waits in the client's
+                // socket until the slow response is done.
+                in_order(
+                    o,
+                    &[
+                        "read 17390 bytes",
+                        "event request req#0 GET /stream/40000",
+                        "reading paused",
+                        "app finish req#0",
+                        "event request req#1 GET /stream/10",
+                        "reading resumed",
+                        "event request req#5 GET /stream/10",
+                        "app finish req#5",
+                        "shutdown write",
+                    ],
+                ),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "depth_three_out_of_order",
+        about: "with pipeline_depth_max 3, later responses that finish first (an empty one, one produced while the first is paused) are held back, and all leave in request order",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            let mut limits = Limits::default();
+            limits.pipeline_depth_max = 3;
+            config.limits = limits;
+            let mut s = stream("pipelining/depth_three_out_of_order", config);
+            s.clients.push(ClientScript::new().send(
+                "GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /stream/0 HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /stream/2000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /missing HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+            ));
+            // A slow reader: the first response is paused by backpressure while the later
+            // ones are produced in full and queued.
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 4096,
+                    drain_bytes_per_ms: 2048,
+                }),
+                ..StreamFaults::default()
+            });
+            s
+        },
+        expect: |o| {
+            let first = expected_body(40_000);
+            let third = expected_body(2000);
+            all([
+                statuses(o, 0, &[200, 200, 200, 404]),
+                bodies(
+                    o,
+                    0,
+                    &[Some(&first), Some(b""), Some(&third), Some(b"not found\n")],
+                ),
+                // Three dispatched at once; the later two finish first; the fourth is
+                // dispatched only when the first leaves the queue.
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 GET /stream/40000",
+                        "event request req#1 GET /stream/0",
+                        "event request req#2 GET /stream/2000",
+                        "app finish req#1",
+                        "producer req#0 paused",
+                        "app body req#2 2000 bytes",
+                        "app finish req#2",
+                        "producer req#0 producing",
+                        "app finish req#0",
+                        "event request req#3 GET /missing",
+                        "app finish req#3",
+                        "shutdown write",
+                    ],
+                ),
+                received_in_order(o),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "cve_2023_46137_same_segment",
+        about: "CVE-2023-46137: of two requests in one segment the second is not dispatched before the first's response finished",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("pipelining/cve_2023_46137_same_segment", quick_config());
+            s.clients.push(ClientScript::new().send(
+                "GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /stream/10 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+            ));
+            // A slow reader: the first response takes a while, and the second request waits
+            // in the buffer all that time.
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 8192,
+                    drain_bytes_per_ms: 128,
+                }),
+                ..StreamFaults::default()
+            });
+            s
+        },
+        expect: |o| {
+            let first = expected_body(40_000);
+            let second = expected_body(10);
+            all([
+                statuses(o, 0, &[200, 200]),
+                bodies(o, 0, &[Some(&first), Some(&second)]),
+                in_order(
+                    o,
+                    &[
+                        "read 94 bytes",
+                        "event request req#0 GET /stream/40000",
+                        "app body req#0 16384 bytes",
+                        "app body req#0 16384 bytes",
+                        "app body req#0 7232 bytes",
+                        "app finish req#0",
+                        "event request req#1 GET /stream/10",
+                        "app finish req#1",
+                        "shutdown write",
+                    ],
+                ),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "cve_2024_41671_body_ends_at_next",
+        about: "CVE-2024-41671: bodies ending exactly where the next request starts in one read, answered synchronously, give every response in order",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("pipelining/cve_2024_41671_body_ends_at_next", quick_config());
+            let mut bytes = Vec::new();
+            for i in 0..5 {
+                bytes.extend_from_slice(
+                    format!("POST /p{i} HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n012345678{i}")
+                        .as_bytes(),
+                );
+                bytes.extend_from_slice(
+                    format!(
+                        "POST /c{i} HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+                         a\r\nabcdefghi{i}\r\n0\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+            }
+            bytes.extend_from_slice(b"GET /last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+            s.clients.push(ClientScript::new().send(bytes));
+            s
+        },
+        expect: |o| {
+            let mut expected: Vec<Vec<u8>> = Vec::new();
+            for i in 0..5 {
+                expected.push(format!("012345678{i}").into_bytes());
+                expected.push(format!("abcdefghi{i}").into_bytes());
+            }
+            expected.push(Vec::new());
+            let expected: Vec<Option<&[u8]>> =
+                expected.iter().map(|b| Some(b.as_slice())).collect();
+            all([
+                statuses(o, 0, &[200; 11]),
+                bodies(o, 0, &expected),
+                // One read holds everything; each request is answered before the next is
+                // parsed.
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 POST /p0",
+                        "app finish req#0",
+                        "event request req#1 POST /c0",
+                        "app finish req#1",
+                        "event request req#9 POST /c4",
+                        "app finish req#9",
+                        "event request req#10 GET /last",
+                        "app finish req#10",
+                        "shutdown write",
+                    ],
+                ),
+                absent(o, "reading paused"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+];

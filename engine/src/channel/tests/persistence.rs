@@ -12,7 +12,8 @@ fn http10_answers_once() {
     assert_eq!(h.request_ids(), [RequestId(0)]);
     assert_eq!(
         h.take_wire(),
-        "HTTP/1.1 200 OK\r\nRequest: /\r\nCommand: GET\r\nVersion: HTTP/1.0\r\nContent-Length: 13\r\n\
+        "HTTP/1.1 200 OK\r\nRequest: /\r\nCommand: GET\r\nVersion: HTTP/1.0\r\n\
+            Content-Length: 13\r\n\
          Connection: close\r\n\r\n'''\nNone\n'''\n"
     );
     assert!(h.shut_down());
@@ -23,7 +24,10 @@ fn http10_answers_once() {
 #[test]
 fn http10_keep_alive() {
     let mut h = Harness::dummy(bare());
-    h.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /two HTTP/1.0\r\n\r\nGET /three HTTP/1.0\r\n\r\n");
+    h.send(
+        "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /two HTTP/1.0\r\n\r\n\
+        GET /three HTTP/1.0\r\n\r\n",
+    );
     let wire = h.take_wire();
     assert_eq!(
         h.request_ids(),

@@ -53,7 +53,8 @@ fn four_pipelined_requests() {
 #[test]
 fn one_request_at_a_time() {
     let input = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789\
-                 POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n";
+                 POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 a\r\n0123456789\r\n0\r\n\r\n";
     for bytewise in [false, true] {
         let mut h = Harness::new(bare());
         if bytewise {
@@ -95,13 +96,16 @@ fn one_request_at_a_time() {
 #[test]
 fn a_truck_of_requests_in_one_read() {
     let one = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789\
-               POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n";
+               POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+               a\r\n0123456789\r\n0\r\n\r\n";
     let copies = (16_384 / one.len()) * 10;
     let mut h = Harness::dummy(bare());
     h.send(one.repeat(copies));
     let wire = h.take_wire();
-    let expected = "Content-Length: 21\r\n\r\n'''\n10\n0123456789'''\nHTTP/1.1 200 OK\r\nRequest: /\r\n\
-                    Command: POST\r\nVersion: HTTP/1.1\r\nContent-Length: 23\r\n\r\n'''\nNone\n0123456789'''\n";
+    let expected = "Content-Length: 21\r\n\r\n'''\n10\n0123456789'''\nHTTP/1.1 200 OK\r\n\
+        Request: /\r\n\
+                    Command: POST\r\nVersion: HTTP/1.1\r\nContent-Length: 23\r\n\r\n\
+                    '''\nNone\n0123456789'''\n";
     assert_eq!(count(&wire, expected), copies);
     assert_eq!(h.request_ids().len(), 2 * copies);
 }
@@ -176,7 +180,10 @@ fn a_pipelined_error_waits_its_turn() {
 #[test]
 fn depth_two_orders_out_of_order_completion() {
     let mut h = Harness::new(depth(2));
-    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\nGET /three HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.send(
+        "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n\
+        GET /three HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
     assert_eq!(h.request_ids(), [RequestId(0), RequestId(1)]);
     answer(&mut h, 0, "One");
     assert_eq!(h.request_ids(), [RequestId(0), RequestId(1), RequestId(2)]);

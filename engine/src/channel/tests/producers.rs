@@ -81,7 +81,10 @@ fn pull_producer_is_asked_one_chunk_at_a_time() {
     assert_eq!(pulls(&h), 11);
     h.app(AppCommand::Finish { request: R0 }).unwrap();
     let wire = h.take_wire();
-    assert!(wire.ends_with("1\r\n0\r\n1\r\n1\r\n1\r\n2\r\n1\r\n3\r\n1\r\n4\r\n1\r\n5\r\n1\r\n6\r\n1\r\n7\r\n1\r\n8\r\n1\r\n9\r\n0\r\n\r\n"));
+    assert!(wire.ends_with(
+        "1\r\n0\r\n1\r\n1\r\n1\r\n2\r\n1\r\n3\r\n1\r\n4\r\n1\r\n5\r\n1\r\n\
+        6\r\n1\r\n7\r\n1\r\n8\r\n1\r\n9\r\n0\r\n\r\n"
+    ));
 }
 
 /// While blocked, at most `send_buffer_bytes_max` more bytes are accepted; then `Blocked`.

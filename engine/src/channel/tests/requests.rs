@@ -251,7 +251,8 @@ fn informational_responses() {
     respond(&mut h, R0, ResponseHead::new(204), "");
     assert_eq!(
         h.take_wire(),
-        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n\
+            HTTP/1.1 204 No Content\r\n\r\n"
     );
 }
 
@@ -373,7 +374,8 @@ fn date_and_server_are_added_unless_the_app_set_them() {
     );
     assert_eq!(
         h.take_wire(),
-        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: twine\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+            Server: twine\r\n\r\n"
     );
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     let head = ResponseHead::new(200)
@@ -382,6 +384,7 @@ fn date_and_server_are_added_unless_the_app_set_them() {
     respond(&mut h, RequestId(1), head, "");
     assert_eq!(
         h.take_wire(),
-        "HTTP/1.1 200 OK\r\nServer: mine\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nServer: mine\r\nContent-Length: 0\r\n\
+            Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
     );
 }

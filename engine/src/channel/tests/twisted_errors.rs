@@ -305,7 +305,10 @@ fn leading_empty_lines() {
         K::LeadingEmptyLines,
     );
     let mut h = Harness::dummy(bare());
-    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.send(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\r\nGET / HTTP/1.1\r\n\
+        Host: h\r\n\r\n",
+    );
     assert_eq!(h.take_wire().matches("HTTP/1.1 200 OK").count(), 2);
 }
 
@@ -321,7 +324,10 @@ fn bare_lf_line_ends() {
 #[test]
 fn nothing_after_an_error_is_processed() {
     let mut h = Harness::dummy(bare());
-    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.send(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\
+        \r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
     let wire = h.take_wire();
     assert_eq!(wire.matches("HTTP/1.1").count(), 1, "{wire}");
     assert!(!wire.contains("smuggled"));
