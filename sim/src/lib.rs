@@ -6,6 +6,14 @@
 //! one root seed ([`rng`]), turmoil gets a seed and a fixed epoch, and the build uses
 //! `--cfg tokio_unstable` so `select!` order and task panics are deterministic and visible.
 
+// Without tokio's unstable cfg, turmoil cannot seed `select!` or surface task panics, and a
+// run would no longer be a function of its seed (notes/turmoil.md A4).
+#[cfg(not(tokio_unstable))]
+compile_error!(
+    "twine-sim must be built with --cfg tokio_unstable (the workspace's .cargo/config.toml \
+     sets it; a RUSTFLAGS variable overrides that file, so add it there too)"
+);
+
 pub mod client;
 pub mod fault;
 pub mod invariants;

@@ -145,11 +145,6 @@ pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
 
 /// Runs `scenario` under `seed`.
 pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
-    assert!(
-        cfg!(tokio_unstable),
-        "the simulation must be built with --cfg tokio_unstable (see .cargo/config.toml): \
-         without it select! order and task panics are not deterministic"
-    );
     let recorder = Recorder::new();
     recorder.knob("scenario", &scenario.name);
     recorder.knob("seed", seed);

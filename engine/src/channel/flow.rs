@@ -56,9 +56,10 @@ impl Channel {
         let bound = self.config.limits.send_buffer_bytes_max;
         if exchange.lost || exchange.is_settled() || self.close == CloseState::Closed {
             ProducerState::Stopped
-        } else if index == 0 && self.transport == TransportState::Blocked {
-            ProducerState::Paused
-        } else if index > 0 && exchange.queued_bytes >= bound {
+        } else if (index == 0 && self.transport == TransportState::Blocked)
+            || (index > 0 && exchange.queued_bytes >= bound)
+        {
+            // At the front the transport decides; behind it, the queue's bound does.
             ProducerState::Paused
         } else {
             ProducerState::Producing

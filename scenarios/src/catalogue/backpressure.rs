@@ -1,5 +1,288 @@
-//! (being written)
+//! Backpressure end to end: a slow reader blocks the transport, the channel pauses the response
+//! producer, a paused echo withholds request-body credit so reading pauses too, and a client
+//! that never reads can neither make the server buffer without bound nor hold it forever.
 
-use super::Entry;
+use std::rc::Rc;
+use std::time::Duration;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use twine_driver::apps::stream::expected_body;
+use twine_sim::{Action, ClientScript, Fragments, Outcome, ReadPolicy, SendWindow, StreamFaults};
+
+use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::{echo, quick_config, stream, Entry};
+
+const FAMILY: &str = "backpressure";
+
+/// The streamed body of `slow_window_stream`.
+const STREAM_BYTES: usize = 2_000_000;
+
+/// The upload of `echo_upload_slow_reader`.
+const UPLOAD_BYTES: usize = 300_000;
+
+/// Requests pipelined by the clients that do not read.
+const PIPELINED: usize = 1000;
+
+/// A body whose every 9-byte record is different (`00000000\n`, `00000001\n`, ...), so any
+/// reordering or loss shows.
+fn numbered_body(len: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(len + 9);
+    let mut i = 0u32;
+    while body.len() < len {
+        body.extend_from_slice(format!("{i:08}\n").as_bytes());
+        i += 1;
+    }
+    body.truncate(len);
+    body
+}
+
+/// The server-side trace lines of connection `conn`.
+fn server_lines(o: &Outcome, conn: u32) -> Vec<&str> {
+    o.trace
+        .entries
+        .iter()
+        .filter(|e| e.conn == Some(conn))
+        .filter_map(|e| match &e.event {
+            twine_sim::Event::Server { what } => Some(what.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Bytes the server read on connection `conn`.
+fn server_read_bytes(o: &Outcome, conn: u32) -> usize {
+    server_lines(o, conn)
+        .iter()
+        .filter_map(|w| w.strip_prefix("read ")?.strip_suffix(" bytes")?.parse::<usize>().ok())
+        .sum()
+}
+
+/// How many times the server-side trace of `conn` has exactly this line.
+fn count(o: &Outcome, conn: u32, line: &str) -> usize {
+    server_lines(o, conn).iter().filter(|w| **w == line).count()
+}
+
+/// `n` pipelined GETs, in one segment.
+fn pipelined_gets(n: usize) -> Vec<u8> {
+    (0..n)
+        .flat_map(|i| format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes())
+        .collect()
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "slow_window_stream",
+        about: "a slow reader (8 KB window, 1 MB/s) of a 2 MB stream blocks the transport; the producer pauses and resumes, and every byte arrives",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("backpressure/slow_window_stream", quick_config());
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 8192,
+                    drain_bytes_per_ms: 1000,
+                }),
+                ..StreamFaults::default()
+            });
+            s.clients.push(ClientScript::new().send(format!(
+                "GET /stream/{STREAM_BYTES} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+            )));
+            s
+        },
+        expect: |o| {
+            let body = expected_body(STREAM_BYTES);
+            let pauses = count(o, 0, "producer req#0 paused");
+            let many = if pauses >= 10 {
+                Vec::new()
+            } else {
+                vec![format!("expected the producer to pause again and again, it paused {pauses} times")]
+            };
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(&body)]),
+                in_order(
+                    o,
+                    &[
+                        "send window full",
+                        "transport blocked",
+                        "producer req#0 paused",
+                        "timer send_stall set",
+                        "transport writable",
+                        "producer req#0 producing",
+                        "timer send_stall cancelled",
+                        "app finish req#0",
+                        "close graceful",
+                    ],
+                ),
+                absent(o, "send_stall fired"),
+                many,
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "echo_upload_slow_reader",
+        about: "an echo upload to a slow reader: the paused producer withholds body credit, reading pauses, and all 300 KB come back in order",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("backpressure/echo_upload_slow_reader", quick_config());
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 16384,
+                    drain_bytes_per_ms: 200,
+                }),
+                ..StreamFaults::default()
+            });
+            s.clients.push(
+                ClientScript::new()
+                    .send(format!(
+                        "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {UPLOAD_BYTES}\r\n\
+                         Connection: close\r\n\r\n"
+                    ))
+                    .send_in(numbered_body(UPLOAD_BYTES), Fragments::Each(16384), Duration::ZERO),
+            );
+            s
+        },
+        expect: |o| {
+            let body = numbered_body(UPLOAD_BYTES);
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(&body)]),
+                in_order(
+                    o,
+                    &[
+                        "transport blocked",
+                        "producer req#0 paused",
+                        "reading paused",
+                        "transport writable",
+                        "producer req#0 producing",
+                        "reading resumed",
+                        "event body end req#0",
+                        "close graceful",
+                    ],
+                ),
+                // Credit withheld while paused is granted again, in one piece, on resume.
+                in_order(o, &["producer req#0 paused", "producer req#0 producing", "app consume req#0"]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "never_reading_pipeliner",
+        about: "a client pipelining 1000 GETs that never reads: reading pauses, the server reads a bounded share, and send_stall aborts it (Twisted #8868)",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.timeouts.send_stall = Duration::from_secs(2);
+            let mut s = echo("backpressure/never_reading_pipeliner", config);
+            // The client reads nothing: its socket buffer (2 KB here) fills and stays full.
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 2048,
+                    drain_bytes_per_ms: 0,
+                }),
+                ..StreamFaults::default()
+            });
+            s.clients.push(
+                ClientScript::new()
+                    .send(pipelined_gets(PIPELINED))
+                    // Keep the connection open, reading nothing.
+                    .then(Action::Sleep(Duration::from_secs(5)))
+                    .reading(ReadPolicy::Never)
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            let sent = o.clients[0].sent.len();
+            let read = server_read_bytes(o, 0);
+            let bound = 16_384 + 1024;
+            let bounded = if read <= bound && read < sent {
+                Vec::new()
+            } else {
+                vec![format!("the server read {read} of the {sent} bytes sent, over {bound}")]
+            };
+            all([
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 GET /0 HTTP/1.1",
+                        "transport blocked",
+                        "timer send_stall set",
+                        "reading paused",
+                        "timer send_stall fired",
+                        "close abort",
+                        "socket aborted",
+                    ],
+                ),
+                // No request is dispatched while the transport is blocked.
+                absent(o, &format!("req#{}", PIPELINED - 1)),
+                bounded,
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "read_after_pause_recovers",
+        about: "a client that reads nothing for 1 s blocks a 200 KB stream and 20 pipelined GETs; once it reads, everything arrives in order",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("backpressure/read_after_pause_recovers", quick_config());
+            // Nothing drains until the client starts reading at 1 s (the end of the chaos
+            // phase lifts the window).
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 4096,
+                    drain_bytes_per_ms: 0,
+                }),
+                ..StreamFaults::default()
+            });
+            s.chaos_phase = Duration::from_secs(1);
+            let mut requests = b"GET /stream/200000 HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
+            for i in 0..20 {
+                requests.extend_from_slice(
+                    format!("GET /stream/{} HTTP/1.1\r\nHost: h\r\n\r\n", 100 + i).as_bytes(),
+                );
+            }
+            requests.extend_from_slice(b"GET /stream/10 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+            s.clients.push(
+                ClientScript::new()
+                    .send(requests)
+                    .reading(ReadPolicy::After(Duration::from_secs(1))),
+            );
+            s
+        },
+        expect: |o| {
+            let big = expected_body(200_000);
+            let small: Vec<Vec<u8>> = (0..20).map(|i| expected_body(100 + i)).collect();
+            let last = expected_body(10);
+            let mut want: Vec<Option<&[u8]>> = vec![Some(&big)];
+            want.extend(small.iter().map(|b| Some(b.as_slice())));
+            want.push(Some(&last));
+            let statuses_ok = statuses(o, 0, &[200; 22]);
+            all([
+                statuses_ok,
+                bodies(o, 0, &want),
+                in_order(
+                    o,
+                    &[
+                        "transport blocked",
+                        "producer req#0 paused",
+                        "timer send_stall set",
+                        "chaos over",
+                        "transport writable",
+                        "producer req#0 producing",
+                        "timer send_stall cancelled",
+                        "event request req#21 GET /stream/10 HTTP/1.1",
+                        "close graceful",
+                    ],
+                ),
+                // Nothing after the first request is dispatched before the client reads.
+                in_order(o, &["chaos over", "event request req#1 "]),
+                absent(o, "send_stall fired"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+];

@@ -84,9 +84,10 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         "app consume req#0 65536",
+                        "Connection: close\\r\\n",
                         "c→s \"hello\"",
                         "event body req#0 5 bytes",
-                        "Connection: close\\r\\n",
+                        "s→c \"hello\"",
                         "EOF",
                     ],
                 ),
@@ -176,7 +177,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event protocol error: body too large (413)",
+                        "event protocol error: request body too large (413)",
                         "s   shutdown write",
                         "s→c \"HTTP/1.1 413 ",
                         "EOF",

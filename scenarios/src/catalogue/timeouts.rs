@@ -1,5 +1,399 @@
-//! (being written)
+//! Timeouts: every named timer fires in some scenario, and the trace says so. A silent or
+//! half-sent head (`header_read`, a total deadline dribbled bytes do not reset), a stalled body
+//! (`body_read`, an idle timer that body bytes push back), an idle persistent connection
+//! (`idle_keep_alive`), a client that stops reading (`send_stall`), a client that never sends
+//! its FIN (`linger`), and a graceful close that cannot flush (`abort`).
 
-use super::Entry;
+use std::rc::Rc;
+use std::time::Duration;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use bytes::Bytes;
+use twine_driver::App;
+use twine_engine::{AppCommand, Config, Event, Instant, RequestId, ResponseHead};
+use twine_sim::{app, Action, ClientScript, Fragments, ReadPolicy, Scenario, SendWindow, StreamFaults};
+
+use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
+use super::{echo, quick_config, stream, Entry};
+
+const FAMILY: &str = "timeouts";
+
+/// An app that answers only once the whole request body is in, as Twisted's `Request` does
+/// (`process()` runs after `allContentReceived`): `200` with the body `got <n> bytes\n`. A
+/// stalled body can then still be answered with 408.
+#[derive(Debug, Default)]
+struct AfterBody {
+    received: u64,
+}
+
+impl App for AfterBody {
+    fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+        match event {
+            Event::Request { id, .. } => {
+                self.received = 0;
+                commands.push(AppCommand::Consume {
+                    request: id,
+                    bytes: u64::MAX / 2,
+                });
+            }
+            Event::Body { data, .. } => self.received += data.len() as u64,
+            Event::BodyEnd { id } => answer(id, self.received, commands),
+            _ => {}
+        }
+    }
+}
+
+fn answer(id: RequestId, received: u64, commands: &mut Vec<AppCommand>) {
+    let body = Bytes::from(format!("got {received} bytes\n"));
+    let head = ResponseHead::new(200).with_header("Content-Length", body.len().to_string());
+    commands.push(AppCommand::SendHead { request: id, head });
+    commands.push(AppCommand::SendBody {
+        request: id,
+        data: body,
+    });
+    commands.push(AppCommand::Finish { request: id });
+}
+
+fn after_body(name: &str, config: Config) -> Scenario {
+    Scenario::new(name, config, app::<AfterBody>())
+}
+
+/// Every connection's client never drains: `bytes` fit in flight, then the transport blocks.
+fn never_drains(s: &mut Scenario, bytes: usize) {
+    s.faults = Rc::new(move |_| StreamFaults {
+        window: Some(SendWindow {
+            bytes,
+            drain_bytes_per_ms: 0,
+        }),
+        ..StreamFaults::default()
+    });
+}
+
+/// A client that reads nothing for a long while (the server's window models it), then reads.
+fn non_reader(request: &str) -> ClientScript {
+    ClientScript::new()
+        .send(request.to_string())
+        .reading(ReadPolicy::After(Duration::from_secs(6)))
+        .then(Action::Sleep(Duration::from_secs(6)))
+        .misbehaving()
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "header_read_silent",
+        about: "a client that connects and says nothing is closed by header_read, without a response",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("timeouts/header_read_silent", quick_config());
+            s.clients.push(ClientScript::new());
+            s
+        },
+        expect: |o| {
+            all([
+                received(o, 0, b""),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "timer header_read set for 10002.000ms",
+                        "10002.000ms c0  s   timer header_read fired",
+                        "shutdown write",
+                        "c   EOF",
+                        "read EOF",
+                        "close graceful",
+                        "socket closed (FIN)",
+                    ],
+                ),
+                absent(o, "s   write "),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "header_read_partial_head_408",
+        about: "a head that stops half-way is answered 408 with Connection: close when header_read fires",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("timeouts/header_read_partial_head_408", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /slow HTTP/1.1\r\nHost: h\r\n")
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[408]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "timer header_read set for 10002.000ms",
+                        "read 30 bytes",
+                        "10002.000ms c0  s   timer header_read fired",
+                        "event protocol error: request timeout (408)",
+                        "shutdown write",
+                        "HTTP/1.1 408 Request Timeout\\r\\n",
+                        "Connection: close\\r\\n",
+                        "c   EOF",
+                        "close graceful",
+                    ],
+                ),
+                absent(o, "event request"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "header_read_not_reset_by_dribble",
+        about: "header_read is a total deadline: a head dribbled a byte every 500 ms still gets 408 10 s after its first byte (slowloris)",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("timeouts/header_read_not_reset_by_dribble", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send_in(
+                        "GET /dribble HTTP/1.1\r\nHost: h\r\n\r\n",
+                        Fragments::Each(1),
+                        Duration::from_millis(500),
+                    )
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[408]),
+                in_order(
+                    o,
+                    &[
+                        "timer header_read set for 10002.000ms",
+                        "10002.000ms c0  s   timer header_read fired",
+                        "event protocol error: request timeout (408)",
+                        "HTTP/1.1 408 Request Timeout\\r\\n",
+                        "close graceful",
+                    ],
+                ),
+                absent(o, "event request"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "body_read_408",
+        about: "a body that stops is answered 408 when body_read fires, 10 s after its last byte (body bytes push the timer back)",
+        seed: 1,
+        build: |_| {
+            let mut s = after_body("timeouts/body_read_408", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n0123456789")
+                    .then(Action::Sleep(Duration::from_secs(5)))
+                    .send("0123456789")
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[408]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 POST /upload HTTP/1.1",
+                        "timer body_read set for 10003.000ms",
+                        "event body req#0 10 bytes",
+                        "5003.000ms c0  s   read 10 bytes",
+                        "event body req#0 10 bytes",
+                        "15003.000ms c0  s   timer body_read fired",
+                        "event protocol error req#0: request timeout (408)",
+                        "event lost req#0",
+                        "shutdown write",
+                        "HTTP/1.1 408 Request Timeout\\r\\n",
+                        "Connection: close\\r\\n",
+                        "close graceful",
+                    ],
+                ),
+                absent(o, "app head"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "body_read_truncates_started_response",
+        about: "when body_read fires after the response began (echo streams the body back), the response is cut short and the connection closes",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("timeouts/body_read_truncates_started_response", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n0123456789")
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[None]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "app head req#0 200",
+                        "producer req#0 producing",
+                        "app body req#0 10 bytes",
+                        "10003.000ms c0  s   timer body_read fired",
+                        "event protocol error req#0: request timeout (408)",
+                        "event lost req#0",
+                        "producer req#0 stopped",
+                        "shutdown write",
+                        "c   EOF",
+                        "close graceful",
+                    ],
+                ),
+                absent(o, "408 Request Timeout"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "idle_keep_alive_between_requests",
+        about: "idle_keep_alive runs only between requests: the next request cancels it, and it fires after the last response",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("timeouts/idle_keep_alive_between_requests", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /one HTTP/1.1\r\nHost: h\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(1500)))
+                    .send("GET /two HTTP/1.1\r\nHost: h\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 GET /one",
+                        "timer idle_keep_alive set for 2003.000ms",
+                        "timer idle_keep_alive cancelled",
+                        "event request req#1 GET /two",
+                        "timer idle_keep_alive set for 3503.000ms",
+                        "3503.000ms c0  s   timer idle_keep_alive fired",
+                        "shutdown write",
+                        "close graceful",
+                    ],
+                ),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "send_stall_aborts",
+        about: "a client that stops reading a large response: the transport blocks, the producer pauses, and send_stall aborts the connection",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.timeouts.send_stall = Duration::from_secs(3);
+            let mut s = stream("timeouts/send_stall_aborts", config);
+            never_drains(&mut s, 64 * 1024);
+            s.clients.push(non_reader("GET /stream/1000000 HTTP/1.1\r\nHost: h\r\n\r\n"));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[None]),
+                in_order(
+                    o,
+                    &[
+                        "producer req#0 producing",
+                        "send window full",
+                        "transport blocked",
+                        "producer req#0 paused",
+                        "timer send_stall set",
+                        "timer send_stall fired",
+                        "event lost req#0",
+                        "producer req#0 stopped",
+                        "close abort",
+                        "socket aborted",
+                    ],
+                ),
+                absent(o, "shutdown write"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "linger_without_client_fin",
+        about: "after a Connection: close response, a client that never sends its FIN is closed by the linger timer",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("timeouts/linger_without_client_fin", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_secs(4))),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "app finish req#0",
+                        "shutdown write",
+                        "timer linger set for 2003.000ms",
+                        "c   EOF",
+                        "2003.000ms c0  s   timer linger fired",
+                        "close graceful",
+                        "socket closed (FIN)",
+                    ],
+                ),
+                absent(o, "read EOF"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "abort_unflushed_close",
+        about: "a graceful close whose last response cannot flush (the client never reads) is aborted by the abort timer",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("timeouts/abort_unflushed_close", quick_config());
+            never_drains(&mut s, 100);
+            s.clients.push(non_reader(
+                "GET /stream/16384 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| {
+            all([
+                in_order(
+                    o,
+                    &[
+                        "app finish req#0",
+                        "shutdown write",
+                        "partial write 100 of",
+                        "transport blocked",
+                        "timer abort set for 3003.000ms",
+                        "3003.000ms c0  s   timer abort fired",
+                        "close abort",
+                        "socket aborted",
+                    ],
+                ),
+                absent(o, "timer send_stall fired"),
+                absent(o, "timer linger fired"),
+            ])
+        },
+    },
+];

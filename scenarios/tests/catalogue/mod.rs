@@ -6,7 +6,7 @@ use twine_scenarios::execute::{execute, Faults};
 use twine_sim::Seed;
 
 /// Runs `family/name` exactly, snapshots its trace, and requires it to pass.
-pub fn assert_scenario(id: &str) {
+pub(crate) fn assert_scenario(id: &str) {
     let entry = catalogue::find(id).unwrap_or_else(|| panic!("no scenario {id}"));
     let outcome = execute(&entry, Seed(entry.seed), &Faults::Exact);
     let text = outcome.trace.to_text();

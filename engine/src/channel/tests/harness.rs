@@ -183,7 +183,7 @@ impl Harness {
             Event::BodyEnd { id } if self.auto == AutoAnswer::Dummy => {
                 answers.extend(self.dummy_answer(*id));
             }
-            Event::Request { .. } | Event::BodyEnd { .. } => {}
+            Event::BodyEnd { .. } => {}
             _ => {}
         }
     }
