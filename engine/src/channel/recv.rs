@@ -27,6 +27,10 @@ impl Channel {
         );
         if self.close == CloseState::Lingering || matches!(self.recv, RecvState::Closed) {
             self.discarded_bytes += bytes.len() as u64;
+            if self.close == CloseState::Lingering && self.linger_budget_spent() {
+                // Enough has been thrown away: a peer still sending gets the close now.
+                self.close_now(crate::io::CloseReason::Graceful);
+            }
             return;
         }
         if matches!(self.recv, RecvState::Body { .. }) {

@@ -100,12 +100,17 @@ impl Channel {
         if self.close != CloseState::Open {
             return;
         }
-        if self.recv_eof || self.draining {
+        if self.recv_eof || self.draining || self.linger_budget_spent() {
             self.close_now(CloseReason::Graceful);
         } else {
             self.close = CloseState::Lingering;
             self.outputs.push_back(Output::ShutdownWrite);
         }
+    }
+
+    /// Whether the lingering close may discard no more bytes.
+    pub(super) fn linger_budget_spent(&self) -> bool {
+        self.discarded_bytes >= self.config.limits.linger_bytes_max
     }
 
     /// Closes the connection. Every exchange still open is lost.

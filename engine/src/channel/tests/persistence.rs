@@ -198,3 +198,28 @@ fn drain_closes_an_idle_connection() {
     h.app(AppCommand::Drain).unwrap();
     assert_eq!(h.closed(), Some(CloseReason::Graceful));
 }
+
+/// The lingering close discards at most `linger_bytes_max`, then closes.
+#[test]
+fn lingering_close_is_bounded() {
+    let mut limits = crate::Limits::default();
+    limits.linger_bytes_max = 1000;
+    let mut h = Harness::new(crate::Config { limits, ..bare() });
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
+    let head = crate::ResponseHead::new(413).with_header("Content-Length", "0");
+    h.app(AppCommand::SendHead {
+        request: RequestId(0),
+        head,
+    })
+    .unwrap();
+    h.app(AppCommand::Finish {
+        request: RequestId(0),
+    })
+    .unwrap();
+    assert!(h.shut_down());
+    h.send(vec![b'x'; 999]);
+    assert_eq!(h.closed(), None);
+    h.send("xx");
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+    assert_eq!(h.pending_len(), 1, "nothing past the budget is read");
+}
