@@ -194,3 +194,15 @@ fn abort_resets_the_connection() {
     assert_eq!(h.closed(), Some(crate::CloseReason::Abort));
     assert_eq!(h.producer_states(R0), [Producing, Stopped]);
 }
+
+/// `UnregistersSelfWhenTimingOut`: a timeout that ends the connection stops the producer.
+#[test]
+fn a_timeout_stops_the_producer() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    streaming(&mut h, R0, ProducerKind::Push);
+    h.transport(TransportState::Blocked);
+    h.advance_secs(60);
+    assert_eq!(h.producer_states(R0), [Producing, Paused, Stopped]);
+    assert_eq!(h.closed(), Some(crate::CloseReason::Abort));
+}

@@ -388,3 +388,42 @@ fn date_and_server_are_added_unless_the_app_set_them() {
             Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
     );
 }
+
+/// Twisted case 39 deliberately differs: Twisted sent `100 Continue` for every HTTP/1.1
+/// `Expect: 100-continue`, even with no body; twine sends it only when there is a body to ask
+/// for (RFC 9110 §10.1.1 lets a server skip it when no body is coming).
+#[test]
+fn no_continue_without_a_body() {
+    let mut h = Harness::dummy(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n");
+    let wire = h.take_wire();
+    assert!(wire.starts_with("HTTP/1.1 200 OK\r\n"), "{wire}");
+    assert!(!wire.contains("100 Continue"));
+}
+
+/// web2 case 55 (`testHTTP1_0`): a 1.0 request with a body, then a second request; only the
+/// first is handled and the connection closes.
+#[test]
+fn http10_with_a_body_then_close() {
+    let mut h = Harness::new(bare());
+    h.send(
+        "GET / HTTP/1.0\r\nContent-Length: 5\r\nHost: localhost\r\n\r\nInput\
+         GET /two HTTP/1.0\r\n\r\n",
+    );
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 5,
+    })
+    .unwrap();
+    assert_eq!(h.body(R0), b"Input");
+    let head = ResponseHead::new(200)
+        .with_header("Yo", "One")
+        .with_header("Yo", "Two");
+    respond(&mut h, R0, head, "Output");
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nYo: One\r\nYo: Two\r\nConnection: close\r\n\r\nOutput"
+    );
+    assert_eq!(h.request_ids(), [R0]);
+    assert!(h.shut_down());
+}

@@ -333,3 +333,23 @@ fn nothing_after_an_error_is_processed() {
     assert!(!wire.contains("smuggled"));
     assert_eq!(h.request_ids(), []);
 }
+
+/// Twisted case 22 (`test_headerStripWhitespace`) deliberately differs: VT and FF are control
+/// characters, not field content (RFC 9110 §5.5), so a value carrying them is refused rather
+/// than kept; only SP and HTAB around a value are stripped.
+#[test]
+fn only_sp_and_htab_are_whitespace_in_values() {
+    rejected(
+        "GET / HTTP/1.1\r\nHost: h\r\nline-tab:   \u{b} vertical tab\u{b}\t\r\n\r\n",
+        400,
+        K::InvalidHeader,
+    );
+    rejected(
+        "GET / HTTP/1.1\r\nHost: h\r\nform-feed: \u{c} ff \u{c}  \r\n\r\n",
+        400,
+        K::InvalidHeader,
+    );
+    let mut h = Harness::dummy(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\nX-Pad: \t  padded value \t \r\n\r\n");
+    assert_eq!(h.heads[0].1.headers.get("x-pad").unwrap(), "padded value");
+}
