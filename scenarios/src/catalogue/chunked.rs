@@ -1,5 +1,308 @@
-//! (being written)
+//! Chunked request bodies: extensions and trailers are accepted and dropped, the framing
+//! survives any segmentation, and every malformed or oversized form is refused (400, or 413
+//! over `body_bytes_max`) with a complete error response and a lingering close.
 
-use super::Entry;
+use std::time::Duration;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use twine_engine::{Config, Limits};
+use twine_sim::{Action, ClientScript, Fragments, Outcome, Scenario};
+
+use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::{echo, quick_config, Entry};
+
+const FAMILY: &str = "chunked";
+
+/// A chunked upload with extensions (a token, a value, a quoted string, an empty one) and two
+/// trailer fields, followed by a second request on the same connection that closes it.
+const UPLOAD: &str = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+    5;name=value\r\nhello\r\n\
+    6;flag;q=\"x; y\"\r\n world\r\n\
+    A;\r\n, chunked!\r\n\
+    0;last=1\r\nTrailer-One: a\r\nTrailer-Two: b c\r\n\r\n\
+    GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+
+/// What `UPLOAD` gets back: the data echoed (re-chunked by the server), then an empty 200.
+fn upload_expect(o: &Outcome) -> Vec<String> {
+    all([
+        statuses(o, 0, &[200, 200]),
+        bodies(o, 0, &[Some(b"hello world, chunked!"), Some(b"")]),
+        in_order(
+            o,
+            &[
+                "event request req#0 POST /up",
+                "event body end req#0",
+                "app finish req#0",
+                "event request req#1 GET /after",
+                "app finish req#1",
+                "shutdown write",
+            ],
+        ),
+        absent(o, "protocol error"),
+        clean_eof(o, 0),
+    ])
+}
+
+/// An echo scenario whose one client sends `head_and_body` in one segment and waits for the
+/// close: a broken peer (its request can never be answered with a 200).
+pub(super) fn one_bad_request(name: &str, config: Config, bytes: &[u8]) -> Scenario {
+    let mut s = echo(name, config);
+    s.clients
+        .push(ClientScript::new().send(bytes.to_vec()).misbehaving());
+    s
+}
+
+/// A chunked POST whose body is `body`.
+fn chunked_post(body: &str) -> Vec<u8> {
+    format!("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n{body}").into_bytes()
+}
+
+/// Connection `conn` got exactly one response, the engine's error for `kind` (its body is the
+/// kind's text), complete, with `Content-Length` and `Connection: close`; the server read on
+/// until the client's FIN (a lingering close) and the client saw a clean EOF.
+pub(super) fn refused(o: &Outcome, conn: usize, status: u16, kind: &str) -> Vec<String> {
+    let body = format!("{kind}\n");
+    let got = String::from_utf8_lossy(&o.clients[conn].received).into_owned();
+    let head = got.split("\r\n\r\n").next().unwrap_or("");
+    let mut wire = Vec::new();
+    for line in [
+        format!("Content-Length: {}", body.len()),
+        "Connection: close".to_string(),
+    ] {
+        if !head.lines().any(|l| l == line) {
+            wire.push(format!("c{conn}: no {line:?} in the error response's head"));
+        }
+    }
+    all([
+        statuses(o, conn, &[status]),
+        bodies(o, conn, &[Some(body.as_bytes())]),
+        wire,
+        in_order(
+            o,
+            &[
+                &format!("({status})"),
+                "shutdown write",
+                "timer linger set",
+                "c   EOF",
+                "read EOF",
+                "timer linger cancelled",
+                "close graceful",
+            ],
+        ),
+        clean_eof(o, conn),
+    ])
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "extensions_and_trailers",
+        about: "chunk extensions and trailers are accepted and dropped: the data alone is echoed, and the next request is read right after the trailers",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("chunked/extensions_and_trailers", quick_config());
+            s.clients.push(ClientScript::new().send(UPLOAD));
+            s
+        },
+        expect: upload_expect,
+    },
+    Entry {
+        family: FAMILY,
+        name: "split_every_byte",
+        about: "the same upload sent one byte per segment (split inside every size line, extension, CRLF and trailer) decodes the same",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("chunked/split_every_byte", quick_config());
+            s.clients.push(ClientScript::new().send_in(
+                UPLOAD,
+                Fragments::Each(1),
+                Duration::from_millis(1),
+            ));
+            s
+        },
+        expect: upload_expect,
+    },
+    Entry {
+        family: FAMILY,
+        name: "split_random",
+        about: "the same upload cut at random places (1 to 4 bytes per segment, from the seed) decodes the same",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("chunked/split_random", quick_config());
+            s.clients.push(ClientScript::new().send_in(
+                UPLOAD,
+                Fragments::Random { max: 4 },
+                Duration::from_millis(1),
+            ));
+            s
+        },
+        expect: upload_expect,
+    },
+    Entry {
+        family: FAMILY,
+        name: "bad_hex",
+        about: "a chunk size that is not hex (`zz`) is refused: 400, then a lingering close",
+        seed: 1,
+        build: |_| {
+            one_bad_request(
+                "chunked/bad_hex",
+                quick_config(),
+                &chunked_post("zz\r\nhello\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "hex_prefix",
+        about: "a chunk size with a `0x` prefix (Python's int(x, 16) took it, CVE-2022-24801) is refused with 400",
+        seed: 1,
+        build: |_| {
+            one_bad_request(
+                "chunked/hex_prefix",
+                quick_config(),
+                &chunked_post("0x5\r\nhello\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "negative_size",
+        about: "a negative chunk size (`-5`) is refused with 400",
+        seed: 1,
+        build: |_| {
+            one_bad_request(
+                "chunked/negative_size",
+                quick_config(),
+                &chunked_post("-5\r\nhello\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "size_line_too_long",
+        about: "a chunk-size line over chunk_line_bytes_max (1024) is refused with 400 before its end arrives",
+        seed: 1,
+        build: |_| {
+            let line = format!("5;x={}", "v".repeat(1100));
+            one_bad_request(
+                "chunked/size_line_too_long",
+                quick_config(),
+                // The line never ends: the client sends no more.
+                &chunked_post(&line),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "extension_bad_byte",
+        about: "a chunk extension holding a control byte (DEL) is refused with 400 (Twisted's _chunkExtChars, CVE-2022-24801)",
+        seed: 1,
+        build: |_| {
+            one_bad_request(
+                "chunked/extension_bad_byte",
+                quick_config(),
+                &chunked_post("5;a=b\x7fc\r\nhello\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "invalid chunk extension"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "missing_crlf_after_data",
+        about: "chunk data not followed by CRLF (`hello!!`) is refused with 400",
+        seed: 1,
+        build: |_| {
+            one_bad_request(
+                "chunked/missing_crlf_after_data",
+                quick_config(),
+                &chunked_post("5\r\nhello!!\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "chunk data not followed by CRLF"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "trailers_too_large",
+        about: "with trailer_bytes_max 32, a 40-byte trailer field is refused with 400",
+        seed: 1,
+        build: |_| {
+            let mut limits = Limits::default();
+            limits.trailer_bytes_max = 32;
+            let mut config = quick_config();
+            config.limits = limits;
+            let trailer = format!("X-Big: {}", "t".repeat(33));
+            one_bad_request(
+                "chunked/trailers_too_large",
+                config,
+                &chunked_post(&format!("5\r\nhello\r\n0\r\n{trailer}\r\n\r\n")),
+            )
+        },
+        expect: |o| refused(o, 0, 400, "invalid or oversized trailers"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "body_over_limit",
+        about: "with body_bytes_max 16, a chunked body announcing 20 bytes is refused with 413 when the second size line is read",
+        seed: 1,
+        build: |_| {
+            let mut limits = Limits::default();
+            limits.body_bytes_max = Some(16);
+            let mut config = quick_config();
+            config.limits = limits;
+            one_bad_request(
+                "chunked/body_over_limit",
+                config,
+                &chunked_post("a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 413, "request body too large"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "bad_size_after_response_started",
+        about: "a bad chunk size arriving after the echo's 200 head went out truncates that response and closes: no 400 is spliced into it",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("chunked/bad_size_after_response_started", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send(chunked_post("5\r\nhello\r\n"))
+                    // The response head is out (the echoed chunk with it, in exact mode).
+                    .then(Action::WaitFor("\r\n\r\n".into()))
+                    .send("zz\r\n")
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            let got = String::from_utf8_lossy(&o.clients[0].received).into_owned();
+            let tail = if got.ends_with("5\r\nhello\r\n") {
+                Vec::new()
+            } else {
+                vec![format!("c0: the truncated response should end after its first chunk: {got:?}")]
+            };
+            all([
+                tail,
+                in_order(
+                    o,
+                    &[
+                        "app head req#0 200",
+                        "app body req#0 5 bytes",
+                        "c→s \"zz\\r\\n\"",
+                        "event protocol error req#0: invalid chunk size (400)",
+                        "event lost req#0",
+                        "shutdown write",
+                        "c   EOF",
+                        "close graceful",
+                    ],
+                ),
+                absent(o, "HTTP/1.1 400"),
+                absent(o, "s→c \"0\\r\\n\\r\\n\""),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+];

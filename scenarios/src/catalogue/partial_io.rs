@@ -1,5 +1,281 @@
-//! (being written)
+//! Partial reads and writes everywhere: the server reading one byte at a time and its socket
+//! taking one byte per write, clients writing a byte per segment or random pieces. Whatever the
+//! cuts, every response is byte-exact (bodies compared whole) and in order.
 
-use super::Entry;
+use std::rc::Rc;
+use std::time::Duration;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use twine_driver::apps::stream::expected_body;
+use twine_sim::{Action, ClientScript, Fragments, Scenario, StreamFaults};
+
+use twine_sim::Outcome;
+
+use super::expect::{all, bodies, clean_eof, in_order, statuses};
+use super::{echo, quick_config, stream, Entry};
+
+const FAMILY: &str = "partial_io";
+
+/// Every server read returns 1..=`read` bytes and every write takes 1..=`write` bytes.
+fn cut(s: &mut Scenario, read: usize, write: usize) {
+    s.faults = Rc::new(move |_| StreamFaults {
+        read_fragment_max: Some(read),
+        write_fragment_max: Some(write),
+        ..StreamFaults::default()
+    });
+}
+
+/// A chunked upload with a chunk extension and a trailer; decodes to `CHUNKED_BODY`.
+const CHUNKED_UPLOAD: &str =
+    "POST /chunked HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+5;name=value\r\nhello\r\n1\r\n \r\n10\r\nchunked world!!!\r\n0\r\nTrailer: yes\r\n\r\n";
+const CHUNKED_BODY: &[u8] = b"hello chunked world!!!";
+
+/// Three requests, one of each kind, the last closing the connection.
+const THREE: &str = "GET /one HTTP/1.1\r\nHost: h\r\n\r\n\
+POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world\
+GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+
+/// Connection `conn` received `needle` somewhere (the trace cannot show it when the bytes
+/// arrived one per segment).
+fn got(outcome: &Outcome, conn: usize, needle: &str) -> Vec<String> {
+    let received = &outcome.clients[conn].received;
+    if received
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+    {
+        Vec::new()
+    } else {
+        vec![format!("c{conn}: never received {needle:?}")]
+    }
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "keep_alive_byte_at_a_time",
+        about: "keep-alive requests read one byte per read and answered one byte per write arrive byte-exact",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("partial_io/keep_alive_byte_at_a_time", quick_config());
+            cut(&mut s, 1, 1);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /one HTTP/1.1\r\nHost: h\r\n\r\n")
+                    .then(Action::WaitFor("\r\n\r\n".into()))
+                    .send("POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world")
+                    .then(Action::WaitFor("hello world".into()))
+                    .send("GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200, 200]),
+                bodies(o, 0, &[Some(b""), Some(b"hello world"), Some(b"")]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "read cut to 1 bytes",
+                        "event request req#0 GET /one",
+                        "partial write 1 of",
+                        "event request req#1 POST /two",
+                        "event body req#1 1 bytes",
+                        "event request req#2 GET /three",
+                        "close graceful",
+                    ],
+                ),
+                got(o, 0, "Content-Length: 0\r\nConnection: close\r\n"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "pipelined_byte_at_a_time",
+        about: "three pipelined requests in one segment, read a byte at a time and answered a byte per write, get their responses in order, byte-exact",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("partial_io/pipelined_byte_at_a_time", quick_config());
+            cut(&mut s, 1, 1);
+            s.clients.push(ClientScript::new().send(THREE));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200, 200]),
+                bodies(o, 0, &[Some(b""), Some(b"hello world"), Some(b"")]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 GET /one",
+                        "app finish req#0",
+                        "event request req#1 POST /two",
+                        "app finish req#1",
+                        "event request req#2 GET /three",
+                        "app finish req#2",
+                        "close graceful",
+                    ],
+                ),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "chunked_upload_byte_at_a_time",
+        about: "a chunked upload with an extension and a trailer, read a byte at a time, is decoded exactly and echoed back chunked a byte per write",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("partial_io/chunked_upload_byte_at_a_time", quick_config());
+            cut(&mut s, 1, 1);
+            s.clients.push(
+                ClientScript::new()
+                    .send(CHUNKED_UPLOAD)
+                    .then(Action::WaitFor("0\r\n\r\n".into()))
+                    .then(Action::ShutdownWrite),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(CHUNKED_BODY)]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 POST /chunked",
+                        "event body req#0 1 bytes",
+                        "event body end req#0",
+                        "app finish req#0",
+                        "read EOF",
+                        "close graceful",
+                    ],
+                ),
+                got(o, 0, "Transfer-Encoding: chunked\r\n"),
+                got(o, 0, "\r\n0\r\n\r\n"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "stream_100k_partial_writes",
+        about: "a 100 KB streamed response written in pieces of 1..=1000 bytes (request read a byte at a time) arrives whole and byte-exact",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("partial_io/stream_100k_partial_writes", quick_config());
+            cut(&mut s, 1, 1000);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /stream/100000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            let body = expected_body(100_000);
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(&body)]),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "read cut to 1 bytes",
+                        "event request req#0 GET /stream/100000",
+                        "partial write",
+                        "app finish req#0",
+                        "close graceful",
+                    ],
+                ),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "client_one_byte_segments",
+        about: "a client writing every byte as its own segment (keep-alive, a body, pipelining, a chunked upload) gets every response byte-exact",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("partial_io/client_one_byte_segments", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send_in(THREE.replace("Connection: close", "X: y"), Fragments::Each(1), Duration::ZERO)
+                    .send_in(CHUNKED_UPLOAD, Fragments::Each(1), Duration::ZERO)
+                    .then(Action::ShutdownWrite),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200, 200, 200]),
+                bodies(
+                    o,
+                    0,
+                    &[Some(b""), Some(b"hello world"), Some(b""), Some(CHUNKED_BODY)],
+                ),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "read 1 bytes",
+                        "event request req#0 GET /one",
+                        "event request req#1 POST /two",
+                        "event request req#2 GET /three",
+                        "event request req#3 POST /chunked",
+                        "event body end req#3",
+                        "read EOF",
+                        "close graceful",
+                    ],
+                ),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "random_cuts_both_ways",
+        about: "random client segments (1..=7 bytes, 1 ms apart) and random server cuts (reads of 1..=3, writes of 1..=5 bytes) on every kind of request keep every byte exact",
+        seed: 7,
+        build: |_| {
+            let mut s = echo("partial_io/random_cuts_both_ways", quick_config());
+            cut(&mut s, 3, 5);
+            s.clients.push(
+                ClientScript::new()
+                    .send_in(
+                        THREE.replace("Connection: close", "X: y"),
+                        Fragments::Random { max: 7 },
+                        Duration::from_millis(1),
+                    )
+                    .send_in(CHUNKED_UPLOAD, Fragments::Random { max: 7 }, Duration::from_millis(1))
+                    .send_in(
+                        "GET /last HTTP/1.0\r\n\r\n",
+                        Fragments::Random { max: 7 },
+                        Duration::from_millis(1),
+                    ),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200, 200, 200, 200]),
+                bodies(
+                    o,
+                    0,
+                    &[Some(b""), Some(b"hello world"), Some(b""), Some(CHUNKED_BODY), Some(b"")],
+                ),
+                clean_eof(o, 0),
+                in_order(
+                    o,
+                    &[
+                        "read cut to",
+                        "partial write",
+                        "event request req#3 POST /chunked",
+                        "event request req#4 GET /last HTTP/1.0",
+                        "close graceful",
+                    ],
+                ),
+                got(o, 0, "Transfer-Encoding: chunked\r\n"),
+                got(o, 0, "Content-Length: 0\r\nConnection: close\r\n"),
+            ])
+        },
+    },
+];

@@ -325,6 +325,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
+                        "read 740 bytes",
                         "event request req#0 POST /p0",
                         "app finish req#0",
                         "event request req#1 POST /c0",

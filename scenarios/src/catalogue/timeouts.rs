@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use twine_driver::App;
 use twine_engine::{AppCommand, Config, Event, Instant, RequestId, ResponseHead};
-use twine_sim::{app, Action, ClientScript, Fragments, ReadPolicy, Scenario, SendWindow, StreamFaults};
+use twine_sim::{
+    app, Action, ClientScript, Fragments, ReadPolicy, Scenario, SendWindow, StreamFaults,
+};
 
 use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
 use super::{echo, quick_config, stream, Entry};
@@ -130,9 +132,9 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         "timer header_read set for 10002.000ms",
-                        "read 30 bytes",
+                        "read 29 bytes",
                         "10002.000ms c0  s   timer header_read fired",
-                        "event protocol error: request timeout (408)",
+                        "event protocol error: request timed out (408)",
                         "shutdown write",
                         "HTTP/1.1 408 Request Timeout\\r\\n",
                         "Connection: close\\r\\n",
@@ -170,7 +172,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     &[
                         "timer header_read set for 10002.000ms",
                         "10002.000ms c0  s   timer header_read fired",
-                        "event protocol error: request timeout (408)",
+                        "event protocol error: request timed out (408)",
                         "HTTP/1.1 408 Request Timeout\\r\\n",
                         "close graceful",
                     ],
@@ -208,7 +210,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         "5003.000ms c0  s   read 10 bytes",
                         "event body req#0 10 bytes",
                         "15003.000ms c0  s   timer body_read fired",
-                        "event protocol error req#0: request timeout (408)",
+                        "event protocol error req#0: request timed out (408)",
                         "event lost req#0",
                         "shutdown write",
                         "HTTP/1.1 408 Request Timeout\\r\\n",
@@ -246,7 +248,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         "producer req#0 producing",
                         "app body req#0 10 bytes",
                         "10003.000ms c0  s   timer body_read fired",
-                        "event protocol error req#0: request timeout (408)",
+                        "event protocol error req#0: request timed out (408)",
                         "event lost req#0",
                         "producer req#0 stopped",
                         "shutdown write",
@@ -282,8 +284,8 @@ pub(super) const ENTRIES: &[Entry] = &[
                     &[
                         "event request req#0 GET /one",
                         "timer idle_keep_alive set for 2003.000ms",
-                        "timer idle_keep_alive cancelled",
                         "event request req#1 GET /two",
+                        "timer idle_keep_alive cancelled",
                         "timer idle_keep_alive set for 3503.000ms",
                         "3503.000ms c0  s   timer idle_keep_alive fired",
                         "shutdown write",
@@ -370,7 +372,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut s = stream("timeouts/abort_unflushed_close", quick_config());
-            never_drains(&mut s, 100);
+            never_drains(&mut s, 1000);
             s.clients.push(non_reader(
                 "GET /stream/16384 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
             ));
@@ -378,13 +380,17 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[None]),
                 in_order(
                     o,
                     &[
                         "app finish req#0",
                         "shutdown write",
-                        "partial write 100 of",
+                        "timer linger set",
+                        "partial write 847 of 16384",
                         "transport blocked",
+                        "timer linger cancelled",
                         "timer abort set for 3003.000ms",
                         "3003.000ms c0  s   timer abort fired",
                         "close abort",

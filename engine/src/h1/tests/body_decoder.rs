@@ -1,5 +1,3 @@
-//! Tests of `body_decoder`: every case whole, split at every offset, byte by byte and with trailing
-//! bytes, plus properties.
 //! Goal: every decoder case gives the same data, leftover and error kind however the input
 //! is split into reads and whatever the credit. Method: `assert_all_splits` runs each case
 //! whole, split at every offset, one byte at a time, and with a pipelined request after it,

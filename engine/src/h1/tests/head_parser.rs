@@ -1,5 +1,3 @@
-//! Tests of `head_parser`: every case whole, split at every offset, byte by byte and with trailing
-//! bytes, plus properties.
 //! Goal: every rule of the head parser and of the body framing, and the promises of the
 //! two-step interface. Method: every case goes through `assert_all_splits` (whole input,
 //! every prefix as bytes trickle in, and trailing bytes after it); property tests add

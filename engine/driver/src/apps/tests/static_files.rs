@@ -1,5 +1,3 @@
-//! Tests of the static files app, on temporary directories: serving, refusing, never
-//! escaping the root, and streaming through the push producer.
 //! Each test builds a directory tree under the system temp directory, drives the app with
 //! hand-made events exactly as the driver would, and checks the commands it answers with.
 
