@@ -76,6 +76,22 @@ pub struct ConnectionEnd<S> {
     pub reason: CloseReason,
 }
 
+/// The smallest read: what an idle connection keeps allocated.
+const READ_BYTES_MIN: usize = 4 * 1024;
+
+/// Doubles the read size after a read that filled it, halves it after one that used less than
+/// a quarter, within `READ_BYTES_MIN..=max` (hyper's adaptive read buffer, simplified).
+fn adapt_read_size(size: usize, read: usize, asked: usize, max: usize) -> usize {
+    let size = if read == asked {
+        size.saturating_mul(2)
+    } else if read < size / 4 {
+        size / 2
+    } else {
+        size
+    };
+    size.clamp(READ_BYTES_MIN.min(max), max.max(1))
+}
+
 /// Most slices per vectored write.
 const WRITE_SLICES_MAX: usize = 64;
 
@@ -89,6 +105,8 @@ struct Driver<'a, S, A, O> {
     queue: VecDeque<Bytes>,
     commands: Vec<AppCommand>,
     read_buf: BytesMut,
+    /// The next read's size: grows while reads fill it, shrinks when they come back small.
+    read_size: usize,
     /// We told the channel the transport is blocked.
     blocked: bool,
     shutdown_pending: bool,
@@ -122,6 +140,7 @@ where
         queue: VecDeque::new(),
         commands: Vec::new(),
         read_buf: BytesMut::new(),
+        read_size: READ_BYTES_MIN,
         blocked: false,
         shutdown_pending: false,
         close: None,
@@ -289,7 +308,7 @@ where
         } else {
             self.channel.recv_window()
         };
-        let read_len = window.min(options.read_bytes_max);
+        let read_len = window.min(self.read_size).min(options.read_bytes_max);
         let deadline = self
             .channel
             .poll_timeout()
@@ -327,7 +346,7 @@ where
             Wake::Written(_) => {
                 self.lose_connection();
             }
-            Wake::Read(read) => self.handle_read(read),
+            Wake::Read(read) => self.handle_read(read, read_len, options.read_bytes_max),
             Wake::Deadline => self.handle(Input::Timeout { now }),
             Wake::Idle => std::future::pending().await,
             Wake::Drain => {
@@ -341,16 +360,24 @@ where
         }
     }
 
-    fn handle_read(&mut self, read: io::Result<usize>) {
+    fn handle_read(&mut self, read: io::Result<usize>, read_len: usize, read_max: usize) {
         let now = self.clock.now();
         match read {
             Ok(0) => {
                 self.peer_eof = true;
                 self.handle(Input::ReceivedEof { now });
             }
-            Ok(_) => {
-                let bytes = self.read_buf.split().freeze();
-                self.handle(Input::Received { now, bytes: &bytes });
+            Ok(n) => {
+                // The channel copies what it keeps, so one buffer serves every read.
+                let mut buf = std::mem::take(&mut self.read_buf);
+                self.handle(Input::Received { now, bytes: &buf[..n] });
+                self.read_size = adapt_read_size(self.read_size, n, read_len, read_max);
+                buf.clear();
+                if buf.capacity() > 2 * self.read_size {
+                    // Shrink after a burst: idle connections keep a small buffer.
+                    buf = BytesMut::new();
+                }
+                self.read_buf = buf;
             }
             Err(_) => {
                 self.lose_connection();

@@ -165,6 +165,10 @@ impl Channel {
         self.sync_producers();
         self.sync_reading();
         self.sync_timers();
+        if self.recv_buf.is_empty() && self.exchanges.is_empty() && self.recv_buf.capacity() > 0 {
+            // An idle connection holds no buffer (DESIGN.md §6: memory per idle connection).
+            self.recv_buf = BytesMut::new();
+        }
     }
 
     /// Pops finished exchanges off the front, flushing the next one's queued bytes; closes the
