@@ -400,3 +400,59 @@ async fn connect(server: &str) -> std::io::Result<turmoil::net::TcpStream> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Well-known client shapes, so scenarios read as what they are.
+impl ClientScript {
+    /// A keep-alive client: each request in its own segment, `gap` apart; the last one should
+    /// carry `Connection: close` if the client is to see the server close.
+    pub fn keep_alive<I: IntoIterator<Item = B>, B: Into<Bytes>>(
+        requests: I,
+        gap: Duration,
+    ) -> ClientScript {
+        let mut script = ClientScript::new();
+        for (i, request) in requests.into_iter().enumerate() {
+            if i > 0 && !gap.is_zero() {
+                script = script.then(Action::Sleep(gap));
+            }
+            script = script.send(request);
+        }
+        script
+    }
+
+    /// A pipelining client: every request in one segment.
+    pub fn pipelining<I: IntoIterator<Item = B>, B: AsRef<[u8]>>(requests: I) -> ClientScript {
+        let mut all = Vec::new();
+        for request in requests {
+            all.extend_from_slice(request.as_ref());
+        }
+        ClientScript::new().send(all)
+    }
+
+    /// Slowloris: the head dribbled `bytes_per_send` at a time, `gap` apart, never finishing
+    /// unless `head` is complete. An attacker.
+    pub fn slowloris(head: impl Into<Bytes>, bytes_per_send: usize, gap: Duration) -> ClientScript {
+        ClientScript::new()
+            .send_in(head, Fragments::Each(bytes_per_send), gap)
+            .misbehaving()
+    }
+
+    /// Slow body (R.U.D.Y.): a complete head, then the body dribbled. An attacker.
+    pub fn slow_body(
+        head: impl Into<Bytes>,
+        body: impl Into<Bytes>,
+        bytes_per_send: usize,
+        gap: Duration,
+    ) -> ClientScript {
+        ClientScript::new()
+            .send(head)
+            .send_in(body, Fragments::Each(bytes_per_send), gap)
+            .misbehaving()
+    }
+
+    /// Slow read: sends `request`, then reads `bytes` every `every`.
+    pub fn slow_read(request: impl Into<Bytes>, bytes: usize, every: Duration) -> ClientScript {
+        ClientScript::new()
+            .send(request)
+            .reading(ReadPolicy::Rate { bytes, every })
+    }
+}

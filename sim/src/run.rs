@@ -6,6 +6,7 @@
 //! gives every timer room to fire and checks that everything finished.
 
 use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
@@ -124,6 +125,28 @@ impl Outcome {
         self.violations.is_empty()
     }
 
+    /// The line that reproduces this run.
+    pub fn reproduction(&self) -> String {
+        format!(
+            "reproduce: scenario {} with Seed({})",
+            self.scenario, self.seed
+        )
+    }
+
+    /// Panics with every violation and the reproduction line unless the run passed: the one
+    /// call a scenario test needs.
+    #[track_caller]
+    pub fn assert_passed(&self) {
+        if !self.passed() {
+            panic!(
+                "{} failed:\n  {}\n{}",
+                self.scenario,
+                self.violations.join("\n  "),
+                self.reproduction()
+            );
+        }
+    }
+
     /// Adds failed checks made after the run (a scenario's own expectations), to the
     /// violations and to the end of the trace.
     pub fn add_violations(&mut self, violations: Vec<String>) {
@@ -205,15 +228,31 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         }
         Ok(())
     });
-    let result = drive(&mut sim, scenario, &chaos, &recorder);
+    // A panic anywhere (engine, driver, app, harness) fails the run instead of the process:
+    // with tokio_unstable turmoil turns a task's panic into one from `step()`.
+    capture_panic_messages();
+    FIRST_PANIC.with(|p| p.borrow_mut().take());
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        drive(&mut sim, scenario, &chaos, &recorder)
+    }));
+    let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
     let mut violations = Vec::new();
-    if let Err(error) = result {
-        violations.push(format!("run did not complete: {error}"));
-    }
     let trace = recorder.snapshot();
     let clients = logs.borrow().clone();
-    violations.extend(check(scenario, &trace, &clients));
-    violations.extend(check_backlog(scenario, &recorder));
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => violations.push(format!("run did not complete: {error}")),
+        Err(payload) => {
+            // The first panic is the cause; tokio's own ("a spawned task panicked") follows.
+            let message = first_panic.unwrap_or_else(|| panic_message(payload.as_ref()));
+            violations.push(format!("panic: {message}"));
+        }
+    }
+    if !violations.iter().any(|v| v.starts_with("panic: ")) {
+        // After a panic everything else is a consequence of it.
+        violations.extend(check(scenario, &trace, &clients));
+        violations.extend(check_backlog(scenario, &recorder));
+    }
     for violation in &violations {
         recorder.record_at(
             sim.elapsed(),
@@ -253,6 +292,48 @@ fn check_backlog(scenario: &Scenario, recorder: &Recorder) -> Vec<String> {
             )
         })
         .collect()
+}
+
+thread_local! {
+    /// The first panic message on this thread since the run began.
+    static FIRST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that also remembers the first message on each
+/// thread, so a run can report the panic that caused its failure.
+fn capture_panic_messages() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let message = match info.location() {
+                Some(at) => {
+                    format!(
+                        "{} at {}:{}",
+                        panic_message(info.payload()),
+                        at.file(),
+                        at.line()
+                    )
+                }
+                None => panic_message(info.payload()),
+            };
+            FIRST_PANIC.with(|p| {
+                p.borrow_mut().get_or_insert(message);
+            });
+            previous(info);
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(message), _) => (*message).to_string(),
+        (None, Some(message)) => message.clone(),
+        (None, None) => "(no message)".to_string(),
+    }
 }
 
 /// Steps the simulation, firing network faults on time and ending chaos on time.

@@ -319,3 +319,32 @@ fn ignoring_transport_blocked_is_caught() {
         honest.violations
     );
 }
+
+/// An app that panics: with tokio_unstable the panic reaches the run, which fails with it
+/// instead of the connection silently closing (notes/turmoil.md A4).
+#[test]
+fn a_panic_anywhere_fails_the_run() {
+    struct Panicky;
+    impl twine_driver::App for Panicky {
+        fn on_event(
+            &mut self,
+            _now: twine_engine::Instant,
+            _event: twine_engine::Event,
+            _commands: &mut Vec<twine_engine::AppCommand>,
+        ) {
+            panic!("the app broke");
+        }
+    }
+    let factory: twine_sim::AppFactory = Rc::new(|| Box::new(Panicky));
+    let mut scenario = Scenario::new("faults/panic", Config::new(), factory);
+    scenario.clients.push(ClientScript::new().send(GET_CLOSE));
+    let outcome = run(&scenario, Seed(7));
+    assert!(
+        outcome
+            .violations
+            .iter()
+            .any(|v| v.contains("the app broke")),
+        "{:?}",
+        outcome.violations
+    );
+}
