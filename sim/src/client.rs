@@ -273,6 +273,13 @@ pub async fn run_client(
             log.finished = true;
             return log;
         }
+        let blocked_on_read = matches!(steps.get(next), Some(Step::WaitFor(_)))
+            && (read_closed || script.read == ReadPolicy::Never);
+        if blocked_on_read {
+            // Waiting for bytes that can no longer come: the script cannot finish.
+            record(Event::Client { what: "gave up waiting: nothing more can arrive".into() });
+            return log;
+        }
         let done_steps = next >= steps.len();
         if done_steps && (read_closed || !script.wait_for_close || script.read == ReadPolicy::Never)
         {

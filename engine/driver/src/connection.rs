@@ -370,7 +370,10 @@ where
             Ok(n) => {
                 // The channel copies what it keeps, so one buffer serves every read.
                 let mut buf = std::mem::take(&mut self.read_buf);
-                self.handle(Input::Received { now, bytes: &buf[..n] });
+                self.handle(Input::Received {
+                    now,
+                    bytes: &buf[..n],
+                });
                 self.read_size = adapt_read_size(self.read_size, n, read_len, read_max);
                 buf.clear();
                 if buf.capacity() > 2 * self.read_size {

@@ -46,6 +46,8 @@ pub struct Channel {
     transport: TransportState,
     /// Bytes handed out since the transport blocked.
     blocked_bytes: usize,
+    /// Scratch space for the field ranges of a head being parsed, reused across requests.
+    head_fields: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
     /// The buffer length at the last `Partial` head parse (0: parse again).
     head_scanned_bytes: usize,
     /// Bytes read and thrown away since the receive side closed.
@@ -77,6 +79,7 @@ impl Channel {
             close: CloseState::Open,
             transport: TransportState::Writable,
             blocked_bytes: 0,
+            head_fields: Vec::new(),
             head_scanned_bytes: 0,
             discarded_bytes: 0,
             reading: ReadState::Resumed,
@@ -168,6 +171,7 @@ impl Channel {
         if self.recv_buf.is_empty() && self.exchanges.is_empty() && self.recv_buf.capacity() > 0 {
             // An idle connection holds no buffer (DESIGN.md §6: memory per idle connection).
             self.recv_buf = BytesMut::new();
+            self.head_fields = Vec::new();
         }
     }
 

@@ -9,7 +9,7 @@ use super::state::{CloseState, RecvState, SendState};
 use super::Channel;
 use crate::error::{ProtocolError, ProtocolErrorKind};
 use crate::h1::body_decoder::{BodyDecoder, Decoded};
-use crate::h1::head_parser::{build_request_head, parse_request_head, HeadFlags, Parsed};
+use crate::h1::head_parser::{parse_request_head, take_request_head, HeadFlags, Parsed};
 use crate::h1::head_writer::error_response;
 use crate::io::{Event, Output, RequestId, Timer, TransportState};
 use crate::message::{BodyLength, RequestHead, Version};
@@ -137,8 +137,9 @@ impl Channel {
             }
             return false;
         }
-        match parse_request_head(&self.recv_buf, &self.config.limits) {
-            Ok(Parsed::Partial) => {
+        let limits = &self.config.limits;
+        match take_request_head(&mut self.recv_buf, limits, &mut self.head_fields) {
+            Ok(None) => {
                 self.head_scanned_bytes = self.recv_buf.len();
                 if self.recv_eof {
                     // A FIN in the middle of a head: that request is lost, nobody to answer.
@@ -146,13 +147,9 @@ impl Channel {
                 }
                 false
             }
-            Ok(Parsed::Complete { consumed, .. }) => {
+            Ok(Some((head, flags))) => {
                 self.head_scanned_bytes = 0;
-                let bytes = self.recv_buf.split_to(consumed).freeze();
-                match build_request_head(bytes, &self.config.limits) {
-                    Ok((head, flags)) => self.dispatch(head, flags),
-                    Err(error) => self.fail_head(error),
-                }
+                self.dispatch(head, flags);
                 true
             }
             Err(error) => {

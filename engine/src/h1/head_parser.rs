@@ -1,8 +1,9 @@
 //! The request head: finding it in received bytes, checking it, and deciding how the body is
 //! framed (RFC 9112 §2–§6).
 //!
-//! Two steps, so that the channel can split the exact head bytes off its receive buffer and
-//! freeze them without copying:
+//! [`take_request_head`] is the channel's entry point: one walk that checks the head and,
+//! once it is complete, splits it off the receive buffer and freezes it without copying. The
+//! same walk is also offered as two steps, which is how the tests check every prefix:
 //! - [`parse_request_head`] runs on the raw bytes each time more arrive. It allocates nothing,
 //!   and it reports an error as soon as the error is certain: a line over a limit is refused
 //!   before its line ending arrives.
@@ -76,6 +77,10 @@ pub(crate) fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed<(
 /// the body framing, which can still refuse the request.
 ///
 /// Panics if `head` is not exactly one complete head: that is a bug in the caller.
+///
+/// The channel uses [`take_request_head`], which does both steps in one walk; this two-step
+/// form is what the tests use to check every prefix of an input separately.
+#[cfg(test)]
 pub(crate) fn build_request_head(
     head: Bytes,
     limits: &Limits,
@@ -94,6 +99,39 @@ pub(crate) fn build_request_head(
         // Invariant: the caller passes exactly the bytes that a Complete parse consumed.
         _ => panic!("build_request_head needs exactly one complete head"),
     };
+    finish_head(line, headers, &head, limits)
+}
+
+/// Parses and, once complete, takes the head off the front of `buf` in one walk (the
+/// channel's path: [`parse_request_head`] then [`build_request_head`] would check every byte
+/// twice). `fields` is the caller's scratch space for the field ranges, reused across calls so
+/// a head trickling in allocates nothing until it is complete. `Ok(None)`: not complete yet.
+pub(crate) fn take_request_head(
+    buf: &mut bytes::BytesMut,
+    limits: &Limits,
+    fields: &mut Vec<(Range<usize>, Range<usize>)>,
+) -> Result<Option<(RequestHead, HeadFlags)>, ProtocolError> {
+    fields.clear();
+    let walked = walk_head(buf, limits, |name, value| fields.push((name, value)))?;
+    let Parsed::Complete { head: line, consumed } = walked else {
+        return Ok(None);
+    };
+    let head = buf.split_to(consumed).freeze();
+    let mut headers = Headers::with_capacity(fields.len());
+    for (name, value) in fields.drain(..) {
+        headers.append(head.slice(name), head.slice(value));
+    }
+    finish_head(line, headers, &head, limits).map(Some)
+}
+
+/// What both builders share once the fields are collected: the Host rule, the body framing,
+/// `Expect`, and the zero-copy request line.
+fn finish_head(
+    line: RequestLine,
+    headers: Headers,
+    head: &Bytes,
+    limits: &Limits,
+) -> Result<(RequestHead, HeadFlags), ProtocolError> {
     check_host(line.version, &headers)?;
     let (body, close_after) = body_framing(line.version, &headers, limits)?;
     // RFC 9110 §10.1.1. An HTTP/1.0 client is never sent a 1xx (RFC 9110 §15.2).

@@ -119,8 +119,19 @@ impl<'a> IntoIterator for &'a Headers {
 
 /// Whether `bytes` is a token (RFC 9110 §5.6.2): one or more tchars.
 pub fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
+    !bytes.is_empty() && bytes.iter().all(|&b| TCHAR[usize::from(b)])
 }
+
+/// `is_tchar` as a table: one load per byte on the per-request path.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_tchar(b as u8);
+        b += 1;
+    }
+    table
+};
 
 /// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
 /// / "~" / DIGIT / ALPHA`.
