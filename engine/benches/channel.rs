@@ -20,7 +20,12 @@ fn serve(channel: &mut Channel, input: &[u8], now: Instant) -> usize {
     while at < input.len() {
         let n = channel.recv_window().min(input.len() - at);
         assert!(n > 0, "the window stays open while requests are answered");
-        channel.handle_input(Input::Received { now, bytes: &input[at..at + n] }).unwrap();
+        channel
+            .handle_input(Input::Received {
+                now,
+                bytes: &input[at..at + n],
+            })
+            .unwrap();
         at += n;
         written += drain(channel, now);
     }
@@ -45,7 +50,10 @@ fn drain(channel: &mut Channel, now: Instant) -> usize {
             let head = ResponseHead::new(200).with_header("Content-Length", "2");
             let commands = [
                 AppCommand::SendHead { request, head },
-                AppCommand::SendBody { request, data: Bytes::from_static(b"ok") },
+                AppCommand::SendBody {
+                    request,
+                    data: Bytes::from_static(b"ok"),
+                },
                 AppCommand::Finish { request },
             ];
             for command in commands {
@@ -80,10 +88,14 @@ fn requests(c: &mut Criterion) {
             let mut channel = Channel::new(Config::new(), Instant::ZERO);
             b.iter(|| black_box(serve(&mut channel, black_box(input), Instant::ZERO)));
         });
-        group.bench_with_input(BenchmarkId::new("httparse floor", count), &input, |b, input| {
-            let mut out = Vec::with_capacity(4096);
-            b.iter(|| black_box(floor(black_box(input), &mut out)));
-        });
+        group.bench_with_input(
+            BenchmarkId::new("httparse floor", count),
+            &input,
+            |b, input| {
+                let mut out = Vec::with_capacity(4096);
+                b.iter(|| black_box(floor(black_box(input), &mut out)));
+            },
+        );
     }
     group.finish();
 }

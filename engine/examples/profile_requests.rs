@@ -12,7 +12,9 @@ fn main() {
     let now = Instant::ZERO;
     let mut written = 0usize;
     for _ in 0..20_000 {
-        channel.handle_input(Input::Received { now, bytes: GET }).unwrap();
+        channel
+            .handle_input(Input::Received { now, bytes: GET })
+            .unwrap();
         let mut answers = Vec::new();
         while let Some(output) = channel.poll_output() {
             if let Output::Event(Event::BodyEnd { id }) = output {
@@ -23,7 +25,10 @@ fn main() {
             let head = ResponseHead::new(200).with_header("Content-Length", "2");
             for command in [
                 AppCommand::SendHead { request, head },
-                AppCommand::SendBody { request, data: Bytes::from_static(b"ok") },
+                AppCommand::SendBody {
+                    request,
+                    data: Bytes::from_static(b"ok"),
+                },
                 AppCommand::Finish { request },
             ] {
                 channel.handle_input(Input::App { now, command }).unwrap();

@@ -87,6 +87,8 @@ impl Input<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportState {
     /// A write did not complete: the peer is not reading fast enough. Producers are paused.
+    /// Reported again while blocked each time the socket takes some bytes (progress), which
+    /// pushes the send stall deadline back.
     Blocked,
     /// Everything handed to the driver has been written.
     Writable,

@@ -277,7 +277,9 @@ pub async fn run_client(
             && (read_closed || script.read == ReadPolicy::Never);
         if blocked_on_read {
             // Waiting for bytes that can no longer come: the script cannot finish.
-            record(Event::Client { what: "gave up waiting: nothing more can arrive".into() });
+            record(Event::Client {
+                what: "gave up waiting: nothing more can arrive".into(),
+            });
             return log;
         }
         let done_steps = next >= steps.len();

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use twine_driver::{run_connection, App, Clock, Observer, RunOptions};
 use twine_engine::{
     AppCommand, Channel, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
-    TimerChange, UsageError,
+    TimerChange, TransportState, UsageError,
 };
 
 use crate::fault::{Chaos, FaultPlan, FaultyStream};
@@ -70,6 +70,7 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
             let mut observer = TraceObserver {
                 recorder: recorder.clone(),
                 port,
+                transport: None,
             };
             let options = RunOptions {
                 flush_timeout: env.config.timeouts.abort,
@@ -110,6 +111,8 @@ impl Drop for OpenConnection {
 struct TraceObserver {
     recorder: Recorder,
     port: u16,
+    /// The transport state last reported, to tell progress from a new block.
+    transport: Option<TransportState>,
 }
 
 impl TraceObserver {
@@ -123,7 +126,16 @@ impl Observer for TraceObserver {
         let what = match input {
             Input::Received { bytes, .. } => format!("read {} bytes", bytes.len()),
             Input::ReceivedEof { .. } => "read EOF".into(),
-            Input::Transport { state, .. } => format!("transport {}", lower(&format!("{state:?}"))),
+            Input::Transport { state, .. } => {
+                let repeated = self.transport == Some(*state);
+                self.transport = Some(*state);
+                match (state, repeated) {
+                    (TransportState::Blocked, true) => {
+                        "transport still blocked, bytes taken".into()
+                    }
+                    _ => format!("transport {}", lower(&format!("{state:?}"))),
+                }
+            }
             Input::ConnectionLost { .. } => "connection lost".into(),
             Input::Timeout { .. } => return,
             Input::App { command, .. } => format!("app {}", render_command(command)),

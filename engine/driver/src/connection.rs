@@ -247,7 +247,7 @@ where
         match result {
             Poll::Ready(Ok(written)) if written > 0 => {
                 self.advance(written);
-                self.report_writable() || !self.queue.is_empty()
+                self.report_progress() || !self.queue.is_empty()
             }
             Poll::Ready(Ok(_)) | Poll::Ready(Err(_)) => self.lose_connection(),
             Poll::Pending if self.blocked || self.close.is_some() || !self.report_blocked => false,
@@ -261,6 +261,20 @@ where
                 true
             }
         }
+    }
+
+    /// After a write: writable if the queue drained; if it is still blocked, the socket took
+    /// bytes all the same, and the channel hears of that progress.
+    fn report_progress(&mut self) -> bool {
+        if self.blocked && !self.queue.is_empty() && self.close.is_none() {
+            let now = self.clock.now();
+            self.handle(Input::Transport {
+                now,
+                state: TransportState::Blocked,
+            });
+            return true;
+        }
+        self.report_writable()
     }
 
     fn report_writable(&mut self) -> bool {
@@ -341,7 +355,7 @@ where
         match wake {
             Wake::Written(Ok(n)) if n > 0 => {
                 self.advance(n);
-                self.report_writable();
+                self.report_progress();
             }
             Wake::Written(_) => {
                 self.lose_connection();

@@ -151,6 +151,12 @@ impl Channel {
 
     fn handle_input_transport(&mut self, state: TransportState) {
         if self.transport == state {
+            if state == TransportState::Blocked {
+                // Still blocked, but the client took bytes: it is slow, not stalled. The
+                // send stall timer measures time without progress.
+                let deadline = self.now + self.config.timeouts.send_stall;
+                self.timers.extend(Timer::SendStall, deadline);
+            }
             return;
         }
         self.transport = state;

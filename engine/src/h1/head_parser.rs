@@ -113,7 +113,11 @@ pub(crate) fn take_request_head(
 ) -> Result<Option<(RequestHead, HeadFlags)>, ProtocolError> {
     fields.clear();
     let walked = walk_head(buf, limits, |name, value| fields.push((name, value)))?;
-    let Parsed::Complete { head: line, consumed } = walked else {
+    let Parsed::Complete {
+        head: line,
+        consumed,
+    } = walked
+    else {
         return Ok(None);
     };
     let head = buf.split_to(consumed).freeze();

@@ -15,6 +15,17 @@ const FAMILY: &str = "expect_continue";
 /// The 100 as it appears on the wire, escaped as in the trace.
 const CONTINUE: &str = "HTTP/1.1 100 Continue\\r\\n\\r\\n";
 
+/// The first line with `a` comes before the first line with `b`, both present.
+fn first_before(o: &twine_sim::Outcome, a: &str, b: &str) -> Vec<String> {
+    let text = o.trace.to_text();
+    match (text.find(a), text.find(b)) {
+        (Some(i), Some(j)) if i < j => Vec::new(),
+        _ => vec![format!(
+            "trace: the first {a:?} should come before the first {b:?}"
+        )],
+    }
+}
+
 /// A 100 KB upload, for the early reply.
 const UPLOAD_BYTES: usize = 100_000;
 
@@ -55,6 +66,8 @@ pub(super) const ENTRIES: &[Entry] = &[
                         "EOF",
                     ],
                 ),
+                // Nothing at all is written before the app's first credit.
+                first_before(o, "app consume req#0", "s   write"),
                 clean_eof(o, 0),
             ])
         },

@@ -1,5 +1,268 @@
-//! (being written)
+//! Message framing and request smuggling: conflicting or malformed `Content-Length` and
+//! `Transfer-Encoding`, obsolete line folding, bare CR and LF, a malformed request line, an
+//! unsupported version, a missing Host. Each bad head is refused with its status, a complete
+//! error response and a lingering close, and nothing after it is ever processed: every bad
+//! request below is followed by a valid one that must never be answered.
 
-use super::Entry;
+use std::time::Duration;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use twine_sim::{ClientScript, Outcome, Scenario};
+
+use super::chunked::refused;
+use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::{echo, quick_config, Entry};
+
+const FAMILY: &str = "framing";
+
+/// The valid request sent right after each bad one, in the same segment.
+const AFTER: &str = "GET /after HTTP/1.1\r\nHost: h\r\n\r\n";
+
+/// An echo scenario with one broken client per request head in `heads`, each sending its
+/// head followed by `AFTER` in one segment, 100 ms after the previous client (so their traces
+/// do not interleave).
+fn bad_heads(name: &str, heads: &[&str]) -> Scenario {
+    let mut s = echo(name, quick_config());
+    for (i, head) in heads.iter().enumerate() {
+        s.clients.push(
+            ClientScript::new()
+                .starting_at(Duration::from_millis(100 * i as u64))
+                .send(format!("{head}{AFTER}"))
+                .misbehaving(),
+        );
+    }
+    s
+}
+
+/// Every connection of `o` got only the error for `kind`, and no request was ever dispatched
+/// (neither the bad one nor the one after it).
+fn all_refused(o: &Outcome, status: u16, kind: &str) -> Vec<String> {
+    let mut out: Vec<String> = (0..o.clients.len())
+        .flat_map(|conn| refused(o, conn, status, kind))
+        .collect();
+    out.extend(absent(o, "event request"));
+    out
+}
+
+/// The smuggled request hidden in a body that `Content-Length` covers and chunked ends early.
+const SMUGGLED: &str = "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "cl_and_te",
+        about: "Content-Length with Transfer-Encoding (either order) is refused with 400; the request smuggled in the body is never processed",
+        seed: 1,
+        build: |_| {
+            let cl = SMUGGLED.len();
+            let first = format!(
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {cl}\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n{SMUGGLED}"
+            );
+            let second = format!(
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
+                 Content-Length: {cl}\r\n\r\n{SMUGGLED}"
+            );
+            bad_heads("framing/cl_and_te", &[&first, &second])
+        },
+        // `all_refused` finds no request event: neither the POST nor the smuggled GET.
+        expect: |o| all_refused(o, 400, "conflicting message framing"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "two_content_lengths",
+        about: "two Content-Length fields are refused with 400, whether they differ or agree",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/two_content_lengths",
+                &[
+                    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+                    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+                ],
+            )
+        },
+        expect: |o| all_refused(o, 400, "conflicting message framing"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "content_length_malformed",
+        about: "a Content-Length with a sign, a list, a hex prefix, trailing garbage or an overflow is refused with 400 (CVE-2022-24801)",
+        seed: 1,
+        build: |_| {
+            let heads = ["+5", "-5", "5, 5", "0x5", "5x", "99999999999999999999"]
+                .map(|v| format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {v}\r\n\r\nhello"));
+            let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+            bad_heads("framing/content_length_malformed", &heads)
+        },
+        expect: |o| all_refused(o, 400, "invalid Content-Length"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "chunked_not_last",
+        about: "`Transfer-Encoding: chunked, identity` and `chunked` twice are refused with 400: chunked must be the one final coding",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/chunked_not_last",
+                &[
+                    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+                    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all_refused(o, 400, "chunked is not the final transfer coding"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "unknown_coding",
+        about: "`Transfer-Encoding: gzip, chunked` is refused with 501: twine implements no coding but chunked",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/unknown_coding",
+                &["POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"],
+            )
+        },
+        expect: |o| all_refused(o, 501, "unknown transfer coding"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "te_on_http10",
+        about: "Transfer-Encoding on HTTP/1.0 is faulty framing: the body is read as chunked and answered, then the connection closes despite keep-alive",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/te_on_http10", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send(
+                        "POST /ten HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\
+                         Connection: keep-alive\r\n\r\n5\r\nhello\r\n0\r\n\r\n\
+                         GET /never HTTP/1.0\r\n\r\n",
+                    )
+                    // The request scanner takes keep-alive at its word and would expect the
+                    // second request to be answered: a broken peer, by RFC 9112 §6.1.
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(b"hello"), None]),
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 POST /ten HTTP/1.0",
+                        "event body req#0 5 bytes",
+                        "event body end req#0",
+                        "app finish req#0",
+                        "shutdown write",
+                        // Close-delimited, as HTTP/1.0 must be: no Content-Length known.
+                        "Connection: close\\r\\nDate",
+                        "c   EOF",
+                    ],
+                ),
+                absent(o, "req#1"),
+                absent(o, "Transfer-Encoding: chunked\\r\\nDate"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "obs_fold",
+        about: "a folded header line (obs-fold) is refused with 400, not joined",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/obs_fold",
+                &["GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n  b\r\n\r\n"],
+            )
+        },
+        expect: |o| all_refused(o, 400, "obsolete line folding"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "bare_lf",
+        about: "bare LF line ends are accepted, in the head of a request with a body and of the pipelined one after it",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/bare_lf", quick_config());
+            s.clients.push(ClientScript::new().send(
+                "POST /lf HTTP/1.1\nHost: h\nContent-Length: 3\n\nabc\
+                 GET /two HTTP/1.1\nHost: h\nConnection: close\n\n",
+            ));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200]),
+                bodies(o, 0, &[Some(b"abc"), Some(b"")]),
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 POST /lf",
+                        "event request req#1 GET /two",
+                        "shutdown write",
+                    ],
+                ),
+                absent(o, "protocol error"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "bare_cr",
+        about: "a bare CR, inside a header value or ending the request line, is refused with 400",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/bare_cr",
+                &[
+                    "GET / HTTP/1.1\r\nHost: h\rX-Hidden: 1\r\n\r\n",
+                    "GET / HTTP/1.1\rHost: h\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| {
+            all([
+                refused(o, 0, 400, "invalid header field"),
+                refused(o, 1, 400, "malformed request line"),
+                absent(o, "event request"),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "request_line_double_space",
+        about: "a request line with two spaces between method and target is refused with 400",
+        seed: 1,
+        build: |_| bad_heads("framing/request_line_double_space", &["GET  / HTTP/1.1\r\nHost: h\r\n\r\n"]),
+        expect: |o| all_refused(o, 400, "malformed request line"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "http2_version",
+        about: "an HTTP/2.0 request line is refused with 505 HTTP Version Not Supported",
+        seed: 1,
+        build: |_| bad_heads("framing/http2_version", &["GET / HTTP/2.0\r\nHost: h\r\n\r\n"]),
+        expect: |o| all_refused(o, 505, "HTTP version not supported"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "host_missing_or_doubled",
+        about: "an HTTP/1.1 request without Host, or with two, is refused with 400",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/host_missing_or_doubled",
+                &[
+                    "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all_refused(o, 400, "missing or duplicate Host"),
+    },
+];

@@ -1,5 +1,314 @@
-//! (being written)
+//! Half-close (web2's, which Twisted lost): a client FIN after complete requests still gets
+//! every response, then the channel closes; a FIN in the middle of a head or a body is a
+//! connection loss for that request. Also the server-side fault: the peer's FIN seen at a
+//! given byte offset.
 
-use super::Entry;
+use std::rc::Rc;
 
-pub(super) const ENTRIES: &[Entry] = &[];
+use twine_driver::apps::stream::expected_body;
+use twine_sim::{Action, ClientScript, Outcome, SendWindow, StreamFaults};
+
+use super::backpressure::long_bodies;
+use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
+use super::slow_peers::collect;
+use super::{echo, quick_config, stream, Entry};
+
+const FAMILY: &str = "half_close";
+
+/// The streamed body of `fin_after_request`.
+const STREAM_BYTES: usize = 100_000;
+
+/// The trace lines of connection `conn` (both sides), as rendered.
+fn conn_lines(o: &Outcome, conn: u32) -> String {
+    let tag = format!(" c{conn} ");
+    o.trace
+        .to_text()
+        .lines()
+        .filter(|l| l.contains(&tag))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `in_order`, on the lines of one connection only.
+fn conn_in_order(o: &Outcome, conn: u32, lines: &[&str]) -> Vec<String> {
+    let text = conn_lines(o, conn);
+    let mut rest = text.as_str();
+    for line in lines {
+        match rest.find(line) {
+            Some(at) => rest = &rest[at + line.len()..],
+            None => return vec![format!("c{conn}: {line:?} missing or out of order")],
+        }
+    }
+    Vec::new()
+}
+
+/// `absent`, on the lines of one connection only.
+fn conn_absent(o: &Outcome, conn: u32, text: &str) -> Vec<String> {
+    if conn_lines(o, conn).contains(text) {
+        vec![format!("c{conn}: {text:?} should not happen")]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A GET of 28 bytes.
+const GET_B: &str = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+
+/// Two pipelined GETs.
+const GET_C_D: &str = "GET /c HTTP/1.1\r\nHost: h\r\n\r\nGET /d HTTP/1.1\r\nHost: h\r\n\r\n";
+
+/// A POST head of 49 bytes and a body of 10.
+const POST_HEAD: &str = "POST /e HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n";
+const POST_E: &str = "POST /e HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789";
+
+/// The requests of the `fault_fin_offsets` connections, and where each sees the FIN.
+const OFFSET_CASES: [(&str, u64); 4] = [
+    // In the request line.
+    ("GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 5),
+    // Right after a complete request.
+    (GET_B, GET_B.len() as u64),
+    // Inside the second of two pipelined requests.
+    (GET_C_D, GET_B.len() as u64 + 10),
+    // Inside a body, after 4 of its 10 bytes.
+    (POST_E, POST_HEAD.len() as u64 + 4),
+];
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "fin_after_request",
+        about: "a FIN right after a complete request still gets the whole 100 KB response, streamed to a slow reader after the FIN, then a clean close",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("half_close/fin_after_request", quick_config());
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 16384,
+                    drain_bytes_per_ms: 8192,
+                }),
+                ..StreamFaults::default()
+            });
+            s.clients.push(
+                ClientScript::new()
+                    .send(format!("GET /stream/{STREAM_BYTES} HTTP/1.1\r\nHost: h\r\n\r\n"))
+                    .then(Action::ShutdownWrite),
+            );
+            s
+        },
+        expect: |o| {
+            let body = expected_body(STREAM_BYTES);
+            all([
+                statuses(o, 0, &[200]),
+                long_bodies(o, 0, &[Some(&body)]),
+                in_order(
+                    o,
+                    &[
+                        "c   shutdown write (FIN)",
+                        "s   read EOF",
+                        "producer req#0 paused",
+                        "producer req#0 producing",
+                        "app finish req#0",
+                        "close graceful",
+                        "socket closed (FIN)",
+                    ],
+                ),
+                // The peer already sent its FIN: nothing to linger for.
+                absent(o, "s   shutdown write"),
+                absent(o, "timer linger"),
+                absent(o, "event lost"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "fin_after_two_pipelined",
+        about: "a FIN after two pipelined requests, read while the first response is blocked: both are answered in full, the second with Connection: close, then a clean close",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("half_close/fin_after_two_pipelined", quick_config());
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 16384,
+                    drain_bytes_per_ms: 8192,
+                }),
+                ..StreamFaults::default()
+            });
+            s.clients.push(
+                ClientScript::new()
+                    .send(
+                        "GET /stream/50000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                         GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n",
+                    )
+                    .then(Action::ShutdownWrite),
+            );
+            s
+        },
+        expect: |o| {
+            let (first, second) = (expected_body(50_000), expected_body(10));
+            all([
+                statuses(o, 0, &[200, 200]),
+                long_bodies(o, 0, &[Some(&first), Some(&second)]),
+                in_order(
+                    o,
+                    &[
+                        "c   shutdown write (FIN)",
+                        "event request req#0 GET /stream/50000 HTTP/1.1",
+                        "transport blocked",
+                        "s   read EOF",
+                        "app finish req#0",
+                        "event request req#1 GET /stream/10 HTTP/1.1",
+                        "app finish req#1",
+                        "close graceful",
+                    ],
+                ),
+                // The FIN was known when the second head was written: it says the connection
+                // ends; the first, written before, does not.
+                in_order(
+                    o,
+                    &[
+                        "s→c \"HTTP/1.1 200 OK\\r\\nContent-Type: application/octet-stream\\r\\nContent-Length: 50000\\r\\nDate",
+                        "Content-Length: 10\\r\\nConnection: close\\r\\n",
+                        "c   EOF",
+                    ],
+                ),
+                absent(o, "event lost"),
+                absent(o, "s   shutdown write"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "fin_mid_head",
+        about: "a FIN in the middle of a request head: nothing to answer, no response, a clean close",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("half_close/fin_mid_head", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET / HTTP/1.1\r\nHo")
+                    .then(Action::ShutdownWrite),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                received(o, 0, b""),
+                in_order(o, &["c   shutdown write (FIN)", "s   read EOF", "close graceful", "socket closed (FIN)", "c   EOF"]),
+                absent(o, "event request"),
+                absent(o, "event protocol error"),
+                absent(o, "timer header_read fired"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "fin_mid_body_echo",
+        about: "a FIN in the middle of a body loses the request: echo's started 200 is cut short at the 4 bytes echoed, then the connection closes",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("half_close/fin_mid_body_echo", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd")
+                    .then(Action::ShutdownWrite)
+                    // A broken peer: its request can never be answered in full.
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[None]),
+                in_order(
+                    o,
+                    &[
+                        "app body req#0 4 bytes",
+                        "s   read EOF",
+                        "event lost req#0",
+                        "producer req#0 stopped",
+                        "close graceful",
+                        "s→c \"abcd\"",
+                        "c   EOF",
+                    ],
+                ),
+                absent(o, "event body end"),
+                absent(o, "app finish"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "fin_mid_body_unanswered",
+        about: "a FIN in the middle of a body, to an app that answers only at the body's end: the request is lost and no response is sent at all",
+        seed: 1,
+        build: |_| {
+            let mut s = collect("half_close/fin_mid_body_unanswered", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd")
+                    .then(Action::ShutdownWrite)
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                received(o, 0, b""),
+                in_order(o, &["event body req#0 4 bytes", "s   read EOF", "event lost req#0", "close graceful", "c   EOF"]),
+                absent(o, "app head"),
+                absent(o, "408"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "fault_fin_offsets",
+        about: "the server sees the peer's FIN (a fault) in a request line (no response), right after a request (full response), inside a second pipelined request (first answered), inside a body (lost)",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("half_close/fault_fin_offsets", quick_config());
+            s.faults = Rc::new(|conn| StreamFaults {
+                half_close_at: OFFSET_CASES.get(conn as usize).map(|(_, at)| *at),
+                ..StreamFaults::default()
+            });
+            for (request, _) in OFFSET_CASES {
+                // The fault cuts the stream under the client, which cannot be answered in full:
+                // exempt from liveness, like a broken peer.
+                s.clients.push(ClientScript::new().send(request).misbehaving());
+            }
+            s
+        },
+        expect: |o| {
+            let fin = |conn: usize| format!("peer FIN at byte {}", OFFSET_CASES[conn].1);
+            all([
+                // c0: FIN in the request line: nothing to answer.
+                received(o, 0, b""),
+                conn_in_order(o, 0, &[&fin(0), "s   read EOF", "close graceful"]),
+                conn_absent(o, 0, "event request"),
+                // c1: FIN right after the request: answered in full, then a clean close.
+                statuses(o, 1, &[200]),
+                conn_in_order(o, 1, &["event request req#0 GET /b", &fin(1), "s   read EOF", "close graceful", "c   EOF"]),
+                clean_eof(o, 1),
+                // c2: the first request answered in full, the second cut and never dispatched.
+                statuses(o, 2, &[200]),
+                bodies(o, 2, &[Some(b""), None]),
+                conn_in_order(o, 2, &["event request req#0 GET /c", "app finish req#0", &fin(2), "close graceful"]),
+                conn_absent(o, 2, "req#1"),
+                // c3: FIN inside the body: the request is lost and echo's 200 cut short.
+                statuses(o, 3, &[200]),
+                bodies(o, 3, &[None]),
+                conn_in_order(o, 3, &["event body req#0 4 bytes", &fin(3), "event lost req#0", "close graceful"]),
+                conn_absent(o, 3, "app finish"),
+                // The bytes past a FIN are never read, so closing c0, c2 and c3 resets them
+                // (Linux semantics); c1 left nothing unread.
+                absent(o, "c1  c   read error"),
+            ])
+        },
+    },
+];

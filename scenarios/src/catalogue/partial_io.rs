@@ -49,6 +49,11 @@ fn got(outcome: &Outcome, conn: usize, needle: &str) -> Vec<String> {
     }
 }
 
+/// `THREE` with the connection kept open after the third request.
+fn three_kept_open() -> String {
+    THREE.replace("Connection: close", "X: y")
+}
+
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
@@ -199,7 +204,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut s = echo("partial_io/client_one_byte_segments", quick_config());
             s.clients.push(
                 ClientScript::new()
-                    .send_in(THREE.replace("Connection: close", "X: y"), Fragments::Each(1), Duration::ZERO)
+                    .send_in(three_kept_open(), Fragments::Each(1), Duration::ZERO)
                     .send_in(CHUNKED_UPLOAD, Fragments::Each(1), Duration::ZERO)
                     .then(Action::ShutdownWrite),
             );
@@ -241,7 +246,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.clients.push(
                 ClientScript::new()
                     .send_in(
-                        THREE.replace("Connection: close", "X: y"),
+                        three_kept_open(),
                         Fragments::Random { max: 7 },
                         Duration::from_millis(1),
                     )

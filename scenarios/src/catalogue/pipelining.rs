@@ -54,13 +54,41 @@ fn mixed_expect(o: &twine_sim::Outcome) -> Vec<String> {
     ])
 }
 
+/// The slow first request of `padded_gets`.
+const FIRST_HEAD: &str = "GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n";
+
+/// The server read exactly `n` bytes before the first trace line holding `marker`.
+fn read_before(o: &twine_sim::Outcome, marker: &str, n: usize) -> Vec<String> {
+    let trace = o.trace.to_text();
+    let Some(end) = trace.find(marker) else {
+        return vec![format!("trace: {marker:?} missing")];
+    };
+    let read: usize = trace[..end]
+        .lines()
+        .filter_map(|l| {
+            l.split("s   read ")
+                .nth(1)?
+                .strip_suffix(" bytes")?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    if read == n {
+        Vec::new()
+    } else {
+        vec![format!(
+            "trace: {read} bytes read before {marker:?}, expected {n}"
+        )]
+    }
+}
+
 /// Requests pipelined behind the slow first one.
 const PADDED: usize = 5;
 
 /// `GET /stream/40000`, then `PADDED` requests for 10 bytes with a 4000-byte header each (the
 /// last one closing): over 20 KiB in all, in one segment.
 fn padded_gets() -> Vec<u8> {
-    let mut out = b"GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
+    let mut out = FIRST_HEAD.as_bytes().to_vec();
     let pad = "p".repeat(4000);
     for i in 0..PADDED {
         let close = if i + 1 == PADDED {
@@ -144,13 +172,12 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200; PADDED + 1]),
                 bodies(o, 0, &expected),
-                // The first read fills the buffer (a whole head must fit: 16384 bytes plus
-                // room for the line ends of 500 headers); the rest waits in the client's
-                // socket until the slow response is done.
+                // Reading pauses once 16384 bytes past the first request are buffered; the
+                // rest waits in the client's socket until the slow response is done.
+                read_before(o, "reading paused", FIRST_HEAD.len() + 16_384),
                 in_order(
                     o,
                     &[
-                        "read 17390 bytes",
                         "event request req#0 GET /stream/40000",
                         "reading paused",
                         "app finish req#0",
@@ -325,7 +352,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read 740 bytes",
+                        "read 690 bytes",
                         "event request req#0 POST /p0",
                         "app finish req#0",
                         "event request req#1 POST /c0",
@@ -339,6 +366,55 @@ pub(super) const ENTRIES: &[Entry] = &[
                     ],
                 ),
                 absent(o, "reading paused"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "error_after_slow_response",
+        about: "a malformed request pipelined behind a slow response is answered with 400 only after that response is complete, never inside it",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("pipelining/error_after_slow_response", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send(
+                        "GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                         GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n\
+                         GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n",
+                    )
+                    .misbehaving(),
+            );
+            s.faults = Rc::new(|_| StreamFaults {
+                window: Some(SendWindow {
+                    bytes: 4096,
+                    drain_bytes_per_ms: 2048,
+                }),
+                ..StreamFaults::default()
+            });
+            s
+        },
+        expect: |o| {
+            let first = expected_body(40_000);
+            all([
+                statuses(o, 0, &[200, 400]),
+                bodies(o, 0, &[Some(&first), Some(b"invalid Content-Length\n")]),
+                // The bad head is parsed only once the first response is done (depth 1),
+                // and the request after it is never dispatched.
+                in_order(
+                    o,
+                    &[
+                        "event request req#0 GET /stream/40000",
+                        "producer req#0 paused",
+                        "app finish req#0",
+                        "event protocol error: invalid Content-Length (400)",
+                        "shutdown write",
+                        "c   EOF",
+                    ],
+                ),
+                absent(o, "event request req#1"),
+                absent(o, "event request req#2"),
                 clean_eof(o, 0),
             ])
         },

@@ -205,3 +205,24 @@ fn timer_changes_are_outputs() {
         ]
     );
 }
+
+/// A slow reader is not a stalled one: progress while blocked (the transport reported
+/// blocked again after taking bytes) pushes the send stall deadline back.
+#[test]
+fn progress_while_blocked_keeps_the_send_stall_away() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.transport(TransportState::Blocked);
+    for _ in 0..10 {
+        h.advance_secs(50);
+        h.transport(TransportState::Blocked);
+    }
+    assert_eq!(h.closed(), None, "500 s of slow progress");
+    h.advance_secs(60);
+    assert_eq!(
+        h.closed(),
+        Some(CloseReason::Abort),
+        "60 s without progress"
+    );
+    assert_eq!(fired(&h), [Timer::SendStall]);
+}

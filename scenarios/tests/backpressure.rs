@@ -1,0 +1,11 @@
+//! Backpressure scenarios, each asserted byte for byte against its snapshot in
+//! `snapshots/backpressure/`.
+
+mod catalogue;
+
+scenarios!("backpressure":
+    slow_window_stream,
+    echo_upload_slow_reader,
+    never_reading_pipeliner,
+    read_after_pause_recovers,
+);

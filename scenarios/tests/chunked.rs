@@ -1,0 +1,19 @@
+//! Chunked request body scenarios, each asserted byte for byte against its snapshot in
+//! `snapshots/chunked/`.
+
+mod catalogue;
+
+scenarios!("chunked":
+    extensions_and_trailers,
+    split_every_byte,
+    split_random,
+    bad_hex,
+    hex_prefix,
+    negative_size,
+    size_line_too_long,
+    extension_bad_byte,
+    missing_crlf_after_data,
+    trailers_too_large,
+    body_over_limit,
+    bad_size_after_response_started,
+);

@@ -1,0 +1,13 @@
+//! Expect: 100-continue scenarios, each asserted byte for byte against its snapshot in
+//! `snapshots/expect_continue/`.
+
+mod catalogue;
+
+scenarios!("expect_continue":
+    lazy_100,
+    http10_no_100,
+    no_body_no_100,
+    early_413_lingers,
+    pipelined_after_first,
+    chunked_upload,
+);

@@ -1,0 +1,19 @@
+//! Framing and request smuggling scenarios, each asserted byte for byte against its snapshot
+//! in `snapshots/framing/`.
+
+mod catalogue;
+
+scenarios!("framing":
+    cl_and_te,
+    two_content_lengths,
+    content_length_malformed,
+    chunked_not_last,
+    unknown_coding,
+    te_on_http10,
+    obs_fold,
+    bare_lf,
+    bare_cr,
+    request_line_double_space,
+    http2_version,
+    host_missing_or_doubled,
+);

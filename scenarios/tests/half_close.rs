@@ -1,0 +1,13 @@
+//! Half-close scenarios, each asserted byte for byte against its snapshot in
+//! `snapshots/half_close/`.
+
+mod catalogue;
+
+scenarios!("half_close":
+    fin_after_request,
+    fin_after_two_pipelined,
+    fin_mid_head,
+    fin_mid_body_echo,
+    fin_mid_body_unanswered,
+    fault_fin_offsets,
+);
