@@ -2,14 +2,13 @@
 //! producer, a paused echo withholds request-body credit so reading pauses too, and a client
 //! that never reads can neither make the server buffer without bound nor hold it forever.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use twine_driver::apps::stream::expected_body;
-use twine_sim::{Action, ClientScript, Fragments, Outcome, ReadPolicy, SendWindow, StreamFaults};
+use twine_sim::{Action, ClientScript, Fragments, Outcome, ReadPolicy};
 
 use super::expect::{absent, all, clean_eof, in_order, statuses};
-use super::{echo, quick_config, stream, Entry};
+use super::{echo, quick_config, slow_reader, stream, Entry};
 
 const FAMILY: &str = "backpressure";
 
@@ -154,13 +153,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut s = stream("backpressure/slow_window_stream", quick_config());
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 65536,
-                    drain_bytes_per_ms: 32768,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(65536, 32768);
             s.clients.push(ClientScript::new().send(format!(
                 "GET /stream/{STREAM_BYTES} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
             )));
@@ -204,13 +197,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut s = echo("backpressure/echo_upload_slow_reader", quick_config());
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 16384,
-                    drain_bytes_per_ms: 4096,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(16384, 4096);
             s.clients.push(
                 ClientScript::new()
                     .send(format!(
@@ -256,13 +243,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             config.timeouts.send_stall = Duration::from_secs(2);
             let mut s = echo("backpressure/never_reading_pipeliner", config);
             // The client reads nothing: its socket buffer (2 KB here) fills and stays full.
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 2048,
-                    drain_bytes_per_ms: 0,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(2048, 0);
             s.clients.push(
                 ClientScript::new()
                     .send(pipelined_gets(PIPELINED))
@@ -309,13 +290,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut s = stream("backpressure/read_after_pause_recovers", quick_config());
             // Nothing drains until the client starts reading at 1 s (the end of the chaos
             // phase lifts the window).
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 4096,
-                    drain_bytes_per_ms: 0,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(4096, 0);
             s.chaos_phase = Duration::from_secs(1);
             let mut requests = b"GET /stream/200000 HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
             for i in 0..20 {

@@ -6,12 +6,12 @@
 use std::rc::Rc;
 
 use twine_driver::apps::stream::expected_body;
-use twine_sim::{Action, ClientScript, Outcome, SendWindow, StreamFaults};
+use twine_sim::{Action, ClientScript, Outcome, StreamFaults};
 
 use super::backpressure::long_bodies;
 use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
 use super::slow_peers::collect;
-use super::{echo, quick_config, stream, Entry};
+use super::{echo, quick_config, slow_reader, stream, Entry};
 
 const FAMILY: &str = "half_close";
 
@@ -81,13 +81,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut s = stream("half_close/fin_after_request", quick_config());
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 16384,
-                    drain_bytes_per_ms: 8192,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(16384, 8192);
             s.clients.push(
                 ClientScript::new()
                     .send(format!("GET /stream/{STREAM_BYTES} HTTP/1.1\r\nHost: h\r\n\r\n"))
@@ -127,13 +121,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut s = stream("half_close/fin_after_two_pipelined", quick_config());
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 16384,
-                    drain_bytes_per_ms: 8192,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(16384, 8192);
             s.clients.push(
                 ClientScript::new()
                     .send(

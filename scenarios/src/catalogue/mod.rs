@@ -28,7 +28,7 @@ use std::time::Duration;
 use twine_engine::{Config, Timeouts};
 use twine_sim::{Outcome, Scenario, Seed};
 
-pub use build::{echo, stream};
+pub use build::{echo, slow_reader, stream};
 
 /// One scenario of the catalogue.
 #[derive(Clone, Copy)]

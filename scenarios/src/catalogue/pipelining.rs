@@ -4,15 +4,14 @@
 //! 16 KiB eager-read bound reading pauses; at a depth above 1 responses finished early wait
 //! their turn.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use twine_driver::apps::stream::expected_body;
 use twine_engine::Limits;
-use twine_sim::{Action, ClientScript, Fragments, SendWindow, StreamFaults};
+use twine_sim::{Action, ClientScript, Fragments};
 
 use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
-use super::{echo, quick_config, stream, Entry};
+use super::{echo, quick_config, slow_reader, stream, Entry};
 
 const FAMILY: &str = "pipelining";
 
@@ -155,13 +154,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = stream("pipelining/over_eager_read_limit", quick_config());
             s.clients.push(ClientScript::new().send(padded_gets()));
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 4096,
-                    drain_bytes_per_ms: 2048,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(4096, 2048);
             s
         },
         expect: |o| {
@@ -212,13 +205,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             ));
             // A slow reader: the first response is paused by backpressure while the two after
             // it are already complete and queued.
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 4096,
-                    drain_bytes_per_ms: 2048,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(4096, 2048);
             s
         },
         expect: |o| {
@@ -271,13 +258,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             ));
             // A slow reader: the first response takes a while, and the second request waits
             // in the buffer all that time.
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 4096,
-                    drain_bytes_per_ms: 2048,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(4096, 2048);
             s
         },
         expect: |o| {
@@ -386,13 +367,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     )
                     .misbehaving(),
             );
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 4096,
-                    drain_bytes_per_ms: 2048,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(4096, 2048);
             s
         },
         expect: |o| {

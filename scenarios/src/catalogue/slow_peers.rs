@@ -18,7 +18,7 @@ use twine_sim::{
 
 use super::backpressure::long_bodies;
 use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
-use super::{echo, quick_config, stream, Entry};
+use super::{echo, quick_config, slow_reader, stream, Entry};
 
 const FAMILY: &str = "slow_peers";
 
@@ -310,13 +310,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut config = quick_config();
             config.timeouts.send_stall = Duration::from_secs(1);
             let mut s = stream("slow_peers/slow_read_steady", config);
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 8192,
-                    drain_bytes_per_ms: 1500,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(8192, 1500);
             s.clients.push(ClientScript::new().send(format!(
                 "GET /stream/{READ_BYTES} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
             )));
@@ -365,13 +359,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut config = quick_config();
             config.timeouts.send_stall = Duration::from_millis(50);
             let mut s = stream("slow_peers/slow_read_progress_not_stall", config);
-            s.faults = Rc::new(|_| StreamFaults {
-                window: Some(SendWindow {
-                    bytes: 8192,
-                    drain_bytes_per_ms: 200,
-                }),
-                ..StreamFaults::default()
-            });
+            s.faults = slow_reader(8192, 200);
             s.clients.push(ClientScript::new().send(
                 "GET /stream/50000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
             ));
