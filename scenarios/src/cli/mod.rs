@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 /// twine: an HTTP/1.1 channel engine and its deterministic network chaos harness.
 #[derive(Debug, Parser)]
-#[command(name = "twine", version, about, max_term_width = 100)]
+#[command(name = "twine", version, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,13 +84,21 @@ fn clap_failure(error: clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
+            // clap's message runs until its usage block; fold it onto one line.
             let rendered = error.render().to_string();
-            let first = rendered
+            let message: Vec<&str> = rendered
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid usage");
-            let first = first.trim_start_matches("error: ");
-            eprintln!("error: {first} (see twine --help)");
+                .map(str::trim)
+                .take_while(|l| {
+                    !l.starts_with("Usage:")
+                        && !l.starts_with("tip:")
+                        && !l.starts_with("For more information")
+                })
+                .filter(|l| !l.is_empty())
+                .collect();
+            let message = message.join(" ");
+            let message = message.trim_start_matches("error: ");
+            eprintln!("error: {message} (see twine --help)");
             ExitCode::from(2)
         }
     }
