@@ -1,7 +1,17 @@
 //! Running catalogue scenarios: exactly (the snapshot run), or under swarm faults chosen by the
-//! seed (exploration); and shrinking a failing swarm schedule to a minimal set of knobs.
+//! seed (exploration); and shrinking a failing fault schedule to a minimal one.
+//!
+//! A schedule is shrunk in two passes. First whole swarm knobs are turned off while the run
+//! still fails. Then, with the knobs left, the individual fault decisions that fired are
+//! reduced by delta debugging (Zeller's ddmin): the run is replayed with only a subset allowed
+//! to fire, keeping any subset that still fails. Every replay is deterministic, so the result
+//! is a schedule that fails every time, and the line that reproduces it says exactly which
+//! decisions fire.
 
-use twine_sim::{run, Knob, Knobs, Outcome, Seed};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use twine_sim::{run, Decision, Knob, Knobs, Outcome, Seed};
 
 use crate::catalogue::Entry;
 
@@ -10,71 +20,152 @@ use crate::catalogue::Entry;
 pub enum Faults {
     /// None: the scenario exactly as written.
     Exact,
-    /// The swarm knobs the seed draws, restricted to these (all of them when exploring).
-    Swarm(Vec<Knob>),
+    /// The swarm knobs the seed draws, restricted to `knobs`; and of their decisions only
+    /// `keep` may fire, when given.
+    Swarm {
+        /// The knobs left on.
+        knobs: Vec<Knob>,
+        /// The fault decisions allowed to fire (`None`: all).
+        keep: Option<BTreeSet<Decision>>,
+    },
 }
 
 impl Faults {
-    /// Every swarm knob the seed turns on.
+    /// Every swarm knob the seed turns on, every decision.
     pub fn swarm() -> Faults {
-        Faults::Swarm(Knob::ALL.to_vec())
+        Faults::Swarm {
+            knobs: Knob::ALL.to_vec(),
+            keep: None,
+        }
+    }
+
+    /// These knobs, every decision.
+    pub fn knobs(knobs: Vec<Knob>) -> Faults {
+        Faults::Swarm { knobs, keep: None }
     }
 
     /// The flags that select these faults on the command line.
     pub fn flags(&self) -> String {
-        match self {
-            Faults::Exact => String::new(),
-            Faults::Swarm(knobs) if knobs.len() == Knob::ALL.len() => " --swarm".into(),
-            Faults::Swarm(knobs) => {
-                let names: Vec<&str> = knobs.iter().map(|k| k.name()).collect();
-                format!(
-                    " --faults {}",
-                    if names.is_empty() {
-                        "none".into()
-                    } else {
-                        names.join(",")
-                    }
-                )
-            }
+        let Faults::Swarm { knobs, keep } = self else {
+            return String::new();
+        };
+        let mut flags = if knobs.len() == Knob::ALL.len() {
+            " --swarm".to_string()
+        } else if knobs.is_empty() {
+            " --faults none".to_string()
+        } else {
+            let names: Vec<&str> = knobs.iter().map(|k| k.name()).collect();
+            format!(" --faults {}", names.join(","))
+        };
+        if let Some(keep) = keep {
+            let list: Vec<String> = keep.iter().map(|(c, n)| format!("{c}:{n}")).collect();
+            let list = if list.is_empty() {
+                "none".to_string()
+            } else {
+                list.join(",")
+            };
+            flags.push_str(&format!(" --keep {list}"));
         }
+        flags
     }
 }
 
-/// Runs `entry` under `seed` with `faults`, checking its own expectations too.
+/// Parses a `--keep` list: `conn:decision` pairs separated by commas, or `none`.
+pub fn parse_keep(list: &str) -> Option<BTreeSet<Decision>> {
+    if list == "none" {
+        return Some(BTreeSet::new());
+    }
+    list.split(',')
+        .map(|pair| {
+            let (conn, decision) = pair.trim().split_once(':')?;
+            Some((conn.parse().ok()?, decision.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `entry` under `seed` with `faults`, checking its own expectations too (in exact mode:
+/// under swarm faults only the invariants are required to hold).
 pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
     let mut scenario = (entry.build)(seed);
-    if let Faults::Swarm(keep) = faults {
-        Knobs::draw(seed).only(keep).apply(&mut scenario);
+    if let Faults::Swarm { knobs, keep } = faults {
+        Knobs::draw(seed).only(knobs).apply(&mut scenario);
+        scenario.keep = keep.clone().map(Rc::new);
     }
     let mut outcome = run(&scenario, seed);
-    // A run that failed its invariants may not reach the scenario's own expectations: report
-    // the invariants alone then.
-    if outcome.violations.is_empty() || matches!(faults, Faults::Exact) {
-        let expected = if matches!(faults, Faults::Exact) {
-            (entry.expect)(&outcome)
-        } else {
-            Vec::new()
-        };
+    if matches!(faults, Faults::Exact) {
+        let expected = (entry.expect)(&outcome);
         outcome.add_violations(expected);
     }
     outcome
 }
 
-/// The swarm knobs that matter to a failure: knobs are turned off one at a time and kept off
-/// whenever the run still fails (delta debugging over the knob set).
-pub fn shrink(entry: &Entry, seed: Seed) -> Vec<Knob> {
-    let mut kept: Vec<Knob> = Knobs::draw(seed).active();
+/// Most replays one shrink may spend.
+const SHRINK_RUNS_MAX: usize = 400;
+
+/// The smallest failing schedule found for a run that fails under the seed's swarm faults.
+pub fn shrink(entry: &Entry, seed: Seed) -> Faults {
+    let budget = std::cell::Cell::new(SHRINK_RUNS_MAX);
+    let fails = |faults: &Faults| {
+        budget.set(budget.get().saturating_sub(1));
+        budget.get() > 0 && !execute(entry, seed, faults).passed()
+    };
+    // Pass 1: whole knobs.
+    let mut knobs = Knobs::draw(seed).active();
     let mut i = 0;
-    while i < kept.len() {
-        let mut without = kept.clone();
+    while i < knobs.len() {
+        let mut without = knobs.clone();
         without.remove(i);
-        if !execute(entry, seed, &Faults::Swarm(without.clone())).passed() {
-            kept = without;
+        if fails(&Faults::knobs(without.clone())) {
+            knobs = without;
         } else {
             i += 1;
         }
     }
-    kept
+    // Pass 2: the decisions that fired, by ddmin.
+    let fired: Vec<Decision> = execute(entry, seed, &Faults::knobs(knobs.clone())).fired;
+    let with = |keep: &[Decision]| Faults::Swarm {
+        knobs: knobs.clone(),
+        keep: Some(keep.iter().copied().collect()),
+    };
+    let mut kept: Vec<Decision> = dedup(fired);
+    if !fails(&with(&kept)) {
+        // The failure needs decisions that did not fire (it cannot be pinned down more).
+        return Faults::knobs(knobs);
+    }
+    let mut chunks = 2;
+    while kept.len() >= 2 && budget.get() > 0 {
+        let size = kept.len().div_ceil(chunks);
+        let mut reduced = false;
+        for start in (0..kept.len()).step_by(size) {
+            let complement: Vec<Decision> = kept[..start]
+                .iter()
+                .chain(&kept[(start + size).min(kept.len())..])
+                .copied()
+                .collect();
+            if fails(&with(&complement)) {
+                kept = complement;
+                chunks = (chunks - 1).max(2);
+                reduced = true;
+                break;
+            }
+        }
+        if !reduced {
+            if chunks >= kept.len() {
+                break;
+            }
+            chunks = (chunks * 2).min(kept.len());
+        }
+    }
+    if kept.len() == 1 && fails(&with(&[])) {
+        kept.clear();
+    }
+    with(&kept)
+}
+
+fn dedup(mut decisions: Vec<Decision>) -> Vec<Decision> {
+    let mut seen = BTreeSet::new();
+    decisions.retain(|d| seen.insert(*d));
+    decisions
 }
 
 /// The lines that reproduce a run: the `twine replay` command and the `cargo test` one.

@@ -4,7 +4,7 @@
 //! twice, exactly and under its seed's swarm faults, and requires identical traces.
 
 use twine_scenarios::catalogue;
-use twine_scenarios::execute::{execute, Faults};
+use twine_scenarios::execute::{execute, parse_keep, Faults};
 use twine_sim::{Knob, Seed};
 
 fn parse(line: &str) -> (String, Seed, Faults) {
@@ -21,7 +21,14 @@ fn parse(line: &str) -> (String, Seed, Faults) {
             "--faults" => {
                 let list = words.next().unwrap_or("none");
                 let knobs = list.split(',').filter_map(Knob::from_name).collect();
-                faults = Faults::Swarm(knobs);
+                faults = Faults::knobs(knobs);
+            }
+            "--keep" => {
+                let list = words.next().unwrap_or("none");
+                let keep = parse_keep(list).expect("--keep takes conn:decision pairs");
+                if let Faults::Swarm { keep: slot, .. } = &mut faults {
+                    *slot = Some(keep);
+                }
             }
             other => panic!("unexpected {other:?} in TWINE_REPLAY"),
         }

@@ -88,6 +88,16 @@ impl StreamFaults {
 /// Which faults each connection gets, by connection number.
 pub type FaultPlan = Rc<dyn Fn(u32) -> StreamFaults>;
 
+/// One random fault decision: the `n`th decision point on connection `conn`. Every point where
+/// a swarm fault may fire (a read cut short, a partial write, a read stall) is numbered, fired
+/// or not, so a run's fault schedule is the set of decisions that fired, and a subset of it can
+/// be replayed: the other decisions are drawn all the same (the random stream stays aligned)
+/// but do not fire. That is how a failing schedule is shrunk.
+pub type Decision = (u32, u64);
+
+/// The decisions allowed to fire; `None` lets every one fire.
+pub type Keep = Option<Rc<std::collections::BTreeSet<Decision>>>;
+
 /// The wrapper. See the module documentation.
 pub struct FaultyStream<S> {
     inner: Option<S>,
@@ -96,6 +106,10 @@ pub struct FaultyStream<S> {
     faults: StreamFaults,
     resolved: bool,
     plan: FaultPlan,
+    keep: Keep,
+    /// This connection's number once resolved, and its next decision point.
+    conn: Option<u32>,
+    decisions: u64,
     seed: Seed,
     rng: SimRng,
     chaos: Chaos,
@@ -129,6 +143,7 @@ impl<S> FaultyStream<S> {
         inner: S,
         port: u16,
         plan: FaultPlan,
+        keep: Keep,
         seed: Seed,
         chaos: Chaos,
         recorder: Recorder,
@@ -138,6 +153,9 @@ impl<S> FaultyStream<S> {
             faults: StreamFaults::default(),
             resolved: false,
             plan,
+            keep,
+            conn: None,
+            decisions: 0,
             seed,
             rng: SimRng::fork(seed, "faults/unresolved"),
             chaos,
@@ -158,6 +176,24 @@ impl<S> FaultyStream<S> {
         self.recorder.record_peer(self.port, Event::Fault { what });
     }
 
+    /// Numbers the next decision point and says whether its fault may fire.
+    fn decide(&mut self) -> Option<Decision> {
+        let conn = self.conn?;
+        let decision = (conn, self.decisions);
+        self.decisions += 1;
+        let kept = self
+            .keep
+            .as_ref()
+            .is_none_or(|keep| keep.contains(&decision));
+        kept.then_some(decision)
+    }
+
+    /// Records that a decision's fault fired.
+    fn fired(&self, decision: Decision, what: String) {
+        self.recorder.note_fired(decision);
+        self.fault(what);
+    }
+
     /// Looks up this connection's faults once its number is known.
     fn resolve(&mut self) {
         if self.resolved {
@@ -167,6 +203,7 @@ impl<S> FaultyStream<S> {
             return;
         };
         self.resolved = true;
+        self.conn = Some(conn);
         self.faults = (self.plan)(conn);
         self.rng = SimRng::fork(self.seed, &format!("faults/conn-{conn}"));
         self.tokens = self.faults.window.map_or(usize::MAX, |w| w.bytes);
@@ -245,20 +282,30 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
         let chaos = this.chaos.is_on();
         if this.read_wake.is_none() && chaos {
             if let Some((p, max_ms)) = this.faults.read_stall {
+                let decision = this.decide();
                 if this.rng.chance(p) {
                     let ms = this.rng.range(1..=max_ms.max(1));
-                    this.fault(format!("read stalls {ms}ms"));
-                    this.read_wake = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
+                    if let Some(decision) = decision {
+                        this.fired(decision, format!("read stalls {ms}ms"));
+                        let stall = tokio::time::sleep(Duration::from_millis(ms));
+                        this.read_wake = Some(Box::pin(stall));
+                    }
                 }
             }
         }
         if poll_wake(&mut this.read_wake, cx).is_pending() {
             return Poll::Pending;
         }
-        // Invariant: `inner` is only None in the Reset state, handled above.
-        let inner = this.inner.as_mut().expect("an open stream has its socket");
+        let mut cut_decision = None;
         let limit = match this.faults.read_fragment_max.filter(|_| chaos) {
-            Some(max) => this.rng.range(1..=max.max(1)).min(buf.remaining()),
+            Some(max) => {
+                cut_decision = this.decide();
+                let drawn = this.rng.range(1..=max.max(1));
+                match cut_decision {
+                    Some(_) => drawn.min(buf.remaining()),
+                    None => buf.remaining(),
+                }
+            }
             None => buf.remaining(),
         };
         // Stop at a byte-offset fault so it fires exactly there.
@@ -277,14 +324,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
         };
         this.scratch.resize(limit, 0);
         let mut limited = ReadBuf::new(&mut this.scratch);
+        // Invariant: `inner` is only None in the Reset state, handled above.
+        let inner = this.inner.as_mut().expect("an open stream has its socket");
         match Pin::new(inner).poll_read(cx, &mut limited) {
             Poll::Ready(Ok(())) => {
                 let n = limited.filled().len();
                 let cut = n > 0 && n == limit && limit < buf.remaining();
                 buf.put_slice(limited.filled());
                 this.read_bytes += n as u64;
-                if cut && this.faults.read_fragment_max.is_some() {
-                    this.fault(format!("read cut to {n} bytes"));
+                if let Some(decision) = cut_decision.filter(|_| cut) {
+                    this.fired(decision, format!("read cut to {n} bytes"));
                 }
                 Poll::Ready(Ok(()))
             }
@@ -330,11 +379,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         this.write_blocked = false;
         let chaos = this.chaos.is_on();
         let mut accept = buf.len().min(this.tokens);
-        if let Some(max) = this.faults.write_fragment_max.filter(|_| chaos) {
-            accept = accept.min(this.rng.range(1..=max.max(1)));
-        }
         if accept < buf.len() {
-            this.fault(format!("partial write {accept} of {}", buf.len()));
+            // The slow reader's window is a rate, not a random decision.
+            this.fault(format!("partial write {accept} of {}: window", buf.len()));
+        }
+        if let Some(max) = this.faults.write_fragment_max.filter(|_| chaos) {
+            let decision = this.decide();
+            let drawn = this.rng.range(1..=max.max(1));
+            if let Some(decision) = decision.filter(|_| drawn < accept) {
+                accept = drawn;
+                this.fired(decision, format!("partial write {accept} of {}", buf.len()));
+            }
         }
         // Invariant: `inner` is only None in the Reset state, handled above.
         let inner = this.inner.as_mut().expect("an open stream has its socket");

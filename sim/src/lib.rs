@@ -24,7 +24,7 @@ pub mod swarm;
 pub mod trace;
 
 pub use client::{Action, ClientLog, ClientScript, Fragments, ReadPolicy};
-pub use fault::{Chaos, FaultPlan, SendWindow, StreamFaults};
+pub use fault::{Chaos, Decision, FaultPlan, Keep, SendWindow, StreamFaults};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Latency, NetFault, Outcome, Scenario};
 pub use server::{app, AppFactory};

@@ -14,7 +14,7 @@ use twine_driver::App;
 use twine_engine::Config;
 
 use crate::client::{run_client, ClientLog, ClientScript};
-use crate::fault::{Chaos, FaultPlan, StreamFaults};
+use crate::fault::{Chaos, Decision, FaultPlan, Keep, StreamFaults};
 use crate::invariants::check;
 use crate::rng::{Seed, SimRng};
 use crate::server::{serve, ServerEnv, PORT};
@@ -75,6 +75,9 @@ pub struct Scenario {
     pub liveness_budget: Duration,
     /// Knobs to print at the top of the trace (besides the seed).
     pub knobs: Vec<(String, String)>,
+    /// Only these fault decisions may fire (`None`: all); set when a failing schedule is
+    /// shrunk or replayed.
+    pub keep: Keep,
     /// Sabotage, for proving the checkers can fail: the engine is never told that the
     /// transport blocked.
     pub ignore_transport_blocked: bool,
@@ -100,6 +103,7 @@ impl Scenario {
             liveness_budget: Duration::from_secs(120),
             knobs: Vec::new(),
             ignore_transport_blocked: false,
+            keep: None,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct Outcome {
     pub clients: Vec<ClientLog>,
     /// Every invariant that failed; empty means the run passed.
     pub violations: Vec<String>,
+    /// The fault decisions that fired, in order: the run's fault schedule.
+    pub fired: Vec<Decision>,
 }
 
 impl Outcome {
@@ -193,6 +199,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         config: scenario.config.clone().with_date_origin(EPOCH_UNIX_SECS),
         app: scenario.app.clone(),
         faults: scenario.faults.clone(),
+        keep: scenario.keep.clone(),
         seed,
         chaos: chaos.clone(),
         recorder: recorder.clone(),
@@ -232,9 +239,11 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     // with tokio_unstable turmoil turns a task's panic into one from `step()`.
     capture_panic_messages();
     FIRST_PANIC.with(|p| p.borrow_mut().take());
+    IN_RUN.with(|r| r.set(true));
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         drive(&mut sim, scenario, &chaos, &recorder)
     }));
+    IN_RUN.with(|r| r.set(false));
     let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
     let mut violations = Vec::new();
     let trace = recorder.snapshot();
@@ -263,6 +272,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         );
     }
     Outcome {
+        fired: recorder.fired(),
         scenario: scenario.name.clone(),
         seed,
         trace: recorder.snapshot(),
@@ -297,6 +307,9 @@ fn check_backlog(scenario: &Scenario, recorder: &Recorder) -> Vec<String> {
 thread_local! {
     /// The first panic message on this thread since the run began.
     static FIRST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// A run is stepping on this thread: its panics become violations (with their message and
+    /// place), not noise on stderr.
+    static IN_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Installs, once per process, a panic hook that also remembers the first message on each
@@ -317,10 +330,13 @@ fn capture_panic_messages() {
                 }
                 None => panic_message(info.payload()),
             };
+            let in_run = IN_RUN.with(|r| r.get());
             FIRST_PANIC.with(|p| {
                 p.borrow_mut().get_or_insert(message);
             });
-            previous(info);
+            if !in_run {
+                previous(info);
+            }
         }));
     });
 }

@@ -10,7 +10,7 @@ use twine_engine::{
     TimerChange, TransportState, UsageError,
 };
 
-use crate::fault::{Chaos, FaultPlan, FaultyStream};
+use crate::fault::{Chaos, FaultPlan, FaultyStream, Keep};
 use crate::rng::Seed;
 use crate::trace::{Event, Recorder};
 
@@ -29,6 +29,8 @@ pub struct ServerEnv {
     pub app: AppFactory,
     /// Faults per connection.
     pub faults: FaultPlan,
+    /// The fault decisions allowed to fire (all when `None`).
+    pub keep: Keep,
     /// The run's seed, for the faults' forks.
     pub seed: Seed,
     /// Chaos on or off.
@@ -61,6 +63,7 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
                 stream,
                 port,
                 env.faults.clone(),
+                env.keep.clone(),
                 env.seed,
                 env.chaos.clone(),
                 recorder.clone(),

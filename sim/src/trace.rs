@@ -86,6 +86,8 @@ struct Log {
     entries: Vec<(u64, Who, Event)>,
     /// Client port → connection number, registered by each client once connected.
     ports: std::collections::BTreeMap<u16, u32>,
+    /// The fault decisions that fired, in order.
+    fired: Vec<crate::fault::Decision>,
     /// Server connections accepted and not yet closed.
     open_connections: u32,
     /// Client port → bytes the engine handed out and the socket took, for the backlog check.
@@ -135,6 +137,16 @@ impl Recorder {
     /// A client tells which port its connection `conn` uses.
     pub fn register_port(&self, port: u16, conn: u32) {
         self.log.borrow_mut().ports.insert(port, conn);
+    }
+
+    /// A fault decision fired.
+    pub fn note_fired(&self, decision: crate::fault::Decision) {
+        self.log.borrow_mut().fired.push(decision);
+    }
+
+    /// The fault decisions that fired: the run's fault schedule.
+    pub fn fired(&self) -> Vec<crate::fault::Decision> {
+        self.log.borrow().fired.clone()
     }
 
     /// The server accepted a connection.

@@ -12,7 +12,7 @@ use twine_sim::{Event, Knob, Outcome, Seed, SimRng};
 
 use super::Failure;
 use crate::catalogue::{self, Entry};
-use crate::execute::{execute, reproduction, shrink, Faults};
+use crate::execute::{execute, parse_keep, reproduction, shrink, Faults};
 
 /// How faults are chosen for `run` and `replay`.
 #[derive(Debug, Args)]
@@ -24,32 +24,44 @@ pub(crate) struct FaultArgs {
     /// read-fragments, write-fragments, slow-reader, read-stalls, jitter (or `none`).
     #[arg(long, value_name = "LIST")]
     faults: Option<String>,
+    /// Of those faults, let only these decisions fire: `conn:decision` pairs, comma-separated
+    /// (or `none`), as a shrunk failure prints them.
+    #[arg(long, value_name = "LIST")]
+    keep: Option<String>,
 }
 
 impl FaultArgs {
     fn faults(&self) -> Result<Faults, Failure> {
-        if self.swarm {
-            return Ok(Faults::swarm());
-        }
-        let Some(list) = &self.faults else {
-            return Ok(Faults::Exact);
+        let knobs = match (&self.faults, self.swarm) {
+            (None, false) if self.keep.is_none() => return Ok(Faults::Exact),
+            (None, _) => Knob::ALL.to_vec(),
+            (Some(list), _) if list == "none" => Vec::new(),
+            (Some(list), _) => parse_knobs(list)?,
         };
-        if list == "none" {
-            return Ok(Faults::Swarm(Vec::new()));
-        }
-        list.split(',')
-            .map(|name| {
-                Knob::from_name(name.trim()).ok_or_else(|| {
-                    let names: Vec<&str> = Knob::ALL.iter().map(|k| k.name()).collect();
-                    Failure::usage(format!(
-                        "unknown fault '{name}': expected one of {}",
-                        names.join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<Vec<Knob>, Failure>>()
-            .map(Faults::Swarm)
+        let keep = match &self.keep {
+            None => None,
+            Some(list) => Some(parse_keep(list).ok_or_else(|| {
+                Failure::usage(format!(
+                    "bad --keep list '{list}': expected conn:decision pairs"
+                ))
+            })?),
+        };
+        Ok(Faults::Swarm { knobs, keep })
     }
+}
+
+fn parse_knobs(list: &str) -> Result<Vec<Knob>, Failure> {
+    list.split(',')
+        .map(|name| {
+            Knob::from_name(name.trim()).ok_or_else(|| {
+                let names: Vec<&str> = Knob::ALL.iter().map(|k| k.name()).collect();
+                Failure::usage(format!(
+                    "unknown fault '{name}': expected one of {}",
+                    names.join(", ")
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Arguments of `twine run`.
@@ -211,8 +223,7 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode, Failure> {
     );
     for failure in &failures {
         let entry = &entries[failure.entry];
-        let knobs = shrink(entry, failure.seed);
-        let faults = Faults::Swarm(knobs);
+        let faults = shrink(entry, failure.seed);
         println!("\nFAIL {} seed {}", entry.id(), failure.seed);
         for violation in failure.violations.iter().take(5) {
             println!("  {violation}");

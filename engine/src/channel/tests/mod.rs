@@ -10,5 +10,6 @@ mod pipelining;
 mod producers;
 mod properties;
 mod requests;
+mod review;
 mod timers;
 mod twisted_errors;

@@ -1,0 +1,119 @@
+//! Shrinking: a failure that needs one particular fault to fire is reduced from the whole
+//! swarm schedule to that fault alone, and the reduced schedule replays the failure.
+//!
+//! The failure is made on purpose: a fragile app that breaks on a short request-body chunk,
+//! which only a read cut short by the swarm's read fragmentation can cause. Decisions are
+//! positional (the n-th decision point of a connection), so a minimal schedule is minimal for
+//! that numbering: when the body comes in its own segment, one cut suffices.
+
+use std::rc::Rc;
+
+use twine_driver::apps::Echo;
+use twine_driver::App;
+use twine_engine::{AppCommand, Config, Event, Instant};
+use twine_scenarios::catalogue::Entry;
+use twine_scenarios::execute::{execute, reproduction, shrink, Faults};
+use twine_sim::{ClientScript, Knob, Knobs, Scenario, Seed};
+
+/// Echo, except that a body chunk under 8 bytes is a fatal surprise.
+#[derive(Default)]
+struct Fragile(Echo);
+
+impl App for Fragile {
+    fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+        if let Event::Body { data, .. } = &event {
+            assert!(
+                data.len() >= 8,
+                "fragile app: a {}-byte body chunk",
+                data.len()
+            );
+        }
+        self.0.on_event(now, event, commands);
+    }
+}
+
+fn build(_: Seed) -> Scenario {
+    let app: twine_sim::AppFactory = Rc::new(|| Box::new(Fragile::default()));
+    let mut scenario = Scenario::new("shrink/fragile", Config::new(), app);
+    // Head and body in two segments: a read returns at most one segment, so the body's first
+    // read is a decision of its own, and one cut there is enough to break the app.
+    let head = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3000\r\n\r\n";
+    scenario
+        .clients
+        .push(ClientScript::new().send(head).send("x".repeat(3000)));
+    scenario
+}
+
+const FRAGILE: Entry = Entry {
+    family: "shrink",
+    name: "fragile",
+    about: "a deliberately fragile app",
+    seed: 0,
+    build,
+    expect: |_| Vec::new(),
+};
+
+#[test]
+fn a_failing_schedule_shrinks_to_the_fault_that_matters() {
+    // A seed whose swarm turns read fragmentation on, among others, and fails.
+    let seed = (0..500)
+        .map(Seed)
+        .find(|&s| {
+            let knobs = Knobs::draw(s);
+            knobs.read_fragment_max.is_some_and(|n| n < 8)
+                && knobs.active().len() >= 3
+                && !execute(&FRAGILE, s, &Faults::swarm()).passed()
+        })
+        .expect("some seed fails under read fragmentation");
+    let full = execute(&FRAGILE, seed, &Faults::swarm());
+    assert!(
+        full.violations.iter().any(|v| v.contains("fragile app")),
+        "{:?}",
+        full.violations
+    );
+    assert!(
+        full.fired.len() > 1,
+        "the full schedule fires several faults"
+    );
+
+    let shrunk = shrink(&FRAGILE, seed);
+    let Faults::Swarm {
+        knobs,
+        keep: Some(keep),
+    } = &shrunk
+    else {
+        panic!("a decision-level schedule, got {shrunk:?}");
+    };
+    assert_eq!(
+        knobs,
+        &[Knob::ReadFragments],
+        "only the knob that matters is left"
+    );
+    assert_eq!(keep.len(), 1, "one read cut is enough: {keep:?}");
+    let replayed = execute(&FRAGILE, seed, &shrunk);
+    assert!(replayed
+        .violations
+        .iter()
+        .any(|v| v.contains("fragile app")));
+    assert_eq!(replayed.fired.len(), 1, "exactly that decision fires");
+    let [replay, _] = reproduction(&FRAGILE, seed, &shrunk);
+    let (conn, decision) = keep.iter().next().copied().unwrap();
+    assert!(
+        replay.ends_with(&format!("--faults read-fragments --keep {conn}:{decision}")),
+        "{replay}"
+    );
+}
+
+#[test]
+fn a_passing_subset_is_not_a_failure() {
+    // Control: with no decision allowed to fire, the fragile app is fine.
+    let faults = Faults::Swarm {
+        knobs: Knob::ALL.to_vec(),
+        keep: Some(Default::default()),
+    };
+    for seed in 0..20 {
+        let outcome = execute(&FRAGILE, Seed(seed), &faults);
+        assert!(outcome.passed(), "seed {seed}: {:?}", outcome.violations);
+        assert!(outcome.fired.is_empty());
+    }
+}
