@@ -150,17 +150,21 @@ pub enum UsageError {
     /// The response is finished. Nothing more can be sent for this request.
     #[error("response already finished")]
     AlreadyFinished,
-    /// An informational (1xx) response after the final head, or a status outside 100..=999, or
-    /// `101` (protocol switching is not supported).
+    /// A status outside 100..=999, a 1xx as the final head or a final status as an
+    /// informational one, or `101` (protocol switching is not supported).
     #[error("invalid status code for this response")]
     InvalidStatus,
     /// A header name that is not a token, or a value with CR, LF or NUL. Fix the header.
     #[error("invalid response header")]
     InvalidHeader,
-    /// The app set `Transfer-Encoding`: the channel owns the framing. Set `Content-Length` or
-    /// nothing.
-    #[error("the channel owns Transfer-Encoding")]
+    /// The app set `Transfer-Encoding`, or `Content-Length` on a 1xx or 204 (RFC 9110 §8.6):
+    /// the channel owns the framing. Set `Content-Length` only where a body may follow.
+    #[error("the channel owns the framing headers")]
     FramingHeader,
+    /// A 2xx answer to `CONNECT`, which would turn the connection into a tunnel: the channel
+    /// does not tunnel. Answer with an error status.
+    #[error("tunnels (a 2xx to CONNECT) are not supported")]
+    Unsupported,
     /// More body bytes than the response's `Content-Length`. Send at most the declared length.
     #[error("body longer than Content-Length")]
     BodyTooLong,

@@ -132,8 +132,9 @@ pub enum AppCommand {
         /// The request.
         request: RequestId,
     },
-    /// Give up on the response: the connection is closed at once, as web2's
-    /// `abortConnection`. The client sees a truncated response.
+    /// Give up on the response. At the front of the queue the connection is closed at once,
+    /// as web2's `abortConnection`, and the client sees a truncated response; behind other
+    /// responses, those finish first and the connection closes where this one would start.
     Abort {
         /// The request.
         request: RequestId,

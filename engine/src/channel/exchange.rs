@@ -38,6 +38,8 @@ pub(crate) struct Exchange {
     pub(crate) version: Version,
     /// The request was `HEAD`: the response has no body.
     pub(crate) is_head: bool,
+    /// The request was `CONNECT`: a 2xx answer would start a tunnel.
+    pub(crate) is_connect: bool,
     /// The connection may carry more requests after this one.
     pub(crate) persistent: bool,
     pub(crate) expect: Expect,
@@ -69,6 +71,7 @@ impl Exchange {
             id,
             version,
             is_head,
+            is_connect: false,
             persistent,
             expect: Expect::None,
             credit: 0,

@@ -4,7 +4,7 @@
 //! Nothing here decides anything that is not a function of the state machines; the functions
 //! compare what should be with what was last reported and report the difference.
 
-use super::exchange::Exchange;
+use super::exchange::{Exchange, Expect};
 use super::state::{CloseState, RecvState};
 use super::Channel;
 use crate::io::{Event, Output, ProducerKind, ProducerState, ReadState, Timer, TransportState};
@@ -126,21 +126,33 @@ impl Channel {
         let awaiting_head = open && !self.recv_eof && matches!(self.recv, RecvState::AwaitingHead);
         let first_request = self.next_id == 0;
         match timer {
-            Timer::HeaderRead => awaiting_head && (!self.recv_buf.is_empty() || first_request),
+            Timer::HeaderRead => awaiting_head && (self.head_started() || first_request),
             Timer::IdleKeepAlive => {
-                awaiting_head
-                    && self.recv_buf.is_empty()
-                    && !first_request
-                    && self.exchanges.is_empty()
+                awaiting_head && !self.head_started() && !first_request && self.exchanges.is_empty()
             }
             Timer::BodyRead => {
-                open && !self.recv_eof
-                    && matches!(self.recv, RecvState::Body { .. })
-                    && self.recv_window() > 0
+                open && !self.recv_eof && self.recv_window() > 0 && self.body_waits_on_peer()
             }
             Timer::SendStall => open && blocked,
             Timer::Linger => self.close == CloseState::Lingering && !blocked,
             Timer::Abort => self.close == CloseState::Lingering && blocked,
+        }
+    }
+
+    /// Whether a body is being received and only the peer can move it on. Not when the app
+    /// holds it up: body bytes wait in the buffer for credit, or an `Expect: 100-continue`
+    /// client waits for the 100 the app has not asked for yet.
+    fn body_waits_on_peer(&self) -> bool {
+        let RecvState::Body { id, .. } = self.recv else {
+            return false;
+        };
+        match self.exchange_index(id).map(|i| &self.exchanges[i]) {
+            // A body drained after its response finished: only the peer moves it.
+            None => true,
+            Some(exchange) => {
+                exchange.credit > 0
+                    || (self.recv_buf.is_empty() && exchange.expect != Expect::Pending)
+            }
         }
     }
 

@@ -65,7 +65,13 @@ pub struct Channel {
 
 impl Channel {
     /// A new connection, accepted at `now`. The head deadline starts at once.
+    ///
+    /// Panics if the limits are unusable (`pipeline_depth_max` 0): that is a bug in the caller.
     pub fn new(config: Config, now: Instant) -> Channel {
+        assert!(
+            config.limits.pipeline_depth_max >= 1,
+            "pipeline_depth_max must be at least 1"
+        );
         let mut channel = Channel {
             config,
             now,
@@ -232,8 +238,11 @@ impl Channel {
     /// the wire, telling the app. Their producers stop.
     fn lose_exchanges_from(&mut self, from: usize) {
         let lost: Vec<Exchange> = self.exchanges.drain(from..).collect();
-        for mut exchange in lost {
-            if !exchange.lost && !exchange.is_error && !exchange.is_settled() {
+        for (offset, mut exchange) in lost.into_iter().enumerate() {
+            // A finished response behind the front never reached the wire: lost too. (A
+            // finished front one has left the queue already.)
+            let unsent = !exchange.is_settled() || from + offset > 0;
+            if !exchange.lost && !exchange.is_error && unsent {
                 exchange.lost = true;
                 self.tell_lost(exchange.id);
             }

@@ -54,7 +54,7 @@ impl Channel {
 
     pub(super) fn handle_input_timeout(&mut self, timer: Timer) {
         match timer {
-            Timer::HeaderRead if self.recv_buf.is_empty() => self.stop_receiving(),
+            Timer::HeaderRead if !self.head_started() => self.stop_receiving(),
             Timer::HeaderRead => self.fail_head(ProtocolErrorKind::RequestTimeout.into()),
             Timer::IdleKeepAlive => self.stop_receiving(),
             Timer::BodyRead => {
@@ -65,6 +65,12 @@ impl Channel {
             Timer::SendStall | Timer::Abort => self.close_now(crate::io::CloseReason::Abort),
             Timer::Linger => self.close_now(crate::io::CloseReason::Graceful),
         }
+    }
+
+    /// Whether a request head has begun in the buffer: the one empty line the parser
+    /// tolerates before a request line (RFC 9112 §2.2) does not start one.
+    pub(super) fn head_started(&self) -> bool {
+        !matches!(&self.recv_buf[..], b"" | b"\r" | b"\n" | b"\r\n")
     }
 
     /// Takes no more requests; the connection closes once the ones in flight are answered.
@@ -187,7 +193,11 @@ impl Channel {
         if !persistent {
             self.no_more_requests = true;
         }
+        // This head arrived: its deadline ends here, and the next head gets a fresh one even
+        // when it starts in the same read (pipelining depth > 1).
+        self.timers.cancel(Timer::HeaderRead, &mut self.outputs);
         let mut exchange = Exchange::new(id, head.version, head.method.is_head(), persistent);
+        exchange.is_connect = head.method.as_bytes() == b"CONNECT";
         let decoder = match head.body {
             BodyLength::Known(0) => None,
             BodyLength::Known(length) => Some(BodyDecoder::length(length)),
@@ -224,9 +234,9 @@ impl Channel {
             return false;
         };
         let Some(index) = self.exchange_index(id) else {
-            // The exchange left the queue (its response ended early): the rest is discarded.
-            self.stop_receiving_and_discard();
-            return false;
+            // The response finished before its body ended (the app read part of it): the rest
+            // is read and dropped so the connection can go on, as the response promised.
+            return self.drain_body();
         };
         let credit = self.exchanges[index].credit;
         let max = usize::try_from(credit).unwrap_or(usize::MAX);
@@ -262,6 +272,41 @@ impl Channel {
             Err(error) => {
                 self.fail_body(id, error);
                 true
+            }
+        }
+    }
+
+    /// Reads and drops the rest of a body nobody wants, within the linger budget; a body that
+    /// is too long or malformed ends the connection instead (its response is complete).
+    fn drain_body(&mut self) -> bool {
+        let RecvState::Body {
+            ref mut decoder, ..
+        } = self.recv
+        else {
+            return false;
+        };
+        match decoder.decode(&mut self.recv_buf, usize::MAX, &self.config.limits) {
+            Ok(Decoded::Data(data)) => {
+                self.discarded_bytes += data.len() as u64;
+                if self.linger_budget_spent() {
+                    self.stop_receiving_and_discard();
+                    return false;
+                }
+                true
+            }
+            Ok(Decoded::End) => {
+                self.request_complete();
+                true
+            }
+            Ok(Decoded::Pending) => {
+                if self.recv_eof {
+                    self.stop_receiving_and_discard();
+                }
+                false
+            }
+            Err(_) => {
+                self.stop_receiving_and_discard();
+                false
             }
         }
     }

@@ -38,8 +38,12 @@ impl Channel {
             AppCommand::SendBody { request, data } => self.send_body(request, data),
             AppCommand::Finish { request } => self.finish(request),
             AppCommand::Abort { request } => {
-                self.open_exchange(request)?;
-                self.close_now(CloseReason::Abort);
+                let index = self.open_exchange(request)?;
+                if index == 0 {
+                    self.close_now(CloseReason::Abort);
+                } else {
+                    self.abort_queued(index);
+                }
                 Ok(())
             }
             AppCommand::RegisterProducer { request, kind } => self.register_producer(request, kind),
@@ -48,6 +52,22 @@ impl Channel {
                 self.exchanges[index].producer = None;
                 Ok(())
             }
+        }
+    }
+
+    /// The app gives up a response that waits behind others: those finish (a response in
+    /// progress is never corrupted), then the connection closes where this one would start.
+    fn abort_queued(&mut self, index: usize) {
+        let exchange = &mut self.exchanges[index];
+        // The app knows: no `Lost` for it, but later commands for it are refused as lost.
+        exchange.lost = true;
+        exchange.send = SendState::Aborted;
+        let id = exchange.id;
+        self.lost_ids.push(id);
+        self.lose_exchanges_from(index + 1);
+        self.no_more_requests = true;
+        if !matches!(self.recv, RecvState::Closed) {
+            self.recv_close();
         }
     }
 
@@ -109,6 +129,10 @@ impl Channel {
             return Ok(());
         }
         if head.status == 100 {
+            if exchange.expect == Expect::Sent {
+                // 100 is a one-time signal (RFC 9110 §15.2.1): the lazy one already went out.
+                return Ok(());
+            }
             exchange.expect = Expect::Sent;
         }
         let mut out = BytesMut::with_capacity(64);
@@ -123,8 +147,13 @@ impl Channel {
             return Err(UsageError::InvalidStatus);
         }
         let app = check_response_head(&head)?;
-        if !matches!(self.exchanges[index].send, SendState::AwaitingHead) {
+        let exchange = &self.exchanges[index];
+        if !matches!(exchange.send, SendState::AwaitingHead) {
             return Err(UsageError::HeadAlreadySent);
+        }
+        if exchange.is_connect && (200..300).contains(&head.status) {
+            // A 2xx to CONNECT turns the connection into a tunnel (RFC 9110 §9.3.6).
+            return Err(UsageError::Unsupported);
         }
         let encoder = self.response_encoder(index, &head, app);
         let is_newest = index + 1 == self.exchanges.len();

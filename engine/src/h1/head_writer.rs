@@ -56,6 +56,10 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
                 .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
         }
     }
+    if app.content_length.is_some() && (head.status < 200 || head.status == 204) {
+        // RFC 9110 §8.6: no Content-Length on a 1xx or a 204.
+        return Err(UsageError::FramingHeader);
+    }
     Ok(app)
 }
 

@@ -211,8 +211,10 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         "event request req#0 POST /upload HTTP/1.1",
-                        "timer body_read set for 10003.000ms",
                         "event body req#0 10 bytes",
+                        // The timer runs once the app takes the body: before that the channel
+                        // waits on the app, not on the peer.
+                        "timer body_read set for 10003.000ms",
                         "5003.000ms c0  s   read 10 bytes",
                         "event body req#0 10 bytes",
                         "15003.000ms c0  s   timer body_read fired",
