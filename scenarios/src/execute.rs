@@ -102,6 +102,14 @@ pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
 /// Most replays one shrink may spend.
 const SHRINK_RUNS_MAX: usize = 400;
 
+/// Schedules with more fired decisions than this are shrunk by knobs only: ddmin would spend
+/// its budget before getting anywhere useful.
+const DECISIONS_SHRUNK_MAX: usize = 512;
+
+/// A decision-level schedule longer than this is not worth a command line: the knob-level
+/// one is reported instead (it reproduces the failure just as exactly).
+const KEEP_SHOWN_MAX: usize = 32;
+
 /// The smallest failing schedule found for a run that fails under the seed's swarm faults.
 pub fn shrink(entry: &Entry, seed: Seed) -> Faults {
     let budget = std::cell::Cell::new(SHRINK_RUNS_MAX);
@@ -128,7 +136,7 @@ pub fn shrink(entry: &Entry, seed: Seed) -> Faults {
         keep: Some(keep.iter().copied().collect()),
     };
     let mut kept: Vec<Decision> = dedup(fired);
-    if !fails(&with(&kept)) {
+    if kept.len() > DECISIONS_SHRUNK_MAX || !fails(&with(&kept)) {
         // The failure needs decisions that did not fire (it cannot be pinned down more).
         return Faults::knobs(knobs);
     }
@@ -158,6 +166,9 @@ pub fn shrink(entry: &Entry, seed: Seed) -> Faults {
     }
     if kept.len() == 1 && fails(&with(&[])) {
         kept.clear();
+    }
+    if kept.len() > KEEP_SHOWN_MAX {
+        return Faults::knobs(knobs);
     }
     with(&kept)
 }

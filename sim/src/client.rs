@@ -329,6 +329,7 @@ pub async fn run_client(
             Wake::Read(Ok(_)) => {
                 let bytes = read_buf.split().freeze();
                 log.received.extend_from_slice(&bytes);
+                recorder.note_client_read(conn, bytes.len());
                 record(Event::ClientReceived { bytes });
                 if let ReadPolicy::Rate { every, .. } = &script.read {
                     next_read = SimTime::now() + *every;

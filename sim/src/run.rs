@@ -169,6 +169,9 @@ impl Outcome {
     }
 }
 
+/// turmoil's TCP window and receive queue, in segments (notes/turmoil.md A2.4).
+pub const TCP_CAPACITY: usize = 1024;
+
 /// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.
 pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
 
@@ -193,7 +196,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         .tick_duration(Duration::from_millis(1))
         .min_message_latency(scenario.latency.min)
         .max_message_latency(scenario.latency.max)
-        .tcp_capacity(1024)
+        .tcp_capacity(TCP_CAPACITY)
         .build();
     let env = ServerEnv {
         config: scenario.config.clone().with_date_origin(EPOCH_UNIX_SECS),

@@ -86,11 +86,23 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
                 CloseReason::Graceful => "socket closed (FIN)",
                 CloseReason::Abort => "socket aborted",
             };
+            let mut stream = end.stream;
+            if end.reason == CloseReason::Graceful {
+                // Dropping the socket sends the FIN; hold it while turmoil would lose it.
+                let mut waited = 0;
+                while stream.fin_would_be_lost() && waited < FIN_HOLD_MS_MAX {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    waited += 1;
+                }
+            }
             recorder.record_peer(port, Event::Server { what: what.into() });
-            drop(end);
+            drop(stream);
         });
     }
 }
+
+/// Longest a closing socket waits for its client to make room for the FIN.
+const FIN_HOLD_MS_MAX: u64 = 30_000;
 
 /// Counts a server connection as open while it lives, so the run can wait for every
 /// connection to end. A guard, because a server restart drops connection tasks mid-flight.

@@ -88,6 +88,9 @@ struct Log {
     ports: std::collections::BTreeMap<u16, u32>,
     /// The fault decisions that fired, in order.
     fired: Vec<crate::fault::Decision>,
+    /// Bytes each client has read, by connection: with the segments the server wrote, how full
+    /// the client's receive queue is (see `FaultyStream::fin_would_be_lost`).
+    client_read: std::collections::BTreeMap<u32, u64>,
     /// Server connections accepted and not yet closed.
     open_connections: u32,
     /// Client port → bytes the engine handed out and the socket took, for the backlog check.
@@ -147,6 +150,21 @@ impl Recorder {
     /// The fault decisions that fired: the run's fault schedule.
     pub fn fired(&self) -> Vec<crate::fault::Decision> {
         self.log.borrow().fired.clone()
+    }
+
+    /// Client `conn` read `n` more bytes.
+    pub fn note_client_read(&self, conn: u32, n: usize) {
+        *self.log.borrow_mut().client_read.entry(conn).or_default() += n as u64;
+    }
+
+    /// The bytes client `conn` has read.
+    pub fn client_read(&self, conn: u32) -> u64 {
+        self.log
+            .borrow()
+            .client_read
+            .get(&conn)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The server accepted a connection.
