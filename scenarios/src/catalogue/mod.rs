@@ -16,6 +16,7 @@ mod half_close;
 mod keep_alive;
 mod limits;
 mod lingering_close;
+mod network;
 mod partial_io;
 mod pipelining;
 mod resets;
@@ -71,6 +72,7 @@ pub fn all() -> Vec<Entry> {
         partial_io::ENTRIES,
         resets::ENTRIES,
         restart::ENTRIES,
+        network::ENTRIES,
     ]
     .concat()
 }
