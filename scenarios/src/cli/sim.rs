@@ -95,7 +95,7 @@ pub(crate) struct ReplayArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExploreArgs {
     /// Seeds per scenario.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 30)]
     seeds: usize,
     /// Only this family (repeatable).
     #[arg(long, value_name = "FAMILY")]
