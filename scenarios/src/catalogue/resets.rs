@@ -153,12 +153,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut s = stream("resets/server_reset_while_streaming", quick_config());
             slow_conn0(&mut s, Some(STREAM_REQUEST.len() as u64));
             s.clients.push(ClientScript::new().send(STREAM_REQUEST).misbehaving());
-            s.clients.push(
-                ClientScript::new()
-                    .send("GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n")
-                    .then(Action::Sleep(Duration::from_millis(30)))
-                    .send("GET /stream/20 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
-            );
+            s.clients.push(stream_bystander());
             s
         },
         expect: |o| {
@@ -275,12 +270,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     .then(Action::Reset)
                     .misbehaving(),
             );
-            s.clients.push(
-                ClientScript::new()
-                    .send("GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n")
-                    .then(Action::Sleep(Duration::from_millis(30)))
-                    .send("GET /stream/20 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
-            );
+            s.clients.push(stream_bystander());
             s
         },
         expect: |o| {
@@ -319,12 +309,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     .then(Action::Reset)
                     .misbehaving(),
             );
-            s.clients.push(
-                ClientScript::new()
-                    .send("GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n")
-                    .then(Action::Sleep(Duration::from_millis(30)))
-                    .send("GET /stream/20 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
-            );
+            s.clients.push(stream_bystander());
             s
         },
         expect: |o| {
@@ -349,3 +334,12 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
     },
 ];
+
+/// A well-behaved second client of the stream app, served in full whatever happens to
+/// connection 0.
+fn stream_bystander() -> ClientScript {
+    ClientScript::new()
+        .send("GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n")
+        .then(Action::Sleep(Duration::from_millis(30)))
+        .send("GET /stream/20 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+}
