@@ -54,6 +54,13 @@ impl Echo {
             }
             (true, BodyLength::Chunked) => {}
         }
+        if body == BodyLength::Known(0) {
+            // Nothing to read or echo: the whole answer is known now.
+            return vec![
+                AppCommand::SendHead { request: id, head },
+                AppCommand::Finish { request: id },
+            ];
+        }
         self.requests.insert(
             id,
             EchoRequest {
@@ -62,18 +69,20 @@ impl Echo {
                 owed_credit: 0,
             },
         );
-        vec![
+        let mut commands = vec![
             // Credit first: answering before reading would be an early reply (and a close).
             AppCommand::Consume {
                 request: id,
                 bytes: CREDIT_BYTES,
             },
             AppCommand::SendHead { request: id, head },
-            AppCommand::RegisterProducer {
-                request: id,
-                kind: ProducerKind::Push,
-            },
-        ]
+        ];
+        if echo_body {
+            // The producer's pauses hold back credit, so the upload waits for the download.
+            let kind = ProducerKind::Push;
+            commands.push(AppCommand::RegisterProducer { request: id, kind });
+        }
+        commands
     }
 }
 
@@ -102,8 +111,10 @@ impl App for Echo {
                 }
             }
             Event::BodyEnd { id } => {
-                self.requests.remove(&id);
-                commands.push(AppCommand::Finish { request: id });
+                // Requests without a body were finished with their head.
+                if self.requests.remove(&id).is_some() {
+                    commands.push(AppCommand::Finish { request: id });
+                }
             }
             Event::Lost { id } => {
                 self.requests.remove(&id);
