@@ -235,14 +235,19 @@ impl Channel {
         if !data.is_empty() && !self.send_room(index) {
             return Err(SendError::Blocked.into());
         }
-        let mut pieces = Vec::with_capacity(3);
-        encoder.encode(data, |piece| pieces.push(piece))?;
+        // At most three pieces (chunk size line, data, CRLF): no allocation per write.
+        let mut pieces: [Option<Bytes>; 3] = [None, None, None];
+        let mut count = 0;
+        encoder.encode(data, |piece| {
+            pieces[count] = Some(piece);
+            count += 1;
+        })?;
         let exchange = &mut self.exchanges[index];
         exchange.send = SendState::Body(encoder);
         if let Some(producer) = &mut exchange.producer {
             producer.pull_outstanding = false;
         }
-        for piece in pieces {
+        for piece in pieces.into_iter().flatten() {
             self.emit(index, piece);
         }
         Ok(())

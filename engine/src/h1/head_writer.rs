@@ -116,7 +116,8 @@ pub(crate) fn write_response_head(out: &mut BytesMut, head: &ResponseHead, added
         write_field(out, &field.name, &field.value);
     }
     if let Some(length) = added.content_length {
-        write_field(out, b"Content-Length", length.to_string().as_bytes());
+        let mut digits = [0u8; 20];
+        write_field(out, b"Content-Length", decimal(length, &mut digits));
     }
     if added.chunked {
         write_field(out, b"Transfer-Encoding", b"chunked");
@@ -146,13 +147,27 @@ pub(crate) fn write_informational(out: &mut BytesMut, head: &ResponseHead) {
 
 fn write_status_line(out: &mut BytesMut, head: &ResponseHead) {
     out.put_slice(b"HTTP/1.1 ");
-    out.put_slice(head.status.to_string().as_bytes());
+    let mut digits = [0u8; 20];
+    out.put_slice(decimal(u64::from(head.status), &mut digits));
     out.put_u8(b' ');
     match &head.reason {
         Some(reason) => out.put_slice(reason),
         None => out.put_slice(reason_phrase(head.status).as_bytes()),
     }
     out.put_slice(b"\r\n");
+}
+
+/// `n` in decimal, written at the end of `buf`: no allocation on the per-response path.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
 }
 
 fn write_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
@@ -262,6 +277,13 @@ mod tests {
                Connection: close\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\
                Server: twine\r\n\r\n"[..]
         );
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0u64, 7, 10, 204, 65_536, u64::MAX] {
+            assert_eq!(decimal(n, &mut [0; 20]), n.to_string().as_bytes());
+        }
     }
 
     #[test]
