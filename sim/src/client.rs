@@ -5,6 +5,7 @@
 //! from the client's own seeded fork), so a run is a pure function of the seed. Each client is a
 //! connection inside the one client host: turmoil's cost grows with hosts, not connections.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -242,6 +243,13 @@ pub async fn run_client(
     });
     let connected = SimTime::now();
     let steps = expand(&script.actions, &mut rng);
+    // Where each segment sent starts, while the server may not have begun to read it.
+    let mut segments: VecDeque<u64> = VecDeque::new();
+    let read_policy = match script.read {
+        // Reading 0 bytes at a time is not reading.
+        ReadPolicy::Rate { bytes: 0, .. } => ReadPolicy::Never,
+        ref read => read.clone(),
+    };
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut next = 0;
     let mut deadline: Option<SimTime> = None;
@@ -253,12 +261,21 @@ pub async fn run_client(
         while let Some(step) = steps.get(next) {
             match step {
                 Step::WaitFor(pattern) if contains(&log.received, pattern) => next += 1,
-                Step::Shutdown => {
-                    let _ = writer.shutdown().await;
-                    log.shutdown_by_client = true;
+                Step::Shutdown if log.shutdown_by_client => {
+                    // Already shut: turmoil refuses a second shutdown and sends nothing.
                     record(Event::Client {
-                        what: "shutdown write (FIN)".into(),
+                        what: "shutdown write again: nothing sent".into(),
                     });
+                    next += 1;
+                }
+                Step::Shutdown => {
+                    hold_fin(&recorder, conn, &mut segments).await;
+                    let what = match writer.shutdown().await {
+                        Ok(()) => "shutdown write (FIN)".to_string(),
+                        Err(e) => format!("shutdown write failed: {}", e.kind()),
+                    };
+                    log.shutdown_by_client = true;
+                    record(Event::Client { what });
                     next += 1;
                 }
                 _ => break,
@@ -274,7 +291,7 @@ pub async fn run_client(
             return log;
         }
         let blocked_on_read = matches!(steps.get(next), Some(Step::WaitFor(_)))
-            && (read_closed || script.read == ReadPolicy::Never);
+            && (read_closed || read_policy == ReadPolicy::Never);
         if blocked_on_read {
             // Waiting for bytes that can no longer come: the script cannot finish.
             record(Event::Client {
@@ -283,17 +300,17 @@ pub async fn run_client(
             return log;
         }
         let done_steps = next >= steps.len();
-        if done_steps && (read_closed || !script.wait_for_close || script.read == ReadPolicy::Never)
+        if done_steps && (read_closed || !script.wait_for_close || read_policy == ReadPolicy::Never)
         {
             break;
         }
-        let read_len = match &script.read {
+        let read_len = match &read_policy {
             _ if read_closed => 0,
             ReadPolicy::Never => 0,
             ReadPolicy::Eager | ReadPolicy::After(_) => read_buf.capacity().max(1),
             ReadPolicy::Rate { bytes, .. } => *bytes,
         };
-        let read_at = match &script.read {
+        let read_at = match &read_policy {
             ReadPolicy::After(wait) => next_read.max(connected + *wait),
             _ => next_read,
         };
@@ -318,9 +335,16 @@ pub async fn run_client(
                 written = write_all(&mut writer, write.clone().unwrap_or_default()),
                     if write.is_some() => Wake::Wrote(written),
                 () = sleep_until(step_deadline), if step_deadline.is_some() => Wake::Slept,
+                else => Wake::Stuck,
             }
         };
         match wake {
+            Wake::Stuck => {
+                record(Event::Client {
+                    what: "stuck: nothing to read, write or wait for".into(),
+                });
+                return log;
+            }
             Wake::Read(Ok(0)) => {
                 read_closed = true;
                 log.saw_eof = true;
@@ -331,7 +355,7 @@ pub async fn run_client(
                 log.received.extend_from_slice(&bytes);
                 recorder.note_client_read(conn, bytes.len());
                 record(Event::ClientReceived { bytes });
-                if let ReadPolicy::Rate { every, .. } = &script.read {
+                if let ReadPolicy::Rate { every, .. } = &read_policy {
                     next_read = SimTime::now() + *every;
                 }
             }
@@ -344,6 +368,7 @@ pub async fn run_client(
             }
             Wake::Wrote(Ok(())) => {
                 if let Some(Step::Write(bytes)) = steps.get(next) {
+                    segments.push_back(log.sent.len() as u64);
                     log.sent.extend_from_slice(bytes);
                     record(Event::ClientSent {
                         bytes: bytes.clone(),
@@ -370,10 +395,37 @@ pub async fn run_client(
 }
 
 enum Wake {
+    Stuck,
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<()>),
     Slept,
 }
+
+/// Holds a FIN that turmoil 0.7.2 would lose: it takes no send credit, so it can reach a full
+/// receive queue on the server, where turmoil parks it until another segment arrives (never,
+/// after a FIN). Waits, within a bound, until the server has begun to read enough of what was
+/// sent; noted once in the trace.
+async fn hold_fin(recorder: &Recorder, conn: u32, segments: &mut VecDeque<u64>) {
+    let mut noted = false;
+    for _ in 0..FIN_HOLD_MS_MAX {
+        let read = recorder.server_read(conn);
+        while segments.front().is_some_and(|&start| start < read) {
+            segments.pop_front();
+        }
+        if segments.len() + 1 < crate::run::TCP_CAPACITY {
+            return;
+        }
+        if !noted {
+            noted = true;
+            let what = "FIN held until the server reads: turmoil would lose it".to_string();
+            recorder.record(Some(conn), Event::Fault { what });
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Longest a client's FIN waits for the server to make room.
+const FIN_HOLD_MS_MAX: u64 = 30_000;
 
 /// One write is one segment in turmoil and is never partial; `write_all` keeps it correct for
 /// any stream anyway.

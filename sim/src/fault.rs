@@ -359,6 +359,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
                 let cut = n > 0 && n == limit && limit < buf.remaining();
                 buf.put_slice(limited.filled());
                 this.read_bytes += n as u64;
+                if let Some(conn) = this.conn {
+                    this.recorder.note_server_read(conn, n);
+                }
                 if let Some(decision) = cut_decision.filter(|_| cut) {
                     this.fired(decision, format!("read cut to {n} bytes"));
                 }
@@ -406,22 +409,31 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         this.write_blocked = false;
         let chaos = this.chaos.is_on();
         let mut accept = buf.len().min(this.tokens);
-        if accept < buf.len() {
-            // The slow reader's window is a rate, not a random decision.
-            this.fault(format!("partial write {accept} of {}: window", buf.len()));
-        }
+        // The slow reader's window is a rate, not a random decision.
+        let window_cut = accept < buf.len();
+        let mut fragment = None;
         if let Some(max) = this.faults.write_fragment_max.filter(|_| chaos) {
             let decision = this.decide();
             let drawn = this.rng.range(1..=max.max(1));
             if let Some(decision) = decision.filter(|_| drawn < accept) {
                 accept = drawn;
-                this.fired(decision, format!("partial write {accept} of {}", buf.len()));
+                fragment = Some(decision);
             }
         }
         // Invariant: `inner` is only None in the Reset state, handled above.
         let inner = this.inner.as_mut().expect("an open stream has its socket");
         match Pin::new(inner).poll_write(cx, &buf[..accept]) {
             Poll::Ready(Ok(n)) => {
+                // Faults are recorded once the write happened: a pending one did not.
+                match fragment {
+                    Some(decision) => {
+                        this.fired(decision, format!("partial write {n} of {}", buf.len()))
+                    }
+                    None if window_cut => {
+                        this.fault(format!("partial write {n} of {}: window", buf.len()))
+                    }
+                    None => {}
+                }
                 if this.tokens != usize::MAX {
                     this.tokens -= n.min(this.tokens);
                 }

@@ -227,6 +227,15 @@ fn check_wire(conn: u32, log: &ClientLog, wire: &Wire, graceful: bool) -> Vec<St
             "{finals} final responses for {requests} requests{rest}"
         ));
     }
+    // A request that closes the connection is the last one answered (whatever follows it,
+    // garbage included, is never read).
+    if let Some(last) = wire.scan.requests.iter().position(|r| r.close) {
+        if finals > last + 1 {
+            out.push(format!(
+                "{finals} final responses, though request {last} closes the connection"
+            ));
+        }
+    }
     out.extend(check_interim(wire));
     out.into_iter()
         .map(|what| format!("c{conn}: {what}"))
@@ -254,6 +263,9 @@ fn check_interim(wire: &Wire) -> Vec<String> {
                 )),
                 Some(_) => {}
             },
+            103 if wire.scan.requests.get(turn).is_none() => out.push(format!(
+                "103 Early Hints at byte {at} answers no request ({turn} sent and answered)"
+            )),
             103 => {}
             status if status < 200 => out.push(format!(
                 "interim response {status} at byte {at}: only 100 and 103 are expected"
@@ -278,10 +290,16 @@ fn check_liveness(conn: u32, script: &ClientScript, log: &ClientLog, wire: &Wire
     let cut_short = log.shutdown_by_client && log.sent.len() < script_bytes(script);
     if !log.reset_by_client && !cut_short {
         let requests = &wire.scan.requests;
-        let answerable = requests
+        // Up to the first request, or response, that closes the connection.
+        let by_request = requests
             .iter()
             .position(|r| r.close)
             .map_or(requests.len(), |i| i + 1);
+        let by_response = wire
+            .finals()
+            .position(|r| r.close)
+            .map_or(usize::MAX, |i| i + 1);
+        let answerable = by_request.min(by_response);
         let complete = wire.finals().filter(|r| r.complete).count();
         if complete != answerable {
             out.push(format!(

@@ -65,7 +65,7 @@ pub struct Scenario {
     pub clients: Vec<ClientScript>,
     /// Faults for connection n.
     pub faults: FaultPlan,
-    /// Network faults at points in time.
+    /// Network faults at points in time; those after `chaos_phase` are not applied.
     pub net: Vec<(Duration, NetFault)>,
     /// Message latency.
     pub latency: Latency,
@@ -368,19 +368,19 @@ fn drive(
     loop {
         let now = sim.elapsed();
         while let Some((_, fault)) = net.next_if(|(at, _)| *at <= now) {
-            apply(sim, &fault);
-            recorder.record_at(
-                now,
-                None,
-                Event::Fault {
-                    what: format!("network: {}", describe(&fault)),
-                },
-            );
+            // The liveness phase is fault-free: a fault scheduled in it is not applied.
+            if chaos.is_on() {
+                apply(sim, &fault);
+                let what = format!("network: {}", describe(&fault));
+                recorder.record_at(now, None, Event::Fault { what });
+            }
         }
         if chaos.is_on() && now >= scenario.chaos_phase {
             chaos.calm();
             sim.repair("clients", "server");
             sim.release("clients", "server");
+            // Jitter is a fault too: the liveness phase runs at the least latency, fixed.
+            sim.set_link_latency("clients", "server", scenario.latency.min);
             recorder.record_at(
                 now,
                 None,

@@ -45,7 +45,8 @@ pub struct ServerEnv {
 /// The server host's main future: accept forever.
 pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
-    let clock = Clock::start();
+    // Engine time counts from the start of the run, across server restarts.
+    let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     loop {
         let (stream, peer) = listener.accept().await?;
         let port = peer.port();

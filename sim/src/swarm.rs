@@ -209,7 +209,10 @@ impl Knobs {
         let base = scenario.faults.clone();
         let swarm = self.stream_faults();
         scenario.faults = Rc::new(move |conn| merge(base(conn), &swarm));
-        scenario.latency = self.latency;
+        if scenario.latency == Latency::fixed(Duration::from_millis(1)) {
+            // As with stream faults, a scenario's own latency wins.
+            scenario.latency = self.latency;
+        }
         scenario.knobs.extend(self.describe());
     }
 }

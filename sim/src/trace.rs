@@ -91,6 +91,8 @@ struct Log {
     /// Bytes each client has read, by connection: with the segments the server wrote, how full
     /// the client's receive queue is (see `FaultyStream::fin_would_be_lost`).
     client_read: std::collections::BTreeMap<u32, u64>,
+    /// Bytes the server has read from each client, by connection.
+    server_read: std::collections::BTreeMap<u32, u64>,
     /// Server connections accepted and not yet closed.
     open_connections: u32,
     /// Client port → bytes the engine handed out and the socket took, for the backlog check.
@@ -162,6 +164,21 @@ impl Recorder {
         self.log
             .borrow()
             .client_read
+            .get(&conn)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The server read `n` more bytes from client `conn`.
+    pub fn note_server_read(&self, conn: u32, n: usize) {
+        *self.log.borrow_mut().server_read.entry(conn).or_default() += n as u64;
+    }
+
+    /// The bytes the server has read from client `conn`.
+    pub fn server_read(&self, conn: u32) -> u64 {
+        self.log
+            .borrow()
+            .server_read
             .get(&conn)
             .copied()
             .unwrap_or(0)
@@ -333,9 +350,24 @@ pub fn escape(bytes: &[u8]) -> String {
     } else {
         bytes
     };
-    let mut out = String::with_capacity(shown.len() + 8);
+    let mut out = escape_all(shown);
+    if shown.len() < bytes.len() {
+        let _ = write!(
+            out,
+            "…(+{} bytes, {} total, digest {:016x})",
+            bytes.len() - shown.len(),
+            bytes.len(),
+            digest(bytes)
+        );
+    }
+    out
+}
+
+/// Every byte as a quoted, escaped string (see [`escape`]).
+pub fn escape_all(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
     out.push('"');
-    for &b in shown {
+    for &b in bytes {
         match b {
             b'\r' => out.push_str("\\r"),
             b'\n' => out.push_str("\\n"),
@@ -349,20 +381,12 @@ pub fn escape(bytes: &[u8]) -> String {
         }
     }
     out.push('"');
-    if shown.len() < bytes.len() {
-        let _ = write!(
-            out,
-            "…(+{} bytes, {} total, digest {:016x})",
-            bytes.len() - shown.len(),
-            bytes.len(),
-            digest(bytes)
-        );
-    }
     out
 }
 
+/// JSON lines are for tools: every byte, never abbreviated.
 fn escaped<S: serde::Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&escape(bytes))
+    serializer.serialize_str(&escape_all(bytes))
 }
 
 /// A stable fingerprint for long payloads (FNV-1a; checked against an independent

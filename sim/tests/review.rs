@@ -1,7 +1,7 @@
 //! An adversarial review of the harness (twine-sim) through its public API.
 //!
-//! Tests named after a defect FAIL today: each doc comment says what happens and what should.
-//! Tests named `regression_*` are ideas that were tried and held up; they pass, and guard them.
+//! The first tests each pin a defect the review found (now fixed): the doc comment says what
+//! happened and what must. Tests named `regression_*` are ideas that were tried and held up.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -172,15 +172,16 @@ fn server_read_eof(outcome: &Outcome) -> bool {
 // Defects: the run driver, the server host, the fault model, the client scripts
 // ---------------------------------------------------------------------------------------------
 
-/// DEFECT. `serve` starts a fresh `Clock` at every (re)start of the server host, and the
+/// Found in review, fixed.
+/// `serve` starts a fresh `Clock` at every (re)start of the server host, and the
 /// engine's `Date` is `EPOCH + clock.now()`; so after `NetFault::RestartServer` the simulated
 /// wall clock jumps back to the epoch: a request at 5.003 s (after a restart at 3 s) is answered
-/// with `Date: ... 22:13:22` (epoch + 2 s), earlier than nothing but wrong, and the timer lines
-/// ("timer header_read set for 62002.000ms" at 5002 ms) are no longer in the run's time either.
+/// with `Date: ... 22:13:22` (epoch + 2 s, the same Date the request at 2 s got), and the timer
+/// lines ("timer header_read set for 62002.000ms" at 5002 ms) are no longer in the run's time.
 /// It should be `22:13:25` (epoch + 5 s): turmoil's `since_epoch` keeps running across a bounce,
 /// and so must the date origin.
 #[test]
-fn server_restart_restarts_the_date_clock() {
+fn a_restarted_server_keeps_the_run_clock() {
     let mut s = scenario("review/restart-date", app::<Echo>());
     s.net = vec![(Duration::from_millis(3000), NetFault::RestartServer)];
     s.clients.push(
@@ -203,14 +204,15 @@ fn server_restart_restarts_the_date_clock() {
     );
 }
 
-/// DEFECT. `Scenario::chaos_phase` is "when faults stop", but `drive` applies every
+/// Found in review, fixed.
+/// `Scenario::chaos_phase` is "when faults stop", but `drive` applies every
 /// `Scenario::net` fault whenever its time comes, calm or not: a partition scheduled at 200 ms,
 /// after a 100 ms chaos phase, fires in the liveness phase, and a well-behaved client starting
 /// at 300 ms fails to connect ("a well-behaved client did not finish its script"), a failure
 /// blamed on the run although the engine did nothing wrong. After `Chaos::calm` no network
 /// fault should fire (or the scenario should be refused as inconsistent).
 #[test]
-fn network_faults_scheduled_after_the_chaos_phase_still_fire() {
+fn no_network_fault_after_the_chaos_phase() {
     let mut s = scenario("review/net-after-chaos", app::<Echo>());
     s.chaos_phase = Duration::from_millis(100);
     s.net = vec![(Duration::from_millis(200), NetFault::Partition)];
@@ -238,14 +240,15 @@ fn network_faults_scheduled_after_the_chaos_phase_still_fire() {
     outcome.assert_passed();
 }
 
-/// DEFECT. `ReadPolicy::Rate { bytes: 0, .. }` makes the client's read length 0, which disables
+/// Found in review, fixed.
+/// `ReadPolicy::Rate { bytes: 0, .. }` makes the client's read length 0, which disables
 /// the read branch of its `select!`; once its sends are done (and it waits for the close, the
 /// default) every branch is disabled and tokio panics: the run fails with "panic: all branches
 /// are disabled and there is no else branch at sim/src/client.rs:..". A script the public API
 /// accepts should not crash the harness: a zero rate should read nothing (as `Never`), or be
 /// refused with a clear message when the script is built.
 #[test]
-fn rate_policy_with_zero_bytes_panics_the_client() {
+fn a_zero_rate_reads_nothing() {
     let mut s = scenario("review/rate-zero", app::<Echo>());
     s.clients.push(
         ClientScript::new()
@@ -265,7 +268,8 @@ fn rate_policy_with_zero_bytes_panics_the_client() {
     assert!(panics.is_empty(), "the harness itself panicked: {panics:?}");
 }
 
-/// DEFECT. turmoil 0.7.2 loses a FIN that arrives while the receiver's queue holds
+/// Found in review, fixed.
+/// turmoil 0.7.2 loses a FIN that arrives while the receiver's queue holds
 /// `TCP_CAPACITY` segments (notes/turmoil.md; `FaultyStream::fin_would_be_lost` works around
 /// it for the server's FIN only). A client that sends its request in small segments to a server
 /// whose reads stall (a swarm fault) and then shuts down its write side logs
@@ -274,7 +278,7 @@ fn rate_policy_with_zero_bytes_panics_the_client() {
 /// engine. The client's FIN should reach the server (held until there is room, as the server's
 /// is), so the server reads EOF after the body.
 #[test]
-fn client_fin_is_lost_when_the_server_queue_is_full() {
+fn a_client_fin_waits_for_room_in_the_server_queue() {
     let outcome = half_close_after_tiny_segments(1500);
     assert!(
         outcome.trace.to_text().contains("c   shutdown write (FIN)"),
@@ -293,13 +297,14 @@ fn client_fin_is_lost_when_the_server_queue_is_full() {
     );
 }
 
-/// DEFECT (lower severity). Latency jitter is a swarm fault (`Knob::Jitter`, counted under
+/// Found in review, fixed (lower severity).
+/// Latency jitter is a swarm fault (`Knob::Jitter`, counted under
 /// "faults exercised"; DESIGN §3 lists "latency and jitter"), but `Chaos::calm` leaves the
 /// scenario's random latency on: after the chaos phase, requests 100 ms apart still take 2 to
 /// 40 ms each to arrive. When faults stop, latency should become fixed (e.g. its minimum) so the
 /// liveness phase runs without faults.
 #[test]
-fn jitter_continues_after_chaos_is_calmed() {
+fn jitter_stops_with_the_chaos_phase() {
     let mut s = scenario("review/jitter-after-calm", app::<Echo>());
     s.latency = Latency {
         min: Duration::from_millis(1),
@@ -321,7 +326,8 @@ fn jitter_continues_after_chaos_is_calmed() {
     for (i, e) in entries.iter().enumerate() {
         if e.at_nanos > calm && matches!(e.event, Event::ClientSent { .. }) {
             let read = entries[i..].iter().find(|r| {
-                matches!(&r.event, Event::Server { what } if what.starts_with("read ") && what.ends_with(" bytes"))
+                matches!(&r.event, Event::Server { what }
+                    if what.starts_with("read ") && what.ends_with(" bytes"))
             });
             if let Some(read) = read {
                 delays.push((read.at_nanos - e.at_nanos) / 1_000_000);
@@ -335,12 +341,13 @@ fn jitter_continues_after_chaos_is_calmed() {
     );
 }
 
-/// DEFECT (low severity: the trace misreports). A script with `ShutdownWrite` twice logs
+/// Found in review, fixed (low severity: the trace misreported). A script with `ShutdownWrite`
+/// twice logs
 /// "shutdown write (FIN)" twice, but turmoil sends one FIN and fails the second shutdown with
 /// `NotConnected`, which the client ignores. The trace should record one FIN (and, at most, that
 /// the second shutdown failed).
 #[test]
-fn second_shutdown_write_is_traced_as_a_second_fin() {
+fn a_second_shutdown_write_is_not_a_second_fin() {
     let mut s = scenario("review/shutdown-twice", app::<Echo>());
     s.clients.push(
         ClientScript::new()
@@ -358,14 +365,15 @@ fn second_shutdown_write_is_traced_as_a_second_fin() {
     assert_eq!(fins, 1, "one FIN was sent:\n{}", outcome.trace.to_text());
 }
 
-/// DEFECT (medium-low: it may be meant as a size cap, but nothing says so). DESIGN §3 says the
+/// Found in review, fixed (medium-low: it may be meant as a size cap, but nothing says so). DESIGN
+/// §3 says the
 /// trace holds the bytes each way "escaped, exact", rendered "as JSON lines for tools", and the
 /// README calls `twine replay --json` "the full trace"; but `to_json_lines` uses the same
 /// abbreviation as the text form, so any segment over 400 bytes becomes 96 bytes plus a length
 /// and a digest, and a tool cannot rebuild the byte streams. The JSON form should carry every
 /// byte (escaped).
 #[test]
-fn json_lines_abbreviate_long_payloads() {
+fn json_lines_carry_every_byte() {
     let body = "u".repeat(1000);
     let mut s = scenario("review/json", app::<Echo>());
     s.clients.push(ClientScript::new().send(format!(
@@ -383,14 +391,15 @@ fn json_lines_abbreviate_long_payloads() {
     );
 }
 
-/// DEFECT. `Knobs::apply` says it adds the swarm's faults "on top of" the scenario's own, and
+/// Found in review, fixed.
+/// `Knobs::apply` says it adds the swarm's faults "on top of" the scenario's own, and
 /// for stream faults the scenario's own win; but it overwrites `Scenario::latency`, so a
 /// scenario whose point is its own jitter (network/"random latency (1..=40 ms per segment)
 /// reorders segments") silently runs with the seed's fixed latency under `twine explore`
 /// whenever the seed leaves `Jitter` off. The scenario's own jitter should survive (as its own
 /// stream faults do).
 #[test]
-fn swarm_latency_overrides_the_scenarios_own_jitter() {
+fn a_scenarios_own_jitter_wins_over_the_swarm() {
     let own = Latency {
         min: Duration::from_millis(1),
         max: Duration::from_millis(40),
@@ -415,14 +424,15 @@ fn swarm_latency_overrides_the_scenarios_own_jitter() {
 // Defects: the invariant checkers (false negatives, then a false positive)
 // ---------------------------------------------------------------------------------------------
 
-/// DEFECT (false negative). Bytes after a complete response that cannot begin a response
+/// Found in review, fixed (false negative). Bytes after a complete response that cannot begin a
+/// response
 /// ("XYZ": no `HTTP/1.x`, no LF yet) are taken for a response "cut short"; that is flagged only
 /// when the connection ended gracefully. When it ended in a reset (or an abort, or a restart)
 /// the garbage passes unremarked: `check` returns nothing. Trailing bytes that are not a prefix
 /// of a status line are a framing error however the connection ended: the body overran its
 /// `Content-Length`.
 #[test]
-fn garbage_after_a_complete_response_passes_when_the_connection_was_reset() {
+fn garbage_after_a_response_is_malformed_however_the_connection_ends() {
     let violations = verdict(
         ClientScript::new().send(GET).misbehaving(),
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokXYZ",
@@ -438,12 +448,13 @@ fn garbage_after_a_complete_response_passes_when_the_connection_was_reset() {
     );
 }
 
-/// DEFECT (false negative). `check_interim` flags a `100 Continue` that answers no request,
+/// Found in review, fixed (false negative). `check_interim` flags a `100 Continue` that answers no
+/// request,
 /// but lets any `103` through: a `103 Early Hints` after the final response of the only
 /// request (keep-alive, nothing outstanding) passes. An interim response with no request
 /// outstanding is not a response to anything and should be flagged like the 100 is.
 #[test]
-fn early_hints_after_the_last_final_response_pass() {
+fn early_hints_answering_no_request_are_caught() {
     let received = format!("{OK0}HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
     let violations = verdict(
         ClientScript::new().send(GET),
@@ -466,13 +477,14 @@ fn early_hints_after_the_last_final_response_pass() {
     assert!(caught.iter().any(|v| v.contains("answers no request")));
 }
 
-/// DEFECT (false negative). "Nothing processed after a rejected request" (DESIGN §3) is checked
+/// Found in review, fixed (false negative). "Nothing processed after a rejected request" (DESIGN
+/// §3) is checked
 /// by looking only for "event request" lines after a protocol error: a body delivered to the
 /// app after the request's own body was rejected ("event protocol error req#0: ... (400)" then
 /// "event body req#0 5 bytes", "event body end req#0") passes. Any event delivered for
 /// processing after the protocol error should be flagged.
 #[test]
-fn body_events_after_a_protocol_error_pass() {
+fn body_events_after_a_protocol_error_are_caught() {
     let violations = verdict(
         ClientScript::new()
             .send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
@@ -494,12 +506,13 @@ fn body_events_after_a_protocol_error_pass() {
     );
 }
 
-/// DEFECT (false negative). A request dispatched to the app after the engine shut down its
+/// Found in review, fixed (false negative). A request dispatched to the app after the engine shut
+/// down its
 /// write side ("shutdown write" then "event request req#1 ...") can never be answered (RFC 9112
 /// §9.6: after closing, a server MUST NOT process further requests), yet the server-trace checks
 /// only look for writes after the shutdown and for requests after a protocol error: this passes.
 #[test]
-fn request_dispatched_after_shutdown_write_passes() {
+fn a_request_after_shutdown_write_is_caught() {
     let violations = verdict(
         ClientScript::new()
             .send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -520,7 +533,8 @@ fn request_dispatched_after_shutdown_write_passes() {
     );
 }
 
-/// DEFECT (false negative). "Nothing follows a response with Connection: close" is judged by
+/// Found in review, fixed (false negative). "Nothing follows a response with Connection: close" is
+/// judged by
 /// the *response's* header only. A request that closes the connection (`Connection: close`, or
 /// HTTP/1.0 without keep-alive) obliges the server to close after answering it and not to
 /// process further requests (RFC 9112 §9.6), but a server that answers the next pipelined
@@ -528,7 +542,7 @@ fn request_dispatched_after_shutdown_write_passes() {
 /// other place this could show, is skipped for them). The wire check should use the request's
 /// close as well as the response's.
 #[test]
-fn responses_after_a_closing_request_pass_for_misbehaving_clients() {
+fn responses_after_a_closing_request_are_caught() {
     let two = format!("{OK0}{OK0}");
     for requests in [
         "GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
@@ -547,7 +561,8 @@ fn responses_after_a_closing_request_pass_for_misbehaving_clients() {
     }
 }
 
-/// DEFECT (false positive; found in a real run). A server may close a persistent connection
+/// Found in review, fixed (false positive; found in a real run). A server may close a persistent
+/// connection
 /// after any response that says `Connection: close` (RFC 9112 §9.6), and the liveness check's
 /// own doc only asks for answers to "every request the server could answer". But `answerable`
 /// counts requests up to the first that *the client* marked close, ignoring the server's close.
@@ -559,7 +574,7 @@ fn responses_after_a_closing_request_pass_for_misbehaving_clients() {
 /// GETs, one `503 ... Connection: close`, a clean FIN). A response's close should end what the
 /// server could answer.
 #[test]
-fn server_closing_with_connection_close_fails_a_well_behaved_pipeliner() {
+fn a_response_with_connection_close_ends_what_is_owed() {
     let mut s = scenario("review/legal-close", app::<Stream>());
     s.clients.push(
         ClientScript::new()
@@ -568,7 +583,10 @@ fn server_closing_with_connection_close_fails_a_well_behaved_pipeliner() {
     );
     let outcome = run(&s, Seed(1));
     let received = String::from_utf8_lossy(&outcome.clients[0].received).into_owned();
-    assert!(received.starts_with("HTTP/1.1 404 Not Found\r\n"), "{received}");
+    assert!(
+        received.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{received}"
+    );
     assert!(received.contains("Connection: close\r\n"), "{received}");
     assert!(outcome.clients[0].saw_eof && outcome.clients[0].error.is_none());
     assert!(
@@ -922,7 +940,10 @@ fn regression_client_fin_arrives_when_the_queue_has_room() {
 #[test]
 fn regression_legal_responses_pass_the_checker() {
     let cases: [(&str, &[u8]); 5] = [
-        ("GET / HTTP/1.0\r\n\r\n", b"HTTP/1.0 200 OK\r\nServer: s\r\n\r\nall of it\r\n\r\n"),
+        (
+            "GET / HTTP/1.0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nServer: s\r\n\r\nall of it\r\n\r\n",
+        ),
         (
             "HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n",
@@ -932,7 +953,8 @@ fn regression_legal_responses_pass_the_checker() {
             b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\nConnection: close\r\n\r\n",
         ),
         (
-            "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+            "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\
+             Connection: close\r\n\r\nx",
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
               HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
         ),
@@ -1053,3 +1075,39 @@ fn regression_checker_catches_the_obvious_violations() {
     assert!(v.iter().any(|v| v.contains("never closed")), "{v:?}");
 }
 
+/// REGRESSION (held up). Determinism across processes (fresh address space, fresh
+/// `RandomState` keys): this test binary run twice more as child processes prints the same
+/// digest of the same seeds' JSON traces as this process computes.
+#[test]
+fn regression_same_seed_same_trace_across_processes() {
+    let digest = || {
+        let all: String = (0..4u64)
+            .map(|s| run(&busy(Seed(s)), Seed(s)).trace.to_json_lines())
+            .collect();
+        format!("{:016x}", twine_sim::trace::digest(all.as_bytes()))
+    };
+    if std::env::var_os("REVIEW_CHILD").is_some() {
+        println!("REVIEW_DIGEST={}", digest());
+        return;
+    }
+    let mine = digest();
+    for _ in 0..2 {
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "regression_same_seed_same_trace_across_processes",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("REVIEW_CHILD", "1")
+            .output()
+            .expect("the child runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let theirs = stdout
+            .lines()
+            .find_map(|l| l.split("REVIEW_DIGEST=").nth(1))
+            .unwrap_or_else(|| panic!("no digest from the child:\n{stdout}"));
+        assert_eq!(theirs, mine, "another process gave another trace");
+    }
+}

@@ -16,6 +16,15 @@ impl Clock {
         }
     }
 
+    /// A clock whose epoch was `elapsed` ago: a restarted simulated server keeps counting from
+    /// the start of the run, so its `Date` and timer deadlines do not jump back.
+    pub fn started_ago(elapsed: std::time::Duration) -> Clock {
+        let now = tokio::time::Instant::now();
+        Clock {
+            epoch: now.checked_sub(elapsed).unwrap_or(now),
+        }
+    }
+
     /// The current engine time.
     pub fn now(&self) -> Instant {
         self.to_engine(tokio::time::Instant::now())

@@ -100,6 +100,12 @@ pub(crate) fn parse_responses(received: &[u8], heads: &[bool], eof: bool) -> Res
                     }
                 }
             }
+            Err(None) if !could_start_response(&received[pos..]) => {
+                // Not even the beginning of a status line: no connection end excuses it.
+                let what = format!("{} cannot start a response", escape(&received[pos..]));
+                out.malformed = Some(Malformed { at: pos, what });
+                break;
+            }
             Err(None) => {
                 out.truncated_at = Some(pos);
                 break;
@@ -111,6 +117,13 @@ pub(crate) fn parse_responses(received: &[u8], heads: &[bool], eof: bool) -> Res
         }
     }
     out
+}
+
+/// Whether `bytes` (an incomplete head) could be the start of `HTTP/1.x `.
+fn could_start_response(bytes: &[u8]) -> bool {
+    let prefix = b"HTTP/1.";
+    let n = bytes.len().min(prefix.len());
+    bytes[..n] == prefix[..n]
 }
 
 /// The response at `pos` and where it ends (`None`: incomplete). `Err(None)`: its head is

@@ -59,18 +59,19 @@ fn writes_after_close(notes: &[Note<'_>]) -> Option<String> {
     None
 }
 
-/// Nothing is processed after a rejected request: no request event after a protocol error.
+/// Nothing is processed after a rejected request or once the server is closing: no request
+/// or body event reaches the app after a protocol error or after "shutdown write".
 fn requests_after_rejection(notes: &[Note<'_>]) -> Option<String> {
-    let mut rejected: Option<Note<'_>> = None;
+    let mut stopped: Option<Note<'_>> = None;
     for &(at, what) in notes {
-        if let (Some((rejected_at, error)), true) = (rejected, what.starts_with("event request ")) {
-            let (at, rejected_at) = (ms(at), ms(rejected_at));
-            return Some(format!(
-                "\"{what}\" at {at} after \"{error}\" at {rejected_at}"
-            ));
+        let processed = what.starts_with("event request ") || what.starts_with("event body ");
+        if let (Some((stopped_at, by)), true) = (stopped, processed) {
+            let (at, stopped_at) = (ms(at), ms(stopped_at));
+            return Some(format!("\"{what}\" at {at} after \"{by}\" at {stopped_at}"));
         }
-        if rejected.is_none() && what.starts_with("event protocol error") {
-            rejected = Some((at, what));
+        let stops = what.starts_with("event protocol error") || what == "shutdown write";
+        if stopped.is_none() && stops {
+            stopped = Some((at, what));
         }
     }
     None
