@@ -184,20 +184,11 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         recorder.knob(name, value);
     }
     let chaos = Chaos::on();
-    let logs: Rc<RefCell<Vec<ClientLog>>> = Rc::new(RefCell::new(vec![
+    let logs: Logs = Rc::new(RefCell::new(vec![
         ClientLog::default();
         scenario.clients.len()
     ]));
-    let limit = scenario.chaos_phase + scenario.liveness_budget;
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(SimRng::fork(seed, "turmoil").next_u64())
-        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS))
-        .simulation_duration(limit)
-        .tick_duration(Duration::from_millis(1))
-        .min_message_latency(scenario.latency.min)
-        .max_message_latency(scenario.latency.max)
-        .tcp_capacity(TCP_CAPACITY)
-        .build();
+    let mut sim = build_sim(scenario, seed);
     let env = ServerEnv {
         config: scenario.config.clone().with_date_origin(EPOCH_UNIX_SECS),
         app: scenario.app.clone(),
@@ -209,18 +200,65 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         ignore_transport_blocked: scenario.ignore_transport_blocked,
     };
     sim.host("server", move || serve(env.clone()));
+    add_clients(&mut sim, scenario, seed, &recorder, &logs);
+    let mut violations = step_to_the_end(&mut sim, scenario, &chaos, &recorder);
+    let clients = logs.borrow().clone();
+    if !violations.iter().any(|v| v.starts_with("panic: ")) {
+        // After a panic everything else is a consequence of it.
+        violations.extend(check(scenario, &recorder.snapshot(), &clients));
+        violations.extend(check_backlog(scenario, &recorder));
+    }
+    for violation in &violations {
+        let event = Event::Violation {
+            what: violation.clone(),
+        };
+        recorder.record_at(sim.elapsed(), None, event);
+    }
+    Outcome {
+        fired: recorder.fired(),
+        scenario: scenario.name.clone(),
+        seed,
+        trace: recorder.snapshot(),
+        clients,
+        violations,
+    }
+}
+
+/// Each client's log, filled in by its task.
+type Logs = Rc<RefCell<Vec<ClientLog>>>;
+
+/// turmoil, seeded from the run's seed, with the fixed epoch and the scenario's latency.
+fn build_sim<'a>(scenario: &Scenario, seed: Seed) -> turmoil::Sim<'a> {
+    turmoil::Builder::new()
+        .rng_seed(SimRng::fork(seed, "turmoil").next_u64())
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS))
+        .simulation_duration(scenario.chaos_phase + scenario.liveness_budget)
+        .tick_duration(Duration::from_millis(1))
+        .min_message_latency(scenario.latency.min)
+        .max_message_latency(scenario.latency.max)
+        .tcp_capacity(TCP_CAPACITY)
+        .build()
+}
+
+/// The one client host: every scripted client is a connection in it (turmoil's cost grows
+/// with hosts). It ends once every client is done and the server has closed every connection.
+fn add_clients(
+    sim: &mut turmoil::Sim<'_>,
+    scenario: &Scenario,
+    seed: Seed,
+    recorder: &Recorder,
+    logs: &Logs,
+) {
     let clients = scenario.clients.clone();
-    let client_recorder = recorder.clone();
-    let client_logs = logs.clone();
+    let recorder = recorder.clone();
+    let logs = logs.clone();
     let server_addr = format!("server:{PORT}");
     sim.client("clients", async move {
         let mut tasks = Vec::new();
         for (i, script) in clients.into_iter().enumerate() {
             let conn = u32::try_from(i).unwrap_or(u32::MAX);
             let rng = SimRng::fork(seed, &format!("client/{conn}"));
-            let recorder = client_recorder.clone();
-            let addr = server_addr.clone();
-            let logs = client_logs.clone();
+            let (recorder, addr, logs) = (recorder.clone(), server_addr.clone(), logs.clone());
             tasks.push(tokio::task::spawn_local(async move {
                 // One tick first, so the server has bound (notes/turmoil.md A2.5).
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -233,54 +271,36 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         }
         // Every connection must end: the run goes on until the server has closed them all,
         // by its timers if need be, and fails at the time limit otherwise.
-        while client_recorder.open_connections() > 0 {
+        while recorder.open_connections() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         Ok(())
     });
-    // A panic anywhere (engine, driver, app, harness) fails the run instead of the process:
-    // with tokio_unstable turmoil turns a task's panic into one from `step()`.
+}
+
+/// Steps the simulation to its end. A panic anywhere (engine, driver, app, harness) fails the
+/// run instead of the process: with tokio_unstable turmoil turns a task's panic into one from
+/// `step()`, and the first panic's message is the one reported.
+fn step_to_the_end(
+    sim: &mut turmoil::Sim<'_>,
+    scenario: &Scenario,
+    chaos: &Chaos,
+    recorder: &Recorder,
+) -> Vec<String> {
     capture_panic_messages();
     FIRST_PANIC.with(|p| p.borrow_mut().take());
     IN_RUN.with(|r| r.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        drive(&mut sim, scenario, &chaos, &recorder)
-    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| drive(sim, scenario, chaos, recorder)));
     IN_RUN.with(|r| r.set(false));
     let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
-    let mut violations = Vec::new();
-    let trace = recorder.snapshot();
-    let clients = logs.borrow().clone();
     match result {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => violations.push(format!("run did not complete: {error}")),
+        Ok(Ok(())) => Vec::new(),
+        Ok(Err(error)) => vec![format!("run did not complete: {error}")],
         Err(payload) => {
             // The first panic is the cause; tokio's own ("a spawned task panicked") follows.
             let message = first_panic.unwrap_or_else(|| panic_message(payload.as_ref()));
-            violations.push(format!("panic: {message}"));
+            vec![format!("panic: {message}")]
         }
-    }
-    if !violations.iter().any(|v| v.starts_with("panic: ")) {
-        // After a panic everything else is a consequence of it.
-        violations.extend(check(scenario, &trace, &clients));
-        violations.extend(check_backlog(scenario, &recorder));
-    }
-    for violation in &violations {
-        recorder.record_at(
-            sim.elapsed(),
-            None,
-            Event::Violation {
-                what: violation.clone(),
-            },
-        );
-    }
-    Outcome {
-        fired: recorder.fired(),
-        scenario: scenario.name.clone(),
-        seed,
-        trace: recorder.snapshot(),
-        clients,
-        violations,
     }
 }
 
