@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 // Simulated time: tokio's clock, which turmoil drives (never the wall clock).
 use tokio::time::Instant as SimTime;
 
@@ -222,176 +222,240 @@ pub async fn run_client(
     mut rng: SimRng,
     recorder: Recorder,
 ) -> ClientLog {
-    let mut log = ClientLog::default();
-    let record = |event| recorder.record(Some(conn), event);
     tokio::time::sleep(script.start).await;
     let stream = match connect(server).await {
         Ok(stream) => stream,
         Err(e) => {
-            record(Event::Client {
-                what: format!("connect failed: {e}"),
-            });
-            log.error = Some(e.kind().to_string());
-            return log;
+            let what = format!("connect failed: {e}");
+            recorder.record(Some(conn), Event::Client { what });
+            let error = Some(e.kind().to_string());
+            return ClientLog {
+                error,
+                ..ClientLog::default()
+            };
         }
     };
     if let Ok(local) = stream.local_addr() {
         recorder.register_port(local.port(), conn);
     }
-    record(Event::Client {
-        what: "connected".into(),
-    });
-    let connected = SimTime::now();
+    recorder.record(
+        Some(conn),
+        Event::Client {
+            what: "connected".into(),
+        },
+    );
     let steps = expand(&script.actions, &mut rng);
-    // Where each segment sent starts, while the server may not have begun to read it.
-    let mut segments: VecDeque<u64> = VecDeque::new();
-    let read_policy = match script.read {
-        // Reading 0 bytes at a time is not reading.
-        ReadPolicy::Rate { bytes: 0, .. } => ReadPolicy::Never,
-        ref read => read.clone(),
-    };
+    let mut client = ClientRun::new(&script, steps, conn, recorder);
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut next = 0;
-    let mut deadline: Option<SimTime> = None;
-    let mut read_buf = BytesMut::with_capacity(64 * 1024);
-    let mut next_read = connected;
-    let mut read_closed = false;
     loop {
-        // Steps that need no waiting run at once.
-        while let Some(step) = steps.get(next) {
+        client.run_immediate_steps(&mut writer).await;
+        if matches!(client.steps.get(client.next), Some(Step::Reset)) {
+            drop(reader.unsplit(writer));
+            client.log.reset_by_client = true;
+            client.note("reset");
+            client.log.finished = true;
+            return client.log;
+        }
+        match client.ending() {
+            Some(Ending::Finished) => break,
+            Some(Ending::Stuck(why)) => {
+                client.note(why);
+                return client.log;
+            }
+            None => {}
+        }
+        let wake = client.wait(&mut reader, &mut writer).await;
+        if !client.handle(wake) {
+            return client.log;
+        }
+    }
+    client.log.finished = true;
+    client.log
+}
+
+/// How a client's loop ends early.
+enum Ending {
+    /// Its script is done (and the close it waits for came, if it waits).
+    Finished,
+    /// It can never go on: why.
+    Stuck(&'static str),
+}
+
+/// One client's state while its script runs.
+struct ClientRun {
+    conn: u32,
+    recorder: Recorder,
+    steps: Vec<Step>,
+    /// The step being run.
+    next: usize,
+    /// When the current `Sleep` step ends.
+    deadline: Option<SimTime>,
+    read: ReadPolicy,
+    wait_for_close: bool,
+    connected: SimTime,
+    next_read: SimTime,
+    read_closed: bool,
+    read_buf: BytesMut,
+    /// Where each segment sent starts, while the server may not have begun to read it.
+    segments: VecDeque<u64>,
+    log: ClientLog,
+}
+
+impl ClientRun {
+    fn new(script: &ClientScript, steps: Vec<Step>, conn: u32, recorder: Recorder) -> ClientRun {
+        let read = match script.read {
+            // Reading 0 bytes at a time is not reading.
+            ReadPolicy::Rate { bytes: 0, .. } => ReadPolicy::Never,
+            ref read => read.clone(),
+        };
+        let connected = SimTime::now();
+        ClientRun {
+            conn,
+            recorder,
+            steps,
+            next: 0,
+            deadline: None,
+            read,
+            wait_for_close: script.wait_for_close,
+            connected,
+            next_read: connected,
+            read_closed: false,
+            read_buf: BytesMut::with_capacity(64 * 1024),
+            segments: VecDeque::new(),
+            log: ClientLog::default(),
+        }
+    }
+
+    fn note(&self, what: impl Into<String>) {
+        self.recorder
+            .record(Some(self.conn), Event::Client { what: what.into() });
+    }
+
+    /// Runs the steps that need no waiting: a `WaitFor` already satisfied, a shutdown.
+    async fn run_immediate_steps<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) {
+        while let Some(step) = self.steps.get(self.next) {
             match step {
-                Step::WaitFor(pattern) if contains(&log.received, pattern) => next += 1,
-                Step::Shutdown if log.shutdown_by_client => {
+                Step::WaitFor(pattern) if contains(&self.log.received, pattern) => {}
+                Step::Shutdown if self.log.shutdown_by_client => {
                     // Already shut: turmoil refuses a second shutdown and sends nothing.
-                    record(Event::Client {
-                        what: "shutdown write again: nothing sent".into(),
-                    });
-                    next += 1;
+                    self.note("shutdown write again: nothing sent");
                 }
                 Step::Shutdown => {
-                    hold_fin(&recorder, conn, &mut segments).await;
+                    hold_fin(&self.recorder, self.conn, &mut self.segments).await;
                     let what = match writer.shutdown().await {
                         Ok(()) => "shutdown write (FIN)".to_string(),
                         Err(e) => format!("shutdown write failed: {}", e.kind()),
                     };
-                    log.shutdown_by_client = true;
-                    record(Event::Client { what });
-                    next += 1;
+                    self.log.shutdown_by_client = true;
+                    self.note(what);
                 }
-                _ => break,
+                _ => return,
             }
+            self.next += 1;
         }
-        if matches!(steps.get(next), Some(Step::Reset)) {
-            drop(reader.unsplit(writer));
-            log.reset_by_client = true;
-            record(Event::Client {
-                what: "reset".into(),
-            });
-            log.finished = true;
-            return log;
-        }
-        let blocked_on_read = matches!(steps.get(next), Some(Step::WaitFor(_)))
-            && (read_closed || read_policy == ReadPolicy::Never);
-        if blocked_on_read {
+    }
+
+    fn ending(&self) -> Option<Ending> {
+        let never_reads = self.read_closed || self.read == ReadPolicy::Never;
+        if matches!(self.steps.get(self.next), Some(Step::WaitFor(_))) && never_reads {
             // Waiting for bytes that can no longer come: the script cannot finish.
-            record(Event::Client {
-                what: "gave up waiting: nothing more can arrive".into(),
-            });
-            return log;
+            return Some(Ending::Stuck("gave up waiting: nothing more can arrive"));
         }
-        let done_steps = next >= steps.len();
-        if done_steps && (read_closed || !script.wait_for_close || read_policy == ReadPolicy::Never)
-        {
-            break;
-        }
-        let read_len = match &read_policy {
-            _ if read_closed => 0,
+        let done = self.next >= self.steps.len();
+        (done && (never_reads || !self.wait_for_close)).then_some(Ending::Finished)
+    }
+
+    /// Waits for the first of: bytes to read (at the read policy's pace), the current write
+    /// done, the current sleep over. `biased`, so a run replays.
+    async fn wait<R, W>(&mut self, reader: &mut R, writer: &mut W) -> Wake
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let read_len = match &self.read {
+            _ if self.read_closed => 0,
             ReadPolicy::Never => 0,
-            ReadPolicy::Eager | ReadPolicy::After(_) => read_buf.capacity().max(1),
+            ReadPolicy::Eager | ReadPolicy::After(_) => self.read_buf.capacity().max(1),
             ReadPolicy::Rate { bytes, .. } => *bytes,
         };
-        let read_at = match &read_policy {
-            ReadPolicy::After(wait) => next_read.max(connected + *wait),
-            _ => next_read,
+        let read_at = match &self.read {
+            ReadPolicy::After(wait) => self.next_read.max(self.connected + *wait),
+            _ => self.next_read,
         };
-        let wake = {
-            let step = steps.get(next);
-            let step_deadline = match step {
-                Some(Step::Sleep(d)) => Some(*deadline.get_or_insert_with(|| SimTime::now() + *d)),
-                _ => None,
-            };
-            let write = match step {
-                Some(Step::Write(bytes)) => Some(bytes.clone()),
-                _ => None,
-            };
-            read_buf.clear();
-            let mut limited = (&mut read_buf).limit(read_len);
-            tokio::select! {
-                biased;
-                read = async {
-                    tokio::time::sleep_until(read_at).await;
-                    reader.read_buf(&mut limited).await
-                }, if read_len > 0 => Wake::Read(read),
-                written = write_all(&mut writer, write.clone().unwrap_or_default()),
-                    if write.is_some() => Wake::Wrote(written),
-                () = sleep_until(step_deadline), if step_deadline.is_some() => Wake::Slept,
-                else => Wake::Stuck,
-            }
+        let step = self.steps.get(self.next);
+        let step_deadline = match step {
+            Some(Step::Sleep(d)) => Some(*self.deadline.get_or_insert_with(|| SimTime::now() + *d)),
+            _ => None,
         };
+        let write = match step {
+            Some(Step::Write(bytes)) => Some(bytes.clone()),
+            _ => None,
+        };
+        self.read_buf.clear();
+        let mut limited = (&mut self.read_buf).limit(read_len);
+        tokio::select! {
+            biased;
+            read = async {
+                tokio::time::sleep_until(read_at).await;
+                reader.read_buf(&mut limited).await
+            }, if read_len > 0 => Wake::Read(read),
+            written = write_all(writer, write.clone().unwrap_or_default()),
+                if write.is_some() => Wake::Wrote(written),
+            () = sleep_until(step_deadline), if step_deadline.is_some() => Wake::Slept,
+            else => Wake::Stuck,
+        }
+    }
+
+    /// Records what woke the client and moves on; `false` when it cannot go on.
+    fn handle(&mut self, wake: Wake) -> bool {
         match wake {
             Wake::Stuck => {
-                record(Event::Client {
-                    what: "stuck: nothing to read, write or wait for".into(),
-                });
-                return log;
+                self.note("stuck: nothing to read, write or wait for");
+                return false;
             }
             Wake::Read(Ok(0)) => {
-                read_closed = true;
-                log.saw_eof = true;
-                record(Event::Client { what: "EOF".into() });
+                self.read_closed = true;
+                self.log.saw_eof = true;
+                self.note("EOF");
             }
             Wake::Read(Ok(_)) => {
-                let bytes = read_buf.split().freeze();
-                log.received.extend_from_slice(&bytes);
-                recorder.note_client_read(conn, bytes.len());
-                record(Event::ClientReceived { bytes });
-                if let ReadPolicy::Rate { every, .. } = &read_policy {
-                    next_read = SimTime::now() + *every;
+                let bytes = self.read_buf.split().freeze();
+                self.log.received.extend_from_slice(&bytes);
+                self.recorder.note_client_read(self.conn, bytes.len());
+                self.recorder
+                    .record(Some(self.conn), Event::ClientReceived { bytes });
+                if let ReadPolicy::Rate { every, .. } = &self.read {
+                    self.next_read = SimTime::now() + *every;
                 }
             }
             Wake::Read(Err(e)) => {
-                read_closed = true;
-                record(Event::Client {
-                    what: format!("read error: {}", e.kind()),
-                });
-                log.error = Some(e.kind().to_string());
+                self.read_closed = true;
+                self.note(format!("read error: {}", e.kind()));
+                self.log.error = Some(e.kind().to_string());
             }
             Wake::Wrote(Ok(())) => {
-                if let Some(Step::Write(bytes)) = steps.get(next) {
-                    segments.push_back(log.sent.len() as u64);
-                    log.sent.extend_from_slice(bytes);
-                    record(Event::ClientSent {
-                        bytes: bytes.clone(),
-                    });
+                if let Some(Step::Write(bytes)) = self.steps.get(self.next) {
+                    self.segments.push_back(self.log.sent.len() as u64);
+                    self.log.sent.extend_from_slice(bytes);
+                    let bytes = bytes.clone();
+                    self.recorder
+                        .record(Some(self.conn), Event::ClientSent { bytes });
                 }
-                next += 1;
+                self.next += 1;
             }
             Wake::Wrote(Err(e)) => {
-                record(Event::Client {
-                    what: format!("write error: {}", e.kind()),
-                });
-                log.error.get_or_insert(e.kind().to_string());
+                self.note(format!("write error: {}", e.kind()));
+                self.log.error.get_or_insert(e.kind().to_string());
                 // The server is gone for writing; skip the rest of the sends.
-                next = steps.len();
+                self.next = self.steps.len();
             }
             Wake::Slept => {
-                deadline = None;
-                next += 1;
+                self.deadline = None;
+                self.next += 1;
             }
         }
+        true
     }
-    log.finished = true;
-    log
 }
 
 enum Wake {
