@@ -402,7 +402,8 @@ fn real_runs_pass() {
         .iter()
         .map(|e| (e.method.as_str(), e.status, e.response_body.as_deref()))
         .collect();
-    let want: [(&str, Option<u16>, Option<&[u8]>); 3] = [
+    type Want<'a> = (&'a str, Option<u16>, Option<&'a [u8]>);
+    let want: [Want<'_>; 3] = [
         ("POST", Some(200), Some(b"hello")),
         ("HEAD", Some(200), Some(b"")),
         ("GET", Some(200), Some(b"")),

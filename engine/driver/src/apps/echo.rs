@@ -110,11 +110,9 @@ impl App for Echo {
                     });
                 }
             }
-            Event::BodyEnd { id } => {
-                // Requests without a body were finished with their head.
-                if self.requests.remove(&id).is_some() {
-                    commands.push(AppCommand::Finish { request: id });
-                }
+            // Requests without a body were finished with their head.
+            Event::BodyEnd { id } if self.requests.remove(&id).is_some() => {
+                commands.push(AppCommand::Finish { request: id });
             }
             Event::Lost { id } => {
                 self.requests.remove(&id);
