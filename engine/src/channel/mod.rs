@@ -23,6 +23,9 @@ use exchange::Exchange;
 use state::{CloseState, RecvState};
 use timer::TimerTable;
 
+/// Field-range scratch space an idle connection may keep (a usual head has a few dozen).
+const HEAD_FIELDS_KEPT_MAX: usize = 64;
+
 /// One HTTP/1.1 server connection. See the crate documentation for the run loop.
 #[derive(Debug)]
 pub struct Channel {
@@ -183,6 +186,10 @@ impl Channel {
         if self.recv_buf.is_empty() && self.exchanges.is_empty() && self.recv_buf.capacity() > 0 {
             // An idle connection holds no buffer (DESIGN.md §6: memory per idle connection).
             self.recv_buf = BytesMut::new();
+        }
+        if self.exchanges.is_empty() && self.head_fields.capacity() > HEAD_FIELDS_KEPT_MAX {
+            // A head with many fields passed: give the scratch space back. A usual one keeps
+            // it, so keep-alive requests allocate nothing for it.
             self.head_fields = Vec::new();
         }
     }
