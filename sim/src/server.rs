@@ -75,6 +75,7 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
                 recorder: recorder.clone(),
                 port,
                 transport: None,
+                last_command: None,
             };
             let options = RunOptions {
                 flush_timeout: env.config.timeouts.abort,
@@ -129,6 +130,8 @@ struct TraceObserver {
     port: u16,
     /// The transport state last reported, to tell progress from a new block.
     transport: Option<TransportState>,
+    /// The last app command, as rendered, in case it is refused.
+    last_command: Option<String>,
 }
 
 impl TraceObserver {
@@ -154,7 +157,11 @@ impl Observer for TraceObserver {
             }
             Input::ConnectionLost { .. } => "connection lost".into(),
             Input::Timeout { .. } => return,
-            Input::App { command, .. } => format!("app {}", render_command(command)),
+            Input::App { command, .. } => {
+                let rendered = render_command(command);
+                self.last_command = Some(rendered.clone());
+                format!("app {rendered}")
+            }
         };
         self.note(what);
     }
@@ -181,11 +188,9 @@ impl Observer for TraceObserver {
         self.note(what);
     }
 
-    fn on_usage_error(&mut self, _now: Instant, command: &AppCommand, error: UsageError) {
-        self.note(format!(
-            "app error: {} refused: {error}",
-            render_command(command)
-        ));
+    fn on_usage_error(&mut self, _now: Instant, error: UsageError) {
+        let command = self.last_command.take().unwrap_or_default();
+        self.note(format!("app error: {command} refused: {error}"));
     }
 }
 

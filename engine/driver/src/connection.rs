@@ -31,9 +31,9 @@ pub trait Observer {
     fn on_output(&mut self, now: Instant, output: &Output) {
         let _ = (now, output);
     }
-    /// The app made a mistake; the command was refused.
-    fn on_usage_error(&mut self, now: Instant, command: &AppCommand, error: UsageError) {
-        let _ = (now, command, error);
+    /// The app made a mistake: the command of the last `on_input` was refused.
+    fn on_usage_error(&mut self, now: Instant, error: UsageError) {
+        let _ = (now, error);
     }
 }
 
@@ -213,13 +213,10 @@ where
     fn feed_commands(&mut self) {
         for command in std::mem::take(&mut self.commands) {
             let now = self.clock.now();
-            let input = Input::App {
-                now,
-                command: command.clone(),
-            };
+            let input = Input::App { now, command };
             self.observer.on_input(&input);
             if let Err(error) = self.channel.handle_input(input) {
-                self.observer.on_usage_error(now, &command, error);
+                self.observer.on_usage_error(now, error);
             }
             // Outputs of each command are taken before the next command, so an app reacting
             // to them sees the channel's state as it is.
