@@ -496,7 +496,7 @@ fn idle_keep_alive_timeout_closes_the_connection() {
     c.expect_eof();
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(800) && waited <= Duration::from_secs(3),
+        waited >= Duration::from_millis(800) && waited <= Duration::from_secs(10),
         "closed after {waited:?}, expected about 1 s"
     );
 }
@@ -535,8 +535,10 @@ fn slowloris_gets_408_at_the_head_deadline() {
         r.header("Content-Length"),
         Some(r.body.len().to_string().as_str())
     );
+    // The dribble goes on for 40 s: a deadline reset by each byte would not fire before it
+    // ends, so a generous bound (for a loaded CI machine) still proves the point.
     assert!(
-        waited >= Duration::from_millis(800) && waited <= Duration::from_millis(2500),
+        waited >= Duration::from_millis(800) && waited <= Duration::from_secs(10),
         "408 after {waited:?}, expected about 1 s even though bytes kept arriving"
     );
     c.expect_eof();
