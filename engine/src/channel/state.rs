@@ -17,7 +17,7 @@
 //!  each exchange's send side (SendState)
 //!
 //!   AwaitingHead ──SendHead──> Body(encoder) ──Finish──> Done
-//!        └────────────── lost (peer gone, bad body, timeout) ──> Aborted
+//!        └── lost (peer gone, bad body, timeout), or aborted behind others ──> Aborted
 //! ```
 //!
 //! - Requests are dispatched strictly in order, at most `pipeline_depth_max` at once, and only
@@ -27,8 +27,12 @@
 //!   CVE-2024-41671).
 //! - Responses leave strictly in order: only the front exchange writes to the wire; the others
 //!   queue their bytes, bounded by `send_buffer_bytes_max`, with their producers paused.
+//! - A request body whose response finished first is still read to its end and dropped, so a
+//!   persistent connection stays in step (within the linger budget; past it, the connection
+//!   closes).
 //! - Producer states, whether to read, and which timers run are *derived* from these machines
-//!   by `sync_*` functions after every input, and every change is reported as an output.
+//!   by `sync_*` functions after every input, and every change is reported as an output. Timers
+//!   run only while the connection waits on its peer, never while it waits on its own app.
 //!
 //! Every assignment of `recv` and `close` happens in this file.
 
