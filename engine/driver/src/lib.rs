@@ -1,5 +1,5 @@
-//! The only async code of twine: runs a sans-IO [`Channel`](twine_engine::Channel) and an [`App`] over any
-//! `AsyncRead + AsyncWrite + Unpin` stream, with `tokio::time` for the clock.
+//! The only async code of twine: runs a sans-IO [`Channel`](twine_engine::Channel) and an
+//! [`App`] over any `AsyncRead + AsyncWrite + Unpin` stream, with `tokio::time` for the clock.
 //!
 //! The same loop runs the real server (tokio sockets, real time) and the simulation (turmoil
 //! sockets, whose tokio time is simulated), so it uses nothing else: no socket options, no
