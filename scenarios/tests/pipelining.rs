@@ -11,4 +11,5 @@ scenarios!("pipelining":
     cve_2023_46137_same_segment,
     cve_2024_41671_body_ends_at_next,
     error_after_slow_response,
+    depth_two_queued_producer_bounded,
 );

@@ -394,4 +394,46 @@ pub(super) const ENTRIES: &[Entry] = &[
             ])
         },
     },
+    Entry {
+        family: FAMILY,
+        name: "depth_two_queued_producer_bounded",
+        about: "with depth 2, a second streamed response produces while queued behind the first, up to send_buffer_bytes_max, then its producer pauses until it reaches the front; both arrive whole and in order",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            let mut limits = Limits::default();
+            limits.pipeline_depth_max = 2;
+            limits.send_buffer_bytes_max = 32 * 1024;
+            config.limits = limits;
+            let mut s = stream("pipelining/depth_two_queued_producer_bounded", config);
+            s.clients.push(ClientScript::new().send(
+                "GET /stream/100000 HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /stream/60000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+            ));
+            // A slow reader keeps the first response on the wire while the second produces.
+            s.faults = slow_reader(16 * 1024, 8 * 1024);
+            s
+        },
+        expect: |o| {
+            let (first, second) = (expected_body(100_000), expected_body(60_000));
+            all([
+                statuses(o, 0, &[200, 200]),
+                bodies(o, 0, &[Some(&first), Some(&second)]),
+                // The queued producer works, hits the bound, waits for the front, goes on.
+                in_order(
+                    o,
+                    &[
+                        "producer req#1 producing",
+                        "app body req#1 16384 bytes",
+                        "producer req#1 paused",
+                        "app finish req#0",
+                        "producer req#1 producing",
+                        "app finish req#1",
+                    ],
+                ),
+                absent(o, "app error"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
 ];

@@ -40,6 +40,8 @@ pub fn expected_body(n: usize) -> Vec<u8> {
 pub struct Stream {
     /// Requests being streamed, with their bytes left and whether they may produce.
     streams: BTreeMap<RequestId, Streaming>,
+    /// The request that produced last.
+    last: Option<RequestId>,
 }
 
 #[derive(Debug)]
@@ -133,7 +135,20 @@ impl App for Stream {
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
-        let Some((&id, stream)) = self.streams.iter_mut().find(|(_, s)| s.producing) else {
+        // Round robin over the producing streams, so a response queued behind another (with
+        // pipelining depth > 1) gets its turns too, up to its queue's bound.
+        let after = self.last.map_or(0, |id| id.0 + 1);
+        let pick = self
+            .streams
+            .range(RequestId(after)..)
+            .chain(self.streams.range(..RequestId(after)))
+            .find(|(_, s)| s.producing)
+            .map(|(&id, _)| id);
+        let Some(id) = pick else {
+            return false;
+        };
+        self.last = Some(id);
+        let Some(stream) = self.streams.get_mut(&id) else {
             return false;
         };
         let len = stream.remaining.min(CHUNK_BYTES as u64) as usize;
