@@ -49,58 +49,63 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     loop {
         let (stream, peer) = listener.accept().await?;
-        let port = peer.port();
-        let env = env.clone();
-        tokio::task::spawn_local(async move {
-            let recorder = env.recorder.clone();
-            recorder.record_peer(
-                port,
-                Event::Server {
-                    what: "accepted".into(),
-                },
-            );
-            let _open = OpenConnection::new(recorder.clone());
-            let stream = FaultyStream::new(
-                stream,
-                port,
-                env.faults.clone(),
-                env.keep.clone(),
-                env.seed,
-                env.chaos.clone(),
-                recorder.clone(),
-            );
-            let channel = Channel::new(env.config.clone(), clock.now());
-            let mut app = (env.app)();
-            let mut observer = TraceObserver {
-                recorder: recorder.clone(),
-                port,
-                transport: None,
-                last_command: None,
-            };
-            let options = RunOptions {
-                flush_timeout: env.config.timeouts.abort,
-                report_blocked: !env.ignore_transport_blocked,
-                ..RunOptions::default()
-            };
-            let end =
-                run_connection(stream, channel, &mut app, clock, &mut observer, options).await;
-            let what = match end.reason {
-                CloseReason::Graceful => "socket closed (FIN)",
-                CloseReason::Abort => "socket aborted",
-            };
-            let mut stream = end.stream;
-            if end.reason == CloseReason::Graceful {
-                // Dropping the socket sends the FIN; hold it while turmoil would lose it.
-                let mut waited = 0;
-                while stream.fin_would_be_lost() && waited < FIN_HOLD_MS_MAX {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                    waited += 1;
-                }
-            }
-            recorder.record_peer(port, Event::Server { what: what.into() });
-            drop(stream);
-        });
+        tokio::task::spawn_local(serve_connection(env.clone(), clock, stream, peer.port()));
     }
+}
+
+/// One connection: the engine and the app behind a `FaultyStream`, traced, until it closes.
+async fn serve_connection(
+    env: ServerEnv,
+    clock: Clock,
+    stream: turmoil::net::TcpStream,
+    port: u16,
+) {
+    let recorder = env.recorder.clone();
+    recorder.record_peer(
+        port,
+        Event::Server {
+            what: "accepted".into(),
+        },
+    );
+    let _open = OpenConnection::new(recorder.clone());
+    let stream = FaultyStream::new(
+        stream,
+        port,
+        env.faults.clone(),
+        env.keep.clone(),
+        env.seed,
+        env.chaos.clone(),
+        recorder.clone(),
+    );
+    let channel = Channel::new(env.config.clone(), clock.now());
+    let mut app = (env.app)();
+    let mut observer = TraceObserver {
+        recorder: recorder.clone(),
+        port,
+        transport: None,
+        last_command: None,
+    };
+    let options = RunOptions {
+        flush_timeout: env.config.timeouts.abort,
+        report_blocked: !env.ignore_transport_blocked,
+        ..RunOptions::default()
+    };
+    let end = run_connection(stream, channel, &mut app, clock, &mut observer, options).await;
+    let what = match end.reason {
+        CloseReason::Graceful => "socket closed (FIN)",
+        CloseReason::Abort => "socket aborted",
+    };
+    let mut stream = end.stream;
+    if end.reason == CloseReason::Graceful {
+        // Dropping the socket sends the FIN; hold it while turmoil would lose it.
+        let mut waited = 0;
+        while stream.fin_would_be_lost() && waited < FIN_HOLD_MS_MAX {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            waited += 1;
+        }
+    }
+    recorder.record_peer(port, Event::Server { what: what.into() });
+    drop(stream);
 }
 
 /// Longest a closing socket waits for its client to make room for the FIN.
