@@ -833,3 +833,11 @@ proptest! {
         prop_assert_eq!(ours, theirs);
     }
 }
+
+proptest! {
+    /// The eight-at-a-time field-value check agrees with the byte-by-byte one on any bytes.
+    #[test]
+    fn word_check_matches_byte_check(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        prop_assert_eq!(all_field_bytes(&bytes), bytes.iter().all(|&b| is_field_byte(b)));
+    }
+}
