@@ -148,6 +148,8 @@ fn mistakes_are_one_line_and_exit_2() {
         &["run", "keep_alive/idle_timeout", "--faults", "gremlins"],
         &["explore", "--family", "nope"],
         &["explore", "--seeds", "x"],
+        &["explore", "--seeds", "0"],
+        &["explore", "--jobs", "0"],
     ] {
         let output = twine(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");

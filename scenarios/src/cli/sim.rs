@@ -95,13 +95,14 @@ pub(crate) struct ReplayArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExploreArgs {
     /// Seeds per scenario.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     seeds: usize,
     /// Only this family (repeatable).
     #[arg(long, value_name = "FAMILY")]
     family: Vec<String>,
     /// Parallel runs [default: the number of cores].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     jobs: Option<usize>,
     /// The campaign's root seed [default: drawn once and printed].
     #[arg(long)]
