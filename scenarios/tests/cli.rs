@@ -127,6 +127,11 @@ fn explore_runs_a_campaign_and_reports_per_family() {
     assert!(row("chunked").is_some());
     assert!(row("pipelining").is_none(), "only the families asked for");
     assert!(text.contains(" 0 failed"));
+    assert_eq!(
+        text.lines().last(),
+        Some("explore: 51 passed, 0 failed"),
+        "the closing line"
+    );
     // The same root seed gives the same report, bar the timing.
     let again = stdout(&twine(
         &[&args[..], &["--seed", "5", "--jobs", "1"]].concat(),

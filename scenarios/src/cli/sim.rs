@@ -233,6 +233,9 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode, Failure> {
             println!("  reproduce: {line}");
         }
     }
+    // The closing line in the form test runners use, so CI logs read the verdict.
+    let passed = results.len() - failures.len();
+    println!("\nexplore: {passed} passed, {} failed", failures.len());
     Ok(exit(failures.is_empty()))
 }
 
