@@ -121,10 +121,11 @@ pub struct Config {
     /// The value of the `Server` header added to every response unless the app set one;
     /// `None` adds none.
     pub server_name: Option<&'static str>,
-    /// Wall-clock time at the driver's epoch (`Instant::ZERO`), in seconds since the Unix epoch.
-    /// The `Date` header is this plus `now`; `None` adds no `Date` header. The engine never reads
-    /// a clock: the real server hands in the real time, the simulation a fixed epoch.
-    pub date_origin_unix_secs: Option<u64>,
+    /// Wall-clock time at the driver's epoch (`Instant::ZERO`), in milliseconds since the Unix
+    /// epoch (milliseconds, so the second a `Date` names is right). The `Date` header is this
+    /// plus `now`; `None` adds no `Date` header. The engine never reads a clock: the real server
+    /// hands in the real time, the simulation a fixed epoch.
+    pub date_origin_unix_millis: Option<u64>,
 }
 
 impl Config {
@@ -134,7 +135,7 @@ impl Config {
             limits: Limits::DEFAULT,
             timeouts: Timeouts::DEFAULT,
             server_name: Some("twine"),
-            date_origin_unix_secs: None,
+            date_origin_unix_millis: None,
         }
     }
 
@@ -150,9 +151,15 @@ impl Config {
         self
     }
 
-    /// With a `Date` header computed from this origin (see `date_origin_unix_secs`).
-    pub fn with_date_origin(mut self, unix_secs: u64) -> Config {
-        self.date_origin_unix_secs = Some(unix_secs);
+    /// With a `Date` header computed from this origin, in whole seconds since the Unix epoch
+    /// (see `date_origin_unix_millis`).
+    pub fn with_date_origin(self, unix_secs: u64) -> Config {
+        self.with_date_origin_millis(unix_secs.saturating_mul(1000))
+    }
+
+    /// With a `Date` header computed from this origin, in milliseconds since the Unix epoch.
+    pub fn with_date_origin_millis(mut self, unix_millis: u64) -> Config {
+        self.date_origin_unix_millis = Some(unix_millis);
         self
     }
 }

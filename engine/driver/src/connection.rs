@@ -113,6 +113,8 @@ struct Driver<'a, S, A, O> {
     close: Option<CloseReason>,
     peer_eof: bool,
     report_blocked: bool,
+    /// The channel was told to drain.
+    drain_sent: bool,
 }
 
 /// Runs one connection until the channel closes it.
@@ -146,6 +148,7 @@ where
         close: None,
         peer_eof: false,
         report_blocked: options.report_blocked,
+        drain_sent: false,
     };
     let reason = driver.run(&mut options).await;
     ConnectionEnd {
@@ -162,6 +165,7 @@ where
 {
     async fn run(&mut self, options: &mut RunOptions) -> CloseReason {
         loop {
+            self.deliver_drain(options);
             self.drain_outputs();
             if !self.commands.is_empty() {
                 self.feed_commands();
@@ -324,7 +328,6 @@ where
             .channel
             .poll_timeout()
             .map(|at| self.clock.to_tokio(at));
-        let draining = options.drain.as_ref().is_some_and(|rx| *rx.borrow());
         let wake = {
             let slices: Vec<IoSlice<'_>> = self
                 .queue
@@ -341,7 +344,7 @@ where
                 written = writer.write_vectored(&slices), if can_write => Wake::Written(written),
                 read = reader.read_buf(&mut limited), if read_len > 0 => Wake::Read(read),
                 () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
-                () = drain_signal(&mut options.drain), if !draining => Wake::Drain,
+                () = drain_signal(&mut options.drain), if !self.drain_sent => Wake::Drain,
                 // Nothing to write, read or time: only the app could move, and apps act only
                 // when called, so this connection waits for good (the engine arms a timer in
                 // every state that waits on the peer; this is a connection idle on its app).
@@ -360,14 +363,21 @@ where
             Wake::Read(read) => self.handle_read(read, read_len, options.read_bytes_max),
             Wake::Deadline => self.handle(Input::Timeout { now }),
             Wake::Idle => std::future::pending().await,
-            Wake::Drain => {
-                if options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
-                    self.handle(Input::App {
-                        now,
-                        command: AppCommand::Drain,
-                    });
-                }
-            }
+            Wake::Drain => self.deliver_drain(options),
+        }
+    }
+
+    /// Tells the channel to drain once the signal is up. Checked at the top of every turn: the
+    /// signal may come while another branch wins the wait, and it is never missed then.
+    fn deliver_drain(&mut self, options: &RunOptions) {
+        let up = options.drain.as_ref().is_some_and(|rx| *rx.borrow());
+        if up && !self.drain_sent {
+            self.drain_sent = true;
+            let now = self.clock.now();
+            self.handle(Input::App {
+                now,
+                command: AppCommand::Drain,
+            });
         }
     }
 

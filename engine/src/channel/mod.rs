@@ -280,8 +280,9 @@ impl Channel {
 
     /// The `Date` header value for `now`, if configured.
     fn date(&mut self) -> Option<Bytes> {
-        let origin = self.config.date_origin_unix_secs?;
-        let secs = origin.saturating_add(self.now.since_epoch().as_secs());
+        let origin = self.config.date_origin_unix_millis?;
+        let now = u64::try_from(self.now.since_epoch().as_millis()).unwrap_or(u64::MAX);
+        let secs = origin.saturating_add(now) / 1000;
         match &self.date_cache {
             Some((cached, value)) if *cached == secs => Some(value.clone()),
             _ => {

@@ -84,8 +84,66 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// The path the target names, without query or fragment: for origin-form (`/a?q`) the part
+    /// before `?` or `#`; for absolute-form (`http://host/a?q`), which a server must accept
+    /// (RFC 9112 §3.2.2), the same after the authority, and `/` when it is empty (§3.2.4);
+    /// authority-form and `*` as they are.
+    pub fn path(&self) -> &[u8] {
+        let target = &self.target[..];
+        let after_authority = match target.iter().position(|&b| b == b':') {
+            Some(colon) if target[colon..].starts_with(b"://") => {
+                let scheme = &target[..colon];
+                if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https"))
+                {
+                    return target;
+                }
+                let rest = &target[colon + 3..];
+                match rest.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')) {
+                    Some(at) if rest[at] == b'/' => &rest[at..],
+                    _ => return b"/",
+                }
+            }
+            _ if target.starts_with(b"/") => target,
+            _ => return target,
+        };
+        let end = after_authority
+            .iter()
+            .position(|&b| matches!(b, b'?' | b'#'));
+        &after_authority[..end.unwrap_or(after_authority.len())]
+    }
+
     /// Whether the request has a body (chunked, or a non-zero length).
     pub fn has_body(&self) -> bool {
         self.body != BodyLength::Known(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(target: &'static str) -> RequestHead {
+        RequestHead {
+            method: Method::new("GET"),
+            target: Bytes::from_static(target.as_bytes()),
+            version: Version::Http11,
+            headers: Headers::new(),
+            body: BodyLength::Known(0),
+            expect_continue: false,
+        }
+    }
+
+    #[test]
+    fn paths_of_every_target_form() {
+        assert_eq!(head("/a/b?c").path(), b"/a/b");
+        assert_eq!(head("/a#f").path(), b"/a");
+        assert_eq!(head("http://h/a/b?c").path(), b"/a/b");
+        assert_eq!(head("HTTPS://h:8443/x").path(), b"/x");
+        // RFC 9112 §3.2.4: an empty path in absolute-form is "/".
+        assert_eq!(head("http://h").path(), b"/");
+        assert_eq!(head("http://h?q").path(), b"/");
+        assert_eq!(head("h:443").path(), b"h:443");
+        assert_eq!(head("*").path(), b"*");
+        assert_eq!(head("ftp://h/x").path(), b"ftp://h/x");
     }
 }

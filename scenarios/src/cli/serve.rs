@@ -20,6 +20,9 @@ use twine_engine::{Channel, CloseReason, Config, Limits, Timeouts};
 
 use super::Failure;
 
+/// How long to wait after a failed accept before the next one.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
 /// Arguments of `twine serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -181,10 +184,11 @@ async fn serve(args: ServeArgs, app: AppChoice) -> Result<ExitCode, Failure> {
 
     let clock = Clock::start();
     // The one place wall-clock time enters: the `Date` header's origin.
+    // In milliseconds, taken next to the clock's start, so every `Date` names the right second.
     let origin = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let config = args.config().with_date_origin(origin);
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let config = args.config().with_date_origin_millis(origin);
     let (drain_tx, drain_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -193,8 +197,12 @@ async fn serve(args: ServeArgs, app: AppChoice) -> Result<ExitCode, Failure> {
             biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => {
-                // Accept errors (e.g. out of file descriptors) are transient: keep serving.
-                let Ok((stream, _peer)) = accepted else { continue };
+                // Accept errors (out of file descriptors, say) are transient: keep serving, but
+                // wait a moment first, or a failing accept spins a core (hyper does the same).
+                let Ok((stream, _peer)) = accepted else {
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                };
                 let options = RunOptions {
                     drain: Some(drain_rx.clone()),
                     flush_timeout: config.timeouts.abort,

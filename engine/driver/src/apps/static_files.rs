@@ -145,7 +145,7 @@ impl StaticFiles {
             refuse(id, Refusal::MethodNotAllowed, false, commands);
             return;
         }
-        let opened = parse_target(&head.target).and_then(|relative| self.open(&relative));
+        let opened = parse_target(head.path()).and_then(|relative| self.open(&relative));
         let opened = match opened {
             Ok(opened) => opened,
             Err(refusal) => return refuse(id, refusal, is_head, commands),
@@ -249,17 +249,12 @@ fn refuse(id: RequestId, refusal: Refusal, is_head: bool, commands: &mut Vec<App
     commands.push(AppCommand::Finish { request: id });
 }
 
-/// The root-relative path an origin-form target names: the query and fragment are dropped,
-/// each `/`-separated segment is percent-decoded, empty and `.` segments are skipped.
-fn parse_target(target: &[u8]) -> Result<PathBuf, Refusal> {
-    let end = target
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(target.len());
-    // Only origin-form (RFC 9112 §3.2.1) names a file; `*` and absolute-form do not.
-    let path = target[..end]
-        .strip_prefix(b"/")
-        .ok_or(Refusal::BadRequest)?;
+/// The root-relative path a request path names (`RequestHead::path`, so absolute-form is
+/// already reduced to its path and the query and fragment are gone): each `/`-separated
+/// segment is percent-decoded, empty and `.` segments are skipped.
+fn parse_target(path: &[u8]) -> Result<PathBuf, Refusal> {
+    // Only a path names a file; `*`, authority-form and other schemes do not.
+    let path = path.strip_prefix(b"/").ok_or(Refusal::BadRequest)?;
     // Decode every segment first, so a bad escape is a 400 wherever it is.
     let segments: Vec<Vec<u8>> = path
         .split(|&b| b == b'/')

@@ -78,7 +78,7 @@ impl App for Stream {
             _ => return,
         };
         let length =
-            parse_target(&head.target).filter(|_| head.method.is_get() || head.method.is_head());
+            parse_target(head.path()).filter(|_| head.method.is_get() || head.method.is_head());
         let Some(length) = length else {
             let body = Bytes::from_static(b"not found\n");
             let head = ResponseHead::new(404)

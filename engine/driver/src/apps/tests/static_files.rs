@@ -265,18 +265,29 @@ fn bad_targets_are_400() {
     tree.file("a.txt", b"a");
     let mut app = tree.app();
     for target in [
-        "/%zz",
-        "/a%2",
-        "/a%",
-        "/a%00b",
-        "/%00",
-        "*",
-        "http://h/a.txt",
-        "a.txt",
-        "",
+        "/%zz", "/a%2", "/a%", "/a%00b", "/%00", "*", "a.txt", "h:80", "",
     ] {
         assert_refused(&mut app, target, 400);
     }
+}
+
+#[test]
+fn absolute_form_targets_name_their_path() {
+    // RFC 9112 §3.2.2: a server must accept absolute-form; the authority is not a path.
+    let tree = Tree::new("absolute");
+    tree.file("a.txt", b"a");
+    let mut app = tree.app();
+    for target in [
+        "http://h/a.txt",
+        "HTTPS://h:8/a.txt?q",
+        "http://h/./a.txt#f",
+    ] {
+        let response = fetch(&mut app, "GET", target);
+        assert_eq!(response.status, 200, "{target}");
+        assert_eq!(response.body, b"a", "{target}");
+    }
+    assert_refused(&mut app, "http://h/missing", 404);
+    assert_refused(&mut app, "ftp://h/a.txt", 400);
 }
 
 #[test]
