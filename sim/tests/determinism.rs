@@ -2,11 +2,10 @@
 //! identical traces, byte for byte (the first diverging event is reported), and different seeds
 //! must give different fault schedules.
 
-use std::time::Duration;
+mod common;
 
 use twine_driver::apps::{Echo, Stream};
-use twine_engine::Config;
-use twine_sim::{app, run, Action, ClientScript, Fragments, Knobs, ReadPolicy, Scenario, Seed};
+use twine_sim::{app, run, Scenario, Seed};
 
 fn busy_scenario(seed: Seed, stream: bool) -> Scenario {
     let factory = if stream {
@@ -14,31 +13,7 @@ fn busy_scenario(seed: Seed, stream: bool) -> Scenario {
     } else {
         app::<Echo>()
     };
-    let mut scenario = Scenario::new("determinism/busy", Config::new(), factory);
-    let post = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world";
-    scenario.clients.push(
-        ClientScript::new()
-            .send_in(
-                post.repeat(3),
-                Fragments::Random { max: 17 },
-                Duration::from_millis(1),
-            )
-            .then(Action::Sleep(Duration::from_millis(20)))
-            .send("GET /stream/30000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
-    );
-    scenario.clients.push(
-        ClientScript::new()
-            .send(
-                "GET /stream/100000 HTTP/1.1\r\nHost: h\r\n\r\n\
-                 GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
-            )
-            .reading(ReadPolicy::Rate {
-                bytes: 700,
-                every: Duration::from_millis(3),
-            }),
-    );
-    Knobs::draw(seed).apply(&mut scenario);
-    scenario
+    common::busy_scenario("determinism/busy", factory, seed)
 }
 
 #[test]

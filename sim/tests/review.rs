@@ -3,6 +3,8 @@
 //! The first tests each pin a defect the review found (now fixed): the doc comment says what
 //! happened and what must. Tests named `regression_*` are ideas that were tried and held up.
 
+mod common;
+
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -111,31 +113,7 @@ fn verdict_raw(script: ClientScript, log: ClientLog, notes: &[&str]) -> Vec<Stri
 
 /// A busy scenario under the seed's swarm faults (as tests/determinism.rs).
 fn busy(seed: Seed) -> Scenario {
-    let mut s = scenario("review/busy", app::<Stream>());
-    let post = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world";
-    s.clients.push(
-        ClientScript::new()
-            .send_in(
-                post.repeat(3),
-                Fragments::Random { max: 17 },
-                Duration::from_millis(1),
-            )
-            .then(Action::Sleep(Duration::from_millis(20)))
-            .send("GET /stream/30000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
-    );
-    s.clients.push(
-        ClientScript::new()
-            .send(
-                "GET /stream/100000 HTTP/1.1\r\nHost: h\r\n\r\n\
-                 GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
-            )
-            .reading(ReadPolicy::Rate {
-                bytes: 700,
-                every: Duration::from_millis(3),
-            }),
-    );
-    Knobs::draw(seed).apply(&mut s);
-    s
+    common::busy_scenario("review/busy", app::<Stream>(), seed)
 }
 
 /// A POST of `body_len` bytes sent one byte per segment, then the client's FIN, against a
