@@ -370,8 +370,8 @@ where
     /// Tells the channel to drain once the signal is up. Checked at the top of every turn: the
     /// signal may come while another branch wins the wait, and it is never missed then.
     fn deliver_drain(&mut self, options: &RunOptions) {
-        let up = options.drain.as_ref().is_some_and(|rx| *rx.borrow());
-        if up && !self.drain_sent {
+        // `drain_sent` first: once sent, the hot path never touches the watch's lock.
+        if !self.drain_sent && options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
             self.drain_sent = true;
             let now = self.clock.now();
             self.handle(Input::App {
