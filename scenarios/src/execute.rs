@@ -57,7 +57,8 @@ impl Faults {
             let names: Vec<&str> = knobs.iter().map(|k| k.name()).collect();
             format!(" --faults {}", names.join(","))
         };
-        if let Some(keep) = keep {
+        // With no knob there is no decision to keep: `--faults none` says it all.
+        if let Some(keep) = keep.as_ref().filter(|_| !knobs.is_empty()) {
             let list: Vec<String> = keep.iter().map(|(c, n)| format!("{c}:{n}")).collect();
             let list = if list.is_empty() {
                 "none".to_string()

@@ -152,6 +152,7 @@ fn mistakes_are_one_line_and_exit_2() {
         &["replay", "keep_alive/idle_timeout"],
         &["run", "keep_alive/idle_timeout", "--faults", "gremlins"],
         &["explore", "--family", "nope"],
+        &["explore", "--family", "keep_alive", "--family", "nope"],
         &["explore", "--seeds", "x"],
         &["explore", "--seeds", "0"],
         &["explore", "--jobs", "0"],
@@ -161,5 +162,9 @@ fn mistakes_are_one_line_and_exit_2() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?}: nothing on stdout before the error"
+        );
     }
 }

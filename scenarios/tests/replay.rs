@@ -20,7 +20,11 @@ fn parse(line: &str) -> (String, Seed, Faults) {
             "--swarm" => faults = Faults::swarm(),
             "--faults" => {
                 let list = words.next().unwrap_or("none");
-                let knobs = list.split(',').filter_map(Knob::from_name).collect();
+                let knobs = list
+                    .split(',')
+                    .filter(|name| *name != "none")
+                    .map(|name| Knob::from_name(name).expect("--faults names knobs or none"))
+                    .collect();
                 faults = Faults::knobs(knobs);
             }
             "--keep" => {

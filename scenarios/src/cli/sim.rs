@@ -181,18 +181,20 @@ struct Result1 {
 }
 
 pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode, Failure> {
-    let root = Seed(args.seed.unwrap_or_else(draw_root_seed));
-    println!("explore: root seed {root} (rerun this campaign with --seed {root})");
+    // Every named family must exist: a typo is an error, not a smaller campaign.
+    let known = catalogue::families();
+    if let Some(unknown) = args.family.iter().find(|f| !known.contains(&f.as_str())) {
+        return Err(Failure::usage(format!(
+            "unknown family '{unknown}': expected one of {}",
+            known.join(", ")
+        )));
+    }
     let entries: Vec<Entry> = catalogue::all()
         .into_iter()
         .filter(|e| args.family.is_empty() || args.family.iter().any(|f| f == e.family))
         .collect();
-    if entries.is_empty() {
-        return Err(Failure::usage(format!(
-            "no family named {}",
-            args.family.join(", ")
-        )));
-    }
+    let root = Seed(args.seed.unwrap_or_else(draw_root_seed));
+    println!("explore: root seed {root} (rerun this campaign with --seed {root})");
     let jobs: Vec<(usize, Seed)> = entries
         .iter()
         .enumerate()
@@ -300,7 +302,7 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
 fn faults_fired(outcome: &Outcome) -> BTreeMap<&'static str, usize> {
     const KINDS: [(&str, &str); 9] = [
         ("read cut", "read-fragments"),
-        ("partial write", "partial-writes"),
+        ("partial write", "write-fragments"),
         ("send window full", "slow-reader"),
         ("read stalls", "read-stalls"),
         ("peer FIN at byte", "half-close"),
