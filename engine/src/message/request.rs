@@ -90,21 +90,16 @@ impl RequestHead {
     /// authority-form and `*` as they are.
     pub fn path(&self) -> &[u8] {
         let target = &self.target[..];
-        let after_authority = match target.iter().position(|&b| b == b':') {
-            Some(colon) if target[colon..].starts_with(b"://") => {
-                let scheme = &target[..colon];
-                if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https"))
-                {
-                    return target;
-                }
-                let rest = &target[colon + 3..];
-                match rest.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')) {
-                    Some(at) if rest[at] == b'/' => &rest[at..],
-                    _ => return b"/",
-                }
+        // Origin-form first: its query may itself hold `scheme://` (`/login?next=http://a`).
+        let after_authority = if target.starts_with(b"/") {
+            target
+        } else if let Some(rest) = strip_http_scheme(target) {
+            match rest.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')) {
+                Some(at) if rest[at] == b'/' => &rest[at..],
+                _ => return b"/",
             }
-            _ if target.starts_with(b"/") => target,
-            _ => return target,
+        } else {
+            return target;
         };
         let end = after_authority
             .iter()
@@ -118,14 +113,22 @@ impl RequestHead {
     }
 }
 
+/// What follows `http://` or `https://` (scheme case-insensitive), if the target starts so.
+fn strip_http_scheme(target: &[u8]) -> Option<&[u8]> {
+    let colon = target.iter().position(|&b| b == b':')?;
+    let scheme = &target[..colon];
+    let http = scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https");
+    target[colon..].strip_prefix(b"://").filter(|_| http)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn head(target: &'static str) -> RequestHead {
+    fn head(target: &str) -> RequestHead {
         RequestHead {
             method: Method::new("GET"),
-            target: Bytes::from_static(target.as_bytes()),
+            target: Bytes::copy_from_slice(target.as_bytes()),
             version: Version::Http11,
             headers: Headers::new(),
             body: BodyLength::Known(0),
@@ -145,5 +148,26 @@ mod tests {
         assert_eq!(head("h:443").path(), b"h:443");
         assert_eq!(head("*").path(), b"*");
         assert_eq!(head("ftp://h/x").path(), b"ftp://h/x");
+        // Found in review: a query holding a URL must not turn origin-form into absolute-form.
+        assert_eq!(head("/x?next=http://a/b").path(), b"/x");
+        assert_eq!(head("/a://b?q").path(), b"/a://b");
+        assert_eq!(head("http://h/x?next=http://a/b").path(), b"/x");
+    }
+
+    proptest::proptest! {
+        /// Any origin-form target, and the same path in absolute-form, name the same path:
+        /// whatever the path and the query hold (colons, slashes, `://`).
+        #[test]
+        fn origin_and_absolute_form_agree(
+            path in "(/[a-z:.%0-9]{0,6}){1,4}",
+            query in proptest::option::of("[a-z:/?#=.]{0,12}"),
+        ) {
+            let suffix = query.map(|q| format!("?{q}")).unwrap_or_default();
+            let origin = format!("{path}{suffix}");
+            let absolute = format!("http://host:80{origin}");
+            let (origin, absolute) = (head(&origin), head(&absolute));
+            proptest::prop_assert_eq!(origin.path(), path.as_bytes());
+            proptest::prop_assert_eq!(absolute.path(), path.as_bytes());
+        }
     }
 }

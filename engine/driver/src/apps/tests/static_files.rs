@@ -341,6 +341,7 @@ fn query_and_fragment_are_ignored() {
         "/a.txt?../../outside/secret.txt",
         "/a.txt#frag",
         "/a.txt?%zz",
+        "/a.txt?next=http://h/b",
     ] {
         assert_eq!(fetch(&mut app, "GET", target).body, b"a", "{target}");
     }
