@@ -145,7 +145,7 @@ impl StaticFiles {
             refuse(id, Refusal::MethodNotAllowed, false, commands);
             return;
         }
-        let opened = parse_target(head.path()).and_then(|relative| self.open(&relative));
+        let opened = relative_path(head.path()).and_then(|relative| self.open(&relative));
         let opened = match opened {
             Ok(opened) => opened,
             Err(refusal) => return refuse(id, refusal, is_head, commands),
@@ -252,7 +252,7 @@ fn refuse(id: RequestId, refusal: Refusal, is_head: bool, commands: &mut Vec<App
 /// The root-relative path a request path names (`RequestHead::path`, so absolute-form is
 /// already reduced to its path and the query and fragment are gone): each `/`-separated
 /// segment is percent-decoded, empty and `.` segments are skipped.
-fn parse_target(path: &[u8]) -> Result<PathBuf, Refusal> {
+fn relative_path(path: &[u8]) -> Result<PathBuf, Refusal> {
     // Only a path names a file; `*`, authority-form and other schemes do not.
     let path = path.strip_prefix(b"/").ok_or(Refusal::BadRequest)?;
     // Decode every segment first, so a bad escape is a 400 wherever it is.

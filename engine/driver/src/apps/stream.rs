@@ -57,9 +57,9 @@ impl Stream {
     }
 }
 
-/// `n` from `/stream/<n>`.
-fn parse_target(target: &[u8]) -> Option<u64> {
-    let digits = target.strip_prefix(b"/stream/")?;
+/// `n` from the path `/stream/<n>`.
+fn stream_length(path: &[u8]) -> Option<u64> {
+    let digits = path.strip_prefix(b"/stream/")?;
     let digits = std::str::from_utf8(digits).ok()?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -78,7 +78,7 @@ impl App for Stream {
             _ => return,
         };
         let length =
-            parse_target(head.path()).filter(|_| head.method.is_get() || head.method.is_head());
+            stream_length(head.path()).filter(|_| head.method.is_get() || head.method.is_head());
         let Some(length) = length else {
             let body = Bytes::from_static(b"not found\n");
             let head = ResponseHead::new(404)
@@ -171,11 +171,11 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(parse_target(b"/stream/10"), Some(10));
-        assert_eq!(parse_target(b"/stream/"), None);
-        assert_eq!(parse_target(b"/stream/-1"), None);
-        assert_eq!(parse_target(b"/stream/1x"), None);
-        assert_eq!(parse_target(b"/other"), None);
+        assert_eq!(stream_length(b"/stream/10"), Some(10));
+        assert_eq!(stream_length(b"/stream/"), None);
+        assert_eq!(stream_length(b"/stream/-1"), None);
+        assert_eq!(stream_length(b"/stream/1x"), None);
+        assert_eq!(stream_length(b"/other"), None);
     }
 
     #[test]

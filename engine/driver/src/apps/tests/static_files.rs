@@ -533,14 +533,14 @@ fn clones_share_the_root_and_nothing_else() {
 }
 
 #[test]
-fn targets_decode_to_relative_paths() {
-    assert_eq!(parse_target(b"/"), Ok(PathBuf::new()));
-    assert_eq!(parse_target(b"/a/./b//c"), Ok(PathBuf::from("a/b/c")));
-    assert_eq!(parse_target(b"/a%20b"), Ok(PathBuf::from("a b")));
-    assert_eq!(parse_target(b"/%C3%A9"), Ok(PathBuf::from("\u{e9}")));
-    assert_eq!(parse_target(b"/%ff"), Err(Refusal::NotFound));
-    assert_eq!(parse_target(b"/../%zz"), Err(Refusal::BadRequest));
-    assert_eq!(parse_target(b"/a\\b"), Ok(PathBuf::from("a\\b")));
+fn paths_decode_to_relative_paths() {
+    assert_eq!(relative_path(b"/"), Ok(PathBuf::new()));
+    assert_eq!(relative_path(b"/a/./b//c"), Ok(PathBuf::from("a/b/c")));
+    assert_eq!(relative_path(b"/a%20b"), Ok(PathBuf::from("a b")));
+    assert_eq!(relative_path(b"/%C3%A9"), Ok(PathBuf::from("\u{e9}")));
+    assert_eq!(relative_path(b"/%ff"), Err(Refusal::NotFound));
+    assert_eq!(relative_path(b"/../%zz"), Err(Refusal::BadRequest));
+    assert_eq!(relative_path(b"/a\\b"), Ok(PathBuf::from("a\\b")));
 }
 
 #[test]
