@@ -67,7 +67,7 @@ fn replay() {
             assert!(
                 first.passed(),
                 "{id} seed {seed} failed:\n{}",
-                first.violations.join("\n")
+                first.report()
             );
         }
     }

@@ -13,7 +13,7 @@ use twine_driver::App;
 use twine_engine::{AppCommand, Config, Event, Instant};
 use twine_scenarios::catalogue::Entry;
 use twine_scenarios::execute::{execute, reproduction, shrink, Faults};
-use twine_sim::{ClientScript, Knob, Knobs, Scenario, Seed};
+use twine_sim::{Check, ClientScript, Knob, Knobs, Scenario, Seed};
 
 /// Echo, except that a body chunk under 8 bytes is a fatal surprise.
 #[derive(Default)]
@@ -67,7 +67,9 @@ fn a_failing_schedule_shrinks_to_the_fault_that_matters() {
         .expect("some seed fails under read fragmentation");
     let full = execute(&FRAGILE, seed, &Faults::swarm());
     assert!(
-        full.violations.iter().any(|v| v.contains("fragile app")),
+        full.violations
+            .iter()
+            .any(|v| v.check == Check::Panic && v.detail.contains("fragile app")),
         "{:?}",
         full.violations
     );
@@ -94,7 +96,7 @@ fn a_failing_schedule_shrinks_to_the_fault_that_matters() {
     assert!(replayed
         .violations
         .iter()
-        .any(|v| v.contains("fragile app")));
+        .any(|v| v.check == Check::Panic && v.detail.contains("fragile app")));
     assert_eq!(replayed.fired.len(), 1, "exactly that decision fires");
     let [replay, _] = reproduction(&FRAGILE, seed, &shrunk);
     let (conn, decision) = keep.iter().next().copied().unwrap();

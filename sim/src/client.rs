@@ -5,7 +5,6 @@
 //! from the client's own seeded fork), so a run is a pure function of the seed. Each client is a
 //! connection inside the one client host: turmoil's cost grows with hosts, not connections.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -13,8 +12,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 // Simulated time: tokio's clock, which turmoil drives (never the wall clock).
 use tokio::time::Instant as SimTime;
 
+use crate::event::{ClientEvent, Event, Fault, Side};
+use crate::net::{hold_fin, Network, SentSegments};
 use crate::rng::SimRng;
-use crate::trace::{Event, Recorder};
+use crate::trace::Recorder;
 
 /// How bytes are cut into segments (one write is one segment in turmoil).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,14 +221,14 @@ pub async fn run_client(
     server: &str,
     conn: u32,
     mut rng: SimRng,
-    recorder: Recorder,
+    (recorder, net): (Recorder, Network),
 ) -> ClientLog {
     tokio::time::sleep(script.start).await;
     let stream = match connect(server).await {
         Ok(stream) => stream,
         Err(e) => {
-            let what = format!("connect failed: {e}");
-            recorder.record(Some(conn), Event::Client { what });
+            let event = ClientEvent::ConnectFailed(e.kind());
+            recorder.record(Some(conn), Event::client(event));
             let error = Some(e.kind().to_string());
             return ClientLog {
                 error,
@@ -236,23 +237,18 @@ pub async fn run_client(
         }
     };
     if let Ok(local) = stream.local_addr() {
-        recorder.register_port(local.port(), conn);
+        net.register_port(local.port(), conn);
     }
-    recorder.record(
-        Some(conn),
-        Event::Client {
-            what: "connected".into(),
-        },
-    );
+    recorder.record(Some(conn), Event::client(ClientEvent::Connected));
     let steps = expand(&script.actions, &mut rng);
-    let mut client = ClientRun::new(&script, steps, conn, recorder);
+    let mut client = ClientRun::new(&script, steps, conn, (recorder, net));
     let (mut reader, mut writer) = tokio::io::split(stream);
     loop {
         client.run_immediate_steps(&mut writer).await;
         if matches!(client.steps.get(client.next), Some(Step::Reset)) {
             drop(reader.unsplit(writer));
             client.log.reset_by_client = true;
-            client.note("reset");
+            client.note(ClientEvent::Reset);
             client.log.finished = true;
             return client.log;
         }
@@ -278,13 +274,14 @@ enum Ending {
     /// Its script is done (and the close it waits for came, if it waits).
     Finished,
     /// It can never go on: why.
-    Stuck(&'static str),
+    Stuck(ClientEvent),
 }
 
 /// One client's state while its script runs.
 struct ClientRun {
     conn: u32,
     recorder: Recorder,
+    net: Network,
     steps: Vec<Step>,
     /// The step being run.
     next: usize,
@@ -296,13 +293,18 @@ struct ClientRun {
     next_read: SimTime,
     read_closed: bool,
     read_buf: BytesMut,
-    /// Where each segment sent starts, while the server may not have begun to read it.
-    segments: VecDeque<u64>,
+    /// The segments sent, for the FIN rule.
+    segments: SentSegments,
     log: ClientLog,
 }
 
 impl ClientRun {
-    fn new(script: &ClientScript, steps: Vec<Step>, conn: u32, recorder: Recorder) -> ClientRun {
+    fn new(
+        script: &ClientScript,
+        steps: Vec<Step>,
+        conn: u32,
+        (recorder, net): (Recorder, Network),
+    ) -> ClientRun {
         let read = match script.read {
             // Reading 0 bytes at a time is not reading.
             ReadPolicy::Rate { bytes: 0, .. } => ReadPolicy::Never,
@@ -312,6 +314,7 @@ impl ClientRun {
         ClientRun {
             conn,
             recorder,
+            net,
             steps,
             next: 0,
             deadline: None,
@@ -321,14 +324,13 @@ impl ClientRun {
             next_read: connected,
             read_closed: false,
             read_buf: BytesMut::with_capacity(64 * 1024),
-            segments: VecDeque::new(),
+            segments: SentSegments::new(),
             log: ClientLog::default(),
         }
     }
 
-    fn note(&self, what: impl Into<String>) {
-        self.recorder
-            .record(Some(self.conn), Event::Client { what: what.into() });
+    fn note(&self, event: ClientEvent) {
+        self.recorder.record(Some(self.conn), Event::client(event));
     }
 
     /// Runs the steps that need no waiting: a `WaitFor` already satisfied, a shutdown.
@@ -338,16 +340,16 @@ impl ClientRun {
                 Step::WaitFor(pattern) if contains(&self.log.received, pattern) => {}
                 Step::Shutdown if self.log.shutdown_by_client => {
                     // Already shut: turmoil refuses a second shutdown and sends nothing.
-                    self.note("shutdown write again: nothing sent");
+                    self.note(ClientEvent::ShutdownWriteAgain);
                 }
                 Step::Shutdown => {
-                    hold_fin(&self.recorder, self.conn, &mut self.segments).await;
-                    let what = match writer.shutdown().await {
-                        Ok(()) => "shutdown write (FIN)".to_string(),
-                        Err(e) => format!("shutdown write failed: {}", e.kind()),
+                    self.hold_fin().await;
+                    let event = match writer.shutdown().await {
+                        Ok(()) => ClientEvent::ShutdownWrite,
+                        Err(e) => ClientEvent::ShutdownWriteFailed(e.kind()),
                     };
                     self.log.shutdown_by_client = true;
-                    self.note(what);
+                    self.note(event);
                 }
                 _ => return,
             }
@@ -359,7 +361,7 @@ impl ClientRun {
         let never_reads = self.read_closed || self.read == ReadPolicy::Never;
         if matches!(self.steps.get(self.next), Some(Step::WaitFor(_))) && never_reads {
             // Waiting for bytes that can no longer come: the script cannot finish.
-            return Some(Ending::Stuck("gave up waiting: nothing more can arrive"));
+            return Some(Ending::Stuck(ClientEvent::GaveUp));
         }
         let done = self.next >= self.steps.len();
         (done && (never_reads || !self.wait_for_close)).then_some(Ending::Finished)
@@ -410,18 +412,18 @@ impl ClientRun {
     fn handle(&mut self, wake: Wake) -> bool {
         match wake {
             Wake::Stuck => {
-                self.note("stuck: nothing to read, write or wait for");
+                self.note(ClientEvent::Stuck);
                 return false;
             }
             Wake::Read(Ok(0)) => {
                 self.read_closed = true;
                 self.log.saw_eof = true;
-                self.note("EOF");
+                self.note(ClientEvent::Eof);
             }
             Wake::Read(Ok(_)) => {
                 let bytes = self.read_buf.split().freeze();
                 self.log.received.extend_from_slice(&bytes);
-                self.recorder.note_client_read(self.conn, bytes.len());
+                self.net.note_read(Side::Client, self.conn, bytes.len());
                 self.recorder
                     .record(Some(self.conn), Event::ClientReceived { bytes });
                 if let ReadPolicy::Rate { every, .. } = &self.read {
@@ -430,12 +432,12 @@ impl ClientRun {
             }
             Wake::Read(Err(e)) => {
                 self.read_closed = true;
-                self.note(format!("read error: {}", e.kind()));
+                self.note(ClientEvent::ReadError(e.kind()));
                 self.log.error = Some(e.kind().to_string());
             }
             Wake::Wrote(Ok(())) => {
                 if let Some(Step::Write(bytes)) = self.steps.get(self.next) {
-                    self.segments.push_back(self.log.sent.len() as u64);
+                    self.segments.push(bytes.len());
                     self.log.sent.extend_from_slice(bytes);
                     let bytes = bytes.clone();
                     self.recorder
@@ -444,7 +446,7 @@ impl ClientRun {
                 self.next += 1;
             }
             Wake::Wrote(Err(e)) => {
-                self.note(format!("write error: {}", e.kind()));
+                self.note(ClientEvent::WriteError(e.kind()));
                 self.log.error.get_or_insert(e.kind().to_string());
                 // The server is gone for writing; skip the rest of the sends.
                 self.next = self.steps.len();
@@ -458,38 +460,33 @@ impl ClientRun {
     }
 }
 
+impl ClientRun {
+    /// Holds the client's FIN while turmoil would lose it (see [`SentSegments`]); noted once.
+    async fn hold_fin(&mut self) {
+        let (net, conn) = (self.net.clone(), self.conn);
+        let (segments, recorder) = (&mut self.segments, &self.recorder);
+        let mut noted = false;
+        hold_fin(|| {
+            let full = segments.fin_would_be_lost(net.read(Side::Server, conn));
+            if full && !noted {
+                noted = true;
+                let fault = Fault::FinHeld {
+                    sender: Side::Client,
+                };
+                recorder.record(Some(conn), Event::fault(fault));
+            }
+            full
+        })
+        .await;
+    }
+}
+
 enum Wake {
     Stuck,
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<()>),
     Slept,
 }
-
-/// Holds a FIN that turmoil 0.7.2 would lose: it takes no send credit, so it can reach a full
-/// receive queue on the server, where turmoil parks it until another segment arrives (never,
-/// after a FIN). Waits, within a bound, until the server has begun to read enough of what was
-/// sent; noted once in the trace.
-async fn hold_fin(recorder: &Recorder, conn: u32, segments: &mut VecDeque<u64>) {
-    let mut noted = false;
-    for _ in 0..FIN_HOLD_MS_MAX {
-        let read = recorder.server_read(conn);
-        while segments.front().is_some_and(|&start| start < read) {
-            segments.pop_front();
-        }
-        if segments.len() + 1 < crate::run::TCP_CAPACITY {
-            return;
-        }
-        if !noted {
-            noted = true;
-            let what = "FIN held until the server reads: turmoil would lose it".to_string();
-            recorder.record(Some(conn), Event::Fault { what });
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-/// Longest a client's FIN waits for the server to make room.
-const FIN_HOLD_MS_MAX: u64 = 30_000;
 
 /// One write is one segment in turmoil and is never partial; `write_all` keeps it correct for
 /// any stream anyway.

@@ -27,8 +27,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 // Simulated time: tokio's clock, which turmoil drives (never the wall clock).
 use tokio::time::{Instant as SimTime, Sleep};
 
+use crate::event::{Decision, Event, Fault, Side};
+use crate::net::{Network, SentSegments};
 use crate::rng::{Seed, SimRng};
-use crate::trace::{Event, Recorder};
+use crate::trace::Recorder;
 
 /// Whether faults may fire: on during the chaos phase, off for the liveness phase.
 #[derive(Clone, Debug)]
@@ -88,15 +90,25 @@ impl StreamFaults {
 /// Which faults each connection gets, by connection number.
 pub type FaultPlan = Rc<dyn Fn(u32) -> StreamFaults>;
 
-/// One random fault decision: the `n`th decision point on connection `conn`. Every point where
-/// a swarm fault may fire (a read cut short, a partial write, a read stall) is numbered, fired
-/// or not, so a run's fault schedule is the set of decisions that fired, and a subset of it can
-/// be replayed: the other decisions are drawn all the same (the random stream stays aligned)
-/// but do not fire. That is how a failing schedule is shrunk.
-pub type Decision = (u32, u64);
-
 /// The decisions allowed to fire; `None` lets every one fire.
 pub type Keep = Option<Rc<std::collections::BTreeSet<Decision>>>;
+
+/// What a `FaultyStream` shares with the rest of its run.
+#[derive(Clone)]
+pub struct StreamWorld {
+    /// Which faults each connection gets.
+    pub plan: FaultPlan,
+    /// The decisions allowed to fire.
+    pub keep: Keep,
+    /// The run's seed, for the faults' forks.
+    pub seed: Seed,
+    /// Chaos on or off.
+    pub chaos: Chaos,
+    /// The trace.
+    pub recorder: Recorder,
+    /// The network's shared state.
+    pub net: Network,
+}
 
 /// The wrapper. See the module documentation.
 pub struct FaultyStream<S> {
@@ -114,6 +126,7 @@ pub struct FaultyStream<S> {
     rng: SimRng,
     chaos: Chaos,
     recorder: Recorder,
+    net: Network,
     port: u16,
     read_bytes: u64,
     /// Window tokens and when they were last refilled.
@@ -123,10 +136,8 @@ pub struct FaultyStream<S> {
     read_wake: Option<Pin<Box<Sleep>>>,
     /// The wait for the send window to refill.
     write_wake: Option<Pin<Box<Sleep>>>,
-    /// Where each segment written to the client starts, for those the client may not have
-    /// begun to read, and the bytes written so far.
-    segments: std::collections::VecDeque<u64>,
-    written: u64,
+    /// The segments written to the client, for the FIN rule.
+    segments: SentSegments,
     fin_held: bool,
     /// Reused read buffer: the limit on a read is applied by reading into it.
     scratch: Vec<u8>,
@@ -144,15 +155,15 @@ enum StreamState {
 
 impl<S> FaultyStream<S> {
     /// Wraps `inner`, the server's end of the connection from client port `port`.
-    pub fn new(
-        inner: S,
-        port: u16,
-        plan: FaultPlan,
-        keep: Keep,
-        seed: Seed,
-        chaos: Chaos,
-        recorder: Recorder,
-    ) -> Self {
+    pub fn new(inner: S, port: u16, world: StreamWorld) -> Self {
+        let StreamWorld {
+            plan,
+            keep,
+            seed,
+            chaos,
+            recorder,
+            net,
+        } = world;
         FaultyStream {
             inner: Some(inner),
             faults: StreamFaults::default(),
@@ -165,14 +176,14 @@ impl<S> FaultyStream<S> {
             rng: SimRng::fork(seed, "faults/unresolved"),
             chaos,
             recorder,
+            net,
             port,
             read_bytes: 0,
             tokens: usize::MAX,
             refilled: SimTime::now(),
             read_wake: None,
             write_wake: None,
-            segments: std::collections::VecDeque::new(),
-            written: 0,
+            segments: SentSegments::new(),
             fin_held: false,
             scratch: Vec::new(),
             state: StreamState::Open,
@@ -180,8 +191,8 @@ impl<S> FaultyStream<S> {
         }
     }
 
-    fn fault(&self, what: String) {
-        self.recorder.record_peer(self.port, Event::Fault { what });
+    fn fault(&self, fault: Fault) {
+        self.recorder.record_peer(self.port, Event::fault(fault));
     }
 
     /// Numbers the next decision point and says whether its fault may fire.
@@ -197,26 +208,27 @@ impl<S> FaultyStream<S> {
     }
 
     /// Records that a decision's fault fired.
-    fn fired(&self, decision: Decision, what: String) {
-        self.recorder.note_fired(decision);
-        self.fault(what);
+    fn fired(&self, decision: Decision, fault: Fault) {
+        let event = Event::Fault {
+            fault,
+            decision: Some(decision),
+        };
+        self.recorder.record_peer(self.port, event);
     }
 
-    /// Whether a FIN sent now would be lost by turmoil 0.7.2: a FIN takes no send credit, so it
-    /// can arrive when the client's receive queue already holds `TCP_CAPACITY` segments, and
-    /// turmoil then parks it until another segment arrives, which after a FIN never happens
-    /// (the client would wait for EOF forever; real TCP delivers it). So the FIN waits until
-    /// the client has begun to read enough of what was sent. Noted once in the trace.
+    /// Whether the server's FIN sent now would be lost by turmoil 0.7.2 (see
+    /// [`SentSegments`]): it waits until the client has begun to read enough of what was sent.
+    /// Noted once in the trace.
     pub fn fin_would_be_lost(&mut self) -> bool {
         let Some(conn) = self.conn else { return false };
-        let read = self.recorder.client_read(conn);
-        while self.segments.front().is_some_and(|&start| start < read) {
-            self.segments.pop_front();
-        }
-        let full = self.segments.len() + 1 >= crate::run::TCP_CAPACITY;
+        let full = self
+            .segments
+            .fin_would_be_lost(self.net.read(Side::Client, conn));
         if full && !self.fin_held {
             self.fin_held = true;
-            self.fault("FIN held until the client reads: turmoil would lose it".into());
+            self.fault(Fault::FinHeld {
+                sender: Side::Server,
+            });
         }
         full
     }
@@ -226,7 +238,7 @@ impl<S> FaultyStream<S> {
         if self.resolved {
             return;
         }
-        let Some(conn) = self.recorder.conn_of(self.port) else {
+        let Some(conn) = self.net.conn_of(self.port) else {
             return;
         };
         self.resolved = true;
@@ -247,13 +259,13 @@ impl<S> FaultyStream<S> {
             self.state = StreamState::Reset;
             // Dropping turmoil's stream tells the peer; our side discards what is unread.
             self.inner = None;
-            self.fault(format!("reset at byte {at}: unread data discarded"));
+            self.fault(Fault::ResetAt { byte: at });
         } else if self.faults.stall_at.is_some_and(|n| at >= n) {
             self.state = StreamState::Stalled;
-            self.fault(format!("stall forever at byte {at}"));
+            self.fault(Fault::StallAt { byte: at });
         } else if self.faults.half_close_at.is_some_and(|n| at >= n) {
             self.state = StreamState::PeerClosed;
-            self.fault(format!("peer FIN at byte {at}"));
+            self.fault(Fault::PeerFinAt { byte: at });
         }
     }
 
@@ -313,7 +325,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
                 if this.rng.chance(p) {
                     let ms = this.rng.range(1..=max_ms.max(1));
                     if let Some(decision) = decision {
-                        this.fired(decision, format!("read stalls {ms}ms"));
+                        this.fired(decision, Fault::ReadStall { millis: ms });
                         let stall = tokio::time::sleep(Duration::from_millis(ms));
                         this.read_wake = Some(Box::pin(stall));
                     }
@@ -360,10 +372,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
                 buf.put_slice(limited.filled());
                 this.read_bytes += n as u64;
                 if let Some(conn) = this.conn {
-                    this.recorder.note_server_read(conn, n);
+                    this.net.note_read(Side::Server, conn, n);
                 }
                 if let Some(decision) = cut_decision.filter(|_| cut) {
-                    this.fired(decision, format!("read cut to {n} bytes"));
+                    this.fired(decision, Fault::ReadCut { bytes: n });
                 }
                 Poll::Ready(Ok(()))
             }
@@ -392,7 +404,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         if this.tokens == 0 {
             if !this.write_blocked {
                 this.write_blocked = true;
-                this.fault("send window full: the peer reads slowly".to_string());
+                this.fault(Fault::WindowFull);
             }
             // Wake when the peer has read a millisecond's worth.
             this.write_wake
@@ -425,21 +437,19 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         match Pin::new(inner).poll_write(cx, &buf[..accept]) {
             Poll::Ready(Ok(n)) => {
                 // Faults are recorded once the write happened: a pending one did not.
+                let (written, offered) = (n, buf.len());
                 match fragment {
                     Some(decision) => {
-                        this.fired(decision, format!("partial write {n} of {}", buf.len()))
+                        this.fired(decision, Fault::PartialWrite { written, offered })
                     }
-                    None if window_cut => {
-                        this.fault(format!("partial write {n} of {}: window", buf.len()))
-                    }
+                    None if window_cut => this.fault(Fault::WindowWrite { written, offered }),
                     None => {}
                 }
                 if this.tokens != usize::MAX {
                     this.tokens -= n.min(this.tokens);
                 }
-                this.recorder.note_written(this.port, n);
-                this.segments.push_back(this.written);
-                this.written += n as u64;
+                this.net.note_written(this.port, n);
+                this.segments.push(n);
                 Poll::Ready(Ok(n))
             }
             other => other,

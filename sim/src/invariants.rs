@@ -28,8 +28,9 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
-use crate::run::Scenario;
-use crate::trace::{Entry, Event, Trace};
+use crate::event::{Check, ClientEvent, Event, Fault, NetFault, Violation};
+use crate::scenario::Scenario;
+use crate::trace::{Entry, Trace};
 
 use request_scanner::{scan_requests, Scan};
 use response_parser::{parse_responses, Responses};
@@ -97,13 +98,14 @@ pub fn exchanges(sent: &[u8], received: &[u8]) -> Result<Vec<Exchange>, String> 
     Ok(out)
 }
 
-/// Every violated invariant, as one line each. See the module documentation.
-pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<String> {
+/// Every violated invariant. See the module documentation.
+pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<Violation> {
     let mut out = Vec::new();
     if clients.len() != scenario.clients.len() {
         let (logs, scripts) = (clients.len(), scenario.clients.len());
-        out.push(format!(
-            "run: {logs} client logs for {scripts} client scripts"
+        out.push(Violation::run(
+            Check::ClientLogs,
+            format!("{logs} client logs for {scripts} client scripts"),
         ));
     }
     let notes = server_notes(trace);
@@ -164,11 +166,8 @@ fn conn_numbers(clients: &[ClientLog]) -> impl Iterator<Item = u32> {
 fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
     let mut notes: BTreeMap<u32, Vec<Note<'_>>> = BTreeMap::new();
     for entry in &trace.entries {
-        if let (Some(conn), Event::Server { what }) = (entry.conn, &entry.event) {
-            notes
-                .entry(conn)
-                .or_default()
-                .push((entry.at_nanos, what.as_str()));
+        if let (Some(conn), Event::Server { event }) = (entry.conn, &entry.event) {
+            notes.entry(conn).or_default().push((entry.at_nanos, event));
         }
     }
     notes
@@ -176,11 +175,11 @@ fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
 
 /// When the server host was restarted.
 fn restart_times(trace: &Trace) -> Vec<u64> {
-    let restart = |e: &Entry| match &e.event {
-        Event::Fault { what } => (what == server_trace::RESTART).then_some(e.at_nanos),
-        _ => None,
+    let restart = Fault::Network {
+        fault: NetFault::RestartServer,
     };
-    trace.entries.iter().filter_map(restart).collect()
+    let at = |e: &Entry| (e.event.as_fault() == Some(&restart)).then_some(e.at_nanos);
+    trace.entries.iter().filter_map(at).collect()
 }
 
 /// Whether the run completed: the simulation ends early (with an error, reported by the run)
@@ -190,7 +189,7 @@ fn run_completed(trace: &Trace, clients: &[ClientLog]) -> bool {
     let connected = |conn: usize| {
         trace.entries.iter().any(|e| {
             e.conn.and_then(|c| usize::try_from(c).ok()) == Some(conn)
-                && matches!(&e.event, Event::Client { what } if what == "connected")
+                && e.event.as_client() == Some(&ClientEvent::Connected)
         })
     };
     clients
@@ -200,45 +199,45 @@ fn run_completed(trace: &Trace, clients: &[ClientLog]) -> bool {
 }
 
 /// Checks 1 and 2: the responses on the wire, against the requests.
-fn check_wire(conn: u32, log: &ClientLog, wire: &Wire, graceful: bool) -> Vec<String> {
+fn check_wire(conn: u32, log: &ClientLog, wire: &Wire, graceful: bool) -> Vec<Violation> {
     let mut out = Vec::new();
     let responses = &wire.responses;
     if let Some(m) = &responses.malformed {
-        out.push(format!("malformed response at byte {}: {}", m.at, m.what));
+        let detail = format!("malformed response at byte {}: {}", m.at, m.what);
+        out.push((Check::Malformed, detail));
     }
     if let Some(at) = responses.truncated_at.filter(|_| graceful) {
         let end = log.received.len();
-        out.push(format!(
+        let detail = format!(
             "the response from byte {at} is cut short at EOF (byte {end}), though the \
              connection ended gracefully and no request was lost"
-        ));
+        );
+        out.push((Check::CutShort, detail));
     }
     if let Some(at) = responses.after_close {
         let n = log.received.len() - at;
-        out.push(format!(
-            "{n} bytes from byte {at} follow a response with Connection: close"
-        ));
+        let detail = format!("{n} bytes from byte {at} follow a response with Connection: close");
+        out.push((Check::AfterClose, detail));
     }
     let (finals, requests) = (wire.finals().count(), wire.scan.requests.len());
     let garbage = wire.scan.rest_at.is_some();
     if finals > requests + usize::from(garbage) {
         let rest = if garbage { " and some garbage" } else { "" };
-        out.push(format!(
-            "{finals} final responses for {requests} requests{rest}"
-        ));
+        let detail = format!("{finals} final responses for {requests} requests{rest}");
+        out.push((Check::ExtraResponse, detail));
     }
     // A request that closes the connection is the last one answered (whatever follows it,
     // garbage included, is never read).
     if let Some(last) = wire.scan.requests.iter().position(|r| r.close) {
         if finals > last + 1 {
-            out.push(format!(
-                "{finals} final responses, though request {last} closes the connection"
-            ));
+            let detail =
+                format!("{finals} final responses, though request {last} closes the connection");
+            out.push((Check::AfterClosingRequest, detail));
         }
     }
-    out.extend(check_interim(wire));
+    out.extend(check_interim(wire).into_iter().map(|d| (Check::Interim, d)));
     out.into_iter()
-        .map(|what| format!("c{conn}: {what}"))
+        .map(|(check, detail)| Violation::on(conn, check, detail))
         .collect()
 }
 
@@ -278,14 +277,21 @@ fn check_interim(wire: &Wire) -> Vec<String> {
 
 /// Check 4, for a well-behaved client: it finished, saw the close it waited for, and got a
 /// complete final response to each request up to the first that closes the connection.
-fn check_liveness(conn: u32, script: &ClientScript, log: &ClientLog, wire: &Wire) -> Vec<String> {
+fn check_liveness(
+    conn: u32,
+    script: &ClientScript,
+    log: &ClientLog,
+    wire: &Wire,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     if !log.finished {
-        out.push("a well-behaved client did not finish its script".to_string());
+        let detail = "a well-behaved client did not finish its script";
+        out.push((Check::Unfinished, detail.to_string()));
     }
     let waited = script.wait_for_close && script.read != ReadPolicy::Never && !log.reset_by_client;
     if waited && !log.saw_eof && log.error.is_none() {
-        out.push("a well-behaved client waited for the server to close, in vain".to_string());
+        let detail = "a well-behaved client waited for the server to close, in vain";
+        out.push((Check::CloseNotSeen, detail.to_string()));
     }
     let cut_short = log.shutdown_by_client && log.sent.len() < script_bytes(script);
     if !log.reset_by_client && !cut_short {
@@ -302,15 +308,16 @@ fn check_liveness(conn: u32, script: &ClientScript, log: &ClientLog, wire: &Wire
         let answerable = by_request.min(by_response);
         let complete = wire.finals().filter(|r| r.complete).count();
         if complete != answerable {
-            out.push(format!(
+            let detail = format!(
                 "{complete} complete final responses for the {answerable} requests the server \
                  could answer (of {} sent)",
                 requests.len()
-            ));
+            );
+            out.push((Check::Unanswered, detail));
         }
     }
     out.into_iter()
-        .map(|what| format!("c{conn}: {what}"))
+        .map(|(check, detail)| Violation::on(conn, check, detail))
         .collect()
 }
 

@@ -15,18 +15,28 @@ compile_error!(
 );
 
 pub mod client;
+pub mod escape;
+pub mod event;
 pub mod fault;
 pub mod invariants;
+pub mod net;
+pub mod pattern;
 pub mod rng;
 pub mod run;
+pub mod scenario;
 pub mod server;
 pub mod swarm;
 pub mod trace;
 
 pub use client::{Action, ClientLog, ClientScript, Fragments, ReadPolicy};
-pub use fault::{Chaos, Decision, FaultPlan, Keep, SendWindow, StreamFaults};
+pub use event::{
+    AppAction, Check, ClientEvent, Decision, Event, Fault, NetFault, ServerEvent, Side, Violation,
+};
+pub use fault::{Chaos, FaultPlan, Keep, SendWindow, StreamFaults};
+pub use pattern::Pattern;
 pub use rng::{Seed, SimRng};
-pub use run::{run, Latency, NetFault, Outcome, Scenario};
+pub use run::{run, Outcome};
+pub use scenario::{Latency, Scenario};
 pub use server::{app, AppFactory};
 pub use swarm::{Knob, Knobs};
-pub use trace::{Event, Recorder, Trace};
+pub use trace::{Recorder, Trace};

@@ -10,103 +10,15 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use twine_driver::App;
-use twine_engine::Config;
-
-use crate::client::{run_client, ClientLog, ClientScript};
-use crate::fault::{Chaos, Decision, FaultPlan, Keep, StreamFaults};
+use crate::client::{run_client, ClientLog};
+use crate::event::{Check, Decision, Event, Fault, NetFault, Violation};
+use crate::fault::{Chaos, StreamWorld};
 use crate::invariants::check;
+use crate::net::{Network, EPOCH_UNIX_SECS, TCP_CAPACITY};
 use crate::rng::{Seed, SimRng};
+use crate::scenario::Scenario;
 use crate::server::{serve, ServerEnv, PORT};
-use crate::trace::{Event, Recorder, Trace};
-
-/// A network fault at a point in simulated time (turmoil's own faults).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NetFault {
-    /// Hold messages between client and server (they queue).
-    Hold,
-    /// Release held messages.
-    Release,
-    /// Drop everything between them; wedges streams with data in flight (notes/turmoil.md
-    /// A2.6), so only the engine's timers can end those connections.
-    Partition,
-    /// Heal a partition.
-    Repair,
-    /// Restart the server host: its connections drop (FIN or RST), new ones reach a new server.
-    RestartServer,
-}
-
-/// Message latency between the hosts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Latency {
-    /// Least delay.
-    pub min: Duration,
-    /// Most delay (turmoil draws from an exponential curve between them).
-    pub max: Duration,
-}
-
-impl Latency {
-    /// A fixed delay.
-    pub const fn fixed(d: Duration) -> Latency {
-        Latency { min: d, max: d }
-    }
-}
-
-/// Everything a run needs besides its seed.
-#[derive(Clone)]
-pub struct Scenario {
-    /// `family/name`.
-    pub name: String,
-    /// The engine configuration.
-    pub config: Config,
-    /// The app for each connection.
-    pub app: Rc<dyn Fn() -> Box<dyn App>>,
-    /// The clients, one connection each, numbered in this order.
-    pub clients: Vec<ClientScript>,
-    /// Faults for connection n.
-    pub faults: FaultPlan,
-    /// Network faults at points in time; those after `chaos_phase` are not applied.
-    pub net: Vec<(Duration, NetFault)>,
-    /// Message latency.
-    pub latency: Latency,
-    /// When faults stop and the liveness phase begins.
-    pub chaos_phase: Duration,
-    /// How long the liveness phase may take before the run fails.
-    pub liveness_budget: Duration,
-    /// Knobs to print at the top of the trace (besides the seed).
-    pub knobs: Vec<(String, String)>,
-    /// Only these fault decisions may fire (`None`: all); set when a failing schedule is
-    /// shrunk or replayed.
-    pub keep: Keep,
-    /// Sabotage, for proving the checkers can fail: the engine is never told that the
-    /// transport blocked.
-    pub ignore_transport_blocked: bool,
-}
-
-impl Scenario {
-    /// A scenario with no client, no fault, 1 ms latency, a 10 s chaos phase and a liveness
-    /// budget longer than every default timer (60 s head deadline + 20 s linger + margin).
-    pub fn new(
-        name: impl Into<String>,
-        config: Config,
-        app: Rc<dyn Fn() -> Box<dyn App>>,
-    ) -> Scenario {
-        Scenario {
-            name: name.into(),
-            config,
-            app,
-            clients: Vec::new(),
-            faults: Rc::new(|_| StreamFaults::default()),
-            net: Vec::new(),
-            latency: Latency::fixed(Duration::from_millis(1)),
-            chaos_phase: Duration::from_secs(10),
-            liveness_budget: Duration::from_secs(120),
-            knobs: Vec::new(),
-            ignore_transport_blocked: false,
-            keep: None,
-        }
-    }
-}
+use crate::trace::{Entry, Recorder, Trace};
 
 /// What a run produced.
 #[derive(Debug)]
@@ -120,7 +32,7 @@ pub struct Outcome {
     /// What each client saw.
     pub clients: Vec<ClientLog>,
     /// Every invariant that failed; empty means the run passed.
-    pub violations: Vec<String>,
+    pub violations: Vec<Violation>,
     /// The fault decisions that fired, in order: the run's fault schedule.
     pub fired: Vec<Decision>,
 }
@@ -129,6 +41,12 @@ impl Outcome {
     /// Whether every check passed.
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
+    }
+
+    /// Every violation, one per line.
+    pub fn report(&self) -> String {
+        let lines: Vec<String> = self.violations.iter().map(|v| v.to_string()).collect();
+        lines.join("\n")
     }
 
     /// The line that reproduces this run.
@@ -145,9 +63,9 @@ impl Outcome {
     pub fn assert_passed(&self) {
         if !self.passed() {
             panic!(
-                "{} failed:\n  {}\n{}",
+                "{} failed:\n{}\n{}",
                 self.scenario,
-                self.violations.join("\n  "),
+                self.report(),
                 self.reproduction()
             );
         }
@@ -155,11 +73,13 @@ impl Outcome {
 
     /// Adds failed checks made after the run (a scenario's own expectations), to the
     /// violations and to the end of the trace.
-    pub fn add_violations(&mut self, violations: Vec<String>) {
+    pub fn add_violations(&mut self, violations: Vec<Violation>) {
         let at = self.trace.entries.last().map_or(0, |e| e.at_nanos);
-        for what in &violations {
-            let event = Event::Violation { what: what.clone() };
-            self.trace.entries.push(crate::trace::Entry {
+        for violation in &violations {
+            let event = Event::Violation {
+                violation: violation.clone(),
+            };
+            self.trace.entries.push(Entry {
                 at_nanos: at,
                 conn: None,
                 event,
@@ -167,17 +87,20 @@ impl Outcome {
         }
         self.violations.extend(violations);
     }
+
+    /// The checks this run broke, each once, in order.
+    pub fn checks(&self) -> Vec<Check> {
+        let mut checks: Vec<Check> = self.violations.iter().map(|v| v.check).collect();
+        checks.sort();
+        checks.dedup();
+        checks
+    }
 }
-
-/// turmoil's TCP window and receive queue, in segments (notes/turmoil.md A2.4).
-pub const TCP_CAPACITY: usize = 1024;
-
-/// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.
-pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
 
 /// Runs `scenario` under `seed`.
 pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
-    let recorder = Recorder::new();
+    let net = Network::new();
+    let recorder = Recorder::new(net.clone());
     recorder.knob("scenario", &scenario.name);
     recorder.knob("seed", seed);
     for (name, value) in &scenario.knobs {
@@ -192,33 +115,37 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     let env = ServerEnv {
         config: scenario.config.clone().with_date_origin(EPOCH_UNIX_SECS),
         app: scenario.app.clone(),
-        faults: scenario.faults.clone(),
-        keep: scenario.keep.clone(),
-        seed,
-        chaos: chaos.clone(),
-        recorder: recorder.clone(),
+        world: StreamWorld {
+            plan: scenario.faults.clone(),
+            keep: scenario.keep.clone(),
+            seed,
+            chaos: chaos.clone(),
+            recorder: recorder.clone(),
+            net: net.clone(),
+        },
         ignore_transport_blocked: scenario.ignore_transport_blocked,
     };
     sim.host("server", move || serve(env.clone()));
-    add_clients(&mut sim, scenario, seed, &recorder, &logs);
+    add_clients(&mut sim, scenario, seed, (&recorder, &net), &logs);
     let mut violations = step_to_the_end(&mut sim, scenario, &chaos, &recorder);
     let clients = logs.borrow().clone();
-    if !violations.iter().any(|v| v.starts_with("panic: ")) {
+    if !violations.iter().any(|v| v.check == Check::Panic) {
         // After a panic everything else is a consequence of it.
         violations.extend(check(scenario, &recorder.snapshot(), &clients));
-        violations.extend(check_backlog(scenario, &recorder));
+        violations.extend(check_backlog(scenario, &net));
     }
     for violation in &violations {
         let event = Event::Violation {
-            what: violation.clone(),
+            violation: violation.clone(),
         };
         recorder.record_at(sim.elapsed(), None, event);
     }
+    let trace = recorder.snapshot();
     Outcome {
-        fired: recorder.fired(),
+        fired: trace.fired(),
         scenario: scenario.name.clone(),
         seed,
-        trace: recorder.snapshot(),
+        trace,
         clients,
         violations,
     }
@@ -246,11 +173,11 @@ fn add_clients(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
     seed: Seed,
-    recorder: &Recorder,
+    (recorder, net): (&Recorder, &Network),
     logs: &Logs,
 ) {
     let clients = scenario.clients.clone();
-    let recorder = recorder.clone();
+    let (recorder, net) = (recorder.clone(), net.clone());
     let logs = logs.clone();
     let server_addr = format!("server:{PORT}");
     sim.client("clients", async move {
@@ -258,11 +185,12 @@ fn add_clients(
         for (i, script) in clients.into_iter().enumerate() {
             let conn = u32::try_from(i).unwrap_or(u32::MAX);
             let rng = SimRng::fork(seed, &format!("client/{conn}"));
-            let (recorder, addr, logs) = (recorder.clone(), server_addr.clone(), logs.clone());
+            let world = (recorder.clone(), net.clone());
+            let (addr, logs) = (server_addr.clone(), logs.clone());
             tasks.push(tokio::task::spawn_local(async move {
                 // One tick first, so the server has bound (notes/turmoil.md A2.5).
                 tokio::time::sleep(Duration::from_millis(1)).await;
-                let log = run_client(script, &addr, conn, rng, recorder).await;
+                let log = run_client(script, &addr, conn, rng, world).await;
                 logs.borrow_mut()[i] = log;
             }));
         }
@@ -271,7 +199,7 @@ fn add_clients(
         }
         // Every connection must end: the run goes on until the server has closed them all,
         // by its timers if need be, and fails at the time limit otherwise.
-        while recorder.open_connections() > 0 {
+        while net.open_connections() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         Ok(())
@@ -286,7 +214,7 @@ fn step_to_the_end(
     scenario: &Scenario,
     chaos: &Chaos,
     recorder: &Recorder,
-) -> Vec<String> {
+) -> Vec<Violation> {
     capture_panic_messages();
     FIRST_PANIC.with(|p| p.borrow_mut().take());
     IN_RUN.with(|r| r.set(true));
@@ -295,11 +223,14 @@ fn step_to_the_end(
     let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
     match result {
         Ok(Ok(())) => Vec::new(),
-        Ok(Err(error)) => vec![format!("run did not complete: {error}")],
+        Ok(Err(error)) => vec![Violation::run(
+            Check::Incomplete,
+            format!("run did not complete: {error}"),
+        )],
         Err(payload) => {
             // The first panic is the cause; tokio's own ("a spawned task panicked") follows.
             let message = first_panic.unwrap_or_else(|| panic_message(payload.as_ref()));
-            vec![format!("panic: {message}")]
+            vec![Violation::run(Check::Panic, message)]
         }
     }
 }
@@ -310,19 +241,19 @@ const APP_WRITE_BYTES_MAX: u64 = 64 * 1024 + 4 * 1024;
 
 /// Bounded buffering: bytes handed out by the engine but not yet taken by the socket never
 /// exceed the send buffer bound plus one app write.
-fn check_backlog(scenario: &Scenario, recorder: &Recorder) -> Vec<String> {
+fn check_backlog(scenario: &Scenario, net: &Network) -> Vec<Violation> {
     let bound = scenario.config.limits.send_buffer_bytes_max as u64 + APP_WRITE_BYTES_MAX;
-    recorder
-        .backlogs()
+    net.backlogs()
         .into_iter()
         .filter(|(_, backlog)| backlog.max > bound)
-        .map(|(conn, backlog)| {
-            let conn = conn.map_or("c?".to_string(), |c| format!("c{c}"));
-            format!(
-                "{conn}: {} bytes handed out but unwritten at once, over the bound of {bound} \
+        .map(|(conn, backlog)| Violation {
+            check: Check::Backlog,
+            conn,
+            detail: format!(
+                "{} bytes handed out but unwritten at once, over the bound of {bound} \
                  (send_buffer_bytes_max + one app write): backpressure was ignored",
                 backlog.max
-            )
+            ),
         })
         .collect()
 }
@@ -390,9 +321,8 @@ fn drive(
         while let Some((_, fault)) = net.next_if(|(at, _)| *at <= now) {
             // The liveness phase is fault-free: a fault scheduled in it is not applied.
             if chaos.is_on() {
-                apply(sim, &fault);
-                let what = format!("network: {}", describe(&fault));
-                recorder.record_at(now, None, Event::Fault { what });
+                apply(sim, fault);
+                recorder.record_at(now, None, Event::fault(Fault::Network { fault }));
             }
         }
         if chaos.is_on() && now >= scenario.chaos_phase {
@@ -401,13 +331,7 @@ fn drive(
             sim.release("clients", "server");
             // Jitter is a fault too: the liveness phase runs at the least latency, fixed.
             sim.set_link_latency("clients", "server", scenario.latency.min);
-            recorder.record_at(
-                now,
-                None,
-                Event::Fault {
-                    what: "chaos over: faults stop".into(),
-                },
-            );
+            recorder.record_at(now, None, Event::fault(Fault::ChaosOver));
         }
         if sim.step()? {
             return Ok(());
@@ -415,22 +339,12 @@ fn drive(
     }
 }
 
-fn apply(sim: &mut turmoil::Sim<'_>, fault: &NetFault) {
+fn apply(sim: &mut turmoil::Sim<'_>, fault: NetFault) {
     match fault {
         NetFault::Hold => sim.hold("clients", "server"),
         NetFault::Release => sim.release("clients", "server"),
         NetFault::Partition => sim.partition("clients", "server"),
         NetFault::Repair => sim.repair("clients", "server"),
         NetFault::RestartServer => sim.bounce("server"),
-    }
-}
-
-fn describe(fault: &NetFault) -> &'static str {
-    match fault {
-        NetFault::Hold => "hold client↔server",
-        NetFault::Release => "release client↔server",
-        NetFault::Partition => "partition client↔server",
-        NetFault::Repair => "repair client↔server",
-        NetFault::RestartServer => "restart server",
     }
 }

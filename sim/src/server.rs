@@ -1,18 +1,17 @@
 //! The server host: the real engine and driver on turmoil sockets, each connection wrapped in
 //! a `FaultyStream`, every engine input and output written to the trace.
 
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 use twine_driver::{run_connection, App, Clock, Observer, RunOptions};
 use twine_engine::{
     AppCommand, Channel, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
-    TimerChange, TransportState, UsageError,
+    TransportState, UsageError,
 };
 
-use crate::fault::{Chaos, FaultPlan, FaultyStream, Keep};
-use crate::rng::Seed;
-use crate::trace::{Event, Recorder};
+use crate::event::{AppAction, Event, ServerEvent};
+use crate::fault::{FaultyStream, StreamWorld};
+use crate::net::hold_fin;
 
 /// The port the server listens on.
 pub const PORT: u16 = 80;
@@ -27,16 +26,8 @@ pub struct ServerEnv {
     pub config: Config,
     /// The app.
     pub app: AppFactory,
-    /// Faults per connection.
-    pub faults: FaultPlan,
-    /// The fault decisions allowed to fire (all when `None`).
-    pub keep: Keep,
-    /// The run's seed, for the faults' forks.
-    pub seed: Seed,
-    /// Chaos on or off.
-    pub chaos: Chaos,
-    /// The trace.
-    pub recorder: Recorder,
+    /// What each connection's `FaultyStream` shares with the run: faults, trace, network.
+    pub world: StreamWorld,
     /// Sabotage for the checkers' own tests: the driver never tells the engine the transport
     /// blocked.
     pub ignore_transport_blocked: bool,
@@ -60,27 +51,15 @@ async fn serve_connection(
     stream: turmoil::net::TcpStream,
     port: u16,
 ) {
-    let recorder = env.recorder.clone();
-    recorder.record_peer(
-        port,
-        Event::Server {
-            what: "accepted".into(),
-        },
-    );
-    let _open = OpenConnection::new(recorder.clone());
-    let stream = FaultyStream::new(
-        stream,
-        port,
-        env.faults.clone(),
-        env.keep.clone(),
-        env.seed,
-        env.chaos.clone(),
-        recorder.clone(),
-    );
+    let recorder = env.world.recorder.clone();
+    recorder.record_peer(port, Event::server(ServerEvent::Accepted));
+    let _open = OpenConnection::new(env.world.net.clone());
+    let stream = FaultyStream::new(stream, port, env.world.clone());
     let channel = Channel::new(env.config.clone(), clock.now());
     let mut app = (env.app)();
     let mut observer = TraceObserver {
         recorder: recorder.clone(),
+        net: env.world.net.clone(),
         port,
         transport: None,
         last_command: None,
@@ -91,34 +70,27 @@ async fn serve_connection(
         ..RunOptions::default()
     };
     let end = run_connection(stream, channel, &mut app, clock, &mut observer, options).await;
-    let what = match end.reason {
-        CloseReason::Graceful => "socket closed (FIN)",
-        CloseReason::Abort => "socket aborted",
+    let ended = match end.reason {
+        CloseReason::Graceful => ServerEvent::SocketClosed,
+        CloseReason::Abort => ServerEvent::SocketAborted,
     };
     let mut stream = end.stream;
     if end.reason == CloseReason::Graceful {
         // Dropping the socket sends the FIN; hold it while turmoil would lose it.
-        let mut waited = 0;
-        while stream.fin_would_be_lost() && waited < FIN_HOLD_MS_MAX {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            waited += 1;
-        }
+        hold_fin(|| stream.fin_would_be_lost()).await;
     }
-    recorder.record_peer(port, Event::Server { what: what.into() });
+    recorder.record_peer(port, Event::server(ended));
     drop(stream);
 }
 
-/// Longest a closing socket waits for its client to make room for the FIN.
-const FIN_HOLD_MS_MAX: u64 = 30_000;
-
 /// Counts a server connection as open while it lives, so the run can wait for every
 /// connection to end. A guard, because a server restart drops connection tasks mid-flight.
-struct OpenConnection(Recorder);
+struct OpenConnection(crate::net::Network);
 
 impl OpenConnection {
-    fn new(recorder: Recorder) -> OpenConnection {
-        recorder.connection_opened();
-        OpenConnection(recorder)
+    fn new(net: crate::net::Network) -> OpenConnection {
+        net.connection_opened();
+        OpenConnection(net)
     }
 }
 
@@ -131,117 +103,134 @@ impl Drop for OpenConnection {
 /// Writes the engine's inputs and outputs into the trace. Bytes are not repeated here: the
 /// client side records them exactly; the server side records sizes.
 struct TraceObserver {
-    recorder: Recorder,
+    recorder: crate::trace::Recorder,
+    net: crate::net::Network,
     port: u16,
     /// The transport state last reported, to tell progress from a new block.
     transport: Option<TransportState>,
-    /// The last app command, as rendered, in case it is refused.
-    last_command: Option<String>,
+    /// The last app command, in case it is refused.
+    last_command: Option<AppAction>,
 }
 
 impl TraceObserver {
-    fn note(&self, what: String) {
-        self.recorder.record_peer(self.port, Event::Server { what });
+    fn note(&self, event: ServerEvent) {
+        self.recorder.record_peer(self.port, Event::server(event));
     }
 }
 
 impl Observer for TraceObserver {
     fn on_input(&mut self, input: &Input<'_>) {
-        let what = match input {
-            Input::Received { bytes, .. } => format!("read {} bytes", bytes.len()),
-            Input::ReceivedEof { .. } => "read EOF".into(),
+        let event = match input {
+            Input::Received { bytes, .. } => ServerEvent::Read { bytes: bytes.len() },
+            Input::ReceivedEof { .. } => ServerEvent::ReadEof,
             Input::Transport { state, .. } => {
                 let repeated = self.transport == Some(*state);
                 self.transport = Some(*state);
                 match (state, repeated) {
-                    (TransportState::Blocked, true) => {
-                        "transport still blocked, bytes taken".into()
-                    }
-                    _ => format!("transport {}", lower(&format!("{state:?}"))),
+                    (TransportState::Blocked, true) => ServerEvent::TransportStillBlocked,
+                    _ => ServerEvent::Transport { state: *state },
                 }
             }
-            Input::ConnectionLost { .. } => "connection lost".into(),
+            Input::ConnectionLost { .. } => ServerEvent::ConnectionLost,
             Input::Timeout { .. } => return,
             Input::App { command, .. } => {
-                let rendered = render_command(command);
-                self.last_command = Some(rendered.clone());
-                format!("app {rendered}")
+                let command = app_action(command);
+                self.last_command = Some(command.clone());
+                ServerEvent::App { command }
             }
         };
-        self.note(what);
+        self.note(event);
     }
 
     fn on_output(&mut self, _now: Instant, output: &Output) {
-        let what = match output {
+        let event = match output {
             Output::Transmit(bytes) => {
-                self.recorder.note_handed(self.port, bytes.len());
-                format!("write {} bytes", bytes.len())
+                self.net.note_handed(self.port, bytes.len());
+                ServerEvent::Write { bytes: bytes.len() }
             }
-            Output::Event(event) => format!("event {}", render_event(event)),
-            Output::Producer { request, state } => {
-                format!("producer {request} {}", lower(&format!("{state:?}")))
-            }
-            Output::Reading(state) => format!("reading {}", lower(&format!("{state:?}"))),
-            Output::Timer { timer, change } => match change {
-                TimerChange::Set(at) => format!("timer {} set for {at}", timer.name()),
-                TimerChange::Cancelled => format!("timer {} cancelled", timer.name()),
-                TimerChange::Fired => format!("timer {} fired", timer.name()),
+            Output::Event(event) => engine_event(event),
+            Output::Producer { request, state } => ServerEvent::Producer {
+                request: *request,
+                state: *state,
             },
-            Output::ShutdownWrite => "shutdown write".into(),
-            Output::Close(reason) => format!("close {}", lower(&format!("{reason:?}"))),
+            Output::Reading(state) => ServerEvent::Reading { state: *state },
+            Output::Timer { timer, change } => ServerEvent::Timer {
+                timer: *timer,
+                change: *change,
+            },
+            Output::ShutdownWrite => ServerEvent::ShutdownWrite,
+            Output::Close(reason) => ServerEvent::Close { reason: *reason },
         };
-        self.note(what);
+        self.note(event);
     }
 
     fn on_usage_error(&mut self, _now: Instant, error: UsageError) {
-        let command = self.last_command.take().unwrap_or_default();
-        self.note(format!("app error: {command} refused: {error}"));
+        let command = self.last_command.take().unwrap_or(AppAction::Other {
+            debug: "(unknown command)".into(),
+        });
+        self.note(ServerEvent::AppRefused { command, error });
     }
 }
 
-fn lower(s: &str) -> String {
-    s.to_ascii_lowercase()
-}
-
-fn render_command(command: &AppCommand) -> String {
+/// An app command as the trace shows it.
+fn app_action(command: &AppCommand) -> AppAction {
     match command {
-        AppCommand::Consume { request, bytes } => format!("consume {request} {bytes}"),
-        AppCommand::SendInformational { request, head } => {
-            format!("informational {request} {}", head.status)
+        AppCommand::Consume { request, bytes } => AppAction::Consume {
+            request: *request,
+            bytes: *bytes,
+        },
+        AppCommand::SendInformational { request, head } => AppAction::Informational {
+            request: *request,
+            status: head.status,
+        },
+        AppCommand::SendHead { request, head } => AppAction::Head {
+            request: *request,
+            status: head.status,
+        },
+        AppCommand::SendBody { request, data } => AppAction::Body {
+            request: *request,
+            bytes: data.len(),
+        },
+        AppCommand::Finish { request } => AppAction::Finish { request: *request },
+        AppCommand::Abort { request } => AppAction::Abort { request: *request },
+        AppCommand::RegisterProducer { request, kind } => AppAction::RegisterProducer {
+            request: *request,
+            kind: *kind,
+        },
+        AppCommand::UnregisterProducer { request } => {
+            AppAction::UnregisterProducer { request: *request }
         }
-        AppCommand::SendHead { request, head } => format!("head {request} {}", head.status),
-        AppCommand::SendBody { request, data } => format!("body {request} {} bytes", data.len()),
-        AppCommand::Finish { request } => format!("finish {request}"),
-        AppCommand::Abort { request } => format!("abort {request}"),
-        AppCommand::RegisterProducer { request, kind } => {
-            format!(
-                "register {} producer {request}",
-                lower(&format!("{kind:?}"))
-            )
-        }
-        AppCommand::UnregisterProducer { request } => format!("unregister producer {request}"),
-        AppCommand::Drain => "drain".into(),
-        other => format!("{other:?}"),
+        AppCommand::Drain => AppAction::Drain,
+        other => AppAction::Other {
+            debug: format!("{other:?}"),
+        },
     }
 }
 
-fn render_event(event: &EngineEvent) -> String {
+/// An engine event as the trace shows it.
+fn engine_event(event: &EngineEvent) -> ServerEvent {
     match event {
-        EngineEvent::Request { id, head } => {
-            let mut s = format!("request {id} {:?} ", head.method);
-            s.push_str(&String::from_utf8_lossy(&head.target));
-            let _ = write!(s, " {}", head.version.as_str());
-            s
-        }
-        EngineEvent::Body { id, data } => format!("body {id} {} bytes", data.len()),
-        EngineEvent::BodyEnd { id } => format!("body end {id}"),
-        EngineEvent::Pull { id } => format!("pull {id}"),
-        EngineEvent::Lost { id } => format!("lost {id}"),
-        EngineEvent::ProtocolError { id, error } => match id {
-            Some(id) => format!("protocol error {id}: {} ({})", error.kind, error.status),
-            None => format!("protocol error: {} ({})", error.kind, error.status),
+        EngineEvent::Request { id, head } => ServerEvent::Request {
+            id: *id,
+            method: head.method.clone(),
+            target: head.target.clone(),
+            version: head.version,
         },
-        other => format!("{other:?}"),
+        EngineEvent::Body { id, data } => ServerEvent::Body {
+            id: *id,
+            bytes: data.len(),
+        },
+        EngineEvent::BodyEnd { id } => ServerEvent::BodyEnd { id: *id },
+        EngineEvent::Pull { id } => ServerEvent::Pull { id: *id },
+        EngineEvent::Lost { id } => ServerEvent::Lost { id: *id },
+        EngineEvent::ProtocolError { id, error } => ServerEvent::ProtocolError {
+            id: *id,
+            kind: error.kind,
+            status: error.status,
+        },
+        other => ServerEvent::OtherEvent {
+            debug: format!("{other:?}"),
+        },
     }
 }
 

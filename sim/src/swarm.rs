@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::fault::{SendWindow, StreamFaults};
 use crate::rng::{Seed, SimRng};
-use crate::run::{Latency, Scenario};
+use crate::scenario::{Latency, Scenario};
 
 /// A swarm knob that can be turned off on its own (for shrinking).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

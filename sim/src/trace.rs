@@ -1,64 +1,29 @@
-//! The trace: one ordered log per run, stamped with simulated time, of everything that
-//! happened: bytes each way (exact, escaped), the engine's inputs and outputs (producer
-//! transitions, reading paused/resumed, timers, shutdown and close), faults as they fire, and
-//! the run's knobs at the top.
+//! The trace: one ordered, append-only log per run, stamped with simulated time, of everything
+//! that happened: bytes each way (exact), the engine's inputs and outputs, faults as they
+//! fire, the run's knobs at the top and the checkers' findings at the end. Every event is
+//! typed ([`crate::event`]); the text form is only for people.
 //!
-//! It renders as stable text for snapshots and as JSON lines for tools. Nothing in it depends
-//! on the wall clock, on memory addresses or on hash-map order, so the same seed gives the same
-//! trace byte for byte.
+//! Two renderings. JSON lines keep every event, every byte. The text form, for snapshots and
+//! `twine replay`, reads as a story: a run of lines that repeat (a block of one to four lines,
+//! the same events again, only the time differing) is printed once with its count, and a long
+//! run of blocks of the same shape whose sizes or bytes vary (a body written a byte at a time)
+//! shows its first and last block around one line that counts and digests the rest, so a
+//! snapshot still changes if any hidden byte does.
+//!
+//! Nothing in a trace depends on the wall clock, on memory addresses or on hash-map order, so
+//! the same seed gives the same trace byte for byte.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::Serialize;
 
-/// What happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Event {
-    /// A knob of the run (seed, faults chosen, config), printed first.
-    Knob {
-        /// The knob.
-        name: String,
-        /// Its value.
-        value: String,
-    },
-    /// The client wrote these bytes (one segment).
-    ClientSent {
-        /// Exactly.
-        #[serde(serialize_with = "escaped")]
-        bytes: Bytes,
-    },
-    /// The client read these bytes.
-    ClientReceived {
-        /// Exactly.
-        #[serde(serialize_with = "escaped")]
-        bytes: Bytes,
-    },
-    /// Something the client did or saw: connect, shutdown, reset, EOF, an error.
-    Client {
-        /// Rendered.
-        what: String,
-    },
-    /// An engine input or output, or the driver closing the socket.
-    Server {
-        /// Rendered.
-        what: String,
-    },
-    /// A fault fired.
-    Fault {
-        /// Rendered.
-        what: String,
-    },
-    /// A checker's finding.
-    Violation {
-        /// Rendered.
-        what: String,
-    },
-}
+pub use crate::escape::{digest, escape, escape_all};
+use crate::event::{AppAction, Decision, Event, Fault, ServerEvent};
+use crate::net::Network;
+use twine_engine::TimerChange;
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -81,45 +46,22 @@ enum Who {
     Peer(u16),
 }
 
-#[derive(Debug, Default)]
-struct Log {
-    entries: Vec<(u64, Who, Event)>,
-    /// Client port → connection number, registered by each client once connected.
-    ports: std::collections::BTreeMap<u16, u32>,
-    /// The fault decisions that fired, in order.
-    fired: Vec<crate::fault::Decision>,
-    /// Bytes each client has read, by connection: with the segments the server wrote, how full
-    /// the client's receive queue is (see `FaultyStream::fin_would_be_lost`).
-    client_read: std::collections::BTreeMap<u32, u64>,
-    /// Bytes the server has read from each client, by connection.
-    server_read: std::collections::BTreeMap<u32, u64>,
-    /// Server connections accepted and not yet closed.
-    open_connections: u32,
-    /// Client port → bytes the engine handed out and the socket took, for the backlog check.
-    backlog: std::collections::BTreeMap<u16, Backlog>,
-}
-
-/// Bytes the engine handed to the driver and bytes the socket took, on one connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Backlog {
-    /// Handed out by the engine (`Output::Transmit`).
-    pub handed: u64,
-    /// Taken by the socket.
-    pub written: u64,
-    /// The most ever handed out but not yet taken.
-    pub max: u64,
-}
-
-/// The recorder, shared by every task of a run (turmoil runs all hosts on one thread).
-#[derive(Clone, Debug, Default)]
+/// The recorder, shared by every task of a run (turmoil runs all hosts on one thread). It only
+/// appends; what the network knows (which port is which connection) names the server's
+/// entries when the trace is taken.
+#[derive(Clone, Debug)]
 pub struct Recorder {
-    log: Rc<RefCell<Log>>,
+    entries: Rc<RefCell<Vec<(u64, Who, Event)>>>,
+    net: Network,
 }
 
 impl Recorder {
-    /// An empty trace.
-    pub fn new() -> Recorder {
-        Recorder::default()
+    /// An empty trace of a run on `net`.
+    pub fn new(net: Network) -> Recorder {
+        Recorder {
+            entries: Rc::default(),
+            net,
+        }
     }
 
     /// Records an event now, for connection `conn` (client side).
@@ -139,100 +81,6 @@ impl Recorder {
         self.push(at, who, event);
     }
 
-    /// A client tells which port its connection `conn` uses.
-    pub fn register_port(&self, port: u16, conn: u32) {
-        self.log.borrow_mut().ports.insert(port, conn);
-    }
-
-    /// A fault decision fired.
-    pub fn note_fired(&self, decision: crate::fault::Decision) {
-        self.log.borrow_mut().fired.push(decision);
-    }
-
-    /// The fault decisions that fired: the run's fault schedule.
-    pub fn fired(&self) -> Vec<crate::fault::Decision> {
-        self.log.borrow().fired.clone()
-    }
-
-    /// Client `conn` read `n` more bytes.
-    pub fn note_client_read(&self, conn: u32, n: usize) {
-        *self.log.borrow_mut().client_read.entry(conn).or_default() += n as u64;
-    }
-
-    /// The bytes client `conn` has read.
-    pub fn client_read(&self, conn: u32) -> u64 {
-        self.log
-            .borrow()
-            .client_read
-            .get(&conn)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// The server read `n` more bytes from client `conn`.
-    pub fn note_server_read(&self, conn: u32, n: usize) {
-        *self.log.borrow_mut().server_read.entry(conn).or_default() += n as u64;
-    }
-
-    /// The bytes the server has read from client `conn`.
-    pub fn server_read(&self, conn: u32) -> u64 {
-        self.log
-            .borrow()
-            .server_read
-            .get(&conn)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// The server accepted a connection.
-    pub fn connection_opened(&self) {
-        self.log.borrow_mut().open_connections += 1;
-    }
-
-    /// The server closed a connection.
-    pub fn connection_closed(&self) {
-        let mut log = self.log.borrow_mut();
-        log.open_connections = log.open_connections.saturating_sub(1);
-    }
-
-    /// How many server connections are open.
-    pub fn open_connections(&self) -> u32 {
-        self.log.borrow().open_connections
-    }
-
-    /// The engine handed `n` bytes to the driver on the connection from `port`.
-    pub fn note_handed(&self, port: u16, n: usize) {
-        let mut log = self.log.borrow_mut();
-        let backlog = log.backlog.entry(port).or_default();
-        backlog.handed += n as u64;
-        backlog.max = backlog.max.max(backlog.handed - backlog.written);
-    }
-
-    /// The socket took `n` bytes on the connection from `port`.
-    pub fn note_written(&self, port: u16, n: usize) {
-        let mut log = self.log.borrow_mut();
-        log.backlog.entry(port).or_default().written += n as u64;
-    }
-
-    /// The backlog record of each connection, by connection number.
-    pub fn backlogs(&self) -> Vec<(Option<u32>, Backlog)> {
-        let log = self.log.borrow();
-        log.backlog
-            .iter()
-            .map(|(port, b)| (log.ports.get(port).copied(), *b))
-            .collect()
-    }
-
-    /// The connection number a client registered for `port`.
-    pub fn conn_of(&self, port: u16) -> Option<u32> {
-        self.log.borrow().ports.get(&port).copied()
-    }
-
-    fn push(&self, at: Duration, who: Who, event: Event) {
-        let at_nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
-        self.log.borrow_mut().entries.push((at_nanos, who, event));
-    }
-
     /// Records a knob.
     pub fn knob(&self, name: &str, value: impl std::fmt::Display) {
         let event = Event::Knob {
@@ -242,17 +90,22 @@ impl Recorder {
         self.record_at(Duration::ZERO, None, event);
     }
 
+    fn push(&self, at: Duration, who: Who, event: Event) {
+        let at_nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        self.entries.borrow_mut().push((at_nanos, who, event));
+    }
+
     /// The trace so far, with every server-side entry named by its connection number.
     pub fn snapshot(&self) -> Trace {
-        let log = self.log.borrow();
-        let entries = log
+        let entries = self
             .entries
+            .borrow()
             .iter()
             .map(|(at_nanos, who, event)| {
                 let conn = match who {
                     Who::Nobody => None,
                     Who::Conn(c) => Some(*c),
-                    Who::Peer(port) => log.ports.get(port).copied(),
+                    Who::Peer(port) => self.net.conn_of(*port),
                 };
                 Entry {
                     at_nanos: *at_nanos,
@@ -277,11 +130,15 @@ pub struct Trace {
     pub entries: Vec<Entry>,
 }
 
-/// Payloads longer than this are shown as a prefix plus their length and digest.
-const SHOWN_BYTES_MAX: usize = 400;
+/// The longest repeating block the text form folds.
+const FOLD_PERIOD_MAX: usize = 4;
+
+/// A run of blocks whose sizes or bytes vary is folded from this many blocks on (the first and
+/// the last are shown).
+const FOLD_VARIED_BLOCKS_MIN: usize = 4;
 
 impl Trace {
-    /// The stable text form: one line per entry.
+    /// The stable text form, folded to read as a story (see the module documentation).
     ///
     /// ```text
     ///      0.000ms #   seed = 7
@@ -290,13 +147,26 @@ impl Trace {
     /// ```
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let entries = &self.entries;
+        let mut i = 0;
+        while i < entries.len() {
+            let fold = Fold::find(&entries[i..]);
+            fold.render(&entries[i..], &mut out);
+            i += fold.lines();
+        }
+        out
+    }
+
+    /// The text form with every entry on its own line, unfolded.
+    pub fn to_text_unfolded(&self) -> String {
+        let mut out = String::new();
         for entry in &self.entries {
             let _ = writeln!(out, "{}", render(entry));
         }
         out
     }
 
-    /// One JSON object per line.
+    /// One JSON object per line, every event and every byte.
     pub fn to_json_lines(&self) -> String {
         let mut out = String::new();
         for entry in &self.entries {
@@ -307,110 +177,244 @@ impl Trace {
         out
     }
 
-    /// The first entry where two traces differ, for determinism reports.
+    /// The fault decisions that fired, in order: the run's fault schedule.
+    pub fn fired(&self) -> Vec<Decision> {
+        self.entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Fault { decision, .. } => *decision,
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A digest of the whole trace (every entry, unabbreviated), for comparing runs.
+    pub fn digest(&self) -> u64 {
+        digest(self.to_json_lines().as_bytes())
+    }
+
+    /// The first entry where two traces differ, for determinism reports: its index and both
+    /// entries rendered (`<end>` past the end of one).
     pub fn first_difference(&self, other: &Trace) -> Option<(usize, String, String)> {
         let len = self.entries.len().max(other.entries.len());
-        (0..len).find_map(|i| {
-            let a = self
-                .entries
-                .get(i)
-                .map(render)
-                .unwrap_or_else(|| "<end>".into());
-            let b = other
-                .entries
-                .get(i)
-                .map(render)
-                .unwrap_or_else(|| "<end>".into());
-            (a != b).then_some((i, a, b))
-        })
+        let show = |e: Option<&Entry>| e.map(render).unwrap_or_else(|| "<end>".into());
+        (0..len)
+            .find(|&i| self.entries.get(i) != other.entries.get(i))
+            .map(|i| (i, show(self.entries.get(i)), show(other.entries.get(i))))
     }
 }
 
-fn render(entry: &Entry) -> String {
-    let micros = entry.at_nanos / 1_000;
-    let time = format!("{}.{:03}ms", micros / 1_000, micros % 1_000);
-    let conn = entry.conn.map_or("  ".to_string(), |c| format!("c{c}"));
-    let (tag, detail) = match &entry.event {
-        Event::Knob { name, value } => ("#  ", format!("{name} = {value}")),
-        Event::ClientSent { bytes } => ("c→s", escape(bytes)),
-        Event::ClientReceived { bytes } => ("s→c", escape(bytes)),
-        Event::Client { what } => ("c  ", what.clone()),
-        Event::Server { what } => ("s  ", what.clone()),
-        Event::Fault { what } => ("!  ", what.clone()),
-        Event::Violation { what } => ("✗  ", what.clone()),
-    };
-    format!("{time:>12} {conn:<3} {tag} {detail}")
+/// How the text form prints the entries from some point on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fold {
+    /// One line as it is.
+    Single,
+    /// A block of `period` lines, then the same events again, `count` blocks in all.
+    Repeat { period: usize, count: usize },
+    /// `count` blocks of `period` lines of the same shape whose sizes or bytes vary.
+    Varied { period: usize, count: usize },
 }
 
-/// Bytes as a quoted, escaped string: printable ASCII as is, `\r \n \t \\ \"`, and `\xNN`
-/// for the rest. Long payloads show a prefix, the length and an FNV-1a digest of the whole.
-pub fn escape(bytes: &[u8]) -> String {
-    let shown = if bytes.len() > SHOWN_BYTES_MAX {
-        &bytes[..96]
-    } else {
-        bytes
-    };
-    let mut out = escape_all(shown);
-    if shown.len() < bytes.len() {
-        let _ = write!(
-            out,
-            "…(+{} bytes, {} total, digest {:016x})",
-            bytes.len() - shown.len(),
-            bytes.len(),
-            digest(bytes)
-        );
+impl Fold {
+    /// The fold that covers most lines from the start of `rest`.
+    fn find(rest: &[Entry]) -> Fold {
+        let mut best = Fold::Single;
+        for period in 1..=FOLD_PERIOD_MAX.min(rest.len() / 2) {
+            let block = &rest[..period];
+            let blocks = rest.chunks_exact(period);
+            let shaped = blocks.take_while(|b| same_shape(b, block)).count();
+            let repeated = rest
+                .chunks_exact(period)
+                .take_while(|b| same_events(b, block))
+                .count();
+            let candidate = if repeated >= 2 {
+                Fold::Repeat {
+                    period,
+                    count: repeated,
+                }
+            } else if shaped >= FOLD_VARIED_BLOCKS_MIN {
+                Fold::Varied {
+                    period,
+                    count: shaped,
+                }
+            } else {
+                continue;
+            };
+            if candidate.lines() > best.lines() {
+                best = candidate;
+            }
+        }
+        best
     }
-    out
-}
 
-/// Every byte as a quoted, escaped string (see [`escape`]).
-pub fn escape_all(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 8);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => {
-                let _ = write!(out, "\\x{b:02x}");
+    fn lines(self) -> usize {
+        match self {
+            Fold::Single => 1,
+            Fold::Repeat { period, count } | Fold::Varied { period, count } => period * count,
+        }
+    }
+
+    fn render(self, rest: &[Entry], out: &mut String) {
+        let lines = &rest[..self.lines()];
+        match self {
+            Fold::Single => {
+                let _ = writeln!(out, "{}", render(&lines[0]));
+            }
+            Fold::Repeat { period: 1, count } => {
+                let (first, last) = (&lines[0], &lines[count - 1]);
+                let _ = write!(out, "{} × {count}", render(first));
+                if last.at_nanos != first.at_nanos {
+                    let _ = write!(out, " (to {})", ms(last.at_nanos));
+                }
+                out.push('\n');
+            }
+            Fold::Repeat { period, count } => {
+                for entry in &lines[..period] {
+                    let _ = writeln!(out, "{}", render(entry));
+                }
+                let last = &lines[lines.len() - 1];
+                let _ = writeln!(
+                    out,
+                    "{:>12} {:<3} ⋮   the {period} lines above × {count} in all (to {})",
+                    "",
+                    conn_column(&lines[..period]),
+                    ms(last.at_nanos)
+                );
+            }
+            Fold::Varied { period, count } => {
+                for entry in &lines[..period] {
+                    let _ = writeln!(out, "{}", render(entry));
+                }
+                let hidden = &lines[period..lines.len() - period];
+                let text: String = hidden.iter().map(|e| render(e) + "\n").collect();
+                let bytes: usize = hidden.iter().map(|e| payload_len(&e.event)).sum();
+                let bytes = match bytes {
+                    0 => String::new(),
+                    n => format!(", {n} bytes each way in all"),
+                };
+                let _ = writeln!(
+                    out,
+                    "{:>12} {:<3} ⋮   {} more like the {period} line{} above, to {}{bytes} \
+                     (digest {:016x})",
+                    ms(hidden[0].at_nanos),
+                    conn_column(&lines[..period]),
+                    count - 2,
+                    if period == 1 { "" } else { "s" },
+                    ms(hidden[hidden.len() - 1].at_nanos),
+                    digest(text.as_bytes())
+                );
+                for entry in &lines[lines.len() - period..] {
+                    let _ = writeln!(out, "{}", render(entry));
+                }
             }
         }
     }
-    out.push('"');
-    out
 }
 
-/// JSON lines are for tools: every byte, never abbreviated.
-fn escaped<S: serde::Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&escape_all(bytes))
+/// The connection column for a block: its connection if all of it is about one.
+fn conn_column(block: &[Entry]) -> String {
+    match block[0].conn {
+        Some(c) if block.iter().all(|e| e.conn == Some(c)) => format!("c{c}"),
+        _ => String::new(),
+    }
 }
 
-/// A stable fingerprint for long payloads (FNV-1a; checked against an independent
-/// implementation in the tests).
-pub fn digest(bytes: &[u8]) -> u64 {
-    crate::rng::fnv1a(bytes)
+/// The same events on the same connections, whatever the times.
+fn same_events(a: &[Entry], b: &[Entry]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| x.conn == y.conn && x.event == y.event)
+}
+
+/// The same events up to sizes, bytes and deadlines, on the same connections.
+fn same_shape(a: &[Entry], b: &[Entry]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| x.conn == y.conn && shape_of(&x.event) == shape_of(&y.event))
+}
+
+/// An event with its sizes, bytes and deadlines blanked: what stays the same while a body is
+/// written a byte at a time.
+fn shape_of(event: &Event) -> Event {
+    let mut shape = event.clone();
+    match &mut shape {
+        Event::ClientSent { bytes } | Event::ClientReceived { bytes } => {
+            *bytes = Default::default()
+        }
+        Event::Server { event } => match event {
+            ServerEvent::Read { bytes }
+            | ServerEvent::Write { bytes }
+            | ServerEvent::Body { bytes, .. }
+            | ServerEvent::App {
+                command: AppAction::Body { bytes, .. },
+            } => *bytes = 0,
+            ServerEvent::App {
+                command: AppAction::Consume { bytes, .. },
+            } => *bytes = 0,
+            ServerEvent::Timer {
+                change: change @ TimerChange::Set(_),
+                ..
+            } => *change = TimerChange::Set(twine_engine::Instant::ZERO),
+            _ => {}
+        },
+        Event::Fault { fault, decision } => {
+            *decision = decision.map(|(conn, _)| (conn, 0));
+            match fault {
+                Fault::ReadCut { bytes } => *bytes = 0,
+                Fault::PartialWrite { written, offered }
+                | Fault::WindowWrite { written, offered } => (*written, *offered) = (0, 0),
+                Fault::ReadStall { millis } => *millis = 0,
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    shape
+}
+
+/// The bytes an event carries on the wire, for the fold's summary.
+fn payload_len(event: &Event) -> usize {
+    match event {
+        Event::ClientSent { bytes } | Event::ClientReceived { bytes } => bytes.len(),
+        _ => 0,
+    }
+}
+
+/// Simulated time as the trace prints it.
+pub fn ms(at_nanos: u64) -> String {
+    let micros = at_nanos / 1_000;
+    format!("{}.{:03}ms", micros / 1_000, micros % 1_000)
+}
+
+fn render(entry: &Entry) -> String {
+    let conn = entry.conn.map_or(String::new(), |c| format!("c{c}"));
+    let time = ms(entry.at_nanos);
+    format!("{time:>12} {conn:<3} {} {}", entry.event.tag(), entry.event)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use bytes::Bytes;
 
-    #[test]
-    fn escaping() {
-        assert_eq!(
-            escape(b"GET / HTTP/1.1\r\n\"\\\x00\xff"),
-            r#""GET / HTTP/1.1\r\n\"\\\x00\xff""#
-        );
-        let long = vec![b'a'; 1000];
-        assert!(
-            escape(&long).ends_with("…(+904 bytes, 1000 total, digest 3c835852fbac676d)"),
-            "{}",
-            escape(&long)
-        );
+    use super::*;
+    use crate::event::ServerEvent;
+
+    fn at(ms: u64, conn: u32, event: Event) -> Entry {
+        Entry {
+            at_nanos: ms * 1_000_000,
+            conn: Some(conn),
+            event,
+        }
+    }
+
+    fn write(bytes: usize) -> Event {
+        Event::server(ServerEvent::Write { bytes })
+    }
+
+    fn received(bytes: &'static [u8]) -> Event {
+        Event::ClientReceived {
+            bytes: Bytes::from_static(bytes),
+        }
     }
 
     #[test]
@@ -427,8 +431,80 @@ mod tests {
         assert_eq!(trace.to_text(), "     1.500ms c3  c→s \"x\\r\\n\"\n");
         assert_eq!(
             trace.to_json_lines(),
-            "{\"at_nanos\":1500000,\"conn\":3,\"kind\":\"client_sent\",\
+            "{\"at_nanos\":1500000,\"conn\":3,\"source\":\"client_sent\",\
              \"bytes\":\"\\\"x\\\\r\\\\n\\\"\"}\n"
         );
+    }
+
+    #[test]
+    fn identical_lines_fold_into_one_with_a_count() {
+        let mut entries: Vec<Entry> = (0..5).map(|i| at(3 + i, 0, write(16))).collect();
+        entries.push(at(9, 0, write(7)));
+        let trace = Trace { entries };
+        assert_eq!(
+            trace.to_text(),
+            "     3.000ms c0  s   write 16 bytes × 5 (to 7.000ms)\n\
+             \x20    9.000ms c0  s   write 7 bytes\n"
+        );
+        // JSON lines keep every event.
+        assert_eq!(trace.to_json_lines().lines().count(), 6);
+    }
+
+    #[test]
+    fn a_repeating_pair_folds_into_the_pair_and_a_count() {
+        let body = Event::server(ServerEvent::App {
+            command: AppAction::Body {
+                request: twine_engine::RequestId(0),
+                bytes: 4,
+            },
+        });
+        let entries = (0..3)
+            .flat_map(|_| [at(3, 0, body.clone()), at(3, 0, write(4))])
+            .collect();
+        let folded = concat!(
+            "     3.000ms c0  s   app body req#0 4 bytes\n",
+            "     3.000ms c0  s   write 4 bytes\n",
+            "             c0  ⋮   the 2 lines above × 3 in all (to 3.000ms)\n",
+        );
+        assert_eq!(Trace { entries }.to_text(), folded);
+    }
+
+    #[test]
+    fn varied_runs_show_first_and_last_around_a_digest() {
+        let bytes: [&'static [u8]; 5] = [b"a", b"b", b"c", b"d", b"e"];
+        let entries: Vec<Entry> = bytes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| at(i as u64, 1, received(b)))
+            .collect();
+        let text = Trace {
+            entries: entries.clone(),
+        }
+        .to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0], "     0.000ms c1  s→c \"a\"");
+        assert!(
+            lines[1].starts_with(
+                "     1.000ms c1  ⋮   3 more like the 1 line above, to 3.000ms, \
+                 3 bytes each way in all (digest "
+            ),
+            "{text}"
+        );
+        assert_eq!(lines[2], "     4.000ms c1  s→c \"e\"");
+        // A hidden byte that changes changes the text.
+        let mut changed = entries;
+        changed[2] = at(2, 1, received(b"X"));
+        assert_ne!(Trace { entries: changed }.to_text(), text);
+    }
+
+    #[test]
+    fn different_events_are_never_folded() {
+        let entries = vec![
+            at(1, 0, Event::server(ServerEvent::ReadEof)),
+            at(1, 0, Event::server(ServerEvent::ShutdownWrite)),
+            at(1, 0, Event::server(ServerEvent::SocketClosed)),
+        ];
+        assert_eq!(Trace { entries }.to_text().lines().count(), 3);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use twine_driver::apps::{Echo, Stream};
 use twine_engine::Config;
 use twine_sim::{
-    app, run, Action, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Scenario, Seed,
+    app, run, Action, Check, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Scenario, Seed,
     SendWindow, StreamFaults,
 };
 
@@ -29,7 +29,7 @@ fn with_faults(
 
 /// The text of the trace, and a check that it contains every one of `lines` in order.
 fn assert_in_order(outcome: &Outcome, lines: &[&str]) {
-    let text = outcome.trace.to_text();
+    let text = outcome.trace.to_text_unfolded();
     let mut rest = text.as_str();
     for line in lines {
         match rest.find(line) {
@@ -67,7 +67,7 @@ fn read_fragmentation() {
             .ends_with(b"abcdefghijklmnopqrstuvwxyz")
             || outcome
                 .trace
-                .to_text()
+                .to_text_unfolded()
                 .contains("abcdefghijklmnopqrstuvwxyz")
     );
 }
@@ -171,7 +171,7 @@ fn reset_at_an_offset_discards_unread_data() {
         ],
     );
     assert!(
-        !outcome.trace.to_text().contains("event request"),
+        !outcome.trace.to_text_unfolded().contains("event request"),
         "nothing after the reset is read"
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
@@ -215,7 +215,7 @@ fn latency_and_hold() {
             "event request",
         ],
     );
-    let text = outcome.trace.to_text();
+    let text = outcome.trace.to_text_unfolded();
     let request_line = text.lines().find(|l| l.contains("event request")).unwrap();
     assert!(
         request_line.trim_start().starts_with("50"),
@@ -303,10 +303,7 @@ fn ignoring_transport_blocked_is_caught() {
     scenario.chaos_phase = Duration::from_secs(1);
     let outcome = run(&scenario, Seed(6));
     assert!(
-        outcome
-            .violations
-            .iter()
-            .any(|v| v.contains("backpressure was ignored")),
+        outcome.violations.iter().any(|v| v.check == Check::Backlog),
         "{:?}",
         outcome.violations
     );
@@ -314,7 +311,7 @@ fn ignoring_transport_blocked_is_caught() {
     scenario.ignore_transport_blocked = false;
     let honest = run(&scenario, Seed(6));
     assert!(
-        !honest.violations.iter().any(|v| v.contains("backpressure")),
+        !honest.violations.iter().any(|v| v.check == Check::Backlog),
         "{:?}",
         honest.violations
     );
@@ -343,7 +340,7 @@ fn a_panic_anywhere_fails_the_run() {
         outcome
             .violations
             .iter()
-            .any(|v| v.contains("the app broke")),
+            .any(|v| v.check == Check::Panic && v.detail.contains("the app broke")),
         "{:?}",
         outcome.violations
     );

@@ -7,8 +7,15 @@ use std::time::Duration;
 use twine_driver::apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, Fragments, Outcome, ReadPolicy};
 
-use super::expect::{absent, all, clean_eof, in_order, statuses};
+use super::expect::{absent, all, clean_eof, failed, failed_on, in_order, statuses};
 use super::{echo, quick_config, slow_reader, stream, Entry};
+use twine_engine::{CloseReason, ProducerState, ReadState, RequestId, Timer, TransportState};
+use twine_sim::pattern::{
+    app, body_end, close, fault, finish, producer, request, request_id, server, timer_cancelled,
+    timer_fired, timer_set, timer_set_for,
+};
+use twine_sim::Violation;
+use twine_sim::{AppAction, Fault, ServerEvent};
 
 const FAMILY: &str = "backpressure";
 
@@ -36,18 +43,21 @@ fn numbered_body(len: usize) -> Vec<u8> {
 
 /// Like `expect::bodies`, for long bodies: a failure names the response, the lengths and the
 /// first differing byte instead of printing every byte (also used by other families).
-pub(super) fn long_bodies(o: &Outcome, conn: usize, expected: &[Option<&[u8]>]) -> Vec<String> {
+pub(super) fn long_bodies(o: &Outcome, conn: usize, expected: &[Option<&[u8]>]) -> Vec<Violation> {
     let log = &o.clients[conn];
     let exchanges = match twine_sim::invariants::exchanges(&log.sent, &log.received) {
         Ok(exchanges) => exchanges,
-        Err(error) => return vec![format!("c{conn}: {error}")],
+        Err(error) => return failed_on(conn, error),
     };
     if exchanges.len() != expected.len() {
-        return vec![format!(
-            "c{conn}: expected {} exchanges, got {}",
-            expected.len(),
-            exchanges.len()
-        )];
+        return failed_on(
+            conn,
+            format!(
+                "expected {} exchanges, got {}",
+                expected.len(),
+                exchanges.len()
+            ),
+        );
     }
     let mut out = Vec::new();
     for (i, (exchange, want)) in exchanges.iter().zip(expected).enumerate() {
@@ -57,51 +67,44 @@ pub(super) fn long_bodies(o: &Outcome, conn: usize, expected: &[Option<&[u8]>]) 
             (Some(got), Some(want)) => {
                 let at = got.iter().zip(want.iter()).position(|(a, b)| a != b);
                 let at = at.unwrap_or(got.len().min(want.len()));
-                out.push(format!(
-                    "c{conn}: response {i}: {} bytes, expected {}, first difference at byte {at}",
-                    got.len(),
-                    want.len()
+                out.extend(failed_on(
+                    conn,
+                    format!(
+                        "response {i}: {} bytes, expected {}, first difference at byte {at}",
+                        got.len(),
+                        want.len()
+                    ),
                 ));
             }
-            (got, want) => out.push(format!(
-                "c{conn}: response {i}: whole body {}, expected {}",
-                got.map_or("missing".to_string(), |b| format!("of {} bytes", b.len())),
-                want.map_or("none".to_string(), |b| format!("{} bytes", b.len()))
+            (got, want) => out.extend(failed_on(
+                conn,
+                format!(
+                    "response {i}: whole body {}, expected {}",
+                    got.map_or("missing".to_string(), |b| format!("of {} bytes", b.len())),
+                    want.map_or("none".to_string(), |b| format!("{} bytes", b.len()))
+                ),
             )),
         }
     }
     out
 }
 
-/// The server-side trace lines of connection `conn`.
-fn server_lines(o: &Outcome, conn: u32) -> Vec<&str> {
+/// The server-side events of connection `conn`, in order.
+fn server_events(o: &Outcome, conn: u32) -> impl Iterator<Item = &ServerEvent> {
     o.trace
         .entries
         .iter()
-        .filter(|e| e.conn == Some(conn))
-        .filter_map(|e| match &e.event {
-            twine_sim::Event::Server { what } => Some(what.as_str()),
-            _ => None,
-        })
-        .collect()
+        .filter(move |e| e.conn == Some(conn))
+        .filter_map(|e| e.event.as_server())
 }
 
 /// Bytes the server read on connection `conn`.
 fn server_read_bytes(o: &Outcome, conn: u32) -> usize {
-    server_lines(o, conn)
-        .iter()
-        .filter_map(|w| {
-            w.strip_prefix("read ")?
-                .strip_suffix(" bytes")?
-                .parse::<usize>()
-                .ok()
-        })
-        .sum()
-}
-
-/// How many times the server-side trace of `conn` has exactly this line.
-fn count(o: &Outcome, conn: u32, line: &str) -> usize {
-    server_lines(o, conn).iter().filter(|w| **w == line).count()
+    let read = |e: &ServerEvent| match e {
+        ServerEvent::Read { bytes } => Some(*bytes),
+        _ => None,
+    };
+    server_events(o, conn).filter_map(read).sum()
 }
 
 /// `n` pipelined GETs of about 1 KB each (a padding header), in one segment.
@@ -112,34 +115,44 @@ fn pipelined_gets(n: usize) -> Vec<u8> {
         .collect()
 }
 
-/// On connection `conn`, no server line after the first `marker` starts with any of `prefixes`.
-fn nothing_after(o: &Outcome, conn: u32, marker: &str, prefixes: &[&str]) -> Vec<String> {
-    let lines = server_lines(o, conn);
-    let Some(start) = lines.iter().position(|l| *l == marker) else {
-        return vec![format!("c{conn}: no \"{marker}\"")];
+/// On connection `conn`, once the transport first blocked, the server neither reads nor
+/// dispatches a request.
+fn nothing_read_once_blocked(o: &Outcome, conn: u32) -> Vec<Violation> {
+    let blocked = ServerEvent::Transport {
+        state: TransportState::Blocked,
     };
-    lines[start..]
-        .iter()
-        .filter(|l| prefixes.iter().any(|p| l.starts_with(p)))
-        .map(|l| format!("c{conn}: \"{l}\" after \"{marker}\""))
+    let mut events = server_events(o, conn).skip_while(|e| **e != blocked);
+    if events.next().is_none() {
+        return failed_on(conn as usize, "the transport never blocked".into());
+    }
+    events
+        .filter(|e| matches!(e, ServerEvent::Read { .. } | ServerEvent::Request { .. }))
+        .flat_map(|e| {
+            failed_on(
+                conn as usize,
+                format!("\"{e}\" after the transport blocked"),
+            )
+        })
         .collect()
 }
 
 /// No body credit is granted to request `id` while its producer is paused.
-fn no_credit_while_paused(o: &Outcome, conn: u32, id: &str) -> Vec<String> {
-    let (paused, producing, consume) = (
-        format!("producer {id} paused"),
-        format!("producer {id} producing"),
-        format!("app consume {id} "),
-    );
+fn no_credit_while_paused(o: &Outcome, conn: u32, id: RequestId) -> Vec<Violation> {
     let mut is_paused = false;
-    for line in server_lines(o, conn) {
-        if line == paused {
-            is_paused = true;
-        } else if line == producing {
-            is_paused = false;
-        } else if is_paused && line.starts_with(&consume) {
-            return vec![format!("c{conn}: \"{line}\" while the producer was paused")];
+    for event in server_events(o, conn) {
+        match event {
+            ServerEvent::Producer { request, state } if *request == id => {
+                is_paused = *state == ProducerState::Paused;
+            }
+            ServerEvent::App {
+                command: AppAction::Consume { request, .. },
+            } if *request == id && is_paused => {
+                return failed_on(
+                    conn as usize,
+                    format!("\"{event}\" while the producer was paused"),
+                );
+            }
+            _ => {}
         }
     }
     Vec::new()
@@ -161,11 +174,11 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             let body = expected_body(STREAM_BYTES);
-            let pauses = count(o, 0, "producer req#0 paused");
+            let pauses = producer(0, ProducerState::Paused).count(&o.trace);
             let many = if pauses >= 10 {
                 Vec::new()
             } else {
-                vec![format!("expected the producer to pause again and again, it paused {pauses} times")]
+                failed(format!("expected the producer to pause again and again, it paused {pauses} times"))
             };
             all([
                 statuses(o, 0, &[200]),
@@ -173,18 +186,18 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "send window full",
-                        "transport blocked",
-                        "producer req#0 paused",
-                        "timer send_stall set",
-                        "transport writable",
-                        "producer req#0 producing",
-                        "timer send_stall cancelled",
-                        "app finish req#0",
-                        "close graceful",
+                        fault(Fault::WindowFull),
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        producer(0, ProducerState::Paused),
+                        timer_set(Timer::SendStall),
+                        server(ServerEvent::Transport { state: TransportState::Writable }),
+                        producer(0, ProducerState::Producing),
+                        timer_cancelled(Timer::SendStall),
+                        finish(0),
+                        close(CloseReason::Graceful),
                     ],
                 ),
-                absent(o, "send_stall fired"),
+                absent(o, timer_fired(Timer::SendStall)),
                 many,
                 clean_eof(o, 0),
             ])
@@ -216,19 +229,19 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "transport blocked",
-                        "producer req#0 paused",
-                        "reading paused",
-                        "transport writable",
-                        "producer req#0 producing",
-                        "reading resumed",
-                        "event body end req#0",
-                        "close graceful",
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        producer(0, ProducerState::Paused),
+                        server(ServerEvent::Reading { state: ReadState::Paused }),
+                        server(ServerEvent::Transport { state: TransportState::Writable }),
+                        producer(0, ProducerState::Producing),
+                        server(ServerEvent::Reading { state: ReadState::Resumed }),
+                        body_end(0),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 // Credit withheld while paused is granted again, in one piece, on resume.
-                in_order(o, &["producer req#0 paused", "producer req#0 producing", "app consume req#0 65536"]),
-                no_credit_while_paused(o, 0, "req#0"),
+                in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), app(AppAction::Consume { request: RequestId(0), bytes: 65536 })]),
+                no_credit_while_paused(o, 0, RequestId(0)),
                 clean_eof(o, 0),
             ])
         },
@@ -260,23 +273,23 @@ pub(super) const ENTRIES: &[Entry] = &[
             let bounded = if read < sent / 2 {
                 Vec::new()
             } else {
-                vec![format!("the server read {read} of the {sent} bytes sent")]
+                failed(format!("the server read {read} of the {sent} bytes sent"))
             };
             all([
                 in_order(
                     o,
                     &[
-                        "event request req#0 GET /0 HTTP/1.1",
-                        "transport blocked",
-                        "reading paused",
-                        "timer send_stall set for 2003.000ms",
-                        "timer send_stall fired",
-                        "close abort",
-                        "socket aborted",
+                        request(0, "GET", "/0"),
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        server(ServerEvent::Reading { state: ReadState::Paused }),
+                        timer_set_for(Timer::SendStall, 2003),
+                        timer_fired(Timer::SendStall),
+                        close(CloseReason::Abort),
+                        server(ServerEvent::SocketAborted),
                     ],
                 ),
                 // Once the transport blocks, nothing more is read, nor dispatched.
-                nothing_after(o, 0, "transport blocked", &["read ", "event request "]),
+                nothing_read_once_blocked(o, 0),
                 bounded,
             ])
         },
@@ -320,20 +333,20 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "transport blocked",
-                        "producer req#0 paused",
-                        "timer send_stall set",
-                        "chaos over",
-                        "transport writable",
-                        "producer req#0 producing",
-                        "timer send_stall cancelled",
-                        "event request req#21 GET /stream/10 HTTP/1.1",
-                        "close graceful",
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        producer(0, ProducerState::Paused),
+                        timer_set(Timer::SendStall),
+                        fault(Fault::ChaosOver),
+                        server(ServerEvent::Transport { state: TransportState::Writable }),
+                        producer(0, ProducerState::Producing),
+                        timer_cancelled(Timer::SendStall),
+                        request(21, "GET", "/stream/10"),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 // Nothing after the first request is dispatched before the client reads.
-                in_order(o, &["chaos over", "event request req#1 "]),
-                absent(o, "send_stall fired"),
+                in_order(o, &[fault(Fault::ChaosOver), request_id(1)]),
+                absent(o, timer_fired(Timer::SendStall)),
                 clean_eof(o, 0),
             ])
         },

@@ -8,8 +8,18 @@ use twine_engine::{Config, Limits};
 use twine_sim::invariants::exchanges;
 use twine_sim::{Action, ClientScript, Fragments, Outcome, Scenario};
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::expect::{
+    absent, all, bodies, clean_eof, failed, failed_on, in_order, in_order_on, statuses,
+};
 use super::{echo, quick_config, Entry};
+use twine_engine::Timer;
+use twine_engine::{CloseReason, ProtocolErrorKind, RequestId};
+use twine_sim::pattern::{
+    any_protocol_error, app, body_end, bytes_received, bytes_sent, client, close, finish, head,
+    lost, protocol_error, request, server, timer_cancelled, timer_set,
+};
+use twine_sim::Violation;
+use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 const FAMILY: &str = "chunked";
 
@@ -23,22 +33,22 @@ const UPLOAD: &str = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked
     GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 
 /// What `UPLOAD` gets back: the data echoed (re-chunked by the server), then an empty 200.
-fn upload_expect(o: &Outcome) -> Vec<String> {
+fn upload_expect(o: &Outcome) -> Vec<Violation> {
     all([
         statuses(o, 0, &[200, 200]),
         bodies(o, 0, &[Some(b"hello world, chunked!"), Some(b"")]),
         in_order(
             o,
             &[
-                "event request req#0 POST /up",
-                "event body end req#0",
-                "app finish req#0",
-                "event request req#1 GET /after",
-                "app finish req#1",
-                "shutdown write",
+                request(0, "POST", "/up"),
+                body_end(0),
+                finish(0),
+                request(1, "GET", "/after"),
+                finish(1),
+                server(ServerEvent::ShutdownWrite),
             ],
         ),
-        absent(o, "protocol error"),
+        absent(o, any_protocol_error()),
         clean_eof(o, 0),
     ])
 }
@@ -57,43 +67,35 @@ fn chunked_post(body: &str) -> Vec<u8> {
     format!("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n{body}").into_bytes()
 }
 
-/// The trace lines of connection `conn` have these lines, in this order (each a substring of
-/// a line).
-pub(super) fn in_order_on(o: &Outcome, conn: usize, lines: &[&str]) -> Vec<String> {
-    let tag = format!("c{conn}");
-    let text = o.trace.to_text();
-    let mut own = text
-        .lines()
-        .filter(|line| line.split_whitespace().nth(1) == Some(tag.as_str()));
-    for want in lines {
-        if !own.any(|line| line.contains(want)) {
-            return vec![format!("trace of {tag}: {want:?} missing or out of order")];
-        }
-    }
-    Vec::new()
-}
-
 /// The first response on connection `conn` carried this body, whole. (The requests after a
 /// refused one, which the harness's scanner may still see, are never answered.)
-fn first_body(o: &Outcome, conn: usize, expected: &[u8]) -> Vec<String> {
+fn first_body(o: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
     let log = &o.clients[conn];
     match exchanges(&log.sent, &log.received) {
         Ok(list) => match list.first().and_then(|e| e.response_body.as_deref()) {
             Some(body) if body == expected => Vec::new(),
-            other => vec![format!(
-                "c{conn}: expected the first response's body {:?}, got {:?}",
-                String::from_utf8_lossy(expected),
-                other.map(String::from_utf8_lossy)
-            )],
+            other => failed_on(
+                conn,
+                format!(
+                    "expected the first response's body {:?}, got {:?}",
+                    String::from_utf8_lossy(expected),
+                    other.map(String::from_utf8_lossy)
+                ),
+            ),
         },
-        Err(error) => vec![format!("c{conn}: {error}")],
+        Err(error) => failed_on(conn, error),
     }
 }
 
 /// Connection `conn` got exactly one response, the engine's error for `kind` (its body is the
 /// kind's text), complete, with `Content-Length` and `Connection: close`; the server read on
 /// until the client's FIN (a lingering close) and the client saw a clean EOF.
-pub(super) fn refused(o: &Outcome, conn: usize, status: u16, kind: &str) -> Vec<String> {
+pub(super) fn refused(
+    o: &Outcome,
+    conn: usize,
+    status: u16,
+    kind: ProtocolErrorKind,
+) -> Vec<Violation> {
     let body = format!("{kind}\n");
     let got = String::from_utf8_lossy(&o.clients[conn].received).into_owned();
     let head = got.split("\r\n\r\n").next().unwrap_or("");
@@ -103,7 +105,10 @@ pub(super) fn refused(o: &Outcome, conn: usize, status: u16, kind: &str) -> Vec<
         "Connection: close".to_string(),
     ] {
         if !head.lines().any(|l| l == line) {
-            wire.push(format!("c{conn}: no {line:?} in the error response's head"));
+            wire.extend(failed_on(
+                conn,
+                format!("no {line:?} in the error response's head"),
+            ));
         }
     }
     all([
@@ -112,15 +117,15 @@ pub(super) fn refused(o: &Outcome, conn: usize, status: u16, kind: &str) -> Vec<
         wire,
         in_order_on(
             o,
-            conn,
+            conn as u32,
             &[
-                &format!("({status})"),
-                "shutdown write",
-                "timer linger set",
-                "c   EOF",
-                "read EOF",
-                "timer linger cancelled",
-                "close graceful",
+                protocol_error(kind),
+                server(ServerEvent::ShutdownWrite),
+                timer_set(Timer::Linger),
+                client(ClientEvent::Eof),
+                server(ServerEvent::ReadEof),
+                timer_cancelled(Timer::Linger),
+                close(CloseReason::Graceful),
             ],
         ),
         clean_eof(o, conn),
@@ -184,7 +189,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post("zz\r\nhello\r\n0\r\n\r\n"),
             )
         },
-        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkSize),
     },
     Entry {
         family: FAMILY,
@@ -198,7 +203,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post("0x5\r\nhello\r\n0\r\n\r\n"),
             )
         },
-        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkSize),
     },
     Entry {
         family: FAMILY,
@@ -212,7 +217,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post("-5\r\nhello\r\n0\r\n\r\n"),
             )
         },
-        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkSize),
     },
     Entry {
         family: FAMILY,
@@ -228,7 +233,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post(&line),
             )
         },
-        expect: |o| refused(o, 0, 400, "invalid chunk size"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkSize),
     },
     Entry {
         family: FAMILY,
@@ -242,7 +247,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post("5;a=b\x7fc\r\nhello\r\n0\r\n\r\n"),
             )
         },
-        expect: |o| refused(o, 0, 400, "invalid chunk extension"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkExtension),
     },
     Entry {
         family: FAMILY,
@@ -256,7 +261,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post("5\r\nhello!!\r\n0\r\n\r\n"),
             )
         },
-        expect: |o| refused(o, 0, 400, "chunk data not followed by CRLF"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkEnd),
     },
     Entry {
         family: FAMILY,
@@ -275,7 +280,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post(&format!("5\r\nhello\r\n0\r\n{trailer}\r\n\r\n")),
             )
         },
-        expect: |o| refused(o, 0, 400, "invalid or oversized trailers"),
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidTrailers),
     },
     Entry {
         family: FAMILY,
@@ -293,7 +298,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &chunked_post("a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"),
             )
         },
-        expect: |o| refused(o, 0, 413, "request body too large"),
+        expect: |o| refused(o, 0, 413, ProtocolErrorKind::BodyTooLarge),
     },
     Entry {
         family: FAMILY,
@@ -317,25 +322,25 @@ pub(super) const ENTRIES: &[Entry] = &[
             let tail = if got.ends_with("5\r\nhello\r\n") {
                 Vec::new()
             } else {
-                vec![format!("c0: the truncated response should end after its first chunk: {got:?}")]
+                failed(format!("c0: the truncated response should end after its first chunk: {got:?}"))
             };
             all([
                 tail,
                 in_order(
                     o,
                     &[
-                        "app head req#0 200",
-                        "app body req#0 5 bytes",
-                        "c→s \"zz\\r\\n\"",
-                        "event protocol error req#0: invalid chunk size (400)",
-                        "event lost req#0",
-                        "shutdown write",
-                        "c   EOF",
-                        "close graceful",
+                        head(0, 200),
+                        app(AppAction::Body { request: RequestId(0), bytes: 5 }),
+                        bytes_sent(b"zz\r\n"),
+                        protocol_error(ProtocolErrorKind::InvalidChunkSize),
+                        lost(0),
+                        server(ServerEvent::ShutdownWrite),
+                        client(ClientEvent::Eof),
+                        close(CloseReason::Graceful),
                     ],
                 ),
-                absent(o, "HTTP/1.1 400"),
-                absent(o, "s→c \"0\\r\\n\\r\\n\""),
+                absent(o, bytes_received(b"HTTP/1.1 400")),
+                absent(o, bytes_received(b"0\r\n\r\n")),
                 clean_eof(o, 0),
             ])
         },

@@ -1,15 +1,17 @@
-//! Expectations scenarios check on top of the invariants, each returning one line per failure.
+//! Expectations scenarios check on top of the invariants, each returning one violation per
+//! failure. Trace expectations match typed events (`twine_sim::pattern`), never rendered text.
 
 use twine_sim::invariants::exchanges;
-use twine_sim::Outcome;
+use twine_sim::trace::Entry;
+use twine_sim::{Check, Outcome, Pattern, ServerEvent, Violation};
 
 /// Connection `conn` received these response status codes, in order (interim ones included),
 /// as read by the harness's independent response parser.
-pub fn statuses(outcome: &Outcome, conn: usize, expected: &[u16]) -> Vec<String> {
+pub fn statuses(outcome: &Outcome, conn: usize, expected: &[u16]) -> Vec<Violation> {
     let log = &outcome.clients[conn];
     let exchanges = match exchanges(&log.sent, &log.received) {
         Ok(exchanges) => exchanges,
-        Err(error) => return vec![format!("c{conn}: {error}")],
+        Err(error) => return failed_on(conn, error),
     };
     let found: Vec<u16> = exchanges
         .iter()
@@ -18,18 +20,19 @@ pub fn statuses(outcome: &Outcome, conn: usize, expected: &[u16]) -> Vec<String>
     if found == expected {
         Vec::new()
     } else {
-        vec![format!(
-            "c{conn}: expected statuses {expected:?}, got {found:?}"
-        )]
+        failed_on(
+            conn,
+            format!("expected statuses {expected:?}, got {found:?}"),
+        )
     }
 }
 
 /// Connection `conn`'s responses carried these bodies, in order (`None`: no whole body).
-pub fn bodies(outcome: &Outcome, conn: usize, expected: &[Option<&[u8]>]) -> Vec<String> {
+pub fn bodies(outcome: &Outcome, conn: usize, expected: &[Option<&[u8]>]) -> Vec<Violation> {
     let log = &outcome.clients[conn];
     let exchanges = match exchanges(&log.sent, &log.received) {
         Ok(exchanges) => exchanges,
-        Err(error) => return vec![format!("c{conn}: {error}")],
+        Err(error) => return failed_on(conn, error),
     };
     let found: Vec<Option<&[u8]>> = exchanges
         .iter()
@@ -38,62 +41,117 @@ pub fn bodies(outcome: &Outcome, conn: usize, expected: &[Option<&[u8]>]) -> Vec
     if found == expected {
         Vec::new()
     } else {
-        vec![format!(
-            "c{conn}: expected bodies {expected:?}, got {found:?}"
-        )]
+        failed_on(conn, format!("expected bodies {expected:?}, got {found:?}"))
     }
 }
 
 /// Connection `conn` received exactly these bytes.
-pub fn received(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<String> {
+pub fn received(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
     let got = &outcome.clients[conn].received;
     if got == expected {
         Vec::new()
     } else {
-        vec![format!(
-            "c{conn}: expected to receive {}, got {}",
-            twine_sim::trace::escape(expected),
-            twine_sim::trace::escape(got)
-        )]
+        failed_on(
+            conn,
+            format!(
+                "expected to receive {}, got {}",
+                twine_sim::trace::escape(expected),
+                twine_sim::trace::escape(got)
+            ),
+        )
     }
 }
 
-/// The trace has these lines, in this order (each a substring of a line).
-pub fn in_order(outcome: &Outcome, lines: &[&str]) -> Vec<String> {
-    let text = outcome.trace.to_text();
-    let mut rest = text.as_str();
-    for line in lines {
-        match rest.find(line) {
-            Some(at) => rest = &rest[at + line.len()..],
-            None => return vec![format!("trace: {line:?} missing or out of order")],
+/// The trace has entries matching these patterns, in this order (each after the last).
+pub fn in_order(outcome: &Outcome, patterns: &[Pattern]) -> Vec<Violation> {
+    let mut from = 0;
+    for pattern in patterns {
+        match pattern.find(&outcome.trace, from) {
+            Some(at) => from = at + 1,
+            None => return failed(format!("trace: {pattern} missing or out of order")),
         }
     }
     Vec::new()
 }
 
-/// The trace never has this text.
-pub fn absent(outcome: &Outcome, text: &str) -> Vec<String> {
-    if outcome.trace.to_text().contains(text) {
-        vec![format!("trace: {text:?} should not happen")]
-    } else {
-        Vec::new()
+/// The trace of connection `conn` has entries matching these patterns, in this order.
+pub fn in_order_on(outcome: &Outcome, conn: u32, patterns: &[Pattern]) -> Vec<Violation> {
+    let on: Vec<Pattern> = patterns.iter().map(|p| p.clone().on(conn)).collect();
+    in_order(outcome, &on)
+}
+
+/// No entry of connection `conn` matches `pattern`.
+pub fn absent_on(outcome: &Outcome, conn: u32, pattern: Pattern) -> Vec<Violation> {
+    absent(outcome, pattern.on(conn))
+}
+
+/// No entry of the trace matches `pattern`.
+pub fn absent(outcome: &Outcome, pattern: Pattern) -> Vec<Violation> {
+    match pattern.count(&outcome.trace) {
+        0 => Vec::new(),
+        _ => failed(format!("trace: {pattern} should not happen")),
     }
 }
 
+/// Exactly `n` entries of the trace match `pattern`.
+pub fn count(outcome: &Outcome, pattern: Pattern, n: usize) -> Vec<Violation> {
+    match pattern.count(&outcome.trace) {
+        found if found == n => Vec::new(),
+        found => failed(format!("trace: {pattern} {found} times, expected {n}")),
+    }
+}
+
+/// Bytes the server read in `entries`.
+pub fn server_read_bytes(entries: &[Entry]) -> u64 {
+    let read = |e: &Entry| match e.event.as_server() {
+        Some(ServerEvent::Read { bytes }) => *bytes as u64,
+        _ => 0,
+    };
+    entries.iter().map(read).sum()
+}
+
+/// The entries from the first that matches `from` (included) to the end.
+pub fn from_first<'a>(outcome: &'a Outcome, from: &Pattern) -> Option<&'a [Entry]> {
+    let at = from.find(&outcome.trace, 0)?;
+    Some(&outcome.trace.entries[at..])
+}
+
+/// The entries before the first that matches `to`, or all of them.
+pub fn before_first<'a>(outcome: &'a Outcome, to: &Pattern) -> &'a [Entry] {
+    let end = to
+        .find(&outcome.trace, 0)
+        .unwrap_or(outcome.trace.entries.len());
+    &outcome.trace.entries[..end]
+}
+
+/// One failed expectation about the run.
+pub fn failed(detail: String) -> Vec<Violation> {
+    vec![Violation::run(Check::Expectation, detail)]
+}
+
+/// One failed expectation about connection `conn`.
+pub fn failed_on<C: TryInto<u32>>(conn: C, detail: String) -> Vec<Violation> {
+    let conn = conn.try_into().unwrap_or(u32::MAX);
+    vec![Violation::on(conn, Check::Expectation, detail)]
+}
+
 /// Connection `conn` saw the server close (EOF), not a reset.
-pub fn clean_eof(outcome: &Outcome, conn: usize) -> Vec<String> {
+pub fn clean_eof(outcome: &Outcome, conn: usize) -> Vec<Violation> {
     let log = &outcome.clients[conn];
     if log.saw_eof && log.error.is_none() {
         Vec::new()
     } else {
-        vec![format!(
-            "c{conn}: expected a clean EOF, got eof={} error={:?}",
-            log.saw_eof, log.error
-        )]
+        failed_on(
+            conn,
+            format!(
+                "expected a clean EOF, got eof={} error={:?}",
+                log.saw_eof, log.error
+            ),
+        )
     }
 }
 
 /// All the expectation lists joined.
-pub fn all(lists: impl IntoIterator<Item = Vec<String>>) -> Vec<String> {
+pub fn all(lists: impl IntoIterator<Item = Vec<Violation>>) -> Vec<Violation> {
     lists.into_iter().flatten().collect()
 }

@@ -7,22 +7,32 @@ use std::time::Duration;
 
 use twine_sim::{Action, ClientScript, Fragments, Seed};
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
 use super::{echo, quick_config, Entry};
+use twine_engine::{CloseReason, ProtocolErrorKind, RequestId};
+use twine_sim::pattern::{
+    any_request, any_reset, any_write, app, app_where, body, body_end, bytes_received,
+    bytes_received_in_order, bytes_sent, client, close, finish, protocol_error, read, request,
+    server, write,
+};
+use twine_sim::Pattern;
+use twine_sim::Violation;
+use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 const FAMILY: &str = "expect_continue";
 
-/// The 100 as it appears on the wire, escaped as in the trace.
-const CONTINUE: &str = "HTTP/1.1 100 Continue\\r\\n\\r\\n";
+/// The 100 on the wire, as the client reads it.
+fn continue_100() -> Pattern {
+    bytes_received(b"HTTP/1.1 100 Continue\r\n\r\n")
+}
 
-/// The first line with `a` comes before the first line with `b`, both present.
-fn first_before(o: &twine_sim::Outcome, a: &str, b: &str) -> Vec<String> {
-    let text = o.trace.to_text();
-    match (text.find(a), text.find(b)) {
+/// The first entry matching `a` comes before the first matching `b`, both present.
+fn first_before(o: &twine_sim::Outcome, a: Pattern, b: Pattern) -> Vec<Violation> {
+    match (a.find(&o.trace, 0), b.find(&o.trace, 0)) {
         (Some(i), Some(j)) if i < j => Vec::new(),
-        _ => vec![format!(
-            "trace: the first {a:?} should come before the first {b:?}"
-        )],
+        _ => failed(format!(
+            "trace: the first {a} should come before the first {b}"
+        )),
     }
 }
 
@@ -56,18 +66,18 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /up HTTP/1.1",
-                        "app consume req#0 65536",
-                        "write 25 bytes",
-                        CONTINUE,
-                        "c→s \"hello\"",
-                        "event body req#0 5 bytes",
-                        "event body end req#0",
-                        "EOF",
+                        request(0, "POST", "/up"),
+                        app(AppAction::Consume { request: RequestId(0), bytes: 65536 }),
+                        write(25),
+                        continue_100(),
+                        bytes_sent(b"hello"),
+                        body(0, 5),
+                        body_end(0),
+                        client(ClientEvent::Eof),
                     ],
                 ),
                 // Nothing at all is written before the app's first credit.
-                first_before(o, "app consume req#0", "s   write"),
+                first_before(o, app_where("consume", |c| matches!(c, AppAction::Consume { .. })), any_write()),
                 clean_eof(o, 0),
             ])
         },
@@ -92,16 +102,16 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200]),
                 bodies(o, 0, &[Some(b"hello")]),
-                absent(o, "100 Continue"),
+                absent(o, bytes_received(b"100 Continue")),
                 in_order(
                     o,
                     &[
-                        "app consume req#0 65536",
-                        "Connection: close\\r\\n",
-                        "c→s \"hello\"",
-                        "event body req#0 5 bytes",
-                        "s→c \"hello\"",
-                        "EOF",
+                        app(AppAction::Consume { request: RequestId(0), bytes: 65536 }),
+                        bytes_received(b"Connection: close\r\n"),
+                        bytes_sent(b"hello"),
+                        body(0, 5),
+                        bytes_received(b"hello"),
+                        client(ClientEvent::Eof),
                     ],
                 ),
                 clean_eof(o, 0),
@@ -133,7 +143,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200, 200]),
                 bodies(o, 0, &[Some(b""), Some(b"")]),
-                absent(o, "100 Continue"),
+                absent(o, bytes_received(b"100 Continue")),
                 clean_eof(o, 0),
             ])
         },
@@ -165,43 +175,44 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| {
-            let text = o.trace.to_text();
             // Every byte of the upload reached the server and was discarded, none refused.
-            let read_after_shutdown: usize = text
-                .split_once("s   shutdown write")
-                .map(|(_, rest)| {
-                    rest.lines()
-                        .filter_map(|l| l.split_once("s   read ")?.1.strip_suffix(" bytes"))
-                        .filter_map(|n| n.parse::<usize>().ok())
-                        .sum()
+            let read_after_shutdown: usize = o
+                .trace
+                .entries
+                .iter()
+                .filter_map(|e| e.event.as_server())
+                .skip_while(|e| **e != ServerEvent::ShutdownWrite)
+                .map(|e| match e {
+                    ServerEvent::Read { bytes } => *bytes,
+                    _ => 0,
                 })
-                .unwrap_or(0);
+                .sum();
             let discarded = if read_after_shutdown == UPLOAD_BYTES {
                 Vec::new()
             } else {
-                vec![format!(
+                failed(format!(
                     "the lingering close read {read_after_shutdown} bytes, not the {UPLOAD_BYTES} uploaded"
-                )]
+                ))
             };
             all([
                 statuses(o, 0, &[413]),
-                absent(o, "100 Continue"),
-                absent(o, "event request"),
+                absent(o, bytes_received(b"100 Continue")),
+                absent(o, any_request()),
                 in_order(
                     o,
                     &[
-                        "event protocol error: request body too large (413)",
-                        "s   shutdown write",
-                        "s→c \"HTTP/1.1 413 ",
-                        "EOF",
-                        "c→s \"xxxx",
-                        "s   read 16384 bytes",
-                        "s   read EOF",
-                        "close graceful",
+                        protocol_error(ProtocolErrorKind::BodyTooLarge),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received(b"HTTP/1.1 413 "),
+                        client(ClientEvent::Eof),
+                        bytes_sent(b"xxxx"),
+                        read(16384),
+                        server(ServerEvent::ReadEof),
+                        close(CloseReason::Graceful),
                     ],
                 ),
-                in_order(o, &["s→c \"HTTP/1.1 413 ", "Connection: close\\r\\n"]),
-                absent(o, "reset"),
+                in_order(o, &[bytes_received_in_order(&[b"HTTP/1.1 413 ", b"Connection: close\r\n"])]),
+                absent(o, any_reset()),
                 clean_eof(o, 0),
                 discarded,
             ])
@@ -233,14 +244,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /first HTTP/1.1",
-                        "app finish req#0",
-                        "event request req#1 POST /second HTTP/1.1",
-                        "app consume req#1 65536",
-                        CONTINUE,
-                        "c→s \"two\"",
-                        "event body req#1 3 bytes",
-                        "EOF",
+                        request(0, "POST", "/first"),
+                        finish(0),
+                        request(1, "POST", "/second"),
+                        app(AppAction::Consume { request: RequestId(1), bytes: 65536 }),
+                        continue_100(),
+                        bytes_sent(b"two"),
+                        body(1, 3),
+                        client(ClientEvent::Eof),
                     ],
                 ),
                 clean_eof(o, 0),
@@ -271,7 +282,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[100, 200]),
                 bodies(o, 0, &[Some(b"abcdef")]),
-                in_order(o, &["app consume req#0 65536", CONTINUE, "c→s \"4\\r\\nabcd\\r\\n\""]),
+                in_order(o, &[app(AppAction::Consume { request: RequestId(0), bytes: 65536 }), continue_100(), bytes_sent(b"4\r\nabcd\r\n")]),
                 clean_eof(o, 0),
             ])
         },

@@ -11,6 +11,13 @@ use twine_sim::{ClientScript, Outcome, Scenario};
 use super::chunked::refused;
 use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
 use super::{echo, quick_config, Entry};
+use twine_engine::ProtocolErrorKind;
+use twine_sim::pattern::{
+    any_protocol_error, any_request, body, body_end, bytes_received, client, concerning, finish,
+    request, server,
+};
+use twine_sim::Violation;
+use twine_sim::{ClientEvent, ServerEvent};
 
 const FAMILY: &str = "framing";
 
@@ -35,11 +42,11 @@ fn bad_heads(name: &str, heads: &[&str]) -> Scenario {
 
 /// Every connection of `o` got only the error for `kind`, and no request was ever dispatched
 /// (neither the bad one nor the one after it).
-fn all_refused(o: &Outcome, status: u16, kind: &str) -> Vec<String> {
-    let mut out: Vec<String> = (0..o.clients.len())
+fn all_refused(o: &Outcome, status: u16, kind: ProtocolErrorKind) -> Vec<Violation> {
+    let mut out: Vec<Violation> = (0..o.clients.len())
         .flat_map(|conn| refused(o, conn, status, kind))
         .collect();
-    out.extend(absent(o, "event request"));
+    out.extend(absent(o, any_request()));
     out
 }
 
@@ -65,7 +72,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             bad_heads("framing/cl_and_te", &[&first, &second])
         },
         // `all_refused` finds no request event: neither the POST nor the smuggled GET.
-        expect: |o| all_refused(o, 400, "conflicting message framing"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::ConflictingFraming),
     },
     Entry {
         family: FAMILY,
@@ -81,7 +88,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 ],
             )
         },
-        expect: |o| all_refused(o, 400, "conflicting message framing"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::ConflictingFraming),
     },
     Entry {
         family: FAMILY,
@@ -94,7 +101,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
             bad_heads("framing/content_length_malformed", &heads)
         },
-        expect: |o| all_refused(o, 400, "invalid Content-Length"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidContentLength),
     },
     Entry {
         family: FAMILY,
@@ -110,7 +117,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 ],
             )
         },
-        expect: |o| all_refused(o, 400, "chunked is not the final transfer coding"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::ChunkedNotLast),
     },
     Entry {
         family: FAMILY,
@@ -123,7 +130,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &["POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"],
             )
         },
-        expect: |o| all_refused(o, 501, "unknown transfer coding"),
+        expect: |o| all_refused(o, 501, ProtocolErrorKind::UnknownTransferCoding),
     },
     Entry {
         family: FAMILY,
@@ -152,18 +159,18 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /ten HTTP/1.0",
-                        "event body req#0 5 bytes",
-                        "event body end req#0",
-                        "app finish req#0",
-                        "shutdown write",
+                        request(0, "POST", "/ten"),
+                        body(0, 5),
+                        body_end(0),
+                        finish(0),
+                        server(ServerEvent::ShutdownWrite),
                         // Close-delimited, as HTTP/1.0 must be: no Content-Length known.
-                        "Connection: close\\r\\nDate",
-                        "c   EOF",
+                        bytes_received(b"Connection: close\r\nDate"),
+                        client(ClientEvent::Eof),
                     ],
                 ),
-                absent(o, "req#1"),
-                absent(o, "Transfer-Encoding: chunked\\r\\nDate"),
+                absent(o, concerning(1)),
+                absent(o, bytes_received(b"Transfer-Encoding: chunked\r\nDate")),
                 clean_eof(o, 0),
             ])
         },
@@ -179,7 +186,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 &["GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n  b\r\n\r\n"],
             )
         },
-        expect: |o| all_refused(o, 400, "obsolete line folding"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::ObsoleteFold),
     },
     Entry {
         family: FAMILY,
@@ -201,12 +208,12 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /lf",
-                        "event request req#1 GET /two",
-                        "shutdown write",
+                        request(0, "POST", "/lf"),
+                        request(1, "GET", "/two"),
+                        server(ServerEvent::ShutdownWrite),
                     ],
                 ),
-                absent(o, "protocol error"),
+                absent(o, any_protocol_error()),
                 clean_eof(o, 0),
             ])
         },
@@ -227,9 +234,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                refused(o, 0, 400, "invalid header field"),
-                refused(o, 1, 400, "malformed request line"),
-                absent(o, "event request"),
+                refused(o, 0, 400, ProtocolErrorKind::InvalidHeader),
+                refused(o, 1, 400, ProtocolErrorKind::InvalidRequestLine),
+                absent(o, any_request()),
             ])
         },
     },
@@ -239,7 +246,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "a request line with two spaces between method and target is refused with 400",
         seed: 1,
         build: |_| bad_heads("framing/request_line_double_space", &["GET  / HTTP/1.1\r\nHost: h\r\n\r\n"]),
-        expect: |o| all_refused(o, 400, "malformed request line"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidRequestLine),
     },
     Entry {
         family: FAMILY,
@@ -247,7 +254,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an HTTP/2.0 request line is refused with 505 HTTP Version Not Supported",
         seed: 1,
         build: |_| bad_heads("framing/http2_version", &["GET / HTTP/2.0\r\nHost: h\r\n\r\n"]),
-        expect: |o| all_refused(o, 505, "HTTP version not supported"),
+        expect: |o| all_refused(o, 505, ProtocolErrorKind::UnsupportedVersion),
     },
     Entry {
         family: FAMILY,
@@ -263,6 +270,6 @@ pub(super) const ENTRIES: &[Entry] = &[
                 ],
             )
         },
-        expect: |o| all_refused(o, 400, "missing or duplicate Host"),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidHost),
     },
 ];

@@ -6,50 +6,29 @@
 use std::rc::Rc;
 
 use twine_driver::apps::stream::expected_body;
-use twine_sim::{Action, ClientScript, Outcome, StreamFaults};
+use twine_sim::{Action, ClientScript, StreamFaults};
 
 use super::backpressure::long_bodies;
-use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
+use super::expect::{
+    absent, absent_on, all, bodies, clean_eof, in_order, in_order_on, received, statuses,
+};
 use super::slow_peers::collect;
 use super::{echo, quick_config, slow_reader, stream, Entry};
+use twine_engine::{
+    CloseReason, ProducerState, ProtocolErrorKind, RequestId, Timer, TransportState,
+};
+use twine_sim::pattern::{
+    any_body_end, any_finish, any_head, any_lost, any_protocol_error, any_read_error, any_request,
+    app, body, bytes_received, client, close, concerning, fault, finish, lost, producer,
+    protocol_error, request, server, timer, timer_fired,
+};
+use twine_sim::Fault;
+use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 const FAMILY: &str = "half_close";
 
 /// The streamed body of `fin_after_request`.
 const STREAM_BYTES: usize = 100_000;
-
-/// The trace lines of connection `conn` (both sides), as rendered.
-fn conn_lines(o: &Outcome, conn: u32) -> String {
-    let tag = format!(" c{conn} ");
-    o.trace
-        .to_text()
-        .lines()
-        .filter(|l| l.contains(&tag))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `in_order`, on the lines of one connection only.
-fn conn_in_order(o: &Outcome, conn: u32, lines: &[&str]) -> Vec<String> {
-    let text = conn_lines(o, conn);
-    let mut rest = text.as_str();
-    for line in lines {
-        match rest.find(line) {
-            Some(at) => rest = &rest[at + line.len()..],
-            None => return vec![format!("c{conn}: {line:?} missing or out of order")],
-        }
-    }
-    Vec::new()
-}
-
-/// `absent`, on the lines of one connection only.
-fn conn_absent(o: &Outcome, conn: u32, text: &str) -> Vec<String> {
-    if conn_lines(o, conn).contains(text) {
-        vec![format!("c{conn}: {text:?} should not happen")]
-    } else {
-        Vec::new()
-    }
-}
 
 /// A GET of 28 bytes.
 const GET_B: &str = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -97,19 +76,19 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c   shutdown write (FIN)",
-                        "s   read EOF",
-                        "producer req#0 paused",
-                        "producer req#0 producing",
-                        "app finish req#0",
-                        "close graceful",
-                        "socket closed (FIN)",
+                        client(ClientEvent::ShutdownWrite),
+                        server(ServerEvent::ReadEof),
+                        producer(0, ProducerState::Paused),
+                        producer(0, ProducerState::Producing),
+                        finish(0),
+                        close(CloseReason::Graceful),
+                        server(ServerEvent::SocketClosed),
                     ],
                 ),
                 // The peer already sent its FIN: nothing to linger for.
-                absent(o, "s   shutdown write"),
-                absent(o, "timer linger"),
-                absent(o, "event lost"),
+                absent(o, server(ServerEvent::ShutdownWrite)),
+                absent(o, timer(Timer::Linger)),
+                absent(o, any_lost()),
                 clean_eof(o, 0),
             ])
         },
@@ -140,14 +119,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c   shutdown write (FIN)",
-                        "event request req#0 GET /stream/50000 HTTP/1.1",
-                        "transport blocked",
-                        "s   read EOF",
-                        "app finish req#0",
-                        "event request req#1 GET /stream/10 HTTP/1.1",
-                        "app finish req#1",
-                        "close graceful",
+                        client(ClientEvent::ShutdownWrite),
+                        request(0, "GET", "/stream/50000"),
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        server(ServerEvent::ReadEof),
+                        finish(0),
+                        request(1, "GET", "/stream/10"),
+                        finish(1),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 // The FIN was known when the second head was written: it says the connection
@@ -155,13 +134,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "s→c \"HTTP/1.1 200 OK\\r\\nContent-Type: application/octet-stream\\r\\nContent-Length: 50000\\r\\nDate",
-                        "Content-Length: 10\\r\\nConnection: close\\r\\n",
-                        "c   EOF",
+                        bytes_received(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 50000\r\nDate"),
+                        bytes_received(b"Content-Length: 10\r\nConnection: close\r\n"),
+                        client(ClientEvent::Eof),
                     ],
                 ),
-                absent(o, "event lost"),
-                absent(o, "s   shutdown write"),
+                absent(o, any_lost()),
+                absent(o, server(ServerEvent::ShutdownWrite)),
                 clean_eof(o, 0),
             ])
         },
@@ -183,10 +162,10 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 received(o, 0, b""),
-                in_order(o, &["c   shutdown write (FIN)", "s   read EOF", "close graceful", "socket closed (FIN)", "c   EOF"]),
-                absent(o, "event request"),
-                absent(o, "event protocol error"),
-                absent(o, "timer header_read fired"),
+                in_order(o, &[client(ClientEvent::ShutdownWrite), server(ServerEvent::ReadEof), close(CloseReason::Graceful), server(ServerEvent::SocketClosed), client(ClientEvent::Eof)]),
+                absent(o, any_request()),
+                absent(o, any_protocol_error()),
+                absent(o, timer_fired(Timer::HeaderRead)),
                 clean_eof(o, 0),
             ])
         },
@@ -214,17 +193,17 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "app body req#0 4 bytes",
-                        "s   read EOF",
-                        "event lost req#0",
-                        "producer req#0 stopped",
-                        "close graceful",
-                        "s→c \"abcd\"",
-                        "c   EOF",
+                        app(AppAction::Body { request: RequestId(0), bytes: 4 }),
+                        server(ServerEvent::ReadEof),
+                        lost(0),
+                        producer(0, ProducerState::Stopped),
+                        close(CloseReason::Graceful),
+                        bytes_received(b"abcd"),
+                        client(ClientEvent::Eof),
                     ],
                 ),
-                absent(o, "event body end"),
-                absent(o, "app finish"),
+                absent(o, any_body_end()),
+                absent(o, any_finish()),
                 clean_eof(o, 0),
             ])
         },
@@ -247,9 +226,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 received(o, 0, b""),
-                in_order(o, &["event body req#0 4 bytes", "s   read EOF", "event lost req#0", "close graceful", "c   EOF"]),
-                absent(o, "app head"),
-                absent(o, "408"),
+                in_order(o, &[body(0, 4), server(ServerEvent::ReadEof), lost(0), close(CloseReason::Graceful), client(ClientEvent::Eof)]),
+                absent(o, any_head()),
+                absent(o, bytes_received(b" 408 ").or(protocol_error(ProtocolErrorKind::RequestTimeout))),
                 clean_eof(o, 0),
             ])
         },
@@ -273,29 +252,29 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| {
-            let fin = |conn: usize| format!("peer FIN at byte {}", OFFSET_CASES[conn].1);
+            let fin = |conn: usize| fault(Fault::PeerFinAt { byte: OFFSET_CASES[conn].1 });
             all([
                 // c0: FIN in the request line: nothing to answer.
                 received(o, 0, b""),
-                conn_in_order(o, 0, &[&fin(0), "s   read EOF", "close graceful"]),
-                conn_absent(o, 0, "event request"),
+                in_order_on(o, 0, &[fin(0), server(ServerEvent::ReadEof), close(CloseReason::Graceful)]),
+                absent_on(o, 0, any_request()),
                 // c1: FIN right after the request: answered in full, then a clean close.
                 statuses(o, 1, &[200]),
-                conn_in_order(o, 1, &["event request req#0 GET /b", &fin(1), "s   read EOF", "close graceful", "c   EOF"]),
+                in_order_on(o, 1, &[request(0, "GET", "/b"), fin(1), server(ServerEvent::ReadEof), close(CloseReason::Graceful), client(ClientEvent::Eof)]),
                 clean_eof(o, 1),
                 // c2: the first request answered in full, the second cut and never dispatched.
                 statuses(o, 2, &[200]),
                 bodies(o, 2, &[Some(b""), None]),
-                conn_in_order(o, 2, &["event request req#0 GET /c", "app finish req#0", &fin(2), "close graceful"]),
-                conn_absent(o, 2, "req#1"),
+                in_order_on(o, 2, &[request(0, "GET", "/c"), finish(0), fin(2), close(CloseReason::Graceful)]),
+                absent_on(o, 2, concerning(1)),
                 // c3: FIN inside the body: the request is lost and echo's 200 cut short.
                 statuses(o, 3, &[200]),
                 bodies(o, 3, &[None]),
-                conn_in_order(o, 3, &["event body req#0 4 bytes", &fin(3), "event lost req#0", "close graceful"]),
-                conn_absent(o, 3, "app finish"),
+                in_order_on(o, 3, &[body(0, 4), fin(3), lost(0), close(CloseReason::Graceful)]),
+                absent_on(o, 3, any_finish()),
                 // The bytes past a FIN are never read, so closing c0, c2 and c3 resets them
                 // (Linux semantics); c1 left nothing unread.
-                absent(o, "c1  c   read error"),
+                absent(o, any_read_error().on(1)),
             ])
         },
     },

@@ -8,6 +8,9 @@ use twine_sim::{Action, ClientScript, Seed};
 
 use super::expect::{all, clean_eof, in_order, statuses};
 use super::{echo, quick_config, Entry};
+use twine_engine::Timer;
+use twine_sim::pattern::{bytes_received, client, server, timer_fired, timer_set};
+use twine_sim::{ClientEvent, ServerEvent};
 
 const FAMILY: &str = "keep_alive";
 
@@ -30,7 +33,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let _ = seed;
             s
         },
-        expect: |o| all([statuses(o, 0, &[200, 200, 200]), clean_eof(o, 0), in_order(o, &["shutdown write", "EOF"])]),
+        expect: |o| all([statuses(o, 0, &[200, 200, 200]), clean_eof(o, 0), in_order(o, &[server(ServerEvent::ShutdownWrite), client(ClientEvent::Eof)])]),
     },
     Entry {
         family: FAMILY,
@@ -50,7 +53,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 statuses(o, 0, &[200, 200]),
-                in_order(o, &["Connection: keep-alive\\r\\n", "Connection: close\\r\\n", "EOF"]),
+                in_order(o, &[bytes_received(b"Connection: keep-alive\r\n"), bytes_received(b"Connection: close\r\n"), client(ClientEvent::Eof)]),
             ])
         },
     },
@@ -64,7 +67,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.clients.push(ClientScript::new().send("GET / HTTP/1.0\r\n\r\nGET /never HTTP/1.0\r\n\r\n"));
             s
         },
-        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &["Connection: close\\r\\n", "EOF"])]),
+        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[bytes_received(b"Connection: close\r\n"), client(ClientEvent::Eof)])]),
     },
     Entry {
         family: FAMILY,
@@ -78,7 +81,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             );
             s
         },
-        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &["Connection: close\\r\\n", "EOF"])]),
+        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[bytes_received(b"Connection: close\r\n"), client(ClientEvent::Eof)])]),
     },
     Entry {
         family: FAMILY,
@@ -93,7 +96,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 statuses(o, 0, &[200]),
-                in_order(o, &["timer idle_keep_alive set", "timer idle_keep_alive fired", "shutdown write", "EOF"]),
+                in_order(o, &[timer_set(Timer::IdleKeepAlive), timer_fired(Timer::IdleKeepAlive), server(ServerEvent::ShutdownWrite), client(ClientEvent::Eof)]),
             ])
         },
     },

@@ -8,9 +8,16 @@ use std::time::Duration;
 use twine_engine::{Config, Limits};
 use twine_sim::{ClientScript, Fragments, Outcome};
 
-use super::chunked::{in_order_on, refused};
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::chunked::refused;
+use super::expect::{absent, all, bodies, clean_eof, failed, in_order, in_order_on, statuses};
 use super::{echo, quick_config, Entry};
+use twine_engine::ProtocolErrorKind;
+use twine_sim::pattern::{
+    any_protocol_error, any_request, bytes_sent, client, finish, protocol_error, read, request,
+    request_id, server,
+};
+use twine_sim::Violation;
+use twine_sim::{ClientEvent, Pattern, ServerEvent};
 
 const FAMILY: &str = "limits";
 
@@ -42,17 +49,19 @@ fn fields(n: usize) -> String {
     out
 }
 
-/// Exactly `n` trace lines before the first one holding `marker` contain `text`.
-fn count_before(o: &Outcome, text: &str, marker: &str, n: usize) -> Vec<String> {
-    let trace = o.trace.to_text();
-    let end = trace.find(marker).unwrap_or(trace.len());
-    let found = trace[..end].lines().filter(|l| l.contains(text)).count();
+/// Exactly `n` entries match `pattern` before the first that matches `marker`.
+fn count_before(o: &Outcome, pattern: Pattern, marker: Pattern, n: usize) -> Vec<Violation> {
+    let end = marker.find(&o.trace, 0).unwrap_or(o.trace.entries.len());
+    let found = o.trace.entries[..end]
+        .iter()
+        .filter(|e| pattern.matches(e))
+        .count();
     if found == n {
         Vec::new()
     } else {
-        vec![format!(
-            "trace: {found} lines with {text:?} before {marker:?}, expected {n}"
-        )]
+        failed(format!(
+            "trace: {found} entries {pattern} before {marker}, expected {n}"
+        ))
     }
 }
 
@@ -83,23 +92,23 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                refused(o, 0, 414, "request line too long"),
+                refused(o, 0, 414, ProtocolErrorKind::UriTooLong),
                 // Refused with the 17th segment, the first to take the line over 16384 bytes.
-                count_before(o, "s   read 1000 bytes", "(414)", 17),
+                count_before(o, read(1000), protocol_error(ProtocolErrorKind::UriTooLong), 17),
                 in_order_on(
                     o,
                     0,
                     &[
-                        "event protocol error: request line too long (414)",
-                        "c   EOF",
+                        protocol_error(ProtocolErrorKind::UriTooLong),
+                        client(ClientEvent::Eof),
                         // The client is still sending: the lingering close reads on.
-                        "c→s \"tttt",
-                        "c→s \"tttt HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n\"",
-                        "read 26 bytes",
-                        "read EOF",
+                        bytes_sent(b"tttt"),
+                        bytes_sent(b"tttt HTTP/1.1\r\nHost: h\r\n\r\n"),
+                        read(26),
+                        server(ServerEvent::ReadEof),
                     ],
                 ),
-                absent(o, "event request"),
+                absent(o, any_request()),
             ])
         },
     },
@@ -117,7 +126,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200]),
                 bodies(o, 0, &[Some(b"")]),
-                in_order(o, &["event request req#0 GET /aaaa", "app finish req#0"]),
+                in_order(o, &[request_id(0), finish(0)]),
                 clean_eof(o, 0),
             ])
         },
@@ -138,8 +147,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                refused(o, 0, 414, "request line too long"),
-                absent(o, "event request"),
+                refused(o, 0, 414, ProtocolErrorKind::UriTooLong),
+                absent(o, any_request()),
             ])
         },
     },
@@ -164,8 +173,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                refused(o, 0, 431, "request head too large"),
-                absent(o, "event request"),
+                refused(o, 0, 431, ProtocolErrorKind::HeadTooLarge),
+                absent(o, any_request()),
             ])
         },
     },
@@ -191,9 +200,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 statuses(o, 0, &[200, 200]),
-                in_order_on(o, 0, &["event request req#0 GET /at", "event request req#1 GET /last"]),
+                in_order_on(o, 0, &[request(0, "GET", "/at"), request(1, "GET", "/last")]),
                 clean_eof(o, 0),
-                refused(o, 1, 431, "request head too large"),
+                refused(o, 1, 431, ProtocolErrorKind::HeadTooLarge),
             ])
         },
     },
@@ -209,8 +218,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                refused(o, 0, 431, "too many header fields"),
-                absent(o, "event request"),
+                refused(o, 0, 431, ProtocolErrorKind::TooManyHeaders),
+                absent(o, any_request()),
             ])
         },
     },
@@ -227,8 +236,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 statuses(o, 0, &[200]),
-                in_order(o, &["event request req#0 GET /many", "app finish req#0"]),
-                absent(o, "protocol error"),
+                in_order(o, &[request(0, "GET", "/many"), finish(0)]),
+                absent(o, any_protocol_error()),
                 clean_eof(o, 0),
             ])
         },
@@ -254,21 +263,21 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                refused(o, 0, 413, "request body too large"),
+                refused(o, 0, 413, ProtocolErrorKind::BodyTooLarge),
                 in_order_on(
                     o,
                     0,
                     &[
-                        "read 53 bytes",
-                        "event protocol error: request body too large (413)",
-                        "c   EOF",
+                        read(53),
+                        protocol_error(ProtocolErrorKind::BodyTooLarge),
+                        client(ClientEvent::Eof),
                         // The client is still sending its body: the lingering close reads on.
-                        "c→s \"bbbb",
-                        "read 1000 bytes",
-                        "read EOF",
+                        bytes_sent(b"bbbb"),
+                        read(1000),
+                        server(ServerEvent::ReadEof),
                     ],
                 ),
-                absent(o, "event request"),
+                absent(o, any_request()),
             ])
         },
     },
@@ -294,7 +303,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200]),
                 bodies(o, 0, &[Some(&body)]),
-                absent(o, "protocol error"),
+                absent(o, any_protocol_error()),
                 clean_eof(o, 0),
             ])
         },

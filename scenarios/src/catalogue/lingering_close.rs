@@ -9,8 +9,19 @@ use bytes::Bytes;
 use twine_engine::{Config, Limits};
 use twine_sim::{Action, ClientScript, Fragments, Outcome, Seed};
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
+use super::expect::{
+    absent, all, bodies, clean_eof, failed, from_first, in_order, received, server_read_bytes,
+    statuses,
+};
 use super::{echo, quick_config, stream, Entry};
+use twine_engine::{CloseReason, ProtocolErrorKind, Timer};
+use twine_sim::pattern::{
+    any_body, any_protocol_error, any_read, any_read_error, any_request, bytes_received, client,
+    close, finish, head, protocol_error, request, server, timer_cancelled, timer_fired, timer_set,
+    timer_set_for, write,
+};
+use twine_sim::Violation;
+use twine_sim::{ClientEvent, ServerEvent};
 
 const FAMILY: &str = "lingering_close";
 
@@ -56,27 +67,15 @@ fn uploader() -> ClientScript {
 const LINGER_BYTES_MAX: u64 = 64 * 1024;
 
 /// The server read exactly `expected` bytes after it shut down its write side (all discarded).
-fn discarded(o: &Outcome, expected: u64) -> Vec<String> {
-    let text = o.trace.to_text();
-    let after = text
-        .split_once("s   shutdown write")
-        .map_or("", |(_, rest)| rest);
-    let read: u64 = after
-        .lines()
-        .filter_map(|line| {
-            line.split_once("s   read ")?
-                .1
-                .strip_suffix(" bytes")?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum();
+fn discarded(o: &Outcome, expected: u64) -> Vec<Violation> {
+    let after = from_first(o, &server(ServerEvent::ShutdownWrite)).unwrap_or(&[]);
+    let read = server_read_bytes(after);
     if read == expected {
         Vec::new()
     } else {
-        vec![format!(
+        failed(format!(
             "discarded {read} bytes after shutdown write, expected {expected}"
-        )]
+        ))
     }
 }
 
@@ -98,21 +97,21 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event protocol error: request body too large (413)",
-                        "write 174 bytes",
-                        "shutdown write",
-                        "timer linger set",
-                        "s   read ",
-                        "c   EOF",
-                        "c   shutdown write (FIN)",
-                        "read EOF",
-                        "timer linger cancelled",
-                        "close graceful",
-                        "socket closed (FIN)",
+                        protocol_error(ProtocolErrorKind::BodyTooLarge),
+                        write(174),
+                        server(ServerEvent::ShutdownWrite),
+                        timer_set(Timer::Linger),
+                        any_read(),
+                        client(ClientEvent::Eof),
+                        client(ClientEvent::ShutdownWrite),
+                        server(ServerEvent::ReadEof),
+                        timer_cancelled(Timer::Linger),
+                        close(CloseReason::Graceful),
+                        server(ServerEvent::SocketClosed),
                     ],
                 ),
-                absent(o, "event request"),
-                absent(o, "read error"),
+                absent(o, any_request()),
+                absent(o, any_read_error()),
             ])
         },
     },
@@ -143,19 +142,19 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /upload HTTP/1.1",
-                        "app head req#0 404",
-                        "app finish req#0",
-                        "shutdown write",
-                        "Connection: close\\r\\n",
-                        "s   read ",
-                        "read EOF",
-                        "close graceful",
-                        "socket closed (FIN)",
+                        request(0, "POST", "/upload"),
+                        head(0, 404),
+                        finish(0),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received(b"Connection: close\r\n"),
+                        any_read(),
+                        server(ServerEvent::ReadEof),
+                        close(CloseReason::Graceful),
+                        server(ServerEvent::SocketClosed),
                     ],
                 ),
-                absent(o, "event body"),
-                absent(o, "timer linger fired"),
+                absent(o, any_body()),
+                absent(o, timer_fired(Timer::Linger)),
             ])
         },
     },
@@ -182,16 +181,16 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "shutdown write",
-                        "timer linger set for 2003.000ms",
-                        "c   EOF",
-                        "timer linger fired",
-                        "close graceful",
-                        "socket closed (FIN)",
+                        server(ServerEvent::ShutdownWrite),
+                        timer_set_for(Timer::Linger, 2003),
+                        client(ClientEvent::Eof),
+                        timer_fired(Timer::Linger),
+                        close(CloseReason::Graceful),
+                        server(ServerEvent::SocketClosed),
                     ],
                 ),
-                absent(o, "read EOF"),
-                absent(o, "socket aborted"),
+                absent(o, server(ServerEvent::ReadEof)),
+                absent(o, server(ServerEvent::SocketAborted)),
             ])
         },
     },
@@ -213,15 +212,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "shutdown write",
-                        "timer linger set",
-                        "s   read ",
-                        "timer linger cancelled",
-                        "close graceful",
+                        server(ServerEvent::ShutdownWrite),
+                        timer_set(Timer::Linger),
+                        any_read(),
+                        timer_cancelled(Timer::Linger),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 discarded(o, LINGER_BYTES_MAX),
-                absent(o, "timer linger fired"),
+                absent(o, timer_fired(Timer::Linger)),
             ])
         },
     },
@@ -254,16 +253,16 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event protocol error",
-                        "shutdown write",
-                        "s→c \"HTTP/1.1 400 Bad Request\\r\\n",
-                        "s   read ",
-                        "read EOF",
-                        "close graceful",
-                        "socket closed (FIN)",
+                        any_protocol_error(),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received(b"HTTP/1.1 400 Bad Request\r\n"),
+                        any_read(),
+                        server(ServerEvent::ReadEof),
+                        close(CloseReason::Graceful),
+                        server(ServerEvent::SocketClosed),
                     ],
                 ),
-                absent(o, "event request"),
+                absent(o, any_request()),
             ])
         },
     },
@@ -289,15 +288,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "shutdown write",
-                        "timer linger set",
-                        "read EOF",
-                        "timer linger cancelled",
-                        "close graceful",
-                        "socket closed (FIN)",
+                        server(ServerEvent::ShutdownWrite),
+                        timer_set(Timer::Linger),
+                        server(ServerEvent::ReadEof),
+                        timer_cancelled(Timer::Linger),
+                        close(CloseReason::Graceful),
+                        server(ServerEvent::SocketClosed),
                     ],
                 ),
-                absent(o, "timer linger fired"),
+                absent(o, timer_fired(Timer::Linger)),
             ])
         },
     },

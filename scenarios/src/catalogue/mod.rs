@@ -27,7 +27,7 @@ mod timeouts;
 use std::time::Duration;
 
 use twine_engine::{Config, Timeouts};
-use twine_sim::{Outcome, Scenario, Seed};
+use twine_sim::{Outcome, Scenario, Seed, Violation};
 
 pub use build::{echo, slow_reader, stream};
 
@@ -45,7 +45,7 @@ pub struct Entry {
     /// Builds the scenario for a seed.
     pub build: fn(Seed) -> Scenario,
     /// Its own expectations: one line per failure.
-    pub expect: fn(&Outcome) -> Vec<String>,
+    pub expect: fn(&Outcome) -> Vec<Violation>,
 }
 
 impl Entry {

@@ -9,6 +9,11 @@ use twine_sim::{Action, ClientScript, Latency, NetFault, Seed};
 
 use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
+use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer};
+use twine_sim::pattern::{
+    any_request, close, fault, lost, producer, protocol_error, request, server, timer_fired,
+};
+use twine_sim::{Fault, ServerEvent};
 
 const FAMILY: &str = "network";
 
@@ -36,7 +41,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 statuses(o, 0, &[200]),
                 bodies(o, 0, &[Some(b"held")]),
                 clean_eof(o, 0),
-                in_order(o, &["network: hold client↔server", "network: release client↔server", "event request req#0 POST /held"]),
+                in_order(o, &[fault(Fault::Network { fault: NetFault::Hold }), fault(Fault::Network { fault: NetFault::Release }), request(0, "POST", "/held")]),
             ])
         },
     },
@@ -63,17 +68,17 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "network: partition client↔server",
-                        "timer header_read fired",
-                        "event protocol error: request timed out (408)",
-                        "shutdown write",
+                        fault(Fault::Network { fault: NetFault::Partition }),
+                        timer_fired(Timer::HeaderRead),
+                        protocol_error(ProtocolErrorKind::RequestTimeout),
+                        server(ServerEvent::ShutdownWrite),
                         // Healed at the end of the chaos phase, the link carries our FIN to a
                         // client long gone: its host answers with a reset.
-                        "connection lost",
-                        "socket aborted",
+                        server(ServerEvent::ConnectionLost),
+                        server(ServerEvent::SocketAborted),
                     ],
                 ),
-                absent(o, "event request"),
+                absent(o, any_request()),
             ])
         },
     },
@@ -98,12 +103,12 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([in_order(
                 o,
                 &[
-                    "producer req#0 paused",
-                    "network: partition client↔server",
-                    "timer send_stall fired",
-                    "event lost req#0",
-                    "close abort",
-                    "socket aborted",
+                    producer(0, ProducerState::Paused),
+                    fault(Fault::Network { fault: NetFault::Partition }),
+                    timer_fired(Timer::SendStall),
+                    lost(0),
+                    close(CloseReason::Abort),
+                    server(ServerEvent::SocketAborted),
                 ],
             )])
         },
@@ -131,7 +136,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200, 200]),
                 clean_eof(o, 0),
-                in_order(o, &["network: repair client↔server", "event request req#1 GET /after"]),
+                in_order(o, &[fault(Fault::Network { fault: NetFault::Repair }), request(1, "GET", "/after")]),
             ])
         },
     },

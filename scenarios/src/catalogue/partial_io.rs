@@ -10,8 +10,15 @@ use twine_sim::{Action, ClientScript, Fragments, Scenario, StreamFaults};
 
 use twine_sim::Outcome;
 
-use super::expect::{all, bodies, clean_eof, in_order, statuses};
+use super::expect::{all, bodies, clean_eof, failed_on, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
+use twine_engine::CloseReason;
+use twine_sim::pattern::{
+    any_partial_write, any_read_cut, body, body_end, close, fault, finish, partial_write_of_size,
+    read, request, server,
+};
+use twine_sim::Violation;
+use twine_sim::{Fault, ServerEvent};
 
 const FAMILY: &str = "partial_io";
 
@@ -37,7 +44,7 @@ GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 
 /// Connection `conn` received `needle` somewhere (the trace cannot show it when the bytes
 /// arrived one per segment).
-fn got(outcome: &Outcome, conn: usize, needle: &str) -> Vec<String> {
+fn got(outcome: &Outcome, conn: usize, needle: &str) -> Vec<Violation> {
     let received = &outcome.clients[conn].received;
     if received
         .windows(needle.len())
@@ -45,7 +52,7 @@ fn got(outcome: &Outcome, conn: usize, needle: &str) -> Vec<String> {
     {
         Vec::new()
     } else {
-        vec![format!("c{conn}: never received {needle:?}")]
+        failed_on(conn, format!("never received {needle:?}"))
     }
 }
 
@@ -81,13 +88,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read cut to 1 bytes",
-                        "event request req#0 GET /one",
-                        "partial write 1 of",
-                        "event request req#1 POST /two",
-                        "event body req#1 1 bytes",
-                        "event request req#2 GET /three",
-                        "close graceful",
+                        fault(Fault::ReadCut { bytes: 1 }),
+                        request(0, "GET", "/one"),
+                        partial_write_of_size(1),
+                        request(1, "POST", "/two"),
+                        body(1, 1),
+                        request(2, "GET", "/three"),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 got(o, 0, "Content-Length: 0\r\nConnection: close\r\n"),
@@ -113,13 +120,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 GET /one",
-                        "app finish req#0",
-                        "event request req#1 POST /two",
-                        "app finish req#1",
-                        "event request req#2 GET /three",
-                        "app finish req#2",
-                        "close graceful",
+                        request(0, "GET", "/one"),
+                        finish(0),
+                        request(1, "POST", "/two"),
+                        finish(1),
+                        request(2, "GET", "/three"),
+                        finish(2),
+                        close(CloseReason::Graceful),
                     ],
                 ),
             ])
@@ -149,12 +156,12 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /chunked",
-                        "event body req#0 1 bytes",
-                        "event body end req#0",
-                        "app finish req#0",
-                        "read EOF",
-                        "close graceful",
+                        request(0, "POST", "/chunked"),
+                        body(0, 1),
+                        body_end(0),
+                        finish(0),
+                        server(ServerEvent::ReadEof),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 got(o, 0, "Transfer-Encoding: chunked\r\n"),
@@ -185,11 +192,11 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read cut to 1 bytes",
-                        "event request req#0 GET /stream/100000",
-                        "partial write",
-                        "app finish req#0",
-                        "close graceful",
+                        fault(Fault::ReadCut { bytes: 1 }),
+                        request(0, "GET", "/stream/100000"),
+                        any_partial_write(),
+                        finish(0),
+                        close(CloseReason::Graceful),
                     ],
                 ),
             ])
@@ -222,14 +229,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read 1 bytes",
-                        "event request req#0 GET /one",
-                        "event request req#1 POST /two",
-                        "event request req#2 GET /three",
-                        "event request req#3 POST /chunked",
-                        "event body end req#3",
-                        "read EOF",
-                        "close graceful",
+                        read(1),
+                        request(0, "GET", "/one"),
+                        request(1, "POST", "/two"),
+                        request(2, "GET", "/three"),
+                        request(3, "POST", "/chunked"),
+                        body_end(3),
+                        server(ServerEvent::ReadEof),
+                        close(CloseReason::Graceful),
                     ],
                 ),
             ])
@@ -271,11 +278,11 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read cut to",
-                        "partial write",
-                        "event request req#3 POST /chunked",
-                        "event request req#4 GET /last HTTP/1.0",
-                        "close graceful",
+                        any_read_cut(),
+                        any_partial_write(),
+                        request(3, "POST", "/chunked"),
+                        request(4, "GET", "/last"),
+                        close(CloseReason::Graceful),
                     ],
                 ),
                 got(o, 0, "Transfer-Encoding: chunked\r\n"),

@@ -10,8 +10,18 @@ use twine_driver::apps::stream::expected_body;
 use twine_engine::Limits;
 use twine_sim::{Action, ClientScript, Fragments};
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::expect::{
+    absent, all, before_first, bodies, clean_eof, failed, in_order, server_read_bytes, statuses,
+};
 use super::{echo, quick_config, slow_reader, stream, Entry};
+use twine_engine::{ProducerState, ProtocolErrorKind, ReadState, RequestId};
+use twine_sim::pattern::{
+    any_app_refused, any_read, app, client, finish, producer, protocol_error, read, reading,
+    request, request_id, server, write,
+};
+use twine_sim::Pattern;
+use twine_sim::Violation;
+use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 const FAMILY: &str = "pipelining";
 
@@ -22,7 +32,7 @@ const MIXED: &str = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\
     HEAD /d HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 
 /// What the four `MIXED` requests get back.
-fn mixed_expect(o: &twine_sim::Outcome) -> Vec<String> {
+fn mixed_expect(o: &twine_sim::Outcome) -> Vec<Violation> {
     all([
         statuses(o, 0, &[200, 200, 200, 200]),
         bodies(
@@ -38,15 +48,15 @@ fn mixed_expect(o: &twine_sim::Outcome) -> Vec<String> {
         in_order(
             o,
             &[
-                "event request req#0 GET /a",
-                "app finish req#0",
-                "event request req#1 POST /b",
-                "app finish req#1",
-                "event request req#2 POST /c",
-                "app finish req#2",
-                "event request req#3 HEAD /d",
-                "app finish req#3",
-                "shutdown write",
+                request(0, "GET", "/a"),
+                finish(0),
+                request(1, "POST", "/b"),
+                finish(1),
+                request(2, "POST", "/c"),
+                finish(2),
+                request(3, "HEAD", "/d"),
+                finish(3),
+                server(ServerEvent::ShutdownWrite),
             ],
         ),
         clean_eof(o, 0),
@@ -56,28 +66,18 @@ fn mixed_expect(o: &twine_sim::Outcome) -> Vec<String> {
 /// The slow first request of `padded_gets`.
 const FIRST_HEAD: &str = "GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n";
 
-/// The server read exactly `n` bytes before the first trace line holding `marker`.
-fn read_before(o: &twine_sim::Outcome, marker: &str, n: usize) -> Vec<String> {
-    let trace = o.trace.to_text();
-    let Some(end) = trace.find(marker) else {
-        return vec![format!("trace: {marker:?} missing")];
-    };
-    let read: usize = trace[..end]
-        .lines()
-        .filter_map(|l| {
-            l.split("s   read ")
-                .nth(1)?
-                .strip_suffix(" bytes")?
-                .parse::<usize>()
-                .ok()
-        })
-        .sum();
+/// The server read exactly `n` bytes before the first entry matching `marker`.
+fn read_before(o: &twine_sim::Outcome, marker: Pattern, n: u64) -> Vec<Violation> {
+    if marker.find(&o.trace, 0).is_none() {
+        return failed(format!("trace: {marker} missing"));
+    }
+    let read = server_read_bytes(before_first(o, &marker));
     if read == n {
         Vec::new()
     } else {
-        vec![format!(
-            "trace: {read} bytes read before {marker:?}, expected {n}"
-        )]
+        failed(format!(
+            "trace: {read} bytes read before {marker}, expected {n}"
+        ))
     }
 }
 
@@ -102,17 +102,21 @@ fn padded_gets() -> Vec<u8> {
     out
 }
 
-/// No trace line between the first `from` and the next `to` contains `text`.
-fn none_between(o: &twine_sim::Outcome, from: &str, to: &str, text: &str) -> Vec<String> {
-    let trace = o.trace.to_text();
-    let Some(start) = trace.find(from) else {
-        return vec![format!("trace: {from:?} missing")];
+/// No entry between the first matching `from` and the next matching `to` matches `what`.
+fn none_between(
+    o: &twine_sim::Outcome,
+    from: Pattern,
+    to: Pattern,
+    what: Pattern,
+) -> Vec<Violation> {
+    let Some(start) = from.find(&o.trace, 0) else {
+        return failed(format!("trace: {from} missing"));
     };
-    let Some(len) = trace[start..].find(to) else {
-        return vec![format!("trace: {to:?} missing after {from:?}")];
+    let Some(end) = to.find(&o.trace, start) else {
+        return failed(format!("trace: {to} missing after {from}"));
     };
-    match trace[start..start + len].lines().find(|l| l.contains(text)) {
-        Some(line) => vec![format!("trace: {line:?} between {from:?} and {to:?}")],
+    match o.trace.entries[start..end].iter().find(|e| what.matches(e)) {
+        Some(e) => failed(format!("trace: \"{}\" between {from} and {to}", e.event)),
         None => Vec::new(),
     }
 }
@@ -167,21 +171,26 @@ pub(super) const ENTRIES: &[Entry] = &[
                 bodies(o, 0, &expected),
                 // Reading pauses once 16384 bytes past the first request are buffered; the
                 // rest waits in the client's socket until the slow response is done.
-                read_before(o, "reading paused", FIRST_HEAD.len() + 16_384),
+                read_before(o, reading(ReadState::Paused), FIRST_HEAD.len() as u64 + 16_384),
                 in_order(
                     o,
                     &[
-                        "event request req#0 GET /stream/40000",
-                        "reading paused",
-                        "app finish req#0",
-                        "event request req#1 GET /stream/10",
-                        "reading resumed",
-                        "event request req#5 GET /stream/10",
-                        "app finish req#5",
-                        "shutdown write",
+                        request(0, "GET", "/stream/40000"),
+                        server(ServerEvent::Reading { state: ReadState::Paused }),
+                        finish(0),
+                        request(1, "GET", "/stream/10"),
+                        server(ServerEvent::Reading { state: ReadState::Resumed }),
+                        request(5, "GET", "/stream/10"),
+                        finish(5),
+                        server(ServerEvent::ShutdownWrite),
                     ],
                 ),
-                none_between(o, "reading paused", "reading resumed", "s   read "),
+                none_between(
+                    o,
+                    reading(ReadState::Paused),
+                    reading(ReadState::Resumed),
+                    any_read(),
+                ),
                 clean_eof(o, 0),
             ])
         },
@@ -223,22 +232,22 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 GET /stream/40000",
-                        "event request req#1 GET /stream/0",
-                        "event request req#2 GET /missing",
-                        "app finish req#1",
-                        "app finish req#2",
-                        "producer req#0 paused",
-                        "producer req#0 producing",
-                        "app finish req#0",
+                        request(0, "GET", "/stream/40000"),
+                        request(1, "GET", "/stream/0"),
+                        request(2, "GET", "/missing"),
+                        finish(1),
+                        finish(2),
+                        producer(0, ProducerState::Paused),
+                        producer(0, ProducerState::Producing),
+                        finish(0),
                         // The queued responses go out only now: req#1's head, req#2's
                         // head and body.
-                        "write 130 bytes",
-                        "write 124 bytes",
-                        "write 10 bytes",
-                        "event request req#3 GET /stream/2000",
-                        "app finish req#3",
-                        "shutdown write",
+                        write(130),
+                        write(124),
+                        write(10),
+                        request(3, "GET", "/stream/2000"),
+                        finish(3),
+                        server(ServerEvent::ShutdownWrite),
                     ],
                 ),
                 clean_eof(o, 0),
@@ -270,15 +279,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read 94 bytes",
-                        "event request req#0 GET /stream/40000",
-                        "app body req#0 16384 bytes",
-                        "app body req#0 16384 bytes",
-                        "app body req#0 7232 bytes",
-                        "app finish req#0",
-                        "event request req#1 GET /stream/10",
-                        "app finish req#1",
-                        "shutdown write",
+                        read(94),
+                        request(0, "GET", "/stream/40000"),
+                        app(AppAction::Body { request: RequestId(0), bytes: 16384 }),
+                        app(AppAction::Body { request: RequestId(0), bytes: 16384 }),
+                        app(AppAction::Body { request: RequestId(0), bytes: 7232 }),
+                        finish(0),
+                        request(1, "GET", "/stream/10"),
+                        finish(1),
+                        server(ServerEvent::ShutdownWrite),
                     ],
                 ),
                 clean_eof(o, 0),
@@ -333,20 +342,20 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "read 690 bytes",
-                        "event request req#0 POST /p0",
-                        "app finish req#0",
-                        "event request req#1 POST /c0",
-                        "app finish req#1",
-                        "event request req#9 POST /c4",
-                        "app finish req#9",
-                        "read 50 bytes",
-                        "event request req#10 GET /last",
-                        "app finish req#10",
-                        "shutdown write",
+                        read(690),
+                        request(0, "POST", "/p0"),
+                        finish(0),
+                        request(1, "POST", "/c0"),
+                        finish(1),
+                        request(9, "POST", "/c4"),
+                        finish(9),
+                        read(50),
+                        request(10, "GET", "/last"),
+                        finish(10),
+                        server(ServerEvent::ShutdownWrite),
                     ],
                 ),
-                absent(o, "reading paused"),
+                absent(o, server(ServerEvent::Reading { state: ReadState::Paused })),
                 clean_eof(o, 0),
             ])
         },
@@ -380,16 +389,16 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 GET /stream/40000",
-                        "producer req#0 paused",
-                        "app finish req#0",
-                        "event protocol error: invalid Content-Length (400)",
-                        "shutdown write",
-                        "c   EOF",
+                        request(0, "GET", "/stream/40000"),
+                        producer(0, ProducerState::Paused),
+                        finish(0),
+                        protocol_error(ProtocolErrorKind::InvalidContentLength),
+                        server(ServerEvent::ShutdownWrite),
+                        client(ClientEvent::Eof),
                     ],
                 ),
-                absent(o, "event request req#1"),
-                absent(o, "event request req#2"),
+                absent(o, request_id(1)),
+                absent(o, request_id(2)),
                 clean_eof(o, 0),
             ])
         },
@@ -423,15 +432,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "producer req#1 producing",
-                        "app body req#1 16384 bytes",
-                        "producer req#1 paused",
-                        "app finish req#0",
-                        "producer req#1 producing",
-                        "app finish req#1",
+                        producer(1, ProducerState::Producing),
+                        app(AppAction::Body { request: RequestId(1), bytes: 16384 }),
+                        producer(1, ProducerState::Paused),
+                        finish(0),
+                        producer(1, ProducerState::Producing),
+                        finish(1),
                     ],
                 ),
-                absent(o, "app error"),
+                absent(o, any_app_refused()),
                 clean_eof(o, 0),
             ])
         },

@@ -13,6 +13,13 @@ use twine_sim::{Action, ClientScript, Outcome, ReadPolicy, Scenario, SendWindow,
 
 use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
+use twine_engine::{CloseReason, ProducerState};
+use twine_sim::pattern::{
+    any_engine_event, any_finish, any_request, any_reset, any_write, app_body, close, fault, head,
+    lost, producer, read, request, server,
+};
+use twine_sim::Violation;
+use twine_sim::{Fault, ServerEvent};
 
 const FAMILY: &str = "resets";
 
@@ -53,7 +60,7 @@ fn bystander() -> ClientScript {
 }
 
 /// The bystander got both answers, whole, and a clean close.
-fn bystander_served(o: &Outcome) -> Vec<String> {
+fn bystander_served(o: &Outcome) -> Vec<Violation> {
     all([
         statuses(o, 1, &[200, 200]),
         bodies(o, 1, &[Some(b"first"), Some(b"second")]),
@@ -92,15 +99,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   read 10 bytes",
-                        "c0  !   reset at byte 10: unread data discarded",
-                        "c0  s   connection lost",
-                        "c0  s   close abort",
-                        "c0  s   socket aborted",
+                        read(10).on(0),
+                        fault(Fault::ResetAt { byte: 10 }).on(0),
+                        server(ServerEvent::ConnectionLost).on(0),
+                        close(CloseReason::Abort).on(0),
+                        server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
-                absent(o, "c0  s   event request"),
-                absent(o, "c0  s   write"),
+                absent(o, any_request().on(0)),
+                absent(o, any_write().on(0)),
                 bystander_served(o),
             ])
         },
@@ -129,17 +136,17 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   event request req#0 POST /upload",
-                        "c0  s   producer req#0 producing",
-                        "c0  !   reset at byte 5058",
-                        "c0  s   connection lost",
-                        "c0  s   event lost req#0",
-                        "c0  s   producer req#0 stopped",
-                        "c0  s   close abort",
-                        "c0  s   socket aborted",
+                        request(0, "POST", "/upload").on(0),
+                        producer(0, ProducerState::Producing).on(0),
+                        fault(Fault::ResetAt { byte: 5058 }).on(0),
+                        server(ServerEvent::ConnectionLost).on(0),
+                        lost(0).on(0),
+                        producer(0, ProducerState::Stopped).on(0),
+                        close(CloseReason::Abort).on(0),
+                        server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
-                absent(o, "c0  s   app finish"),
+                absent(o, any_finish().on(0)),
                 bystander_served(o),
             ])
         },
@@ -167,14 +174,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   event request req#0 GET /stream/1000000",
-                        "c0  s   producer req#0 producing",
-                        "c0  !   reset at byte 41",
-                        "c0  s   connection lost",
-                        "c0  s   event lost req#0",
-                        "c0  s   producer req#0 stopped",
-                        "c0  s   close abort",
-                        "c0  s   socket aborted",
+                        request(0, "GET", "/stream/1000000").on(0),
+                        producer(0, ProducerState::Producing).on(0),
+                        fault(Fault::ResetAt { byte: 41 }).on(0),
+                        server(ServerEvent::ConnectionLost).on(0),
+                        lost(0).on(0),
+                        producer(0, ProducerState::Stopped).on(0),
+                        close(CloseReason::Abort).on(0),
+                        server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
                 statuses(o, 1, &[200, 200]),
@@ -199,14 +206,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  c   reset",
-                        "c0  s   read EOF",
-                        "c0  s   close graceful",
-                        "c0  s   socket closed (FIN)",
+                        any_reset().on(0),
+                        server(ServerEvent::ReadEof).on(0),
+                        close(CloseReason::Graceful).on(0),
+                        server(ServerEvent::SocketClosed).on(0),
                     ],
                 ),
-                absent(o, "c0  s   write"),
-                absent(o, "c0  s   event"),
+                absent(o, any_write().on(0)),
+                absent(o, any_engine_event().on(0)),
                 bystander_served(o),
             ])
         },
@@ -235,18 +242,18 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   event request req#0 POST /upload",
-                        "c0  s   producer req#0 producing",
-                        "c0  s   app body req#0",
-                        "c0  c   reset",
-                        "c0  s   connection lost",
-                        "c0  s   event lost req#0",
-                        "c0  s   producer req#0 stopped",
-                        "c0  s   close abort",
-                        "c0  s   socket aborted",
+                        request(0, "POST", "/upload").on(0),
+                        producer(0, ProducerState::Producing).on(0),
+                        app_body(0).on(0),
+                        any_reset().on(0),
+                        server(ServerEvent::ConnectionLost).on(0),
+                        lost(0).on(0),
+                        producer(0, ProducerState::Stopped).on(0),
+                        close(CloseReason::Abort).on(0),
+                        server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
-                absent(o, "c0  s   app finish"),
+                absent(o, any_finish().on(0)),
                 bystander_served(o),
             ])
         },
@@ -280,13 +287,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   producer req#0 producing",
-                        "c0  c   reset",
-                        "c0  s   connection lost",
-                        "c0  s   event lost req#0",
-                        "c0  s   producer req#0 stopped",
-                        "c0  s   close abort",
-                        "c0  s   socket aborted",
+                        producer(0, ProducerState::Producing).on(0),
+                        any_reset().on(0),
+                        server(ServerEvent::ConnectionLost).on(0),
+                        lost(0).on(0),
+                        producer(0, ProducerState::Stopped).on(0),
+                        close(CloseReason::Abort).on(0),
+                        server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
                 statuses(o, 1, &[200, 200]),
@@ -319,13 +326,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   app head req#0 200",
-                        "c0  c   reset",
-                        "c0  s   connection lost",
-                        "c0  s   event lost req#0",
-                        "c0  s   producer req#0 stopped",
-                        "c0  s   close abort",
-                        "c0  s   socket aborted",
+                        head(0, 200).on(0),
+                        any_reset().on(0),
+                        server(ServerEvent::ConnectionLost).on(0),
+                        lost(0).on(0),
+                        producer(0, ProducerState::Stopped).on(0),
+                        close(CloseReason::Abort).on(0),
+                        server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
                 statuses(o, 1, &[200, 200]),

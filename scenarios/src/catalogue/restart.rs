@@ -9,8 +9,15 @@ use std::time::Duration;
 use twine_driver::apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, NetFault, Outcome, Scenario, SendWindow, StreamFaults};
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::expect::{absent, all, bodies, clean_eof, failed, failed_on, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
+use twine_engine::{CloseReason, ProducerState, Timer, TransportState};
+use twine_sim::pattern::{
+    any_engine_event, any_finish, any_received, bytes_sent, client, close, concerning, fault,
+    producer, read, request, server, timer_fired, timer_set,
+};
+use twine_sim::Violation;
+use twine_sim::{ClientEvent, Fault, ServerEvent};
 
 const FAMILY: &str = "restart";
 
@@ -35,7 +42,7 @@ fn newcomer(start: Duration) -> ClientScript {
 }
 
 /// The newcomer on connection `conn` was served whole and closed cleanly.
-fn newcomer_served(o: &Outcome, conn: usize) -> Vec<String> {
+fn newcomer_served(o: &Outcome, conn: usize) -> Vec<Violation> {
     all([
         statuses(o, conn, &[200]),
         bodies(o, conn, &[Some(b"renewed")]),
@@ -44,14 +51,12 @@ fn newcomer_served(o: &Outcome, conn: usize) -> Vec<String> {
 }
 
 /// Whether connection `conn` ended with EOF or an error (a reset), not silently.
-fn saw_end(o: &Outcome, conn: usize) -> Vec<String> {
+fn saw_end(o: &Outcome, conn: usize) -> Vec<Violation> {
     let log = &o.clients[conn];
     if log.saw_eof || log.error.is_some() {
         Vec::new()
     } else {
-        vec![format!(
-            "c{conn}: expected EOF or a reset after the restart"
-        )]
+        failed_on(conn, "expected EOF or a reset after the restart".to_string())
     }
 }
 
@@ -79,16 +84,16 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   read 25 bytes",
-                        "network: restart server",
-                        "c0  c   EOF",
-                        "c1  s   accepted",
-                        "c1  s   event request req#0 POST /after",
-                        "c1  s   close graceful",
+                        read(25).on(0),
+                        fault(Fault::Network { fault: NetFault::RestartServer }),
+                        client(ClientEvent::Eof).on(0),
+                        server(ServerEvent::Accepted).on(1),
+                        request(0, "POST", "/after").on(1),
+                        close(CloseReason::Graceful).on(1),
                     ],
                 ),
-                absent(o, "c0  s   event"),
-                absent(o, "c0  s→c"),
+                absent(o, any_engine_event().on(0)),
+                absent(o, any_received().on(0)),
                 saw_end(o, 0),
                 newcomer_served(o, 1),
             ])
@@ -120,11 +125,11 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   socket closed (FIN)",
-                        "network: restart server",
-                        "c1  s   accepted",
-                        "c1  s   event request req#0 POST /after",
-                        "c1  s   socket closed (FIN)",
+                        server(ServerEvent::SocketClosed).on(0),
+                        fault(Fault::Network { fault: NetFault::RestartServer }),
+                        server(ServerEvent::Accepted).on(1),
+                        request(0, "POST", "/after").on(1),
+                        server(ServerEvent::SocketClosed).on(1),
                     ],
                 ),
                 newcomer_served(o, 1),
@@ -164,7 +169,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let truncated = if (20_000..1_000_000).contains(&got) {
                 Vec::new()
             } else {
-                vec![format!("c0: expected a download cut short after 20 KB, got {got} bytes")]
+                failed(format!("c0: expected a download cut short after 20 KB, got {got} bytes"))
             };
             all([
                 statuses(o, 0, &[200]),
@@ -174,15 +179,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   producer req#0 producing",
-                        "c0  s   transport blocked",
-                        "network: restart server",
-                        "c1  s   accepted",
-                        "c1  s   event request req#0 GET /stream/100",
-                        "c1  s   close graceful",
+                        producer(0, ProducerState::Producing).on(0),
+                        server(ServerEvent::Transport { state: TransportState::Blocked }).on(0),
+                        fault(Fault::Network { fault: NetFault::RestartServer }),
+                        server(ServerEvent::Accepted).on(1),
+                        request(0, "GET", "/stream/100").on(1),
+                        close(CloseReason::Graceful).on(1),
                     ],
                 ),
-                absent(o, "c0  s   app finish"),
+                absent(o, any_finish().on(0)),
                 statuses(o, 1, &[200]),
                 bodies(o, 1, &[Some(&hundred)]),
                 clean_eof(o, 1),
@@ -218,13 +223,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c2  s   timer idle_keep_alive set",
-                        "network: restart server",
-                        "c3  s   accepted",
-                        "c3  s   close graceful",
+                        timer_set(Timer::IdleKeepAlive).on(2),
+                        fault(Fault::Network { fault: NetFault::RestartServer }),
+                        server(ServerEvent::Accepted).on(3),
+                        close(CloseReason::Graceful).on(3),
                     ],
                 ),
-                absent(o, "timer idle_keep_alive fired"),
+                absent(o, timer_fired(Timer::IdleKeepAlive)),
                 newcomer_served(o, 3),
             ])
         },
@@ -254,15 +259,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c0  s   event request req#0 GET /first",
-                        "network: restart server",
-                        "c0  c   EOF",
-                        "c1  s   accepted",
-                        "c1  s   close graceful",
-                        "c0  c→s \"GET /second",
+                        request(0, "GET", "/first").on(0),
+                        fault(Fault::Network { fault: NetFault::RestartServer }),
+                        client(ClientEvent::Eof).on(0),
+                        server(ServerEvent::Accepted).on(1),
+                        close(CloseReason::Graceful).on(1),
+                        bytes_sent(b"GET /second").on(0),
                     ],
                 ),
-                absent(o, "req#1"),
+                absent(o, concerning(1)),
                 newcomer_served(o, 1),
             ])
         },

@@ -17,8 +17,17 @@ use twine_sim::{
 };
 
 use super::backpressure::long_bodies;
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
 use super::{echo, quick_config, slow_reader, stream, Entry};
+use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
+use twine_sim::pattern::{
+    any_finish, any_head, any_request, any_timer_fired, body, body_end, bytes_received,
+    bytes_received_in_order, client, close, finish, head, lost, producer, protocol_error, read,
+    request, server, timer_cancelled, timer_fired, timer_set, timer_set_for,
+};
+use twine_sim::Pattern;
+use twine_sim::Violation;
+use twine_sim::{ClientEvent, ServerEvent};
 
 const FAMILY: &str = "slow_peers";
 
@@ -84,19 +93,18 @@ pub(super) fn collect(name: &str, config: twine_engine::Config) -> Scenario {
     Scenario::new(name, config, app::<Collect>())
 }
 
-/// When (in ms) the first trace line containing `text` happened, if any.
-fn at_ms(o: &Outcome, text: &str) -> Option<u64> {
-    let rendered = o.trace.to_text();
-    let index = rendered.lines().position(|l| l.contains(text))?;
-    o.trace.entries.get(index).map(|e| e.at_nanos / 1_000_000)
+/// When (in ms) the first entry matching `pattern` happened, if any.
+fn at_ms(o: &Outcome, pattern: &Pattern) -> Option<u64> {
+    let index = pattern.find(&o.trace, 0)?;
+    Some(o.trace.entries[index].at_nanos / 1_000_000)
 }
 
-/// The first line containing `text` happened at exactly `ms`.
-fn happened_at(o: &Outcome, text: &str, ms: u64) -> Vec<String> {
-    match at_ms(o, text) {
+/// The first entry matching `pattern` happened at exactly `ms`.
+fn happened_at(o: &Outcome, pattern: Pattern, ms: u64) -> Vec<Violation> {
+    match at_ms(o, &pattern) {
         Some(at) if at == ms => Vec::new(),
-        Some(at) => vec![format!("trace: {text:?} at {at} ms, expected at {ms} ms")],
-        None => vec![format!("trace: {text:?} missing")],
+        Some(at) => failed(format!("trace: {pattern} at {at} ms, expected at {ms} ms")),
+        None => failed(format!("trace: {pattern} missing")),
     }
 }
 
@@ -106,12 +114,8 @@ fn read_before(o: &Outcome, conn: u32, ms: u64) -> usize {
         .entries
         .iter()
         .filter(|e| e.conn == Some(conn) && e.at_nanos < ms * 1_000_000)
-        .filter_map(|e| match &e.event {
-            twine_sim::Event::Server { what } => what
-                .strip_prefix("read ")?
-                .strip_suffix(" bytes")?
-                .parse::<usize>()
-                .ok(),
+        .filter_map(|e| match e.event.as_server() {
+            Some(ServerEvent::Read { bytes }) => Some(*bytes),
             _ => None,
         })
         .sum()
@@ -154,26 +158,25 @@ pub(super) const ENTRIES: &[Entry] = &[
             let kept_coming = if dribbled >= 14 {
                 Vec::new()
             } else {
-                vec![format!("only {dribbled} bytes arrived before the deadline")]
+                failed(format!("only {dribbled} bytes arrived before the deadline"))
             };
             all([
                 statuses(o, 0, &[408]),
                 in_order(
                     o,
                     &[
-                        "timer header_read set for 3002.000ms",
-                        "s   read 1 bytes",
-                        "timer header_read fired",
-                        "event protocol error: request timed out (408)",
-                        "s   shutdown write",
-                        "s→c \"HTTP/1.1 408 Request Timeout\\r\\n",
-                        "Connection: close\\r\\n",
-                        "c   EOF",
+                        timer_set_for(Timer::HeaderRead, 3002),
+                        read(1),
+                        timer_fired(Timer::HeaderRead),
+                        protocol_error(ProtocolErrorKind::RequestTimeout),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received_in_order(&[b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"]),
+                        client(ClientEvent::Eof),
                     ],
                 ),
-                happened_at(o, "timer header_read fired", 3002),
+                happened_at(o, timer_fired(Timer::HeaderRead), 3002),
                 kept_coming,
-                absent(o, "event request"),
+                absent(o, any_request()),
             ])
         },
     },
@@ -203,15 +206,15 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "timer body_read set for 2003.000ms",
-                        "event body req#0 1 bytes",
-                        "event body end req#0",
-                        "timer body_read cancelled",
-                        "app head req#0 200",
+                        timer_set_for(Timer::BodyRead, 2003),
+                        body(0, 1),
+                        body_end(0),
+                        timer_cancelled(Timer::BodyRead),
+                        head(0, 200),
                     ],
                 ),
-                happened_at(o, "event body end req#0", 5003),
-                absent(o, "fired"),
+                happened_at(o, body_end(0), 5003),
+                absent(o, any_timer_fired()),
                 clean_eof(o, 0),
             ])
         },
@@ -240,23 +243,22 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "event request req#0 POST /form HTTP/1.1",
-                        "event body req#0 1 bytes",
-                        "event body req#0 1 bytes",
-                        "event body req#0 1 bytes",
-                        "timer body_read fired",
-                        "event protocol error req#0: request timed out (408)",
-                        "event lost req#0",
-                        "s   shutdown write",
-                        "s→c \"HTTP/1.1 408 Request Timeout\\r\\n",
-                        "Connection: close\\r\\n",
-                        "c   EOF",
+                        request(0, "POST", "/form"),
+                        body(0, 1),
+                        body(0, 1),
+                        body(0, 1),
+                        timer_fired(Timer::BodyRead),
+                        protocol_error(ProtocolErrorKind::RequestTimeout),
+                        lost(0),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received_in_order(&[b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"]),
+                        client(ClientEvent::Eof),
                     ],
                 ),
                 // The last byte came at 2 s; the timer fires 2 s after it, not 2 s after the
                 // first.
-                happened_at(o, "timer body_read fired", 4003),
-                absent(o, "app head"),
+                happened_at(o, timer_fired(Timer::BodyRead), 4003),
+                absent(o, any_head()),
                 clean_eof(o, 0),
             ])
         },
@@ -286,18 +288,18 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "app head req#0 200",
-                        "s→c \"c\"",
-                        "timer body_read fired",
-                        "event protocol error req#0: request timed out (408)",
-                        "event lost req#0",
-                        "producer req#0 stopped",
-                        "s   shutdown write",
-                        "c   EOF",
+                        head(0, 200),
+                        bytes_received(b"c"),
+                        timer_fired(Timer::BodyRead),
+                        protocol_error(ProtocolErrorKind::RequestTimeout),
+                        lost(0),
+                        producer(0, ProducerState::Stopped),
+                        server(ServerEvent::ShutdownWrite),
+                        client(ClientEvent::Eof),
                     ],
                 ),
-                happened_at(o, "timer body_read fired", 4003),
-                absent(o, "408 Request Timeout"),
+                happened_at(o, timer_fired(Timer::BodyRead), 4003),
+                absent(o, bytes_received(b"408 Request Timeout")),
             ])
         },
     },
@@ -318,15 +320,11 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             let body = expected_body(READ_BYTES);
-            let stretches = o
-                .trace
-                .to_text()
-                .matches("timer send_stall cancelled")
-                .count();
+            let stretches = timer_cancelled(Timer::SendStall).count(&o.trace);
             let many = if stretches >= 10 {
                 Vec::new()
             } else {
-                vec![format!("expected a blocked stretch per chunk, saw {stretches}")]
+                failed(format!("expected a blocked stretch per chunk, saw {stretches}"))
             };
             all([
                 statuses(o, 0, &[200]),
@@ -334,17 +332,17 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "transport blocked",
-                        "timer send_stall set",
-                        "transport writable",
-                        "timer send_stall cancelled",
-                        "transport blocked",
-                        "timer send_stall set",
-                        "app finish req#0",
-                        "close graceful",
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        timer_set(Timer::SendStall),
+                        server(ServerEvent::Transport { state: TransportState::Writable }),
+                        timer_cancelled(Timer::SendStall),
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        timer_set(Timer::SendStall),
+                        finish(0),
+                        close(CloseReason::Graceful),
                     ],
                 ),
-                absent(o, "send_stall fired"),
+                absent(o, timer_fired(Timer::SendStall)),
                 many,
                 clean_eof(o, 0),
             ])
@@ -370,8 +368,8 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200]),
                 long_bodies(o, 0, &[Some(&body)]),
-                absent(o, "send_stall fired"),
-                absent(o, "close abort"),
+                absent(o, timer_fired(Timer::SendStall)),
+                absent(o, close(CloseReason::Abort)),
                 clean_eof(o, 0),
             ])
         },
@@ -400,18 +398,18 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "transport blocked",
-                        "producer req#0 paused",
-                        "timer send_stall set for 2003.000ms",
-                        "timer send_stall fired",
-                        "event lost req#0",
-                        "producer req#0 stopped",
-                        "close abort",
-                        "socket aborted",
+                        server(ServerEvent::Transport { state: TransportState::Blocked }),
+                        producer(0, ProducerState::Paused),
+                        timer_set_for(Timer::SendStall, 2003),
+                        timer_fired(Timer::SendStall),
+                        lost(0),
+                        producer(0, ProducerState::Stopped),
+                        close(CloseReason::Abort),
+                        server(ServerEvent::SocketAborted),
                     ],
                 ),
-                happened_at(o, "timer send_stall fired", 2003),
-                absent(o, "app finish"),
+                happened_at(o, timer_fired(Timer::SendStall), 2003),
+                absent(o, any_finish()),
             ])
         },
     },
@@ -458,13 +456,13 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        "c1  s   timer send_stall set",
-                        "c2  c   connected",
-                        "c2  c   EOF",
-                        "c1  s   timer send_stall fired",
-                        "c1  s   socket aborted",
-                        "c0  s   timer header_read fired",
-                        "c0  s   shutdown write",
+                        timer_set(Timer::SendStall).on(1),
+                        client(ClientEvent::Connected).on(2),
+                        client(ClientEvent::Eof).on(2),
+                        timer_fired(Timer::SendStall).on(1),
+                        server(ServerEvent::SocketAborted).on(1),
+                        timer_fired(Timer::HeaderRead).on(0),
+                        server(ServerEvent::ShutdownWrite).on(0),
                     ],
                 ),
                 statuses(o, 0, &[408]),

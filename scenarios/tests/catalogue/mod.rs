@@ -9,7 +9,7 @@ use twine_sim::Seed;
 pub(crate) fn assert_scenario(id: &str) {
     let entry = catalogue::find(id).unwrap_or_else(|| panic!("no scenario {id}"));
     let outcome = execute(&entry, Seed(entry.seed), &Faults::Exact);
-    let text = outcome.trace.to_text();
+    let text = outcome.trace.to_text_unfolded();
     insta::with_settings!({
         snapshot_path => format!("../../../snapshots/{}", entry.family),
         prepend_module_to_snapshot => false,
@@ -18,11 +18,7 @@ pub(crate) fn assert_scenario(id: &str) {
     }, {
         insta::assert_snapshot!(entry.name, text);
     });
-    assert!(
-        outcome.passed(),
-        "{id} failed:\n{}",
-        outcome.violations.join("\n")
-    );
+    assert!(outcome.passed(), "{id} failed:\n{}", outcome.report());
 }
 
 /// Declares one test per scenario name, in the family's test file.

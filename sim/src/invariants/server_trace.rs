@@ -1,12 +1,13 @@
 //! Checks over the server's side of the trace: the engine's outputs and the driver's socket
-//! events of one connection, as `server.rs` renders them ("write 149 bytes", "shutdown write",
-//! "close graceful", "transport blocked", "event request req#0 GET / HTTP/1.1", ...).
+//! events of one connection, matched by variant.
 
-/// One server-side entry: when, and what (as rendered in the trace).
-pub(crate) type Note<'a> = (u64, &'a str);
+use twine_engine::{CloseReason, TransportState};
 
-/// The fault the run driver records when it restarts the server host.
-pub(crate) const RESTART: &str = "network: restart server";
+use crate::event::{Check, ServerEvent, Violation};
+use crate::trace::ms;
+
+/// One server-side entry: when, and what.
+pub(crate) type Note<'a> = (u64, &'a ServerEvent);
 
 /// Every violation on connection `conn`. `must_end`: the run completed and no server restart
 /// dropped the connection, so its socket must have been closed.
@@ -15,7 +16,7 @@ pub(crate) fn check_conn(
     notes: &[Note<'_>],
     send_buffer_bytes_max: usize,
     must_end: bool,
-) -> Vec<String> {
+) -> Vec<Violation> {
     [
         writes_after_close(notes),
         requests_after_rejection(notes),
@@ -24,54 +25,50 @@ pub(crate) fn check_conn(
     ]
     .into_iter()
     .flatten()
-    .map(|what| format!("c{conn}: {what}"))
+    .map(|(check, detail)| Violation::on(conn, check, detail))
     .collect()
 }
 
-/// The size of a "write N bytes" output.
-fn written(what: &str) -> Option<usize> {
-    what.strip_prefix("write ")?
-        .strip_suffix(" bytes")?
-        .parse()
-        .ok()
-}
-
-/// Simulated time as the trace prints it.
-pub(crate) fn ms(at_nanos: u64) -> String {
-    let micros = at_nanos / 1_000;
-    format!("{}.{:03}ms", micros / 1_000, micros % 1_000)
-}
-
 /// No byte is written after the write side was shut down or the connection closed.
-fn writes_after_close(notes: &[Note<'_>]) -> Option<String> {
+fn writes_after_close(notes: &[Note<'_>]) -> Option<(Check, String)> {
     let mut closed: Option<Note<'_>> = None;
-    for &(at, what) in notes {
-        if let (Some((closed_at, by)), Some(n)) = (closed, written(what)) {
+    for &(at, event) in notes {
+        if let (Some((closed_at, by)), ServerEvent::Write { bytes }) = (closed, event) {
             let (at, closed_at) = (ms(at), ms(closed_at));
-            return Some(format!(
-                "wrote {n} bytes at {at} after \"{by}\" at {closed_at}"
-            ));
+            let detail = format!("wrote {bytes} bytes at {at} after \"{by}\" at {closed_at}");
+            return Some((Check::WriteAfterClose, detail));
         }
-        if closed.is_none() && (what == "shutdown write" || what.starts_with("close ")) {
-            closed = Some((at, what));
+        let closes = matches!(
+            event,
+            ServerEvent::ShutdownWrite | ServerEvent::Close { .. }
+        );
+        if closed.is_none() && closes {
+            closed = Some((at, event));
         }
     }
     None
 }
 
 /// Nothing is processed after a rejected request or once the server is closing: no request
-/// or body event reaches the app after a protocol error or after "shutdown write".
-fn requests_after_rejection(notes: &[Note<'_>]) -> Option<String> {
+/// or body event reaches the app after a protocol error or after the write side shut down.
+fn requests_after_rejection(notes: &[Note<'_>]) -> Option<(Check, String)> {
     let mut stopped: Option<Note<'_>> = None;
-    for &(at, what) in notes {
-        let processed = what.starts_with("event request ") || what.starts_with("event body ");
+    for &(at, event) in notes {
+        let processed = matches!(
+            event,
+            ServerEvent::Request { .. } | ServerEvent::Body { .. } | ServerEvent::BodyEnd { .. }
+        );
         if let (Some((stopped_at, by)), true) = (stopped, processed) {
             let (at, stopped_at) = (ms(at), ms(stopped_at));
-            return Some(format!("\"{what}\" at {at} after \"{by}\" at {stopped_at}"));
+            let detail = format!("\"{event}\" at {at} after \"{by}\" at {stopped_at}");
+            return Some((Check::ProcessedAfterRejection, detail));
         }
-        let stops = what.starts_with("event protocol error") || what == "shutdown write";
+        let stops = matches!(
+            event,
+            ServerEvent::ProtocolError { .. } | ServerEvent::ShutdownWrite
+        );
         if stopped.is_none() && stops {
-            stopped = Some((at, what));
+            stopped = Some((at, event));
         }
     }
     None
@@ -80,25 +77,38 @@ fn requests_after_rejection(notes: &[Note<'_>]) -> Option<String> {
 /// Buffering stays bounded while the transport is blocked: between "transport blocked" and
 /// the next "transport writable", no write starts once `send_buffer_bytes_max` bytes were
 /// written (the engine must refuse data then).
-fn writes_while_blocked(notes: &[Note<'_>], send_buffer_bytes_max: usize) -> Option<String> {
+fn writes_while_blocked(
+    notes: &[Note<'_>],
+    send_buffer_bytes_max: usize,
+) -> Option<(Check, String)> {
     // When the transport blocked, and the bytes written since.
     let mut blocked: Option<(u64, usize)> = None;
-    for &(at, what) in notes {
-        match (what, &mut blocked) {
-            ("transport blocked", None) => blocked = Some((at, 0)),
-            ("transport writable", _) => blocked = None,
-            (_, Some((since, sum))) => {
-                let Some(n) = written(what) else { continue };
+    for &(at, event) in notes {
+        match (event, &mut blocked) {
+            (
+                ServerEvent::Transport {
+                    state: TransportState::Blocked,
+                },
+                None,
+            ) => blocked = Some((at, 0)),
+            (
+                ServerEvent::Transport {
+                    state: TransportState::Writable,
+                },
+                _,
+            ) => blocked = None,
+            (ServerEvent::Write { bytes }, Some((since, sum))) => {
                 if *sum >= send_buffer_bytes_max {
-                    return Some(format!(
-                        "wrote {n} bytes at {} while the transport was blocked (since {}) \
+                    let detail = format!(
+                        "wrote {bytes} bytes at {} while the transport was blocked (since {}) \
                          with {sum} bytes already written, the limit being {}",
                         ms(at),
                         ms(*since),
                         send_buffer_bytes_max
-                    ));
+                    );
+                    return Some((Check::WriteWhileBlocked, detail));
                 }
-                *sum += n;
+                *sum += bytes;
             }
             _ => {}
         }
@@ -107,36 +117,46 @@ fn writes_while_blocked(notes: &[Note<'_>], send_buffer_bytes_max: usize) -> Opt
 }
 
 /// Every accepted connection ends: its socket is closed (FIN) or aborted.
-fn unended(notes: &[Note<'_>]) -> Option<String> {
-    let accepted = notes.iter().position(|&(_, what)| what == "accepted")?;
-    let ended = notes[accepted..].iter().any(|&(_, what)| is_end(what));
+fn unended(notes: &[Note<'_>]) -> Option<(Check, String)> {
+    let accepted = notes
+        .iter()
+        .position(|&(_, e)| *e == ServerEvent::Accepted)?;
+    let ended = notes[accepted..].iter().any(|&(_, e)| is_end(e));
     let at = ms(notes[accepted].0);
-    (!ended).then(|| format!("accepted at {at} but its socket was never closed nor aborted"))
+    let detail = format!("accepted at {at} but its socket was never closed nor aborted");
+    (!ended).then_some((Check::Unended, detail))
 }
 
-fn is_end(what: &str) -> bool {
-    what == "socket closed (FIN)" || what == "socket aborted"
+fn is_end(event: &ServerEvent) -> bool {
+    matches!(
+        event,
+        ServerEvent::SocketClosed | ServerEvent::SocketAborted
+    )
 }
 
 /// Whether the server lost or aborted a request on this connection, so that a response may be
 /// cut short.
 pub(crate) fn lost_or_aborted(notes: &[Note<'_>]) -> bool {
-    notes.iter().any(|&(_, what)| {
-        what.starts_with("event lost") || what == "close abort" || what == "socket aborted"
+    notes.iter().any(|&(_, event)| {
+        matches!(
+            event,
+            ServerEvent::Lost { .. }
+                | ServerEvent::Close {
+                    reason: CloseReason::Abort
+                }
+                | ServerEvent::SocketAborted
+        )
     })
 }
 
 /// Whether a server restart (at one of `restarts`) came while the connection was open: it
 /// drops the connection without the engine or the driver knowing.
 pub(crate) fn interrupted_by_restart(notes: &[Note<'_>], restarts: &[u64]) -> bool {
-    let Some(&(accepted, _)) = notes.iter().find(|&&(_, what)| what == "accepted") else {
+    let Some(&(accepted, _)) = notes.iter().find(|&&(_, e)| *e == ServerEvent::Accepted) else {
         // Never accepted (or only by a server that restarted before it could say so).
         return !restarts.is_empty();
     };
-    let ended = notes
-        .iter()
-        .find(|&&(_, what)| is_end(what))
-        .map(|&(at, _)| at);
+    let ended = notes.iter().find(|&&(_, e)| is_end(e)).map(|&(at, _)| at);
     restarts
         .iter()
         .any(|&r| r >= accepted && ended.is_none_or(|e| r <= e))

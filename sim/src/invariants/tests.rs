@@ -6,8 +6,11 @@ use std::rc::Rc;
 use twine_driver::apps::Echo;
 use twine_driver::App;
 
+use twine_engine::{CloseReason, ProtocolErrorKind, RequestId, TransportState};
+
 use super::*;
 use crate::client::{ClientLog, ClientScript};
+use crate::event::ServerEvent;
 
 const REQUEST: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
@@ -37,49 +40,65 @@ fn entry(at_ms: u64, event: Event) -> Entry {
     }
 }
 
-/// A trace of connection 0: `s:` lines are the server's, `c:` lines the client's, one
-/// millisecond apart.
-fn trace(lines: &[&str]) -> Trace {
+fn s(event: ServerEvent) -> Event {
+    Event::server(event)
+}
+
+fn c(event: ClientEvent) -> Event {
+    Event::client(event)
+}
+
+fn request(id: u64, target: &'static str) -> ServerEvent {
+    ServerEvent::Request {
+        id: RequestId(id),
+        method: twine_engine::Method::new("GET"),
+        target: bytes::Bytes::from_static(target.as_bytes()),
+        version: twine_engine::Version::Http11,
+    }
+}
+
+/// A trace of connection 0, one event per millisecond.
+fn trace(events: &[Event]) -> Trace {
     let entries = (1..)
-        .zip(lines)
-        .map(|(at, line)| match line.split_once(':') {
-            Some(("c", what)) => entry(at, Event::Client { what: what.into() }),
-            Some(("s", what)) => entry(at, Event::Server { what: what.into() }),
-            _ => panic!("a line starts with c: or s:"),
-        })
+        .zip(events)
+        .map(|(at, e)| entry(at, e.clone()))
         .collect();
     Trace { entries }
 }
 
-/// The server's side of the clean run, with `extra` inserted before `before`.
-fn clean_with(before: &str, extra: &[&str]) -> Trace {
+/// The clean run, with `extra` inserted before the first `before` (at the end if none).
+fn clean_with(before: Option<Event>, extra: &[Event]) -> Trace {
     let mut lines = vec![
-        "s:accepted",
-        "c:connected",
-        "s:read 47 bytes",
-        "s:event request req#0 GET /b HTTP/1.1",
-        "s:write 59 bytes",
-        "s:shutdown write",
-        "c:EOF",
-        "s:read EOF",
-        "s:close graceful",
-        "s:socket closed (FIN)",
+        s(ServerEvent::Accepted),
+        c(ClientEvent::Connected),
+        s(ServerEvent::Read { bytes: 47 }),
+        s(request(0, "/b")),
+        s(ServerEvent::Write { bytes: 59 }),
+        s(ServerEvent::ShutdownWrite),
+        c(ClientEvent::Eof),
+        s(ServerEvent::ReadEof),
+        s(ServerEvent::Close {
+            reason: CloseReason::Graceful,
+        }),
+        s(ServerEvent::SocketClosed),
     ];
     let at = lines
         .iter()
-        .position(|l| *l == before)
+        .position(|l| Some(l) == before.as_ref())
         .unwrap_or(lines.len());
-    lines.splice(at..at, extra.iter().copied());
+    lines.splice(at..at, extra.iter().cloned());
     trace(&lines)
 }
 
+/// The violations `check` finds, as people read them.
 fn run_check(script: ClientScript, trace: &Trace, log: ClientLog) -> Vec<String> {
-    check(&scenario(script), trace, &[log])
+    let violations = check(&scenario(script), trace, &[log]);
+    violations.iter().map(|v| v.to_string()).collect()
 }
 
 #[test]
 fn a_clean_run_passes() {
-    let trace = clean_with("", &[]);
+    let trace = clean_with(None, &[]);
     let got = run_check(
         ClientScript::new().send(REQUEST),
         &trace,
@@ -90,7 +109,10 @@ fn a_clean_run_passes() {
 
 #[test]
 fn a_write_after_shutdown_is_caught() {
-    let trace = clean_with("c:EOF", &["s:write 3 bytes"]);
+    let trace = clean_with(
+        Some(c(ClientEvent::Eof)),
+        &[s(ServerEvent::Write { bytes: 3 })],
+    );
     let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
     assert_eq!(
         got,
@@ -101,10 +123,14 @@ fn a_write_after_shutdown_is_caught() {
 #[test]
 fn a_request_after_a_protocol_error_is_caught() {
     let trace = clean_with(
-        "s:write 59 bytes",
+        Some(s(ServerEvent::Write { bytes: 59 })),
         &[
-            "s:event protocol error: invalid header (400)",
-            "s:event request req#1 GET /c HTTP/1.1",
+            s(ServerEvent::ProtocolError {
+                id: None,
+                kind: ProtocolErrorKind::InvalidHeader,
+                status: 400,
+            }),
+            s(request(1, "/c")),
         ],
     );
     let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
@@ -119,30 +145,38 @@ fn a_request_after_a_protocol_error_is_caught() {
 fn an_unbounded_write_while_blocked_is_caught() {
     let limit = twine_engine::Config::new().limits.send_buffer_bytes_max;
     let (full, over) = (
-        format!("s:write {limit} bytes"),
-        format!("s:write {} bytes", limit - 1),
+        s(ServerEvent::Write { bytes: limit }),
+        s(ServerEvent::Write { bytes: limit - 1 }),
     );
     // Up to the limit, then a writable transport starts the count again: fine.
     let fine = [
-        "s:transport blocked",
-        &over,
-        "s:write 10 bytes",
-        "s:transport writable",
-        &over,
+        s(ServerEvent::Transport {
+            state: TransportState::Blocked,
+        }),
+        over.clone(),
+        s(ServerEvent::Write { bytes: 10 }),
+        s(ServerEvent::Transport {
+            state: TransportState::Writable,
+        }),
+        over.clone(),
     ];
-    let trace = clean_with("s:write 59 bytes", &fine);
+    let trace = clean_with(Some(s(ServerEvent::Write { bytes: 59 })), &fine);
     assert_eq!(
         run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE)),
         [""; 0]
     );
     // A write that starts once the limit is reached.
     let bad = [
-        "s:transport blocked",
-        &full,
-        "s:transport blocked",
-        "s:write 1 bytes",
+        s(ServerEvent::Transport {
+            state: TransportState::Blocked,
+        }),
+        full.clone(),
+        s(ServerEvent::Transport {
+            state: TransportState::Blocked,
+        }),
+        s(ServerEvent::Write { bytes: 1 }),
     ];
-    let trace = clean_with("s:write 59 bytes", &bad);
+    let trace = clean_with(Some(s(ServerEvent::Write { bytes: 59 })), &bad);
     let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
     let want = format!(
         "c0: wrote 1 bytes at 8.000ms while the transport was blocked (since 5.000ms) with \
@@ -153,7 +187,7 @@ fn an_unbounded_write_while_blocked_is_caught() {
 
 #[test]
 fn a_missing_socket_close_is_caught() {
-    let mut trace = clean_with("", &[]);
+    let mut trace = clean_with(None, &[]);
     trace.entries.pop();
     let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
     assert_eq!(
@@ -171,9 +205,9 @@ fn a_missing_socket_close_is_caught() {
     trace.entries.push(Entry {
         at_nanos: 20_000_000,
         conn: None,
-        event: Event::Fault {
-            what: "network: restart server".into(),
-        },
+        event: Event::fault(Fault::Network {
+            fault: NetFault::RestartServer,
+        }),
     });
     let got = run_check(ClientScript::new(), &trace, log(REQUEST, RESPONSE));
     assert_eq!(got, [""; 0]);
@@ -182,7 +216,7 @@ fn a_missing_socket_close_is_caught() {
 #[test]
 fn a_truncated_response_is_caught_after_a_graceful_close() {
     let cut = &RESPONSE[..RESPONSE.len() - 1];
-    let trace = clean_with("", &[]);
+    let trace = clean_with(None, &[]);
     let got = run_check(ClientScript::new().misbehaving(), &trace, log(REQUEST, cut));
     assert_eq!(
         got,
@@ -192,7 +226,10 @@ fn a_truncated_response_is_caught_after_a_graceful_close() {
         ]
     );
     // A lost request excuses it, and so does a reset.
-    let trace = clean_with("s:shutdown write", &["s:event lost req#0"]);
+    let trace = clean_with(
+        Some(s(ServerEvent::ShutdownWrite)),
+        &[s(ServerEvent::Lost { id: RequestId(0) })],
+    );
     let got = run_check(ClientScript::new().misbehaving(), &trace, log(REQUEST, cut));
     assert_eq!(got, [""; 0]);
     let reset = ClientLog {
@@ -201,7 +238,7 @@ fn a_truncated_response_is_caught_after_a_graceful_close() {
     };
     let got = run_check(
         ClientScript::new().misbehaving(),
-        &clean_with("", &[]),
+        &clean_with(None, &[]),
         reset,
     );
     assert_eq!(got, [""; 0]);
@@ -209,7 +246,7 @@ fn a_truncated_response_is_caught_after_a_graceful_close() {
 
 #[test]
 fn wire_violations() {
-    let trace = clean_with("", &[]);
+    let trace = clean_with(None, &[]);
     let cases: [(&[u8], &str); 5] = [
         (
             b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
@@ -252,7 +289,7 @@ fn garbage_allows_one_more_response() {
     let sent = b"GET / HTTP/1.1\r\n\r\nGET / HTTP/9\r\n\r\n";
     let received = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\
         HTTP/1.1 505 Version\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    let trace = clean_with("", &[]);
+    let trace = clean_with(None, &[]);
     let got = run_check(
         ClientScript::new().misbehaving(),
         &trace,
@@ -275,7 +312,7 @@ fn garbage_allows_one_more_response() {
 
 #[test]
 fn liveness_of_well_behaved_clients() {
-    let trace = clean_with("", &[]);
+    let trace = clean_with(None, &[]);
     let sent = b"GET /a HTTP/1.1\r\n\r\n\
         GET /b HTTP/1.1\r\nConnection: close\r\n\r\n\
         GET /c HTTP/1.1\r\n\r\n";

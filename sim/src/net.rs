@@ -1,0 +1,176 @@
+//! The simulated network's shared state, as both ends of every connection see it: which client
+//! port is which connection, how many bytes each side has read, which server connections are
+//! open, how much the engine handed out against what the socket took, and the one rule for
+//! holding a FIN that turmoil 0.7.2 would lose.
+//!
+//! Every host of a run lives on turmoil's one thread, so this is an `Rc<RefCell<_>>` shared by
+//! the server, the clients and the run. Of the harness it imports only `event::Side`.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use crate::event::Side;
+
+/// turmoil's TCP window and receive queue, in segments (notes/turmoil.md A2.4).
+pub const TCP_CAPACITY: usize = 1024;
+
+/// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.
+pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
+
+/// Longest a FIN waits for its peer to make room, in milliseconds.
+pub const FIN_HOLD_MS_MAX: u64 = 30_000;
+
+/// Bytes the engine handed to the driver and bytes the socket took, on one connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Handed out by the engine (`Output::Transmit`).
+    pub handed: u64,
+    /// Taken by the socket.
+    pub written: u64,
+    /// The most ever handed out but not yet taken.
+    pub max: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Client port → connection number, registered by each client once connected.
+    ports: BTreeMap<u16, u32>,
+    /// Bytes each client has read, by connection.
+    client_read: BTreeMap<u32, u64>,
+    /// Bytes the server has read from each client, by connection.
+    server_read: BTreeMap<u32, u64>,
+    /// Server connections accepted and not yet closed.
+    open_connections: u32,
+    /// Client port → bytes the engine handed out and the socket took.
+    backlog: BTreeMap<u16, Backlog>,
+}
+
+/// The shared state. Cheap to clone (a handle).
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    state: Rc<RefCell<State>>,
+}
+
+impl Network {
+    /// A network with no connection yet.
+    pub fn new() -> Network {
+        Network::default()
+    }
+
+    /// A client tells which port its connection `conn` uses.
+    pub fn register_port(&self, port: u16, conn: u32) {
+        self.state.borrow_mut().ports.insert(port, conn);
+    }
+
+    /// The connection number a client registered for `port`.
+    pub fn conn_of(&self, port: u16) -> Option<u32> {
+        self.state.borrow().ports.get(&port).copied()
+    }
+
+    /// `reader` read `n` more bytes on connection `conn`.
+    pub fn note_read(&self, reader: Side, conn: u32, n: usize) {
+        let mut state = self.state.borrow_mut();
+        let counts = match reader {
+            Side::Client => &mut state.client_read,
+            Side::Server => &mut state.server_read,
+        };
+        *counts.entry(conn).or_default() += n as u64;
+    }
+
+    /// The bytes `reader` has read on connection `conn`.
+    pub fn read(&self, reader: Side, conn: u32) -> u64 {
+        let state = self.state.borrow();
+        let counts = match reader {
+            Side::Client => &state.client_read,
+            Side::Server => &state.server_read,
+        };
+        counts.get(&conn).copied().unwrap_or(0)
+    }
+
+    /// The server accepted a connection.
+    pub fn connection_opened(&self) {
+        self.state.borrow_mut().open_connections += 1;
+    }
+
+    /// The server closed a connection.
+    pub fn connection_closed(&self) {
+        let mut state = self.state.borrow_mut();
+        state.open_connections = state.open_connections.saturating_sub(1);
+    }
+
+    /// How many server connections are open.
+    pub fn open_connections(&self) -> u32 {
+        self.state.borrow().open_connections
+    }
+
+    /// The engine handed `n` bytes to the driver on the connection from `port`.
+    pub fn note_handed(&self, port: u16, n: usize) {
+        let mut state = self.state.borrow_mut();
+        let backlog = state.backlog.entry(port).or_default();
+        backlog.handed += n as u64;
+        backlog.max = backlog.max.max(backlog.handed - backlog.written);
+    }
+
+    /// The socket took `n` bytes on the connection from `port`.
+    pub fn note_written(&self, port: u16, n: usize) {
+        let mut state = self.state.borrow_mut();
+        state.backlog.entry(port).or_default().written += n as u64;
+    }
+
+    /// The backlog record of each connection, by connection number.
+    pub fn backlogs(&self) -> Vec<(Option<u32>, Backlog)> {
+        let state = self.state.borrow();
+        state
+            .backlog
+            .iter()
+            .map(|(port, b)| (state.ports.get(port).copied(), *b))
+            .collect()
+    }
+}
+
+/// The segments one side of a connection has written, for the FIN rule: turmoil 0.7.2 lets a
+/// FIN (which takes no send credit) reach a receive queue that already holds `TCP_CAPACITY`
+/// segments, and then parks it until another segment arrives, which after a FIN never happens
+/// (the peer would wait for EOF forever; real TCP delivers it). So a FIN waits while the peer
+/// has not yet begun to read enough of what was sent.
+#[derive(Debug, Default)]
+pub struct SentSegments {
+    /// Where each segment the peer may not have begun to read starts.
+    starts: VecDeque<u64>,
+    /// Bytes written so far.
+    written: u64,
+}
+
+impl SentSegments {
+    /// Nothing sent yet.
+    pub fn new() -> SentSegments {
+        SentSegments::default()
+    }
+
+    /// One segment of `n` bytes was written.
+    pub fn push(&mut self, n: usize) {
+        self.starts.push_back(self.written);
+        self.written += n as u64;
+    }
+
+    /// Whether a FIN sent now would be lost, given that the peer has read `peer_read` bytes.
+    pub fn fin_would_be_lost(&mut self, peer_read: u64) -> bool {
+        while self.starts.front().is_some_and(|&start| start < peer_read) {
+            self.starts.pop_front();
+        }
+        self.starts.len() + 1 >= TCP_CAPACITY
+    }
+}
+
+/// Waits, a millisecond at a time and at most [`FIN_HOLD_MS_MAX`], while `fin_would_be_lost`
+/// says a FIN sent now would be lost (see [`SentSegments`]). Both ends of a connection hold
+/// their FIN with this.
+pub async fn hold_fin(mut fin_would_be_lost: impl FnMut() -> bool) {
+    for _ in 0..FIN_HOLD_MS_MAX {
+        if !fin_would_be_lost() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}

@@ -1,0 +1,511 @@
+//! Patterns over trace entries, for expectations written against a run ("the producer of
+//! req#0 paused, then the linger timer fired"): each pattern matches events by variant and
+//! value, never by rendered text, and says what it looks for in a failure message.
+
+use std::fmt;
+use std::rc::Rc;
+
+use twine_engine::{
+    CloseReason, Instant, ProducerState, ProtocolErrorKind, ReadState, RequestId, Timer,
+    TimerChange,
+};
+
+use crate::event::{AppAction, ClientEvent, Event, Fault, ServerEvent};
+use crate::trace::{Entry, Trace};
+
+/// A predicate over one trace entry, with a label for messages.
+#[derive(Clone)]
+pub struct Pattern {
+    label: String,
+    conn: Option<u32>,
+    at_nanos: Option<u64>,
+    test: Rc<dyn Fn(&Event) -> bool>,
+}
+
+impl Pattern {
+    /// Events for which `test` holds, described by `label`.
+    pub fn new(label: impl Into<String>, test: impl Fn(&Event) -> bool + 'static) -> Pattern {
+        Pattern {
+            label: label.into(),
+            conn: None,
+            at_nanos: None,
+            test: Rc::new(test),
+        }
+    }
+
+    /// Exactly this event.
+    pub fn exact(event: Event) -> Pattern {
+        let label = format!("{} {event}", event.tag().trim_end());
+        Pattern::new(label, move |e| *e == event)
+    }
+
+    /// The same pattern, on connection `conn` only.
+    pub fn on(mut self, conn: u32) -> Pattern {
+        self.conn = Some(conn);
+        self
+    }
+
+    /// The same pattern, at exactly `millis` after the start of the run only.
+    pub fn at_millis(mut self, millis: u64) -> Pattern {
+        self.at_nanos = Some(millis * 1_000_000);
+        self
+    }
+
+    /// Events that match this pattern or `other`.
+    pub fn or(self, other: Pattern) -> Pattern {
+        let label = format!("{self} or {other}");
+        Pattern::new(label, move |e| (self.test)(e) || (other.test)(e))
+    }
+
+    /// Whether `entry` matches.
+    pub fn matches(&self, entry: &Entry) -> bool {
+        self.conn.is_none_or(|c| entry.conn == Some(c))
+            && self.at_nanos.is_none_or(|at| entry.at_nanos == at)
+            && (self.test)(&entry.event)
+    }
+
+    /// The index of the first entry from `from` on that matches.
+    pub fn find(&self, trace: &Trace, from: usize) -> Option<usize> {
+        let rest = trace.entries.get(from..)?;
+        rest.iter().position(|e| self.matches(e)).map(|i| from + i)
+    }
+
+    /// How many entries match.
+    pub fn count(&self, trace: &Trace) -> usize {
+        trace.entries.iter().filter(|e| self.matches(e)).count()
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = self.at_nanos {
+            write!(f, "{} ", crate::trace::ms(at))?;
+        }
+        match self.conn {
+            Some(conn) => write!(f, "c{conn} {}", self.label),
+            None => f.write_str(&self.label),
+        }
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl From<ServerEvent> for Pattern {
+    fn from(event: ServerEvent) -> Pattern {
+        Pattern::exact(Event::server(event))
+    }
+}
+
+impl From<ClientEvent> for Pattern {
+    fn from(event: ClientEvent) -> Pattern {
+        Pattern::exact(Event::client(event))
+    }
+}
+
+/// Exactly this server event.
+pub fn server(event: ServerEvent) -> Pattern {
+    event.into()
+}
+
+/// Exactly this client event.
+pub fn client(event: ClientEvent) -> Pattern {
+    event.into()
+}
+
+/// A server event for which `test` holds.
+pub fn server_where(label: &str, test: impl Fn(&ServerEvent) -> bool + 'static) -> Pattern {
+    Pattern::new(format!("s {label}"), move |e| {
+        e.as_server().is_some_and(&test)
+    })
+}
+
+/// A fault for which `test` holds.
+pub fn fault_where(label: &str, test: impl Fn(&Fault) -> bool + 'static) -> Pattern {
+    Pattern::new(format!("! {label}"), move |e| {
+        e.as_fault().is_some_and(&test)
+    })
+}
+
+/// The server closed: `close graceful` or `close abort`.
+pub fn close(reason: CloseReason) -> Pattern {
+    server(ServerEvent::Close { reason })
+}
+
+/// The producer of request `request` moved to `state`.
+pub fn producer(request: u64, state: ProducerState) -> Pattern {
+    server(ServerEvent::Producer {
+        request: RequestId(request),
+        state,
+    })
+}
+
+/// Exactly this app command.
+pub fn app(command: AppAction) -> Pattern {
+    server(ServerEvent::App { command })
+}
+
+/// The app finished request `request`.
+pub fn finish(request: u64) -> Pattern {
+    app(AppAction::Finish {
+        request: RequestId(request),
+    })
+}
+
+/// The app sent a head with `status` for request `request`.
+pub fn head(request: u64, status: u16) -> Pattern {
+    app(AppAction::Head {
+        request: RequestId(request),
+        status,
+    })
+}
+
+/// Any app command for which `test` holds.
+pub fn app_where(label: &str, test: impl Fn(&AppAction) -> bool + 'static) -> Pattern {
+    server_where(&format!("app {label}"), move |e| match e {
+        ServerEvent::App { command } => test(command),
+        _ => false,
+    })
+}
+
+/// The app finished some request.
+pub fn any_finish() -> Pattern {
+    app_where("finish", |c| matches!(c, AppAction::Finish { .. }))
+}
+
+/// The app sent some response head.
+pub fn any_head() -> Pattern {
+    app_where("head", |c| matches!(c, AppAction::Head { .. }))
+}
+
+/// The app sent body bytes for request `request`, however many.
+pub fn app_body(request: u64) -> Pattern {
+    app_where(
+        &format!("body req#{request}"),
+        move |c| matches!(c, AppAction::Body { request: r, .. } if *r == RequestId(request)),
+    )
+}
+
+/// The engine refused some app command.
+pub fn any_app_refused() -> Pattern {
+    server_where("app error", |e| matches!(e, ServerEvent::AppRefused { .. }))
+}
+
+/// Some engine event reached the app (a request, body bytes, a loss, a protocol error...).
+pub fn any_engine_event() -> Pattern {
+    server_where("event", |e| {
+        matches!(
+            e,
+            ServerEvent::Request { .. }
+                | ServerEvent::Body { .. }
+                | ServerEvent::BodyEnd { .. }
+                | ServerEvent::Pull { .. }
+                | ServerEvent::Lost { .. }
+                | ServerEvent::ProtocolError { .. }
+                | ServerEvent::OtherEvent { .. }
+        )
+    })
+}
+
+/// Any server event that concerns request `request`: an engine event, an app command on it,
+/// or its producer.
+pub fn concerning(request: u64) -> Pattern {
+    let id = RequestId(request);
+    server_where(&format!("anything of req#{request}"), move |e| match e {
+        ServerEvent::Request { id: i, .. }
+        | ServerEvent::Body { id: i, .. }
+        | ServerEvent::BodyEnd { id: i }
+        | ServerEvent::Pull { id: i }
+        | ServerEvent::Lost { id: i } => *i == id,
+        ServerEvent::ProtocolError { id: i, .. } => *i == Some(id),
+        ServerEvent::Producer { request: r, .. } => *r == id,
+        ServerEvent::App { command } | ServerEvent::AppRefused { command, .. } => {
+            app_request(command) == Some(id)
+        }
+        _ => false,
+    })
+}
+
+/// The request an app command is about.
+fn app_request(command: &AppAction) -> Option<RequestId> {
+    match command {
+        AppAction::Consume { request, .. }
+        | AppAction::Informational { request, .. }
+        | AppAction::Head { request, .. }
+        | AppAction::Body { request, .. }
+        | AppAction::Finish { request }
+        | AppAction::Abort { request }
+        | AppAction::RegisterProducer { request, .. }
+        | AppAction::UnregisterProducer { request } => Some(*request),
+        AppAction::Drain | AppAction::Other { .. } => None,
+    }
+}
+
+/// Request `request` was lost.
+pub fn lost(request: u64) -> Pattern {
+    server(ServerEvent::Lost {
+        id: RequestId(request),
+    })
+}
+
+/// Any request was lost.
+pub fn any_lost() -> Pattern {
+    server_where("event lost", |e| matches!(e, ServerEvent::Lost { .. }))
+}
+
+/// The body of request `request` ended.
+pub fn body_end(request: u64) -> Pattern {
+    server(ServerEvent::BodyEnd {
+        id: RequestId(request),
+    })
+}
+
+/// `bytes` body bytes of request `request` reached the app.
+pub fn body(request: u64, bytes: usize) -> Pattern {
+    server(ServerEvent::Body {
+        id: RequestId(request),
+        bytes,
+    })
+}
+
+/// Request `request` arrived with this method and target.
+pub fn request(request: u64, method: &'static str, target: &'static str) -> Pattern {
+    let label = format!("event request req#{request} {method} {target}");
+    server_where(&label, move |e| match e {
+        ServerEvent::Request {
+            id,
+            method: m,
+            target: t,
+            ..
+        } => *id == RequestId(request) && m.as_bytes() == method.as_bytes() && t == target,
+        _ => false,
+    })
+}
+
+/// Request `request` arrived, whatever its method and target.
+pub fn request_id(request: u64) -> Pattern {
+    server_where(
+        &format!("event request req#{request}"),
+        move |e| matches!(e, ServerEvent::Request { id, .. } if *id == RequestId(request)),
+    )
+}
+
+/// Some request body bytes reached the app.
+pub fn any_body() -> Pattern {
+    server_where("event body", |e| {
+        matches!(e, ServerEvent::Body { .. } | ServerEvent::BodyEnd { .. })
+    })
+}
+
+/// Some request body ended.
+pub fn any_body_end() -> Pattern {
+    server_where("event body end", |e| {
+        matches!(e, ServerEvent::BodyEnd { .. })
+    })
+}
+
+/// Any request arrived.
+pub fn any_request() -> Pattern {
+    server_where("event request", |e| {
+        matches!(e, ServerEvent::Request { .. })
+    })
+}
+
+/// A protocol error of this kind (on any request, or none).
+pub fn protocol_error(kind: ProtocolErrorKind) -> Pattern {
+    server_where(
+        &format!("event protocol error: {kind}"),
+        move |e| matches!(e, ServerEvent::ProtocolError { kind: k, .. } if *k == kind),
+    )
+}
+
+/// Any protocol error.
+pub fn any_protocol_error() -> Pattern {
+    server_where("event protocol error", |e| {
+        matches!(e, ServerEvent::ProtocolError { .. })
+    })
+}
+
+/// Any change of `timer`.
+pub fn timer(timer: Timer) -> Pattern {
+    server_where(
+        &format!("timer {}", timer.name()),
+        move |e| matches!(e, ServerEvent::Timer { timer: t, .. } if *t == timer),
+    )
+}
+
+/// `timer` set, for whatever deadline.
+pub fn timer_set(timer: Timer) -> Pattern {
+    server_where(&format!("timer {} set", timer.name()), move |e| match e {
+        ServerEvent::Timer { timer: t, change } => {
+            *t == timer && matches!(change, TimerChange::Set(_))
+        }
+        _ => false,
+    })
+}
+
+/// `timer` set for `millis` after the start of the run.
+pub fn timer_set_for(timer: Timer, millis: u64) -> Pattern {
+    server(ServerEvent::Timer {
+        timer,
+        change: TimerChange::Set(Instant::from_millis(millis)),
+    })
+}
+
+/// `timer` fired.
+pub fn timer_fired(timer: Timer) -> Pattern {
+    server(ServerEvent::Timer {
+        timer,
+        change: TimerChange::Fired,
+    })
+}
+
+/// Some timer fired.
+pub fn any_timer_fired() -> Pattern {
+    server_where("timer fired", |e| {
+        matches!(
+            e,
+            ServerEvent::Timer {
+                change: TimerChange::Fired,
+                ..
+            }
+        )
+    })
+}
+
+/// `timer` cancelled.
+pub fn timer_cancelled(timer: Timer) -> Pattern {
+    server(ServerEvent::Timer {
+        timer,
+        change: TimerChange::Cancelled,
+    })
+}
+
+/// Reading paused or resumed.
+pub fn reading(state: ReadState) -> Pattern {
+    server(ServerEvent::Reading { state })
+}
+
+/// The server read exactly `bytes` bytes in one read.
+pub fn read(bytes: usize) -> Pattern {
+    server(ServerEvent::Read { bytes })
+}
+
+/// The server read some bytes.
+pub fn any_read() -> Pattern {
+    server_where("read", |e| matches!(e, ServerEvent::Read { .. }))
+}
+
+/// The engine handed out exactly `bytes` bytes in one write.
+pub fn write(bytes: usize) -> Pattern {
+    server(ServerEvent::Write { bytes })
+}
+
+/// The engine handed out some bytes.
+pub fn any_write() -> Pattern {
+    server_where("write", |e| matches!(e, ServerEvent::Write { .. }))
+}
+
+/// The client received a segment holding `needle`.
+pub fn bytes_received(needle: &'static [u8]) -> Pattern {
+    let label = format!("s→c {}", crate::escape::escape(needle));
+    Pattern::new(label, move |e| match e {
+        Event::ClientReceived { bytes } => contains(bytes, needle),
+        _ => false,
+    })
+}
+
+/// The client received a segment holding each of `needles`, in this order.
+pub fn bytes_received_in_order(needles: &'static [&'static [u8]]) -> Pattern {
+    let shown: Vec<String> = needles.iter().map(|n| crate::escape::escape(n)).collect();
+    let label = format!("s→c {}", shown.join(" … "));
+    Pattern::new(label, move |e| match e {
+        Event::ClientReceived { bytes } => {
+            let mut rest: &[u8] = bytes;
+            needles.iter().all(|needle| match find(rest, needle) {
+                Some(at) => {
+                    rest = &rest[at + needle.len()..];
+                    true
+                }
+                None => false,
+            })
+        }
+        _ => false,
+    })
+}
+
+/// The client sent a segment holding `needle`.
+pub fn bytes_sent(needle: &'static [u8]) -> Pattern {
+    let label = format!("c→s {}", crate::escape::escape(needle));
+    Pattern::new(label, move |e| match e {
+        Event::ClientSent { bytes } => contains(bytes, needle),
+        _ => false,
+    })
+}
+
+/// The client received some bytes.
+pub fn any_received() -> Pattern {
+    Pattern::new("s→c", |e| matches!(e, Event::ClientReceived { .. }))
+}
+
+/// A client read failed.
+pub fn any_read_error() -> Pattern {
+    Pattern::new("c read error", |e| {
+        matches!(e.as_client(), Some(ClientEvent::ReadError(_)))
+    })
+}
+
+/// A reset of any kind: the client reset, a read or write failed with a reset, or a reset
+/// fault fired.
+pub fn any_reset() -> Pattern {
+    Pattern::new("reset", |e| match e {
+        Event::Client { event } => matches!(
+            event,
+            ClientEvent::Reset
+                | ClientEvent::ReadError(std::io::ErrorKind::ConnectionReset)
+                | ClientEvent::WriteError(std::io::ErrorKind::ConnectionReset)
+        ),
+        Event::Fault { fault, .. } => matches!(fault, Fault::ResetAt { .. }),
+        _ => false,
+    })
+}
+
+/// A server read was cut short.
+pub fn any_read_cut() -> Pattern {
+    fault_where("read cut", |f| matches!(f, Fault::ReadCut { .. }))
+}
+
+/// A server write was partial, by decision or by the window.
+pub fn any_partial_write() -> Pattern {
+    fault_where("partial write", |f| {
+        matches!(f, Fault::PartialWrite { .. } | Fault::WindowWrite { .. })
+    })
+}
+
+/// A server write took exactly `written` bytes of whatever it was offered, by decision.
+pub fn partial_write_of_size(written: usize) -> Pattern {
+    fault_where(
+        &format!("partial write {written} of"),
+        move |f| matches!(f, Fault::PartialWrite { written: w, .. } if *w == written),
+    )
+}
+
+/// This fault, whichever decision fired it.
+pub fn fault(fault: Fault) -> Pattern {
+    let label = format!("! {fault}");
+    Pattern::new(label, move |e| e.as_fault() == Some(&fault))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    find(haystack, needle).is_some()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

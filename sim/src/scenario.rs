@@ -1,0 +1,84 @@
+//! A scenario: everything a run needs besides its seed (the server's config and app, the
+//! scripted clients, their faults, the network's own faults and the phases of the run).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use twine_driver::App;
+use twine_engine::Config;
+
+use crate::client::ClientScript;
+use crate::event::NetFault;
+use crate::fault::{FaultPlan, Keep, StreamFaults};
+
+/// Message latency between the hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latency {
+    /// Least delay.
+    pub min: Duration,
+    /// Most delay (turmoil draws from an exponential curve between them).
+    pub max: Duration,
+}
+
+impl Latency {
+    /// A fixed delay.
+    pub const fn fixed(d: Duration) -> Latency {
+        Latency { min: d, max: d }
+    }
+}
+
+/// Everything a run needs besides its seed.
+#[derive(Clone)]
+pub struct Scenario {
+    /// `family/name`.
+    pub name: String,
+    /// The engine configuration.
+    pub config: Config,
+    /// The app for each connection.
+    pub app: Rc<dyn Fn() -> Box<dyn App>>,
+    /// The clients, one connection each, numbered in this order.
+    pub clients: Vec<ClientScript>,
+    /// Faults for connection n.
+    pub faults: FaultPlan,
+    /// Network faults at points in time; those after `chaos_phase` are not applied.
+    pub net: Vec<(Duration, NetFault)>,
+    /// Message latency.
+    pub latency: Latency,
+    /// When faults stop and the liveness phase begins.
+    pub chaos_phase: Duration,
+    /// How long the liveness phase may take before the run fails.
+    pub liveness_budget: Duration,
+    /// Knobs to print at the top of the trace (besides the seed).
+    pub knobs: Vec<(String, String)>,
+    /// Only these fault decisions may fire (`None`: all); set when a failing schedule is
+    /// shrunk or replayed.
+    pub keep: Keep,
+    /// Sabotage, for proving the checkers can fail: the engine is never told that the
+    /// transport blocked.
+    pub ignore_transport_blocked: bool,
+}
+
+impl Scenario {
+    /// A scenario with no client, no fault, 1 ms latency, a 10 s chaos phase and a liveness
+    /// budget longer than every default timer (60 s head deadline + 20 s linger + margin).
+    pub fn new(
+        name: impl Into<String>,
+        config: Config,
+        app: Rc<dyn Fn() -> Box<dyn App>>,
+    ) -> Scenario {
+        Scenario {
+            name: name.into(),
+            config,
+            app,
+            clients: Vec::new(),
+            faults: Rc::new(|_| StreamFaults::default()),
+            net: Vec::new(),
+            latency: Latency::fixed(Duration::from_millis(1)),
+            chaos_phase: Duration::from_secs(10),
+            liveness_budget: Duration::from_secs(120),
+            knobs: Vec::new(),
+            ignore_transport_blocked: false,
+            keep: None,
+        }
+    }
+}
