@@ -4,11 +4,18 @@
 //! typed ([`crate::event`]); the text form is only for people.
 //!
 //! Two renderings. JSON lines keep every event, every byte. The text form, for snapshots and
-//! `twine replay`, reads as a story: a run of lines that repeat (a block of one to four lines,
-//! the same events again, only the time differing) is printed once with its count, and a long
-//! run of blocks of the same shape whose sizes or bytes vary (a body written a byte at a time)
-//! shows its first and last block around one line that counts and digests the rest, so a
-//! snapshot still changes if any hidden byte does.
+//! `twine replay`, reads as a story, in three folds:
+//! - a run of lines that repeat (a block of up to 32 lines, the same events again, only the
+//!   time differing) is printed once with its count;
+//! - a long run of blocks of the same shape whose sizes or bytes vary (a head read a byte at a
+//!   time) shows its first and last block around one line that counts the rest;
+//! - a long run of transfer lines on one connection (bytes each way, reads, writes, partial
+//!   writes, a full window: nothing that changes a state) shows its first and last line around
+//!   one line that sums what moved.
+//!
+//! Every fold line carries a digest of the lines it hides, so a snapshot still changes if any
+//! hidden byte does; what stays visible is every state change: producers, timers, reading,
+//! requests, closes, faults that are not mere fragmentation.
 //!
 //! Nothing in a trace depends on the wall clock, on memory addresses or on hash-map order, so
 //! the same seed gives the same trace byte for byte.
@@ -131,11 +138,15 @@ pub struct Trace {
 }
 
 /// The longest repeating block the text form folds.
-const FOLD_PERIOD_MAX: usize = 4;
+const FOLD_PERIOD_MAX: usize = 32;
 
 /// A run of blocks whose sizes or bytes vary is folded from this many blocks on (the first and
 /// the last are shown).
 const FOLD_VARIED_BLOCKS_MIN: usize = 4;
+
+/// A run of transfer lines (bytes each way, reads, writes, partial writes, a full window) with
+/// nothing else between them is folded from this many lines on.
+const FOLD_TRANSFER_LINES_MIN: usize = 8;
 
 impl Trace {
     /// The stable text form, folded to read as a story (see the module documentation).
@@ -213,12 +224,21 @@ enum Fold {
     Repeat { period: usize, count: usize },
     /// `count` blocks of `period` lines of the same shape whose sizes or bytes vary.
     Varied { period: usize, count: usize },
+    /// `lines` transfer lines of one connection: bytes moving, nothing changing state.
+    Transfer { lines: usize },
 }
 
 impl Fold {
     /// The fold that covers most lines from the start of `rest`.
     fn find(rest: &[Entry]) -> Fold {
-        let mut best = Fold::Single;
+        let transfer = rest
+            .iter()
+            .take_while(|e| e.conn == rest[0].conn && is_transfer(&e.event))
+            .count();
+        let mut best = match transfer {
+            n if n >= FOLD_TRANSFER_LINES_MIN => Fold::Transfer { lines: n },
+            _ => Fold::Single,
+        };
         for period in 1..=FOLD_PERIOD_MAX.min(rest.len() / 2) {
             let block = &rest[..period];
             let blocks = rest.chunks_exact(period);
@@ -251,6 +271,7 @@ impl Fold {
         match self {
             Fold::Single => 1,
             Fold::Repeat { period, count } | Fold::Varied { period, count } => period * count,
+            Fold::Transfer { lines } => lines,
         }
     }
 
@@ -280,6 +301,22 @@ impl Fold {
                     conn_column(&lines[..period]),
                     ms(last.at_nanos)
                 );
+            }
+            Fold::Transfer { lines: n } => {
+                let _ = writeln!(out, "{}", render(&lines[0]));
+                let hidden = &lines[1..n - 1];
+                let text: String = hidden.iter().map(|e| render(e) + "\n").collect();
+                let _ = writeln!(
+                    out,
+                    "{:>12} {:<3} ⋮   {} lines of transfer, to {}: {} (digest {:016x})",
+                    ms(hidden[0].at_nanos),
+                    conn_column(lines),
+                    hidden.len(),
+                    ms(hidden[hidden.len() - 1].at_nanos),
+                    transfer_summary(hidden),
+                    digest(text.as_bytes())
+                );
+                let _ = writeln!(out, "{}", render(&lines[n - 1]));
             }
             Fold::Varied { period, count } => {
                 for entry in &lines[..period] {
@@ -370,6 +407,68 @@ fn shape_of(event: &Event) -> Event {
         _ => {}
     }
     shape
+}
+
+/// Whether an event only moves bytes: what a transfer fold hides.
+fn is_transfer(event: &Event) -> bool {
+    match event {
+        Event::ClientSent { .. } | Event::ClientReceived { .. } => true,
+        Event::Server { event } => matches!(
+            event,
+            ServerEvent::Read { .. }
+                | ServerEvent::Write { .. }
+                | ServerEvent::TransportStillBlocked
+        ),
+        Event::Fault { fault, .. } => matches!(
+            fault,
+            Fault::ReadCut { .. }
+                | Fault::PartialWrite { .. }
+                | Fault::WindowWrite { .. }
+                | Fault::WindowFull
+        ),
+        _ => false,
+    }
+}
+
+/// What a run of transfer lines moved, by kind: how many lines, how many bytes.
+fn transfer_summary(lines: &[Entry]) -> String {
+    // (what, lines, bytes), in a fixed order.
+    let mut kinds: [(&str, usize, usize); 6] = [
+        ("c→s", 0, 0),
+        ("s→c", 0, 0),
+        ("server reads", 0, 0),
+        ("engine writes", 0, 0),
+        ("partial writes", 0, 0),
+        ("other", 0, 0),
+    ];
+    for entry in lines {
+        let (kind, bytes) = match &entry.event {
+            Event::ClientSent { bytes } => (0, bytes.len()),
+            Event::ClientReceived { bytes } => (1, bytes.len()),
+            Event::Server {
+                event: ServerEvent::Read { bytes },
+            } => (2, *bytes),
+            Event::Server {
+                event: ServerEvent::Write { bytes },
+            } => (3, *bytes),
+            Event::Fault {
+                fault: Fault::PartialWrite { written, .. } | Fault::WindowWrite { written, .. },
+                ..
+            } => (4, *written),
+            _ => (5, 0),
+        };
+        kinds[kind].1 += 1;
+        kinds[kind].2 += bytes;
+    }
+    let shown: Vec<String> = kinds
+        .iter()
+        .filter(|(_, n, _)| *n > 0)
+        .map(|(what, n, bytes)| match *what {
+            "other" => format!("{n} other"),
+            _ => format!("{what} {n} ({bytes} bytes)"),
+        })
+        .collect();
+    shown.join(", ")
 }
 
 /// The bytes an event carries on the wire, for the fold's summary.
@@ -496,6 +595,28 @@ mod tests {
         let mut changed = entries;
         changed[2] = at(2, 1, received(b"X"));
         assert_ne!(Trace { entries: changed }.to_text(), text);
+    }
+
+    #[test]
+    fn transfer_runs_fold_into_a_summary() {
+        let mut entries: Vec<Entry> = (0..4)
+            .flat_map(|i| [at(i, 0, write(10)), at(i, 0, received(b"0123456789"))])
+            .collect();
+        entries[2] = at(1, 0, write(7));
+        entries.push(at(9, 0, Event::server(ServerEvent::ReadEof)));
+        let text = Trace { entries }.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!(lines[0], "     0.000ms c0  s   write 10 bytes");
+        assert!(
+            lines[1].starts_with(
+                "     0.000ms c0  ⋮   6 lines of transfer, to 3.000ms: \
+                 s→c 3 (30 bytes), engine writes 3 (27 bytes) (digest "
+            ),
+            "{text}"
+        );
+        assert_eq!(lines[2], "     3.000ms c0  s→c \"0123456789\"");
+        assert_eq!(lines[3], "     9.000ms c0  s   read EOF");
     }
 
     #[test]

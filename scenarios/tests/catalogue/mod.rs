@@ -9,7 +9,7 @@ use twine_sim::Seed;
 pub(crate) fn assert_scenario(id: &str) {
     let entry = catalogue::find(id).unwrap_or_else(|| panic!("no scenario {id}"));
     let outcome = execute(&entry, Seed(entry.seed), &Faults::Exact);
-    let text = outcome.trace.to_text_unfolded();
+    let text = outcome.trace.to_text();
     insta::with_settings!({
         snapshot_path => format!("../../../snapshots/{}", entry.family),
         prepend_module_to_snapshot => false,
