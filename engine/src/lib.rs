@@ -52,6 +52,11 @@ pub mod time;
 
 pub(crate) mod h1;
 
+/// Fuzz properties for `fuzz/` and the corpus replay in `cargo test`; not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use channel::Channel;
 pub use config::{Config, Limits, Timeouts};
 pub use error::{ProtocolError, ProtocolErrorKind, SendError, UsageError};

@@ -294,8 +294,9 @@ impl Channel {
         }
     }
 
-    /// Cross-field invariants, checked after every input (TigerBeetle).
-    fn invariants(&self) {
+    /// Cross-field invariants, checked after every input (TigerBeetle). Crate-visible so the
+    /// fuzz target (`crate::fuzzing`) also checks them after every drained output.
+    pub(crate) fn invariants(&self) {
         assert!(
             self.recv_buf.len() <= self.recv_buffer_bound(),
             "receive buffer over its bound: {} bytes",

@@ -160,7 +160,7 @@ impl BodyDecoder {
 
     /// Whether End has been returned. For `Length` it is true as soon as the last body byte has
     /// been returned: the next call returns End without needing input.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn is_done(&self) -> bool {
         match self {
             BodyDecoder::Length { remaining } => *remaining == 0,

@@ -128,6 +128,48 @@ pub(crate) fn take_request_head(
     finish_head(line, headers, &head, limits).map(Some)
 }
 
+/// The syntax of a complete head alone, as ranges of the buffer it was parsed from: what
+/// [`parse_request_head`] checked, before the Host rule and the body framing. The fuzz target
+/// compares it with httparse (`crate::fuzzing`).
+#[cfg(any(test, feature = "fuzzing"))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HeadSyntax {
+    /// The method.
+    pub(crate) method: Range<usize>,
+    /// The request target.
+    pub(crate) target: Range<usize>,
+    /// The version as parsed (HTTP/1.2 to 1.9 are `Http11`).
+    pub(crate) version: Version,
+    /// The version's bytes, `HTTP/1.x`.
+    pub(crate) version_bytes: Range<usize>,
+    /// Each field's name and value (the value trimmed of OWS), in order.
+    pub(crate) fields: Vec<(Range<usize>, Range<usize>)>,
+}
+
+/// [`parse_request_head`], also returning the syntax of a complete head ([`HeadSyntax`]).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse_request_head_syntax(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Parsed<HeadSyntax>, ProtocolError> {
+    let mut fields = Vec::new();
+    let walked = walk_head(buf, limits, |name, value| fields.push((name, value)))?;
+    Ok(match walked {
+        Parsed::Complete { head, consumed } => Parsed::Complete {
+            head: HeadSyntax {
+                method: head.method,
+                // The version follows the target and one SP, and is 8 bytes (`HTTP/1.x`).
+                version_bytes: head.target.end + 1..head.target.end + 9,
+                target: head.target,
+                version: head.version,
+                fields,
+            },
+            consumed,
+        },
+        Parsed::Partial => Parsed::Partial,
+    })
+}
+
 /// What both builders share once the fields are collected: the Host rule, the body framing,
 /// `Expect`, and the zero-copy request line.
 fn finish_head(
