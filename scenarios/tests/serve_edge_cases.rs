@@ -1,7 +1,9 @@
-//! Adversarial review of `twine serve`: the serve command, the driver loop it runs per
-//! connection, and the `echo`, `stream` and `static` apps, over real sockets on 127.0.0.1.
+//! `twine serve` at its edges, over real sockets on 127.0.0.1: draining on SIGTERM with busy,
+//! silent, keep-alive and uploading connections; half-close and lingering close; the `echo`,
+//! `stream` and `static` apps with odd targets, odd files and tiny buffers; `Date` and
+//! `Server` on every response; accept errors backing off; no CPU while waiting.
 //!
-//! Tests whose doc says "Found in review, fixed" pin a defect the review found; `regression_*`
+//! Tests whose doc says "Found in review, fixed" pin a defect an adversarial review found; `regression_*`
 //! tests are probes that held up and are kept so they keep holding. Every socket read is
 //! bounded by `common::IO_TIMEOUT` (10 s) or less.
 
