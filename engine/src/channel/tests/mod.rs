@@ -8,12 +8,23 @@
 // the crate must.
 #![allow(clippy::field_reassign_with_default)]
 
+mod body_timer;
+mod closed_channel;
+mod date_header;
+mod drain_mid_body;
+mod driver_reads;
+mod half_close;
 mod harness;
+mod idle_memory;
+mod loss_reports;
 mod persistence;
 mod pipelining;
+mod producer_transitions;
 mod producers;
 mod properties;
+mod recv_bounds;
 mod requests;
 mod review;
+mod send_bounds;
 mod timers;
 mod twisted_errors;

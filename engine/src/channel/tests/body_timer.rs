@@ -1,0 +1,57 @@
+//! Goal: the body idle timer runs only while the channel is reading the body from the peer.
+//! While the transport is blocked the channel itself stops reading, so a silent client is not
+//! to blame, and the timer waits; it starts over, with its full duration, once reading resumes.
+//! Method: a body still arriving after its response finished (the rest is drained), a blocked
+//! transport, short timeouts, virtual time, and the exact timers fired at exact times.
+
+use super::harness::{bare, Harness};
+use crate::{
+    AppCommand, Config, Duration, Output, ProtocolErrorKind, ReadState, RequestId, ResponseHead,
+    Timeouts, Timer, TimerChange, TransportState,
+};
+
+const R0: RequestId = RequestId(0);
+
+fn fired(h: &Harness) -> Vec<Timer> {
+    h.log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Timer {
+                timer,
+                change: TimerChange::Fired,
+            } => Some(*timer),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn no_body_timer_while_a_blocked_transport_pauses_reading() {
+    let mut timeouts = Timeouts::default();
+    timeouts.body_read = Duration::from_secs(10);
+    timeouts.send_stall = Duration::from_secs(100);
+    let mut h = Harness::new(Config { timeouts, ..bare() });
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234");
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 5,
+    })
+    .unwrap();
+    let head = ResponseHead::new(200).with_header("Content-Length", "0");
+    h.app(AppCommand::SendHead { request: R0, head }).unwrap();
+    h.app(AppCommand::Finish { request: R0 }).unwrap();
+    // The rest of the body is drained; the client stops reading our bytes.
+    h.transport(TransportState::Blocked);
+    assert_eq!(h.channel.recv_window(), 0);
+    assert_eq!(h.reading(), ReadState::Paused);
+    h.advance_secs(20);
+    assert_eq!(fired(&h), []);
+    assert_eq!(h.protocol_errors(), []);
+    // Reading again: the body timer starts over from now.
+    h.transport(TransportState::Writable);
+    h.advance(Duration::from_millis(9_999));
+    assert_eq!(fired(&h), []);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(fired(&h), [Timer::BodyRead]);
+    assert_eq!(h.protocol_errors(), [ProtocolErrorKind::RequestTimeout]);
+}

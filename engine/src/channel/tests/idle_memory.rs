@@ -1,0 +1,81 @@
+//! Goal: an idle connection keeps no receive buffer, and keeps the scratch space for header
+//! field ranges only up to `HEAD_FIELDS_KEPT_MAX` entries (DESIGN.md section 8: memory per idle
+//! keep-alive connection), while a usual head's scratch space is kept for the next request.
+//! Method: drive one request through the harness until the connection is idle again, then read
+//! the capacities of the two buffers, the only place this promise shows (no output reports
+//! memory). The bounds are literal: 64 entries kept, 65 given back.
+
+use super::harness::{bare, Harness};
+use crate::{AppCommand, RequestId, ResponseHead};
+
+/// Answers request `id` with an empty body, which leaves the connection idle.
+fn answer(h: &mut Harness, id: RequestId) {
+    let head = ResponseHead::new(204);
+    h.app(AppCommand::SendHead { request: id, head }).unwrap();
+    h.app(AppCommand::Finish { request: id }).unwrap();
+}
+
+/// A request with `Host` and `extra` more fields.
+fn request_with_fields(extra: usize) -> String {
+    let fields: String = (0..extra).map(|i| format!("X-{i}: v\r\n")).collect();
+    format!("GET / HTTP/1.1\r\nHost: h\r\n{fields}\r\n")
+}
+
+/// A head that arrives in two reads leaves spare capacity behind the bytes taken off the
+/// buffer; once the response is finished and nothing is buffered, the buffer is released.
+#[test]
+fn an_idle_connection_holds_no_receive_buffer() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\n");
+    h.send("Host: h\r\n\r\n");
+    assert_eq!(h.request_ids(), [RequestId(0)]);
+    answer(&mut h, RequestId(0));
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 204 No Content\r\n\r\n",
+        "the exchange is over"
+    );
+    assert_eq!(h.channel.recv_buf.capacity(), 0);
+    // Still persistent: the next request is read into a fresh buffer and answered.
+    h.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    answer(&mut h, RequestId(1));
+    assert_eq!(h.take_wire(), "HTTP/1.1 204 No Content\r\n\r\n");
+    assert_eq!(h.channel.recv_buf.capacity(), 0);
+}
+
+/// A usual head's field scratch space outlives the request, so keep-alive requests allocate
+/// nothing for it.
+#[test]
+fn a_usual_head_keeps_its_field_scratch_space() {
+    let mut h = Harness::new(bare());
+    h.send(request_with_fields(2));
+    assert_eq!(h.heads[0].1.headers.len(), 3);
+    answer(&mut h, RequestId(0));
+    let kept = h.channel.head_fields.capacity();
+    assert!((3..=64).contains(&kept), "kept {kept} entries");
+}
+
+/// Exactly 64 entries may be kept; a head that needed more gives them back once idle.
+#[test]
+fn field_scratch_space_is_kept_up_to_64_entries() {
+    let mut h = Harness::new(bare());
+    h.send(request_with_fields(63));
+    assert_eq!(h.heads[0].1.headers.len(), 64);
+    let during = h.channel.head_fields.capacity();
+    assert_eq!(during, 64, "64 fields fill 64 entries (doubling from 4)");
+    answer(&mut h, RequestId(0));
+    assert_eq!(h.channel.head_fields.capacity(), 64, "at the bound: kept");
+
+    h.send(request_with_fields(64));
+    assert_eq!(h.heads[1].1.headers.len(), 65);
+    assert!(
+        h.channel.head_fields.capacity() > 64,
+        "in use while the request is"
+    );
+    answer(&mut h, RequestId(1));
+    assert_eq!(
+        h.channel.head_fields.capacity(),
+        0,
+        "over the bound: given back"
+    );
+}
