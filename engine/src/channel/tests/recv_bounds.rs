@@ -100,3 +100,29 @@ fn discarding_before_the_last_response_is_bounded() {
     assert!(!h.shut_down(), "the budget is spent: no lingering close");
     assert_eq!(h.pending_len(), 90);
 }
+
+/// A body whose response finished first is drained so the connection can go on, but only
+/// within `linger_bytes_max` (10 here): 9 drained bytes keep the connection, the 10th closes it.
+#[test]
+fn draining_a_body_after_its_response_is_bounded() {
+    let mut h = Harness::new(config(|l| l.linger_bytes_max = 10));
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n01234");
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 5,
+    })
+    .unwrap();
+    let head = ResponseHead::new(200).with_header("Content-Length", "0");
+    h.app(AppCommand::SendHead { request: R0, head }).unwrap();
+    h.app(AppCommand::Finish { request: R0 }).unwrap();
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "persistent: the rest of the body is drained"
+    );
+    h.send("x".repeat(9));
+    assert_eq!(h.closed(), None);
+    h.send("x");
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+    assert_eq!(h.body(R0), b"01234");
+}

@@ -1,0 +1,49 @@
+//! Goal: a FIN in the middle of a request body is a connection loss for that request (DESIGN.md
+//! section 2, Half-close) as soon as nothing the app could still take is buffered: with no body
+//! bytes buffered, even before the app granted any credit; with credit granted, even when an
+//! incomplete chunk-size line is buffered (it can never complete). Method: uploads cut by a
+//! FIN at those points; `Event::Lost`, the close and the (empty) wire are compared with
+//! literal values.
+
+use super::harness::{bare, Harness};
+use crate::{AppCommand, CloseReason, Event, RequestId};
+
+const R0: RequestId = RequestId(0);
+
+fn lost(h: &Harness) -> Vec<RequestId> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Lost { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_fin_before_any_body_byte_loses_the_request_without_credit() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n");
+    assert_eq!(h.request_ids(), [R0]);
+    h.send_eof();
+    assert_eq!(lost(&h), [R0]);
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+    assert_eq!(h.take_wire(), "");
+}
+
+#[test]
+fn a_fin_inside_a_chunk_size_line_loses_the_request() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3");
+    h.app(AppCommand::Consume {
+        request: R0,
+        bytes: 100,
+    })
+    .unwrap();
+    assert_eq!(h.body(R0), b"hello");
+    assert_eq!(lost(&h), []);
+    h.send_eof();
+    assert_eq!(lost(&h), [R0]);
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+    assert_eq!(h.take_wire(), "");
+}
