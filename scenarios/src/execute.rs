@@ -8,6 +8,7 @@
 //! is a schedule that fails every time, and the line that reproduces it says exactly which
 //! decisions fire.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -101,7 +102,40 @@ pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
 }
 
 /// Most replays one shrink may spend.
-const SHRINK_RUNS_MAX: usize = 400;
+pub const SHRINK_RUNS_MAX: usize = 400;
+
+/// The replays shrinking may still spend: a bound per failure and one for a whole campaign,
+/// counted in replays (not seconds) so that what a campaign prints is a function of its seeds.
+pub struct ShrinkBudget {
+    left: Cell<usize>,
+    on_replay: Box<dyn Fn()>,
+}
+
+impl ShrinkBudget {
+    /// `replays` in all; `on_replay` is called for each (a progress bar).
+    pub fn new(replays: usize, on_replay: impl Fn() + 'static) -> ShrinkBudget {
+        ShrinkBudget {
+            left: Cell::new(replays),
+            on_replay: Box::new(on_replay),
+        }
+    }
+
+    /// Replays left.
+    pub fn left(&self) -> usize {
+        self.left.get()
+    }
+
+    /// Takes one replay, if any is left.
+    fn take(&self) -> bool {
+        let left = self.left.get();
+        if left == 0 {
+            return false;
+        }
+        self.left.set(left - 1);
+        (self.on_replay)();
+        true
+    }
+}
 
 /// Schedules with more fired decisions than this are shrunk by knobs only: ddmin would spend
 /// its budget before getting anywhere useful.
@@ -111,12 +145,15 @@ const DECISIONS_SHRUNK_MAX: usize = 512;
 /// one is reported instead (it reproduces the failure just as exactly).
 const KEEP_SHOWN_MAX: usize = 32;
 
-/// The smallest failing schedule found for a run that fails under the seed's swarm faults.
-pub fn shrink(entry: &Entry, seed: Seed) -> Faults {
-    let budget = std::cell::Cell::new(SHRINK_RUNS_MAX);
+/// The smallest failing schedule found, within `campaign`'s replays and at most
+/// [`SHRINK_RUNS_MAX`], for a run that fails under the seed's swarm faults. With no replay left
+/// it is the seed's whole swarm schedule, which reproduces the failure all the same.
+pub fn shrink(entry: &Entry, seed: Seed, campaign: &ShrinkBudget) -> Faults {
+    let own = Cell::new(SHRINK_RUNS_MAX);
+    let budget = || own.get() > 0 && campaign.left() > 0;
     let fails = |faults: &Faults| {
-        budget.set(budget.get().saturating_sub(1));
-        budget.get() > 0 && !execute(entry, seed, faults).passed()
+        own.set(own.get().saturating_sub(1));
+        campaign.take() && !execute(entry, seed, faults).passed()
     };
     // Pass 1: whole knobs.
     let mut knobs = Knobs::draw(seed).active();
@@ -136,13 +173,16 @@ pub fn shrink(entry: &Entry, seed: Seed) -> Faults {
         knobs: knobs.clone(),
         keep: Some(keep.iter().copied().collect()),
     };
+    if !budget() {
+        return Faults::knobs(knobs);
+    }
     let mut kept: Vec<Decision> = dedup(fired);
     if kept.len() > DECISIONS_SHRUNK_MAX || !fails(&with(&kept)) {
         // The failure needs decisions that did not fire (it cannot be pinned down more).
         return Faults::knobs(knobs);
     }
     let mut chunks = 2;
-    while kept.len() >= 2 && budget.get() > 0 {
+    while kept.len() >= 2 && budget() {
         let size = kept.len().div_ceil(chunks);
         let mut reduced = false;
         for start in (0..kept.len()).step_by(size) {

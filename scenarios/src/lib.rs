@@ -2,8 +2,10 @@
 //!
 //! - [`catalogue`]: every scenario family and its scenarios.
 //! - [`execute`]: running a scenario exactly or under swarm faults, shrinking failures.
+//! - [`campaign`]: `twine explore`'s plan of jobs, shards, results and report.
 //! - `cli`: the `twine` command (`list`, `run`, `replay`, `explore`, `serve`).
 
+pub mod campaign;
 pub mod catalogue;
 pub mod cli;
 pub mod execute;

@@ -12,7 +12,9 @@ use twine_driver::apps::Echo;
 use twine_driver::App;
 use twine_engine::{AppCommand, Config, Event, Instant};
 use twine_scenarios::catalogue::Entry;
-use twine_scenarios::execute::{execute, reproduction, shrink, Faults};
+use twine_scenarios::execute::{
+    execute, reproduction, shrink, Faults, ShrinkBudget, SHRINK_RUNS_MAX,
+};
 use twine_sim::{Check, ClientScript, Knob, Knobs, Scenario, Seed};
 
 /// Echo, except that a body chunk under 8 bytes is a fatal surprise.
@@ -78,7 +80,7 @@ fn a_failing_schedule_shrinks_to_the_fault_that_matters() {
         "the full schedule fires several faults"
     );
 
-    let shrunk = shrink(&FRAGILE, seed);
+    let shrunk = shrink(&FRAGILE, seed, &ShrinkBudget::new(SHRINK_RUNS_MAX, || {}));
     let Faults::Swarm {
         knobs,
         keep: Some(keep),

@@ -14,6 +14,7 @@ use tokio::time::Instant as SimTime;
 
 use crate::event::{ClientEvent, Event, Fault, Side};
 use crate::net::{hold_fin, Network, SentSegments};
+use crate::pending::{ClientWait, Pending};
 use crate::rng::SimRng;
 use crate::trace::Recorder;
 
@@ -221,8 +222,29 @@ pub async fn run_client(
     server: &str,
     conn: u32,
     mut rng: SimRng,
-    (recorder, net): (Recorder, Network),
+    (recorder, net, pending): (Recorder, Network, Pending),
 ) -> ClientLog {
+    let log = run_script(
+        script,
+        server,
+        conn,
+        &mut rng,
+        (recorder, net, pending.clone()),
+    )
+    .await;
+    // Finished or given up: it waits for nothing of its own any more.
+    pending.client(conn, ClientWait::Network);
+    log
+}
+
+async fn run_script(
+    script: ClientScript,
+    server: &str,
+    conn: u32,
+    rng: &mut SimRng,
+    (recorder, net, pending): (Recorder, Network, Pending),
+) -> ClientLog {
+    pending.client(conn, ClientWait::Busy);
     tokio::time::sleep(script.start).await;
     let stream = match connect(server).await {
         Ok(stream) => stream,
@@ -240,8 +262,8 @@ pub async fn run_client(
         net.register_port(local.port(), conn);
     }
     recorder.record(Some(conn), Event::client(ClientEvent::Connected));
-    let steps = expand(&script.actions, &mut rng);
-    let mut client = ClientRun::new(&script, steps, conn, (recorder, net));
+    let steps = expand(&script.actions, rng);
+    let mut client = ClientRun::new(&script, steps, conn, (recorder, net, pending));
     let (mut reader, mut writer) = tokio::io::split(stream);
     loop {
         client.run_immediate_steps(&mut writer).await;
@@ -282,6 +304,7 @@ struct ClientRun {
     conn: u32,
     recorder: Recorder,
     net: Network,
+    pending: Pending,
     steps: Vec<Step>,
     /// The step being run.
     next: usize,
@@ -303,7 +326,7 @@ impl ClientRun {
         script: &ClientScript,
         steps: Vec<Step>,
         conn: u32,
-        (recorder, net): (Recorder, Network),
+        (recorder, net, pending): (Recorder, Network, Pending),
     ) -> ClientRun {
         let read = match script.read {
             // Reading 0 bytes at a time is not reading.
@@ -315,6 +338,7 @@ impl ClientRun {
             conn,
             recorder,
             net,
+            pending,
             steps,
             next: 0,
             deadline: None,
@@ -393,6 +417,10 @@ impl ClientRun {
             Some(Step::Write(bytes)) => Some(bytes.clone()),
             _ => None,
         };
+        // Its own next deadline, for the run's quiescence check.
+        let read_deadline = (read_len > 0 && read_at > SimTime::now()).then_some(read_at);
+        let own = [read_deadline, step_deadline].into_iter().flatten().min();
+        self.pending.client_until(self.conn, own);
         self.read_buf.clear();
         let mut limited = (&mut self.read_buf).limit(read_len);
         tokio::select! {
@@ -463,6 +491,7 @@ impl ClientRun {
 impl ClientRun {
     /// Holds the client's FIN while turmoil would lose it (see [`SentSegments`]); noted once.
     async fn hold_fin(&mut self) {
+        self.pending.client(self.conn, ClientWait::Busy);
         let (net, conn) = (self.net.clone(), self.conn);
         let (segments, recorder) = (&mut self.segments, &self.recorder);
         let mut noted = false;

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use twine_engine::{
     CloseReason, Method, ProducerKind, ProducerState, ProtocolErrorKind, ReadState, RequestId,
     Timer, TimerChange, TransportState, UsageError, Version,
@@ -625,7 +625,7 @@ impl fmt::Display for Fault {
 }
 
 /// Which check a violation broke: what failures are grouped by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// Something panicked (engine, driver, app or harness).
@@ -693,7 +693,7 @@ impl Check {
 }
 
 /// A checker's finding: which check, on which connection, and what it saw (for people).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// The check broken.
     pub check: Check,

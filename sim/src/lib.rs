@@ -21,6 +21,7 @@ pub mod fault;
 pub mod invariants;
 pub mod net;
 pub mod pattern;
+pub mod pending;
 pub mod rng;
 pub mod run;
 pub mod scenario;

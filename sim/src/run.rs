@@ -15,6 +15,8 @@ use crate::event::{Check, Decision, Event, Fault, NetFault, Violation};
 use crate::fault::{Chaos, StreamWorld};
 use crate::invariants::check;
 use crate::net::{Network, EPOCH_UNIX_SECS, TCP_CAPACITY};
+use crate::pending::ClientWait;
+use crate::pending::Pending;
 use crate::rng::{Seed, SimRng};
 use crate::scenario::Scenario;
 use crate::server::{serve, ServerEnv, PORT};
@@ -100,6 +102,7 @@ impl Outcome {
 /// Runs `scenario` under `seed`.
 pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     let net = Network::new();
+    let pending = Pending::new();
     let recorder = Recorder::new(net.clone());
     recorder.knob("scenario", &scenario.name);
     recorder.knob("seed", seed);
@@ -123,11 +126,18 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
             recorder: recorder.clone(),
             net: net.clone(),
         },
+        pending: pending.clone(),
         ignore_transport_blocked: scenario.ignore_transport_blocked,
     };
     sim.host("server", move || serve(env.clone()));
-    add_clients(&mut sim, scenario, seed, (&recorder, &net), &logs);
-    let mut violations = step_to_the_end(&mut sim, scenario, &chaos, &recorder);
+    add_clients(&mut sim, scenario, seed, (&recorder, &net, &pending), &logs);
+    let world = Watch {
+        chaos: &chaos,
+        recorder: &recorder,
+        pending: &pending,
+        net: &net,
+    };
+    let mut violations = step_to_the_end(&mut sim, scenario, &world);
     let clients = logs.borrow().clone();
     if !violations.iter().any(|v| v.check == Check::Panic) {
         // After a panic everything else is a consequence of it.
@@ -173,11 +183,11 @@ fn add_clients(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
     seed: Seed,
-    (recorder, net): (&Recorder, &Network),
+    (recorder, net, pending): (&Recorder, &Network, &Pending),
     logs: &Logs,
 ) {
     let clients = scenario.clients.clone();
-    let (recorder, net) = (recorder.clone(), net.clone());
+    let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
     let logs = logs.clone();
     let server_addr = format!("server:{PORT}");
     sim.client("clients", async move {
@@ -185,7 +195,8 @@ fn add_clients(
         for (i, script) in clients.into_iter().enumerate() {
             let conn = u32::try_from(i).unwrap_or(u32::MAX);
             let rng = SimRng::fork(seed, &format!("client/{conn}"));
-            let world = (recorder.clone(), net.clone());
+            let world = (recorder.clone(), net.clone(), pending.clone());
+            pending.client(conn, ClientWait::Busy);
             let (addr, logs) = (server_addr.clone(), logs.clone());
             tasks.push(tokio::task::spawn_local(async move {
                 // One tick first, so the server has bound (notes/turmoil.md A2.5).
@@ -212,17 +223,27 @@ fn add_clients(
 fn step_to_the_end(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
-    chaos: &Chaos,
-    recorder: &Recorder,
+    world: &Watch<'_>,
 ) -> Vec<Violation> {
     capture_panic_messages();
     FIRST_PANIC.with(|p| p.borrow_mut().take());
     IN_RUN.with(|r| r.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| drive(sim, scenario, chaos, recorder)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| drive(sim, scenario, world)));
     IN_RUN.with(|r| r.set(false));
     let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
     match result {
-        Ok(Ok(())) => Vec::new(),
+        Ok(Ok(Ending::Finished)) => Vec::new(),
+        Ok(Ok(Ending::Quiescent(at))) => {
+            let unfinished = world.net.open_connections();
+            vec![Violation::run(
+                Check::Incomplete,
+                format!(
+                    "quiescent at {}: nothing in flight, no timer armed, no client deadline, \
+                     yet the run is not over ({unfinished} server connections open)",
+                    crate::trace::ms(u64::try_from(at.as_nanos()).unwrap_or(u64::MAX))
+                ),
+            )]
+        }
         Ok(Err(error)) => vec![Violation::run(
             Check::Incomplete,
             format!("run did not complete: {error}"),
@@ -306,13 +327,34 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Steps the simulation, firing network faults on time and ending chaos on time.
+/// What the step loop watches besides turmoil.
+struct Watch<'a> {
+    chaos: &'a Chaos,
+    recorder: &'a Recorder,
+    pending: &'a Pending,
+    net: &'a Network,
+}
+
+/// How the step loop ended.
+enum Ending {
+    /// Every host finished.
+    Finished,
+    /// Nothing could happen any more, at this time (see `pending`).
+    Quiescent(Duration),
+}
+
+/// How long nothing must be recorded, after the chaos phase, before a run with nothing
+/// pending is quiescent: far longer than any message latency, so no byte is in flight.
+const QUIET_BEFORE_QUIESCENT: Duration = Duration::from_secs(1);
+
+/// Steps the simulation, firing network faults on time and ending chaos on time; stops early
+/// once the run is quiescent.
 fn drive(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
-    chaos: &Chaos,
-    recorder: &Recorder,
-) -> turmoil::Result {
+    world: &Watch<'_>,
+) -> Result<Ending, Box<dyn std::error::Error>> {
+    let (chaos, recorder) = (world.chaos, world.recorder);
     let mut net: Vec<(Duration, NetFault)> = scenario.net.clone();
     net.sort_by_key(|(at, _)| *at);
     let mut net = net.into_iter().peekable();
@@ -333,8 +375,16 @@ fn drive(
             sim.set_link_latency("clients", "server", scenario.latency.min);
             recorder.record_at(now, None, Event::fault(Fault::ChaosOver));
         }
+        if !chaos.is_on() {
+            let quiet = recorder
+                .last_at()
+                .is_none_or(|last| now >= last + QUIET_BEFORE_QUIESCENT);
+            if quiet && !world.pending.anything_due(now) {
+                return Ok(Ending::Quiescent(now));
+            }
+        }
         if sim.step()? {
-            return Ok(());
+            return Ok(Ending::Finished);
         }
     }
 }

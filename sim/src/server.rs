@@ -12,6 +12,7 @@ use twine_engine::{
 use crate::event::{AppAction, Event, ServerEvent};
 use crate::fault::{FaultyStream, StreamWorld};
 use crate::net::hold_fin;
+use crate::pending::Pending;
 
 /// The port the server listens on.
 pub const PORT: u16 = 80;
@@ -28,6 +29,8 @@ pub struct ServerEnv {
     pub app: AppFactory,
     /// What each connection's `FaultyStream` shares with the run: faults, trace, network.
     pub world: StreamWorld,
+    /// What can still happen: each connection's armed timers and closing state go here.
+    pub pending: Pending,
     /// Sabotage for the checkers' own tests: the driver never tells the engine the transport
     /// blocked.
     pub ignore_transport_blocked: bool,
@@ -53,13 +56,14 @@ async fn serve_connection(
 ) {
     let recorder = env.world.recorder.clone();
     recorder.record_peer(port, Event::server(ServerEvent::Accepted));
-    let _open = OpenConnection::new(env.world.net.clone());
+    let _open = OpenConnection::new(env.world.net.clone(), env.pending.clone(), port);
     let stream = FaultyStream::new(stream, port, env.world.clone());
     let channel = Channel::new(env.config.clone(), clock.now());
     let mut app = (env.app)();
     let mut observer = TraceObserver {
         recorder: recorder.clone(),
         net: env.world.net.clone(),
+        pending: env.pending.clone(),
         port,
         transport: None,
         last_command: None,
@@ -84,19 +88,25 @@ async fn serve_connection(
 }
 
 /// Counts a server connection as open while it lives, so the run can wait for every
-/// connection to end. A guard, because a server restart drops connection tasks mid-flight.
-struct OpenConnection(crate::net::Network);
+/// connection to end, and forgets its pending timers when it ends. A guard, because a server
+/// restart drops connection tasks mid-flight.
+struct OpenConnection {
+    net: crate::net::Network,
+    pending: Pending,
+    port: u16,
+}
 
 impl OpenConnection {
-    fn new(net: crate::net::Network) -> OpenConnection {
+    fn new(net: crate::net::Network, pending: Pending, port: u16) -> OpenConnection {
         net.connection_opened();
-        OpenConnection(net)
+        OpenConnection { net, pending, port }
     }
 }
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.0.connection_closed();
+        self.net.connection_closed();
+        self.pending.ended(self.port);
     }
 }
 
@@ -105,6 +115,7 @@ impl Drop for OpenConnection {
 struct TraceObserver {
     recorder: crate::trace::Recorder,
     net: crate::net::Network,
+    pending: Pending,
     port: u16,
     /// The transport state last reported, to tell progress from a new block.
     transport: Option<TransportState>,
@@ -154,12 +165,18 @@ impl Observer for TraceObserver {
                 state: *state,
             },
             Output::Reading(state) => ServerEvent::Reading { state: *state },
-            Output::Timer { timer, change } => ServerEvent::Timer {
-                timer: *timer,
-                change: *change,
-            },
+            Output::Timer { timer, change } => {
+                self.pending.timer(self.port, *timer, *change);
+                ServerEvent::Timer {
+                    timer: *timer,
+                    change: *change,
+                }
+            }
             Output::ShutdownWrite => ServerEvent::ShutdownWrite,
-            Output::Close(reason) => ServerEvent::Close { reason: *reason },
+            Output::Close(reason) => {
+                self.pending.closing(self.port);
+                ServerEvent::Close { reason: *reason }
+            }
         };
         self.note(event);
     }

@@ -97,6 +97,12 @@ impl Recorder {
         self.record_at(Duration::ZERO, None, event);
     }
 
+    /// When the last entry was recorded, if any: the run's last sign of activity.
+    pub fn last_at(&self) -> Option<Duration> {
+        let entries = self.entries.borrow();
+        entries.last().map(|(at, _, _)| Duration::from_nanos(*at))
+    }
+
     fn push(&self, at: Duration, who: Who, event: Event) {
         let at_nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
         self.entries.borrow_mut().push((at_nanos, who, event));

@@ -56,7 +56,10 @@ fn saw_end(o: &Outcome, conn: usize) -> Vec<Violation> {
     if log.saw_eof || log.error.is_some() {
         Vec::new()
     } else {
-        failed_on(conn, "expected EOF or a reset after the restart".to_string())
+        failed_on(
+            conn,
+            "expected EOF or a reset after the restart".to_string(),
+        )
     }
 }
 

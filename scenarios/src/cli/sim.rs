@@ -1,18 +1,17 @@
 //! The simulation commands: `list`, `run`, `replay` and `explore`.
 
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant as WallInstant;
 
-use clap::Args;
-use twine_sim::{Event, Fault, Knob, Knobs, Outcome, Seed, SimRng, Violation};
+use clap::{Args, Subcommand};
+use twine_sim::{Knob, Outcome, Seed};
 
 use super::Failure;
+use crate::campaign::{self, report, run_jobs, CampaignFile, Plan, Shard};
 use crate::catalogue::{self, Entry};
-use crate::execute::{execute, parse_keep, reproduction, shrink, Faults};
+use crate::execute::{execute, parse_keep, reproduction, Faults};
 
 /// How faults are chosen for `run` and `replay`.
 #[derive(Debug, Args)]
@@ -93,7 +92,10 @@ pub(crate) struct ReplayArgs {
 
 /// Arguments of `twine explore`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct ExploreArgs {
+    #[command(subcommand)]
+    command: Option<ExploreCommand>,
     /// Seeds per scenario.
     #[arg(long, default_value_t = 30,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -107,6 +109,33 @@ pub(crate) struct ExploreArgs {
     /// The campaign's root seed [default: drawn once and printed].
     #[arg(long)]
     seed: Option<u64>,
+    /// Run every seed twice and compare the traces; a divergence fails the campaign and names
+    /// the first diverging event.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Run only shard K of N of the campaign (every N-th job from the K-th; 1 <= K <= N), for
+    /// a batch engine; needs --json and --seed.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, requires_all = ["json", "seed"])]
+    shard: Option<Shard>,
+    /// Also write the results to FILE as JSON, for `twine explore merge`.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// `twine explore merge`.
+#[derive(Debug, Subcommand)]
+enum ExploreCommand {
+    /// Print the report of a campaign run as shards, from every shard's --json file, exactly as
+    /// one machine running it whole would (exit code included).
+    Merge {
+        /// The shards' files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text)
 }
 
 fn find(id: &str) -> Result<Entry, Failure> {
@@ -172,73 +201,82 @@ fn print_verdict(entry: &Entry, outcome: &Outcome, faults: &Faults) {
     }
 }
 
-/// One exploration run's result.
-struct Result1 {
-    entry: usize,
-    seed: Seed,
-    violations: Vec<Violation>,
-    faults_fired: BTreeMap<&'static str, usize>,
-}
-
 pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode, Failure> {
-    // Every named family must exist: a typo is an error, not a smaller campaign.
-    let known = catalogue::families();
-    if let Some(unknown) = args.family.iter().find(|f| !known.contains(&f.as_str())) {
-        return Err(Failure::usage(format!(
-            "unknown family '{unknown}': expected one of {}",
-            known.join(", ")
-        )));
+    if let Some(ExploreCommand::Merge { files }) = args.command {
+        return merge(&files);
     }
-    let entries: Vec<Entry> = catalogue::all()
-        .into_iter()
-        .filter(|e| args.family.is_empty() || args.family.iter().any(|f| f == e.family))
-        .collect();
     let root = Seed(args.seed.unwrap_or_else(draw_root_seed));
-    println!("explore: root seed {root} (rerun this campaign with --seed {root})");
-    let jobs: Vec<(usize, Seed)> = entries
-        .iter()
-        .enumerate()
-        .flat_map(|(i, entry)| {
-            let mut rng = SimRng::fork(root, &format!("explore/{}", entry.id()));
-            (0..args.seeds)
-                .map(move |_| (i, Seed(rng.next_u64())))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let plan =
+        Plan::new(root, args.seeds, args.family, args.check_determinism).map_err(Failure::usage)?;
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "explore: root seed {root} (rerun this campaign with --seed {root})"
+    );
+    if shard != Shard::ALL {
+        let _ = writeln!(out, "explore: shard {}/{}", shard.index, shard.count);
+    }
+    let _ = out.flush();
     let workers = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let started = WallInstant::now();
-    let results = run_jobs(&entries, &jobs, workers);
+    let results = run_jobs(&plan, &plan.shard(shard), workers);
     let elapsed = started.elapsed();
-    print_table(&entries, &results);
-    let failures: Vec<&Result1> = results
-        .iter()
-        .filter(|r| !r.violations.is_empty())
-        .collect();
-    println!(
-        "{} runs in {:.1}s ({:.0} runs/s), {} failed",
-        results.len(),
-        elapsed.as_secs_f64(),
-        results.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        failures.len()
-    );
-    for failure in &failures {
-        let entry = &entries[failure.entry];
-        let faults = shrink(entry, failure.seed);
-        println!("\nFAIL {} seed {}", entry.id(), failure.seed);
-        for violation in failure.violations.iter().take(5) {
-            println!("  {violation}");
-        }
-        for line in reproduction(entry, failure.seed, &faults) {
-            println!("  reproduce: {line}");
-        }
+    if let Some(path) = &args.json {
+        let file = CampaignFile::new(&plan, shard, results.clone(), elapsed);
+        write_json(path, &file)?;
     }
-    // The closing line in the form test runners use, so CI logs read the verdict.
-    let passed = results.len() - failures.len();
-    println!("\nexplore: {passed} passed, {} failed", failures.len());
-    Ok(exit(failures.is_empty()))
+    if shard != Shard::ALL {
+        // A shard's report is partial; `twine explore merge` prints the campaign's.
+        let failed = results.iter().filter(|r| !r.passed()).count();
+        let _ = writeln!(
+            out,
+            "explore: shard {}/{}: {} runs in {:.1}s, {failed} failed (merge the shards' files \
+             for the report)",
+            shard.index,
+            shard.count,
+            results.len(),
+            elapsed.as_secs_f64()
+        );
+        return Ok(exit(failed == 0));
+    }
+    Ok(exit(report(&plan, &results, elapsed, 1, &mut out)))
+}
+
+fn merge(paths: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let files = paths
+        .iter()
+        .map(|path| read_json(path))
+        .collect::<Result<Vec<CampaignFile>, Failure>>()?;
+    let shards = files.len();
+    let (plan, results, elapsed) = campaign::merge(files).map_err(Failure::usage)?;
+    let mut out = std::io::stdout().lock();
+    let root = plan.root;
+    let _ = writeln!(
+        out,
+        "explore: root seed {root} (rerun this campaign with --seed {root})"
+    );
+    Ok(exit(report(&plan, &results, elapsed, shards, &mut out)))
+}
+
+fn write_json(path: &Path, file: &CampaignFile) -> Result<(), Failure> {
+    let text = serde_json::to_string(file)
+        .map_err(|e| Failure::usage(format!("cannot encode the results: {e}")))?;
+    std::fs::write(path, text)
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))
+}
+
+fn read_json(path: &Path) -> Result<CampaignFile, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::usage(format!(
+            "{} is not a twine campaign file: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// The root seed when none is given: the one place a campaign draws entropy, printed first.
@@ -247,101 +285,4 @@ fn draw_root_seed() -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(std::process::id().into());
     hasher.finish()
-}
-
-fn run_jobs(entries: &[Entry], jobs: &[(usize, Seed)], workers: usize) -> Vec<Result1> {
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(jobs.len()));
-    let bar = progress_bar(jobs.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(entry, seed)) = jobs.get(index) else {
-                    break;
-                };
-                let outcome = execute(&entries[entry], seed, &Faults::swarm());
-                let result = Result1 {
-                    entry,
-                    seed,
-                    violations: outcome.violations.clone(),
-                    faults_fired: faults_fired(&outcome),
-                };
-                if let Ok(mut results) = results.lock() {
-                    results.push((index, result));
-                }
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
-            });
-        }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    // Threads finish in any order; the report follows the job order.
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, r)| r).collect()
-}
-
-fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    let style =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed} (eta {eta})");
-    if let Ok(style) = style {
-        bar.set_style(style);
-    }
-    Some(bar)
-}
-
-/// How often each kind of fault fired in a run, by the name `--faults` and the table use.
-fn faults_fired(outcome: &Outcome) -> BTreeMap<&'static str, usize> {
-    let mut fired = BTreeMap::new();
-    for entry in &outcome.trace.entries {
-        let Event::Fault { fault, .. } = &entry.event else {
-            continue;
-        };
-        // The harness's own bookkeeping is no fault the seed chose.
-        if matches!(fault, Fault::FinHeld { .. } | Fault::ChaosOver) {
-            continue;
-        }
-        *fired.entry(fault.kind_name()).or_insert(0) += 1;
-    }
-    if Knobs::draw(outcome.seed).active().contains(&Knob::Jitter) {
-        fired.insert(Knob::Jitter.name(), 1);
-    }
-    fired
-}
-
-fn print_table(entries: &[Entry], results: &[Result1]) {
-    println!(
-        "\n{:<18} {:>6} {:>8}  faults exercised (runs where each fired)",
-        "family", "runs", "failures"
-    );
-    for family in catalogue::families() {
-        let rows: Vec<&Result1> = results
-            .iter()
-            .filter(|r| entries[r.entry].family == family)
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        let failures = rows.iter().filter(|r| !r.violations.is_empty()).count();
-        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-        for row in &rows {
-            for kind in row.faults_fired.keys() {
-                *kinds.entry(kind).or_insert(0) += 1;
-            }
-        }
-        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        println!(
-            "{family:<18} {:>6} {failures:>8}  {}",
-            rows.len(),
-            kinds.join(", ")
-        );
-    }
 }

@@ -1,0 +1,107 @@
+//! What can still happen in a run, so the run can stop once nothing can: the engine timers
+//! armed on each open server connection, the connections closing (the driver flushes them
+//! under its own bound), and what each scripted client waits for.
+//!
+//! A run is *quiescent* when the chaos phase is over, nothing was recorded for a while (no
+//! byte in flight: turmoil's latency is far shorter), no engine timer is armed, no connection
+//! is closing and no client waits for a deadline of its own. Then nothing can happen again,
+//! and simulating the rest of the run's time budget would only burn CPU: a broken engine
+//! whose response stalls forever is reported as soon as it stalls, not after the budget.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use std::time::Duration;
+
+use tokio::time::Instant as SimTime;
+use twine_engine::{Timer, TimerChange};
+
+/// What a client waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientWait {
+    /// Something of its own that will end by itself (connecting, a FIN held, a start delay).
+    Busy,
+    /// Its own deadline (a sleep step, the next read of a slow reader), as time since the
+    /// start of the run.
+    Until(Duration),
+    /// Only the network: bytes to read, a write to be taken, or nothing at all (finished).
+    Network,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Client port → the engine timers armed on that server connection.
+    armed: BTreeMap<u16, BTreeSet<Timer>>,
+    /// Client ports of server connections that closed in the engine but whose socket the
+    /// driver has not yet closed (it flushes under its own bound).
+    closing: BTreeSet<u16>,
+    /// Connection number → what that client waits for.
+    clients: BTreeMap<u32, ClientWait>,
+}
+
+/// The shared record. Cheap to clone (a handle).
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    state: Rc<RefCell<State>>,
+}
+
+impl Pending {
+    /// Nothing pending yet.
+    pub fn new() -> Pending {
+        Pending::default()
+    }
+
+    /// An engine timer changed on the connection from `port`.
+    pub fn timer(&self, port: u16, timer: Timer, change: TimerChange) {
+        let mut state = self.state.borrow_mut();
+        let armed = state.armed.entry(port).or_default();
+        match change {
+            TimerChange::Set(_) => armed.insert(timer),
+            TimerChange::Cancelled | TimerChange::Fired => armed.remove(&timer),
+        };
+    }
+
+    /// The engine closed the connection from `port`; the driver now flushes it.
+    pub fn closing(&self, port: u16) {
+        self.state.borrow_mut().closing.insert(port);
+    }
+
+    /// The driver closed the socket of the connection from `port`: nothing of it is pending.
+    pub fn ended(&self, port: u16) {
+        let mut state = self.state.borrow_mut();
+        state.armed.remove(&port);
+        state.closing.remove(&port);
+    }
+
+    /// Client `conn` now waits for `wait`.
+    pub fn client(&self, conn: u32, wait: ClientWait) {
+        self.state.borrow_mut().clients.insert(conn, wait);
+    }
+
+    /// Client `conn` waits for its own deadline `at` (simulated time inside a host), or only
+    /// for the network if it has none.
+    pub fn client_until(&self, conn: u32, at: Option<SimTime>) {
+        let wait = match at {
+            Some(at) => {
+                let ahead = at.saturating_duration_since(SimTime::now());
+                ClientWait::Until(turmoil::sim_elapsed().unwrap_or_default() + ahead)
+            }
+            None => ClientWait::Network,
+        };
+        self.client(conn, wait);
+    }
+
+    /// Whether anything can still happen by itself at or after `now`: an armed timer, a
+    /// closing connection, a busy client or a client deadline still ahead.
+    pub fn anything_due(&self, now: Duration) -> bool {
+        let state = self.state.borrow();
+        let timers = state.armed.values().any(|armed| !armed.is_empty());
+        let clients = state.clients.values().any(|wait| match wait {
+            ClientWait::Busy => true,
+            ClientWait::Until(at) => *at >= now,
+            ClientWait::Network => false,
+        });
+        timers || !state.closing.is_empty() || clients
+    }
+}
