@@ -156,7 +156,14 @@ impl Channel {
             return Err(UsageError::Unsupported);
         }
         let encoder = self.response_encoder(index, &head, app);
-        let is_newest = index + 1 == self.exchanges.len();
+        // The newest response that will reach the wire: a request behind this one that was
+        // given up (`Abort`, a lost body) with nothing queued ends the connection where its
+        // response would start, so it does not count.
+        let is_newest = self
+            .exchanges
+            .iter()
+            .skip(index + 1)
+            .all(|later| matches!(later.send, SendState::Aborted) && later.queued.is_empty());
         let exchange = &mut self.exchanges[index];
         // Answering before reading a body (web2's early reply): the rest of the body is
         // discarded by the lingering close, so this is the last response.

@@ -47,3 +47,37 @@ fn a_fin_inside_a_chunk_size_line_loses_the_request() {
     assert_eq!(h.closed(), Some(CloseReason::Graceful));
     assert_eq!(h.take_wire(), "");
 }
+
+/// With depth 2, the queued request 1 is lost to a FIN mid-body: the response to request 0 is
+/// then the last on the connection and says so.
+#[test]
+fn a_fin_mid_body_behind_a_response_makes_that_response_the_last() {
+    let mut limits = crate::Limits::default();
+    limits.pipeline_depth_max = 2;
+    let mut h = Harness::new(crate::Config { limits, ..bare() });
+    h.send(
+        "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\
+         POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234",
+    );
+    let r1 = RequestId(1);
+    h.app(AppCommand::Consume {
+        request: r1,
+        bytes: 10,
+    })
+    .unwrap();
+    h.send_eof();
+    assert_eq!(lost(&h), [r1]);
+    let head = crate::ResponseHead::new(200).with_header("Content-Length", "1");
+    h.app(AppCommand::SendHead { request: R0, head }).unwrap();
+    h.app(AppCommand::SendBody {
+        request: R0,
+        data: "a".into(),
+    })
+    .unwrap();
+    h.app(AppCommand::Finish { request: R0 }).unwrap();
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\na"
+    );
+    assert_eq!(h.closed(), Some(CloseReason::Graceful));
+}

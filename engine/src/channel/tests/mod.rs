@@ -8,6 +8,7 @@
 // the crate must.
 #![allow(clippy::field_reassign_with_default)]
 
+mod abort_queued;
 mod body_timer;
 mod closed_channel;
 mod date_header;
