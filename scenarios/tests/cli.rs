@@ -156,6 +156,20 @@ fn mistakes_are_one_line_and_exit_2() {
         &["explore", "--seeds", "x"],
         &["explore", "--seeds", "0"],
         &["explore", "--jobs", "0"],
+        &["explore", "--seed", "1", "--shard", "2/3"],
+        &[
+            "explore",
+            "--seed",
+            "1",
+            "--shard",
+            "4/3",
+            "--json",
+            "/tmp/x.json",
+        ],
+        &["explore", "--shard", "1/3", "--json", "/tmp/x.json"],
+        &["explore", "merge"],
+        &["explore", "merge", "/nonexistent/shard-1.json"],
+        &["explore", "merge", "Cargo.toml"],
     ] {
         let output = twine(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
