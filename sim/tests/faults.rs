@@ -6,10 +6,16 @@ use std::time::Duration;
 
 use twine_driver::apps::{Echo, Stream};
 use twine_engine::Config;
+use twine_engine::{CloseReason, ProducerState, Timer, TransportState};
+use twine_sim::pattern::{
+    any_partial_write, any_read_cut, any_received, any_request, bytes_received, client, close,
+    fault, fault_where, lost, producer, read, request, server, server_where, timer_fired,
+};
 use twine_sim::{
     app, run, Action, Check, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Scenario, Seed,
     SendWindow, StreamFaults,
 };
+use twine_sim::{ClientEvent, Fault, Pattern, ServerEvent};
 
 const GET_CLOSE: &str = "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 const POST: &str =
@@ -27,14 +33,16 @@ fn with_faults(
     run(&scenario, Seed(11))
 }
 
-/// The text of the trace, and a check that it contains every one of `lines` in order.
-fn assert_in_order(outcome: &Outcome, lines: &[&str]) {
-    let text = outcome.trace.to_text_unfolded();
-    let mut rest = text.as_str();
-    for line in lines {
-        match rest.find(line) {
-            Some(at) => rest = &rest[at + line.len()..],
-            None => panic!("{line:?} missing (or out of order) in:\n{text}"),
+/// The trace has entries matching `patterns`, in this order.
+fn assert_in_order(outcome: &Outcome, patterns: &[Pattern]) {
+    let mut from = 0;
+    for pattern in patterns {
+        match pattern.find(&outcome.trace, from) {
+            Some(at) => from = at + 1,
+            None => panic!(
+                "{pattern} missing (or out of order) in:\n{}",
+                outcome.trace.to_text_unfolded()
+            ),
         }
     }
 }
@@ -54,22 +62,18 @@ fn read_fragmentation() {
     assert_in_order(
         &outcome,
         &[
-            "read cut to",
-            "read 1 bytes",
-            "event request req#0 POST /p",
-            "s→c \"HTTP/1.1 200 OK",
+            any_read_cut(),
+            read(1),
+            request(0, "POST", "/p"),
+            bytes_received(b"HTTP/1.1 200 OK"),
         ],
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
-    assert!(
-        outcome.clients[0]
-            .received
-            .ends_with(b"abcdefghijklmnopqrstuvwxyz")
-            || outcome
-                .trace
-                .to_text_unfolded()
-                .contains("abcdefghijklmnopqrstuvwxyz")
-    );
+    // The body, read in pieces, is echoed whole.
+    let log = &outcome.clients[0];
+    let exchanges = twine_sim::invariants::exchanges(&log.sent, &log.received).expect("framed");
+    let echoed = exchanges[0].response_body.as_deref();
+    assert_eq!(echoed, Some(&b"abcdefghijklmnopqrstuvwxyz"[..]));
 }
 
 #[test]
@@ -84,7 +88,14 @@ fn partial_writes() {
         faults,
         ClientScript::new().send(GET_CLOSE),
     );
-    assert_in_order(&outcome, &["partial write", "s→c", "EOF"]);
+    assert_in_order(
+        &outcome,
+        &[
+            any_partial_write(),
+            any_received(),
+            client(ClientEvent::Eof),
+        ],
+    );
     assert!(outcome.passed(), "{:?}", outcome.violations);
 }
 
@@ -104,12 +115,16 @@ fn slow_reader_window() {
     assert_in_order(
         &outcome,
         &[
-            "send window full",
-            "transport blocked",
-            "producer req#0 paused",
-            "transport writable",
-            "producer req#0 producing",
-            "producer req#0 stopped",
+            fault(Fault::WindowFull),
+            server(ServerEvent::Transport {
+                state: TransportState::Blocked,
+            }),
+            producer(0, ProducerState::Paused),
+            server(ServerEvent::Transport {
+                state: TransportState::Writable,
+            }),
+            producer(0, ProducerState::Producing),
+            producer(0, ProducerState::Stopped),
         ],
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
@@ -129,7 +144,14 @@ fn read_stalls() {
         faults,
         ClientScript::new().send(GET_CLOSE),
     );
-    assert_in_order(&outcome, &["read stalls", "event request", "EOF"]);
+    assert_in_order(
+        &outcome,
+        &[
+            fault_where("read stalls", |f| matches!(f, Fault::ReadStall { .. })),
+            any_request(),
+            client(ClientEvent::Eof),
+        ],
+    );
     assert!(outcome.passed(), "{:?}", outcome.violations);
 }
 
@@ -144,10 +166,10 @@ fn half_close_at_an_offset_loses_the_request_mid_body() {
     assert_in_order(
         &outcome,
         &[
-            "peer FIN at byte 60",
-            "read EOF",
-            "event lost req#0",
-            "close graceful",
+            fault(Fault::PeerFinAt { byte: 60 }),
+            server(ServerEvent::ReadEof),
+            lost(0),
+            close(CloseReason::Graceful),
         ],
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
@@ -164,14 +186,15 @@ fn reset_at_an_offset_discards_unread_data() {
     assert_in_order(
         &outcome,
         &[
-            "reset at byte 10: unread data discarded",
-            "connection lost",
-            "close abort",
-            "socket aborted",
+            fault(Fault::ResetAt { byte: 10 }),
+            server(ServerEvent::ConnectionLost),
+            close(CloseReason::Abort),
+            server(ServerEvent::SocketAborted),
         ],
     );
-    assert!(
-        !outcome.trace.to_text_unfolded().contains("event request"),
+    assert_eq!(
+        any_request().count(&outcome.trace),
+        0,
         "nothing after the reset is read"
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
@@ -188,10 +211,10 @@ fn stall_forever_is_ended_by_the_engine_timers() {
     assert_in_order(
         &outcome,
         &[
-            "stall forever at byte 5",
-            "timer header_read fired",
-            "timer abort fired",
-            "close abort",
+            fault(Fault::StallAt { byte: 5 }),
+            timer_fired(Timer::HeaderRead),
+            timer_fired(Timer::Abort),
+            close(CloseReason::Abort),
         ],
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
@@ -210,16 +233,20 @@ fn latency_and_hold() {
     assert_in_order(
         &outcome,
         &[
-            "network: hold client↔server",
-            "network: release client↔server",
-            "event request",
+            fault(Fault::Network {
+                fault: NetFault::Hold,
+            }),
+            fault(Fault::Network {
+                fault: NetFault::Release,
+            }),
+            any_request(),
         ],
     );
-    let text = outcome.trace.to_text_unfolded();
-    let request_line = text.lines().find(|l| l.contains("event request")).unwrap();
+    let request = any_request().find(&outcome.trace, 0).expect("a request");
+    let at = outcome.trace.entries[request].at_nanos / 1_000_000;
     assert!(
-        request_line.trim_start().starts_with("50"),
-        "held until 500ms: {request_line}"
+        (500..600).contains(&at),
+        "held until 500 ms, read at {at} ms"
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
 }
@@ -240,9 +267,11 @@ fn partition_wedges_the_stream_and_the_engine_times_out() {
     assert_in_order(
         &outcome,
         &[
-            "network: partition client↔server",
-            "timer header_read fired",
-            "close",
+            fault(Fault::Network {
+                fault: NetFault::Partition,
+            }),
+            timer_fired(Timer::HeaderRead),
+            server_where("close", |e| matches!(e, ServerEvent::Close { .. })),
         ],
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
@@ -263,7 +292,15 @@ fn server_restart_drops_connections_and_serves_new_ones() {
             .send(GET_CLOSE),
     );
     let outcome = run(&scenario, Seed(5));
-    assert_in_order(&outcome, &["network: restart server", "c0  c   EOF"]);
+    assert_in_order(
+        &outcome,
+        &[
+            fault(Fault::Network {
+                fault: NetFault::RestartServer,
+            }),
+            client(ClientEvent::Eof).on(0),
+        ],
+    );
     assert!(outcome.clients[1].received.starts_with(b"HTTP/1.1 200 OK"));
     assert!(outcome.passed(), "{:?}", outcome.violations);
 }
