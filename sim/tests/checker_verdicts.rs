@@ -427,3 +427,62 @@ fn regression_checker_catches_the_obvious_violations() {
     );
     assert!(v.iter().any(|v| v.check == Check::Unended), "{v:?}");
 }
+
+/// Real runs of the engine on the simulated network, of the kinds of exchange the parsers must
+/// read: pipelining, `HEAD`, `100 Continue`, a chunked upload, HTTP/1.0, garbage, a half-close.
+/// They must pass; a false alarm here would fail every scenario.
+#[test]
+fn real_runs_pass() {
+    use std::time::Duration;
+    use twine_sim::Fragments;
+
+    let pipelined = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello\
+        HEAD /b HTTP/1.1\r\nHost: h\r\n\r\n\
+        GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    let expect = "POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+    let chunked = "POST /d HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+        3\r\nabc\r\n0\r\nX-T: 1\r\n\r\nGET /f HTTP/1.0\r\n\r\n";
+    let scripts = [
+        ClientScript::new().send_in(pipelined, Fragments::Random { max: 9 }, Duration::ZERO),
+        ClientScript::new()
+            .send(expect)
+            .then(Action::WaitFor("100 Continue\r\n\r\n".into()))
+            .send("abc")
+            .send("GET /g HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+        ClientScript::new().send(chunked),
+        ClientScript::new()
+            .send("GET / HTTP/1.1\r\nHost: h\r\n\r\nNOT HTTP\r\n\r\n")
+            .misbehaving(),
+        ClientScript::new()
+            .send("GET /h HTTP/1.1\r\nHost: h\r\n\r\n")
+            .then(Action::ShutdownWrite),
+    ];
+    let mut scenario = scenario("checkers/real", app::<Echo>());
+    scenario.clients = scripts.to_vec();
+    let outcome = run(&scenario, Seed(3));
+    assert!(
+        outcome.passed(),
+        "{:?}\n{}",
+        outcome.violations,
+        outcome.trace.to_text()
+    );
+    let log = &outcome.clients[0];
+    let got = invariants::exchanges(&log.sent, &log.received).expect("well-formed");
+    let summary: Vec<_> = got
+        .iter()
+        .map(|e| (e.method.as_str(), e.status, e.response_body.as_deref()))
+        .collect();
+    type Want<'a> = (&'a str, Option<u16>, Option<&'a [u8]>);
+    let want: [Want<'_>; 3] = [
+        ("POST", Some(200), Some(b"hello")),
+        ("HEAD", Some(200), Some(b"")),
+        ("GET", Some(200), Some(b"")),
+    ];
+    assert_eq!(summary, want);
+    let log = &outcome.clients[1];
+    let got = invariants::exchanges(&log.sent, &log.received).expect("well-formed");
+    assert_eq!(
+        (got[0].interim.as_slice(), got[0].status),
+        (&[100][..], Some(200))
+    );
+}
