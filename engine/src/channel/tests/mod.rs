@@ -19,6 +19,7 @@ mod half_close;
 mod harness;
 mod head_limits_dribbled;
 mod idle_memory;
+mod last_response_body;
 mod loss_reports;
 mod persistence;
 mod pipelining;
