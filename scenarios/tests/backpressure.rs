@@ -6,6 +6,7 @@ mod catalogue;
 scenarios!("backpressure":
     slow_window_stream,
     echo_upload_slow_reader,
+    echo_send_buffer_under_credit,
     never_reading_pipeliner,
     read_after_pause_recovers,
 );

@@ -11,8 +11,8 @@ use super::expect::{absent, all, clean_eof, failed, failed_on, in_order, statuse
 use super::{echo, quick_config, slow_reader, stream, Entry};
 use twine_engine::{CloseReason, ProducerState, ReadState, RequestId, Timer, TransportState};
 use twine_sim::pattern::{
-    app, body_end, close, fault, finish, producer, request, request_id, server, timer_cancelled,
-    timer_fired, timer_set, timer_set_for,
+    any_app_refused, app, body_end, close, fault, finish, producer, request, request_id, server,
+    timer_cancelled, timer_fired, timer_set, timer_set_for,
 };
 use twine_sim::Violation;
 use twine_sim::{AppAction, Fault, ServerEvent};
@@ -242,6 +242,39 @@ pub(super) const ENTRIES: &[Entry] = &[
                 // Credit withheld while paused is granted again, in one piece, on resume.
                 in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), app(AppAction::Consume { request: RequestId(0), bytes: 65536 })]),
                 no_credit_while_paused(o, 0, RequestId(0)),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "echo_send_buffer_under_credit",
+        about: "found by the config knob: with a send buffer (4 KiB) smaller than echo's 64 KiB credit, body bytes that arrive while the producer is paused are held by the app, never written past the bound and refused; all 300 KB come back",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.send_buffer_bytes_max = 4096;
+            let mut s = echo("backpressure/echo_send_buffer_under_credit", config);
+            s.faults = slow_reader(16384, 4096);
+            s.clients.push(
+                ClientScript::new()
+                    .send(format!(
+                        "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {UPLOAD_BYTES}\r\n\
+                         Connection: close\r\n\r\n"
+                    ))
+                    .send_in(numbered_body(UPLOAD_BYTES), Fragments::Each(16384), Duration::ZERO),
+            );
+            s
+        },
+        expect: |o| {
+            let body = numbered_body(UPLOAD_BYTES);
+            all([
+                statuses(o, 0, &[200]),
+                long_bodies(o, 0, &[Some(&body)]),
+                // Before the fix, body writes past the bound were refused and lost, and the
+                // response could never finish: "body shorter than Content-Length".
+                absent(o, any_app_refused()),
+                in_order(o, &[producer(0, ProducerState::Paused), finish(0), close(CloseReason::Graceful)]),
                 clean_eof(o, 0),
             ])
         },

@@ -4,8 +4,15 @@
 //! Request-body credit is granted only while the response producer is not paused, so a client
 //! that uploads fast but reads slowly is slowed down to its own reading speed: backpressure
 //! end to end, with at most `CREDIT_BYTES` in flight per request.
+//!
+//! Body bytes that arrive while the producer is paused (credit granted before the pause) are
+//! held, not sent: the channel refuses a body write past its send buffer's bound, and a
+//! refused write would be lost. They go out one chunk per `produce` call once the producer
+//! resumes, and the response finishes only when none is left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
 
 use twine_engine::{
     AppCommand, BodyLength, Event, Instant, ProducerKind, ProducerState, RequestId, ResponseHead,
@@ -30,6 +37,10 @@ struct EchoRequest {
     paused: bool,
     /// Credit used up while paused, granted again on resume.
     owed_credit: u64,
+    /// Body bytes held while paused (or behind others held), in order.
+    held: VecDeque<Bytes>,
+    /// The request body ended: finish once nothing is held.
+    ended: bool,
 }
 
 impl Echo {
@@ -67,6 +78,8 @@ impl Echo {
                 echo_body,
                 paused: false,
                 owed_credit: 0,
+                held: VecDeque::new(),
+                ended: false,
             },
         );
         let mut commands = vec![
@@ -99,7 +112,11 @@ impl App for Echo {
                 };
                 let len = data.len() as u64;
                 if request.echo_body {
-                    commands.push(AppCommand::SendBody { request: id, data });
+                    if request.paused || !request.held.is_empty() {
+                        request.held.push_back(data);
+                    } else {
+                        commands.push(AppCommand::SendBody { request: id, data });
+                    }
                 }
                 if request.paused {
                     request.owed_credit += len;
@@ -111,8 +128,15 @@ impl App for Echo {
                 }
             }
             // Requests without a body were finished with their head.
-            Event::BodyEnd { id } if self.requests.remove(&id).is_some() => {
-                commands.push(AppCommand::Finish { request: id });
+            Event::BodyEnd { id } => {
+                let Some(request) = self.requests.get_mut(&id) else {
+                    return;
+                };
+                request.ended = true;
+                if request.held.is_empty() {
+                    self.requests.remove(&id);
+                    commands.push(AppCommand::Finish { request: id });
+                }
             }
             Event::Lost { id } => {
                 self.requests.remove(&id);
@@ -137,5 +161,25 @@ impl App for Echo {
             let bytes = std::mem::take(&mut request.owed_credit);
             commands.push(AppCommand::Consume { request: id, bytes });
         }
+    }
+
+    /// Sends one held chunk of the first request that is producing and holds one, and
+    /// finishes it once its body ended and nothing is held.
+    fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        let ready = self
+            .requests
+            .iter_mut()
+            .find(|(_, r)| !r.paused && !r.held.is_empty());
+        let Some((&id, request)) = ready else {
+            return false;
+        };
+        if let Some(data) = request.held.pop_front() {
+            commands.push(AppCommand::SendBody { request: id, data });
+        }
+        if request.ended && request.held.is_empty() {
+            self.requests.remove(&id);
+            commands.push(AppCommand::Finish { request: id });
+        }
+        true
     }
 }
