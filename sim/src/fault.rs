@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant as SimTime, Sleep};
 
 use crate::event::{Decision, Event, Fault, Side};
-use crate::net::{Network, SentSegments};
+use crate::net::{Network, SentSegments, FIN_HOLD_MS_MAX};
 use crate::rng::{Seed, SimRng};
 use crate::trace::Recorder;
 
@@ -78,7 +78,28 @@ pub struct StreamFaults {
     pub reset_at: Option<u64>,
     /// Nothing moves after this many bytes read.
     pub stall_at: Option<u64>,
+    /// A peer FIN the seed may place (a swarm fault), unless `half_close_at` is set.
+    pub random_half_close: Option<RandomOffset>,
+    /// A reset the seed may place (a swarm fault), unless `reset_at` is set.
+    pub random_reset: Option<RandomOffset>,
+    /// A stall the seed may place (a swarm fault), unless `stall_at` is set.
+    pub random_stall: Option<RandomOffset>,
 }
+
+/// A byte-offset fault placed by the seed: each connection gets it with probability
+/// `chance`, at a byte drawn from `0..=offset_max` of what the server reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomOffset {
+    /// The probability that a connection gets the fault.
+    pub chance: f64,
+    /// The largest offset drawn.
+    pub offset_max: u64,
+}
+
+/// The decision points every connection numbers first, in this order, whether its swarm
+/// offset faults are on or not (so the numbering of the rest never shifts): the peer FIN,
+/// the reset and the stall. Reads and writes are numbered after them.
+const OFFSET_DECISIONS: usize = 3;
 
 impl StreamFaults {
     /// Whether any fault is configured.
@@ -116,6 +137,8 @@ pub struct FaultyStream<S> {
     /// The faults, known once the client has told the trace which connection this port is
     /// (it does so as soon as it is connected, before it sends anything).
     faults: StreamFaults,
+    /// The decisions that placed the swarm's offset faults (FIN, reset, stall), if any.
+    offset_decisions: [Option<Decision>; OFFSET_DECISIONS],
     resolved: bool,
     plan: FaultPlan,
     keep: Keep,
@@ -139,6 +162,8 @@ pub struct FaultyStream<S> {
     /// The segments written to the client, for the FIN rule.
     segments: SentSegments,
     fin_held: bool,
+    /// When the driver first asked to shut down, for the FIN hold's bound.
+    fin_held_since: Option<SimTime>,
     /// Reused read buffer: the limit on a read is applied by reading into it.
     scratch: Vec<u8>,
     state: StreamState,
@@ -167,6 +192,7 @@ impl<S> FaultyStream<S> {
         FaultyStream {
             inner: Some(inner),
             faults: StreamFaults::default(),
+            offset_decisions: [None; OFFSET_DECISIONS],
             resolved: false,
             plan,
             keep,
@@ -185,6 +211,7 @@ impl<S> FaultyStream<S> {
             write_wake: None,
             segments: SentSegments::new(),
             fin_held: false,
+            fin_held_since: None,
             scratch: Vec::new(),
             state: StreamState::Open,
             write_blocked: false,
@@ -247,6 +274,38 @@ impl<S> FaultyStream<S> {
         self.rng = SimRng::fork(self.seed, &format!("faults/conn-{conn}"));
         self.tokens = self.faults.window.map_or(usize::MAX, |w| w.bytes);
         self.refilled = SimTime::now();
+        self.place_offsets(conn);
+    }
+
+    /// Draws the swarm's offset faults of connection `conn`: each is a numbered decision and
+    /// takes the same draws whether it is on or not, so turning one off shifts nothing else.
+    fn place_offsets(&mut self, conn: u32) {
+        let mut rng = SimRng::fork(self.seed, &format!("faults/conn-{conn}/offsets"));
+        let randoms = [
+            self.faults.random_half_close,
+            self.faults.random_reset,
+            self.faults.random_stall,
+        ];
+        for (slot, random) in randoms.into_iter().enumerate() {
+            let decision = self.decide();
+            let (roll, offset) = (rng.range(0..1_000_000u32), rng.next_u64());
+            let Some(random) = random.filter(|_| self.chaos.is_on()) else {
+                continue;
+            };
+            if f64::from(roll) >= random.chance * 1_000_000.0 {
+                continue;
+            }
+            let at = offset % (random.offset_max + 1);
+            let own = match slot {
+                0 => &mut self.faults.half_close_at,
+                1 => &mut self.faults.reset_at,
+                _ => &mut self.faults.stall_at,
+            };
+            if let (None, Some(decision)) = (*own, decision) {
+                *own = Some(at);
+                self.offset_decisions[slot] = Some(decision);
+            }
+        }
     }
 
     /// The byte-offset faults, checked before each read.
@@ -255,17 +314,23 @@ impl<S> FaultyStream<S> {
             return;
         }
         let at = self.read_bytes;
-        if self.faults.reset_at.is_some_and(|n| at >= n) {
+        let (fault, slot) = if self.faults.reset_at.is_some_and(|n| at >= n) {
             self.state = StreamState::Reset;
             // Dropping turmoil's stream tells the peer; our side discards what is unread.
             self.inner = None;
-            self.fault(Fault::ResetAt { byte: at });
+            (Fault::ResetAt { byte: at }, 1)
         } else if self.faults.stall_at.is_some_and(|n| at >= n) {
             self.state = StreamState::Stalled;
-            self.fault(Fault::StallAt { byte: at });
+            (Fault::StallAt { byte: at }, 2)
         } else if self.faults.half_close_at.is_some_and(|n| at >= n) {
             self.state = StreamState::PeerClosed;
-            self.fault(Fault::PeerFinAt { byte: at });
+            (Fault::PeerFinAt { byte: at }, 0)
+        } else {
+            return;
+        };
+        match self.offset_decisions[slot] {
+            Some(decision) => self.fired(decision, fault),
+            None => self.fault(fault),
         }
     }
 
@@ -457,16 +522,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A stalled connection takes no more bytes, but flushing and shutting down a TCP
+        // socket never wait for the peer: the kernel queues the FIN.
         let stalled = self.state == StreamState::Stalled;
         match self.inner.as_mut() {
             Some(inner) if !stalled => Pin::new(inner).poll_flush(cx),
-            Some(_) => Poll::Pending,
+            Some(_) => Poll::Ready(Ok(())),
             None => Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
         }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.fin_would_be_lost() {
+        let stalled = self.state == StreamState::Stalled;
+        let held_since = *self.fin_held_since.get_or_insert_with(SimTime::now);
+        let hold_over = held_since.elapsed() >= Duration::from_millis(FIN_HOLD_MS_MAX);
+        if !stalled && !hold_over && self.fin_would_be_lost() {
             let this = &mut *self;
             this.write_wake
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(1))));
@@ -476,10 +546,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        let stalled = self.state == StreamState::Stalled;
         match self.inner.as_mut() {
             Some(inner) if !stalled => Pin::new(inner).poll_shutdown(cx),
-            Some(_) => Poll::Pending,
+            // The FIN is queued behind what the stalled peer never takes: nothing to wait for.
+            Some(_) => Poll::Ready(Ok(())),
             None => Poll::Ready(Err(io::ErrorKind::ConnectionReset.into())),
         }
     }

@@ -15,9 +15,11 @@
 //! 3. **The server's trace** (`server_trace`): nothing written after shutdown or close,
 //!    nothing processed after a rejected request, buffering bounded while the transport is
 //!    blocked, and every accepted connection closed.
-//! 4. **Liveness**, for well-behaved clients only (misbehaving ones are attackers or broken
-//!    peers, exempt from this alone): each finished, saw the close it waited for, and got a
-//!    complete final response to every request the server could answer.
+//! 4. **Liveness**, for well-behaved clients that no destructive fault touched (misbehaving
+//!    ones are attackers or broken peers, and a peer FIN, reset or stall at a byte offset
+//!    breaks the client's side of the bargain; both are exempt from this alone): each
+//!    finished, saw the close it waited for, and got a complete final response to every
+//!    request the server could answer.
 
 mod request_scanner;
 mod response_parser;
@@ -110,6 +112,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     }
     let notes = server_notes(trace);
     let restarts = restart_times(trace);
+    let touched = destructively_touched(trace);
     let completed = run_completed(trace, clients);
     let limit = scenario.config.limits.send_buffer_bytes_max;
     let conns: BTreeSet<u32> = notes.keys().copied().chain(conn_numbers(clients)).collect();
@@ -125,7 +128,9 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !interrupted
                 && !server_trace::lost_or_aborted(notes);
             out.extend(check_wire(conn, log, &wire, graceful));
-            let script = scenario.clients.get(index).filter(|s| s.well_behaved);
+            // Liveness is owed to well-behaved clients no destructive fault touched.
+            let owed = |s: &&ClientScript| s.well_behaved && !touched.contains(&conn);
+            let script = scenario.clients.get(index).filter(owed);
             if let Some(script) = script {
                 out.extend(check_liveness(conn, script, log, &wire));
             }
@@ -171,6 +176,18 @@ fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
         }
     }
     notes
+}
+
+/// The connections a destructive fault touched (the peer's FIN, a reset or a stall forever at
+/// a byte offset): owed safety, not liveness.
+fn destructively_touched(trace: &Trace) -> BTreeSet<u32> {
+    let destructive = |e: &&Entry| {
+        matches!(
+            e.event.as_fault(),
+            Some(Fault::PeerFinAt { .. } | Fault::ResetAt { .. } | Fault::StallAt { .. })
+        )
+    };
+    trace.entries.iter().filter(destructive).filter_map(|e| e.conn).collect()
 }
 
 /// When the server host was restarted.

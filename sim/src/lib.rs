@@ -33,7 +33,7 @@ pub use client::{Action, ClientLog, ClientScript, Fragments, ReadPolicy};
 pub use event::{
     AppAction, Check, ClientEvent, Decision, Event, Fault, NetFault, ServerEvent, Side, Violation,
 };
-pub use fault::{Chaos, FaultPlan, Keep, SendWindow, StreamFaults};
+pub use fault::{Chaos, FaultPlan, Keep, RandomOffset, SendWindow, StreamFaults};
 pub use pattern::Pattern;
 pub use rng::{Seed, SimRng};
 pub use run::{run, Outcome};

@@ -2,15 +2,16 @@
 //! BUGGIFY), so a campaign over many seeds covers many combinations instead of running every
 //! fault at once. The chosen knobs are printed at the top of the trace.
 //!
-//! Swarm faults are the survivable ones (fragmentation, partial writes, slow readers, stalls,
-//! latency): a correct engine must keep every well-behaved client whole under any mix of them.
-//! Destructive faults (resets, FIN or stall at a byte offset, partitions, restarts) belong to
-//! the scenarios that expect them.
+//! Two kinds of swarm fault. The survivable ones (fragmentation, partial writes, slow readers,
+//! read stalls, latency, and the config knob's pipeline depth and buffer bounds): a correct
+//! engine keeps every well-behaved client whole under any mix of them. The destructive ones
+//! (the peer's FIN, a reset, a stall forever, each at a byte offset the seed draws per
+//! connection): the connections they touch are owed safety only, not liveness.
 
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::fault::{SendWindow, StreamFaults};
+use crate::fault::{RandomOffset, SendWindow, StreamFaults};
 use crate::rng::{Seed, SimRng};
 use crate::scenario::{Latency, Scenario};
 
@@ -27,16 +28,29 @@ pub enum Knob {
     ReadStalls,
     /// Random latency instead of a fixed one.
     Jitter,
+    /// The peer's FIN at a random byte offset (destructive).
+    HalfClose,
+    /// A reset at a random byte offset (destructive).
+    Reset,
+    /// A stall forever at a random byte offset (destructive).
+    Stall,
+    /// The engine's config drawn near its boundaries: pipeline depth, buffer bounds, the
+    /// closing timers.
+    Config,
 }
 
 impl Knob {
     /// Every knob.
-    pub const ALL: [Knob; 5] = [
+    pub const ALL: [Knob; 9] = [
         Knob::ReadFragments,
         Knob::WriteFragments,
         Knob::SlowReader,
         Knob::ReadStalls,
         Knob::Jitter,
+        Knob::HalfClose,
+        Knob::Reset,
+        Knob::Stall,
+        Knob::Config,
     ];
 
     /// The name used on the command line.
@@ -47,6 +61,10 @@ impl Knob {
             Knob::SlowReader => "slow-reader",
             Knob::ReadStalls => "read-stalls",
             Knob::Jitter => "jitter",
+            Knob::HalfClose => "half-close",
+            Knob::Reset => "reset",
+            Knob::Stall => "stall",
+            Knob::Config => "config",
         }
     }
 
@@ -69,6 +87,62 @@ pub struct Knobs {
     pub read_stall: Option<(f64, u64)>,
     /// Message latency.
     pub latency: Latency,
+    /// The peer's FIN at a random offset, per connection.
+    pub half_close: Option<RandomOffset>,
+    /// A reset at a random offset, per connection.
+    pub reset: Option<RandomOffset>,
+    /// A stall forever at a random offset, per connection.
+    pub stall: Option<RandomOffset>,
+    /// The engine's config, drawn.
+    pub config: Option<ConfigKnob>,
+}
+
+/// The config a seed draws: what a correct engine must survive with every well-behaved client
+/// whole (DESIGN.md §3: the config is a swarm knob too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigKnob {
+    /// Requests dispatched at once, 1 to 4.
+    pub pipeline_depth_max: usize,
+    /// The send buffer's bound, 1 KiB to 64 KiB.
+    pub send_buffer_bytes_max: usize,
+    /// The receive buffer's bound, from the head limit to 64 KiB.
+    pub recv_buffer_bytes_max: usize,
+    /// How long a lingering close reads on, 1 s to 5 s.
+    pub linger: Duration,
+    /// How long a graceful close may take, 1 s to 5 s.
+    pub abort: Duration,
+}
+
+impl ConfigKnob {
+    fn draw(rng: &mut SimRng) -> ConfigKnob {
+        let head = twine_engine::Limits::DEFAULT.head_bytes_max;
+        ConfigKnob {
+            pipeline_depth_max: rng.range(1..=4usize),
+            send_buffer_bytes_max: rng.range(1024..=65536usize),
+            recv_buffer_bytes_max: rng.range(head..=65536usize),
+            linger: Duration::from_millis(rng.range(1000..=5000u64)),
+            abort: Duration::from_millis(rng.range(1000..=5000u64)),
+        }
+    }
+
+    /// `config` with these values.
+    fn apply(&self, config: &mut twine_engine::Config) {
+        let limits = &mut config.limits;
+        limits.pipeline_depth_max = self.pipeline_depth_max;
+        limits.send_buffer_bytes_max = self.send_buffer_bytes_max;
+        limits.recv_buffer_bytes_max = self.recv_buffer_bytes_max.max(limits.head_bytes_max);
+        config.timeouts.linger = self.linger;
+        config.timeouts.abort = self.abort;
+    }
+}
+
+/// Draws a destructive offset knob: the share of connections it touches and how far in.
+fn random_offset(rng: &mut SimRng) -> RandomOffset {
+    const OFFSETS_MAX: [u64; 6] = [16, 64, 256, 1024, 4096, 65536];
+    RandomOffset {
+        chance: f64::from(rng.range(2..=10u32)) / 10.0,
+        offset_max: OFFSETS_MAX[rng.range(0..OFFSETS_MAX.len())],
+    }
 }
 
 impl Knobs {
@@ -80,6 +154,10 @@ impl Knobs {
             window: None,
             read_stall: None,
             latency: Latency::fixed(Duration::from_millis(1)),
+            half_close: None,
+            reset: None,
+            stall: None,
+            config: None,
         }
     }
 
@@ -105,12 +183,22 @@ impl Knobs {
         } else {
             Latency::fixed(Duration::from_millis(rng.range(0..=5u64)))
         };
+        // Destructive knobs are drawn after the others, so adding them changed no one's draws.
+        let destructive = |rng: &mut SimRng| rng.range(0..3u32) == 0;
+        let half_close = destructive(&mut rng).then(|| random_offset(&mut rng));
+        let reset = destructive(&mut rng).then(|| random_offset(&mut rng));
+        let stall = destructive(&mut rng).then(|| random_offset(&mut rng));
+        let config = on(&mut rng).then(|| ConfigKnob::draw(&mut rng));
         Knobs {
             read_fragment_max,
             write_fragment_max,
             window,
             read_stall,
             latency,
+            half_close,
+            reset,
+            stall,
+            config,
         }
     }
 
@@ -132,6 +220,13 @@ impl Knobs {
         if self.latency.min != self.latency.max {
             on.push(Knob::Jitter);
         }
+        let destructive = [
+            (self.half_close.is_some(), Knob::HalfClose),
+            (self.reset.is_some(), Knob::Reset),
+            (self.stall.is_some(), Knob::Stall),
+            (self.config.is_some(), Knob::Config),
+        ];
+        on.extend(destructive.into_iter().filter(|(is, _)| *is).map(|(_, k)| k));
         on
     }
 
@@ -151,6 +246,10 @@ impl Knobs {
             } else {
                 Latency::fixed(self.latency.min)
             },
+            half_close: self.half_close.filter(|_| has(Knob::HalfClose)),
+            reset: self.reset.filter(|_| has(Knob::Reset)),
+            stall: self.stall.filter(|_| has(Knob::Stall)),
+            config: self.config.filter(|_| has(Knob::Config)),
         }
     }
 
@@ -161,6 +260,9 @@ impl Knobs {
             write_fragment_max: self.write_fragment_max,
             window: self.window,
             read_stall: self.read_stall,
+            random_half_close: self.half_close,
+            random_reset: self.reset,
+            random_stall: self.stall,
             ..StreamFaults::default()
         }
     }
@@ -201,6 +303,23 @@ impl Knobs {
                     self.latency.max.as_millis()
                 ),
             ),
+            ("half-close".into(), show(self.half_close.map(describe_offset))),
+            ("reset".into(), show(self.reset.map(describe_offset))),
+            ("stall".into(), show(self.stall.map(describe_offset))),
+            (
+                "config".into(),
+                show(self.config.map(|c| {
+                    format!(
+                        "pipeline depth {}, send buffer {} bytes, receive buffer {} bytes, \
+                         linger {}ms, abort {}ms",
+                        c.pipeline_depth_max,
+                        c.send_buffer_bytes_max,
+                        c.recv_buffer_bytes_max,
+                        c.linger.as_millis(),
+                        c.abort.as_millis()
+                    )
+                })),
+            ),
         ]
     }
 
@@ -209,6 +328,9 @@ impl Knobs {
         let base = scenario.faults.clone();
         let swarm = self.stream_faults();
         scenario.faults = Rc::new(move |conn| merge(base(conn), &swarm));
+        if let Some(config) = &self.config {
+            config.apply(&mut scenario.config);
+        }
         if scenario.latency == Latency::fixed(Duration::from_millis(1)) {
             // As with stream faults, a scenario's own latency wins.
             scenario.latency = self.latency;
@@ -224,8 +346,19 @@ fn merge(own: StreamFaults, swarm: &StreamFaults) -> StreamFaults {
         write_fragment_max: own.write_fragment_max.or(swarm.write_fragment_max),
         window: own.window.or(swarm.window),
         read_stall: own.read_stall.or(swarm.read_stall),
+        random_half_close: own.random_half_close.or(swarm.random_half_close),
+        random_reset: own.random_reset.or(swarm.random_reset),
+        random_stall: own.random_stall.or(swarm.random_stall),
         ..own
     }
+}
+
+/// A destructive offset knob, for the trace's knob lines.
+fn describe_offset(offset: RandomOffset) -> String {
+    format!(
+        "p={:.1} per connection, at a byte in 0..={}",
+        offset.chance, offset.offset_max
+    )
 }
 
 #[cfg(test)]
