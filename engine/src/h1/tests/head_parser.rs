@@ -9,6 +9,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::error::ProtocolErrorKind;
 
+#[path = "field_value_words.rs"]
+mod field_value_words;
+
 /// What a head must parse into: the request's fields, and `close_after`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ExpectedHead {
