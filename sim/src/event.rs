@@ -662,6 +662,12 @@ pub enum Check {
     Backlog,
     /// A connection the server accepted never ended.
     Unended,
+    /// A timer was set for the wrong duration, fired unarmed, early or late.
+    Timer,
+    /// A producer moved illegally or was left unstopped.
+    Producer,
+    /// Reading paused or resumed twice in a row.
+    Reading,
     /// A scenario's own expectation.
     Expectation,
 }
@@ -687,6 +693,9 @@ impl Check {
             Check::WriteWhileBlocked => "write-while-blocked",
             Check::Backlog => "backlog",
             Check::Unended => "unended",
+            Check::Timer => "timer",
+            Check::Producer => "producer",
+            Check::Reading => "reading",
             Check::Expectation => "expectation",
         }
     }

@@ -15,12 +15,16 @@
 //! 3. **The server's trace** (`server_trace`): nothing written after shutdown or close,
 //!    nothing processed after a rejected request, buffering bounded while the transport is
 //!    blocked, and every accepted connection closed.
-//! 4. **Liveness**, for well-behaved clients that no destructive fault touched (misbehaving
+//! 4. **The engine's promises** (`promises`): timers set for their configured durations and
+//!    fired on time, producers moving legally and stopped when the connection ends, reading
+//!    paused and resumed in turn.
+//! 5. **Liveness**, for well-behaved clients that no destructive fault touched (misbehaving
 //!    ones are attackers or broken peers, and a peer FIN, reset or stall at a byte offset
 //!    breaks the client's side of the bargain; both are exempt from this alone): each
 //!    finished, saw the close it waited for, and got a complete final response to every
 //!    request the server could answer.
 
+mod promises;
 mod request_scanner;
 mod response_parser;
 mod server_trace;
@@ -141,6 +145,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             limit,
             completed && !interrupted,
         ));
+        out.extend(promises::check_conn(conn, notes, &scenario.config.timeouts));
     }
     out
 }
@@ -187,7 +192,12 @@ fn destructively_touched(trace: &Trace) -> BTreeSet<u32> {
             Some(Fault::PeerFinAt { .. } | Fault::ResetAt { .. } | Fault::StallAt { .. })
         )
     };
-    trace.entries.iter().filter(destructive).filter_map(|e| e.conn).collect()
+    trace
+        .entries
+        .iter()
+        .filter(destructive)
+        .filter_map(|e| e.conn)
+        .collect()
 }
 
 /// When the server host was restarted.

@@ -226,7 +226,12 @@ impl Knobs {
             (self.stall.is_some(), Knob::Stall),
             (self.config.is_some(), Knob::Config),
         ];
-        on.extend(destructive.into_iter().filter(|(is, _)| *is).map(|(_, k)| k));
+        on.extend(
+            destructive
+                .into_iter()
+                .filter(|(is, _)| *is)
+                .map(|(_, k)| k),
+        );
         on
     }
 
@@ -303,7 +308,10 @@ impl Knobs {
                     self.latency.max.as_millis()
                 ),
             ),
-            ("half-close".into(), show(self.half_close.map(describe_offset))),
+            (
+                "half-close".into(),
+                show(self.half_close.map(describe_offset)),
+            ),
             ("reset".into(), show(self.reset.map(describe_offset))),
             ("stall".into(), show(self.stall.map(describe_offset))),
             (

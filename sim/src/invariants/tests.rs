@@ -6,11 +6,14 @@ use std::rc::Rc;
 use twine_driver::apps::Echo;
 use twine_driver::App;
 
-use twine_engine::{CloseReason, ProtocolErrorKind, RequestId, TransportState};
+use twine_engine::{
+    CloseReason, ProducerState, ProtocolErrorKind, ReadState, RequestId, Timer, TimerChange,
+    TransportState,
+};
 
 use super::*;
 use crate::client::{ClientLog, ClientScript};
-use crate::event::ServerEvent;
+use crate::event::{Check, ServerEvent};
 
 const REQUEST: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
@@ -393,4 +396,107 @@ fn exchanges_pair_requests_with_responses() {
     assert_eq!(got[2].response_body, None, "cut short");
     let err = exchanges(sent, b"HTTP/1.1 2000 OK\r\n\r\n").expect_err("malformed");
     assert!(err.starts_with("malformed response at byte 0"), "{err}");
+}
+
+/// The violations of one check that `check` finds in `trace`, as people read them.
+fn found(trace: &Trace, check: Check) -> Vec<String> {
+    let scenario = scenario(ClientScript::new().misbehaving());
+    let violations = super::check(&scenario, trace, &[log(REQUEST, RESPONSE)]);
+    violations
+        .iter()
+        .filter(|v| v.check == check)
+        .map(|v| v.to_string())
+        .collect()
+}
+
+fn timer(timer: Timer, change: TimerChange) -> Event {
+    s(ServerEvent::Timer { timer, change })
+}
+
+#[test]
+fn timers_set_for_the_wrong_duration_or_fired_off_time_are_caught() {
+    let header_read = twine_engine::Config::new().timeouts.header_read;
+    let deadline = |at_ms: u64| twine_engine::Instant::from_millis(at_ms) + header_read;
+    // Set at 2 ms (the second entry) for its duration, fired on time: no finding.
+    let fine = clean_with(
+        Some(c(ClientEvent::Connected)),
+        &[timer(Timer::HeaderRead, TimerChange::Set(deadline(2)))],
+    );
+    assert_eq!(found(&fine, Check::Timer), Vec::<String>::new());
+    // Set for half the configured duration.
+    let short = twine_engine::Instant::from_millis(2) + header_read / 2;
+    let wrong = clean_with(
+        Some(c(ClientEvent::Connected)),
+        &[timer(Timer::HeaderRead, TimerChange::Set(short))],
+    );
+    assert_eq!(found(&wrong, Check::Timer).len(), 1, "{wrong:?}");
+    // Fired without being set.
+    let unarmed = clean_with(
+        Some(c(ClientEvent::Connected)),
+        &[timer(Timer::Linger, TimerChange::Fired)],
+    );
+    assert_eq!(
+        found(&unarmed, Check::Timer),
+        ["c0: timer linger fired at 2.000ms unarmed"]
+    );
+    // Fired long before its deadline.
+    let early = clean_with(
+        Some(c(ClientEvent::Connected)),
+        &[
+            timer(Timer::HeaderRead, TimerChange::Set(deadline(2))),
+            timer(Timer::HeaderRead, TimerChange::Fired),
+        ],
+    );
+    let message = format!(
+        "c0: timer header_read fired at 3.000ms, its deadline being {}",
+        deadline(2)
+    );
+    assert_eq!(found(&early, Check::Timer), [message]);
+}
+
+#[test]
+fn illegal_producer_moves_and_unstopped_producers_are_caught() {
+    let producer = |state| {
+        s(ServerEvent::Producer {
+            request: RequestId(0),
+            state,
+        })
+    };
+    let legal = [
+        producer(ProducerState::Producing),
+        producer(ProducerState::Paused),
+        producer(ProducerState::Producing),
+        producer(ProducerState::Stopped),
+    ];
+    let fine = clean_with(Some(s(ServerEvent::ShutdownWrite)), &legal);
+    assert_eq!(found(&fine, Check::Producer), Vec::<String>::new());
+    let twice = [
+        producer(ProducerState::Producing),
+        producer(ProducerState::Paused),
+        producer(ProducerState::Paused),
+        producer(ProducerState::Stopped),
+    ];
+    let trace = clean_with(Some(s(ServerEvent::ShutdownWrite)), &twice);
+    assert_eq!(
+        found(&trace, Check::Producer),
+        ["c0: producer req#0 Paused twice in a row, at 8.000ms"]
+    );
+    let left = [producer(ProducerState::Producing)];
+    let trace = clean_with(Some(s(ServerEvent::ShutdownWrite)), &left);
+    assert_eq!(
+        found(&trace, Check::Producer),
+        ["c0: producer req#0 left Producing (since 6.000ms) when the connection ended"]
+    );
+}
+
+#[test]
+fn reading_paused_twice_is_caught() {
+    let paused = s(ServerEvent::Reading {
+        state: ReadState::Paused,
+    });
+    let trace = clean_with(Some(c(ClientEvent::Eof)), &[paused.clone(), paused]);
+    assert_eq!(
+        found(&trace, Check::Reading),
+        ["c0: reading Paused twice in a row, at 8.000ms"]
+    );
 }

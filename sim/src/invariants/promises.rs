@@ -1,0 +1,148 @@
+//! The engine's own promises (DESIGN.md §2), checked on the server's side of the trace of one
+//! connection: legal bytes on the wire can hide a broken one.
+//!
+//! - **Timers**: a timer is set for exactly its configured duration from the moment it is
+//!   armed; it never fires unarmed; it fires at its deadline (within the simulation's one-tick
+//!   granularity), except the two a peer's progress pushes back (`body_read`, `send_stall`),
+//!   which never fire before it.
+//! - **Producers**: a producer's states follow each other (never the same twice in a row),
+//!   nothing follows `stopped`, and every producer of a connection that ended is stopped.
+//! - **Reading**: paused and resumed alternate, starting from reading.
+
+use std::collections::BTreeMap;
+
+use twine_engine::{Instant, ProducerState, ReadState, RequestId, Timeouts, Timer, TimerChange};
+
+use super::server_trace::Note;
+use crate::event::{Check, ServerEvent, Violation};
+use crate::trace::ms;
+
+/// How late a timer may fire: the simulation steps a millisecond at a time.
+const TICK_NANOS: u64 = 1_000_000;
+
+/// Every broken promise on connection `conn`.
+pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> Vec<Violation> {
+    let mut out = Vec::new();
+    out.extend(timers(notes, timeouts).map(|d| (Check::Timer, d)));
+    out.extend(producers(notes).into_iter().map(|d| (Check::Producer, d)));
+    out.extend(reading(notes).map(|d| (Check::Reading, d)));
+    out.into_iter()
+        .map(|(check, detail)| Violation::on(conn, check, detail))
+        .collect()
+}
+
+fn duration(timer: Timer, timeouts: &Timeouts) -> std::time::Duration {
+    match timer {
+        Timer::HeaderRead => timeouts.header_read,
+        Timer::BodyRead => timeouts.body_read,
+        Timer::IdleKeepAlive => timeouts.idle_keep_alive,
+        Timer::SendStall => timeouts.send_stall,
+        Timer::Linger => timeouts.linger,
+        Timer::Abort => timeouts.abort,
+    }
+}
+
+/// Whether a peer's progress pushes the timer's deadline back without a new `set`.
+fn extended_by_progress(timer: Timer) -> bool {
+    match timer {
+        Timer::BodyRead | Timer::SendStall => true,
+        Timer::HeaderRead | Timer::IdleKeepAlive | Timer::Linger | Timer::Abort => false,
+    }
+}
+
+/// The first broken timer promise, if any.
+fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
+    // Timer → its deadline while armed.
+    let mut armed: BTreeMap<Timer, u64> = BTreeMap::new();
+    for &(at, event) in notes {
+        let ServerEvent::Timer { timer, change } = event else {
+            continue;
+        };
+        let name = timer.name();
+        match change {
+            TimerChange::Set(deadline) => {
+                let want = Instant::from_nanos(at) + duration(*timer, timeouts);
+                if *deadline != want {
+                    return Some(format!(
+                        "timer {name} set at {} for {deadline}, not {want} ({:?} later)",
+                        ms(at),
+                        duration(*timer, timeouts)
+                    ));
+                }
+                armed.insert(*timer, deadline.as_nanos());
+            }
+            TimerChange::Cancelled => {
+                if armed.remove(timer).is_none() {
+                    return Some(format!("timer {name} cancelled at {} unarmed", ms(at)));
+                }
+            }
+            TimerChange::Fired => {
+                let Some(deadline) = armed.remove(timer) else {
+                    return Some(format!("timer {name} fired at {} unarmed", ms(at)));
+                };
+                let early = at < deadline;
+                let late = !extended_by_progress(*timer) && at > deadline + TICK_NANOS;
+                if early || late {
+                    return Some(format!(
+                        "timer {name} fired at {}, its deadline being {}",
+                        ms(at),
+                        ms(deadline)
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The broken producer promises.
+fn producers(notes: &[Note<'_>]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut last: BTreeMap<RequestId, (u64, ProducerState)> = BTreeMap::new();
+    for &(at, event) in notes {
+        let ServerEvent::Producer { request, state } = event else {
+            continue;
+        };
+        match last.get(request) {
+            Some((_, ProducerState::Stopped)) => out.push(format!(
+                "producer {request} {state:?} at {} after it stopped",
+                ms(at)
+            )),
+            Some((_, before)) if before == state => out.push(format!(
+                "producer {request} {state:?} twice in a row, at {}",
+                ms(at)
+            )),
+            _ => {}
+        }
+        last.insert(*request, (at, *state));
+    }
+    let ended = notes
+        .iter()
+        .any(|&(_, e)| matches!(e, ServerEvent::SocketClosed | ServerEvent::SocketAborted));
+    if ended {
+        for (request, (at, state)) in &last {
+            if *state != ProducerState::Stopped {
+                out.push(format!(
+                    "producer {request} left {state:?} (since {}) when the connection ended",
+                    ms(*at)
+                ));
+            }
+        }
+    }
+    out.truncate(1);
+    out
+}
+
+/// The first broken reading promise, if any.
+fn reading(notes: &[Note<'_>]) -> Option<String> {
+    let mut reading = ReadState::Resumed;
+    for &(at, event) in notes {
+        if let ServerEvent::Reading { state } = event {
+            if *state == reading {
+                return Some(format!("reading {state:?} twice in a row, at {}", ms(at)));
+            }
+            reading = *state;
+        }
+    }
+    None
+}
