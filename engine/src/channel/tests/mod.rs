@@ -26,6 +26,7 @@ mod pipelining;
 mod producer_transitions;
 mod producers;
 mod properties;
+mod reason_phrase;
 mod recv_bounds;
 mod requests;
 mod review;
