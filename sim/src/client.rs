@@ -54,6 +54,79 @@ pub enum Action {
     Reset,
 }
 
+/// The swarm's faults on the client side. Each connection draws whether it gets each, from its
+/// own fork, and each is a numbered decision of the connection (see `fault`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClientFaults {
+    /// A slow sender: slowloris pace for heads, slow body for bodies.
+    pub slow_sender: Option<SlowSender>,
+    /// The client gives up mid-response: a reset after reading a drawn number of bytes.
+    pub give_up: Option<crate::fault::RandomOffset>,
+}
+
+/// A slow sender: with probability `chance`, a connection dribbles the first `bytes` bytes it
+/// sends in pieces of 1..=`bytes_max` bytes, `gap` apart (slowloris pace for a head, slow-body
+/// pace for a body), then sends the rest at its script's own pace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlowSender {
+    /// The probability that a connection sends slowly.
+    pub chance: f64,
+    /// How many bytes are dribbled.
+    pub bytes: usize,
+    /// The largest piece.
+    pub bytes_max: usize,
+    /// The gap between pieces.
+    pub gap: Duration,
+}
+
+/// The decision numbers of a connection's client-side faults (the server's offset faults take
+/// 0 to 2; see `fault`).
+pub const SLOW_SENDER_DECISION: u64 = 3;
+/// See [`SLOW_SENDER_DECISION`].
+pub const GIVE_UP_DECISION: u64 = 4;
+
+/// What a client needs of the run's swarm: its faults, which decisions may fire, and whether
+/// the chaos phase is still on.
+#[derive(Clone, Debug)]
+pub struct ClientChaos {
+    /// The faults.
+    pub faults: ClientFaults,
+    /// The decisions allowed to fire.
+    pub keep: crate::fault::Keep,
+    /// The fork the faults draw from.
+    pub rng: SimRng,
+    /// Chaos on or off.
+    pub chaos: crate::fault::Chaos,
+}
+
+impl ClientChaos {
+    /// Whether decision `n` of connection `conn` may fire.
+    fn kept(&self, conn: u32, n: u64) -> bool {
+        self.keep.as_ref().is_none_or(|keep| keep.contains(&(conn, n)))
+    }
+
+    /// Draws this connection's slow sender and give-up point: the same draws whether the
+    /// faults are on or not.
+    fn draw(&mut self, conn: u32) -> (Option<SlowSender>, Option<u64>) {
+        let (slow_roll, give_roll, give_at) = (
+            self.rng.range(0..1_000_000u32),
+            self.rng.range(0..1_000_000u32),
+            self.rng.next_u64(),
+        );
+        let hit = |chance: f64, roll: u32| f64::from(roll) < chance * 1_000_000.0;
+        let slow = self
+            .faults
+            .slow_sender
+            .filter(|s| hit(s.chance, slow_roll) && self.kept(conn, SLOW_SENDER_DECISION));
+        let give_up = self
+            .faults
+            .give_up
+            .filter(|g| hit(g.chance, give_roll) && self.kept(conn, GIVE_UP_DECISION))
+            .map(|g| 1 + give_at % g.offset_max.max(1));
+        (slow, give_up)
+    }
+}
+
 /// How the client reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadPolicy {
@@ -185,8 +258,10 @@ enum Step {
     Reset,
 }
 
-fn expand(actions: &[Action], rng: &mut SimRng) -> Vec<Step> {
+fn expand(actions: &[Action], rng: &mut SimRng, slow: Option<SlowSender>) -> Vec<Step> {
     let mut steps = Vec::new();
+    // Bytes the slow sender has still to dribble.
+    let mut slow_left = slow.map_or(0, |s| s.bytes);
     for action in actions {
         match action {
             Action::Send {
@@ -196,14 +271,24 @@ fn expand(actions: &[Action], rng: &mut SimRng) -> Vec<Step> {
             } => {
                 let mut rest = bytes.clone();
                 while !rest.is_empty() {
-                    let n = match fragments {
-                        Fragments::Whole => rest.len(),
-                        Fragments::Each(n) => (*n).max(1),
-                        Fragments::Random { max } => rng.range(1..=(*max).max(1)),
+                    let (n, pause) = match slow.filter(|_| slow_left > 0) {
+                        Some(slow) => {
+                            let n = rng.range(1..=slow.bytes_max.max(1)).min(slow_left);
+                            slow_left -= n.min(rest.len());
+                            (n, slow.gap.max(*gap))
+                        }
+                        None => {
+                            let n = match fragments {
+                                Fragments::Whole => rest.len(),
+                                Fragments::Each(n) => (*n).max(1),
+                                Fragments::Random { max } => rng.range(1..=(*max).max(1)),
+                            };
+                            (n, *gap)
+                        }
                     };
                     steps.push(Step::Write(rest.split_to(n.min(rest.len()))));
-                    if !rest.is_empty() && !gap.is_zero() {
-                        steps.push(Step::Sleep(*gap));
+                    if !rest.is_empty() && !pause.is_zero() {
+                        steps.push(Step::Sleep(pause));
                     }
                 }
             }
@@ -223,15 +308,10 @@ pub async fn run_client(
     conn: u32,
     mut rng: SimRng,
     (recorder, net, pending): (Recorder, Network, Pending),
+    chaos: ClientChaos,
 ) -> ClientLog {
-    let log = run_script(
-        script,
-        server,
-        conn,
-        &mut rng,
-        (recorder, net, pending.clone()),
-    )
-    .await;
+    let world = (recorder, net, pending.clone());
+    let log = run_script(script, server, conn, &mut rng, world, chaos).await;
     // Finished or given up: it waits for nothing of its own any more.
     pending.client(conn, ClientWait::Network);
     log
@@ -243,6 +323,7 @@ async fn run_script(
     conn: u32,
     rng: &mut SimRng,
     (recorder, net, pending): (Recorder, Network, Pending),
+    mut chaos: ClientChaos,
 ) -> ClientLog {
     pending.client(conn, ClientWait::Busy);
     tokio::time::sleep(script.start).await;
@@ -262,11 +343,39 @@ async fn run_script(
         net.register_port(local.port(), conn);
     }
     recorder.record(Some(conn), Event::client(ClientEvent::Connected));
-    let steps = expand(&script.actions, rng);
+    let (slow, give_up) = chaos.draw(conn);
+    let slow = slow.filter(|_| chaos.chaos.is_on());
+    if let Some(slow) = slow {
+        let fault = Fault::SlowSender {
+            bytes_max: slow.bytes_max,
+            gap_millis: u64::try_from(slow.gap.as_millis()).unwrap_or(u64::MAX),
+        };
+        let event = Event::Fault {
+            fault,
+            decision: Some((conn, SLOW_SENDER_DECISION)),
+        };
+        recorder.record(Some(conn), event);
+    }
+    let steps = expand(&script.actions, rng, slow);
     let mut client = ClientRun::new(&script, steps, conn, (recorder, net, pending));
+    client.give_up_at = give_up;
+    client.chaos = Some(chaos.chaos.clone());
     let (mut reader, mut writer) = tokio::io::split(stream);
     loop {
         client.run_immediate_steps(&mut writer).await;
+        if client.gives_up() {
+            let after_bytes = client.log.received.len() as u64;
+            let event = Event::Fault {
+                fault: Fault::GaveUp { after_bytes },
+                decision: Some((conn, GIVE_UP_DECISION)),
+            };
+            client.recorder.record(Some(conn), event);
+            drop(reader.unsplit(writer));
+            client.log.reset_by_client = true;
+            client.note(ClientEvent::Reset);
+            client.log.finished = true;
+            return client.log;
+        }
         if matches!(client.steps.get(client.next), Some(Step::Reset)) {
             drop(reader.unsplit(writer));
             client.log.reset_by_client = true;
@@ -318,6 +427,10 @@ struct ClientRun {
     read_buf: BytesMut,
     /// The segments sent, for the FIN rule.
     segments: SentSegments,
+    /// Give up (reset) once this many bytes were read, during the chaos phase.
+    give_up_at: Option<u64>,
+    /// The run's chaos switch, for the give-up fault.
+    chaos: Option<crate::fault::Chaos>,
     log: ClientLog,
 }
 
@@ -349,6 +462,8 @@ impl ClientRun {
             read_closed: false,
             read_buf: BytesMut::with_capacity(64 * 1024),
             segments: SentSegments::new(),
+            give_up_at: None,
+            chaos: None,
             log: ClientLog::default(),
         }
     }
@@ -379,6 +494,15 @@ impl ClientRun {
             }
             self.next += 1;
         }
+    }
+
+    /// Whether the swarm's give-up fault fires now: it has read enough of the response.
+    fn gives_up(&self) -> bool {
+        let chaos = self.chaos.as_ref().is_some_and(|c| c.is_on());
+        chaos
+            && self
+                .give_up_at
+                .is_some_and(|at| self.log.received.len() as u64 >= at)
     }
 
     fn ending(&self) -> Option<Ending> {

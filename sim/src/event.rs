@@ -561,6 +561,18 @@ pub enum Fault {
         /// Bytes the server had read.
         byte: u64,
     },
+    /// The client sends slowly: every send dribbled in small pieces, a gap apart.
+    SlowSender {
+        /// The largest piece.
+        bytes_max: usize,
+        /// The gap between pieces, in milliseconds.
+        gap_millis: u64,
+    },
+    /// The client gives up: it resets the connection after reading this many bytes.
+    GaveUp {
+        /// Bytes it had read.
+        after_bytes: u64,
+    },
     /// A FIN waits until the peer has read enough: turmoil would lose it (notes/turmoil.md).
     FinHeld {
         /// Whose FIN.
@@ -586,8 +598,18 @@ impl Fault {
             Fault::ResetAt { .. } => "reset",
             Fault::StallAt { .. } => "stall",
             Fault::PeerFinAt { .. } => "half-close",
+            Fault::SlowSender { .. } => "slow-sender",
+            Fault::GaveUp { .. } => "give-up",
             Fault::FinHeld { .. } => "fin-held",
-            Fault::Network { .. } => "network",
+            Fault::Network {
+                fault: NetFault::Hold | NetFault::Release,
+            } => "hold",
+            Fault::Network {
+                fault: NetFault::Partition | NetFault::Repair,
+            } => "partition",
+            Fault::Network {
+                fault: NetFault::RestartServer,
+            } => "restart",
             Fault::ChaosOver => "chaos-over",
         }
     }
@@ -608,6 +630,13 @@ impl fmt::Display for Fault {
             Fault::ResetAt { byte } => write!(f, "reset at byte {byte}: unread data discarded"),
             Fault::StallAt { byte } => write!(f, "stall forever at byte {byte}"),
             Fault::PeerFinAt { byte } => write!(f, "peer FIN at byte {byte}"),
+            Fault::SlowSender {
+                bytes_max,
+                gap_millis,
+            } => write!(f, "slow sender: pieces of 1..={bytes_max} bytes, {gap_millis}ms apart"),
+            Fault::GaveUp { after_bytes } => {
+                write!(f, "client gives up after {after_bytes} bytes: reset")
+            }
             Fault::FinHeld { sender } => {
                 let reader = match sender {
                     Side::Client => Side::Server,

@@ -98,8 +98,12 @@ pub struct RandomOffset {
 
 /// The decision points every connection numbers first, in this order, whether its swarm
 /// offset faults are on or not (so the numbering of the rest never shifts): the peer FIN,
-/// the reset and the stall. Reads and writes are numbered after them.
+/// the reset and the stall.
 const OFFSET_DECISIONS: usize = 3;
+
+/// Decisions every connection reserves before its reads and writes: the three offset faults
+/// here, then the client's slow sender (3) and give-up (4), which the client decides.
+const RESERVED_DECISIONS: u64 = 5;
 
 impl StreamFaults {
     /// Whether any fault is configured.
@@ -306,6 +310,7 @@ impl<S> FaultyStream<S> {
                 self.offset_decisions[slot] = Some(decision);
             }
         }
+        self.decisions = RESERVED_DECISIONS;
     }
 
     /// The byte-offset faults, checked before each read.

@@ -115,14 +115,17 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
         ));
     }
     let notes = server_notes(trace);
-    let restarts = restart_times(trace);
+    let restarts = net_fault_times(trace, NetFault::RestartServer);
+    let partitions = net_fault_times(trace, NetFault::Partition);
     let touched = destructively_touched(trace);
     let completed = run_completed(trace, clients);
     let limit = scenario.config.limits.send_buffer_bytes_max;
     let conns: BTreeSet<u32> = notes.keys().copied().chain(conn_numbers(clients)).collect();
     for conn in conns {
         let notes = notes.get(&conn).map_or(&[][..], Vec::as_slice);
-        let interrupted = server_trace::interrupted_by_restart(notes, &restarts);
+        let interrupted = server_trace::open_during(notes, &restarts);
+        // A partition wedges what is in flight for good (notes/turmoil.md A2.6).
+        let partitioned = server_trace::open_during(notes, &partitions);
         let index = usize::try_from(conn).unwrap_or(usize::MAX);
         if let Some(log) = clients.get(index) {
             let wire = Wire::read(&log.sent, &log.received, log.saw_eof);
@@ -133,7 +136,8 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !server_trace::lost_or_aborted(notes);
             out.extend(check_wire(conn, log, &wire, graceful));
             // Liveness is owed to well-behaved clients no destructive fault touched.
-            let owed = |s: &&ClientScript| s.well_behaved && !touched.contains(&conn);
+            let spared = !touched.contains(&conn) && !interrupted && !partitioned;
+            let owed = |s: &&ClientScript| s.well_behaved && spared;
             let script = scenario.clients.get(index).filter(owed);
             if let Some(script) = script {
                 out.extend(check_liveness(conn, script, log, &wire));
@@ -184,12 +188,18 @@ fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
 }
 
 /// The connections a destructive fault touched (the peer's FIN, a reset or a stall forever at
-/// a byte offset): owed safety, not liveness.
+/// a byte offset, a slow sender, a client giving up): owed safety, not liveness.
 fn destructively_touched(trace: &Trace) -> BTreeSet<u32> {
     let destructive = |e: &&Entry| {
         matches!(
             e.event.as_fault(),
-            Some(Fault::PeerFinAt { .. } | Fault::ResetAt { .. } | Fault::StallAt { .. })
+            Some(
+                Fault::PeerFinAt { .. }
+                    | Fault::ResetAt { .. }
+                    | Fault::StallAt { .. }
+                    | Fault::SlowSender { .. }
+                    | Fault::GaveUp { .. }
+            )
         )
     };
     trace
@@ -200,12 +210,10 @@ fn destructively_touched(trace: &Trace) -> BTreeSet<u32> {
         .collect()
 }
 
-/// When the server host was restarted.
-fn restart_times(trace: &Trace) -> Vec<u64> {
-    let restart = Fault::Network {
-        fault: NetFault::RestartServer,
-    };
-    let at = |e: &Entry| (e.event.as_fault() == Some(&restart)).then_some(e.at_nanos);
+/// When the run applied this network fault.
+fn net_fault_times(trace: &Trace, fault: NetFault) -> Vec<u64> {
+    let fault = Fault::Network { fault };
+    let at = |e: &Entry| (e.event.as_fault() == Some(&fault)).then_some(e.at_nanos);
     trace.entries.iter().filter_map(at).collect()
 }
 

@@ -10,7 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use crate::client::{run_client, ClientLog};
+use crate::client::{run_client, ClientChaos, ClientLog};
 use crate::event::{Check, Decision, Event, Fault, NetFault, Violation};
 use crate::fault::{Chaos, StreamWorld};
 use crate::invariants::check;
@@ -130,7 +130,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         ignore_transport_blocked: scenario.ignore_transport_blocked,
     };
     sim.host("server", move || serve(env.clone()));
-    add_clients(&mut sim, scenario, seed, (&recorder, &net, &pending), &logs);
+    add_clients(&mut sim, scenario, (seed, &chaos), (&recorder, &net, &pending), &logs);
     let world = Watch {
         chaos: &chaos,
         recorder: &recorder,
@@ -182,10 +182,11 @@ fn build_sim<'a>(scenario: &Scenario, seed: Seed) -> turmoil::Sim<'a> {
 fn add_clients(
     sim: &mut turmoil::Sim<'_>,
     scenario: &Scenario,
-    seed: Seed,
+    (seed, chaos): (Seed, &Chaos),
     (recorder, net, pending): (&Recorder, &Network, &Pending),
     logs: &Logs,
 ) {
+    let (faults, keep, chaos) = (scenario.client_faults, scenario.keep.clone(), chaos.clone());
     let clients = scenario.clients.clone();
     let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
     let logs = logs.clone();
@@ -196,12 +197,18 @@ fn add_clients(
             let conn = u32::try_from(i).unwrap_or(u32::MAX);
             let rng = SimRng::fork(seed, &format!("client/{conn}"));
             let world = (recorder.clone(), net.clone(), pending.clone());
+            let client_chaos = ClientChaos {
+                faults,
+                keep: keep.clone(),
+                rng: SimRng::fork(seed, &format!("client/{conn}/faults")),
+                chaos: chaos.clone(),
+            };
             pending.client(conn, ClientWait::Busy);
             let (addr, logs) = (server_addr.clone(), logs.clone());
             tasks.push(tokio::task::spawn_local(async move {
                 // One tick first, so the server has bound (notes/turmoil.md A2.5).
                 tokio::time::sleep(Duration::from_millis(1)).await;
-                let log = run_client(script, &addr, conn, rng, world).await;
+                let log = run_client(script, &addr, conn, rng, world, client_chaos).await;
                 logs.borrow_mut()[i] = log;
             }));
         }
@@ -233,6 +240,9 @@ fn step_to_the_end(
     let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
     match result {
         Ok(Ok(Ending::Finished)) => Vec::new(),
+        // Every server connection ended: what the clients still wait for is theirs to judge
+        // (a FIN a partition swallowed is never retransmitted by turmoil).
+        Ok(Ok(Ending::Quiescent(_))) if world.net.open_connections() == 0 => Vec::new(),
         Ok(Ok(Ending::Quiescent(at))) => {
             let unfinished = world.net.open_connections();
             vec![Violation::run(

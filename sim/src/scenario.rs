@@ -7,7 +7,7 @@ use std::time::Duration;
 use twine_driver::App;
 use twine_engine::Config;
 
-use crate::client::ClientScript;
+use crate::client::{ClientFaults, ClientScript};
 use crate::event::NetFault;
 use crate::fault::{FaultPlan, Keep, StreamFaults};
 
@@ -40,6 +40,8 @@ pub struct Scenario {
     pub clients: Vec<ClientScript>,
     /// Faults for connection n.
     pub faults: FaultPlan,
+    /// The swarm's faults on the client side (each connection draws whether it gets them).
+    pub client_faults: ClientFaults,
     /// Network faults at points in time; those after `chaos_phase` are not applied.
     pub net: Vec<(Duration, NetFault)>,
     /// Message latency.
@@ -72,6 +74,7 @@ impl Scenario {
             app,
             clients: Vec::new(),
             faults: Rc::new(|_| StreamFaults::default()),
+            client_faults: ClientFaults::default(),
             net: Vec::new(),
             latency: Latency::fixed(Duration::from_millis(1)),
             chaos_phase: Duration::from_secs(10),

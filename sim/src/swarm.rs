@@ -11,6 +11,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::client::{ClientFaults, SlowSender};
+use crate::event::NetFault;
 use crate::fault::{RandomOffset, SendWindow, StreamFaults};
 use crate::rng::{Seed, SimRng};
 use crate::scenario::{Latency, Scenario};
@@ -37,11 +39,21 @@ pub enum Knob {
     /// The engine's config drawn near its boundaries: pipeline depth, buffer bounds, the
     /// closing timers.
     Config,
+    /// Slow senders: every send dribbled (destructive: a head deadline may end them).
+    SlowSender,
+    /// Clients that give up mid-response with a reset (destructive).
+    GiveUp,
+    /// The link held, then released, at drawn times.
+    Hold,
+    /// The link partitioned, then repaired, at drawn times (destructive: it wedges streams).
+    Partition,
+    /// The server restarted at a drawn time (destructive).
+    Restart,
 }
 
 impl Knob {
     /// Every knob.
-    pub const ALL: [Knob; 9] = [
+    pub const ALL: [Knob; 14] = [
         Knob::ReadFragments,
         Knob::WriteFragments,
         Knob::SlowReader,
@@ -51,6 +63,11 @@ impl Knob {
         Knob::Reset,
         Knob::Stall,
         Knob::Config,
+        Knob::SlowSender,
+        Knob::GiveUp,
+        Knob::Hold,
+        Knob::Partition,
+        Knob::Restart,
     ];
 
     /// The name used on the command line.
@@ -65,6 +82,11 @@ impl Knob {
             Knob::Reset => "reset",
             Knob::Stall => "stall",
             Knob::Config => "config",
+            Knob::SlowSender => "slow-sender",
+            Knob::GiveUp => "give-up",
+            Knob::Hold => "hold",
+            Knob::Partition => "partition",
+            Knob::Restart => "restart",
         }
     }
 
@@ -95,6 +117,41 @@ pub struct Knobs {
     pub stall: Option<RandomOffset>,
     /// The engine's config, drawn.
     pub config: Option<ConfigKnob>,
+    /// Slow senders.
+    pub slow_sender: Option<SlowSender>,
+    /// Clients giving up after a drawn number of response bytes.
+    pub give_up: Option<RandomOffset>,
+    /// A hold of the link: when it starts and how long it lasts, in thousandths of the chaos
+    /// phase.
+    pub hold: Option<Span>,
+    /// A partition of the link, likewise.
+    pub partition: Option<Span>,
+    /// A server restart, at this many thousandths of the chaos phase.
+    pub restart: Option<u64>,
+}
+
+/// A stretch of the chaos phase, in thousandths of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// When it starts.
+    pub start_permille: u64,
+    /// How long it lasts.
+    pub length_permille: u64,
+}
+
+impl Span {
+    fn draw(rng: &mut SimRng) -> Span {
+        Span {
+            start_permille: rng.range(0..=800u64),
+            length_permille: rng.range(1..=200u64),
+        }
+    }
+
+    /// The start and end times within a chaos phase of `chaos`.
+    fn times(&self, chaos: Duration) -> (Duration, Duration) {
+        let at = |permille: u64| chaos * u32::try_from(permille).unwrap_or(1000) / 1000;
+        (at(self.start_permille), at(self.start_permille + self.length_permille))
+    }
 }
 
 /// The config a seed draws: what a correct engine must survive with every well-behaved client
@@ -158,6 +215,11 @@ impl Knobs {
             reset: None,
             stall: None,
             config: None,
+            slow_sender: None,
+            give_up: None,
+            hold: None,
+            partition: None,
+            restart: None,
         }
     }
 
@@ -189,6 +251,16 @@ impl Knobs {
         let reset = destructive(&mut rng).then(|| random_offset(&mut rng));
         let stall = destructive(&mut rng).then(|| random_offset(&mut rng));
         let config = on(&mut rng).then(|| ConfigKnob::draw(&mut rng));
+        let slow_sender = destructive(&mut rng).then(|| SlowSender {
+            chance: f64::from(rng.range(2..=10u32)) / 10.0,
+            bytes: rng.range(16..=512usize),
+            bytes_max: rng.range(1..=16usize),
+            gap: Duration::from_millis(rng.range(1..=100u64)),
+        });
+        let give_up = destructive(&mut rng).then(|| random_offset(&mut rng));
+        let hold = destructive(&mut rng).then(|| Span::draw(&mut rng));
+        let partition = destructive(&mut rng).then(|| Span::draw(&mut rng));
+        let restart = destructive(&mut rng).then(|| rng.range(0..=900u64));
         Knobs {
             read_fragment_max,
             write_fragment_max,
@@ -199,6 +271,11 @@ impl Knobs {
             reset,
             stall,
             config,
+            slow_sender,
+            give_up,
+            hold,
+            partition,
+            restart,
         }
     }
 
@@ -225,6 +302,11 @@ impl Knobs {
             (self.reset.is_some(), Knob::Reset),
             (self.stall.is_some(), Knob::Stall),
             (self.config.is_some(), Knob::Config),
+            (self.slow_sender.is_some(), Knob::SlowSender),
+            (self.give_up.is_some(), Knob::GiveUp),
+            (self.hold.is_some(), Knob::Hold),
+            (self.partition.is_some(), Knob::Partition),
+            (self.restart.is_some(), Knob::Restart),
         ];
         on.extend(
             destructive
@@ -255,6 +337,11 @@ impl Knobs {
             reset: self.reset.filter(|_| has(Knob::Reset)),
             stall: self.stall.filter(|_| has(Knob::Stall)),
             config: self.config.filter(|_| has(Knob::Config)),
+            slow_sender: self.slow_sender.filter(|_| has(Knob::SlowSender)),
+            give_up: self.give_up.filter(|_| has(Knob::GiveUp)),
+            hold: self.hold.filter(|_| has(Knob::Hold)),
+            partition: self.partition.filter(|_| has(Knob::Partition)),
+            restart: self.restart.filter(|_| has(Knob::Restart)),
         }
     }
 
@@ -328,6 +415,26 @@ impl Knobs {
                     )
                 })),
             ),
+            (
+                "slow-sender".into(),
+                show(self.slow_sender.map(|s| {
+                    format!(
+                        "p={:.1} per connection, its first {} bytes in pieces of 1..={} bytes, \
+                         {}ms apart",
+                        s.chance,
+                        s.bytes,
+                        s.bytes_max,
+                        s.gap.as_millis()
+                    )
+                })),
+            ),
+            ("give-up".into(), show(self.give_up.map(describe_offset))),
+            ("hold".into(), show(self.hold.map(describe_span))),
+            ("partition".into(), show(self.partition.map(describe_span))),
+            (
+                "restart".into(),
+                show(self.restart.map(|at| format!("at {at}/1000 of the chaos phase"))),
+            ),
         ]
     }
 
@@ -338,6 +445,26 @@ impl Knobs {
         scenario.faults = Rc::new(move |conn| merge(base(conn), &swarm));
         if let Some(config) = &self.config {
             config.apply(&mut scenario.config);
+        }
+        scenario.client_faults = ClientFaults {
+            slow_sender: self.slow_sender,
+            give_up: self.give_up,
+        };
+        let chaos = scenario.chaos_phase;
+        let spans = [
+            (self.hold, NetFault::Hold, NetFault::Release),
+            (self.partition, NetFault::Partition, NetFault::Repair),
+        ];
+        for (span, start, end) in spans {
+            if let Some(span) = span {
+                let (from, to) = span.times(chaos);
+                scenario.net.push((from, start));
+                scenario.net.push((to, end));
+            }
+        }
+        if let Some(permille) = self.restart {
+            let at = chaos * u32::try_from(permille).unwrap_or(1000) / 1000;
+            scenario.net.push((at, NetFault::RestartServer));
         }
         if scenario.latency == Latency::fixed(Duration::from_millis(1)) {
             // As with stream faults, a scenario's own latency wins.
@@ -359,6 +486,14 @@ fn merge(own: StreamFaults, swarm: &StreamFaults) -> StreamFaults {
         random_stall: own.random_stall.or(swarm.random_stall),
         ..own
     }
+}
+
+/// A stretch of the chaos phase, for the trace's knob lines.
+fn describe_span(span: Span) -> String {
+    format!(
+        "from {}/1000 of the chaos phase for {}/1000 of it",
+        span.start_permille, span.length_permille
+    )
 }
 
 /// A destructive offset knob, for the trace's knob lines.

@@ -20,7 +20,8 @@ pub(crate) struct FaultArgs {
     #[arg(long, conflicts_with = "faults")]
     swarm: bool,
     /// Add only these swarm faults, of those the seed chooses: a comma-separated list of
-    /// read-fragments, write-fragments, slow-reader, read-stalls, jitter (or `none`).
+    /// read-fragments, write-fragments, slow-reader, read-stalls, jitter, half-close, reset,
+    /// stall, config (or `none`).
     #[arg(long, value_name = "LIST")]
     faults: Option<String>,
     /// Of those faults, let only these decisions fire: `conn:decision` pairs, comma-separated

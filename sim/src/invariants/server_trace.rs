@@ -149,15 +149,16 @@ pub(crate) fn lost_or_aborted(notes: &[Note<'_>]) -> bool {
     })
 }
 
-/// Whether a server restart (at one of `restarts`) came while the connection was open: it
-/// drops the connection without the engine or the driver knowing.
-pub(crate) fn interrupted_by_restart(notes: &[Note<'_>], restarts: &[u64]) -> bool {
+/// Whether a network fault at one of `times` (a server restart, a partition) came while the
+/// connection was open, or before it could even be accepted: such a fault breaks the
+/// connection without the engine or the driver knowing.
+pub(crate) fn open_during(notes: &[Note<'_>], times: &[u64]) -> bool {
     let Some(&(accepted, _)) = notes.iter().find(|&&(_, e)| *e == ServerEvent::Accepted) else {
         // Never accepted (or only by a server that restarted before it could say so).
-        return !restarts.is_empty();
+        return !times.is_empty();
     };
     let ended = notes.iter().find(|&&(_, e)| is_end(e)).map(|&(at, _)| at);
-    restarts
+    times
         .iter()
         .any(|&r| r >= accepted && ended.is_none_or(|e| r <= e))
 }
