@@ -99,7 +99,8 @@ fn a_later_requests_body_is_given_up_when_the_last_response_starts() {
         .cloned()
         .collect();
     assert_eq!(lost, [Event::Lost { id: R1 }]);
-    h.send("56789");
+    // More of the body, not all of it: what is left would be awaited if it were still read.
+    h.send("567");
     assert_eq!(h.body(R1), b"01234");
     h.advance(Duration::from_secs(120));
     assert_eq!(
