@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant as SimTime, Sleep};
 
 use crate::event::{Decision, Event, Fault, Side};
-use crate::net::{Network, SentSegments, FIN_HOLD_MS_MAX};
+use crate::net::{Network, SentSegments, FIN_HOLD_MS_MAX, IN_FLIGHT_BYTES_MAX};
 use crate::rng::{Seed, SimRng};
 use crate::trace::Recorder;
 
@@ -339,6 +339,16 @@ impl<S> FaultyStream<S> {
         }
     }
 
+    /// Bytes the client's receive buffer and our send buffer can still take (see
+    /// [`IN_FLIGHT_BYTES_MAX`]), counted from what the client has read.
+    fn network_room(&self) -> usize {
+        let Some(conn) = self.conn else {
+            return usize::MAX;
+        };
+        let in_flight = self.segments.written() - self.net.read(Side::Client, conn);
+        usize::try_from(IN_FLIGHT_BYTES_MAX.saturating_sub(in_flight)).unwrap_or(usize::MAX)
+    }
+
     fn refill(&mut self) {
         let Some(window) = self.faults.window else {
             return;
@@ -471,6 +481,18 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         }
         this.resolve();
         this.refill();
+        let room = this.network_room();
+        if room == 0 {
+            // The client's receive buffer is full: wait for it to read (a millisecond at a time,
+            // as its reads are not signalled here). The network, not a fault: nothing recorded.
+            this.write_wake
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            if poll_wake(&mut this.write_wake, cx).is_pending() {
+                return Poll::Pending;
+            }
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         if this.tokens == 0 {
             if !this.write_blocked {
                 this.write_blocked = true;
@@ -493,6 +515,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         let mut accept = buf.len().min(this.tokens);
         // The slow reader's window is a rate, not a random decision.
         let window_cut = accept < buf.len();
+        accept = accept.min(room);
         let mut fragment = None;
         if let Some(max) = this.faults.write_fragment_max.filter(|_| chaos) {
             let decision = this.decide();

@@ -18,6 +18,12 @@ pub const TCP_CAPACITY: usize = 1024;
 /// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.
 pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
 
+/// Bytes one side may have written that its peer has not read: the peer's receive buffer
+/// (Linux's `tcp_rmem` default, 128 KiB) plus the writer's send buffer (`tcp_wmem` default,
+/// 16 KiB). turmoil counts segments, not bytes (1024 of them, of any size), so without this a
+/// server could "write" 16 MiB to a client that reads nothing.
+pub const IN_FLIGHT_BYTES_MAX: u64 = 128 * 1024 + 16 * 1024;
+
 /// Longest a FIN waits for its peer to make room, in milliseconds.
 pub const FIN_HOLD_MS_MAX: u64 = 30_000;
 
@@ -146,6 +152,11 @@ impl SentSegments {
     /// Nothing sent yet.
     pub fn new() -> SentSegments {
         SentSegments::default()
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     /// One segment of `n` bytes was written.
