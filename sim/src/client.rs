@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant as SimTime;
 
 use crate::event::{ClientEvent, Event, Fault, Side};
-use crate::net::{hold_fin, Network, SentSegments};
+use crate::net::{hold_fin, Network, SentSegments, IN_FLIGHT_BYTES_MAX};
 use crate::pending::{ClientWait, Pending};
 use crate::rng::SimRng;
 use crate::trace::Recorder;
@@ -102,7 +102,9 @@ pub struct ClientChaos {
 impl ClientChaos {
     /// Whether decision `n` of connection `conn` may fire.
     fn kept(&self, conn: u32, n: u64) -> bool {
-        self.keep.as_ref().is_none_or(|keep| keep.contains(&(conn, n)))
+        self.keep
+            .as_ref()
+            .is_none_or(|keep| keep.contains(&(conn, n)))
     }
 
     /// Draws this connection's slow sender and give-up point: the same draws whether the
@@ -541,6 +543,17 @@ impl ClientRun {
             Some(Step::Write(bytes)) => Some(bytes.clone()),
             _ => None,
         };
+        // Bytes sent that the server has not read may not pass its receive buffer plus our
+        // send buffer (see IN_FLIGHT_BYTES_MAX): wait for it to read, a millisecond at a time.
+        let in_flight = self.log.sent.len() as u64 - self.net.read(Side::Server, self.conn);
+        // Once the server closed its socket, a write meets its reset instead of waiting.
+        let gone = self.net.server_closed(self.conn);
+        let full = |bytes: &Bytes| {
+            !gone && in_flight > 0 && in_flight + bytes.len() as u64 > IN_FLIGHT_BYTES_MAX
+        };
+        let room_wait = write.as_ref().is_some_and(full);
+        let write = write.filter(|_| !room_wait);
+        let retry = room_wait.then(|| SimTime::now() + Duration::from_millis(1));
         // Its own next deadline, for the run's quiescence check.
         let read_deadline = (read_len > 0 && read_at > SimTime::now()).then_some(read_at);
         let own = [read_deadline, step_deadline].into_iter().flatten().min();
@@ -556,6 +569,7 @@ impl ClientRun {
             written = write_all(writer, write.clone().unwrap_or_default()),
                 if write.is_some() => Wake::Wrote(written),
             () = sleep_until(step_deadline), if step_deadline.is_some() => Wake::Slept,
+            () = sleep_until(retry), if retry.is_some() => Wake::Retry,
             else => Wake::Stuck,
         }
     }
@@ -607,6 +621,7 @@ impl ClientRun {
                 self.deadline = None;
                 self.next += 1;
             }
+            Wake::Retry => {}
         }
         true
     }
@@ -636,6 +651,8 @@ impl ClientRun {
 
 enum Wake {
     Stuck,
+    /// The server's receive buffer was full: look again.
+    Retry,
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<()>),
     Slept,

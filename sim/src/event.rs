@@ -633,7 +633,10 @@ impl fmt::Display for Fault {
             Fault::SlowSender {
                 bytes_max,
                 gap_millis,
-            } => write!(f, "slow sender: pieces of 1..={bytes_max} bytes, {gap_millis}ms apart"),
+            } => write!(
+                f,
+                "slow sender: pieces of 1..={bytes_max} bytes, {gap_millis}ms apart"
+            ),
             Fault::GaveUp { after_bytes } => {
                 write!(f, "client gives up after {after_bytes} bytes: reset")
             }

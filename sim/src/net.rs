@@ -48,6 +48,8 @@ struct State {
     server_read: BTreeMap<u32, u64>,
     /// Server connections accepted and not yet closed.
     open_connections: u32,
+    /// Client ports whose server connection has closed its socket.
+    closed: std::collections::BTreeSet<u16>,
     /// Client port → bytes the engine handed out and the socket took.
     backlog: BTreeMap<u16, Backlog>,
 }
@@ -99,10 +101,21 @@ impl Network {
         self.state.borrow_mut().open_connections += 1;
     }
 
-    /// The server closed a connection.
-    pub fn connection_closed(&self) {
+    /// The server closed the connection from client port `port`.
+    pub fn connection_closed(&self, port: u16) {
         let mut state = self.state.borrow_mut();
         state.open_connections = state.open_connections.saturating_sub(1);
+        state.closed.insert(port);
+    }
+
+    /// Whether the server closed connection `conn`'s socket: the client's writes no longer
+    /// wait for it to read (a real peer would answer them with a reset).
+    pub fn server_closed(&self, conn: u32) -> bool {
+        let state = self.state.borrow();
+        state
+            .ports
+            .iter()
+            .any(|(port, c)| *c == conn && state.closed.contains(port))
     }
 
     /// How many server connections are open.

@@ -130,7 +130,13 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         ignore_transport_blocked: scenario.ignore_transport_blocked,
     };
     sim.host("server", move || serve(env.clone()));
-    add_clients(&mut sim, scenario, (seed, &chaos), (&recorder, &net, &pending), &logs);
+    add_clients(
+        &mut sim,
+        scenario,
+        (seed, &chaos),
+        (&recorder, &net, &pending),
+        &logs,
+    );
     let world = Watch {
         chaos: &chaos,
         recorder: &recorder,

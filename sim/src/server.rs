@@ -105,7 +105,7 @@ impl OpenConnection {
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.net.connection_closed();
+        self.net.connection_closed(self.port);
         self.pending.ended(self.port);
     }
 }

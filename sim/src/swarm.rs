@@ -150,7 +150,10 @@ impl Span {
     /// The start and end times within a chaos phase of `chaos`.
     fn times(&self, chaos: Duration) -> (Duration, Duration) {
         let at = |permille: u64| chaos * u32::try_from(permille).unwrap_or(1000) / 1000;
-        (at(self.start_permille), at(self.start_permille + self.length_permille))
+        (
+            at(self.start_permille),
+            at(self.start_permille + self.length_permille),
+        )
     }
 }
 
@@ -433,7 +436,10 @@ impl Knobs {
             ("partition".into(), show(self.partition.map(describe_span))),
             (
                 "restart".into(),
-                show(self.restart.map(|at| format!("at {at}/1000 of the chaos phase"))),
+                show(
+                    self.restart
+                        .map(|at| format!("at {at}/1000 of the chaos phase")),
+                ),
             ),
         ]
     }
