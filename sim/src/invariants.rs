@@ -34,7 +34,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
-use crate::event::{Check, ClientEvent, Event, Fault, NetFault, Violation};
+use crate::event::{Check, ClientEvent, Event, Fault, NetFault, ServerEvent, Violation};
 use crate::scenario::Scenario;
 use crate::trace::{Entry, Trace};
 
@@ -117,6 +117,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     let notes = server_notes(trace);
     let restarts = net_fault_times(trace, NetFault::RestartServer);
     let partitions = net_fault_times(trace, NetFault::Partition);
+    let holds = net_fault_times(trace, NetFault::Hold);
     let touched = destructively_touched(trace);
     let completed = run_completed(trace, clients);
     let limit = scenario.config.limits.send_buffer_bytes_max;
@@ -124,8 +125,12 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     for conn in conns {
         let notes = notes.get(&conn).map_or(&[][..], Vec::as_slice);
         let interrupted = server_trace::open_during(notes, &restarts);
-        // A partition wedges what is in flight for good (notes/turmoil.md A2.6).
-        let partitioned = server_trace::open_during(notes, &partitions);
+        // A partition drops what is in flight for good (turmoil does not retransmit,
+        // notes/turmoil.md A2.6), so the server may never read what the client sent, and the
+        // client never read what the server sent: the wire cannot be judged against the
+        // client's requests. A hold delays everything, long enough for a timer to fire.
+        let partitioned = in_flight_during(trace, conn, notes, &partitions);
+        let held = in_flight_during(trace, conn, notes, &holds);
         let index = usize::try_from(conn).unwrap_or(usize::MAX);
         if let Some(log) = clients.get(index) {
             let wire = Wire::read(&log.sent, &log.received, log.saw_eof);
@@ -134,9 +139,11 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !log.reset_by_client
                 && !interrupted
                 && !server_trace::lost_or_aborted(notes);
-            out.extend(check_wire(conn, log, &wire, graceful));
+            if !partitioned {
+                out.extend(check_wire(conn, log, &wire, graceful));
+            }
             // Liveness is owed to well-behaved clients no destructive fault touched.
-            let spared = !touched.contains(&conn) && !interrupted && !partitioned;
+            let spared = !touched.contains(&conn) && !interrupted && !partitioned && !held;
             let owed = |s: &&ClientScript| s.well_behaved && spared;
             let script = scenario.clients.get(index).filter(owed);
             if let Some(script) = script {
@@ -208,6 +215,33 @@ fn destructively_touched(trace: &Trace) -> BTreeSet<u32> {
         .filter(destructive)
         .filter_map(|e| e.conn)
         .collect()
+}
+
+/// Whether a network fault at one of `times` came while connection `conn` had bytes that could
+/// be in flight: from its accept until its client saw the end (EOF, an error, its own reset),
+/// or before it was even accepted.
+fn in_flight_during(trace: &Trace, conn: u32, notes: &[Note<'_>], times: &[u64]) -> bool {
+    if times.is_empty() {
+        return false;
+    }
+    let Some(&(accepted, _)) = notes.iter().find(|&&(_, e)| *e == ServerEvent::Accepted) else {
+        return true;
+    };
+    let client_end = trace.entries.iter().find_map(|e| {
+        let ended = matches!(
+            e.event.as_client(),
+            Some(
+                ClientEvent::Eof
+                    | ClientEvent::ReadError(_)
+                    | ClientEvent::WriteError(_)
+                    | ClientEvent::Reset
+            )
+        );
+        (e.conn == Some(conn) && ended).then_some(e.at_nanos)
+    });
+    times
+        .iter()
+        .any(|&t| t >= accepted && client_end.is_none_or(|end| t <= end))
 }
 
 /// When the run applied this network fault.
