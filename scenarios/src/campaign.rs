@@ -369,8 +369,12 @@ fn faults_fired(outcome: &Outcome) -> BTreeMap<String, usize> {
         }
         *fired.entry(fault.kind_name().to_string()).or_insert(0) += 1;
     }
-    if Knobs::draw(outcome.seed).active().contains(&Knob::Jitter) {
-        fired.insert(Knob::Jitter.name().to_string(), 1);
+    // Knobs that act on the whole run rather than fire: jitter and the config.
+    let active = Knobs::draw(outcome.seed).active();
+    for knob in [Knob::Jitter, Knob::Config] {
+        if active.contains(&knob) {
+            fired.insert(knob.name().to_string(), 1);
+        }
     }
     fired
 }
