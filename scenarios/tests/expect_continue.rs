@@ -7,6 +7,7 @@ scenarios!("expect_continue":
     lazy_100,
     http10_no_100,
     no_body_no_100,
+    app_refuses_without_reading,
     early_413_lingers,
     pipelined_after_first,
     chunked_upload,

@@ -700,6 +700,8 @@ pub enum Check {
     Producer,
     /// Reading paused or resumed twice in a row.
     Reading,
+    /// A `100 Continue` the app never asked for.
+    Continue,
     /// A scenario's own expectation.
     Expectation,
 }
@@ -728,6 +730,7 @@ impl Check {
             Check::Timer => "timer",
             Check::Producer => "producer",
             Check::Reading => "reading",
+            Check::Continue => "continue",
             Check::Expectation => "expectation",
         }
     }

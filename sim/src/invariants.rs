@@ -34,7 +34,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
-use crate::event::{Check, ClientEvent, Event, Fault, NetFault, ServerEvent, Violation};
+use crate::event::{AppAction, Check, ClientEvent, Event, Fault, NetFault, ServerEvent, Violation};
 use crate::scenario::Scenario;
 use crate::trace::{Entry, Trace};
 
@@ -141,6 +141,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !server_trace::lost_or_aborted(notes);
             if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
+                out.extend(check_continue(conn, &wire, notes));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched.
             let spared = !touched.contains(&conn) && !interrupted && !partitioned && !held;
@@ -342,6 +343,43 @@ fn check_interim(wire: &Wire) -> Vec<String> {
         }
     }
     out
+}
+
+/// `100 Continue` is lazy (DESIGN.md §2, web2): it goes out only once the app asks for the
+/// body, so a connection never receives more of them than it has requests whose app granted
+/// body credit.
+fn check_continue(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
+    // A 100 for a request that did not ask for one is the interim check's finding.
+    let expecting = wire
+        .scan
+        .requests
+        .iter()
+        .filter(|r| r.expect_continue)
+        .count();
+    let received = wire
+        .responses
+        .list
+        .iter()
+        .filter(|r| r.status == 100)
+        .count();
+    let continues = received.min(expecting);
+    let asked: BTreeSet<_> = notes
+        .iter()
+        .filter_map(|&(_, e)| match e {
+            ServerEvent::App {
+                command: AppAction::Consume { request, bytes },
+            } if *bytes > 0 => Some(*request),
+            _ => None,
+        })
+        .collect();
+    (continues > asked.len()).then(|| {
+        let detail = format!(
+            "{continues} 100 Continue received, but the app asked for the body of only {} \
+             requests",
+            asked.len()
+        );
+        Violation::on(conn, Check::Continue, detail)
+    })
 }
 
 /// Check 4, for a well-behaved client: it finished, saw the close it waited for, and got a

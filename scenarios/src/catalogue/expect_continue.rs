@@ -8,12 +8,12 @@ use std::time::Duration;
 use twine_sim::{Action, ClientScript, Fragments, Seed};
 
 use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
-use super::{echo, quick_config, Entry};
+use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProtocolErrorKind, RequestId};
 use twine_sim::pattern::{
     any_request, any_reset, any_write, app, app_where, body, body_end, bytes_received,
-    bytes_received_in_order, bytes_sent, client, close, finish, protocol_error, read, request,
-    server, write,
+    bytes_received_in_order, bytes_sent, client, close, finish, head, protocol_error, read,
+    request, server, write,
 };
 use twine_sim::Pattern;
 use twine_sim::Violation;
@@ -144,6 +144,43 @@ pub(super) const ENTRIES: &[Entry] = &[
                 statuses(o, 0, &[200, 200]),
                 bodies(o, 0, &[Some(b""), Some(b"")]),
                 absent(o, bytes_received(b"100 Continue")),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "app_refuses_without_reading",
+        about: "an app that answers an Expect request without asking for its body (the stream app's 404 for a POST) sends no 100 at all: the 404 with Connection: close, then a lingering close while the client uploads anyway",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("expect_continue/app_refuses_without_reading", quick_config());
+            let head = "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\
+                        Expect: 100-continue\r\n\r\n";
+            s.clients.push(
+                ClientScript::new()
+                    .send(head)
+                    // curl waits a second for the 100, then uploads regardless.
+                    .then(Action::Sleep(Duration::from_millis(1000)))
+                    .send(vec![b'x'; 5000]),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[404]),
+                absent(o, bytes_received(b"100 Continue")),
+                absent(o, app_where("consume", |c| matches!(c, AppAction::Consume { .. }))),
+                in_order(
+                    o,
+                    &[
+                        request(0, "POST", "/upload"),
+                        head(0, 404),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received_in_order(&[b"HTTP/1.1 404 ", b"Connection: close\r\n"]),
+                        close(CloseReason::Graceful),
+                    ],
+                ),
                 clean_eof(o, 0),
             ])
         },

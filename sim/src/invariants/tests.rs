@@ -500,3 +500,34 @@ fn reading_paused_twice_is_caught() {
         ["c0: reading Paused twice in a row, at 8.000ms"]
     );
 }
+
+#[test]
+fn a_100_continue_the_app_never_asked_for_is_caught() {
+    let request: &[u8] = b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\
+        Content-Length: 2\r\nConnection: close\r\n\r\nhi";
+    let response: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
+    let scenario = scenario(ClientScript::new().misbehaving());
+    let continues = |trace: &Trace| {
+        let violations = check(&scenario, trace, &[log(request, response)]);
+        violations
+            .iter()
+            .filter(|v| v.check == Check::Continue)
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+    };
+    // No credit granted: the 100 went out before the app asked for the body.
+    assert_eq!(
+        continues(&clean_with(None, &[])),
+        ["c0: 1 100 Continue received, but the app asked for the body of only 0 requests"]
+    );
+    // Credit granted first: the 100 is owed.
+    let consume = s(ServerEvent::App {
+        command: crate::event::AppAction::Consume {
+            request: RequestId(0),
+            bytes: 65536,
+        },
+    });
+    let asked = clean_with(Some(s(ServerEvent::Write { bytes: 59 })), &[consume]);
+    assert_eq!(continues(&asked), Vec::<String>::new());
+}
