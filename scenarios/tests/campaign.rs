@@ -7,10 +7,11 @@
 //! and on a deliberately fragile scenario (an app that panics on a short body chunk, which the
 //! swarm's read fragmentation causes).
 
+mod fragile;
+
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::Echo;
 use twine_driver::App;
 use twine_engine::{AppCommand, Config, Event, Instant};
 use twine_scenarios::campaign::{merge, report, run_jobs, CampaignFile, Plan, Shard};
@@ -103,43 +104,9 @@ fn merging_refuses_what_is_not_one_whole_campaign() {
     }
 }
 
-/// Echo, except that a body chunk under 8 bytes is a fatal surprise.
-#[derive(Default)]
-struct Fragile(Echo);
-
-impl App for Fragile {
-    fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
-        if let Event::Body { data, .. } = &event {
-            assert!(
-                data.len() >= 8,
-                "fragile app: a {}-byte body chunk",
-                data.len()
-            );
-        }
-        self.0.on_event(now, event, commands);
-    }
-}
-
-fn fragile(_: Seed) -> Scenario {
-    let app: twine_sim::AppFactory = Rc::new(|| Box::new(Fragile::default()));
-    let mut scenario = Scenario::new("campaign/fragile", Config::new(), app);
-    let head = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3000\r\n\r\n";
-    scenario
-        .clients
-        .push(ClientScript::new().send(head).send("x".repeat(3000)));
-    scenario
-}
-
 #[test]
 fn many_failures_of_one_kind_are_one_group_shrunk_once() {
-    let entry = Entry {
-        family: "campaign",
-        name: "fragile",
-        about: "a deliberately fragile app",
-        seed: 0,
-        build: fragile,
-        expect: |_| Vec::new(),
-    };
+    let entry = fragile::FRAGILE;
     let mut plan = Plan::new(Seed(3), 1, vec!["keep_alive".into()], false).expect("family");
     plan.entries = vec![entry];
     plan.jobs = (0..40)
@@ -158,7 +125,7 @@ fn many_failures_of_one_kind_are_one_group_shrunk_once() {
     let (text, passed) = report_text(&plan, &results);
     assert!(!passed);
     assert_eq!(
-        text.matches("\nFAIL campaign/fragile seed").count(),
+        text.matches("\nFAIL shrink/fragile seed").count(),
         1,
         "{text}"
     );
