@@ -158,6 +158,26 @@ fn no_credit_while_paused(o: &Outcome, conn: u32, id: RequestId) -> Vec<Violatio
     Vec::new()
 }
 
+/// An echo scenario whose client uploads `UPLOAD_BYTES` of a numbered body in 16 KiB segments
+/// and reads slowly (a 16 KiB window drained at 4 KiB/ms).
+fn echo_upload(name: &str, config: twine_engine::Config) -> twine_sim::Scenario {
+    let mut s = echo(name, config);
+    s.faults = slow_reader(16384, 4096);
+    s.clients.push(
+        ClientScript::new()
+            .send(format!(
+                "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {UPLOAD_BYTES}\r\n\
+                 Connection: close\r\n\r\n"
+            ))
+            .send_in(
+                numbered_body(UPLOAD_BYTES),
+                Fragments::Each(16384),
+                Duration::ZERO,
+            ),
+    );
+    s
+}
+
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
@@ -208,19 +228,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "echo_upload_slow_reader",
         about: "an echo upload to a slow reader: the paused producer withholds body credit, reading pauses, and all 300 KB come back in order",
         seed: 1,
-        build: |_| {
-            let mut s = echo("backpressure/echo_upload_slow_reader", quick_config());
-            s.faults = slow_reader(16384, 4096);
-            s.clients.push(
-                ClientScript::new()
-                    .send(format!(
-                        "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {UPLOAD_BYTES}\r\n\
-                         Connection: close\r\n\r\n"
-                    ))
-                    .send_in(numbered_body(UPLOAD_BYTES), Fragments::Each(16384), Duration::ZERO),
-            );
-            s
-        },
+        build: |_| echo_upload("backpressure/echo_upload_slow_reader", quick_config()),
         expect: |o| {
             let body = numbered_body(UPLOAD_BYTES);
             all([
@@ -254,17 +262,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut config = quick_config();
             config.limits.send_buffer_bytes_max = 4096;
-            let mut s = echo("backpressure/echo_send_buffer_under_credit", config);
-            s.faults = slow_reader(16384, 4096);
-            s.clients.push(
-                ClientScript::new()
-                    .send(format!(
-                        "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {UPLOAD_BYTES}\r\n\
-                         Connection: close\r\n\r\n"
-                    ))
-                    .send_in(numbered_body(UPLOAD_BYTES), Fragments::Each(16384), Duration::ZERO),
-            );
-            s
+            echo_upload("backpressure/echo_send_buffer_under_credit", config)
         },
         expect: |o| {
             let body = numbered_body(UPLOAD_BYTES);
