@@ -86,6 +86,11 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Bytes as quoted, escaped text for a failure message.
+fn shown(bytes: &[u8]) -> String {
+    format!("\"{}\"", bytes.escape_ascii())
+}
+
 /// FNV-1a: a cheap, stable hash of the input, from which split points and credits are drawn
 /// so that they vary with the input without taking bytes from it.
 fn fnv1a(data: &[u8]) -> u64 {

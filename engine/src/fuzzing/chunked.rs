@@ -15,7 +15,7 @@
 use bytes::BytesMut;
 
 use super::chunked_reference::{self, Verdict};
-use super::{fnv1a, limits_and_input};
+use super::{fnv1a, limits_and_input, shown};
 use crate::config::Limits;
 use crate::error::ProtocolErrorKind as Kind;
 use crate::h1::body_decoder::{BodyDecoder, Decoded};
@@ -24,11 +24,22 @@ use crate::h1::body_decoder::{BodyDecoder, Decoded};
 const BYTE_AT_A_TIME_UP_TO: usize = 512;
 
 /// What feeding an input gave.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Outcome {
     /// Every `Data`, concatenated.
     body: Vec<u8>,
     end: End,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "body {}, ", shown(&self.body))?;
+        match &self.end {
+            End::Ended { left } => write!(f, "End with {} left", shown(left)),
+            End::Pending => write!(f, "Pending"),
+            End::Refused(kind) => write!(f, "Refused({kind:?})"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,8 +91,8 @@ pub(super) fn check(data: &[u8]) {
             assert_eq!(
                 got,
                 whole,
-                "split invariance: {name}, credit {max}, credit-less calls {probe}; input {:?}",
-                input.escape_ascii()
+                "split invariance: {name}, credit {max}, credit-less calls {probe}; input {}",
+                shown(input)
             );
         }
     }
@@ -99,13 +110,13 @@ fn check_reference_agrees(input: &[u8], limits: &Limits, ours: &Outcome) {
         };
     assert!(
         agree,
-        "the decoder and the reference disagree on {:?}:\n ours: {:?}, body {:?}\n reference: \
-         {:?}, body {:?}, leniencies {:?}",
-        input.escape_ascii(),
+        "the decoder and the reference disagree on {}:\n ours: {:?}, body {}\n reference: \
+         {:?}, body {}, leniencies {:?}",
+        shown(input),
         ours.end,
-        ours.body.escape_ascii().to_string(),
+        shown(&ours.body),
         reference.verdict,
-        reference.body.escape_ascii().to_string(),
+        shown(&reference.body),
         reference.leniencies
     );
 }

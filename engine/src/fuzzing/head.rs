@@ -14,7 +14,7 @@
 
 use bytes::BytesMut;
 
-use super::{fnv1a, limits_and_input};
+use super::{fnv1a, limits_and_input, shown};
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind as Kind};
 use crate::h1::head_parser::{
@@ -59,8 +59,8 @@ fn parse(buf: &[u8], limits: &Limits) -> Answer {
     assert_eq!(
         plain,
         expected_plain,
-        "parse_request_head and its syntax form disagree on {:?}",
-        buf.escape_ascii()
+        "parse_request_head and its syntax form disagree on {}",
+        shown(buf)
     );
     answer
 }
@@ -84,8 +84,8 @@ fn check_prefixes(input: &[u8], limits: &Limits, whole: &Answer) {
         assert!(
             matches!(part, Ok(Parsed::Partial)) || part == *whole,
             "split invariance: the prefix of {n} bytes answers {part:?}, the whole input \
-             {whole:?}; input {:?}",
-            input.escape_ascii()
+             {whole:?}; input {}",
+            shown(input)
         );
     };
     if len <= ALL_PREFIXES_UP_TO {
@@ -108,9 +108,9 @@ fn check_bytes_after(input: &[u8], limits: &Limits, whole: &Answer) {
         assert_eq!(
             parse(&longer, limits),
             *whole,
-            "bytes after the head changed the answer: {:?} then {:?}",
-            input.escape_ascii(),
-            after.escape_ascii()
+            "bytes after the head changed the answer: {} then {}",
+            shown(input),
+            shown(after)
         );
     }
 }
@@ -121,27 +121,23 @@ fn check_take_agrees(input: &[u8], limits: &Limits, whole: &Answer) {
     // Stale scratch from an earlier head, which the function must clear.
     let mut fields = vec![(0..1, 1..2)];
     let taken = take_request_head(&mut buf, limits, &mut fields).map_err(kind);
-    let shown = input.escape_ascii();
+    let text = shown(input);
     match whole {
         Ok(Parsed::Partial) => {
             assert_eq!(
                 taken,
                 Ok(None),
-                "take_request_head on a partial head {shown:?}"
+                "take_request_head on a partial head {text}"
             );
             assert_eq!(
                 &buf[..],
                 input,
-                "a partial head was taken off the buffer: {shown:?}"
+                "a partial head was taken off the buffer: {text}"
             );
         }
-        Err(error) => assert_eq!(taken.err(), Some(*error), "take_request_head on {shown:?}"),
+        Err(error) => assert_eq!(taken.err(), Some(*error), "take_request_head on {text}"),
         Ok(Parsed::Complete { head, consumed }) => {
-            assert_eq!(
-                buf.len(),
-                input.len() - consumed,
-                "bytes taken for {shown:?}"
-            );
+            assert_eq!(buf.len(), input.len() - consumed, "bytes taken for {text}");
             match taken {
                 Ok(Some((request, _flags))) => {
                     assert_eq!(request.method.as_bytes(), &input[head.method.clone()]);
@@ -150,14 +146,14 @@ fn check_take_agrees(input: &[u8], limits: &Limits, whole: &Answer) {
                     let fields: Vec<_> = request
                         .headers
                         .iter()
-                        .map(|h| (h.name.to_vec(), h.value.to_vec()))
+                        .map(|h| (shown(&h.name), shown(&h.value)))
                         .collect();
                     let expected: Vec<_> = head
                         .fields
                         .iter()
-                        .map(|(n, v)| (input[n.clone()].to_vec(), input[v.clone()].to_vec()))
+                        .map(|(n, v)| (shown(&input[n.clone()]), shown(&input[v.clone()])))
                         .collect();
-                    assert_eq!(fields, expected, "fields taken from {shown:?}");
+                    assert_eq!(fields, expected, "fields taken from {text}");
                 }
                 // Only the Host rule and the body framing may refuse a complete head.
                 Err(
@@ -168,7 +164,7 @@ fn check_take_agrees(input: &[u8], limits: &Limits, whole: &Answer) {
                     | Kind::InvalidContentLength
                     | Kind::BodyTooLarge,
                 ) => {}
-                other => panic!("take_request_head answered {other:?} to {shown:?}"),
+                other => panic!("take_request_head answered {other:?} to {text}"),
             }
         }
     }
@@ -194,39 +190,39 @@ fn check_httparse_agrees(input: &[u8], head: &HeadSyntax, consumed: usize) {
     let lines = memchr::memchr_iter(b'\n', &copy[..consumed]).count();
     let mut fields = vec![httparse::EMPTY_HEADER; lines];
     let mut request = httparse::Request::new(&mut fields);
-    let shown = input.escape_ascii();
+    let text = shown(input);
     match request.parse(&copy) {
         Ok(httparse::Status::Complete(theirs)) => {
-            assert_eq!(theirs, consumed, "httparse's head length for {shown:?}");
+            assert_eq!(theirs, consumed, "httparse's head length for {text}");
         }
-        other => panic!("httparse answers {other:?} to a head we accept: {shown:?}"),
+        other => panic!("httparse answers {other:?} to a head we accept: {text}"),
     }
     let method = request.method.map(str::as_bytes);
     assert_eq!(
         method,
         Some(&input[head.method.clone()]),
-        "method of {shown:?}"
+        "method of {text}"
     );
     let target = request.path.map(str::as_bytes);
     assert_eq!(
         target,
         Some(&input[head.target.clone()]),
-        "target of {shown:?}"
+        "target of {text}"
     );
     let version = match head.version {
         Version::Http10 => 0,
         Version::Http11 => 1,
     };
-    assert_eq!(request.version, Some(version), "version of {shown:?}");
-    let theirs: Vec<(&[u8], &[u8])> = request
+    assert_eq!(request.version, Some(version), "version of {text}");
+    let theirs: Vec<(String, String)> = request
         .headers
         .iter()
-        .map(|field| (field.name.as_bytes(), field.value))
+        .map(|field| (shown(field.name.as_bytes()), shown(field.value)))
         .collect();
-    let ours: Vec<(&[u8], &[u8])> = head
+    let ours: Vec<(String, String)> = head
         .fields
         .iter()
-        .map(|(name, value)| (&input[name.clone()], &input[value.clone()]))
+        .map(|(name, value)| (shown(&input[name.clone()]), shown(&input[value.clone()])))
         .collect();
-    assert_eq!(ours, theirs, "fields of {shown:?}");
+    assert_eq!(ours, theirs, "fields of {text}");
 }
