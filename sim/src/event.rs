@@ -702,6 +702,8 @@ pub enum Check {
     Reading,
     /// A `100 Continue` the app never asked for.
     Continue,
+    /// A limit enforced off its bound: a request over it served, or one within refused.
+    Limit,
     /// A scenario's own expectation.
     Expectation,
 }
@@ -731,6 +733,7 @@ impl Check {
             Check::Producer => "producer",
             Check::Reading => "reading",
             Check::Continue => "continue",
+            Check::Limit => "limit",
             Check::Expectation => "expectation",
         }
     }

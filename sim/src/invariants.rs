@@ -142,6 +142,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
+                out.extend(check_limits(conn, &wire, &scenario.config.limits));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched.
             let spared = !touched.contains(&conn) && !interrupted && !partitioned && !held;
@@ -342,6 +343,46 @@ fn check_interim(wire: &Wire) -> Vec<String> {
             _ => turn += 1,
         }
     }
+    out
+}
+
+/// Limits are enforced at their exact bounds (DESIGN.md §2): a request over the request-line,
+/// head or field-count limit, or declaring a body over the body limit, is never served (2xx);
+/// one within every limit is never refused as too large (414, 431, 413). Requests and final
+/// responses are paired in order.
+fn check_limits(conn: u32, wire: &Wire, limits: &twine_engine::Limits) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for (i, (request, response)) in wire.scan.requests.iter().zip(wire.finals()).enumerate() {
+        let head_over = request.line_bytes > limits.request_line_bytes_max
+            || request.head_bytes > limits.head_bytes_max
+            || request.field_count > limits.header_count_max;
+        // A declared length is refused from the head; a chunked body once it grows past the
+        // limit, which may be after the app's response began (then it is cut, not refused).
+        let body_bytes = request.content_length.unwrap_or(request.body.len() as u64);
+        let body_over = limits.body_bytes_max.is_some_and(|max| body_bytes > max);
+        let declared_over = body_over && request.content_length.is_some();
+        let served = (200..300).contains(&response.status);
+        let too_large = matches!(response.status, 413 | 414 | 431);
+        let (line, head) = (request.line_bytes, request.head_bytes);
+        // Long targets are what limits are about: show their start only.
+        let target: String = request.target.chars().take(40).collect();
+        let what = format!(
+            "request {i} ({} {target}: line {line} bytes, head {head} bytes, {} fields, body \
+             {:?})",
+            request.method, request.field_count, request.content_length
+        );
+        if (head_over || declared_over) && served {
+            let detail = format!("{what} is over a limit, yet served {}", response.status);
+            out.push(Violation::on(conn, Check::Limit, detail));
+        } else if !head_over && !body_over && too_large {
+            let detail = format!(
+                "{what} is within every limit, yet refused {}",
+                response.status
+            );
+            out.push(Violation::on(conn, Check::Limit, detail));
+        }
+    }
+    out.truncate(1);
     out
 }
 

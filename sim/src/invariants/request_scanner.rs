@@ -11,6 +11,14 @@
 /// One request as the client sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ScannedRequest {
+    /// The request line's length, without its line end.
+    pub(crate) line_bytes: usize,
+    /// The head's lines' lengths summed, without line ends (Twisted's counting).
+    pub(crate) head_bytes: usize,
+    /// How many header fields.
+    pub(crate) field_count: usize,
+    /// The declared body length, for a `Content-Length` body.
+    pub(crate) content_length: Option<u64>,
     /// The method, as sent.
     pub(crate) method: String,
     /// The request target, as sent.
@@ -47,6 +55,10 @@ struct Head {
     method: String,
     target: String,
     http10: bool,
+    /// The request line's length, without its line end.
+    line_bytes: usize,
+    /// The head's lines' lengths summed, without line ends (Twisted's counting).
+    head_bytes: usize,
     /// Field names lowercased, values trimmed.
     fields: Vec<(String, String)>,
     /// Just past the empty line.
@@ -88,7 +100,15 @@ pub(crate) fn scan_requests(sent: &[u8]) -> Scan {
             Body::Complete(body, end) => (body, Some(end), true),
             Body::Partial(body) | Body::Invalid(body) => (body, None, false),
         };
+        let content_length = match framing {
+            Framing::Length(n) => Some(n),
+            Framing::Chunked => None,
+        };
         scan.requests.push(ScannedRequest {
+            line_bytes: head.line_bytes,
+            head_bytes: head.head_bytes,
+            field_count: head.fields.len(),
+            content_length,
             close: closes(&head),
             expect_continue: values(&head.fields, "expect")
                 .any(|v| v.eq_ignore_ascii_case("100-continue")),
@@ -127,6 +147,8 @@ fn next_line(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 
 fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
     let (line, mut pos) = next_line(buf, start)?;
+    let line_bytes = line.len();
+    let mut head_bytes = line_bytes;
     let mut parts = line.split(|&b| b == b' ');
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
     let http10 = match version {
@@ -145,12 +167,15 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
         if line.is_empty() {
             break;
         }
+        head_bytes += line.len();
         fields.push(field(line)?);
     }
     Some(Head {
         method: String::from_utf8_lossy(method).into_owned(),
         target: String::from_utf8_lossy(target).into_owned(),
         http10,
+        line_bytes,
+        head_bytes,
         fields,
         end: pos,
     })

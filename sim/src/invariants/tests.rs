@@ -531,3 +531,33 @@ fn a_100_continue_the_app_never_asked_for_is_caught() {
     let asked = clean_with(Some(s(ServerEvent::Write { bytes: 59 })), &[consume]);
     assert_eq!(continues(&asked), Vec::<String>::new());
 }
+
+#[test]
+fn limits_off_their_bounds_are_caught() {
+    let limit = twine_engine::Limits::DEFAULT.request_line_bytes_max;
+    // A request line of exactly `line` bytes and no field (HTTP/1.0 needs no Host): the head
+    // is the line alone, so the head limit (equal by default) is at its bound too.
+    let request = |line: usize| {
+        let target = format!("/{}", "a".repeat(line - "GET / HTTP/1.0".len()));
+        format!("GET {target} HTTP/1.0\r\n\r\n").into_bytes()
+    };
+    let response = |status: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
+    };
+    let limits = |sent: &[u8], received: &[u8]| {
+        let scenario = scenario(ClientScript::new().misbehaving());
+        let violations = check(&scenario, &clean_with(None, &[]), &[log(sent, received)]);
+        violations
+            .iter()
+            .filter(|v| v.check == Check::Limit)
+            .count()
+    };
+    let ok = response("200 OK");
+    let refused = response("414 URI Too Long");
+    // At the bound: served is right, refused is a limit one byte too tight.
+    assert_eq!(limits(&request(limit), &ok), 0);
+    assert_eq!(limits(&request(limit), &refused), 1);
+    // One byte over: refused is right, served is a limit not enforced.
+    assert_eq!(limits(&request(limit + 1), &refused), 0);
+    assert_eq!(limits(&request(limit + 1), &ok), 1);
+}
