@@ -5,6 +5,14 @@
 //! A run is a pure function of its seed: every random choice comes from a labelled fork of the
 //! one root seed ([`rng`]), turmoil gets a seed and a fixed epoch, and the build uses
 //! `--cfg tokio_unstable` so `select!` order and task panics are deterministic and visible.
+//!
+//! The modules, from the bottom up (none imports one above it): [`event`] (what a trace
+//! records, typed) and [`escape`]; [`net`] (the simulated network's shared state: byte-accurate
+//! in-flight bounds, the FIN rule) and [`pending`] (what can still happen: quiescence);
+//! [`trace`] (the append-only recorder, its folded text and JSON forms) and [`pattern`] (typed
+//! matchers for expectations); [`fault`] (`FaultyStream`), [`client`] (scripted clients) and
+//! `server`; [`scenario`] and [`swarm`] (the knobs a seed draws); [`invariants`] (the
+//! checkers: the wire, the server's trace, the engine's promises, liveness); [`mod@run`].
 
 // Without tokio's unstable cfg, turmoil cannot seed `select!` or surface task panics, and a
 // run would no longer be a function of its seed (notes/turmoil.md A4).

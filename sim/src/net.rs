@@ -1,7 +1,8 @@
 //! The simulated network's shared state, as both ends of every connection see it: which client
-//! port is which connection, how many bytes each side has read, which server connections are
-//! open, how much the engine handed out against what the socket took, and the one rule for
-//! holding a FIN that turmoil 0.7.2 would lose.
+//! port is which connection, how many bytes each side has read (which bounds what the other
+//! may have in flight, `IN_FLIGHT_BYTES_MAX`), which server connections are open or closed, how
+//! much the engine handed out against what the socket took, and the one rule for holding a FIN
+//! that turmoil 0.7.2 would lose.
 //!
 //! Every host of a run lives on turmoil's one thread, so this is an `Rc<RefCell<_>>` shared by
 //! the server, the clients and the run. Of the harness it imports only `event::Side`.
