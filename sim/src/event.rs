@@ -704,6 +704,8 @@ pub enum Check {
     Continue,
     /// A limit enforced off its bound: a request over it served, or one within refused.
     Limit,
+    /// A graceful close after a protocol error without a lingering close.
+    Lingering,
     /// A scenario's own expectation.
     Expectation,
 }
@@ -734,6 +736,7 @@ impl Check {
             Check::Reading => "reading",
             Check::Continue => "continue",
             Check::Limit => "limit",
+            Check::Lingering => "lingering",
             Check::Expectation => "expectation",
         }
     }

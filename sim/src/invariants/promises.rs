@@ -8,10 +8,15 @@
 //! - **Producers**: a producer's states follow each other (never the same twice in a row),
 //!   nothing follows `stopped`, and every producer of a connection that ended is stopped.
 //! - **Reading**: paused and resumed alternate, starting from reading.
+//! - **Lingering close**: after a protocol error, the connection closes gracefully only after
+//!   shutting down its write side (so a client still sending reads the error, not a reset),
+//!   unless the peer's FIN came first.
 
 use std::collections::BTreeMap;
 
-use twine_engine::{Instant, ProducerState, ReadState, RequestId, Timeouts, Timer, TimerChange};
+use twine_engine::{
+    CloseReason, Instant, ProducerState, ReadState, RequestId, Timeouts, Timer, TimerChange,
+};
 
 use super::server_trace::Note;
 use crate::event::{Check, ServerEvent, Violation};
@@ -26,6 +31,7 @@ pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> 
     out.extend(timers(notes, timeouts).map(|d| (Check::Timer, d)));
     out.extend(producers(notes).into_iter().map(|d| (Check::Producer, d)));
     out.extend(reading(notes).map(|d| (Check::Reading, d)));
+    out.extend(lingering(notes).map(|d| (Check::Lingering, d)));
     out.into_iter()
         .map(|(check, detail)| Violation::on(conn, check, detail))
         .collect()
@@ -131,6 +137,33 @@ fn producers(notes: &[Note<'_>]) -> Vec<String> {
     }
     out.truncate(1);
     out
+}
+
+/// A graceful close after a protocol error without a lingering close first, if any.
+fn lingering(notes: &[Note<'_>]) -> Option<String> {
+    let error = notes
+        .iter()
+        .position(|&(_, e)| matches!(e, ServerEvent::ProtocolError { .. }))?;
+    // The peer's FIN, before the error or after it, leaves nothing to linger for.
+    let mut drained = notes[..error]
+        .iter()
+        .any(|&(_, e)| *e == ServerEvent::ReadEof);
+    for &(at, event) in &notes[error..] {
+        match event {
+            ServerEvent::ShutdownWrite | ServerEvent::ReadEof => drained = true,
+            ServerEvent::Close {
+                reason: CloseReason::Graceful,
+            } if !drained => {
+                return Some(format!(
+                    "closed at {} after a protocol error without a lingering close",
+                    ms(at)
+                ));
+            }
+            ServerEvent::Close { .. } => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The first broken reading promise, if any.

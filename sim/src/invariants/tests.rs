@@ -561,3 +561,34 @@ fn limits_off_their_bounds_are_caught() {
     assert_eq!(limits(&request(limit + 1), &refused), 0);
     assert_eq!(limits(&request(limit + 1), &ok), 1);
 }
+
+#[test]
+fn a_close_after_a_protocol_error_without_lingering_is_caught() {
+    let error = s(ServerEvent::ProtocolError {
+        id: None,
+        kind: ProtocolErrorKind::InvalidHeader,
+        status: 400,
+    });
+    let close = s(ServerEvent::Close {
+        reason: CloseReason::Graceful,
+    });
+    let lingering = |trace: &Trace| found(trace, Check::Lingering);
+    // The clean run shuts its write side down before it closes: a lingering close.
+    let fine = clean_with(
+        Some(s(ServerEvent::Write { bytes: 59 })),
+        std::slice::from_ref(&error),
+    );
+    assert_eq!(lingering(&fine), Vec::<String>::new());
+    // Closed straight after the error.
+    let abrupt = trace(&[
+        s(ServerEvent::Accepted),
+        error,
+        s(ServerEvent::Write { bytes: 59 }),
+        close,
+        s(ServerEvent::SocketClosed),
+    ]);
+    assert_eq!(
+        lingering(&abrupt),
+        ["c0: closed at 4.000ms after a protocol error without a lingering close"]
+    );
+}
