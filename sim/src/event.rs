@@ -233,7 +233,7 @@ pub enum ServerEvent {
         #[serde(serialize_with = "display")]
         id: RequestId,
         /// Its method.
-        #[serde(serialize_with = "lower_debug_keep_case")]
+        #[serde(serialize_with = "method_str")]
         method: Method,
         /// Its target, as sent.
         #[serde(serialize_with = "escaped")]
@@ -806,7 +806,7 @@ fn lower_debug<T: fmt::Debug, S: Serializer>(value: &T, serializer: S) -> Result
     serializer.serialize_str(&lower(value))
 }
 
-fn lower_debug_keep_case<S: Serializer>(value: &Method, serializer: S) -> Result<S::Ok, S::Error> {
+fn method_str<S: Serializer>(value: &Method, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&String::from_utf8_lossy(value.as_bytes()))
 }
 

@@ -89,14 +89,6 @@ impl Outcome {
         }
         self.violations.extend(violations);
     }
-
-    /// The checks this run broke, each once, in order.
-    pub fn checks(&self) -> Vec<Check> {
-        let mut checks: Vec<Check> = self.violations.iter().map(|v| v.check).collect();
-        checks.sort();
-        checks.dedup();
-        checks
-    }
 }
 
 /// Runs `scenario` under `seed`.
