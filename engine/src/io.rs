@@ -11,10 +11,25 @@ use crate::error::ProtocolError;
 use crate::message::{RequestHead, ResponseHead};
 use crate::time::Instant;
 
-/// Identifies one request on a channel: the requests of a connection are numbered 0, 1, 2, ...
-/// in arrival order.
+/// Identifies one request on a channel. Opaque: the channel makes them, apps compare and
+/// order them. The requests of a connection are ordered by arrival, and
+/// [`sequence`](RequestId::sequence) numbers them 0, 1, 2, ... on every protocol (an HTTP/2
+/// stream id is not a request id).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestId(pub u64);
+pub struct RequestId(u64);
+
+impl RequestId {
+    /// The request's place in its connection's arrival order, from 0.
+    pub const fn sequence(self) -> u64 {
+        self.0
+    }
+
+    /// The id of the connection's `sequence`-th request (from 0). For tests, traces and apps
+    /// that index their requests; the channel never accepts an id it did not hand out.
+    pub const fn from_sequence(sequence: u64) -> RequestId {
+        RequestId(sequence)
+    }
+}
 
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -30,6 +45,7 @@ impl fmt::Display for RequestId {
 
 /// Everything that can happen to a channel.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Input<'a> {
     /// Bytes read from the peer.
     Received {
@@ -198,6 +214,7 @@ pub enum CloseReason {
 
 /// The channel's named timers (STYLE.md item 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Timer {
     /// The total time to receive a request head.
     HeaderRead,
@@ -295,6 +312,7 @@ pub enum Event {
 
 /// Everything the channel asks of its driver and app, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Output {
     /// Bytes to write, in order.
     Transmit(Bytes),

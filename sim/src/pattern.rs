@@ -138,7 +138,7 @@ pub fn close(reason: CloseReason) -> Pattern {
 /// The producer of request `request` moved to `state`.
 pub fn producer(request: u64, state: ProducerState) -> Pattern {
     server(ServerEvent::Producer {
-        request: RequestId(request),
+        request: RequestId::from_sequence(request),
         state,
     })
 }
@@ -151,14 +151,14 @@ pub fn app(command: AppAction) -> Pattern {
 /// The app finished request `request`.
 pub fn finish(request: u64) -> Pattern {
     app(AppAction::Finish {
-        request: RequestId(request),
+        request: RequestId::from_sequence(request),
     })
 }
 
 /// The app sent a head with `status` for request `request`.
 pub fn head(request: u64, status: u16) -> Pattern {
     app(AppAction::Head {
-        request: RequestId(request),
+        request: RequestId::from_sequence(request),
         status,
     })
 }
@@ -185,7 +185,7 @@ pub fn any_head() -> Pattern {
 pub fn app_body(request: u64) -> Pattern {
     app_where(
         &format!("body req#{request}"),
-        move |c| matches!(c, AppAction::Body { request: r, .. } if *r == RequestId(request)),
+        move |c| matches!(c, AppAction::Body { request: r, .. } if r.sequence() == request),
     )
 }
 
@@ -213,7 +213,7 @@ pub fn any_engine_event() -> Pattern {
 /// Any server event that concerns request `request`: an engine event, an app command on it,
 /// or its producer.
 pub fn concerning(request: u64) -> Pattern {
-    let id = RequestId(request);
+    let id = RequestId::from_sequence(request);
     server_where(&format!("anything of req#{request}"), move |e| match e {
         ServerEvent::Request { id: i, .. }
         | ServerEvent::Body { id: i, .. }
@@ -247,7 +247,7 @@ fn app_request(command: &AppAction) -> Option<RequestId> {
 /// Request `request` was lost.
 pub fn lost(request: u64) -> Pattern {
     server(ServerEvent::Lost {
-        id: RequestId(request),
+        id: RequestId::from_sequence(request),
     })
 }
 
@@ -259,14 +259,14 @@ pub fn any_lost() -> Pattern {
 /// The body of request `request` ended.
 pub fn body_end(request: u64) -> Pattern {
     server(ServerEvent::BodyEnd {
-        id: RequestId(request),
+        id: RequestId::from_sequence(request),
     })
 }
 
 /// `bytes` body bytes of request `request` reached the app.
 pub fn body(request: u64, bytes: usize) -> Pattern {
     server(ServerEvent::Body {
-        id: RequestId(request),
+        id: RequestId::from_sequence(request),
         bytes,
     })
 }
@@ -280,7 +280,11 @@ pub fn request(request: u64, method: &'static str, target: &'static str) -> Patt
             method: m,
             target: t,
             ..
-        } => *id == RequestId(request) && m.as_bytes() == method.as_bytes() && t == target,
+        } => {
+            *id == RequestId::from_sequence(request)
+                && m.as_bytes() == method.as_bytes()
+                && t == target
+        }
         _ => false,
     })
 }
@@ -289,7 +293,7 @@ pub fn request(request: u64, method: &'static str, target: &'static str) -> Patt
 pub fn request_id(request: u64) -> Pattern {
     server_where(
         &format!("event request req#{request}"),
-        move |e| matches!(e, ServerEvent::Request { id, .. } if *id == RequestId(request)),
+        move |e| matches!(e, ServerEvent::Request { id, .. } if id.sequence() == request),
     )
 }
 

@@ -149,6 +149,9 @@ impl Observer for TraceObserver {
                 self.last_command = Some(command.clone());
                 ServerEvent::App { command }
             }
+            other => ServerEvent::OtherEvent {
+                debug: format!("{other:?}"),
+            },
         };
         self.note(event);
     }
@@ -177,6 +180,9 @@ impl Observer for TraceObserver {
                 self.pending.closing(self.port);
                 ServerEvent::Close { reason: *reason }
             }
+            other => ServerEvent::OtherEvent {
+                debug: format!("{other:?}"),
+            },
         };
         self.note(event);
     }

@@ -559,7 +559,7 @@ mod tests {
     fn a_repeating_pair_folds_into_the_pair_and_a_count() {
         let body = Event::server(ServerEvent::App {
             command: AppAction::Body {
-                request: twine_engine::RequestId(0),
+                request: twine_engine::RequestId::from_sequence(0),
                 bytes: 4,
             },
         });

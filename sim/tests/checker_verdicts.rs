@@ -24,7 +24,7 @@ const OK0: &str = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 /// A request event as the server side of the trace records it.
 fn request(id: u64, method: &'static str, target: &'static str) -> ServerEvent {
     ServerEvent::Request {
-        id: RequestId(id),
+        id: RequestId::from_sequence(id),
         method: Method::new(method),
         target: Bytes::from_static(target.as_bytes()),
         version: Version::Http11,
@@ -169,15 +169,17 @@ fn body_events_after_a_protocol_error_are_caught() {
         &[
             request(0, "POST", "/"),
             ServerEvent::ProtocolError {
-                id: Some(RequestId(0)),
+                id: Some(RequestId::from_sequence(0)),
                 kind: ProtocolErrorKind::InvalidChunkSize,
                 status: 400,
             },
             ServerEvent::Body {
-                id: RequestId(0),
+                id: RequestId::from_sequence(0),
                 bytes: 5,
             },
-            ServerEvent::BodyEnd { id: RequestId(0) },
+            ServerEvent::BodyEnd {
+                id: RequestId::from_sequence(0),
+            },
             ServerEvent::Write { bytes: 66 },
             ServerEvent::ShutdownWrite,
         ],
@@ -205,7 +207,7 @@ fn a_request_after_shutdown_write_is_caught() {
             request(0, "GET", "/a"),
             ServerEvent::App {
                 command: AppAction::Head {
-                    request: RequestId(0),
+                    request: RequestId::from_sequence(0),
                     status: 200,
                 },
             },
@@ -326,7 +328,7 @@ fn regression_legal_responses_pass_the_checker() {
     // The app asked for the body of the request with Expect, so its 100 was owed.
     let consume = ServerEvent::App {
         command: AppAction::Consume {
-            request: RequestId(0),
+            request: RequestId::from_sequence(0),
             bytes: 1,
         },
     };

@@ -210,6 +210,8 @@ where
                 Output::Reading(_) | Output::Timer { .. } => {}
                 Output::ShutdownWrite => self.shutdown_pending = true,
                 Output::Close(reason) => self.close = Some(reason),
+                // Outputs added later are advisory until this driver learns them.
+                _ => {}
             }
         }
     }

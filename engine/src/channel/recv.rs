@@ -180,7 +180,7 @@ impl Channel {
     }
 
     fn dispatch(&mut self, head: RequestHead, flags: HeadFlags) {
-        let id = RequestId(self.next_id);
+        let id = RequestId::from_sequence(self.next_id);
         self.next_id += 1;
         let persistent = !flags.close_after
             && match head.version {
@@ -332,7 +332,7 @@ impl Channel {
     pub(super) fn fail_head(&mut self, error: ProtocolError) {
         self.outputs
             .push_back(Output::Event(Event::ProtocolError { id: None, error }));
-        let id = RequestId(self.next_id);
+        let id = RequestId::from_sequence(self.next_id);
         self.next_id += 1;
         let mut exchange = Exchange::new(id, Version::Http11, false, false);
         exchange.is_error = true;

@@ -73,7 +73,7 @@ impl Channel {
 
     /// The index of a request the app may still act on.
     fn open_exchange(&self, request: RequestId) -> Result<usize, UsageError> {
-        if request.0 >= self.next_id {
+        if request.sequence() >= self.next_id {
             return Err(UsageError::UnknownRequest);
         }
         if self.close == CloseState::Closed || self.lost_ids.contains(&request) {

@@ -291,8 +291,12 @@ impl Run {
         let byte = reader.byte();
         let newest = self.requests.keys().rev().take(4).collect::<Vec<_>>();
         if byte >= 0xf0 || newest.is_empty() {
-            let after = self.requests.keys().next_back().map_or(0, |id| id.0 + 1);
-            return RequestId(after + u64::from(byte % 4));
+            let after = self
+                .requests
+                .keys()
+                .next_back()
+                .map_or(0, |id| id.sequence() + 1);
+            return RequestId::from_sequence(after + u64::from(byte % 4));
         }
         *newest[usize::from(byte) % newest.len()]
     }

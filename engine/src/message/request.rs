@@ -39,6 +39,7 @@ impl std::fmt::Debug for Method {
 /// The HTTP version of a request. A higher 1.x minor version is processed as HTTP/1.1
 /// (RFC 9110 §2.5); another major version is refused with 505.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Version {
     /// HTTP/1.0: persistent only with `Connection: keep-alive`; no chunked responses.
     Http10,

@@ -248,8 +248,8 @@ pub(super) const ENTRIES: &[Entry] = &[
                     ],
                 ),
                 // Credit withheld while paused is granted again, in one piece, on resume.
-                in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), app(AppAction::Consume { request: RequestId(0), bytes: 65536 })]),
-                no_credit_while_paused(o, 0, RequestId(0)),
+                in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), app(AppAction::Consume { request: RequestId::from_sequence(0), bytes: 65536 })]),
+                no_credit_while_paused(o, 0, RequestId::from_sequence(0)),
                 clean_eof(o, 0),
             ])
         },

@@ -330,7 +330,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         head(0, 200),
-                        app(AppAction::Body { request: RequestId(0), bytes: 5 }),
+                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 5 }),
                         bytes_sent(b"zz\r\n"),
                         protocol_error(ProtocolErrorKind::InvalidChunkSize),
                         lost(0),

@@ -67,7 +67,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         request(0, "POST", "/up"),
-                        app(AppAction::Consume { request: RequestId(0), bytes: 65536 }),
+                        app(AppAction::Consume { request: RequestId::from_sequence(0), bytes: 65536 }),
                         write(25),
                         continue_100(),
                         bytes_sent(b"hello"),
@@ -106,7 +106,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        app(AppAction::Consume { request: RequestId(0), bytes: 65536 }),
+                        app(AppAction::Consume { request: RequestId::from_sequence(0), bytes: 65536 }),
                         bytes_received(b"Connection: close\r\n"),
                         bytes_sent(b"hello"),
                         body(0, 5),
@@ -284,7 +284,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         request(0, "POST", "/first"),
                         finish(0),
                         request(1, "POST", "/second"),
-                        app(AppAction::Consume { request: RequestId(1), bytes: 65536 }),
+                        app(AppAction::Consume { request: RequestId::from_sequence(1), bytes: 65536 }),
                         continue_100(),
                         bytes_sent(b"two"),
                         body(1, 3),
@@ -319,7 +319,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[100, 200]),
                 bodies(o, 0, &[Some(b"abcdef")]),
-                in_order(o, &[app(AppAction::Consume { request: RequestId(0), bytes: 65536 }), continue_100(), bytes_sent(b"4\r\nabcd\r\n")]),
+                in_order(o, &[app(AppAction::Consume { request: RequestId::from_sequence(0), bytes: 65536 }), continue_100(), bytes_sent(b"4\r\nabcd\r\n")]),
                 clean_eof(o, 0),
             ])
         },

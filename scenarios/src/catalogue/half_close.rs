@@ -193,7 +193,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        app(AppAction::Body { request: RequestId(0), bytes: 4 }),
+                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 4 }),
                         server(ServerEvent::ReadEof),
                         lost(0),
                         producer(0, ProducerState::Stopped),

@@ -281,9 +281,9 @@ pub(super) const ENTRIES: &[Entry] = &[
                     &[
                         read(94),
                         request(0, "GET", "/stream/40000"),
-                        app(AppAction::Body { request: RequestId(0), bytes: 16384 }),
-                        app(AppAction::Body { request: RequestId(0), bytes: 16384 }),
-                        app(AppAction::Body { request: RequestId(0), bytes: 7232 }),
+                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 16384 }),
+                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 16384 }),
+                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 7232 }),
                         finish(0),
                         request(1, "GET", "/stream/10"),
                         finish(1),
@@ -433,7 +433,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         producer(1, ProducerState::Producing),
-                        app(AppAction::Body { request: RequestId(1), bytes: 16384 }),
+                        app(AppAction::Body { request: RequestId::from_sequence(1), bytes: 16384 }),
                         producer(1, ProducerState::Paused),
                         finish(0),
                         producer(1, ProducerState::Producing),

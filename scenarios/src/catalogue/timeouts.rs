@@ -259,7 +259,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     &[
                         head(0, 200),
                         producer(0, ProducerState::Producing),
-                        pattern::app(AppAction::Body { request: RequestId(0), bytes: 10 }),
+                        pattern::app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 10 }),
                         timer_fired(Timer::BodyRead).on(0).at_millis(10003),
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         lost(0),

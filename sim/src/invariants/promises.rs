@@ -37,15 +37,17 @@ pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> 
         .collect()
 }
 
-fn duration(timer: Timer, timeouts: &Timeouts) -> std::time::Duration {
-    match timer {
+/// The configured duration of a server channel timer; `None` for another role's timers.
+fn duration(timer: Timer, timeouts: &Timeouts) -> Option<std::time::Duration> {
+    Some(match timer {
         Timer::HeaderRead => timeouts.header_read,
         Timer::BodyRead => timeouts.body_read,
         Timer::IdleKeepAlive => timeouts.idle_keep_alive,
         Timer::SendStall => timeouts.send_stall,
         Timer::Linger => timeouts.linger,
         Timer::Abort => timeouts.abort,
-    }
+        _ => return None,
+    })
 }
 
 /// Whether a peer's progress pushes the timer's deadline back without a new `set`.
@@ -53,6 +55,7 @@ fn extended_by_progress(timer: Timer) -> bool {
     match timer {
         Timer::BodyRead | Timer::SendStall => true,
         Timer::HeaderRead | Timer::IdleKeepAlive | Timer::Linger | Timer::Abort => false,
+        _ => false,
     }
 }
 
@@ -67,13 +70,14 @@ fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
         let name = timer.name();
         match change {
             TimerChange::Set(deadline) => {
-                let want = Instant::from_nanos(at) + duration(*timer, timeouts);
-                if *deadline != want {
-                    return Some(format!(
-                        "timer {name} set at {} for {deadline}, not {want} ({:?} later)",
-                        ms(at),
-                        duration(*timer, timeouts)
-                    ));
+                if let Some(after) = duration(*timer, timeouts) {
+                    let want = Instant::from_nanos(at) + after;
+                    if *deadline != want {
+                        return Some(format!(
+                            "timer {name} set at {} for {deadline}, not {want} ({after:?} later)",
+                            ms(at),
+                        ));
+                    }
                 }
                 armed.insert(*timer, deadline.as_nanos());
             }

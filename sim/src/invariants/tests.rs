@@ -53,7 +53,7 @@ fn c(event: ClientEvent) -> Event {
 
 fn request(id: u64, target: &'static str) -> ServerEvent {
     ServerEvent::Request {
-        id: RequestId(id),
+        id: RequestId::from_sequence(id),
         method: twine_engine::Method::new("GET"),
         target: bytes::Bytes::from_static(target.as_bytes()),
         version: twine_engine::Version::Http11,
@@ -231,7 +231,9 @@ fn a_truncated_response_is_caught_after_a_graceful_close() {
     // A lost request excuses it, and so does a reset.
     let trace = clean_with(
         Some(s(ServerEvent::ShutdownWrite)),
-        &[s(ServerEvent::Lost { id: RequestId(0) })],
+        &[s(ServerEvent::Lost {
+            id: RequestId::from_sequence(0),
+        })],
     );
     let got = run_check(ClientScript::new().misbehaving(), &trace, log(REQUEST, cut));
     assert_eq!(got, [""; 0]);
@@ -458,7 +460,7 @@ fn timers_set_for_the_wrong_duration_or_fired_off_time_are_caught() {
 fn illegal_producer_moves_and_unstopped_producers_are_caught() {
     let producer = |state| {
         s(ServerEvent::Producer {
-            request: RequestId(0),
+            request: RequestId::from_sequence(0),
             state,
         })
     };
@@ -524,7 +526,7 @@ fn a_100_continue_the_app_never_asked_for_is_caught() {
     // Credit granted first: the 100 is owed.
     let consume = s(ServerEvent::App {
         command: crate::event::AppAction::Consume {
-            request: RequestId(0),
+            request: RequestId::from_sequence(0),
             bytes: 65536,
         },
     });

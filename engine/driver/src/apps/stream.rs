@@ -137,11 +137,11 @@ impl App for Stream {
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         // Round robin over the producing streams, so a response queued behind another (with
         // pipelining depth > 1) gets its turns too, up to its queue's bound.
-        let after = self.last.map_or(0, |id| id.0 + 1);
+        let after = self.last.map_or(0, |id| id.sequence() + 1);
         let pick = self
             .streams
-            .range(RequestId(after)..)
-            .chain(self.streams.range(..RequestId(after)))
+            .range(RequestId::from_sequence(after)..)
+            .chain(self.streams.range(..RequestId::from_sequence(after)))
             .find(|(_, s)| s.producing)
             .map(|(&id, _)| id);
         let Some(id) = pick else {

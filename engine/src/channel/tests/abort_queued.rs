@@ -8,8 +8,8 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, Config, Event, Limits, RequestId, ResponseHead, UsageError};
 
-const R0: RequestId = RequestId(0);
-const R1: RequestId = RequestId(1);
+const R0: RequestId = RequestId::from_sequence(0);
+const R1: RequestId = RequestId::from_sequence(1);
 
 fn depth_two() -> Config {
     let mut limits = Limits::default();

@@ -6,7 +6,7 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, CloseReason, Input, Output, RequestId, ResponseHead};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 /// The outputs after the first `Close`.
 fn after_close(h: &Harness) -> &[Output] {

@@ -10,7 +10,7 @@ use crate::{AppCommand, Config, Duration, RequestId, ResponseHead};
 /// Sends one request and answers it with an empty 204; returns the response bytes.
 fn exchange(h: &mut Harness, id: u64) -> String {
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    let request = RequestId(id);
+    let request = RequestId::from_sequence(id);
     let head = ResponseHead::new(204);
     h.app(AppCommand::SendHead { request, head }).unwrap();
     h.app(AppCommand::Finish { request }).unwrap();

@@ -7,7 +7,7 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, CloseReason, Event, RequestId, ResponseHead};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 #[test]
 fn a_drain_lets_the_body_in_flight_finish() {

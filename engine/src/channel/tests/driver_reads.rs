@@ -10,7 +10,7 @@ use crate::{
     TimerChange,
 };
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn ten_second_body_timer() -> Config {
     let mut timeouts = Timeouts::default();

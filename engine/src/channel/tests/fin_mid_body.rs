@@ -8,7 +8,7 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, CloseReason, Event, RequestId};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn lost(h: &Harness) -> Vec<RequestId> {
     h.events()
@@ -59,7 +59,7 @@ fn a_fin_mid_body_behind_a_response_makes_that_response_the_last() {
         "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\
          POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234",
     );
-    let r1 = RequestId(1);
+    let r1 = RequestId::from_sequence(1);
     h.app(AppCommand::Consume {
         request: r1,
         bytes: 10,

@@ -8,7 +8,7 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, CloseReason, RequestId, ResponseHead};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 #[test]
 fn a_fin_after_a_partial_head_makes_the_response_in_flight_the_last() {

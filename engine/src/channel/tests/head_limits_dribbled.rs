@@ -37,7 +37,7 @@ fn a_request_line_at_its_limit_is_served() {
     assert_eq!(h.protocol_errors(), []);
     // The request line is the whole head: 16_384 bytes is also `head_bytes_max`.
     h.send("\r\n\r\n");
-    assert_eq!(h.request_ids(), [RequestId(0)]);
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
     assert_eq!(h.heads[0].1.target.len(), 16_371);
 }
 
@@ -64,9 +64,9 @@ fn a_header_section_at_its_limit_is_served() {
     let mut h = header_reads(0);
     assert_eq!(h.take_wire(), "");
     h.send("\r\n\r\n");
-    assert_eq!(h.request_ids(), [RequestId(0)]);
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
     let head = ResponseHead::new(204);
-    let request = RequestId(0);
+    let request = RequestId::from_sequence(0);
     h.app(AppCommand::SendHead { request, head }).unwrap();
     h.app(AppCommand::Finish { request }).unwrap();
     assert_eq!(h.take_wire(), "HTTP/1.1 204 No Content\r\n\r\n");

@@ -28,8 +28,8 @@ fn an_idle_connection_holds_no_receive_buffer() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.1\r\n");
     h.send("Host: h\r\n\r\n");
-    assert_eq!(h.request_ids(), [RequestId(0)]);
-    answer(&mut h, RequestId(0));
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
+    answer(&mut h, RequestId::from_sequence(0));
     assert_eq!(
         h.take_wire(),
         "HTTP/1.1 204 No Content\r\n\r\n",
@@ -38,7 +38,7 @@ fn an_idle_connection_holds_no_receive_buffer() {
     assert_eq!(h.channel.recv_buf.capacity(), 0);
     // Still persistent: the next request is read into a fresh buffer and answered.
     h.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
-    answer(&mut h, RequestId(1));
+    answer(&mut h, RequestId::from_sequence(1));
     assert_eq!(h.take_wire(), "HTTP/1.1 204 No Content\r\n\r\n");
     assert_eq!(h.channel.recv_buf.capacity(), 0);
 }
@@ -50,7 +50,7 @@ fn a_usual_head_keeps_its_field_scratch_space() {
     let mut h = Harness::new(bare());
     h.send(request_with_fields(2));
     assert_eq!(h.heads[0].1.headers.len(), 3);
-    answer(&mut h, RequestId(0));
+    answer(&mut h, RequestId::from_sequence(0));
     let kept = h.channel.head_fields.capacity();
     assert!((3..=64).contains(&kept), "kept {kept} entries");
 }
@@ -63,7 +63,7 @@ fn field_scratch_space_is_kept_up_to_64_entries() {
     assert_eq!(h.heads[0].1.headers.len(), 64);
     let during = h.channel.head_fields.capacity();
     assert_eq!(during, 64, "64 fields fill 64 entries (doubling from 4)");
-    answer(&mut h, RequestId(0));
+    answer(&mut h, RequestId::from_sequence(0));
     assert_eq!(h.channel.head_fields.capacity(), 64, "at the bound: kept");
 
     h.send(request_with_fields(64));
@@ -72,7 +72,7 @@ fn field_scratch_space_is_kept_up_to_64_entries() {
         h.channel.head_fields.capacity() > 64,
         "in use while the request is"
     );
-    answer(&mut h, RequestId(1));
+    answer(&mut h, RequestId::from_sequence(1));
     assert_eq!(
         h.channel.head_fields.capacity(),
         0,

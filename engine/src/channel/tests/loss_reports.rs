@@ -11,8 +11,8 @@ use crate::{
     Timer, TimerChange,
 };
 
-const R0: RequestId = RequestId(0);
-const R1: RequestId = RequestId(1);
+const R0: RequestId = RequestId::from_sequence(0);
+const R1: RequestId = RequestId::from_sequence(1);
 
 fn depth(n: usize) -> Config {
     let mut limits = Limits::default();

@@ -9,7 +9,7 @@ use crate::{AppCommand, CloseReason, Event, RequestId};
 fn http10_answers_once() {
     let mut h = Harness::dummy(bare());
     h.send_bytewise("GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n");
-    assert_eq!(h.request_ids(), [RequestId(0)]);
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
     assert_eq!(
         h.take_wire(),
         "HTTP/1.1 200 OK\r\nRequest: /\r\nCommand: GET\r\nVersion: HTTP/1.0\r\n\
@@ -31,7 +31,7 @@ fn http10_keep_alive() {
     let wire = h.take_wire();
     assert_eq!(
         h.request_ids(),
-        [RequestId(0), RequestId(1)],
+        [RequestId::from_sequence(0), RequestId::from_sequence(1)],
         "/three is never read"
     );
     let (first, second) = wire.split_at(wire.find("HTTP/1.1 200 OK\r\nRequest: /two").unwrap());
@@ -46,7 +46,7 @@ fn http10_keep_alive() {
 fn connection_close_is_honoured() {
     let mut h = Harness::dummy(bare());
     h.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.0\r\n\r\n");
-    assert_eq!(h.request_ids(), [RequestId(0)]);
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
     let wire = h.take_wire();
     assert_eq!(count(&wire, "HTTP/1.1 200"), 1);
     assert!(wire.contains("\r\nConnection: close\r\n"));
@@ -84,9 +84,9 @@ fn fin_after_complete_requests_gets_the_responses() {
     h.auto = super::harness::AutoAnswer::Off;
     h.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
     h.send_eof();
-    assert_eq!(h.request_ids(), [RequestId(0)]);
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
     for i in 0..2 {
-        let id = RequestId(i);
+        let id = RequestId::from_sequence(i);
         let head = crate::ResponseHead::new(200).with_header("Content-Length", "1");
         h.app(AppCommand::SendHead { request: id, head }).unwrap();
         h.app(AppCommand::SendBody {
@@ -113,7 +113,7 @@ fn fin_mid_body_loses_the_request() {
     let mut h = Harness::new(bare());
     h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234");
     h.app(AppCommand::Consume {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
         bytes: 100,
     })
     .unwrap();
@@ -121,7 +121,7 @@ fn fin_mid_body_loses_the_request() {
     assert!(h
         .events()
         .iter()
-        .any(|e| matches!(e, Event::Lost { id: RequestId(0) })));
+        .any(|e| matches!(e, Event::Lost { id } if id.sequence() == 0)));
     assert_eq!(h.closed(), Some(CloseReason::Graceful));
     assert_eq!(h.take_wire(), "");
 }
@@ -145,12 +145,12 @@ fn lingering_close_discards_the_upload() {
     h.send("POST /error HTTP/1.0\r\nContent-Length: 1000000\r\n\r\n");
     let head = crate::ResponseHead::new(402).with_header("Content-Length", "0");
     h.app(AppCommand::SendHead {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
         head,
     })
     .unwrap();
     h.app(AppCommand::Finish {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
     })
     .unwrap();
     assert_eq!(
@@ -175,12 +175,12 @@ fn drain_finishes_in_flight_requests() {
     assert_eq!(h.closed(), None);
     let head = crate::ResponseHead::new(200).with_header("Content-Length", "0");
     h.app(AppCommand::SendHead {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
         head,
     })
     .unwrap();
     h.app(AppCommand::Finish {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
     })
     .unwrap();
     assert_eq!(
@@ -208,12 +208,12 @@ fn lingering_close_is_bounded() {
     h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
     let head = crate::ResponseHead::new(413).with_header("Content-Length", "0");
     h.app(AppCommand::SendHead {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
         head,
     })
     .unwrap();
     h.app(AppCommand::Finish {
-        request: RequestId(0),
+        request: RequestId::from_sequence(0),
     })
     .unwrap();
     assert!(h.shut_down());

@@ -11,7 +11,7 @@ fn depth(n: usize) -> Config {
 }
 
 fn answer(h: &mut Harness, id: u64, body: &'static str) {
-    let request = RequestId(id);
+    let request = RequestId::from_sequence(id);
     let head = ResponseHead::new(200).with_header("Content-Length", body.len().to_string());
     h.app(AppCommand::SendHead { request, head }).unwrap();
     h.app(AppCommand::SendBody {
@@ -62,30 +62,30 @@ fn one_request_at_a_time() {
         } else {
             h.send(input);
         }
-        assert_eq!(h.request_ids(), [RequestId(0)]);
+        assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
         assert_eq!(h.take_wire(), "");
         h.app(AppCommand::Consume {
-            request: RequestId(0),
+            request: RequestId::from_sequence(0),
             bytes: 10,
         })
         .unwrap();
         assert_eq!(
             h.request_ids(),
-            [RequestId(0)],
+            [RequestId::from_sequence(0)],
             "a complete body does not dispatch the next"
         );
         answer(&mut h, 0, "a");
         assert_eq!(
             h.request_ids(),
-            [RequestId(0), RequestId(1)],
+            [RequestId::from_sequence(0), RequestId::from_sequence(1)],
             "dispatched at once"
         );
         h.app(AppCommand::Consume {
-            request: RequestId(1),
+            request: RequestId::from_sequence(1),
             bytes: 100,
         })
         .unwrap();
-        assert_eq!(h.body(RequestId(1)), b"0123456789");
+        assert_eq!(h.body(RequestId::from_sequence(1)), b"0123456789");
         answer(&mut h, 1, "b");
         assert_eq!(count(&h.take_wire(), "HTTP/1.1 200 OK"), 2);
     }
@@ -151,7 +151,7 @@ fn a_pipelined_error_waits_its_turn() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\nBAD LINE\r\n\r\n");
     assert_eq!(h.take_wire(), "");
-    let request = RequestId(0);
+    let request = RequestId::from_sequence(0);
     h.app(AppCommand::SendHead {
         request,
         head: ResponseHead::new(200),
@@ -184,9 +184,19 @@ fn depth_two_orders_out_of_order_completion() {
         "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n\
         GET /three HTTP/1.1\r\nHost: h\r\n\r\n",
     );
-    assert_eq!(h.request_ids(), [RequestId(0), RequestId(1)]);
+    assert_eq!(
+        h.request_ids(),
+        [RequestId::from_sequence(0), RequestId::from_sequence(1)]
+    );
     answer(&mut h, 0, "One");
-    assert_eq!(h.request_ids(), [RequestId(0), RequestId(1), RequestId(2)]);
+    assert_eq!(
+        h.request_ids(),
+        [
+            RequestId::from_sequence(0),
+            RequestId::from_sequence(1),
+            RequestId::from_sequence(2)
+        ]
+    );
     answer(&mut h, 2, "Three");
     assert_eq!(
         h.take_wire(),

@@ -10,8 +10,8 @@ use crate::{
 };
 use ProducerState::{Producing, Stopped};
 
-const R0: RequestId = RequestId(0);
-const R1: RequestId = RequestId(1);
+const R0: RequestId = RequestId::from_sequence(0);
+const R1: RequestId = RequestId::from_sequence(1);
 
 fn depth_two() -> Config {
     let mut limits = Limits::default();
@@ -76,7 +76,7 @@ fn a_push_producer_is_never_asked_to_pull() {
     assert_eq!(pulls(&h), []);
     // A pull producer on the next request is asked once, right away.
     h.send("GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
-    let r2 = RequestId(2);
+    let r2 = RequestId::from_sequence(2);
     h.app(AppCommand::SendHead {
         request: r2,
         head: ResponseHead::new(200),

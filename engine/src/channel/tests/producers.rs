@@ -8,7 +8,7 @@ use crate::{
 };
 use ProducerState::{Paused, Producing, Stopped};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn streaming(h: &mut Harness, id: RequestId, kind: ProducerKind) {
     h.app(AppCommand::SendHead {
@@ -127,7 +127,7 @@ fn a_queued_response_pauses_at_the_bound() {
     limits.send_buffer_bytes_max = 8;
     let mut h = Harness::new(Config { limits, ..bare() });
     h.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
-    let r1 = RequestId(1);
+    let r1 = RequestId::from_sequence(1);
     streaming(&mut h, r1, ProducerKind::Push);
     assert_eq!(
         h.producer_states(r1),

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::harness::{bare, Harness};
 use crate::{AppCommand, RequestId, ResponseHead, UsageError};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn with_reason(reason: &[u8]) -> ResponseHead {
     let mut head = ResponseHead::new(200).with_header("Content-Length", "0");

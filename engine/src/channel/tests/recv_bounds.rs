@@ -10,7 +10,7 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, CloseReason, Config, Event, Limits, ReadState, RequestId, ResponseHead};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn config(change: impl FnOnce(&mut Limits)) -> Config {
     let mut limits = Limits::default();

@@ -3,7 +3,7 @@
 use super::harness::{bare, Harness};
 use crate::{AppCommand, BodyLength, CloseReason, Event, RequestId, ResponseHead, UsageError};
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn respond(h: &mut Harness, id: RequestId, head: ResponseHead, body: &'static str) {
     h.app(AppCommand::SendHead { request: id, head }).unwrap();
@@ -99,7 +99,12 @@ fn head_204_and_304_have_no_body() {
     );
     for (i, status) in [(1, 204), (2, 304)] {
         h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-        respond(&mut h, RequestId(i), ResponseHead::new(status), "dropped");
+        respond(
+            &mut h,
+            RequestId::from_sequence(i),
+            ResponseHead::new(status),
+            "dropped",
+        );
         let reason = if status == 204 {
             "No Content"
         } else {
@@ -283,7 +288,7 @@ fn misuse_is_refused_without_writing() {
     );
     assert_eq!(
         h.app(AppCommand::SendHead {
-            request: RequestId(7),
+            request: RequestId::from_sequence(7),
             head: ResponseHead::new(200)
         }),
         Err(UsageError::UnknownRequest)
@@ -381,7 +386,7 @@ fn date_and_server_are_added_unless_the_app_set_them() {
     let head = ResponseHead::new(200)
         .with_header("Server", "mine")
         .with_header("Content-Length", "0");
-    respond(&mut h, RequestId(1), head, "");
+    respond(&mut h, RequestId::from_sequence(1), head, "");
     assert_eq!(
         h.take_wire(),
         "HTTP/1.1 200 OK\r\nServer: mine\r\nContent-Length: 0\r\n\

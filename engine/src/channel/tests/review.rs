@@ -12,8 +12,8 @@ use crate::{
     ProducerState, RequestId, ResponseHead, Timer, TimerChange, TransportState, UsageError,
 };
 
-const R0: RequestId = RequestId(0);
-const R1: RequestId = RequestId(1);
+const R0: RequestId = RequestId::from_sequence(0);
+const R1: RequestId = RequestId::from_sequence(1);
 
 fn depth(n: usize) -> Config {
     let mut limits = Limits::default();
@@ -311,7 +311,7 @@ fn misuse_between_good_commands_changes_nothing() {
                     head: ResponseHead::new(200),
                 },
                 AppCommand::SendHead {
-                    request: RequestId(9),
+                    request: RequestId::from_sequence(9),
                     head: ResponseHead::new(200),
                 },
             ] {

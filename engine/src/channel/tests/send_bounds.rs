@@ -12,8 +12,8 @@ use crate::{
 };
 use ProducerState::{Paused, Producing, Stopped};
 
-const R0: RequestId = RequestId(0);
-const R1: RequestId = RequestId(1);
+const R0: RequestId = RequestId::from_sequence(0);
+const R1: RequestId = RequestId::from_sequence(1);
 
 fn send_body(h: &mut Harness, request: RequestId, data: &'static str) -> Result<(), UsageError> {
     h.app(AppCommand::SendBody {

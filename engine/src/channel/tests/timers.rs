@@ -7,7 +7,7 @@ use crate::{
     ResponseHead, Timeouts, Timer, TimerChange, TransportState,
 };
 
-const R0: RequestId = RequestId(0);
+const R0: RequestId = RequestId::from_sequence(0);
 
 fn fired(h: &Harness) -> Vec<Timer> {
     h.log

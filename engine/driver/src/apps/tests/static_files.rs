@@ -110,7 +110,7 @@ fn start(app: &mut StaticFiles, id: u64, method: &str, target: &str) -> Response
     app.on_event(
         Instant::ZERO,
         Event::Request {
-            id: RequestId(id),
+            id: RequestId::from_sequence(id),
             head,
         },
         &mut commands,
@@ -125,7 +125,7 @@ fn drain(app: &mut StaticFiles, id: u64, response: &mut Response) {
     let mut commands = Vec::new();
     app.on_producer(
         Instant::ZERO,
-        RequestId(id),
+        RequestId::from_sequence(id),
         ProducerState::Producing,
         &mut commands,
     );
@@ -388,14 +388,14 @@ fn pause_stops_production_and_resume_continues() {
     assert!(!app.produce(Instant::ZERO, &mut commands));
     app.on_producer(
         Instant::ZERO,
-        RequestId(0),
+        RequestId::from_sequence(0),
         ProducerState::Producing,
         &mut commands,
     );
     assert!(app.produce(Instant::ZERO, &mut commands));
     app.on_producer(
         Instant::ZERO,
-        RequestId(0),
+        RequestId::from_sequence(0),
         ProducerState::Paused,
         &mut commands,
     );
@@ -417,13 +417,13 @@ fn stopped_and_lost_drop_the_file() {
     start(&mut app, 0, "GET", "/big.bin");
     app.on_producer(
         Instant::ZERO,
-        RequestId(0),
+        RequestId::from_sequence(0),
         ProducerState::Producing,
         &mut commands,
     );
     app.on_producer(
         Instant::ZERO,
-        RequestId(0),
+        RequestId::from_sequence(0),
         ProducerState::Stopped,
         &mut commands,
     );
@@ -431,13 +431,15 @@ fn stopped_and_lost_drop_the_file() {
     start(&mut app, 1, "GET", "/big.bin");
     app.on_producer(
         Instant::ZERO,
-        RequestId(1),
+        RequestId::from_sequence(1),
         ProducerState::Producing,
         &mut commands,
     );
     app.on_event(
         Instant::ZERO,
-        Event::Lost { id: RequestId(1) },
+        Event::Lost {
+            id: RequestId::from_sequence(1),
+        },
         &mut commands,
     );
     assert!(app.bodies.is_empty());
@@ -454,7 +456,7 @@ fn a_truncated_file_aborts() {
     let mut commands = Vec::new();
     app.on_producer(
         Instant::ZERO,
-        RequestId(0),
+        RequestId::from_sequence(0),
         ProducerState::Producing,
         &mut commands,
     );
