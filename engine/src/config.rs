@@ -169,3 +169,71 @@ impl Default for Config {
         Config::new()
     }
 }
+
+/// The client role's timer durations ([`ClientConnection`](crate::ClientConnection)). Twisted's
+/// `ProxyClient` has no timeout at all; these are what `twine proxy` ships with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientTimeouts {
+    /// From the end of the request to the response head: past it, 504 (`--upstream-timeout`).
+    pub response_head: Duration,
+    /// Longest silence while a response body the app wants is received. The response is lost.
+    pub response_body_idle: Duration,
+    /// Longest time the transport may stay blocked while the request has output to send.
+    pub send_stall: Duration,
+    /// How long an idle keep-alive connection stays open for reuse. Below the usual 60-75 s of
+    /// servers, so that we close first and rarely pick a connection the server is closing.
+    pub idle_keep_alive: Duration,
+    /// How long a request with `Expect: 100-continue` waits for the `100` before it sends its
+    /// body anyway (curl's 1 s).
+    pub expect_continue: Duration,
+}
+
+impl ClientTimeouts {
+    /// The defaults (see each field).
+    pub const DEFAULT: ClientTimeouts = ClientTimeouts {
+        response_head: Duration::from_secs(60),
+        response_body_idle: Duration::from_secs(60),
+        send_stall: Duration::from_secs(60),
+        idle_keep_alive: Duration::from_secs(15),
+        expect_continue: Duration::from_secs(1),
+    };
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> ClientTimeouts {
+        ClientTimeouts::DEFAULT
+    }
+}
+
+/// Everything a [`ClientConnection`](crate::ClientConnection) is configured with. The limits
+/// that apply to a response are the server's (`head_bytes_max` also bounds the status line;
+/// `body_bytes_max` bounds a response body with a declared length); the request-only ones
+/// (`request_line_bytes_max`, `pipeline_depth_max`, `linger_bytes_max`) are not used.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Size limits.
+    pub limits: Limits,
+    /// Timer durations.
+    pub timeouts: ClientTimeouts,
+}
+
+impl ClientConfig {
+    /// The defaults.
+    pub fn new() -> ClientConfig {
+        ClientConfig::default()
+    }
+
+    /// With these limits.
+    pub fn with_limits(mut self, limits: Limits) -> ClientConfig {
+        self.limits = limits;
+        self
+    }
+
+    /// With these timeouts.
+    pub fn with_timeouts(mut self, timeouts: ClientTimeouts) -> ClientConfig {
+        self.timeouts = timeouts;
+        self
+    }
+}

@@ -13,7 +13,8 @@ use thiserror::Error;
 pub struct ProtocolError {
     /// What was wrong.
     pub kind: ProtocolErrorKind,
-    /// The status code of the automatic response: 400, 408, 413, 414, 431, 501 or 505.
+    /// The status code of the automatic response: 400, 408, 413, 414, 431, 501 or 505; on a
+    /// client connection, what a gateway answers: 502 or 504.
     pub status: u16,
 }
 
@@ -88,6 +89,15 @@ pub enum ProtocolErrorKind {
     /// The request head did not arrive within the head deadline, or the body went idle (408).
     #[error("request timed out")]
     RequestTimeout,
+    /// Client role: the status line is not `HTTP-version SP 3DIGIT SP reason`.
+    #[error("malformed status line")]
+    InvalidStatusLine,
+    /// Client role: bytes from the server when no request is in flight, or a `101`.
+    #[error("unexpected response")]
+    UnexpectedResponse,
+    /// Client role: the response head did not come within the response head timeout (504).
+    #[error("response timed out")]
+    ResponseTimeout,
 }
 
 impl ProtocolErrorKind {
@@ -101,6 +111,8 @@ impl ProtocolErrorKind {
             UnknownTransferCoding => 501,
             BodyTooLarge => 413,
             RequestTimeout => 408,
+            ResponseTimeout => 504,
+            InvalidStatusLine | UnexpectedResponse => 502,
             LeadingEmptyLines
             | InvalidRequestLine
             | InvalidMethod
@@ -117,6 +129,18 @@ impl ProtocolErrorKind {
             | InvalidChunkEnd
             | InvalidTrailers => 400,
         }
+    }
+}
+
+impl ProtocolError {
+    /// A violation by a server we are the client of: a gateway answers 502 whatever the kind
+    /// (RFC 9110 §15.6.3), 504 for a response that did not come in time.
+    pub const fn upstream(kind: ProtocolErrorKind) -> ProtocolError {
+        let status = match kind {
+            ProtocolErrorKind::ResponseTimeout => 504,
+            _ => 502,
+        };
+        ProtocolError { kind, status }
     }
 }
 
@@ -175,6 +199,19 @@ pub enum UsageError {
     /// A producer is already registered for this request. Unregister it first.
     #[error("a producer is already registered")]
     ProducerAlreadyRegistered,
+    /// A command of the other role: `SendRequest` on a server channel, `SendHead` or
+    /// `SendInformational` on a client connection.
+    #[error("command not for this role")]
+    WrongRole,
+    /// A request head the client cannot write: an HTTP/1.1 request needs one `Host`, a method
+    /// that is a token, a target of visible ASCII; and no framing field (the head's `body`
+    /// says the framing). Fix the head.
+    #[error("invalid request head")]
+    InvalidRequest,
+    /// A request while another is in flight on the connection: a client connection carries
+    /// one exchange at a time (no pipelining upstream). Wait for the response's end.
+    #[error("connection busy")]
+    Busy,
     /// Body data refused because the send buffer is full. Wait for `Producing`.
     #[error(transparent)]
     Send(#[from] SendError),

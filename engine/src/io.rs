@@ -8,7 +8,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::error::ProtocolError;
-use crate::message::{RequestHead, ResponseHead};
+use crate::message::{BodyLength, RequestHead, ResponseHead};
 use crate::time::Instant;
 
 /// Identifies one request on a channel. Opaque: the channel makes them, apps compare and
@@ -110,7 +110,13 @@ pub enum TransportState {
     Writable,
 }
 
-/// What the application tells the channel about one request.
+/// What the application tells the connection about one request.
+///
+/// The commands are shared by both roles (h11's single vocabulary): on a server
+/// [`Channel`](crate::Channel) `SendHead`/`SendBody`/`Finish` write the response and `Consume`
+/// grants credit for the request body; on a [`ClientConnection`](crate::ClientConnection)
+/// `SendRequest`/`SendBody`/`Finish` write the request and `Consume` grants credit for the
+/// response body. A command of the other role is refused with `UsageError::WrongRole`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AppCommand {
@@ -169,8 +175,16 @@ pub enum AppCommand {
         request: RequestId,
     },
     /// The server is shutting down: finish the requests already received, take no new ones,
-    /// then close.
+    /// then close. On a client connection: finish the exchange in flight, then close.
     Drain,
+    /// Client role: send a request. It gets the connection's next id
+    /// ([`ClientConnection::next_request_id`](crate::ClientConnection::next_request_id)). The
+    /// head's `body` says how the body is framed on the wire (`Known(n)`: `Content-Length: n`,
+    /// `Chunked`: `Transfer-Encoding: chunked`); the head must not carry those fields itself.
+    SendRequest {
+        /// The head. Its `version` is not used: the client always speaks HTTP/1.1.
+        head: RequestHead,
+    },
 }
 
 /// The two producer kinds of Twisted's model.
@@ -228,17 +242,27 @@ pub enum Timer {
     Linger,
     /// A graceful close whose output does not flush.
     Abort,
+    /// Client role: the time from the end of the request to the response head.
+    ResponseHead,
+    /// Client role: silence while a response body is received.
+    ResponseBodyIdle,
+    /// Client role: how long a request with `Expect: 100-continue` waits for the `100` before
+    /// its body is sent anyway (RFC 9110 §10.1.1: not indefinitely).
+    ExpectContinue,
 }
 
 impl Timer {
     /// Every timer, in table order.
-    pub const ALL: [Timer; 6] = [
+    pub const ALL: [Timer; 9] = [
         Timer::HeaderRead,
         Timer::BodyRead,
         Timer::IdleKeepAlive,
         Timer::SendStall,
         Timer::Linger,
         Timer::Abort,
+        Timer::ResponseHead,
+        Timer::ResponseBodyIdle,
+        Timer::ExpectContinue,
     ];
 
     /// The snake-case name used in traces.
@@ -250,6 +274,9 @@ impl Timer {
             Timer::SendStall => "send_stall",
             Timer::Linger => "linger",
             Timer::Abort => "abort",
+            Timer::ResponseHead => "response_head",
+            Timer::ResponseBodyIdle => "response_body_idle",
+            Timer::ExpectContinue => "expect_continue",
         }
     }
 }
@@ -301,7 +328,26 @@ pub enum Event {
         /// The request.
         id: RequestId,
     },
-    /// The peer violated the protocol; the channel answers with `error.status` and closes.
+    /// Client role: an informational (1xx) response to request `id` arrived.
+    Informational {
+        /// The request.
+        id: RequestId,
+        /// The head (status 100..=199, never 101).
+        head: ResponseHead,
+    },
+    /// Client role: the final response head to request `id` arrived. No body bytes come
+    /// until the app grants credit; a response without a body gets `BodyEnd` at once.
+    Response {
+        /// The request.
+        id: RequestId,
+        /// The head, the framing fields included as received.
+        head: ResponseHead,
+        /// How its body is framed (RFC 9112 §6.3), `Known(0)` when it has none.
+        body: BodyLength,
+    },
+    /// The peer violated the protocol. A server channel answers with `error.status` and
+    /// closes; a client connection closes, and `error.status` is what a gateway answers its
+    /// own client (502, or 504 for a response that did not come in time).
     ProtocolError {
         /// The request it concerns, if one had been dispatched.
         id: Option<RequestId>,

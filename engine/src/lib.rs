@@ -44,11 +44,14 @@
 //! ```
 
 mod channel;
+mod client;
 pub mod config;
 pub mod error;
 pub mod io;
 pub mod message;
+pub mod proxy;
 pub mod time;
+mod timer;
 
 pub(crate) mod h1;
 
@@ -58,7 +61,8 @@ pub(crate) mod h1;
 pub mod fuzzing;
 
 pub use channel::Channel;
-pub use config::{Config, Limits, Timeouts};
+pub use client::ClientConnection;
+pub use config::{ClientConfig, ClientTimeouts, Config, Limits, Timeouts};
 pub use error::{ProtocolError, ProtocolErrorKind, SendError, UsageError};
 pub use io::{
     AppCommand, CloseReason, Event, Input, Output, ProducerKind, ProducerState, ReadState,

@@ -136,6 +136,8 @@ impl Channel {
             Timer::SendStall => open && blocked,
             Timer::Linger => self.close == CloseState::Lingering && !blocked,
             Timer::Abort => self.close == CloseState::Lingering && blocked,
+            // The client role's timers.
+            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => false,
         }
     }
 
@@ -156,23 +158,28 @@ impl Channel {
         }
     }
 
-    fn timer_duration(&self, timer: Timer) -> crate::time::Duration {
+    /// The duration of a server timer; `None` for the client role's, never wanted here.
+    fn timer_duration(&self, timer: Timer) -> Option<crate::time::Duration> {
         let timeouts = &self.config.timeouts;
-        match timer {
+        Some(match timer {
             Timer::HeaderRead => timeouts.header_read,
             Timer::BodyRead => timeouts.body_read,
             Timer::IdleKeepAlive => timeouts.idle_keep_alive,
             Timer::SendStall => timeouts.send_stall,
             Timer::Linger => timeouts.linger,
             Timer::Abort => timeouts.abort,
-        }
+            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => return None,
+        })
     }
 
     pub(super) fn sync_timers(&mut self) {
         for timer in Timer::ALL {
-            if self.timer_wanted(timer) {
-                let deadline = self.now + self.timer_duration(timer);
-                self.timers.arm(timer, deadline, &mut self.outputs);
+            let wanted = self
+                .timer_duration(timer)
+                .filter(|_| self.timer_wanted(timer));
+            if let Some(duration) = wanted {
+                self.timers
+                    .arm(timer, self.now + duration, &mut self.outputs);
             } else {
                 self.timers.cancel(timer, &mut self.outputs);
             }

@@ -9,7 +9,6 @@ mod flow;
 mod recv;
 mod send;
 mod state;
-mod timer;
 
 use std::collections::VecDeque;
 
@@ -19,9 +18,9 @@ use crate::config::Config;
 use crate::error::UsageError;
 use crate::io::{CloseReason, Event, Input, Output, ReadState, RequestId, Timer, TransportState};
 use crate::time::Instant;
+use crate::timer::TimerTable;
 use exchange::Exchange;
 use state::{CloseState, RecvState};
-use timer::TimerTable;
 
 /// Field-range scratch space an idle connection may keep (a usual head has a few dozen).
 const HEAD_FIELDS_KEPT_MAX: usize = 64;

@@ -64,6 +64,8 @@ impl Channel {
             }
             Timer::SendStall | Timer::Abort => self.close_now(crate::io::CloseReason::Abort),
             Timer::Linger => self.close_now(crate::io::CloseReason::Graceful),
+            // Never armed on a server channel.
+            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => {}
         }
     }
 
@@ -202,6 +204,8 @@ impl Channel {
             BodyLength::Known(0) => None,
             BodyLength::Known(length) => Some(BodyDecoder::length(length)),
             BodyLength::Chunked => Some(BodyDecoder::chunked()),
+            // The request parser never makes it: a request without framing has no body.
+            BodyLength::UntilClose => None,
         };
         if head.expect_continue && decoder.is_some() {
             exchange.expect = Expect::Pending;

@@ -37,6 +37,7 @@ impl Channel {
             AppCommand::SendHead { request, head } => self.send_head(request, head),
             AppCommand::SendBody { request, data } => self.send_body(request, data),
             AppCommand::Finish { request } => self.finish(request),
+            AppCommand::SendRequest { .. } => Err(UsageError::WrongRole),
             AppCommand::Abort { request } => {
                 let index = self.open_exchange(request)?;
                 if index == 0 {

@@ -311,7 +311,7 @@ impl Run {
             | AppCommand::Abort { request }
             | AppCommand::RegisterProducer { request, .. }
             | AppCommand::UnregisterProducer { request } => Some(*request),
-            AppCommand::Drain => None,
+            AppCommand::Drain | AppCommand::SendRequest { .. } => None,
         };
         let lost = request.is_some_and(|id| self.requests.get(&id).is_some_and(|r| r.lost));
         let shown = format!("{command:?}");
@@ -430,6 +430,9 @@ impl Run {
                 if let Some(id) = id {
                     known(self, *id);
                 }
+            }
+            Event::Informational { .. } | Event::Response { .. } => {
+                panic!("{event:?}: a client-role event from a server channel")
             }
         }
     }

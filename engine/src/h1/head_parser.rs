@@ -66,7 +66,7 @@ pub(crate) struct HeadFlags {
 /// `Ok(Complete { consumed, .. })`: the head (and at most one tolerated leading empty line) is
 /// `buf[..consumed]`; hand exactly those bytes to [`build_request_head`].
 pub(crate) fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Parsed<()>, ProtocolError> {
-    Ok(match walk_head(buf, limits, |_, _| {})? {
+    Ok(match walk_head::<RequestLine>(buf, limits, |_, _| {})? {
         Parsed::Complete { consumed, .. } => Parsed::Complete { head: (), consumed },
         Parsed::Partial => Parsed::Partial,
     })
@@ -88,7 +88,7 @@ pub(crate) fn build_request_head(
     // The line count bounds the field count, so the Vec is allocated once.
     let lines = memchr::memchr_iter(b'\n', &head).count();
     let mut headers = Headers::with_capacity(lines.saturating_sub(2));
-    let walked = walk_head(&head, limits, |name, value| {
+    let walked = walk_head::<RequestLine>(&head, limits, |name, value| {
         headers.append(head.slice(name), head.slice(value));
     })?;
     let line = match walked {
@@ -112,7 +112,7 @@ pub(crate) fn take_request_head(
     fields: &mut Vec<(Range<usize>, Range<usize>)>,
 ) -> Result<Option<(RequestHead, HeadFlags)>, ProtocolError> {
     fields.clear();
-    let walked = walk_head(buf, limits, |name, value| fields.push((name, value)))?;
+    let walked = walk_head::<RequestLine>(buf, limits, |name, value| fields.push((name, value)))?;
     let Parsed::Complete {
         head: line,
         consumed,
@@ -153,7 +153,7 @@ pub(crate) fn parse_request_head_syntax(
     limits: &Limits,
 ) -> Result<Parsed<HeadSyntax>, ProtocolError> {
     let mut fields = Vec::new();
-    let walked = walk_head(buf, limits, |name, value| fields.push((name, value)))?;
+    let walked = walk_head::<RequestLine>(buf, limits, |name, value| fields.push((name, value)))?;
     Ok(match walked {
         Parsed::Complete { head, consumed } => Parsed::Complete {
             head: HeadSyntax {
@@ -198,7 +198,7 @@ fn finish_head(
 
 /// The request line, as ranges of the buffer it was found in.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct RequestLine {
+pub(crate) struct RequestLine {
     method: Range<usize>,
     target: Range<usize>,
     version: Version,
@@ -241,33 +241,61 @@ fn next_line(buf: &[u8], start: usize) -> Option<Line> {
 
 /// The shortest content a line still waiting for its LF can end up with: a final CR may be the
 /// first half of a CRLF, any other byte is content.
-fn open_line_len(tail: &[u8]) -> usize {
+pub(super) fn open_line_len(tail: &[u8]) -> usize {
     tail.len() - usize::from(tail.last() == Some(&b'\r'))
+}
+
+/// The first line of a head: a request line (the server role) or a status line (the client
+/// role, `h1::response_head`). Everything after it is walked by the same code.
+pub(crate) trait StartLine: Sized {
+    /// Empty lines tolerated before the start line.
+    const LEADING_EMPTY_LINES_MAX: usize;
+
+    /// Checks a start line whose LF has not arrived: refused now if it can no longer be legal.
+    fn check_open(tail: &[u8], limits: &Limits) -> Result<(), ProtocolError>;
+
+    /// Checks a complete start line, which begins at offset `at` of the buffer.
+    fn parse(line: &[u8], at: usize, limits: &Limits) -> Result<Self, ProtocolError>;
+}
+
+impl StartLine for RequestLine {
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line
+    // (old clients send a CRLF after a POST body). Twisted eats exactly one, and so do we.
+    const LEADING_EMPTY_LINES_MAX: usize = 1;
+
+    fn check_open(tail: &[u8], limits: &Limits) -> Result<(), ProtocolError> {
+        open_request_line(tail, limits)
+    }
+
+    fn parse(line: &[u8], at: usize, limits: &Limits) -> Result<RequestLine, ProtocolError> {
+        parse_request_line(line, at, limits)
+    }
 }
 
 /// Walks the head line by line, checks each line as soon as it is complete, and calls
 /// `on_header` with the ranges of each field's name and value.
-fn walk_head(
+pub(crate) fn walk_head<L: StartLine>(
     buf: &[u8],
     limits: &Limits,
     mut on_header: impl FnMut(Range<usize>, Range<usize>),
-) -> Result<Parsed<RequestLine>, ProtocolError> {
-    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line
-    // (old clients send a CRLF after a POST body). Twisted eats exactly one, and so do we.
+) -> Result<Parsed<L>, ProtocolError> {
     let mut start = 0;
+    let mut empty_lines = 0;
     let line = loop {
         let Some(line) = next_line(buf, start) else {
-            return open_request_line(&buf[start..], limits);
+            L::check_open(&buf[start..], limits)?;
+            return Ok(Parsed::Partial);
         };
         if !line.is_empty() {
             break line;
         }
-        if start > 0 {
+        empty_lines += 1;
+        if empty_lines > L::LEADING_EMPTY_LINES_MAX {
             return fail(Kind::LeadingEmptyLines);
         }
         start = line.next;
     };
-    let request_line = parse_request_line(&buf[line.start..line.end], line.start, limits)?;
+    let start_line = L::parse(&buf[line.start..line.end], line.start, limits)?;
     // Twisted's counting: line lengths without line endings, summed. It cannot overflow: the
     // sum is at most `buf.len()`.
     let mut head_bytes = line.len();
@@ -279,7 +307,7 @@ fn walk_head(
         };
         if line.is_empty() {
             return Ok(Parsed::Complete {
-                head: request_line,
+                head: start_line,
                 consumed: line.next,
             });
         }
@@ -301,11 +329,11 @@ fn walk_head(
 /// A request line whose LF has not arrived: refused now if it is already too long, whatever
 /// follows. Only the request-line limit is certain this early: were `head_bytes_max` the smaller
 /// limit, the complete line would get 431, or 414 if it grew past the other limit too.
-fn open_request_line<T>(tail: &[u8], limits: &Limits) -> Result<Parsed<T>, ProtocolError> {
+fn open_request_line(tail: &[u8], limits: &Limits) -> Result<(), ProtocolError> {
     if open_line_len(tail) > limits.request_line_bytes_max {
         return fail(Kind::UriTooLong);
     }
-    Ok(Parsed::Partial)
+    Ok(())
 }
 
 /// A header line whose LF has not arrived (or the final empty line): refused now if the head
@@ -373,7 +401,7 @@ fn parse_request_line(
 
 /// RFC 9112 §2.3: `HTTP-version = "HTTP/" DIGIT "." DIGIT`, case-sensitive. RFC 9110 §2.5: a
 /// higher minor version of 1 is served as the highest we implement, 1.1; other majors get 505.
-fn parse_version(version: &[u8]) -> Result<Version, ProtocolError> {
+pub(super) fn parse_version(version: &[u8]) -> Result<Version, ProtocolError> {
     match *version {
         [b'H', b'T', b'T', b'P', b'/', major @ b'0'..=b'9', b'.', minor @ b'0'..=b'9'] => {
             match (major, minor) {
@@ -443,7 +471,7 @@ fn all_field_bytes(bytes: &[u8]) -> bool {
 }
 
 /// Where `bytes` is without leading and trailing OWS, SP and HTAB only (RFC 9110 §5.5, §5.6.3).
-fn ows_trimmed(bytes: &[u8]) -> Range<usize> {
+pub(super) fn ows_trimmed(bytes: &[u8]) -> Range<usize> {
     let is_ows = |b: &&u8| matches!(**b, b' ' | b'\t');
     let start = bytes.iter().take_while(is_ows).count();
     let end = bytes.len() - bytes[start..].iter().rev().take_while(is_ows).count();
@@ -456,7 +484,7 @@ fn shift(range: Range<usize>, by: usize) -> Range<usize> {
 }
 
 /// Refuses the request: peer violations are values (STYLE.md item 3).
-fn fail<T>(kind: Kind) -> Result<T, ProtocolError> {
+pub(super) fn fail<T>(kind: Kind) -> Result<T, ProtocolError> {
     Err(ProtocolError::from(kind))
 }
 
@@ -510,7 +538,7 @@ fn body_framing(
 /// case-insensitively. `chunked` must be last and appear once (else 400); we implement no
 /// other coding, so any other before it is 501 ("SHOULD respond with 501", §6.1). Empty list
 /// elements are ignored (RFC 9110 §5.6.1), so a field with none at all fails the first rule.
-fn check_transfer_codings(headers: &Headers) -> Result<(), ProtocolError> {
+pub(super) fn check_transfer_codings(headers: &Headers) -> Result<(), ProtocolError> {
     let codings = headers
         .get_all("transfer-encoding")
         .flat_map(|value| value.split(|&b| b == b','))
@@ -537,7 +565,7 @@ fn check_transfer_codings(headers: &Headers) -> Result<(), ProtocolError> {
 
 /// RFC 9110 §8.6: `Content-Length = 1*DIGIT`: no sign, no list, no whitespace inside (the
 /// value is already trimmed of OWS). Checked arithmetic: an overflow is invalid.
-fn parse_content_length(value: &[u8]) -> Result<u64, ProtocolError> {
+pub(super) fn parse_content_length(value: &[u8]) -> Result<u64, ProtocolError> {
     if value.is_empty() {
         return fail(Kind::InvalidContentLength);
     }

@@ -64,7 +64,7 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
 }
 
 /// `field-value` without CR, LF, NUL or other controls except HTAB (RFC 9110 §5.5).
-fn is_field_value(value: &[u8]) -> bool {
+pub(super) fn is_field_value(value: &[u8]) -> bool {
     value
         .iter()
         .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
@@ -158,7 +158,7 @@ fn write_status_line(out: &mut BytesMut, head: &ResponseHead) {
 }
 
 /// `n` in decimal, written at the end of `buf`: no allocation on the per-response path.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub(super) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
     loop {
         at -= 1;
@@ -170,7 +170,7 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-fn write_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+pub(super) fn write_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
     out.reserve(name.len() + value.len() + 4);
     out.put_slice(name);
     out.put_slice(b": ");

@@ -57,13 +57,15 @@ impl Version {
     }
 }
 
-/// How the request body is framed (RFC 9112 §6.3).
+/// How a message body is framed (RFC 9112 §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyLength {
     /// Exactly this many bytes (`Content-Length`, or 0 when neither framing header is present).
     Known(u64),
     /// `Transfer-Encoding: chunked`: unknown until the last chunk.
     Chunked,
+    /// Responses only: the body is everything until the server closes the connection.
+    UntilClose,
 }
 
 /// A parsed request head.

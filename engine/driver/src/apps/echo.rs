@@ -63,7 +63,8 @@ impl Echo {
             (true, BodyLength::Known(length)) => {
                 head = head.with_header("Content-Length", length.to_string())
             }
-            (true, BodyLength::Chunked) => {}
+            // Unknown length: the channel frames it (chunked, or until close for HTTP/1.0).
+            (true, BodyLength::Chunked | BodyLength::UntilClose) => {}
         }
         if body == BodyLength::Known(0) {
             // Nothing to read or echo: the whole answer is known now.

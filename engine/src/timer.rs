@@ -1,6 +1,7 @@
 //! The timer table: one optional deadline per named [`Timer`] (quinn's `TimerTable`).
 //!
-//! Which timers are armed is decided by the channel's state (`Channel::sync_timers`); this
+//! Shared by both roles. Which timers are armed is decided by the connection's state
+//! (`Channel::sync_timers`, `ClientConnection::sync_timers`); this
 //! table only remembers deadlines and reports changes, so that every arm, cancel and fire
 //! shows in the trace. Pushing an idle timer back (`extend`) is silent on purpose: a body
 //! arriving byte by byte would otherwise fill the trace with timer lines.
