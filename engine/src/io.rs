@@ -43,6 +43,50 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// A connection of either role as its driver sees it: the one loop in `twine-driver` runs a
+/// server [`Channel`](crate::Channel) and a [`ClientConnection`](crate::ClientConnection)
+/// alike. See the crate documentation for the run loop.
+pub trait Connection {
+    /// Feeds one input; `Err` only for an app command the connection refuses.
+    fn handle_input(&mut self, input: Input<'_>) -> Result<(), crate::UsageError>;
+    /// The next output, in order.
+    fn poll_output(&mut self) -> Option<Output>;
+    /// When to feed `Input::Timeout` next.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// How many bytes the driver may read now.
+    fn recv_window(&self) -> usize;
+}
+
+impl Connection for crate::Channel {
+    fn handle_input(&mut self, input: Input<'_>) -> Result<(), crate::UsageError> {
+        crate::Channel::handle_input(self, input)
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        crate::Channel::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        crate::Channel::poll_timeout(self)
+    }
+    fn recv_window(&self) -> usize {
+        crate::Channel::recv_window(self)
+    }
+}
+
+impl Connection for crate::ClientConnection {
+    fn handle_input(&mut self, input: Input<'_>) -> Result<(), crate::UsageError> {
+        crate::ClientConnection::handle_input(self, input)
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        crate::ClientConnection::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        crate::ClientConnection::poll_timeout(self)
+    }
+    fn recv_window(&self) -> usize {
+        crate::ClientConnection::recv_window(self)
+    }
+}
+
 /// Everything that can happen to a channel.
 #[derive(Debug)]
 #[non_exhaustive]

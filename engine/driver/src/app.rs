@@ -3,6 +3,8 @@
 //! [`AppCommand`]s. Apps are synchronous state machines like the channel; the driver calls
 //! [`App::produce`] when it has room to write, which is how push producers run.
 
+use std::task::{Context, Poll};
+
 use twine_engine::{AppCommand, Event, Instant, ProducerState, RequestId};
 
 /// One connection's request handler.
@@ -26,6 +28,19 @@ pub trait App {
     fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         let _ = (now, commands);
         false
+    }
+
+    /// Polled while the connection waits, for apps with work of their own (the proxy's
+    /// upstream connection): `Ready` once it pushed commands, else `Pending` with `cx`'s waker
+    /// registered wherever its work comes from. The default never wakes.
+    fn poll_wake(
+        &mut self,
+        cx: &mut Context<'_>,
+        now: Instant,
+        commands: &mut Vec<AppCommand>,
+    ) -> Poll<()> {
+        let _ = (cx, now, commands);
+        Poll::Pending
     }
 }
 
@@ -62,5 +77,14 @@ impl<A: App + ?Sized> App for Box<A> {
 
     fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         (**self).produce(now, commands)
+    }
+
+    fn poll_wake(
+        &mut self,
+        cx: &mut Context<'_>,
+        now: Instant,
+        commands: &mut Vec<AppCommand>,
+    ) -> Poll<()> {
+        (**self).poll_wake(cx, now, commands)
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::{App, Clock};
 use twine_engine::{
-    AppCommand, Channel, CloseReason, Input, Instant, Output, TransportState, UsageError,
+    AppCommand, CloseReason, Connection, Input, Instant, Output, TransportState, UsageError,
 };
 
 /// Sees every input and output of a connection: the simulation's trace recorder.
@@ -95,10 +95,11 @@ fn adapt_read_size(size: usize, read: usize, asked: usize, max: usize) -> usize 
 /// Most slices per vectored write.
 const WRITE_SLICES_MAX: usize = 64;
 
-struct Driver<'a, S, A, O> {
+struct Driver<'a, S, C, A, O> {
     reader: ReadHalf<S>,
     writer: WriteHalf<S>,
-    channel: Channel,
+    /// The sans-IO connection: a server channel or a client connection.
+    channel: C,
     app: &'a mut A,
     observer: &'a mut O,
     clock: Clock,
@@ -117,10 +118,11 @@ struct Driver<'a, S, A, O> {
     drain_sent: bool,
 }
 
-/// Runs one connection until the channel closes it.
-pub async fn run_connection<S, A, O>(
+/// Runs one connection (a server [`Channel`](twine_engine::Channel) or a
+/// [`ClientConnection`](twine_engine::ClientConnection)) until it closes.
+pub async fn run_connection<S, C, A, O>(
     stream: S,
-    channel: Channel,
+    channel: C,
     app: &mut A,
     clock: Clock,
     observer: &mut O,
@@ -128,6 +130,7 @@ pub async fn run_connection<S, A, O>(
 ) -> ConnectionEnd<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+    C: Connection,
     A: App,
     O: Observer,
 {
@@ -157,9 +160,10 @@ where
     }
 }
 
-impl<S, A, O> Driver<'_, S, A, O>
+impl<S, C, A, O> Driver<'_, S, C, A, O>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+    C: Connection,
     A: App,
     O: Observer,
 {
@@ -341,16 +345,19 @@ where
             self.read_buf.reserve(read_len);
             let mut limited = (&mut self.read_buf).limit(read_len);
             let (reader, writer) = (&mut self.reader, &mut self.writer);
+            let (app, commands) = (&mut *self.app, &mut self.commands);
+            let now = self.clock.now();
             tokio::select! {
                 biased;
                 written = writer.write_vectored(&slices), if can_write => Wake::Written(written),
                 read = reader.read_buf(&mut limited), if read_len > 0 => Wake::Read(read),
                 () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
                 () = drain_signal(&mut options.drain), if !self.drain_sent => Wake::Drain,
-                // Nothing to write, read or time: only the app could move, and apps act only
-                // when called, so this connection waits for good (the engine arms a timer in
-                // every state that waits on the peer; this is a connection idle on its app).
-                else => Wake::Idle,
+                // Last: an app with work of its own (the proxy's upstream side) wakes the
+                // connection with commands. Other apps never do, and a connection idle on its
+                // app waits here for good (the engine arms a timer in every state that waits
+                // on the peer).
+                () = std::future::poll_fn(|cx| app.poll_wake(cx, now, commands)) => Wake::App,
             }
         };
         let now = self.clock.now();
@@ -364,7 +371,8 @@ where
             }
             Wake::Read(read) => self.handle_read(read, read_len, options.read_bytes_max),
             Wake::Deadline => self.handle(Input::Timeout { now }),
-            Wake::Idle => std::future::pending().await,
+            // The commands are fed at the top of the next turn.
+            Wake::App => {}
             Wake::Drain => self.deliver_drain(options),
         }
     }
@@ -477,5 +485,5 @@ enum Wake {
     Read(io::Result<usize>),
     Deadline,
     Drain,
-    Idle,
+    App,
 }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod apps;
 mod clock;
 mod connection;
+pub mod proxy;
 
 pub use app::{App, NewApp};
 pub use clock::Clock;

@@ -417,7 +417,7 @@ impl ClientConnection {
         }
     }
 
-    fn sync_producer(&mut self) {
+    pub(super) fn sync_producer(&mut self) {
         let room = self.send_room();
         let Some(exchange) = &mut self.exchange else {
             return;

@@ -88,6 +88,9 @@ impl ClientConnection {
             BodyLength::Chunked => ResponseBody::Framed(BodyDecoder::chunked()),
             BodyLength::UntilClose => ResponseBody::UntilClose,
         });
+        // The request body producer's new state goes first: an app relaying the body (the
+        // proxy) must learn that the body is still wanted before it relays the head.
+        self.sync_producer();
         let (head, body) = (response.head, response.body);
         self.outputs
             .push_back(Output::Event(Event::Response { id, head, body }));

@@ -3,6 +3,8 @@
 //! Exit codes: 0 success; 1 a run or check failed; 2 a usage or setup error (bad flag, address
 //! in use), always reported on one line.
 
+mod listener;
+mod proxy;
 mod serve;
 mod sim;
 
@@ -30,6 +32,8 @@ enum Command {
     List,
     /// Serve HTTP/1.1 for real on a TCP address.
     Serve(serve::ServeArgs),
+    /// Run a reverse proxy in front of an HTTP/1.1 server.
+    Proxy(proxy::ProxyArgs),
 }
 
 /// A failure to report: the message (one line) and the exit code.
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => sim::replay(args),
         Command::List => sim::list(),
         Command::Serve(args) => serve::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(code) => code,

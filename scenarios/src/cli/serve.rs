@@ -1,107 +1,27 @@
-//! `twine serve`: the engine as a real server on tokio sockets.
-//!
-//! Prints exactly `listening on http://IP:PORT` as its first line on stdout, then serves until
-//! SIGINT or SIGTERM. Then it stops accepting, tells every connection to drain (finish the
-//! requests it has, then close), waits for them up to `--shutdown-timeout`, and exits 0.
+//! `twine serve`: the engine as a real server on tokio sockets, with a built-in app
+//! (`listener.rs` has the socket, the flags, the signals and the drain).
 
-use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 use twine_driver::apps::{Echo, StaticFiles, Stream};
 use twine_driver::{run_connection, App, Clock, RunOptions};
-use twine_engine::{Channel, CloseReason, Config, Limits, Timeouts};
+use twine_engine::{Channel, CloseReason};
 
+use super::listener::{run_server, Accepted, ServerArgs};
 use super::Failure;
-
-/// How long to wait after a failed accept before the next one.
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// Arguments of `twine serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-
     /// The app: `echo`, `stream` (GET /stream/<n>), or `static DIR`.
     #[arg(long, num_args = 1..=2, value_names = ["APP", "DIR"], default_value = "echo")]
     app: Vec<String>,
 
-    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
-    shutdown_timeout: Duration,
-
     #[command(flatten)]
-    limits: LimitArgs,
-
-    #[command(flatten)]
-    timeouts: TimeoutArgs,
-}
-
-/// Size limits (Twisted's defaults; see `twine_engine::Limits`).
-#[derive(Debug, Args)]
-struct LimitArgs {
-    /// Longest request line, without its line ending (longer: 414).
-    #[arg(long, default_value_t = Limits::DEFAULT.request_line_bytes_max)]
-    request_line_bytes_max: usize,
-    /// Longest request head, line endings not counted (longer: 431).
-    #[arg(long, default_value_t = Limits::DEFAULT.head_bytes_max)]
-    head_bytes_max: usize,
-    /// Most header fields in a head (more: 431).
-    #[arg(long, default_value_t = Limits::DEFAULT.header_count_max)]
-    header_count_max: usize,
-    /// Longest chunk-size line, extensions included (longer: 400).
-    #[arg(long, default_value_t = Limits::DEFAULT.chunk_line_bytes_max)]
-    chunk_line_bytes_max: usize,
-    /// Most trailer bytes after the last chunk (more: 400).
-    #[arg(long, default_value_t = Limits::DEFAULT.trailer_bytes_max)]
-    trailer_bytes_max: usize,
-    /// Largest request body (larger: 413) [default: no limit]
-    #[arg(long)]
-    body_bytes_max: Option<u64>,
-    /// Received bytes buffered while a request is handled; then reading pauses.
-    #[arg(long, default_value_t = Limits::DEFAULT.recv_buffer_bytes_max)]
-    recv_buffer_bytes_max: usize,
-    /// Bytes accepted while the client is not reading before producers must wait.
-    #[arg(long, default_value_t = Limits::DEFAULT.send_buffer_bytes_max)]
-    send_buffer_bytes_max: usize,
-    /// Requests handled at once on one connection (pipelining depth).
-    #[arg(long, default_value_t = Limits::DEFAULT.pipeline_depth_max,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pipeline_depth_max: usize,
-    /// Bytes a lingering close reads and discards before it gives up.
-    #[arg(long, default_value_t = Limits::DEFAULT.linger_bytes_max)]
-    linger_bytes_max: u64,
-}
-
-/// Timers (see `twine_engine::Timeouts`).
-#[derive(Debug, Args)]
-struct TimeoutArgs {
-    /// Total time to receive a request head (not reset by dribbled bytes).
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-    header_read_timeout: Duration,
-    /// Longest silence while a request body is received.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-    body_read_timeout: Duration,
-    /// Longest idle time between requests.
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
-    idle_keep_alive_timeout: Duration,
-    /// Longest time the client may stop reading while a response is pending.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-    send_stall_timeout: Duration,
-    /// How long a lingering close waits for the client's FIN.
-    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
-    linger_timeout: Duration,
-    /// How long a graceful close may take to flush before it aborts.
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
-    abort_timeout: Duration,
+    server: ServerArgs,
 }
 
 /// Which app serves.
@@ -134,106 +54,21 @@ impl AppChoice {
     }
 }
 
-impl ServeArgs {
-    fn config(&self) -> Config {
-        let l = &self.limits;
-        let mut limits = Limits::default();
-        limits.request_line_bytes_max = l.request_line_bytes_max;
-        limits.head_bytes_max = l.head_bytes_max;
-        limits.header_count_max = l.header_count_max;
-        limits.chunk_line_bytes_max = l.chunk_line_bytes_max;
-        limits.trailer_bytes_max = l.trailer_bytes_max;
-        limits.body_bytes_max = l.body_bytes_max;
-        limits.recv_buffer_bytes_max = l.recv_buffer_bytes_max;
-        limits.send_buffer_bytes_max = l.send_buffer_bytes_max;
-        limits.pipeline_depth_max = l.pipeline_depth_max;
-        limits.linger_bytes_max = l.linger_bytes_max;
-        let t = &self.timeouts;
-        let mut timeouts = Timeouts::default();
-        timeouts.header_read = t.header_read_timeout;
-        timeouts.body_read = t.body_read_timeout;
-        timeouts.idle_keep_alive = t.idle_keep_alive_timeout;
-        timeouts.send_stall = t.send_stall_timeout;
-        timeouts.linger = t.linger_timeout;
-        timeouts.abort = t.abort_timeout;
-        Config::new().with_limits(limits).with_timeouts(timeouts)
-    }
-}
-
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     let app = AppChoice::parse(&args.app)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(serve(args, app))
-}
-
-async fn serve(args: ServeArgs, app: AppChoice) -> Result<ExitCode, Failure> {
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Failure::usage(e.to_string()))?;
-    let shutdown = shutdown_signal()?;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "listening on http://{local}");
-    let _ = stdout.flush();
-    drop(stdout);
-
-    let clock = Clock::start();
-    // The one place wall-clock time enters: the `Date` header's origin.
-    // In milliseconds, taken next to the clock's start, so every `Date` names the right second.
-    let origin = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let config = args.config().with_date_origin_millis(origin);
-    let (drain_tx, drain_rx) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            accepted = listener.accept() => {
-                // Accept errors (out of file descriptors, say) are transient: keep serving, but
-                // wait a moment first, or a failing accept spins a core (hyper does the same).
-                let Ok((stream, _peer)) = accepted else {
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                    continue;
-                };
-                let options = RunOptions {
-                    drain: Some(drain_rx.clone()),
-                    flush_timeout: config.timeouts.abort,
-                    ..RunOptions::default()
-                };
-                let channel = Channel::new(config.clone(), clock.now());
-                connections.spawn(serve_connection(stream, channel, app.clone(), clock, options));
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = drain_tx.send(true);
-    let drained = tokio::time::timeout(args.shutdown_timeout, async {
-        while connections.join_next().await.is_some() {}
+    run_server(&args.server, move |accepted| {
+        serve_connection(accepted, app.clone())
     })
-    .await;
-    if drained.is_err() {
-        connections.abort_all();
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    channel: Channel,
-    app: AppChoice,
-    clock: Clock,
-    options: RunOptions,
-) {
-    let _ = stream.set_nodelay(true);
+async fn serve_connection(accepted: Accepted, app: AppChoice) {
+    let Accepted {
+        stream,
+        channel,
+        clock,
+        options,
+        ..
+    } = accepted;
     let end = match app {
         AppChoice::Echo => run_with(stream, channel, Echo::new(), clock, options).await,
         AppChoice::Stream => run_with(stream, channel, Stream::new(), clock, options).await,
@@ -254,30 +89,4 @@ async fn run_with<A: App>(
 ) -> (TcpStream, CloseReason) {
     let end = run_connection(stream, channel, &mut app, clock, &mut (), options).await;
     (end.stream, end.reason)
-}
-
-/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, before the
-/// first line is printed, so a signal sent right after it is never lost.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let install =
-            |kind| signal(kind).map_err(|e| Failure::usage(format!("cannot handle signals: {e}")));
-        let mut interrupt = install(SignalKind::interrupt())?;
-        let mut terminate = install(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                biased;
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }

@@ -1,0 +1,212 @@
+//! The reverse proxy on the driver: [`Proxy`] is the downstream connection's app; it runs
+//! the engine's sans-IO [`ProxySession`] and talks to upstream connections, each a task
+//! running a [`ClientConnection`](twine_engine::ClientConnection) on the same loop
+//! (`upstream.rs`), checked out of and back into an [`UpstreamPool`].
+//!
+//! Nothing here decides anything about HTTP: the session decides, this carries its orders
+//! out and brings back what happened, in order. Commands for each connection go through an
+//! [`Outbox`](outbox::Outbox), so body data is only handed over when it will be taken.
+
+mod outbox;
+mod upstream;
+
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use twine_engine::proxy::{ConnectionInfo, ProxyConfig, ProxyOutput, ProxySession};
+use twine_engine::{AppCommand, Event, Instant, ProducerState, RequestId};
+
+use crate::App;
+use outbox::Outbox;
+pub use upstream::{ended_with_abort, UpstreamHandle, UpstreamTask};
+use upstream::{upstream_pair, Note};
+
+/// Starts the task of a new upstream connection: connects, then `task.run(...)`. The real
+/// server spawns it on tokio with a TCP connect; the simulation on its host with turmoil's.
+pub type OpenUpstream = dyn Fn(UpstreamTask) + Send + Sync;
+
+/// The keep-alive connections to one upstream, shared by every downstream connection.
+/// Bounded: at most `idle_max` idle connections are kept; more are closed when released.
+/// The most recently used one is reused first (the one least likely to have timed out).
+pub struct UpstreamPool {
+    idle: Mutex<Vec<UpstreamHandle>>,
+    idle_max: usize,
+    open: Box<OpenUpstream>,
+}
+
+impl std::fmt::Debug for UpstreamPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamPool")
+            .field("idle_max", &self.idle_max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpstreamPool {
+    /// A pool keeping at most `idle_max` idle connections, opening new ones with `open`.
+    pub fn new(idle_max: usize, open: Box<OpenUpstream>) -> Arc<UpstreamPool> {
+        Arc::new(UpstreamPool {
+            idle: Mutex::new(Vec::new()),
+            idle_max,
+            open,
+        })
+    }
+
+    /// An idle connection still open, or a new one being opened; whether it was reused.
+    fn checkout(&self) -> (UpstreamHandle, bool) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(mut handle) = idle.pop() {
+            if handle.is_idle_and_open() {
+                return (handle, true);
+            }
+        }
+        drop(idle);
+        let (handle, task) = upstream_pair();
+        (self.open)(task);
+        (handle, false)
+    }
+
+    /// A connection whose exchange ended cleanly; kept if there is room.
+    fn checkin(&self, mut handle: UpstreamHandle) {
+        if !handle.is_idle_and_open() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.idle_max {
+            idle.push(handle);
+        }
+    }
+
+    /// How many idle connections are kept now.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// The app of one downstream connection of `twine proxy`.
+#[derive(Debug)]
+pub struct Proxy {
+    session: ProxySession,
+    pool: Arc<UpstreamPool>,
+    /// The upstream connection in use, connected or connecting.
+    upstream: Option<UpstreamHandle>,
+    /// Commands for the downstream channel, released as it can take them.
+    downstream: Outbox,
+}
+
+impl Proxy {
+    /// The app for a downstream connection from `from`.
+    pub fn new(config: ProxyConfig, from: ConnectionInfo, pool: Arc<UpstreamPool>) -> Proxy {
+        Proxy {
+            session: ProxySession::new(config, from),
+            pool,
+            upstream: None,
+            downstream: Outbox::default(),
+        }
+    }
+
+    /// Carries out the session's orders: downstream commands into the outbox, upstream ones
+    /// to the connection in use, connections checked out and back in.
+    fn pump(&mut self) {
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                ProxyOutput::Downstream(command) => self.downstream.push(command),
+                ProxyOutput::Upstream(command) => {
+                    if let Some(upstream) = &mut self.upstream {
+                        upstream.send(command);
+                    }
+                }
+                ProxyOutput::Connect => {
+                    let (handle, reused) = self.pool.checkout();
+                    let next = handle.next_request_id();
+                    self.upstream = Some(handle);
+                    if reused {
+                        self.session.upstream_ready(next, true);
+                    }
+                }
+                ProxyOutput::Release { abort } => {
+                    // Dropping a handle closes its connection (an abort midway).
+                    if let Some(handle) = self.upstream.take() {
+                        if !abort {
+                            self.pool.checkin(handle);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One note from the upstream connection in use.
+    fn upstream_note(&mut self, note: Option<Note>) {
+        match note {
+            Some(Note::Connected) => {
+                if let Some(handle) = &self.upstream {
+                    let next = handle.next_request_id();
+                    self.session.upstream_ready(next, false);
+                }
+            }
+            Some(Note::ConnectFailed) => {
+                self.upstream = None;
+                self.session.upstream_failed();
+            }
+            Some(Note::Event(event)) => self.session.upstream_event(event),
+            Some(Note::Producer(state)) => self.session.upstream_producer(state),
+            None => {
+                // The task ended without a last word (it panicked or was cancelled): the
+                // exchange is lost, as if the connection had been.
+                let connected = self.upstream.take().is_some_and(|h| h.is_connected());
+                if connected {
+                    let id = RequestId::from_sequence(0);
+                    self.session.upstream_event(Event::Lost { id });
+                } else {
+                    self.session.upstream_failed();
+                }
+            }
+        }
+        self.pump();
+    }
+}
+
+impl App for Proxy {
+    fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+        self.session.downstream_event(event);
+        self.pump();
+        self.downstream.release(commands);
+    }
+
+    fn on_producer(
+        &mut self,
+        _now: Instant,
+        request: RequestId,
+        state: ProducerState,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        self.downstream.producer(request, state);
+        self.session.downstream_producer(request, state);
+        self.pump();
+        self.downstream.release(commands);
+    }
+
+    fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        self.downstream.release(commands)
+    }
+
+    fn poll_wake(
+        &mut self,
+        cx: &mut Context<'_>,
+        _now: Instant,
+        commands: &mut Vec<AppCommand>,
+    ) -> Poll<()> {
+        while let Some(upstream) = &mut self.upstream {
+            match upstream.poll_note(cx) {
+                Poll::Ready(note) => self.upstream_note(note),
+                Poll::Pending => break,
+            }
+        }
+        if self.downstream.release(commands) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
