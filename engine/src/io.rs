@@ -388,6 +388,8 @@ pub enum Event {
         head: ResponseHead,
         /// How its body is framed (RFC 9112 §6.3), `Known(0)` when it has none.
         body: BodyLength,
+        /// The version the server answered with (a proxy's `Via` names it).
+        version: crate::message::Version,
     },
     /// The peer violated the protocol. A server channel answers with `error.status` and
     /// closes; a client connection closes, and `error.status` is what a gateway answers its

@@ -64,6 +64,30 @@ pub enum Event {
         /// What.
         violation: Violation,
     },
+    /// In a proxy run: an engine input or output of the origin's connection `conn` (`u0`,
+    /// `u1`, ... in the order the origin accepted them).
+    Upstream {
+        /// The origin's connection number.
+        conn: u32,
+        /// What.
+        event: ServerEvent,
+    },
+    /// In a proxy run with a scripted origin: the origin read these bytes from the proxy.
+    UpstreamReceived {
+        /// The origin's connection number.
+        conn: u32,
+        /// Exactly.
+        #[serde(serialize_with = "escaped")]
+        bytes: Bytes,
+    },
+    /// In a proxy run with a scripted origin: the origin wrote these bytes to the proxy.
+    UpstreamSent {
+        /// The origin's connection number.
+        conn: u32,
+        /// Exactly.
+        #[serde(serialize_with = "escaped")]
+        bytes: Bytes,
+    },
 }
 
 impl Event {
@@ -119,6 +143,9 @@ impl Event {
             Event::Server { .. } => "s  ",
             Event::Fault { .. } => "!  ",
             Event::Violation { .. } => "✗  ",
+            Event::Upstream { .. } => "u  ",
+            Event::UpstreamReceived { .. } => "p→u",
+            Event::UpstreamSent { .. } => "u→p",
         }
     }
 }
@@ -135,6 +162,10 @@ impl fmt::Display for Event {
             Event::Server { event } => event.fmt(f),
             Event::Fault { fault, .. } => fault.fmt(f),
             Event::Violation { violation } => violation.fmt(f),
+            Event::Upstream { conn, event } => write!(f, "u{conn} {event}"),
+            Event::UpstreamReceived { conn, bytes } | Event::UpstreamSent { conn, bytes } => {
+                write!(f, "u{conn} {}", crate::escape::escape(bytes))
+            }
         }
     }
 }

@@ -142,10 +142,21 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
-                out.extend(check_limits(conn, &wire, &scenario.config.limits));
+                out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
             }
-            // Liveness is owed to well-behaved clients no destructive fault touched.
-            let spared = !touched.contains(&conn) && !interrupted && !partitioned && !held;
+            // Liveness is owed to well-behaved clients no destructive fault touched, on
+            // connections whose app did not cut a response on purpose (a proxy whose origin
+            // broke off mid-body).
+            let app_cut = notes.iter().any(|(_, e)| {
+                matches!(
+                    e,
+                    ServerEvent::App {
+                        command: AppAction::Abort { .. }
+                    }
+                )
+            });
+            let spared =
+                !touched.contains(&conn) && !interrupted && !partitioned && !held && !app_cut;
             let owed = |s: &&ClientScript| s.well_behaved && spared;
             let script = scenario.clients.get(index).filter(owed);
             if let Some(script) = script {
@@ -348,10 +359,22 @@ fn check_interim(wire: &Wire) -> Vec<String> {
 
 /// Limits are enforced at their exact bounds (DESIGN.md §2): a request over the request-line,
 /// head or field-count limit, or declaring a body over the body limit, is never served (2xx);
-/// one within every limit is never refused as too large (414, 431, 413). Requests and final
-/// responses are paired in order.
-fn check_limits(conn: u32, wire: &Wire, limits: &twine_engine::Limits) -> Vec<Violation> {
+/// one within every limit is never refused as too large (414, 431, 413) by the engine (an app
+/// may answer 413 itself: a proxy relays its origin's). Requests and final responses are
+/// paired in order.
+fn check_limits(
+    conn: u32,
+    wire: &Wire,
+    limits: &twine_engine::Limits,
+    notes: &[Note<'_>],
+) -> Vec<Violation> {
     let mut out = Vec::new();
+    let app_status = |i: usize, status: u16| {
+        notes.iter().any(|(_, e)| {
+            matches!(e, ServerEvent::App { command: AppAction::Head { request, status: s } }
+                if request.sequence() == i as u64 && *s == status)
+        })
+    };
     for (i, (request, response)) in wire.scan.requests.iter().zip(wire.finals()).enumerate() {
         let head_over = request.line_bytes > limits.request_line_bytes_max
             || request.head_bytes > limits.head_bytes_max
@@ -362,7 +385,8 @@ fn check_limits(conn: u32, wire: &Wire, limits: &twine_engine::Limits) -> Vec<Vi
         let body_over = limits.body_bytes_max.is_some_and(|max| body_bytes > max);
         let declared_over = body_over && request.content_length.is_some();
         let served = (200..300).contains(&response.status);
-        let too_large = matches!(response.status, 413 | 414 | 431);
+        let too_large =
+            matches!(response.status, 413 | 414 | 431) && !app_status(i, response.status);
         let (line, head) = (request.line_bytes, request.head_bytes);
         // Long targets are what limits are about: show their start only.
         let target: String = request.target.chars().take(40).collect();

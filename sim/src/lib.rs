@@ -30,6 +30,7 @@ pub mod invariants;
 pub mod net;
 pub mod pattern;
 pub mod pending;
+pub mod proxy;
 pub mod rng;
 pub mod run;
 pub mod scenario;
@@ -43,6 +44,7 @@ pub use event::{
 };
 pub use fault::{Chaos, FaultPlan, Keep, RandomOffset, SendWindow, StreamFaults};
 pub use pattern::Pattern;
+pub use proxy::{Origin, OriginStep, ProxySetup};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Outcome};
 pub use scenario::{Latency, Scenario};

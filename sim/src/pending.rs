@@ -29,13 +29,26 @@ pub enum ClientWait {
     Network,
 }
 
+/// A connection whose engine may still act: a server connection by its client's port, or
+/// one of a proxy's upstream connections (its client side in the proxy, its server side in
+/// the origin), numbered in the order they were made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Engine {
+    /// The server connection from this client port.
+    Server(u16),
+    /// The proxy's n-th upstream connection, its client side.
+    ProxyClient(u32),
+    /// The origin's n-th connection.
+    Origin(u32),
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// Client port → the engine timers armed on that server connection.
-    armed: BTreeMap<u16, BTreeSet<Timer>>,
-    /// Client ports of server connections that closed in the engine but whose socket the
-    /// driver has not yet closed (it flushes under its own bound).
-    closing: BTreeSet<u16>,
+    /// Engine → its timers armed.
+    armed: BTreeMap<Engine, BTreeSet<Timer>>,
+    /// Engines that closed their connection but whose socket the driver has not yet closed
+    /// (it flushes under its own bound).
+    closing: BTreeSet<Engine>,
     /// Connection number → what that client waits for.
     clients: BTreeMap<u32, ClientWait>,
 }
@@ -52,26 +65,26 @@ impl Pending {
         Pending::default()
     }
 
-    /// An engine timer changed on the connection from `port`.
-    pub fn timer(&self, port: u16, timer: Timer, change: TimerChange) {
+    /// A timer of `engine` changed.
+    pub fn timer(&self, engine: Engine, timer: Timer, change: TimerChange) {
         let mut state = self.state.borrow_mut();
-        let armed = state.armed.entry(port).or_default();
+        let armed = state.armed.entry(engine).or_default();
         match change {
             TimerChange::Set(_) => armed.insert(timer),
             TimerChange::Cancelled | TimerChange::Fired => armed.remove(&timer),
         };
     }
 
-    /// The engine closed the connection from `port`; the driver now flushes it.
-    pub fn closing(&self, port: u16) {
-        self.state.borrow_mut().closing.insert(port);
+    /// `engine` closed its connection; the driver now flushes it.
+    pub fn closing(&self, engine: Engine) {
+        self.state.borrow_mut().closing.insert(engine);
     }
 
-    /// The driver closed the socket of the connection from `port`: nothing of it is pending.
-    pub fn ended(&self, port: u16) {
+    /// The driver closed `engine`'s socket: nothing of it is pending.
+    pub fn ended(&self, engine: Engine) {
         let mut state = self.state.borrow_mut();
-        state.armed.remove(&port);
-        state.closing.remove(&port);
+        state.armed.remove(&engine);
+        state.closing.remove(&engine);
     }
 
     /// Client `conn` now waits for `wait`.

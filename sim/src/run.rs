@@ -120,7 +120,20 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         },
         pending: pending.clone(),
         ignore_transport_blocked: scenario.ignore_transport_blocked,
+        proxy: scenario.proxy.clone(),
     };
+    if let Some(setup) = &scenario.proxy {
+        let origin = setup.origin.clone();
+        let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
+        sim.host(crate::proxy::ORIGIN.0, move || {
+            crate::proxy::serve_origin(
+                origin.clone(),
+                recorder.clone(),
+                net.clone(),
+                pending.clone(),
+            )
+        });
+    }
     sim.host("server", move || serve(env.clone()));
     add_clients(
         &mut sim,

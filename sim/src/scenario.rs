@@ -58,6 +58,8 @@ pub struct Scenario {
     /// Sabotage, for proving the checkers can fail: the engine is never told that the
     /// transport blocked.
     pub ignore_transport_blocked: bool,
+    /// A proxy run: the server is `twine proxy` in front of this origin (`app` is unused).
+    pub proxy: Option<crate::proxy::ProxySetup>,
 }
 
 impl Scenario {
@@ -82,6 +84,7 @@ impl Scenario {
             knobs: Vec::new(),
             ignore_transport_blocked: false,
             keep: None,
+            proxy: None,
         }
     }
 }

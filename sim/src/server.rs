@@ -3,7 +3,9 @@
 
 use std::rc::Rc;
 
+use twine_driver::proxy::Proxy;
 use twine_driver::{run_connection, App, Clock, Observer, RunOptions};
+use twine_engine::proxy::ConnectionInfo;
 use twine_engine::{
     AppCommand, Channel, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
     TransportState, UsageError,
@@ -12,7 +14,7 @@ use twine_engine::{
 use crate::event::{AppAction, Event, ServerEvent};
 use crate::fault::{FaultyStream, StreamWorld};
 use crate::net::hold_fin;
-use crate::pending::Pending;
+use crate::pending::{Engine, Pending};
 
 /// The port the server listens on.
 pub const PORT: u16 = 80;
@@ -34,6 +36,9 @@ pub struct ServerEnv {
     /// Sabotage for the checkers' own tests: the driver never tells the engine the transport
     /// blocked.
     pub ignore_transport_blocked: bool,
+    /// In a proxy run, the server is `twine proxy`: this is what it forwards to, and `app` is
+    /// not used.
+    pub proxy: Option<crate::proxy::ProxySetup>,
 }
 
 /// The server host's main future: accept forever.
@@ -41,9 +46,27 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
     // Engine time counts from the start of the run, across server restarts.
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
+    let local = listener.local_addr()?;
+    // One pool per incarnation of the host: a restart loses its upstream connections too.
+    let pool = env
+        .proxy
+        .as_ref()
+        .map(|setup| crate::proxy::upstream_pool(setup, env.pending.clone(), clock));
     loop {
         let (stream, peer) = listener.accept().await?;
-        tokio::task::spawn_local(serve_connection(env.clone(), clock, stream, peer.port()));
+        let app: Box<dyn App> = match (&env.proxy, &pool) {
+            (Some(setup), Some(pool)) => {
+                let from = ConnectionInfo {
+                    peer,
+                    local,
+                    secure: false,
+                };
+                Box::new(Proxy::new(setup.forward.clone(), from, pool.clone()))
+            }
+            _ => (env.app)(),
+        };
+        let port = peer.port();
+        tokio::task::spawn_local(serve_connection(env.clone(), clock, stream, port, app));
     }
 }
 
@@ -53,21 +76,15 @@ async fn serve_connection(
     clock: Clock,
     stream: turmoil::net::TcpStream,
     port: u16,
+    mut app: Box<dyn App>,
 ) {
     let recorder = env.world.recorder.clone();
     recorder.record_peer(port, Event::server(ServerEvent::Accepted));
     let _open = OpenConnection::new(env.world.net.clone(), env.pending.clone(), port);
     let stream = FaultyStream::new(stream, port, env.world.clone());
     let channel = Channel::new(env.config.clone(), clock.now());
-    let mut app = (env.app)();
-    let mut observer = TraceObserver {
-        recorder: recorder.clone(),
-        net: env.world.net.clone(),
-        pending: env.pending.clone(),
-        port,
-        transport: None,
-        last_command: None,
-    };
+    let (net, pending) = (env.world.net.clone(), env.pending.clone());
+    let mut observer = TraceObserver::new(recorder.clone(), net, pending, Sink::Server(port));
     let options = RunOptions {
         flush_timeout: env.config.timeouts.abort,
         report_blocked: !env.ignore_transport_blocked,
@@ -106,17 +123,26 @@ impl OpenConnection {
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.net.connection_closed(self.port);
-        self.pending.ended(self.port);
+        self.pending.ended(Engine::Server(self.port));
     }
+}
+
+/// Where a traced engine's events go.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Sink {
+    /// A server connection, named in the trace by its client's port.
+    Server(u16),
+    /// The origin's n-th connection, in a proxy run.
+    Origin(u32),
 }
 
 /// Writes the engine's inputs and outputs into the trace. Bytes are not repeated here: the
 /// client side records them exactly; the server side records sizes.
-struct TraceObserver {
+pub(crate) struct TraceObserver {
     recorder: crate::trace::Recorder,
     net: crate::net::Network,
     pending: Pending,
-    port: u16,
+    sink: Sink,
     /// The transport state last reported, to tell progress from a new block.
     transport: Option<TransportState>,
     /// The last app command, in case it is refused.
@@ -124,8 +150,34 @@ struct TraceObserver {
 }
 
 impl TraceObserver {
+    pub(crate) fn new(
+        recorder: crate::trace::Recorder,
+        net: crate::net::Network,
+        pending: Pending,
+        sink: Sink,
+    ) -> TraceObserver {
+        TraceObserver {
+            recorder,
+            net,
+            pending,
+            sink,
+            transport: None,
+            last_command: None,
+        }
+    }
+
     fn note(&self, event: ServerEvent) {
-        self.recorder.record_peer(self.port, Event::server(event));
+        match self.sink {
+            Sink::Server(port) => self.recorder.record_peer(port, Event::server(event)),
+            Sink::Origin(conn) => self.recorder.record(None, Event::Upstream { conn, event }),
+        }
+    }
+
+    fn engine(&self) -> Engine {
+        match self.sink {
+            Sink::Server(port) => Engine::Server(port),
+            Sink::Origin(conn) => Engine::Origin(conn),
+        }
     }
 }
 
@@ -159,7 +211,9 @@ impl Observer for TraceObserver {
     fn on_output(&mut self, _now: Instant, output: &Output) {
         let event = match output {
             Output::Transmit(bytes) => {
-                self.net.note_handed(self.port, bytes.len());
+                if let Sink::Server(port) = self.sink {
+                    self.net.note_handed(port, bytes.len());
+                }
                 ServerEvent::Write { bytes: bytes.len() }
             }
             Output::Event(event) => engine_event(event),
@@ -169,7 +223,7 @@ impl Observer for TraceObserver {
             },
             Output::Reading(state) => ServerEvent::Reading { state: *state },
             Output::Timer { timer, change } => {
-                self.pending.timer(self.port, *timer, *change);
+                self.pending.timer(self.engine(), *timer, *change);
                 ServerEvent::Timer {
                     timer: *timer,
                     change: *change,
@@ -177,7 +231,7 @@ impl Observer for TraceObserver {
             }
             Output::ShutdownWrite => ServerEvent::ShutdownWrite,
             Output::Close(reason) => {
-                self.pending.closing(self.port);
+                self.pending.closing(self.engine());
                 ServerEvent::Close { reason: *reason }
             }
             other => ServerEvent::OtherEvent {

@@ -91,9 +91,14 @@ impl ClientConnection {
         // The request body producer's new state goes first: an app relaying the body (the
         // proxy) must learn that the body is still wanted before it relays the head.
         self.sync_producer();
-        let (head, body) = (response.head, response.body);
-        self.outputs
-            .push_back(Output::Event(Event::Response { id, head, body }));
+        let (head, body, version) = (response.head, response.body, response.version);
+        let event = Event::Response {
+            id,
+            head,
+            body,
+            version,
+        };
+        self.outputs.push_back(Output::Event(event));
         Step::Again
     }
 

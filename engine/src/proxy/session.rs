@@ -197,7 +197,12 @@ impl ProxySession {
                     self.down(AppCommand::SendInformational { request, head });
                 }
             }
-            Event::Response { head, body, .. } => self.response(head, body),
+            Event::Response {
+                head,
+                body,
+                version,
+                ..
+            } => self.response(head, body, version),
             Event::Body { data, .. } => {
                 if let Some(flight) = self.in_flight.as_mut() {
                     let len = data.len() as u64;
@@ -344,7 +349,7 @@ impl ProxySession {
         }
     }
 
-    fn response(&mut self, head: ResponseHead, body: BodyLength) {
+    fn response(&mut self, head: ResponseHead, body: BodyLength, version: Version) {
         let Some(flight) = self.in_flight.as_mut() else {
             return;
         };
@@ -353,8 +358,7 @@ impl ProxySession {
         };
         flight.stage = Stage::Responding { upstream };
         let request = flight.downstream;
-        // The upstream speaks HTTP/1.1 or 1.0; the client role reports 1.1 framing either way.
-        let head = forward_response(&head, body, Version::Http11, &self.config);
+        let head = forward_response(&head, body, version, &self.config);
         self.down(AppCommand::SendHead { request, head });
     }
 

@@ -19,6 +19,7 @@ mod lingering_close;
 mod network;
 mod partial_io;
 mod pipelining;
+mod proxy;
 mod resets;
 mod restart;
 mod slow_peers;
@@ -73,6 +74,7 @@ pub fn all() -> Vec<Entry> {
         resets::ENTRIES,
         restart::ENTRIES,
         network::ENTRIES,
+        proxy::ENTRIES,
     ]
     .concat()
 }

@@ -75,10 +75,9 @@ pub(crate) fn run(args: ProxyArgs) -> Result<ExitCode, Failure> {
     timeouts.idle_keep_alive = args.upstream_idle_timeout;
     let mut client = ClientConfig::new().with_timeouts(timeouts);
     client.limits = args.server.config().limits;
-    let pool = UpstreamPool::new(
-        args.upstream_connections_max,
-        Box::new(move |task| open_upstream(task, upstream, client.clone())),
-    );
+    let pool = UpstreamPool::new(args.upstream_connections_max, move |task| {
+        open_upstream(task, upstream, client.clone())
+    });
     run_server(&args.server, move |accepted| {
         proxy_connection(accepted, forwarding.clone(), pool.clone())
     })
@@ -106,7 +105,7 @@ fn open_upstream(task: UpstreamTask, address: SocketAddr, config: ClientConfig) 
             let _ = stream.set_nodelay(true);
             Ok(stream)
         };
-        let end = task.run(connect, config, Clock::start()).await;
+        let end = task.run(connect, config, Clock::start(), &mut ()).await;
         if ended_with_abort(&end) {
             if let Some(end) = end {
                 let _ = end.stream.set_zero_linger();
@@ -115,7 +114,11 @@ fn open_upstream(task: UpstreamTask, address: SocketAddr, config: ClientConfig) 
     });
 }
 
-async fn proxy_connection(accepted: Accepted, config: ProxyConfig, pool: Arc<UpstreamPool>) {
+async fn proxy_connection<F: Fn(UpstreamTask)>(
+    accepted: Accepted,
+    config: ProxyConfig,
+    pool: Arc<UpstreamPool<F>>,
+) {
     let from = ConnectionInfo {
         peer: accepted.peer,
         local: accepted.local,

@@ -21,20 +21,20 @@ use outbox::Outbox;
 pub use upstream::{ended_with_abort, UpstreamHandle, UpstreamTask};
 use upstream::{upstream_pair, Note};
 
-/// Starts the task of a new upstream connection: connects, then `task.run(...)`. The real
-/// server spawns it on tokio with a TCP connect; the simulation on its host with turmoil's.
-pub type OpenUpstream = dyn Fn(UpstreamTask) + Send + Sync;
-
 /// The keep-alive connections to one upstream, shared by every downstream connection.
 /// Bounded: at most `idle_max` idle connections are kept; more are closed when released.
 /// The most recently used one is reused first (the one least likely to have timed out).
-pub struct UpstreamPool {
+///
+/// `open` starts the task of a new upstream connection: it connects, then runs
+/// [`UpstreamTask::run`]. The real server spawns it on tokio with a TCP connect (and needs
+/// `open` to be `Send + Sync`); the simulation spawns it on its host with turmoil's.
+pub struct UpstreamPool<F> {
     idle: Mutex<Vec<UpstreamHandle>>,
     idle_max: usize,
-    open: Box<OpenUpstream>,
+    open: F,
 }
 
-impl std::fmt::Debug for UpstreamPool {
+impl<F> std::fmt::Debug for UpstreamPool<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamPool")
             .field("idle_max", &self.idle_max)
@@ -42,9 +42,9 @@ impl std::fmt::Debug for UpstreamPool {
     }
 }
 
-impl UpstreamPool {
+impl<F: Fn(UpstreamTask)> UpstreamPool<F> {
     /// A pool keeping at most `idle_max` idle connections, opening new ones with `open`.
-    pub fn new(idle_max: usize, open: Box<OpenUpstream>) -> Arc<UpstreamPool> {
+    pub fn new(idle_max: usize, open: F) -> Arc<UpstreamPool<F>> {
         Arc::new(UpstreamPool {
             idle: Mutex::new(Vec::new()),
             idle_max,
@@ -85,18 +85,18 @@ impl UpstreamPool {
 
 /// The app of one downstream connection of `twine proxy`.
 #[derive(Debug)]
-pub struct Proxy {
+pub struct Proxy<F> {
     session: ProxySession,
-    pool: Arc<UpstreamPool>,
+    pool: Arc<UpstreamPool<F>>,
     /// The upstream connection in use, connected or connecting.
     upstream: Option<UpstreamHandle>,
     /// Commands for the downstream channel, released as it can take them.
     downstream: Outbox,
 }
 
-impl Proxy {
+impl<F: Fn(UpstreamTask)> Proxy<F> {
     /// The app for a downstream connection from `from`.
-    pub fn new(config: ProxyConfig, from: ConnectionInfo, pool: Arc<UpstreamPool>) -> Proxy {
+    pub fn new(config: ProxyConfig, from: ConnectionInfo, pool: Arc<UpstreamPool<F>>) -> Proxy<F> {
         Proxy {
             session: ProxySession::new(config, from),
             pool,
@@ -167,7 +167,7 @@ impl Proxy {
     }
 }
 
-impl App for Proxy {
+impl<F: Fn(UpstreamTask)> App for Proxy<F> {
     fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
         self.session.downstream_event(event);
         self.pump();

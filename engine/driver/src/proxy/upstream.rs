@@ -19,7 +19,7 @@ use twine_engine::{
 };
 
 use super::outbox::Outbox;
-use crate::{run_connection, App, Clock, ConnectionEnd, RunOptions};
+use crate::{run_connection, App, Clock, ConnectionEnd, Observer, RunOptions};
 
 /// What the upstream task reports.
 #[derive(Debug)]
@@ -119,15 +119,17 @@ impl UpstreamTask {
     /// Connects with `connect`, then runs the connection until it closes. Returns the stream
     /// and how it ended (`None` when the connection was never made), so the caller can reset
     /// it on an abort where its transport supports that.
-    pub async fn run<S, F>(
+    pub async fn run<S, F, O>(
         self,
         connect: F,
         config: ClientConfig,
         clock: Clock,
+        observer: &mut O,
     ) -> Option<ConnectionEnd<S>>
     where
         S: AsyncRead + AsyncWrite + Unpin,
         F: Future<Output = io::Result<S>>,
+        O: Observer,
     {
         let stream = match connect.await {
             Ok(stream) => stream,
@@ -147,7 +149,7 @@ impl UpstreamTask {
             owner_gone: false,
         };
         let options = RunOptions::default();
-        let end = run_connection(stream, connection, &mut bridge, clock, &mut (), options).await;
+        let end = run_connection(stream, connection, &mut bridge, clock, observer, options).await;
         Some(end)
     }
 }

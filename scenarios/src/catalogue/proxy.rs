@@ -1,0 +1,279 @@
+//! The reverse proxy (`twine proxy`, DESIGN.md §5): the server host runs the proxy, an origin
+//! host behind it runs a built-in app or a misbehaving script, and the trace shows the
+//! client's connection (`c0`) and the origin's (`u0`). What is forwarded, how failures are
+//! answered (502, 504, a cut), and that the origin sees exactly the client's requests.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use twine_driver::apps::{Echo, Stream};
+use twine_engine::{ClientConfig, ClientTimeouts};
+use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
+
+use super::expect::{absent, all, bodies, count, in_order, statuses};
+use super::{quick_config, Entry};
+use twine_engine::RequestId;
+use twine_sim::pattern::{bytes_received, client, server};
+use twine_sim::{AppAction, ServerEvent};
+
+const FAMILY: &str = "proxy";
+
+/// A proxy in front of `origin`, with the server's quick timers on both hops.
+fn proxy(name: &str, origin: Origin) -> Scenario {
+    let mut s = Scenario::new(name, quick_config(), app::<Echo>());
+    let mut timeouts = ClientTimeouts::default();
+    timeouts.response_head = Duration::from_secs(5);
+    timeouts.response_body_idle = Duration::from_secs(5);
+    timeouts.send_stall = Duration::from_secs(10);
+    timeouts.idle_keep_alive = Duration::from_secs(1);
+    let mut setup = ProxySetup::new(origin);
+    setup.client = ClientConfig::new().with_timeouts(timeouts);
+    s.proxy = Some(setup);
+    s
+}
+
+fn origin_app(app: twine_sim::AppFactory) -> Origin {
+    Origin::App {
+        config: Box::new(quick_config()),
+        app,
+    }
+}
+
+fn script(steps: Vec<OriginStep>) -> Origin {
+    Origin::Script(Rc::new(move |_| steps.clone()))
+}
+
+fn write(bytes: &'static [u8]) -> OriginStep {
+    OriginStep::Write(Bytes::from_static(bytes))
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "get_through",
+        about: "a GET goes to the origin with forwarding fields and comes back with `Via`",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/get_through", origin_app(app::<Stream>()));
+            s.clients.push(ClientScript::new().send("GET /stream/5 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"01234")]), in_order(o, &[bytes_received(b"Via: 1.1 twine\r\n"), client(ClientEvent::Eof)])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "hop_by_hop_stripped",
+        about: "hop-by-hop fields (and those `Connection` names) never reach the origin, nor come back; forwarding fields are added",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/hop_by_hop_stripped",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send(
+                "GET /a HTTP/1.1\r\nHost: front\r\nConnection: keep-alive, X-Foo\r\nX-Foo: 1\r\nKeep-Alive: 300\r\n\
+                 Proxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\nAccept: text/html\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), absent(o, bytes_received(b"X-Hop")), absent(o, bytes_received(b"Keep-Alive"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "chunked_upload_reframed",
+        about: "a chunked upload with extensions and trailers is decoded and framed again for the origin, and echoed back",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/chunked_upload_reframed", origin_app(app::<Echo>()));
+            s.clients.push(ClientScript::new().send(
+                "POST /up HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+                 3;ext=\"a b\"\r\nabc\r\n4\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdefg")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "keep_alive_reuses_one_upstream",
+        about: "three requests on one client connection travel on one pooled upstream connection, one at a time",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/keep_alive_reuses_one_upstream", origin_app(app::<Stream>()));
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /stream/1 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(20)))
+                    .send("GET /stream/2 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(20)))
+                    .send("GET /stream/3 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200, 200]), bodies(o, 0, &[Some(b"0"), Some(b"01"), Some(b"012")]), count(o, upstream_accepted(), 1)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "pipelined_one_at_a_time",
+        about: "pipelined requests go upstream one at a time, in order, never pipelined on the upstream connection",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/pipelined_one_at_a_time", origin_app(app::<Stream>()));
+            s.config.limits.pipeline_depth_max = 4;
+            s.clients.push(ClientScript::new().send(
+                "GET /stream/1 HTTP/1.1\r\nHost: front\r\n\r\nGET /stream/2 HTTP/1.1\r\nHost: front\r\n\r\n\
+                 GET /stream/3 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200, 200]), bodies(o, 0, &[Some(b"0"), Some(b"01"), Some(b"012")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_closes_at_once_502",
+        about: "an origin that closes before answering: 502 with a body saying so, and the client connection lives on",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/origin_closes_at_once_502", script(vec![OriginStep::Close]));
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "silent_origin_504",
+        about: "an origin that reads the request and never answers: 504 when the response head timer fires",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/silent_origin_504", script(vec![OriginStep::ReadHead, OriginStep::Hang]));
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[504])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "garbage_origin_502",
+        about: "an origin answering something that is not HTTP/1.x: 502",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/garbage_origin_502", script(vec![OriginStep::ReadHead, write(b"ICY 200 OK\r\n\r\n"), OriginStep::Hang]));
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "truncated_body_is_cut",
+        about: "an origin cutting its body short: the client sees the connection end, never a finished response (Twisted finished it)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/truncated_body_is_cut",
+                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), OriginStep::Close]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\n\r\n"));
+            s
+        },
+        expect: |o| all([absent(o, bytes_received(b"0\r\n\r\n")), in_order(o, &[server(ServerEvent::App { command: AppAction::Abort { request: RequestId::from_sequence(0) } }), client(ClientEvent::Eof)])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_delimited_reframed",
+        about: "Twisted's proxy case 51: an HTTP/1.0 close-delimited answer with a repeated field reaches a 1.1 client chunked, both fields kept",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/close_delimited_reframed",
+                script(vec![OriginStep::ReadHead, write(b"HTTP/1.0 200 OK\r\nFoo: bar\r\nFoo: baz\r\n\r\nSome data\r\n"), OriginStep::Close]),
+            );
+            s.clients.push(ClientScript::new().send("GET /foo HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"Some data\r\n")]), in_order(o, &[bytes_received(b"Foo: bar\r\nFoo: baz\r\nVia: 1.0 twine\r\nTransfer-Encoding: chunked\r\n")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "informational_stream",
+        about: "1xx answers other than 100 are relayed in order before the final one",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/informational_stream",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"),
+                    write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </b.js>\r\n\r\n"),
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Hang,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[103, 103, 200]), in_order(o, &[bytes_received(b"Link: </a.css>"), bytes_received(b"Link: </b.js>"), bytes_received(b"ok")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "early_answer_before_the_body",
+        about: "an origin answering before the upload ends: the answer is relayed, the rest of the upload read and dropped, and the client connection kept",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/early_answer_before_the_body",
+                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 413 Too Big\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), OriginStep::Close]),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 10\r\n\r\nabc")
+                    .then(Action::Sleep(Duration::from_millis(50)))
+                    .send("defghij"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[413]), absent(o, bytes_received(b"Connection: close\r\n"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "slow_origin",
+        about: "an origin sending its body in slow pieces: each piece is relayed as it comes",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/slow_origin",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"),
+                    OriginStep::Sleep(Duration::from_millis(300)),
+                    write(b"abc"),
+                    OriginStep::Sleep(Duration::from_millis(300)),
+                    write(b"def"),
+                    OriginStep::Hang,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdef")])]),
+    },
+];
+
+/// The origin accepted a connection.
+fn upstream_accepted() -> twine_sim::Pattern {
+    twine_sim::Pattern::new("upstream accepted", |e| {
+        matches!(
+            e,
+            twine_sim::Event::Upstream {
+                event: twine_sim::ServerEvent::Accepted,
+                ..
+            }
+        )
+    })
+}

@@ -1,0 +1,20 @@
+//! Reverse proxy scenarios (the proxy on the server host, an origin behind it), each asserted
+//! byte for byte against its snapshot in `snapshots/proxy/`.
+
+mod catalogue;
+
+scenarios!("proxy":
+    get_through,
+    hop_by_hop_stripped,
+    chunked_upload_reframed,
+    keep_alive_reuses_one_upstream,
+    pipelined_one_at_a_time,
+    origin_closes_at_once_502,
+    silent_origin_504,
+    garbage_origin_502,
+    truncated_body_is_cut,
+    close_delimited_reframed,
+    informational_stream,
+    early_answer_before_the_body,
+    slow_origin,
+);

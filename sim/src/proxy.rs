@@ -1,0 +1,242 @@
+//! A proxy run's two extra pieces: the proxy's upstream side on the server host (the real
+//! `twine_driver::proxy` pool, each upstream connection a task on turmoil sockets), and the
+//! origin host behind it, running a built-in app on the real engine or a misbehaving script.
+//!
+//! The origin's engine inputs and outputs are traced as `Event::Upstream` (`u0`, `u1`, ... in
+//! the order it accepted them); a script's reads and writes too. The proxy's upstream
+//! connections are not traced (the origin's view shows what crossed), but their timers count
+//! as pending, so a run is never declared over while a 504 is still to come.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twine_driver::proxy::{UpstreamPool, UpstreamTask};
+use twine_driver::{run_connection, Clock, Observer, RunOptions};
+use twine_engine::proxy::ProxyConfig;
+use twine_engine::{Channel, ClientConfig, CloseReason, Config, Input, Instant, Output};
+
+use crate::event::{Event, ServerEvent};
+use crate::pending::{Engine, Pending};
+use crate::server::{AppFactory, Sink, TraceObserver};
+use crate::trace::Recorder;
+
+/// The origin's host name and port.
+pub const ORIGIN: (&str, u16) = ("upstream", 80);
+
+/// What a proxy scenario puts behind the proxy.
+#[derive(Clone)]
+pub struct ProxySetup {
+    /// How the proxy forwards.
+    pub forward: ProxyConfig,
+    /// The proxy's upstream connections' configuration.
+    pub client: ClientConfig,
+    /// Idle upstream connections kept.
+    pub idle_max: usize,
+    /// The origin.
+    pub origin: Origin,
+}
+
+impl ProxySetup {
+    /// A proxy with the defaults in front of `origin`.
+    pub fn new(origin: Origin) -> ProxySetup {
+        ProxySetup {
+            forward: ProxyConfig::new("upstream"),
+            client: ClientConfig::new(),
+            idle_max: 4,
+            origin,
+        }
+    }
+}
+
+/// The server behind the proxy.
+#[derive(Clone)]
+pub enum Origin {
+    /// The real engine with an app.
+    App {
+        /// Its configuration.
+        config: Box<Config>,
+        /// Its app.
+        app: AppFactory,
+    },
+    /// A script per connection (by the origin's connection number): how a broken or hostile
+    /// server behaves.
+    Script(Rc<dyn Fn(u32) -> Vec<OriginStep>>),
+}
+
+/// One step of a scripted origin connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OriginStep {
+    /// Read until a request head has arrived (an empty line), or EOF.
+    ReadHead,
+    /// Write these bytes.
+    Write(Bytes),
+    /// Wait.
+    Sleep(Duration),
+    /// Close: a FIN, or a reset when bytes sent to us are unread (turmoil's rule).
+    Close,
+    /// Keep the connection open and read nothing more, until the peer closes it.
+    Hang,
+}
+
+/// The pool of the proxy's upstream connections, for one incarnation of the server host.
+pub(crate) type SimPool = Arc<UpstreamPool<Box<dyn Fn(UpstreamTask)>>>;
+
+/// A pool whose connections connect to the origin over turmoil, their timers reported to
+/// `pending`.
+pub(crate) fn upstream_pool(setup: &ProxySetup, pending: Pending, clock: Clock) -> SimPool {
+    let made = Rc::new(Cell::new(0_u32));
+    let client = setup.client.clone();
+    let open: Box<dyn Fn(UpstreamTask)> = Box::new(move |task: UpstreamTask| {
+        let n = made.get();
+        made.set(n + 1);
+        let (client, pending) = (client.clone(), pending.clone());
+        tokio::task::spawn_local(async move {
+            let engine = Engine::ProxyClient(n);
+            let _ended = Ended(pending.clone(), engine);
+            let mut observer = PendingObserver { pending, engine };
+            let connect = turmoil::net::TcpStream::connect(ORIGIN);
+            drop(task.run(connect, client, clock, &mut observer).await);
+        });
+    });
+    UpstreamPool::new(setup.idle_max, open)
+}
+
+/// Forgets an engine's pending timers when its task ends, also when a host restart drops the
+/// task mid-flight.
+struct Ended(Pending, Engine);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.ended(self.1);
+    }
+}
+
+/// Reports an engine's timers and closing to `pending`, and nothing to the trace.
+struct PendingObserver {
+    pending: Pending,
+    engine: Engine,
+}
+
+impl Observer for PendingObserver {
+    fn on_input(&mut self, _input: &Input<'_>) {}
+
+    fn on_output(&mut self, _now: Instant, output: &Output) {
+        match output {
+            Output::Timer { timer, change } => self.pending.timer(self.engine, *timer, *change),
+            Output::Close(_) => self.pending.closing(self.engine),
+            _ => {}
+        }
+    }
+}
+
+/// The origin host's main future: accept forever, each connection by the origin's kind.
+pub(crate) async fn serve_origin(
+    origin: Origin,
+    recorder: Recorder,
+    net: crate::net::Network,
+    pending: Pending,
+) -> turmoil::Result {
+    let listener = turmoil::net::TcpListener::bind(("0.0.0.0", ORIGIN.1)).await?;
+    let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
+    let mut accepted = 0_u32;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let conn = accepted;
+        accepted += 1;
+        let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
+        match &origin {
+            Origin::App { config, app } => {
+                let (config, app) = ((**config).clone(), app.clone());
+                tokio::task::spawn_local(async move {
+                    let _ended = Ended(pending.clone(), Engine::Origin(conn));
+                    let sink = Sink::Origin(conn);
+                    let observer = TraceObserver::new(recorder.clone(), net, pending, sink);
+                    origin_connection(stream, config, app, clock, observer, conn, &recorder).await;
+                });
+            }
+            Origin::Script(script) => {
+                let steps = script(conn);
+                tokio::task::spawn_local(scripted_origin(stream, steps, conn, recorder));
+            }
+        }
+    }
+}
+
+async fn origin_connection(
+    stream: turmoil::net::TcpStream,
+    config: Config,
+    app: AppFactory,
+    clock: Clock,
+    mut observer: TraceObserver,
+    conn: u32,
+    recorder: &Recorder,
+) {
+    recorder.record(None, upstream(conn, ServerEvent::Accepted));
+    let channel = Channel::new(config.clone(), clock.now());
+    let mut app = app();
+    let options = RunOptions {
+        flush_timeout: config.timeouts.abort,
+        ..RunOptions::default()
+    };
+    let end = run_connection(stream, channel, &mut app, clock, &mut observer, options).await;
+    let ended = match end.reason {
+        CloseReason::Graceful => ServerEvent::SocketClosed,
+        CloseReason::Abort => ServerEvent::SocketAborted,
+    };
+    recorder.record(None, upstream(conn, ended));
+}
+
+async fn scripted_origin(
+    mut stream: turmoil::net::TcpStream,
+    steps: Vec<OriginStep>,
+    conn: u32,
+    recorder: Recorder,
+) {
+    recorder.record(None, upstream(conn, ServerEvent::Accepted));
+    let mut buf = vec![0_u8; 16 * 1024];
+    let mut head = Vec::new();
+    for step in steps {
+        match step {
+            OriginStep::ReadHead => {
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        recorder.record(None, upstream(conn, ServerEvent::ReadEof));
+                        break;
+                    }
+                    let bytes = Bytes::copy_from_slice(&buf[..n]);
+                    recorder.record(None, Event::UpstreamReceived { conn, bytes });
+                    head.extend_from_slice(&buf[..n]);
+                }
+                head.clear();
+            }
+            OriginStep::Write(bytes) => {
+                if stream.write_all(&bytes).await.is_err() {
+                    recorder.record(None, upstream(conn, ServerEvent::SocketAborted));
+                    return;
+                }
+                recorder.record(None, Event::UpstreamSent { conn, bytes });
+            }
+            OriginStep::Sleep(duration) => tokio::time::sleep(duration).await,
+            OriginStep::Close => break,
+            OriginStep::Hang => loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            },
+        }
+    }
+    recorder.record(None, upstream(conn, ServerEvent::SocketClosed));
+    drop(stream);
+}
+
+fn upstream(conn: u32, event: ServerEvent) -> Event {
+    Event::Upstream { conn, event }
+}
