@@ -739,6 +739,9 @@ pub enum Check {
     Lingering,
     /// A scenario's own expectation.
     Expectation,
+    /// A proxy's origin received requests other than its clients': one the proxy never
+    /// accepted, out of order, or with a body the client never finished.
+    Desync,
 }
 
 impl Check {
@@ -769,6 +772,7 @@ impl Check {
             Check::Limit => "limit",
             Check::Lingering => "lingering",
             Check::Expectation => "expectation",
+            Check::Desync => "desync",
         }
     }
 }

@@ -24,6 +24,7 @@
 //!    finished, saw the close it waited for, and got a complete final response to every
 //!    request the server could answer.
 
+mod desync;
 mod promises;
 mod request_scanner;
 mod response_parser;
@@ -170,6 +171,9 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             completed && !interrupted,
         ));
         out.extend(promises::check_conn(conn, notes, &scenario.config.timeouts));
+    }
+    if let Some(setup) = &scenario.proxy {
+        out.extend(desync::check(trace, &setup.forward.path_prefix));
     }
     out
 }

@@ -500,3 +500,99 @@ fn real_runs_pass() {
         (&[100][..], Some(200))
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The desync check of proxy runs
+// ---------------------------------------------------------------------------------------------
+
+/// The desync findings of a proxy run whose client side (`c0`) and origin side (`u0`) did
+/// these things, in this order.
+fn desync(events: &[(bool, ServerEvent)]) -> Vec<Violation> {
+    let mut s = scenario("review/desync", app::<Echo>());
+    s.proxy = Some(twine_sim::ProxySetup::new(twine_sim::Origin::App {
+        config: Box::new(Config::new()),
+        app: app::<Echo>(),
+    }));
+    let entries = events
+        .iter()
+        .enumerate()
+        .map(|(i, (origin, event))| Entry {
+            at_nanos: (i as u64 + 1) * 1_000_000,
+            conn: (!origin).then_some(0),
+            event: if *origin {
+                Event::Upstream {
+                    conn: 0,
+                    event: event.clone(),
+                }
+            } else {
+                Event::server(event.clone())
+            },
+        })
+        .collect();
+    invariants::check(&s, &Trace { entries }, &[])
+        .into_iter()
+        .filter(|v| v.check == Check::Desync)
+        .collect()
+}
+
+fn body(id: u64, bytes: usize) -> ServerEvent {
+    ServerEvent::Body {
+        id: RequestId::from_sequence(id),
+        bytes,
+    }
+}
+
+fn body_end(id: u64) -> ServerEvent {
+    ServerEvent::BodyEnd {
+        id: RequestId::from_sequence(id),
+    }
+}
+
+#[test]
+fn an_origin_seeing_a_body_the_client_never_finished_is_a_desync() {
+    let (client, origin) = (false, true);
+    let found = desync(&[
+        (client, request(0, "POST", "/up")),
+        (client, body(0, 3)),
+        (origin, request(0, "POST", "/up")),
+        (origin, body(0, 3)),
+        (origin, body_end(0)),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].detail.contains("unfinished"), "{}", found[0].detail);
+    let legal = desync(&[
+        (client, request(0, "POST", "/up")),
+        (client, body(0, 3)),
+        (client, body_end(0)),
+        (origin, request(0, "POST", "/up")),
+        (origin, body(0, 3)),
+        (origin, body_end(0)),
+    ]);
+    assert_eq!(legal, []);
+}
+
+#[test]
+fn an_origin_request_no_client_sent_or_out_of_order_is_a_desync() {
+    let (client, origin) = (false, true);
+    let smuggled = desync(&[
+        (client, request(0, "GET", "/a")),
+        (origin, request(0, "GET", "/a")),
+        (origin, request(1, "GET", "/admin")),
+    ]);
+    assert_eq!(smuggled.len(), 1, "{smuggled:?}");
+    assert!(smuggled[0].detail.contains("GET /admin"), "{}", smuggled[0].detail);
+    let reordered = desync(&[
+        (client, request(0, "GET", "/a")),
+        (client, request(1, "POST", "/b")),
+        (origin, request(0, "POST", "/b")),
+        (origin, request(1, "GET", "/a")),
+    ]);
+    assert!(!reordered.is_empty(), "a reordering passed");
+    // One retry of an idempotent request without a body is legal.
+    let retried = desync(&[
+        (client, request(0, "GET", "/a")),
+        (origin, request(0, "GET", "/a")),
+        (origin, request(0, "GET", "/a")),
+    ]);
+    assert_eq!(retried, []);
+}

@@ -1,0 +1,173 @@
+//! The desync check of a proxy run (DESIGN.md §5, "No desync"): the requests the origin
+//! receives are exactly the clients' requests as the proxy accepted them, in each client
+//! connection's order, with their bodies, and nothing else.
+//!
+//! The proxy's side is its server channel's events (`c0`, `c1`, ...: a request the channel
+//! rejected has no `Request` event, so it must never reach the origin); the origin's is its
+//! engine's events (`u0`, `u1`, ...) or, for a scripted origin, the request lines it read.
+//! Each origin request must be the next unmatched request of some client connection (a
+//! retry may repeat an idempotent request without a body once), and an origin request whose
+//! body ended must match a client request whose body ended, with as many bytes.
+
+use std::collections::BTreeMap;
+
+use crate::event::{Check, Event, ServerEvent, Violation};
+use crate::trace::{ms, Trace};
+
+/// One request as one side saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Seen {
+    at: u64,
+    method: String,
+    target: String,
+    /// Body bytes delivered, and whether the body ended.
+    body: u64,
+    ended: bool,
+}
+
+/// Every desync finding of a proxy run whose origin puts `prefix` before targets.
+pub(crate) fn check(trace: &Trace, prefix: &[u8]) -> Vec<Violation> {
+    let clients = requests(trace, |entry| match (&entry.event, entry.conn) {
+        (Event::Server { event }, Some(conn)) => Some((conn, event)),
+        _ => None,
+    });
+    let origin = requests(trace, |entry| match &entry.event {
+        Event::Upstream { conn, event } => Some((*conn, event)),
+        _ => None,
+    });
+    let mut origin_requests: Vec<(u32, Seen)> = origin
+        .into_iter()
+        .flat_map(|(conn, list)| list.into_iter().map(move |r| (conn, r)))
+        .collect();
+    origin_requests.extend(scripted_requests(trace));
+    origin_requests.sort_by_key(|(_, r)| r.at);
+    let prefix = String::from_utf8_lossy(prefix).into_owned();
+    // Per client connection: how many of its requests the origin has seen so far.
+    let mut next: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut last: Option<(u32, usize)> = None;
+    let mut out = Vec::new();
+    for (origin_conn, request) in &origin_requests {
+        let expected = |r: &Seen| {
+            let target = if r.target.starts_with('/') {
+                format!("{prefix}{}", r.target)
+            } else {
+                request.target.clone()
+            };
+            r.method == request.method && target == request.target
+        };
+        let fresh = clients.iter().find_map(|(conn, list)| {
+            let i = next.get(conn).copied().unwrap_or(0);
+            list.get(i).filter(|r| expected(r)).map(|r| (*conn, i, r))
+        });
+        let retry = last.and_then(|(conn, i)| {
+            let r = &clients[&conn][i];
+            let replayable = matches!(r.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+                && r.body == 0
+                && expected(r);
+            replayable.then_some((conn, i, r))
+        });
+        let Some((conn, i, client)) = fresh.or(retry) else {
+            out.push(Violation::run(
+                Check::Desync,
+                format!(
+                    "u{origin_conn} received {} {} at {}, which is no client's next request",
+                    request.method,
+                    request.target,
+                    ms(request.at)
+                ),
+            ));
+            continue;
+        };
+        if fresh.is_some() {
+            next.insert(conn, i + 1);
+        }
+        last = Some((conn, i));
+        if request.ended && !(client.ended && client.body == request.body) {
+            out.push(Violation::on(
+                conn,
+                Check::Desync,
+                format!(
+                    "u{origin_conn} received a complete {}-byte body for request {i} ({} {}), \
+                     whose client body was {} bytes{}",
+                    request.body,
+                    client.method,
+                    client.target,
+                    client.body,
+                    if client.ended { "" } else { " and unfinished" }
+                ),
+            ));
+        }
+    }
+    out.truncate(3);
+    out
+}
+
+/// Requests per connection from one side's engine events.
+fn requests<'a>(
+    trace: &'a Trace,
+    side: impl Fn(&'a crate::trace::Entry) -> Option<(u32, &'a ServerEvent)>,
+) -> BTreeMap<u32, Vec<Seen>> {
+    let mut out: BTreeMap<u32, Vec<Seen>> = BTreeMap::new();
+    for entry in &trace.entries {
+        let Some((conn, event)) = side(entry) else {
+            continue;
+        };
+        let list = out.entry(conn).or_default();
+        match event {
+            ServerEvent::Request {
+                id, method, target, ..
+            } => {
+                // Ids are per connection and in order; a restarted server starts again.
+                let _ = id;
+                list.push(Seen {
+                    at: entry.at_nanos,
+                    method: String::from_utf8_lossy(method.as_bytes()).into_owned(),
+                    target: String::from_utf8_lossy(target).into_owned(),
+                    body: 0,
+                    ended: false,
+                });
+            }
+            ServerEvent::Body { bytes, .. } => {
+                if let Some(last) = list.last_mut() {
+                    last.body += *bytes as u64;
+                }
+            }
+            ServerEvent::BodyEnd { .. } => {
+                if let Some(last) = list.last_mut() {
+                    last.ended = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The request lines a scripted origin read (its heads only: bodies are not judged there).
+fn scripted_requests(trace: &Trace) -> Vec<(u32, Seen)> {
+    let mut read: BTreeMap<u32, (u64, Vec<u8>)> = BTreeMap::new();
+    for entry in &trace.entries {
+        if let Event::UpstreamReceived { conn, bytes } = &entry.event {
+            let slot = read.entry(*conn).or_insert((entry.at_nanos, Vec::new()));
+            slot.1.extend_from_slice(bytes);
+        }
+    }
+    let mut out = Vec::new();
+    for (conn, (at, bytes)) in read {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        for head in text.split("\r\n\r\n").filter(|h| !h.is_empty()) {
+            let line = head.lines().next().unwrap_or_default();
+            let mut words = line.split(' ');
+            if let (Some(method), Some(target), Some(version)) =
+                (words.next(), words.next(), words.next())
+            {
+                if version.starts_with("HTTP/") {
+                    let (method, target) = (method.to_string(), target.to_string());
+                    let (body, ended) = (0, false);
+                    out.push((conn, Seen { at, method, target, body, ended }));
+                }
+            }
+        }
+    }
+    out
+}
