@@ -17,4 +17,7 @@ scenarios!("proxy":
     informational_stream,
     early_answer_before_the_body,
     slow_origin,
+    client_leaves_mid_upload,
+    client_leaves_mid_download,
+    slow_client_pauses_the_origin,
 );

@@ -27,6 +27,7 @@ pub mod escape;
 pub mod event;
 pub mod fault;
 pub mod invariants;
+pub mod link;
 pub mod net;
 pub mod pattern;
 pub mod pending;

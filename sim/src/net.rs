@@ -109,6 +109,13 @@ impl Network {
         state.closed.insert(port);
     }
 
+    /// In a proxy run, the origin closed one of its connections (opened with
+    /// `connection_opened`): a run waits for these to end too.
+    pub fn origin_connection_closed(&self) {
+        let mut state = self.state.borrow_mut();
+        state.open_connections = state.open_connections.saturating_sub(1);
+    }
+
     /// Whether the server closed connection `conn`'s socket: the client's writes no longer
     /// wait for it to read (a real peer would answer them with a reset).
     pub fn server_closed(&self, conn: u32) -> bool {

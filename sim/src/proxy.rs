@@ -20,6 +20,7 @@ use twine_engine::proxy::ProxyConfig;
 use twine_engine::{Channel, ClientConfig, CloseReason, Config, Input, Instant, Output};
 
 use crate::event::{Event, ServerEvent};
+use crate::link::{End, Links, Windowed};
 use crate::pending::{Engine, Pending};
 use crate::server::{AppFactory, Sink, TraceObserver};
 use crate::trace::Recorder;
@@ -87,22 +88,47 @@ pub(crate) type SimPool = Arc<UpstreamPool<Box<dyn Fn(UpstreamTask)>>>;
 
 /// A pool whose connections connect to the origin over turmoil, their timers reported to
 /// `pending`.
-pub(crate) fn upstream_pool(setup: &ProxySetup, pending: Pending, clock: Clock) -> SimPool {
+pub(crate) fn upstream_pool(
+    setup: &ProxySetup,
+    pending: Pending,
+    links: Links,
+    clock: Clock,
+) -> SimPool {
     let made = Rc::new(Cell::new(0_u32));
     let client = setup.client.clone();
     let open: Box<dyn Fn(UpstreamTask)> = Box::new(move |task: UpstreamTask| {
         let n = made.get();
         made.set(n + 1);
-        let (client, pending) = (client.clone(), pending.clone());
+        let (client, pending, links) = (client.clone(), pending.clone(), links.clone());
         tokio::task::spawn_local(async move {
             let engine = Engine::ProxyClient(n);
             let _ended = Ended(pending.clone(), engine);
             let mut observer = PendingObserver { pending, engine };
-            let connect = turmoil::net::TcpStream::connect(ORIGIN);
+            let connect = async move {
+                let stream = turmoil::net::TcpStream::connect(ORIGIN).await?;
+                let port = stream.local_addr()?.port();
+                Ok(links.wrap(stream, port, End::Proxy))
+            };
             drop(task.run(connect, client, clock, &mut observer).await);
         });
     });
     UpstreamPool::new(setup.idle_max, open)
+}
+
+/// Counts an origin connection as open while its task lives (a restart may drop it).
+struct OriginOpen(crate::net::Network);
+
+impl OriginOpen {
+    fn new(net: crate::net::Network) -> OriginOpen {
+        net.connection_opened();
+        OriginOpen(net)
+    }
+}
+
+impl Drop for OriginOpen {
+    fn drop(&mut self) {
+        self.0.origin_connection_closed();
+    }
 }
 
 /// Forgets an engine's pending timers when its task ends, also when a host restart drops the
@@ -136,22 +162,24 @@ impl Observer for PendingObserver {
 /// The origin host's main future: accept forever, each connection by the origin's kind.
 pub(crate) async fn serve_origin(
     origin: Origin,
-    recorder: Recorder,
-    net: crate::net::Network,
-    pending: Pending,
+    (recorder, net, pending): (Recorder, crate::net::Network, Pending),
+    links: Links,
 ) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", ORIGIN.1)).await?;
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     let mut accepted = 0_u32;
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
+        let stream = links.wrap(stream, peer.port(), End::Origin);
         let conn = accepted;
         accepted += 1;
+        let open = OriginOpen::new(net.clone());
         let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
         match &origin {
             Origin::App { config, app } => {
                 let (config, app) = ((**config).clone(), app.clone());
                 tokio::task::spawn_local(async move {
+                    let _open = open;
                     let _ended = Ended(pending.clone(), Engine::Origin(conn));
                     let sink = Sink::Origin(conn);
                     let observer = TraceObserver::new(recorder.clone(), net, pending, sink);
@@ -160,14 +188,17 @@ pub(crate) async fn serve_origin(
             }
             Origin::Script(script) => {
                 let steps = script(conn);
-                tokio::task::spawn_local(scripted_origin(stream, steps, conn, recorder));
+                tokio::task::spawn_local(async move {
+                    let _open = open;
+                    scripted_origin(stream, steps, conn, recorder).await;
+                });
             }
         }
     }
 }
 
 async fn origin_connection(
-    stream: turmoil::net::TcpStream,
+    stream: Windowed<turmoil::net::TcpStream>,
     config: Config,
     app: AppFactory,
     clock: Clock,
@@ -191,7 +222,7 @@ async fn origin_connection(
 }
 
 async fn scripted_origin(
-    mut stream: turmoil::net::TcpStream,
+    mut stream: Windowed<turmoil::net::TcpStream>,
     steps: Vec<OriginStep>,
     conn: u32,
     recorder: Recorder,
@@ -225,12 +256,17 @@ async fn scripted_origin(
             }
             OriginStep::Sleep(duration) => tokio::time::sleep(duration).await,
             OriginStep::Close => break,
-            OriginStep::Hang => loop {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-            },
+            OriginStep::Hang => {
+                let ended = loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) => break ServerEvent::ReadEof,
+                        Err(_) => break ServerEvent::ConnectionLost,
+                        Ok(_) => {}
+                    }
+                };
+                recorder.record(None, upstream(conn, ended));
+                break;
+            }
         }
     }
     recorder.record(None, upstream(conn, ServerEvent::SocketClosed));

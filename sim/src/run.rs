@@ -121,16 +121,17 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         pending: pending.clone(),
         ignore_transport_blocked: scenario.ignore_transport_blocked,
         proxy: scenario.proxy.clone(),
+        links: crate::link::Links::default(),
     };
     if let Some(setup) = &scenario.proxy {
         let origin = setup.origin.clone();
         let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
+        let links = env.links.clone();
         sim.host(crate::proxy::ORIGIN.0, move || {
             crate::proxy::serve_origin(
                 origin.clone(),
-                recorder.clone(),
-                net.clone(),
-                pending.clone(),
+                (recorder.clone(), net.clone(), pending.clone()),
+                links.clone(),
             )
         });
     }

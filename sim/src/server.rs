@@ -39,6 +39,8 @@ pub struct ServerEnv {
     /// In a proxy run, the server is `twine proxy`: this is what it forwards to, and `app` is
     /// not used.
     pub proxy: Option<crate::proxy::ProxySetup>,
+    /// The byte windows of the proxy's upstream links.
+    pub links: crate::link::Links,
 }
 
 /// The server host's main future: accept forever.
@@ -48,10 +50,9 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     let local = listener.local_addr()?;
     // One pool per incarnation of the host: a restart loses its upstream connections too.
-    let pool = env
-        .proxy
-        .as_ref()
-        .map(|setup| crate::proxy::upstream_pool(setup, env.pending.clone(), clock));
+    let pool = env.proxy.as_ref().map(|setup| {
+        crate::proxy::upstream_pool(setup, env.pending.clone(), env.links.clone(), clock)
+    });
     loop {
         let (stream, peer) = listener.accept().await?;
         let app: Box<dyn App> = match (&env.proxy, &pool) {

@@ -559,7 +559,11 @@ fn an_origin_seeing_a_body_the_client_never_finished_is_a_desync() {
         (origin, body_end(0)),
     ]);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].detail.contains("unfinished"), "{}", found[0].detail);
+    assert!(
+        found[0].detail.contains("unfinished"),
+        "{}",
+        found[0].detail
+    );
     let legal = desync(&[
         (client, request(0, "POST", "/up")),
         (client, body(0, 3)),
@@ -580,7 +584,11 @@ fn an_origin_request_no_client_sent_or_out_of_order_is_a_desync() {
         (origin, request(1, "GET", "/admin")),
     ]);
     assert_eq!(smuggled.len(), 1, "{smuggled:?}");
-    assert!(smuggled[0].detail.contains("GET /admin"), "{}", smuggled[0].detail);
+    assert!(
+        smuggled[0].detail.contains("GET /admin"),
+        "{}",
+        smuggled[0].detail
+    );
     let reordered = desync(&[
         (client, request(0, "GET", "/a")),
         (client, request(1, "POST", "/b")),

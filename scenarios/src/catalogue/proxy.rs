@@ -13,8 +13,9 @@ use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, Prox
 
 use super::expect::{absent, all, bodies, count, in_order, statuses};
 use super::{quick_config, Entry};
+use twine_engine::ProducerState;
 use twine_engine::RequestId;
-use twine_sim::pattern::{bytes_received, client, server};
+use twine_sim::pattern::{bytes_received, client, producer, server};
 use twine_sim::{AppAction, ServerEvent};
 
 const FAMILY: &str = "proxy";
@@ -263,17 +264,67 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdef")])]),
     },
+    Entry {
+        family: FAMILY,
+        name: "client_leaves_mid_upload",
+        about: "a client leaving mid-upload: the upstream exchange is aborted, so the origin never sees the body end",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/client_leaves_mid_upload", origin_app(app::<Echo>()));
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /up HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                    .then(Action::Sleep(Duration::from_millis(50)))
+                    .then(Action::Reset)
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| all([absent(o, upstream(|e| matches!(e, ServerEvent::BodyEnd { .. }))), count(o, upstream(|e| matches!(e, ServerEvent::Body { .. })), 1)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "client_leaves_mid_download",
+        about: "a client leaving mid-download: the proxy aborts its upstream connection, which the origin sees lost",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/client_leaves_mid_download", origin_app(app::<Stream>()));
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /stream/10000000 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::WaitFor(Bytes::from_static(b"0123456789")))
+                    .then(Action::Reset)
+                    .misbehaving(),
+            );
+            s.faults = super::slow_reader(4096, 64);
+            s
+        },
+        expect: |o| all([in_order(o, &[client(ClientEvent::Reset), upstream(|e| matches!(e, ServerEvent::ConnectionLost | ServerEvent::ReadEof))])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "slow_client_pauses_the_origin",
+        about: "backpressure end to end: a slow reader pauses the proxy's response producer, the proxy stops granting the origin credit, and the origin's producer pauses",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/slow_client_pauses_the_origin", origin_app(app::<Stream>()));
+            s.clients.push(ClientScript::new().send("GET /stream/300000 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s.faults = super::slow_reader(8192, 1024);
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[producer(0, ProducerState::Paused), upstream(|e| matches!(e, ServerEvent::Producer { state: ProducerState::Paused, .. })), client(ClientEvent::Eof)])]),
+    },
 ];
 
 /// The origin accepted a connection.
 fn upstream_accepted() -> twine_sim::Pattern {
-    twine_sim::Pattern::new("upstream accepted", |e| {
-        matches!(
-            e,
-            twine_sim::Event::Upstream {
-                event: twine_sim::ServerEvent::Accepted,
-                ..
-            }
-        )
-    })
+    upstream(|e| matches!(e, ServerEvent::Accepted))
+}
+
+/// An origin engine event for which `test` holds.
+fn upstream(test: fn(&ServerEvent) -> bool) -> twine_sim::Pattern {
+    twine_sim::Pattern::new(
+        "an origin event",
+        move |e| matches!(e, twine_sim::Event::Upstream { event, .. } if test(event)),
+    )
 }

@@ -164,7 +164,16 @@ fn scripted_requests(trace: &Trace) -> Vec<(u32, Seen)> {
                 if version.starts_with("HTTP/") {
                     let (method, target) = (method.to_string(), target.to_string());
                     let (body, ended) = (0, false);
-                    out.push((conn, Seen { at, method, target, body, ended }));
+                    out.push((
+                        conn,
+                        Seen {
+                            at,
+                            method,
+                            target,
+                            body,
+                            ended,
+                        },
+                    ));
                 }
             }
         }
