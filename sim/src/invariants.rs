@@ -173,7 +173,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
         out.extend(promises::check_conn(conn, notes, &scenario.config.timeouts));
     }
     if let Some(setup) = &scenario.proxy {
-        out.extend(desync::check(trace, &setup.forward.path_prefix));
+        out.extend(desync::check(trace, &setup.forward.path_prefix, clients));
     }
     out
 }

@@ -604,3 +604,65 @@ fn an_origin_request_no_client_sent_or_out_of_order_is_a_desync() {
     ]);
     assert_eq!(retried, []);
 }
+
+#[test]
+fn a_response_the_origin_cut_reaching_the_client_complete_is_a_desync() {
+    let mut s = scenario("review/cut", app::<Echo>());
+    s.proxy = Some(twine_sim::ProxySetup::new(twine_sim::Origin::Script(
+        Rc::new(|_| Vec::new()),
+    )));
+    s.clients.push(ClientScript::new().send(GET));
+    let entry = |ms: u64, conn: Option<u32>, event: Event| Entry {
+        at_nanos: ms * 1_000_000,
+        conn,
+        event,
+    };
+    let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+    let trace = |_: ()| Trace {
+        entries: vec![
+            entry(1, Some(0), Event::server(request(0, "GET", "/"))),
+            entry(
+                2,
+                None,
+                Event::UpstreamReceived {
+                    conn: 0,
+                    bytes: Bytes::from_static(GET.as_bytes()),
+                },
+            ),
+            entry(
+                3,
+                None,
+                Event::UpstreamSent {
+                    conn: 0,
+                    bytes: Bytes::from_static(cut),
+                },
+            ),
+        ],
+    };
+    let log = |received: &[u8]| ClientLog {
+        sent: GET.as_bytes().to_vec(),
+        received: received.to_vec(),
+        saw_eof: true,
+        error: None,
+        reset_by_client: false,
+        shutdown_by_client: false,
+        finished: true,
+    };
+    let desync = |received: &[u8]| -> Vec<Violation> {
+        invariants::check(&s, &trace(()), &[log(received)])
+            .into_iter()
+            .filter(|v| v.check == Check::Desync)
+            .collect()
+    };
+    // Twisted's bug: the cut finished as if whole.
+    let finished =
+        desync(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert!(
+        finished[0].detail.contains("cut its response"),
+        "{}",
+        finished[0].detail
+    );
+    // Cut for the client too: legal.
+    assert_eq!(desync(cut), []);
+}

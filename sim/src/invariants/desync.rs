@@ -8,9 +8,16 @@
 //! Each origin request must be the next unmatched request of some client connection (a
 //! retry may repeat an idempotent request without a body once), and an origin request whose
 //! body ended must match a client request whose body ended, with as many bytes.
+//!
+//! And the other way: a response a scripted origin cut short (its bytes, read by the
+//! independent response parser, end mid-response) never reaches its client complete: the
+//! proxy must cut it too (Twisted finished it as if whole).
 
 use std::collections::BTreeMap;
 
+use super::response_parser::parse_responses;
+use super::Wire;
+use crate::client::ClientLog;
 use crate::event::{Check, Event, ServerEvent, Violation};
 use crate::trace::{ms, Trace};
 
@@ -26,7 +33,7 @@ struct Seen {
 }
 
 /// Every desync finding of a proxy run whose origin puts `prefix` before targets.
-pub(crate) fn check(trace: &Trace, prefix: &[u8]) -> Vec<Violation> {
+pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Violation> {
     let clients = requests(trace, |entry| match (&entry.event, entry.conn) {
         (Event::Server { event }, Some(conn)) => Some((conn, event)),
         _ => None,
@@ -39,7 +46,9 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8]) -> Vec<Violation> {
         .into_iter()
         .flat_map(|(conn, list)| list.into_iter().map(move |r| (conn, r)))
         .collect();
-    origin_requests.extend(scripted_requests(trace));
+    let scripted = scripted_requests(trace);
+    let cut = scripted_cuts(trace, &scripted);
+    origin_requests.extend(scripted);
     origin_requests.sort_by_key(|(_, r)| r.at);
     let prefix = String::from_utf8_lossy(prefix).into_owned();
     // Per client connection: how many of its requests the origin has seen so far.
@@ -82,6 +91,17 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8]) -> Vec<Violation> {
             next.insert(conn, i + 1);
         }
         last = Some((conn, i));
+        if cut.contains(&(*origin_conn, request.at)) && client_complete(logs, conn, i) {
+            out.push(Violation::on(
+                conn,
+                Check::Desync,
+                format!(
+                    "u{origin_conn} cut its response to {} {}, yet the client received it \
+                     complete",
+                    client.method, client.target
+                ),
+            ));
+        }
         if request.ended && !(client.ended && client.body == request.body) {
             out.push(Violation::on(
                 conn,
@@ -141,6 +161,44 @@ fn requests<'a>(
         }
     }
     out
+}
+
+/// The requests (by origin connection and time) whose response a scripted origin cut short:
+/// what it wrote, read by the independent parser, ends inside that response.
+fn scripted_cuts(trace: &Trace, requests: &[(u32, Seen)]) -> Vec<(u32, u64)> {
+    let mut sent: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+    for entry in &trace.entries {
+        if let Event::UpstreamSent { conn, bytes } = &entry.event {
+            sent.entry(*conn).or_default().extend_from_slice(bytes);
+        }
+    }
+    let mut out = Vec::new();
+    for (conn, bytes) in sent {
+        let asked: Vec<&Seen> = requests
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .map(|(_, r)| r)
+            .collect();
+        let heads: Vec<bool> = asked.iter().map(|r| r.method == "HEAD").collect();
+        let responses = parse_responses(&bytes, &heads, true);
+        let finals = responses.list.iter().filter(|r| r.is_final());
+        for (request, response) in asked.iter().zip(finals) {
+            if !response.complete {
+                out.push((conn, request.at));
+            }
+        }
+    }
+    out
+}
+
+/// Whether client `conn` received a complete final response to its request `i`.
+fn client_complete(clients: &[ClientLog], conn: u32, i: usize) -> bool {
+    let Some(log) = usize::try_from(conn).ok().and_then(|c| clients.get(c)) else {
+        return false;
+    };
+    let wire = Wire::read(&log.sent, &log.received, log.saw_eof);
+    let complete = wire.finals().nth(i).is_some_and(|r| r.complete);
+    complete
 }
 
 /// The request lines a scripted origin read (its heads only: bodies are not judged there).
