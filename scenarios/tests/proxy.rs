@@ -20,4 +20,5 @@ scenarios!("proxy":
     client_leaves_mid_upload,
     client_leaves_mid_download,
     slow_client_pauses_the_origin,
+    slow_origin_withholds_upload_credit,
 );

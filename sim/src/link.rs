@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::net::IN_FLIGHT_BYTES_MAX;
+use crate::net::{SentSegments, IN_FLIGHT_BYTES_MAX};
 
 /// Which end of a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,7 @@ impl Links {
             counters,
             me: end as usize,
             wait: None,
+            segments: SentSegments::new(),
         }
     }
 }
@@ -62,9 +63,17 @@ pub(crate) struct Windowed<S> {
     counters: Rc<RefCell<Counters>>,
     me: usize,
     wait: Option<Pin<Box<Sleep>>>,
+    /// The segments written, for the FIN rule (`net::SentSegments`).
+    segments: SentSegments,
 }
 
 impl<S> Windowed<S> {
+    /// Whether a FIN sent now would be lost (turmoil's receive queue is full of segments).
+    pub(crate) fn fin_would_be_lost(&mut self) -> bool {
+        let peer_read = self.counters.borrow().read[1 - self.me];
+        self.segments.fin_would_be_lost(peer_read)
+    }
+
     fn room(&self) -> u64 {
         let counters = self.counters.borrow();
         let in_flight = counters.written[self.me] - counters.read[1 - self.me];
@@ -107,6 +116,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Windowed<S> {
                 let polled = Pin::new(&mut this.inner).poll_write(cx, &buf[..take]);
                 if let Poll::Ready(Ok(n)) = polled {
                     this.counters.borrow_mut().written[this.me] += n as u64;
+                    if n > 0 {
+                        this.segments.push(n);
+                    }
                 }
                 return polled;
             }

@@ -21,6 +21,7 @@ use twine_engine::{Channel, ClientConfig, CloseReason, Config, Input, Instant, O
 
 use crate::event::{Event, ServerEvent};
 use crate::link::{End, Links, Windowed};
+use crate::net::hold_fin;
 use crate::pending::{Engine, Pending};
 use crate::server::{AppFactory, Sink, TraceObserver};
 use crate::trace::Recorder;
@@ -73,6 +74,8 @@ pub enum Origin {
 pub enum OriginStep {
     /// Read until a request head has arrived (an empty line), or EOF.
     ReadHead,
+    /// Read this many more bytes (a body), or until EOF.
+    Read(usize),
     /// Write these bytes.
     Write(Bytes),
     /// Wait.
@@ -109,7 +112,13 @@ pub(crate) fn upstream_pool(
                 let port = stream.local_addr()?.port();
                 Ok(links.wrap(stream, port, End::Proxy))
             };
-            drop(task.run(connect, client, clock, &mut observer).await);
+            if let Some(end) = task.run(connect, client, clock, &mut observer).await {
+                let mut stream = end.stream;
+                if end.reason == CloseReason::Graceful {
+                    // Dropping the socket sends the FIN; hold it while turmoil would lose it.
+                    hold_fin(|| stream.fin_would_be_lost()).await;
+                }
+            }
         });
     });
     UpstreamPool::new(setup.idle_max, open)
@@ -173,11 +182,13 @@ pub(crate) async fn serve_origin(
         let stream = links.wrap(stream, peer.port(), End::Origin);
         let conn = accepted;
         accepted += 1;
-        let open = OriginOpen::new(net.clone());
         let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
         match &origin {
             Origin::App { config, app } => {
                 let (config, app) = ((**config).clone(), app.clone());
+                // The run waits for the real engine's connections to end (its timers end
+                // them); a script's are the harness's own and may wait forever.
+                let open = OriginOpen::new(net.clone());
                 tokio::task::spawn_local(async move {
                     let _open = open;
                     let _ended = Ended(pending.clone(), Engine::Origin(conn));
@@ -188,10 +199,7 @@ pub(crate) async fn serve_origin(
             }
             Origin::Script(script) => {
                 let steps = script(conn);
-                tokio::task::spawn_local(async move {
-                    let _open = open;
-                    scripted_origin(stream, steps, conn, recorder).await;
-                });
+                tokio::task::spawn_local(scripted_origin(stream, steps, conn, recorder));
             }
         }
     }
@@ -218,6 +226,10 @@ async fn origin_connection(
         CloseReason::Graceful => ServerEvent::SocketClosed,
         CloseReason::Abort => ServerEvent::SocketAborted,
     };
+    let mut stream = end.stream;
+    if end.reason == CloseReason::Graceful {
+        hold_fin(|| stream.fin_would_be_lost()).await;
+    }
     recorder.record(None, upstream(conn, ended));
 }
 
@@ -245,7 +257,29 @@ async fn scripted_origin(
                     recorder.record(None, Event::UpstreamReceived { conn, bytes });
                     head.extend_from_slice(&buf[..n]);
                 }
-                head.clear();
+                // Keep what followed the head: a `Read` step counts it.
+                let end = head
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(head.len(), |at| at + 4);
+                head.drain(..end);
+            }
+            OriginStep::Read(mut left) => {
+                // Bytes after the head in the head's last read count as read.
+                let mut carried = std::mem::take(&mut head);
+                left = left.saturating_sub(carried.len());
+                carried.clear();
+                while left > 0 {
+                    let want = left.min(buf.len());
+                    match stream.read(&mut buf[..want]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let bytes = Bytes::copy_from_slice(&buf[..n]);
+                            recorder.record(None, Event::UpstreamReceived { conn, bytes });
+                            left -= n;
+                        }
+                    }
+                }
             }
             OriginStep::Write(bytes) => {
                 if stream.write_all(&bytes).await.is_err() {
@@ -269,6 +303,7 @@ async fn scripted_origin(
             }
         }
     }
+    hold_fin(|| stream.fin_would_be_lost()).await;
     recorder.record(None, upstream(conn, ServerEvent::SocketClosed));
     drop(stream);
 }

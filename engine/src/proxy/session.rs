@@ -7,7 +7,9 @@
 //! [`ProxyOutput`]s in order: commands for either connection, and orders to get an upstream
 //! connection (from a pool or a new one) and to give it back. The glue must hand the
 //! outputs that one command causes back to the session before it carries out the next
-//! output: that is how a paused producer stops the flow at once.
+//! output, and say when each connection has taken body bytes the session sent it
+//! ([`ProxySession::upstream_took`], [`ProxySession::downstream_took`]): bytes queued
+//! between the connections count against the credit window like bytes not yet received.
 //!
 //! Invariants:
 //! - Requests go upstream one at a time, in the order they arrived (a downstream pipeline is
@@ -15,8 +17,9 @@
 //!   without a body on a reused connection that closed before answering.
 //! - Body bytes flow only against credit: the session grants downstream credit while the
 //!   upstream request producer is `Producing`, and upstream credit while the downstream
-//!   response producer is `Producing`, at most `FLOW_WINDOW_BYTES` outstanding each way, so
-//!   every hop's buffer stays bounded.
+//!   response producer is `Producing`, at most `FLOW_WINDOW_BYTES` granted-or-queued each
+//!   way (granted and not received, or received and not yet taken by the other connection),
+//!   so every hop's buffer stays bounded.
 //! - Every downstream request gets a response or is aborted: 502 when the upstream cannot be
 //!   reached or breaks the protocol before its head, 504 when its head does not come in time,
 //!   an abort (the client sees the connection close) when it breaks off after its head. A
@@ -81,6 +84,8 @@ struct InFlight {
     stage: Stage,
     /// Downstream request body credit granted and not yet received.
     upload_credit: u64,
+    /// Request body bytes sent upstream that the upstream connection has not yet taken.
+    upload_untaken: u64,
     /// The downstream request body has ended.
     upload_done: bool,
     /// Some of the request body was taken from the client: the request cannot be replayed.
@@ -89,6 +94,8 @@ struct InFlight {
     upstream_producer: ProducerState,
     /// Upstream response credit granted and not yet received.
     download_credit: u64,
+    /// Response body bytes sent downstream that the downstream channel has not yet taken.
+    download_untaken: u64,
     /// The downstream response producer's state.
     downstream_producer: ProducerState,
     /// Whether the upstream connection was reused (a retry is possible).
@@ -207,6 +214,7 @@ impl ProxySession {
                 if let Some(flight) = self.in_flight.as_mut() {
                     let len = data.len() as u64;
                     flight.download_credit = flight.download_credit.saturating_sub(len);
+                    flight.download_untaken += len;
                     let request = flight.downstream;
                     self.down(AppCommand::SendBody { request, data });
                     self.grant_download();
@@ -224,6 +232,26 @@ impl ProxySession {
             Event::ProtocolError { error, .. } => self.upstream_broke(error),
             Event::Lost { .. } => self.upstream_lost(),
             _ => {}
+        }
+    }
+
+    /// The upstream connection took `bytes` of request body the session sent it (its glue
+    /// hands body data over only while the connection can take it). Until then they count
+    /// against the upload window: the client gets no credit for bytes still queued between
+    /// the two connections.
+    pub fn upstream_took(&mut self, bytes: u64) {
+        if let Some(flight) = self.in_flight.as_mut() {
+            flight.upload_untaken = flight.upload_untaken.saturating_sub(bytes);
+            self.grant_upload();
+        }
+    }
+
+    /// The downstream channel took `bytes` of response body the session sent it; until then
+    /// they count against the download window.
+    pub fn downstream_took(&mut self, bytes: u64) {
+        if let Some(flight) = self.in_flight.as_mut() {
+            flight.download_untaken = flight.download_untaken.saturating_sub(bytes);
+            self.grant_download();
         }
     }
 
@@ -261,10 +289,12 @@ impl ProxySession {
                 head,
                 stage: Stage::Connecting,
                 upload_credit: 0,
+                upload_untaken: 0,
                 upload_done: waiting.head.body == BodyLength::Known(0),
                 upload_started: false,
                 upstream_producer: ProducerState::Paused,
                 download_credit: 0,
+                download_untaken: 0,
                 downstream_producer: ProducerState::Producing,
                 reused: false,
                 retried: false,
@@ -281,7 +311,9 @@ impl ProxySession {
         else {
             return;
         };
-        flight.upload_credit = flight.upload_credit.saturating_sub(data.len() as u64);
+        let len = data.len() as u64;
+        flight.upload_credit = flight.upload_credit.saturating_sub(len);
+        flight.upload_untaken += len;
         flight.upload_started = true;
         self.up(AppCommand::SendBody {
             request: upstream,
@@ -316,7 +348,8 @@ impl ProxySession {
         if !sending || flight.upload_done || flight.upstream_producer != ProducerState::Producing {
             return;
         }
-        let more = FLOW_WINDOW_BYTES - flight.upload_credit;
+        let held = flight.upload_credit + flight.upload_untaken;
+        let more = FLOW_WINDOW_BYTES.saturating_sub(held);
         if more >= FLOW_WINDOW_BYTES / 2 {
             flight.upload_credit += more;
             let request = flight.downstream;
@@ -339,7 +372,8 @@ impl ProxySession {
         if flight.downstream_producer != ProducerState::Producing {
             return;
         }
-        let more = FLOW_WINDOW_BYTES - flight.download_credit;
+        let held = flight.download_credit + flight.download_untaken;
+        let more = FLOW_WINDOW_BYTES.saturating_sub(held);
         if more >= FLOW_WINDOW_BYTES / 2 {
             flight.download_credit += more;
             self.up(AppCommand::Consume {

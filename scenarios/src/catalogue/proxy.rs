@@ -314,6 +314,46 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[producer(0, ProducerState::Paused), upstream(|e| matches!(e, ServerEvent::Producer { state: ProducerState::Paused, .. })), client(ClientEvent::Eof)])]),
     },
+    Entry {
+        family: FAMILY,
+        name: "slow_origin_withholds_upload_credit",
+        about: "backpressure the other way: an origin not reading a 1 MB upload stops the proxy granting the client credit, so the proxy reads only a bounded part of it",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/slow_origin_withholds_upload_credit",
+                script(vec![
+                    OriginStep::ReadHead,
+                    OriginStep::Sleep(Duration::from_millis(1000)),
+                    OriginStep::Read(1_000_000),
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Hang,
+                ]),
+            );
+            let mut upload = b"POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 1000000\r\nConnection: close\r\n\r\n".to_vec();
+            upload.resize(upload.len() + 1_000_000, b'x');
+            s.clients.push(ClientScript::new().send(upload));
+            s
+        },
+        expect: |o| {
+            // What the proxy read from the client before the origin read past the head.
+            let mut origin_reads = 0;
+            let mut proxy_read = 0_u64;
+            for entry in &o.trace.entries {
+                match &entry.event {
+                    twine_sim::Event::UpstreamReceived { .. } => origin_reads += 1,
+                    twine_sim::Event::Server { event: ServerEvent::Read { bytes } } if origin_reads < 2 => proxy_read += *bytes as u64,
+                    _ => {}
+                }
+            }
+            let bounded = if proxy_read < 400_000 {
+                Vec::new()
+            } else {
+                super::expect::failed(format!("the proxy read {proxy_read} bytes of the upload before the origin read any"))
+            };
+            all([statuses(o, 0, &[200]), bounded])
+        },
+    },
 ];
 
 /// The origin accepted a connection.

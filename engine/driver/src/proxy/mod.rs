@@ -136,6 +136,17 @@ impl<F: Fn(UpstreamTask)> Proxy<F> {
         }
     }
 
+    /// Hands the downstream channel what it can take now, and tells the session how much body
+    /// it took. Whether anything was handed over.
+    fn release(&mut self, commands: &mut Vec<AppCommand>) -> bool {
+        let released = self.downstream.release(commands);
+        if released.body_bytes > 0 {
+            self.session.downstream_took(released.body_bytes);
+            self.pump();
+        }
+        released.any
+    }
+
     /// One note from the upstream connection in use.
     fn upstream_note(&mut self, note: Option<Note>) {
         match note {
@@ -151,6 +162,7 @@ impl<F: Fn(UpstreamTask)> Proxy<F> {
             }
             Some(Note::Event(event)) => self.session.upstream_event(event),
             Some(Note::Producer(state)) => self.session.upstream_producer(state),
+            Some(Note::Took(bytes)) => self.session.upstream_took(bytes),
             None => {
                 // The task ended without a last word (it panicked or was cancelled): the
                 // exchange is lost, as if the connection had been.
@@ -171,7 +183,7 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
     fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
         self.session.downstream_event(event);
         self.pump();
-        self.downstream.release(commands);
+        self.release(commands);
     }
 
     fn on_producer(
@@ -184,11 +196,11 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
         self.downstream.producer(request, state);
         self.session.downstream_producer(request, state);
         self.pump();
-        self.downstream.release(commands);
+        self.release(commands);
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
-        self.downstream.release(commands)
+        self.release(commands)
     }
 
     fn poll_wake(
@@ -203,7 +215,7 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
                 Poll::Pending => break,
             }
         }
-        if self.downstream.release(commands) {
+        if self.release(commands) {
             Poll::Ready(())
         } else {
             Poll::Pending

@@ -31,8 +31,9 @@ impl Outbox {
         }
     }
 
-    /// Moves what may go now onto the end of `commands`; whether anything moved.
-    pub(crate) fn release(&mut self, commands: &mut Vec<AppCommand>) -> bool {
+    /// Moves what may go now onto the end of `commands`: whether anything moved, and how many
+    /// body bytes.
+    pub(crate) fn release(&mut self, commands: &mut Vec<AppCommand>) -> Released {
         let mut body_in_batch = commands
             .iter()
             .any(|c| matches!(c, AppCommand::SendBody { .. }));
@@ -58,6 +59,25 @@ impl Outbox {
             }
             commands.extend(self.held.pop_front());
         }
-        commands.len() > before
+        let body_bytes = commands[before..]
+            .iter()
+            .map(|c| match c {
+                AppCommand::SendBody { data, .. } => data.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        Released {
+            any: commands.len() > before,
+            body_bytes,
+        }
     }
+}
+
+/// What one release moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Released {
+    /// Some command moved.
+    pub(crate) any: bool,
+    /// Body bytes among them.
+    pub(crate) body_bytes: u64,
 }

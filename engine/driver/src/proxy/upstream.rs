@@ -32,6 +32,8 @@ pub(crate) enum Note {
     Event(Event),
     /// A transition of the request body's producer.
     Producer(ProducerState),
+    /// The connection took this many request body bytes.
+    Took(u64),
 }
 
 /// The proxy side's end of an upstream connection. Dropping it closes the connection: at
@@ -170,6 +172,16 @@ impl Bridge {
     fn note(&mut self, note: Note) {
         let _ = self.notes.send(note);
     }
+
+    /// Hands the connection what it can take now, and tells the session how much body it
+    /// took. Whether anything was handed over.
+    fn release(&mut self, commands: &mut Vec<AppCommand>) -> bool {
+        let released = self.outbox.release(commands);
+        if released.body_bytes > 0 {
+            self.note(Note::Took(released.body_bytes));
+        }
+        released.any
+    }
 }
 
 impl App for Bridge {
@@ -181,7 +193,7 @@ impl App for Bridge {
             self.in_flight = None;
         }
         self.note(Note::Event(event));
-        self.outbox.release(commands);
+        self.release(commands);
     }
 
     fn on_producer(
@@ -193,11 +205,11 @@ impl App for Bridge {
     ) {
         self.outbox.producer(request, state);
         self.note(Note::Producer(state));
-        self.outbox.release(commands);
+        self.release(commands);
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
-        self.outbox.release(commands)
+        self.release(commands)
     }
 
     fn poll_wake(
@@ -227,7 +239,7 @@ impl App for Bridge {
                 Poll::Pending => break,
             }
         }
-        if self.outbox.release(commands) {
+        if self.release(commands) {
             Poll::Ready(())
         } else {
             Poll::Pending

@@ -152,13 +152,17 @@ impl Rig {
         let now = self.now;
         match output {
             ProxyOutput::Downstream(command) => {
+                let taken = body_len(&command);
                 let result = self.down.handle_input(Input::App { now, command });
                 assert_eq!(result, Ok(()), "downstream refused a proxy command");
+                self.session.downstream_took(taken);
             }
             ProxyOutput::Upstream(command) => {
+                let taken = body_len(&command);
                 let up = self.up.as_mut().expect("an upstream connection");
                 let result = up.handle_input(Input::App { now, command });
                 assert_eq!(result, Ok(()), "upstream refused a proxy command");
+                self.session.upstream_took(taken);
             }
             ProxyOutput::Connect => match self.upstream {
                 Upstream::Refused => self.session.upstream_failed(),
@@ -194,6 +198,14 @@ impl Rig {
 
     fn upstream_text(&self, connection: usize) -> String {
         String::from_utf8_lossy(&self.upstream_got[connection]).into_owned()
+    }
+}
+
+/// The body bytes a command hands over.
+fn body_len(command: &AppCommand) -> u64 {
+    match command {
+        AppCommand::SendBody { data, .. } => data.len() as u64,
+        _ => 0,
     }
 }
 
