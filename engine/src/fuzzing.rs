@@ -13,11 +13,14 @@
 //!   reads, and whatever the credit, the outcome is the same.
 //! - [`channel`]: a whole connection driven by a byte-coded script of peer, transport, clock
 //!   and application inputs keeps its invariants and its documented output contract.
+//! - [`client_response`]: the client role reading arbitrary bytes as a response gives the
+//!   same events however they are split and credited, within its credit, ending once.
 //!
 //! Not part of the engine's API: hidden from the docs and absent from a normal build.
 
 mod chunked;
 mod chunked_reference;
+mod client;
 mod connection;
 mod head;
 #[cfg(test)]
@@ -41,6 +44,13 @@ pub fn chunked_decoder(data: &[u8]) {
 /// invariant or its output contract (see `fuzzing/connection.rs`).
 pub fn channel(data: &[u8]) {
     connection::check(data);
+}
+
+/// The `client_response` target. Panics if a `ClientConnection` reading the bytes as the
+/// answer to its request breaks split invariance, its credit, or its one-ending rule (see
+/// `fuzzing/client.rs`).
+pub fn client_response(data: &[u8]) {
+    client::check(data);
 }
 
 /// The first byte of an input that selects small limits instead of the defaults (`0xF0` and

@@ -53,6 +53,11 @@ fn chunked_decoder_corpus_replays() {
 }
 
 #[test]
+fn client_response_corpus_replays() {
+    replay("client_response", super::client_response);
+}
+
+#[test]
 fn channel_corpus_replays() {
     replay("channel", super::channel);
 }
