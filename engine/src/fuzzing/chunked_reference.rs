@@ -16,12 +16,15 @@
 //! encoded here by name, so that a disagreement is either one of them or a bug:
 //! - Stricter, so the reference refuses too, naming the rule: the limits
 //!   (`chunk_line_bytes_max`, `trailer_bytes_max`, `body_bytes_max`); a size that overflows
-//!   `u64`; whitespace after the size (BWS before `;`: "no whitespace" in a size line); a
-//!   backslash anywhere in an extension (Twisted's `_chunkExtChars`, so no quoted-pair); a bare
+//!   `u64`; whitespace after the size (BWS before `;`: "no whitespace" in a size line); a bare
 //!   LF in the trailers.
-//! - More lenient, so the reference accepts too, noting it in `leniencies`: the syntax of an
-//!   extension (only its bytes are checked), and the syntax of a trailer field line (it needs a
-//!   colon and no NUL, bare CR or bare LF; names and values are not checked).
+//! - More lenient, so the reference accepts too, noting it in `leniencies`: the syntax of a
+//!   trailer field line (it needs a colon and no NUL, bare CR or bare LF; names and values are
+//!   not checked); a size line ending after a `;` with no name (Twisted's `a;`) or in trailing
+//!   BWS.
+//! - Otherwise chunk extensions are not a difference: twine checks their syntax as the RFC
+//!   writes it (quoted-pairs included), so the reference refuses every other extension the
+//!   grammar does not produce, and a line that ends after `=` or inside a quoted-string.
 //! - Refusals come as soon as the offending byte arrives, and a limit is refused as soon as the
 //!   bytes so far cannot end within it, as the decoder documents; the kind is the one of the
 //!   part the byte is in (size, extension, chunk end, trailers).
@@ -163,13 +166,13 @@ impl Reference {
                     _ => return refuse(Kind::InvalidChunkSize, "chunk-size = 1*HEXDIG (§7.1)"),
                 },
                 Some(syntax) => {
-                    if byte == b'\\' {
-                        return refuse(Kind::InvalidChunkExtension, "backslash in an extension");
-                    }
                     if !(byte == b'\t' || (byte >= b' ' && byte != 0x7f)) {
                         return refuse(Kind::InvalidChunkExtension, "chunk-ext bytes (§7.1.1)");
                     }
                     *syntax = syntax.step(byte);
+                    if *syntax == Extension::Invalid {
+                        return refuse(Kind::InvalidChunkExtension, "chunk-ext syntax (§7.1.1)");
+                    }
                 }
             }
             i += 1;
@@ -178,7 +181,13 @@ impl Reference {
             return refuse(Kind::InvalidChunkSize, "chunk-size = 1*HEXDIG (§7.1)");
         }
         if extension.is_some_and(|syntax| !syntax.may_end()) {
-            self.lenient("chunk-ext syntax (only its bytes are checked)");
+            return refuse(
+                Kind::InvalidChunkExtension,
+                "line ends inside a chunk-ext (§7.1.1)",
+            );
+        }
+        if extension.is_some_and(Extension::lenient_end) {
+            self.lenient("chunk-ext: an empty `;` or trailing BWS (as Twisted)");
         }
         Ok((size, i + 2))
     }
@@ -240,9 +249,16 @@ impl Reference {
     }
 }
 
-/// Where a chunk extension's syntax is (RFC 9112 §7.1.1), after its first `;`. Only its
-/// verdict is kept, as a leniency: twine checks the bytes of extensions, not their syntax.
-/// A backslash never reaches it (refused first), so there is no quoted-pair state.
+/// Where a chunk extension's syntax is (RFC 9112 §7.1.1), after its first `;`:
+///
+/// ```text
+/// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+/// qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+/// quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+/// ```
+///
+/// Control bytes never reach it (the caller refuses them first), so a state that takes "any
+/// other byte" takes only HTAB, SP, VCHAR and obs-text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Extension {
     /// After `;`, in BWS.
@@ -254,6 +270,8 @@ enum Extension {
     BeforeValue,
     Token,
     Quoted,
+    /// After the backslash of a quoted-pair, inside a quoted-string.
+    QuotedPair,
     /// After a closing DQUOTE.
     Closed,
     /// BWS after a value: `;` must follow.
@@ -277,8 +295,11 @@ impl Extension {
             Extension::BeforeValue if byte == b'"' => Extension::Quoted,
             Extension::Token if tchar => Extension::Token,
             Extension::Quoted if byte == b'"' => Extension::Closed,
+            Extension::Quoted if byte == b'\\' => Extension::QuotedPair,
             // qdtext: HTAB, SP, %x21, %x23-5B, %x5D-7E, obs-text (the caller refused the rest).
             Extension::Quoted => Extension::Quoted,
+            // The escaped byte: HTAB, SP, VCHAR or obs-text, all that the caller lets through.
+            Extension::QuotedPair => Extension::Quoted,
             Extension::Token | Extension::Closed | Extension::AfterValue if ws => {
                 Extension::AfterValue
             }
@@ -295,8 +316,18 @@ impl Extension {
         }
     }
 
-    /// Whether the line may end here (CRLF right after a name or a value).
+    /// Whether the line may end here: right after a name or a value (§7.1.1), or at one of
+    /// twine's documented leniencies ([`Extension::lenient_end`]).
     fn may_end(self) -> bool {
-        matches!(self, Extension::Name | Extension::Token | Extension::Closed)
+        matches!(self, Extension::Name | Extension::Token | Extension::Closed) || self.lenient_end()
+    }
+
+    /// twine accepts a line ending after a `;` with no name (Twisted's `a;`) or in trailing
+    /// BWS; the grammar does not.
+    fn lenient_end(self) -> bool {
+        matches!(
+            self,
+            Extension::BeforeName | Extension::AfterName | Extension::AfterValue
+        )
     }
 }

@@ -21,6 +21,12 @@
 //!   (and pauses reading when it is full) can always make progress: no legal framing element
 //!   has to be buffered whole except a chunk-size line.
 //!
+//! A chunk-size line is checked to the grammar whole, extensions included (RFC 9112 §7.1.1:
+//! names, `=`, token or quoted-string values, quoted-pairs), although extensions are then
+//! ignored: a lenient extension syntax is where two parsers on a path (a proxy and this server)
+//! can disagree on whether a `;`, a backslash or a CRLF ends the line, and a request smuggled
+//! through the gap. See `check_extensions`.
+//!
 //! Trailer bytes are consumed as they arrive, whatever the length of their lines: the decoder keeps
 //! only a count and where it is in the current line (whether the line so far is empty or has a
 //! colon, and whether its last byte was a CR). They are counted from the byte after the last
@@ -37,6 +43,7 @@ use memchr::{memchr, memmem};
 
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind};
+use crate::message::is_token;
 
 /// The framing state of one request body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,7 +232,8 @@ impl ChunkedDecoder {
         }
     }
 
-    /// `Size`: a chunk-size line, `1*HEXDIG [ ";" chunk-ext ] CRLF` (RFC 9112 §7.1).
+    /// `Size`: a chunk-size line, `1*HEXDIG [ chunk-ext ] CRLF` (RFC 9112 §7.1), with no
+    /// whitespace between the size and the first `;` (by design: see `parse_size_line`).
     fn decode_size(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<Step, ProtocolError> {
         // A line of `chunk_line_bytes_max` bytes has its CRLF at indexes max and max + 1:
         // nothing past the window can belong to a legal line, so nothing past it is read.
@@ -385,13 +393,21 @@ fn strip_trailing_cr(line: &[u8]) -> &[u8] {
 
 /// Parses a chunk-size line without its CRLF, or, when `Partial`, the part of it received so far
 /// (a valid prefix returns the size of its digits so far).
+///
+/// Both halves are checked to the grammar, in one pass over the line (linear in its length):
+/// the size is `1*HEXDIG` and fits in a `u64`; the extensions, everything after the first `;`,
+/// follow RFC 9112 §7.1.1 (see [`Extension`]). A complete line must also end where an
+/// extension may end (after a name or a value); a partial one only has to be a valid prefix.
+/// A refusal reports the first offending byte, with the kind of the part it is in: a size
+/// error beats an extension error, because the size comes first.
 fn parse_size_line(line: &[u8], line_state: Line) -> Result<u64, ProtocolError> {
     let (hex, extensions) = match memchr(b';', line) {
         Some(semicolon) => (&line[..semicolon], Some(&line[semicolon + 1..])),
         None => (line, None),
     };
     // `1*HEXDIG`: the size may be empty only while its first digit has not arrived. No sign,
-    // no `0x`, no whitespace: anything else is a size some other parser may read differently.
+    // no `0x`, no whitespace (not even the BWS the RFC allows before `;`): anything else is a
+    // size some other parser may read differently.
     if hex.is_empty() && (extensions.is_some() || line_state == Line::Complete) {
         return fail(ProtocolErrorKind::InvalidChunkSize);
     }
@@ -402,19 +418,137 @@ fn parse_size_line(line: &[u8], line_state: Line) -> Result<u64, ProtocolError> 
     let Some(size) = size else {
         return fail(ProtocolErrorKind::InvalidChunkSize);
     };
-    // RFC 9112 §7.1.1: extensions are ignored, but their bytes are checked (Twisted's
-    // `_chunkExtChars`) so that no control byte, bare CR or LF passes through a line.
     if let Some(extensions) = extensions {
-        if !extensions.iter().all(|&byte| is_extension_byte(byte)) {
-            return fail(ProtocolErrorKind::InvalidChunkExtension);
-        }
+        check_extensions(extensions, line_state)?;
     }
     Ok(size)
 }
 
-/// Twisted's `_chunkExtChars`: HTAB, visible ASCII and space except `\`, and obs-text.
-fn is_extension_byte(byte: u8) -> bool {
-    matches!(byte, b'\t' | 0x20..=0x5B | 0x5D..=0x7E | 0x80..=0xFF)
+/// Checks the chunk extensions of a size line, the bytes after its first `;` (RFC 9112
+/// §7.1.1):
+///
+/// ```text
+/// chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+/// chunk-ext-name = token
+/// chunk-ext-val  = token / quoted-string
+/// quoted-string  = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+/// qdtext         = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+/// quoted-pair    = "\" ( HTAB / SP / VCHAR / obs-text )
+/// ```
+///
+/// Extensions are ignored, but their syntax is checked, not only their bytes: where one
+/// parser on the path reads an extension leniently and another strictly, they can disagree on
+/// where a quoted-string ends, and so on whether a `;`, a backslash or a line end is inside
+/// it (a parser differential, the ground of request smuggling). Checked strictly, a line has
+/// one reading or is refused. So a backslash is accepted only as the first byte of a
+/// quoted-pair, inside a quoted-string; no control byte is accepted anywhere (NUL, bare CR,
+/// LF, DEL: no state takes one, quoted-pairs included), as Twisted's `_chunkExtChars` refuses
+/// them (CVE-2022-24801); and a complete line may not stop in the middle of an extension.
+fn check_extensions(extensions: &[u8], line_state: Line) -> Result<(), ProtocolError> {
+    let mut state = Extension::BeforeName;
+    for &byte in extensions {
+        let Some(next) = state.step(byte) else {
+            return fail(ProtocolErrorKind::InvalidChunkExtension);
+        };
+        state = next;
+    }
+    if line_state == Line::Complete && !state.may_end() {
+        return fail(ProtocolErrorKind::InvalidChunkExtension);
+    }
+    Ok(())
+}
+
+/// Where the extensions of a size line are, after a `;` (RFC 9112 §7.1.1; see
+/// [`check_extensions`]). BWS is spaces and tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Extension {
+    /// After `;`, in BWS: a name must come.
+    BeforeName,
+    /// In a chunk-ext-name (a token).
+    Name,
+    /// In BWS after a name: `=` or `;` must come.
+    AfterName,
+    /// After `=`, in BWS: a value must come.
+    BeforeValue,
+    /// In a token value.
+    Token,
+    /// In a quoted-string, after its opening DQUOTE.
+    Quoted,
+    /// After the backslash of a quoted-pair: the escaped byte must come.
+    QuotedPair,
+    /// Right after the closing DQUOTE of a quoted-string.
+    Closed,
+    /// In BWS after a value: `;` must come.
+    AfterValue,
+}
+
+impl Extension {
+    /// The state after `byte`, or `None` when no extension can go on with it.
+    fn step(self, byte: u8) -> Option<Extension> {
+        let tchar = is_token(&[byte]);
+        let next = match self {
+            Extension::BeforeName => match byte {
+                b' ' | b'\t' => Extension::BeforeName,
+                _ if tchar => Extension::Name,
+                _ => return None,
+            },
+            Extension::Name => match byte {
+                b' ' | b'\t' => Extension::AfterName,
+                b'=' => Extension::BeforeValue,
+                b';' => Extension::BeforeName,
+                _ if tchar => Extension::Name,
+                _ => return None,
+            },
+            Extension::AfterName => match byte {
+                b' ' | b'\t' => Extension::AfterName,
+                b'=' => Extension::BeforeValue,
+                b';' => Extension::BeforeName,
+                _ => return None,
+            },
+            Extension::BeforeValue => match byte {
+                b' ' | b'\t' => Extension::BeforeValue,
+                b'"' => Extension::Quoted,
+                _ if tchar => Extension::Token,
+                _ => return None,
+            },
+            Extension::Token => match byte {
+                b' ' | b'\t' => Extension::AfterValue,
+                b';' => Extension::BeforeName,
+                _ if tchar => Extension::Token,
+                _ => return None,
+            },
+            Extension::Quoted => match byte {
+                b'"' => Extension::Closed,
+                b'\\' => Extension::QuotedPair,
+                // qdtext
+                b'\t' | b' ' | 0x21 | 0x23..=0x5B | 0x5D..=0x7E | 0x80..=0xFF => Extension::Quoted,
+                _ => return None,
+            },
+            Extension::QuotedPair => match byte {
+                // HTAB, SP, VCHAR, obs-text
+                b'\t' | b' '..=0x7E | 0x80..=0xFF => Extension::Quoted,
+                _ => return None,
+            },
+            Extension::Closed | Extension::AfterValue => match byte {
+                b' ' | b'\t' => Extension::AfterValue,
+                b';' => Extension::BeforeName,
+                _ => return None,
+            },
+        };
+        Some(next)
+    }
+
+    /// Whether a line may end here: after a name or a value, as the grammar says, and, as
+    /// documented leniencies, after a `;` with no name (`a;`: Twisted accepts it and its tests
+    /// send it) or in trailing whitespace. Neither can hide a byte from another parser: the
+    /// line ends at the same CRLF for every reader. Never after `=` or inside a quoted-string.
+    fn may_end(self) -> bool {
+        match self {
+            Extension::Name | Extension::Token | Extension::Closed => true,
+            Extension::BeforeName | Extension::AfterName | Extension::AfterValue => true,
+            Extension::BeforeValue | Extension::Quoted | Extension::QuotedPair => false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -270,7 +270,7 @@ fn chunked_response_with_trailers() {
     assert_all_splits(
         "GET",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
-          3\r\nabc\r\n2;x=\"a b\"\r\nde\r\n0\r\nT: 1\r\n\r\n",
+          3\r\nabc\r\n2;x=\"a\\\"b\"\r\nde\r\n0\r\nT: 1\r\n\r\n",
         false,
         &[
             Response(200, BodyLength::Chunked),

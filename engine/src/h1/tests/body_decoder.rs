@@ -142,8 +142,14 @@ fn several_chunks() {
 
 #[test]
 fn empty_extensions_and_bytes_after() {
+    // Twisted's case: a `;` with no name after it. RFC 9112 §7.1.1 wants a name; twine accepts
+    // it, as Twisted does, because the line still ends at the same CRLF for every parser.
     assert_all_splits(
         b"a;\r\n1234567890\r\n0;\r\n\r\n...",
+        ok(b"1234567890", b"..."),
+    );
+    assert_all_splits(
+        b"a;x \r\n1234567890\r\n0;y=z\t\r\n\r\n...",
         ok(b"1234567890", b"..."),
     );
 }
@@ -157,9 +163,142 @@ fn data_that_looks_like_framing() {
 fn extension_is_ignored() {
     assert_all_splits(b"3; x-foo=bar\r\nabc\r\n0\r\n\r\n", ok(b"abc", b""));
     assert_all_splits(
-        b"3;a=\"b c\";d\t\x80\xff\r\nabc\r\n0;e\r\n\r\n",
+        b"3;a=\"b c\";d\t=\t\"\x80\xff\"\r\nabc\r\n0;e\r\n\r\n",
         ok(b"abc", b""),
     );
+}
+
+// Extension syntax (RFC 9112 §7.1.1): checked, then ignored.
+
+#[test]
+fn quoted_pair_in_extension_is_accepted() {
+    assert_all_splits(
+        b"5;name=\"a\\\"b\"\r\nhello\r\n0\r\n\r\n",
+        ok(b"hello", b""),
+    );
+}
+
+#[test]
+fn valid_extension_syntax_is_accepted() {
+    for line in [
+        &b"5;a=b;c=\"x y\";d"[..],
+        // BWS around `;` and `=`.
+        b"5; a = \"q\"",
+        b"5;a ;b\t;\tc=d ;e",
+        // An empty quoted-string, and quoted-pairs of a backslash, a DQUOTE, HTAB, SP and
+        // obs-text; a `;` or `=` inside quotes is data, not a separator.
+        b"5;a=\"\"",
+        b"5;a=\"\\\\\\\"\\\t\\ \\\xff\"",
+        b"5;a=\"x;y=z\";b",
+        b"5;a=!#$%&'*+-.^_`|~09AZaz",
+    ] {
+        let input = [line, b"\r\nhello\r\n0;z\r\n\r\n"].concat();
+        assert_all_splits(&input, ok(b"hello", b""));
+    }
+}
+
+#[test]
+fn whitespace_after_the_size_is_refused() {
+    // By design, although RFC 9112 allows BWS before the `;`: a size line has no whitespace.
+    for input in [&b"5 ;"[..], b"5 ;a\r\nhello\r\n0\r\n\r\n", b"5\t;a\r\n"] {
+        assert_all_splits(input, Err(ProtocolErrorKind::InvalidChunkSize));
+    }
+}
+
+#[test]
+fn invalid_extension_syntax_is_refused() {
+    for line in [
+        // The line ends inside an extension: an open quoted-string, a lone backslash, after
+        // `=`. (After `;` or in trailing BWS is a documented leniency.)
+        &b"5;a=\"b"[..],
+        b"5;a=\"b\\",
+        b"5;a=",
+        b"5;a =",
+        // A backslash outside a quoted-string.
+        b"5;a=\\\"b\"",
+        b"5;a\\b",
+        b"5;\\",
+        // No name, no value, or not a token.
+        b"5;=b",
+        b"5;a==b",
+        b"5;a b",
+        b"5;a=b c",
+        b"5;a=b\"",
+        b"5;a=\"b\"c",
+        b"5;a=\"b\"\"c\"",
+        b"5;a=\xff",
+        b"5;a@b",
+        b"5;a=b,c",
+        // A quoted-pair escaping a control byte.
+        b"5;a=\"\\\x01\"",
+        b"5;a=\"\\\0\"",
+        b"5;a=\"\\\x7f\"",
+        b"5;a=\"\\\rb\"",
+        // A control byte in a quoted-string.
+        b"5;a=\"\x01\"",
+        b"5;a=\"\x7f\"",
+        b"5;a=\"\rb\"",
+    ] {
+        let input = [line, b"\r\nhello\r\n0\r\n\r\n"].concat();
+        assert_all_splits(&input, Err(ProtocolErrorKind::InvalidChunkExtension));
+    }
+    // A CRLF inside a quoted-string ends the line there: not smuggled as data.
+    assert_all_splits(
+        b"5;a=\"\r\n\"\r\nhello\r\n0\r\n\r\n",
+        Err(ProtocolErrorKind::InvalidChunkExtension),
+    );
+}
+
+#[test]
+fn invalid_extension_syntax_is_refused_before_the_line_ends() {
+    for prefix in [
+        &b"5;a b"[..],
+        b"5;=",
+        b"5;a==",
+        b"5;a=\\",
+        b"5;a=\"b\"c",
+        b"5;a=\"\\\x01",
+        b"5;a=\"\\\rx",
+        b"5;a=\"\rx",
+    ] {
+        assert_all_splits(prefix, Err(ProtocolErrorKind::InvalidChunkExtension));
+    }
+}
+
+/// Asserts that `input` is a valid prefix: the body waits for more, however it is split.
+fn assert_pending_all_splits(input: &[u8]) {
+    let decoder = BodyDecoder::chunked();
+    let limits = Limits::DEFAULT;
+    for at in 0..=input.len() {
+        for max in [usize::MAX, 0, 1] {
+            let got = run(&decoder, &limits, &[&input[..at], &input[at..]], max);
+            let shown = input.escape_ascii();
+            assert_eq!(got, Ok(None), "{shown}: split at {at}, max {max}");
+        }
+    }
+}
+
+#[test]
+fn valid_extension_prefixes_wait_for_the_line_end() {
+    for prefix in [
+        &b"5;"[..],
+        b"5; ",
+        b"5;a",
+        b"5;a ",
+        b"5;a=",
+        b"5;a= ",
+        b"5;a=\"",
+        b"5;a=\"b",
+        b"5;a=\"b\\",
+        b"5;a=\"b\\\"",
+        b"5;a=\"b\"",
+        b"5;a=\"b\" ",
+        b"5;a=\"b\r",
+        b"5;a=\"b\\\r",
+        b"5;a=b;",
+    ] {
+        assert_pending_all_splits(prefix);
+    }
 }
 
 #[test]
@@ -535,17 +674,68 @@ fn length_waits_for_credit() {
 #[derive(Clone, Debug)]
 struct Chunk {
     data: Vec<u8>,
-    extensions: Option<Vec<u8>>,
+    /// A whole `chunk-ext`, possibly empty: what follows the size on its line.
+    extensions: Vec<u8>,
     upper_mask: u16,
     zeros: usize,
 }
 
+/// BWS: nothing, or a few spaces and tabs.
+fn bws() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(prop::sample::select(vec![b' ', b'\t']), 0..3)
+}
+
+/// A token of 1 to 6 tchars.
+fn token() -> impl Strategy<Value = Vec<u8>> {
+    let tchars: Vec<u8> = (0..=u8::MAX).filter(|&b| is_token(&[b])).collect();
+    prop::collection::vec(prop::sample::select(tchars), 1..6)
+}
+
+/// A quoted-string: qdtext and quoted-pairs (RFC 9110 §5.6.4).
+fn quoted_string() -> impl Strategy<Value = Vec<u8>> {
+    let qdtext: Vec<u8> = (0..=u8::MAX)
+        .filter(|&b| matches!(b, b'\t' | b' ' | 0x21 | 0x23..=0x5B | 0x5D..=0x7E | 0x80..=0xFF))
+        .collect();
+    let escaped: Vec<u8> = (0..=u8::MAX)
+        .filter(|&b| matches!(b, b'\t' | b' '..=0x7E | 0x80..=0xFF))
+        .collect();
+    let part = prop_oneof![
+        prop::sample::select(qdtext).prop_map(|b| vec![b]),
+        prop::sample::select(escaped).prop_map(|b| vec![b'\\', b]),
+    ];
+    prop::collection::vec(part, 0..6)
+        .prop_map(|parts| [&[b'"'][..], &parts.concat(), b"\""].concat())
+}
+
+/// A `chunk-ext` (RFC 9112 §7.1.1): zero or more `BWS ; BWS name [ BWS = BWS value ]`.
+fn chunk_ext() -> impl Strategy<Value = Vec<u8>> {
+    let value = prop_oneof![token(), quoted_string()];
+    let one = (bws(), token(), prop::option::of((bws(), bws(), value))).prop_map(
+        |(before_name, name, value)| {
+            let mut out = [&b";"[..], &before_name, &name].concat();
+            if let Some((before_eq, after_eq, value)) = value {
+                out.extend_from_slice(&[&before_eq[..], b"=", &after_eq, &value].concat());
+            }
+            out
+        },
+    );
+    // BWS before the first `;` is refused by design (no whitespace after the size).
+    prop::collection::vec((bws(), one), 0..3).prop_map(|extensions| {
+        let mut out = Vec::new();
+        for (i, (before_semicolon, extension)) in extensions.into_iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(&before_semicolon);
+            }
+            out.extend_from_slice(&extension);
+        }
+        out
+    })
+}
+
 fn chunk(sizes: std::ops::Range<usize>) -> impl Strategy<Value = Chunk> {
-    let extension_bytes: Vec<u8> = (0..=u8::MAX).filter(|&b| is_extension_byte(b)).collect();
-    let extension_byte = prop::sample::select(extension_bytes);
     (
         prop::collection::vec(any::<u8>(), sizes),
-        prop::option::of(prop::collection::vec(extension_byte, 0..24)),
+        chunk_ext(),
         any::<u16>(),
         0..3usize,
     )
@@ -568,10 +758,7 @@ fn encode_size_line(chunk: &Chunk, out: &mut Vec<u8>) {
             digit
         });
     }
-    if let Some(extensions) = &chunk.extensions {
-        out.push(b';');
-        out.extend_from_slice(extensions);
-    }
+    out.extend_from_slice(&chunk.extensions);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -602,7 +789,7 @@ fn feeds<'a>(bytes: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
 }
 
 /// Bytes that matter to the chunked grammar, to reach deep states with random input.
-const ALPHABET: &[u8] = b"0123abcfF;: =\t\r\n\r\n\\\0\x7f\x80xZ";
+const ALPHABET: &[u8] = b"0123abcfF;: =\t\r\n\r\n\\\"\0\x7f\x80xZ";
 
 fn any_limits() -> impl Strategy<Value = Limits> {
     (0..40usize, 0..60usize, prop::option::of(0..2000u64)).prop_map(|(line, trailer, body)| {
