@@ -533,6 +533,8 @@ pub enum NetFault {
     Repair,
     /// Restart the server host: its connections drop (FIN or RST), new ones reach a new server.
     RestartServer,
+    /// In a proxy run, restart the origin host behind the proxy.
+    RestartOrigin,
 }
 
 impl fmt::Display for NetFault {
@@ -543,6 +545,7 @@ impl fmt::Display for NetFault {
             NetFault::Partition => "partition client↔server",
             NetFault::Repair => "repair client↔server",
             NetFault::RestartServer => "restart server",
+            NetFault::RestartOrigin => "restart origin",
         })
     }
 }
@@ -639,7 +642,7 @@ impl Fault {
                 fault: NetFault::Partition | NetFault::Repair,
             } => "partition",
             Fault::Network {
-                fault: NetFault::RestartServer,
+                fault: NetFault::RestartServer | NetFault::RestartOrigin,
             } => "restart",
             Fault::ChaosOver => "chaos-over",
         }

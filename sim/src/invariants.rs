@@ -117,6 +117,8 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     }
     let notes = server_notes(trace);
     let restarts = net_fault_times(trace, NetFault::RestartServer);
+    // A proxy's origin restarting cuts the exchanges in flight: liveness is not owed then.
+    let origin_restarts = net_fault_times(trace, NetFault::RestartOrigin);
     let partitions = net_fault_times(trace, NetFault::Partition);
     let holds = net_fault_times(trace, NetFault::Hold);
     let touched = destructively_touched(trace);
@@ -156,8 +158,14 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                     }
                 )
             });
-            let spared =
-                !touched.contains(&conn) && !interrupted && !partitioned && !held && !app_cut;
+            let origin_cut =
+                server_trace::open_during(notes, &origin_restarts) && !origin_restarts.is_empty();
+            let spared = !touched.contains(&conn)
+                && !interrupted
+                && !partitioned
+                && !held
+                && !app_cut
+                && !origin_cut;
             let owed = |s: &&ClientScript| s.well_behaved && spared;
             let script = scenario.clients.get(index).filter(owed);
             if let Some(script) = script {

@@ -173,15 +173,15 @@ pub(crate) async fn serve_origin(
     origin: Origin,
     (recorder, net, pending): (Recorder, crate::net::Network, Pending),
     links: Links,
+    accepted: Rc<Cell<u32>>,
 ) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", ORIGIN.1)).await?;
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
-    let mut accepted = 0_u32;
     loop {
         let (stream, peer) = listener.accept().await?;
         let stream = links.wrap(stream, peer.port(), End::Origin);
-        let conn = accepted;
-        accepted += 1;
+        let conn = accepted.get();
+        accepted.set(conn + 1);
         let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
         match &origin {
             Origin::App { config, app } => {

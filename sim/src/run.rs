@@ -127,11 +127,14 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         let origin = setup.origin.clone();
         let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
         let links = env.links.clone();
+        // The origin numbers its connections across restarts, so `u0` is one connection.
+        let accepted = std::rc::Rc::new(std::cell::Cell::new(0));
         sim.host(crate::proxy::ORIGIN.0, move || {
             crate::proxy::serve_origin(
                 origin.clone(),
                 (recorder.clone(), net.clone(), pending.clone()),
                 links.clone(),
+                accepted.clone(),
             )
         });
     }
@@ -418,5 +421,6 @@ fn apply(sim: &mut turmoil::Sim<'_>, fault: NetFault) {
         NetFault::Partition => sim.partition("clients", "server"),
         NetFault::Repair => sim.repair("clients", "server"),
         NetFault::RestartServer => sim.bounce("server"),
+        NetFault::RestartOrigin => sim.bounce(crate::proxy::ORIGIN.0),
     }
 }

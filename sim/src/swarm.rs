@@ -469,8 +469,16 @@ impl Knobs {
             }
         }
         if let Some(permille) = self.restart {
-            let at = chaos * u32::try_from(permille).unwrap_or(1000) / 1000;
-            scenario.net.push((at, NetFault::RestartServer));
+            let permille = u32::try_from(permille).unwrap_or(1000).min(1000);
+            scenario
+                .net
+                .push((chaos * permille / 1000, NetFault::RestartServer));
+            if scenario.proxy.is_some() {
+                // The origin restarts too, at the mirrored point of the chaos phase (no new
+                // draw: every other family's seeds keep their schedules).
+                let at = chaos * (1000 - permille) / 1000;
+                scenario.net.push((at, NetFault::RestartOrigin));
+            }
         }
         if scenario.latency == Latency::fixed(Duration::from_millis(1)) {
             // As with stream faults, a scenario's own latency wins.
