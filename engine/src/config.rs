@@ -57,6 +57,19 @@ impl Limits {
     };
 }
 
+impl Limits {
+    /// The most received bytes a connection buffers: `recv_buffer_bytes_max`, or more when a
+    /// legal head or chunk-size line needs it (limits count lines without their endings, so a
+    /// head within `head_bytes_max` can be longer on the wire).
+    pub(crate) fn recv_buffer_bound(&self) -> usize {
+        let head_raw_bytes_max = self.head_bytes_max + 2 * (self.header_count_max + 3);
+        let chunk_line_raw_bytes_max = self.chunk_line_bytes_max + 2;
+        self.recv_buffer_bytes_max
+            .max(head_raw_bytes_max)
+            .max(chunk_line_raw_bytes_max)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits::DEFAULT

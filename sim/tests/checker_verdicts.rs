@@ -666,3 +666,15 @@ fn a_response_the_origin_cut_reaching_the_client_complete_is_a_desync() {
     // Cut for the client too: legal.
     assert_eq!(desync(cut), []);
 }
+
+#[test]
+fn a_request_repeated_twice_at_the_origin_is_a_desync() {
+    let (client, origin) = (false, true);
+    let twice = desync(&[
+        (client, request(0, "GET", "/a")),
+        (origin, request(0, "GET", "/a")),
+        (origin, request(0, "GET", "/a")),
+        (origin, request(0, "GET", "/a")),
+    ]);
+    assert_eq!(twice.len(), 1, "{twice:?}");
+}

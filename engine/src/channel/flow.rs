@@ -42,13 +42,7 @@ impl Channel {
     /// `recv_buffer_bytes_max`: its line endings are not counted against `head_bytes_max`
     /// (Twisted's counting), so there is room for all of them; likewise a chunk-size line.
     pub(super) fn recv_buffer_bound(&self) -> usize {
-        let limits = &self.config.limits;
-        let head_raw_bytes_max = limits.head_bytes_max + 2 * (limits.header_count_max + 3);
-        let chunk_line_raw_bytes_max = limits.chunk_line_bytes_max + 2;
-        limits
-            .recv_buffer_bytes_max
-            .max(head_raw_bytes_max)
-            .max(chunk_line_raw_bytes_max)
+        self.config.limits.recv_buffer_bound()
     }
 
     /// The state each producer should be in.

@@ -50,7 +50,7 @@ pub struct ClientConnection {
     config: ClientConfig,
     now: Instant,
     /// Received bytes not yet parsed or delivered. Invariant: at most
-    /// `limits.recv_buffer_bytes_max` bytes.
+    /// `limits.recv_buffer_bound()` bytes (a legal head always fits).
     recv_buf: BytesMut,
     /// The server sent its FIN.
     recv_eof: bool,
@@ -146,7 +146,7 @@ impl ClientConnection {
         if self.closed || self.recv_eof {
             return 0;
         }
-        let max = self.config.limits.recv_buffer_bytes_max;
+        let max = self.config.limits.recv_buffer_bound();
         max.saturating_sub(self.recv_buf.len())
     }
 
@@ -498,7 +498,7 @@ impl ClientConnection {
     /// Cross-field invariants, checked after every input.
     fn invariants(&self) {
         assert!(
-            self.recv_buf.len() <= self.config.limits.recv_buffer_bytes_max,
+            self.recv_buf.len() <= self.config.limits.recv_buffer_bound(),
             "receive buffer over its bound"
         );
         if self.closed {

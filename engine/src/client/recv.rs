@@ -78,8 +78,9 @@ impl ClientConnection {
         // A final response ends the wait for a 100: the server decided without the body.
         exchange.awaiting_continue = false;
         if !exchange.request_finished {
-            // RFC 9112 §9.3: the server answered before the request ended; the rest of the
-            // request is not sent, so the connection cannot carry another exchange.
+            // RFC 9112 §9.3: the server answered before the request ended. The app may go on
+            // sending the rest (the server may still read it), but whether the server reads it
+            // is unknown, so the connection carries no other exchange.
             self.last_exchange = true;
         }
         self.last_exchange |= response.close_after;

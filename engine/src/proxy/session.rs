@@ -63,6 +63,8 @@ pub enum ProxyOutput {
 struct Waiting {
     id: RequestId,
     head: RequestHead,
+    /// Its body already ended (an empty chunked body ends without credit).
+    body_ended: bool,
 }
 
 /// Where the request in flight stands.
@@ -171,9 +173,11 @@ impl ProxySession {
         flight.reused = reused;
         flight.upstream_producer = ProducerState::Paused;
         let head = flight.head.clone();
-        let has_body = head.body != BodyLength::Known(0);
+        // A body that ended before the connection was ready was empty: credit is granted only
+        // from here on.
+        let body_to_come = !flight.upload_done;
         self.up(AppCommand::SendRequest { head });
-        if has_body {
+        if body_to_come {
             let kind = ProducerKind::Push;
             self.up(AppCommand::RegisterProducer {
                 request: next,
@@ -201,6 +205,9 @@ impl ProxySession {
             Event::Informational { head, .. } if head.status != 100 => {
                 if let Some(flight) = &self.in_flight {
                     let request = flight.downstream;
+                    // Hop-by-hop fields go, `Via` comes, as on a final head.
+                    let known0 = BodyLength::Known(0);
+                    let head = forward_response(&head, known0, Version::Http11, &self.config);
                     self.down(AppCommand::SendInformational { request, head });
                 }
             }
@@ -264,7 +271,11 @@ impl ProxySession {
     }
 
     fn request(&mut self, id: RequestId, head: RequestHead) {
-        self.waiting.push_back(Waiting { id, head });
+        self.waiting.push_back(Waiting {
+            id,
+            head,
+            body_ended: false,
+        });
         if self.in_flight.is_none() {
             self.next();
         }
@@ -277,8 +288,10 @@ impl ProxySession {
                 return;
             };
             let request = waiting.id;
-            let Some(head) = forward_request(&waiting.head, &self.from, &self.config) else {
-                // Authority-form (CONNECT): no tunnels through this proxy.
+            let forwarded = forward_request(&waiting.head, &self.from, &self.config);
+            // No tunnels through this proxy: CONNECT, whatever its target's form, is refused.
+            let (Some(head), false) = (forwarded, waiting.head.method.as_bytes() == b"CONNECT")
+            else {
                 self.simple_response(request, 501, "tunnels are not proxied\n");
                 continue;
             };
@@ -290,7 +303,7 @@ impl ProxySession {
                 stage: Stage::Connecting,
                 upload_credit: 0,
                 upload_untaken: 0,
-                upload_done: waiting.head.body == BodyLength::Known(0),
+                upload_done: waiting.body_ended || waiting.head.body == BodyLength::Known(0),
                 upload_started: false,
                 upstream_producer: ProducerState::Paused,
                 download_credit: 0,
@@ -323,6 +336,10 @@ impl ProxySession {
     }
 
     fn upload_end(&mut self, id: RequestId) {
+        if let Some(waiting) = self.waiting.iter_mut().find(|w| w.id == id) {
+            waiting.body_ended = true;
+            return;
+        }
         let Some(flight) = self.in_flight.as_mut().filter(|f| f.downstream == id) else {
             return;
         };

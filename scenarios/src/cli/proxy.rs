@@ -1,6 +1,7 @@
 //! `twine proxy`: the engine as a reverse proxy in front of one HTTP/1.1 server, with the
 //! same first line, flags, signals and drain as `twine serve` (`listener.rs`).
 
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,7 +32,8 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "P", default_value = "")]
     prefix: String,
 
-    /// From the end of a request to the upstream's response head; past it: 504.
+    /// From the end of a request to the upstream's response head (504 past it); also bounds
+    /// connecting to the upstream (502 past it).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     upstream_timeout: Duration,
 
@@ -74,9 +76,13 @@ pub(crate) fn run(args: ProxyArgs) -> Result<ExitCode, Failure> {
     timeouts.response_body_idle = args.upstream_body_timeout;
     timeouts.idle_keep_alive = args.upstream_idle_timeout;
     let mut client = ClientConfig::new().with_timeouts(timeouts);
+    // The head limits apply to responses too; the body limit is the client's (413), not the
+    // upstream's: a response is never refused for its size.
     client.limits = args.server.config().limits;
+    client.limits.body_bytes_max = None;
+    let connect_timeout = args.upstream_timeout;
     let pool = UpstreamPool::new(args.upstream_connections_max, move |task| {
-        open_upstream(task, upstream, client.clone())
+        open_upstream(task, upstream, client.clone(), connect_timeout)
     });
     run_server(&args.server, move |accepted| {
         proxy_connection(accepted, forwarding.clone(), pool.clone())
@@ -98,10 +104,18 @@ fn resolve(upstream: &str) -> Result<SocketAddr, Failure> {
         .ok_or_else(|| invalid("it resolves to no address".into()))
 }
 
-fn open_upstream(task: UpstreamTask, address: SocketAddr, config: ClientConfig) {
+fn open_upstream(
+    task: UpstreamTask,
+    address: SocketAddr,
+    config: ClientConfig,
+    connect_timeout: Duration,
+) {
     tokio::spawn(async move {
+        // A black-holed upstream would otherwise hold the client for the kernel's SYN retries
+        // (about two minutes): past the upstream timeout the connect fails, answered 502.
         let connect = async move {
-            let stream = TcpStream::connect(address).await?;
+            let connecting = tokio::time::timeout(connect_timeout, TcpStream::connect(address));
+            let stream = connecting.await.map_err(|_| io::ErrorKind::TimedOut)??;
             let _ = stream.set_nodelay(true);
             Ok(stream)
         };

@@ -53,6 +53,7 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
     let prefix = String::from_utf8_lossy(prefix).into_owned();
     // Per client connection: how many of its requests the origin has seen so far.
     let mut next: BTreeMap<u32, usize> = BTreeMap::new();
+    // The last request matched fresh, while it may still be retried once.
     let mut last: Option<(u32, usize)> = None;
     let mut out = Vec::new();
     for (origin_conn, request) in &origin_requests {
@@ -70,9 +71,9 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
         });
         let retry = last.and_then(|(conn, i)| {
             let r = &clients[&conn][i];
-            let replayable = matches!(r.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-                && r.body == 0
-                && expected(r);
+            // The proxy's retry rule: an idempotent request (RFC 9110 §9.2.2) without a body.
+            let idempotent = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"];
+            let replayable = idempotent.contains(&r.method.as_str()) && r.body == 0 && expected(r);
             replayable.then_some((conn, i, r))
         });
         let Some((conn, i, client)) = fresh.or(retry) else {
@@ -89,8 +90,11 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
         };
         if fresh.is_some() {
             next.insert(conn, i + 1);
+            last = Some((conn, i));
+        } else {
+            // Retried once: a second repeat is no retry.
+            last = None;
         }
-        last = Some((conn, i));
         if cut.contains(&(*origin_conn, request.at)) && client_complete(logs, conn, i) {
             out.push(Violation::on(
                 conn,

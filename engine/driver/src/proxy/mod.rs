@@ -200,6 +200,7 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        self.downstream.between_batches();
         self.release(commands)
     }
 
@@ -209,6 +210,7 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
         _now: Instant,
         commands: &mut Vec<AppCommand>,
     ) -> Poll<()> {
+        self.downstream.between_batches();
         while let Some(upstream) = &mut self.upstream {
             match upstream.poll_note(cx) {
                 Poll::Ready(note) => self.upstream_note(note),

@@ -2,9 +2,13 @@
 //!
 //! A connection refuses body data while its producer is paused (`SendError::Blocked`), and a
 //! refused `SendBody` followed by an accepted `Finish` would end a body short. So body data
-//! is handed over only while the request's producer is `Producing`, at most one `SendBody`
-//! per batch of commands (the driver feeds a batch, then reports the producer's new state
-//! before the app is asked again), and nothing overtakes a held command.
+//! is handed over only while the request's producer is `Producing`, and at most one
+//! `SendBody` until the app is next called between batches (`App::produce` or
+//! `App::poll_wake`): the driver feeds a whole batch before that, and the app's callbacks
+//! during a batch (`on_event`, `on_producer`) may come before that `SendBody` was fed, when
+//! the producer state they see is not yet its consequence. Nothing overtakes a held command,
+//! except an `Abort` behind body data that waits for a paused producer: that data is dropped
+//! and the abort goes first.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -16,11 +20,33 @@ pub(crate) struct Outbox {
     held: VecDeque<AppCommand>,
     /// The last state reported for each request's producer.
     producers: BTreeMap<RequestId, ProducerState>,
+    /// A `SendBody` was handed over and the app has not been called between batches since.
+    body_handed: bool,
 }
 
 impl Outbox {
     pub(crate) fn push(&mut self, command: AppCommand) {
+        if let AppCommand::Abort { request } = command {
+            let waiting_on_producer = matches!(
+                self.held.front(),
+                Some(AppCommand::SendBody { request: r, .. })
+                    if *r == request
+                        && self.producers.get(r) != Some(&ProducerState::Producing)
+            );
+            if waiting_on_producer {
+                // Body data waiting for a paused producer would hold the abort back until the
+                // peer reads (or the stall timer): drop it, abort now.
+                self.held.retain(|held| request_of(held) != Some(request));
+                self.held.push_front(command);
+                return;
+            }
+        }
         self.held.push_back(command);
+    }
+
+    /// The app is called between batches: the producer states it knows are current.
+    pub(crate) fn between_batches(&mut self) {
+        self.body_handed = false;
     }
 
     pub(crate) fn producer(&mut self, request: RequestId, state: ProducerState) {
@@ -34,9 +60,10 @@ impl Outbox {
     /// Moves what may go now onto the end of `commands`: whether anything moved, and how many
     /// body bytes.
     pub(crate) fn release(&mut self, commands: &mut Vec<AppCommand>) -> Released {
-        let mut body_in_batch = commands
-            .iter()
-            .any(|c| matches!(c, AppCommand::SendBody { .. }));
+        let mut body_in_batch = self.body_handed
+            || commands
+                .iter()
+                .any(|c| matches!(c, AppCommand::SendBody { .. }));
         let before = commands.len();
         while let Some(front) = self.held.front() {
             match front {
@@ -50,6 +77,7 @@ impl Outbox {
                         break;
                     }
                     body_in_batch = true;
+                    self.body_handed = true;
                 }
                 // Its first state comes after the batch: until then, as if paused.
                 AppCommand::RegisterProducer { request, .. } => {
@@ -80,4 +108,19 @@ pub(crate) struct Released {
     pub(crate) any: bool,
     /// Body bytes among them.
     pub(crate) body_bytes: u64,
+}
+
+/// The request a command concerns, if any.
+fn request_of(command: &AppCommand) -> Option<RequestId> {
+    match command {
+        AppCommand::Consume { request, .. }
+        | AppCommand::SendInformational { request, .. }
+        | AppCommand::SendHead { request, .. }
+        | AppCommand::SendBody { request, .. }
+        | AppCommand::Finish { request }
+        | AppCommand::Abort { request }
+        | AppCommand::RegisterProducer { request, .. }
+        | AppCommand::UnregisterProducer { request } => Some(*request),
+        _ => None,
+    }
 }

@@ -209,6 +209,7 @@ impl App for Bridge {
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        self.outbox.between_batches();
         self.release(commands)
     }
 
@@ -218,12 +219,18 @@ impl App for Bridge {
         _now: Instant,
         commands: &mut Vec<AppCommand>,
     ) -> Poll<()> {
+        self.outbox.between_batches();
         while !self.owner_gone {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(command)) => {
-                    if let AppCommand::SendRequest { .. } = command {
-                        self.in_flight = Some(RequestId::from_sequence(self.requests_sent));
-                        self.requests_sent += 1;
+                    match command {
+                        AppCommand::SendRequest { .. } => {
+                            self.in_flight = Some(RequestId::from_sequence(self.requests_sent));
+                            self.requests_sent += 1;
+                        }
+                        // Already abandoned: no second abort when the session lets go.
+                        AppCommand::Abort { .. } => self.in_flight = None,
+                        _ => {}
                     }
                     self.outbox.push(command);
                 }

@@ -641,3 +641,27 @@ fn a_blocked_transport_pauses_the_request_producer_and_stalls_out() {
     client.advance(Duration::from_secs(60));
     assert_eq!(client.seen, [Lost, Close(CloseReason::Abort)]);
 }
+
+#[test]
+fn a_legal_head_longer_on_the_wire_than_the_receive_buffer_is_read() {
+    // Found in review: limits count lines without their endings, so a head within
+    // `head_bytes_max` can be longer than `recv_buffer_bytes_max` on the wire; the client
+    // stalled until its 504.
+    let mut response = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..10 {
+        response.extend_from_slice(format!("X-{i}: {}\r\n", "v".repeat(1_628)).as_bytes());
+    }
+    response.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+    assert!(response.len() > crate::Limits::DEFAULT.recv_buffer_bytes_max);
+    let mut client = Client::new();
+    client.get("GET", "/");
+    client.receive(&response);
+    assert_eq!(
+        client.seen,
+        [
+            Response(200, BodyLength::Known(2)),
+            Body(b"ok".to_vec()),
+            BodyEnd
+        ]
+    );
+}

@@ -341,3 +341,38 @@ fn a_pooled_connection_the_upstream_closed_is_retried_once_for_a_get() {
         rig.client_text()
     );
 }
+
+#[test]
+fn an_empty_chunked_upload_that_ends_before_the_connection_is_ready_is_finished() {
+    // Found in review: the body ended (without credit) while the session was connecting,
+    // and the upstream request was never finished.
+    let mut rig = Rig::new();
+    rig.client_sends(
+        b"POST /x HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    assert!(
+        rig.upstream_text(0)
+            .ends_with("Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        "{}",
+        rig.upstream_text(0)
+    );
+    rig.upstream_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    assert!(
+        rig.client_text().ends_with("\r\n\r\nok"),
+        "{}",
+        rig.client_text()
+    );
+}
+
+#[test]
+fn connect_is_refused_whatever_its_target() {
+    let mut rig = Rig::new();
+    rig.client_sends(b"CONNECT / HTTP/1.1\r\nHost: front\r\n\r\n");
+    assert!(rig.upstream_got.is_empty(), "a CONNECT went upstream");
+    assert!(
+        rig.client_text()
+            .starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+        "{}",
+        rig.client_text()
+    );
+}
