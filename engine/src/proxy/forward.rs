@@ -71,14 +71,16 @@ pub struct ConnectionInfo {
     pub secure: bool,
 }
 
-/// The request as it goes upstream, or `None` for a target no origin server can be asked
-/// for (authority-form, which only `CONNECT` uses, and tunnels are not proxied).
+/// The request as it goes upstream, or `None` for a target that cannot be forwarded:
+/// authority-form (only `CONNECT` uses it, and tunnels are not proxied), an absolute-form
+/// target whose scheme is not `http` or `https`, or, under a path prefix, a path with dot
+/// segments (`/../admin` would leave the prefix once the origin normalises it).
 pub fn forward_request(
     head: &RequestHead,
     from: &ConnectionInfo,
     config: &ProxyConfig,
 ) -> Option<RequestHead> {
-    let target = upstream_target(&head.target, &config.path_prefix)?;
+    let (target, authority) = upstream_target(&head.target, &config.path_prefix)?;
     let mut headers = Headers::with_capacity(head.headers.len() + 5);
     let hop_by_hop = connection_options(&head.headers);
     let mut forwarded_for: Vec<Bytes> = Vec::new();
@@ -97,7 +99,7 @@ pub fn forward_request(
         }
         if name.eq_ignore_ascii_case(b"host") {
             client_host = Some(field.value.clone());
-            if config.rewrite_host {
+            if config.rewrite_host || authority.is_some() {
                 continue;
             }
         }
@@ -105,7 +107,12 @@ pub fn forward_request(
     }
     if config.rewrite_host || client_host.is_none() {
         headers.append("Host", config.upstream_authority.clone());
+    } else if let Some(authority) = &authority {
+        // RFC 9112 §3.2.2: an absolute-form target's authority is the request's host; a
+        // proxy forwarding it generates Host from it, not from the client's Host field.
+        headers.append("Host", authority.clone());
     }
+    let client_host = authority.or(client_host);
     headers.append("Via", via(head.version, config.via_name));
     let proto = if from.secure { "https" } else { "http" };
     headers.append("Forwarded", forwarded(from, client_host.as_deref(), proto));
@@ -183,17 +190,30 @@ fn is_hop_by_hop(name: &[u8], listed: &[Bytes]) -> bool {
         || listed.iter().any(|l| name.eq_ignore_ascii_case(l))
 }
 
-/// The target upstream: origin-form under the prefix; absolute-form reduced to origin-form
-/// (RFC 9112 §3.2.2: a server takes the path from it); `*` kept; authority-form refused.
-fn upstream_target(target: &Bytes, prefix: &Bytes) -> Option<Bytes> {
-    let origin = if target.starts_with(b"/") {
-        target.clone()
+/// The target upstream and, for an absolute-form target, its authority: origin-form under
+/// the prefix; absolute-form `http`/`https` reduced to origin-form (RFC 9112 §3.2.2: a server
+/// takes the path from it); `*` kept; anything else refused.
+fn upstream_target(target: &Bytes, prefix: &Bytes) -> Option<(Bytes, Option<Bytes>)> {
+    let (origin, authority) = if target.starts_with(b"/") {
+        (target.clone(), None)
     } else if target.as_ref() == b"*" {
-        return Some(target.clone());
-    } else if let Some(after_scheme) = find(target, b"://") {
-        let rest = &target[after_scheme + 3..];
-        match rest.iter().position(|&b| b == b'/' || b == b'?') {
-            Some(at) if rest[at] == b'/' => target.slice(after_scheme + 3 + at..),
+        return Some((target.clone(), None));
+    } else {
+        let scheme_end = [&b"http://"[..], b"https://"]
+            .iter()
+            .find(|scheme| {
+                target.len() >= scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme)
+            })?
+            .len();
+        let rest = &target[scheme_end..];
+        let end = rest.iter().position(|&b| b == b'/' || b == b'?');
+        let authority = target.slice(scheme_end..scheme_end + end.unwrap_or(rest.len()));
+        if authority.is_empty() || authority.contains(&b'@') {
+            // No host, or userinfo (deprecated, RFC 9110 §4.2.4): not forwarded.
+            return None;
+        }
+        let origin = match end {
+            Some(at) if rest[at] == b'/' => target.slice(scheme_end + at..),
             Some(at) => {
                 let mut path = BytesMut::with_capacity(rest.len() - at + 1);
                 path.put_u8(b'/');
@@ -201,21 +221,30 @@ fn upstream_target(target: &Bytes, prefix: &Bytes) -> Option<Bytes> {
                 path.freeze()
             }
             None => Bytes::from_static(b"/"),
-        }
-    } else {
-        return None;
+        };
+        (origin, Some(authority))
     };
     if prefix.is_empty() {
-        return Some(origin);
+        return Some((origin, authority));
+    }
+    if has_dot_segment(&origin) {
+        return None;
     }
     let mut joined = BytesMut::with_capacity(prefix.len() + origin.len());
     joined.put_slice(prefix);
     joined.put_slice(&origin);
-    Some(joined.freeze())
+    Some((joined.freeze(), authority))
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Whether the path (before any query) has a `.` or `..` segment, plainly or percent-encoded.
+fn has_dot_segment(target: &[u8]) -> bool {
+    let path = target.split(|&b| b == b'?').next().unwrap_or_default();
+    path.split(|&b| b == b'/').any(|segment| {
+        let decoded = String::from_utf8_lossy(segment)
+            .to_ascii_lowercase()
+            .replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 fn via(version: Version, name: &str) -> Bytes {

@@ -288,11 +288,13 @@ impl ProxySession {
                 return;
             };
             let request = waiting.id;
-            let forwarded = forward_request(&waiting.head, &self.from, &self.config);
             // No tunnels through this proxy: CONNECT, whatever its target's form, is refused.
-            let (Some(head), false) = (forwarded, waiting.head.method.as_bytes() == b"CONNECT")
-            else {
+            if waiting.head.method.as_bytes() == b"CONNECT" {
                 self.simple_response(request, 501, "tunnels are not proxied\n");
+                continue;
+            }
+            let Some(head) = forward_request(&waiting.head, &self.from, &self.config) else {
+                self.simple_response(request, 400, "this request target is not forwarded\n");
                 continue;
             };
             let kind = ProducerKind::Push;

@@ -114,7 +114,16 @@ fn targets_go_under_the_prefix_and_absolute_form_becomes_origin_form() {
         ("http://example.com:1234/foo/bar", Some("/path/foo/bar")),
         ("http://example.com?x", Some("/path/?x")),
         ("*", Some("*")),
+        ("HTTPS://example.com/x", Some("/path/x")),
+        // Not forwarded: authority-form, other schemes, a scheme inside a relative target,
+        // userinfo, and dot segments that would leave the prefix.
         ("example.com:443", None),
+        ("ftp://example.com/x", None),
+        ("foo?u=http://x/admin", None),
+        ("http://user@example.com/", None),
+        ("/../admin", None),
+        ("/a/%2E%2e/admin", None),
+        ("/a/./b?x=/../", None),
     ];
     for (target, expected) in cases {
         let request = head(target, Version::Http11, &[("Host", "h")]);
@@ -159,4 +168,28 @@ fn response_hop_by_hop_fields_are_dropped_and_the_length_kept_only_as_framing() 
     let chunked = forward_response(&upstream, BodyLength::Chunked, Version::Http10, &config);
     assert!(!chunked.headers.contains("content-length"));
     assert_eq!(chunked.headers.get("via").unwrap(), "1.0 twine");
+}
+
+#[test]
+fn an_absolute_form_target_names_the_host_upstream() {
+    // RFC 9112 §3.2.2: the target's authority wins over the client's Host field.
+    let request = head(
+        "http://good.example/a?b",
+        Version::Http11,
+        &[("Host", "evil.example")],
+    );
+    let out = forward_request(&request, &from("192.0.2.9:1"), &ProxyConfig::new("up")).unwrap();
+    assert_eq!(out.target, "/a?b");
+    assert_eq!(
+        fields(&out.headers)[..3],
+        [
+            "Host: good.example",
+            "Via: 1.1 twine",
+            "Forwarded: for=192.0.2.9;host=\"good.example\";proto=http",
+        ]
+    );
+    // Without a prefix a dot segment is the origin's business.
+    let dots = head("/a/../b", Version::Http11, &[("Host", "h")]);
+    let out = forward_request(&dots, &from("192.0.2.9:1"), &ProxyConfig::new("up")).unwrap();
+    assert_eq!(out.target, "/a/../b");
 }
