@@ -5,11 +5,12 @@
 //! of one upstream [`ClientConnection`](crate::ClientConnection) at a time. Its glue feeds it
 //! both connections' events and producer transitions, and carries out its
 //! [`ProxyOutput`]s in order: commands for either connection, and orders to get an upstream
-//! connection (from a pool or a new one) and to give it back. The glue must hand the
-//! outputs that one command causes back to the session before it carries out the next
-//! output, and say when each connection has taken body bytes the session sent it
-//! ([`ProxySession::upstream_took`], [`ProxySession::downstream_took`]): bytes queued
-//! between the connections count against the credit window like bytes not yet received.
+//! connection (from a pool or a new one) and to give it back. It must say when each
+//! connection has taken body bytes the session sent it ([`ProxySession::upstream_took`],
+//! [`ProxySession::downstream_took`]): a connection's producer state reaches the session
+//! late when that connection runs in another task (the driver's upstream connections do), so
+//! the session does not rely on it alone, and bytes queued between the two connections count
+//! against the credit window like bytes not yet received.
 //!
 //! Invariants:
 //! - Requests go upstream one at a time, in the order they arrived (a downstream pipeline is
@@ -146,7 +147,10 @@ impl ProxySession {
             Event::Lost { id } => self.client_gone(id),
             // A malformed body of the request in flight: the upstream must not see it end.
             Event::ProtocolError { id: Some(id), .. } => self.client_gone(id),
-            _ => {}
+            // A head the channel refused never became a request: it answers it itself.
+            Event::ProtocolError { id: None, .. } => {}
+            // The session registers push producers only; the rest are the client role's.
+            Event::Pull { .. } | Event::Informational { .. } | Event::Response { .. } => {}
         }
     }
 
@@ -233,12 +237,17 @@ impl ProxySession {
                     self.down(AppCommand::Finish { request });
                     self.outputs
                         .push_back(ProxyOutput::Release { abort: false });
-                    self.next();
+                    self.start_next_request();
                 }
             }
-            Event::ProtocolError { error, .. } => self.upstream_broke(error),
+            Event::ProtocolError { id: Some(_), error } => self.upstream_broke(error),
             Event::Lost { .. } => self.upstream_lost(),
-            _ => {}
+            // The downstream channel sends its own `100`, lazily.
+            Event::Informational { .. } => {}
+            // Bytes from an idle connection: it closes, and no exchange of ours was on it.
+            Event::ProtocolError { id: None, .. } => {}
+            // The server role's events, and pulls (the session registers push producers).
+            Event::Request { .. } | Event::Pull { .. } => {}
         }
     }
 
@@ -277,12 +286,12 @@ impl ProxySession {
             body_ended: false,
         });
         if self.in_flight.is_none() {
-            self.next();
+            self.start_next_request();
         }
     }
 
     /// Starts the next waiting request.
-    fn next(&mut self) {
+    fn start_next_request(&mut self) {
         while self.in_flight.is_none() {
             let Some(waiting) = self.waiting.pop_front() else {
                 return;
@@ -464,7 +473,7 @@ impl ProxySession {
         }
         self.in_flight = None;
         self.outputs.push_back(ProxyOutput::Release { abort: true });
-        self.next();
+        self.start_next_request();
     }
 
     /// The response had begun: the client can only learn of the failure by the cut.
@@ -491,7 +500,7 @@ impl ProxySession {
             _ => "the upstream server could not be reached or answered badly\n",
         };
         self.simple_response(flight.downstream, status, body);
-        self.next();
+        self.start_next_request();
     }
 
     fn simple_response(&mut self, request: RequestId, status: u16, body: &'static str) {

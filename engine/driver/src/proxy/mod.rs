@@ -138,7 +138,7 @@ impl<F: Fn(UpstreamTask)> Proxy<F> {
 
     /// Hands the downstream channel what it can take now, and tells the session how much body
     /// it took. Whether anything was handed over.
-    fn release(&mut self, commands: &mut Vec<AppCommand>) -> bool {
+    fn hand_over(&mut self, commands: &mut Vec<AppCommand>) -> bool {
         let released = self.downstream.release(commands);
         if released.body_bytes > 0 {
             self.session.downstream_took(released.body_bytes);
@@ -183,7 +183,7 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
     fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
         self.session.downstream_event(event);
         self.pump();
-        self.release(commands);
+        self.hand_over(commands);
     }
 
     fn on_producer(
@@ -196,12 +196,12 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
         self.downstream.producer(request, state);
         self.session.downstream_producer(request, state);
         self.pump();
-        self.release(commands);
+        self.hand_over(commands);
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         self.downstream.between_batches();
-        self.release(commands)
+        self.hand_over(commands)
     }
 
     fn poll_wake(
@@ -217,7 +217,7 @@ impl<F: Fn(UpstreamTask)> App for Proxy<F> {
                 Poll::Pending => break,
             }
         }
-        if self.release(commands) {
+        if self.hand_over(commands) {
             Poll::Ready(())
         } else {
             Poll::Pending

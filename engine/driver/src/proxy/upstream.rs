@@ -175,7 +175,7 @@ impl Bridge {
 
     /// Hands the connection what it can take now, and tells the session how much body it
     /// took. Whether anything was handed over.
-    fn release(&mut self, commands: &mut Vec<AppCommand>) -> bool {
+    fn hand_over(&mut self, commands: &mut Vec<AppCommand>) -> bool {
         let released = self.outbox.release(commands);
         if released.body_bytes > 0 {
             self.note(Note::Took(released.body_bytes));
@@ -193,7 +193,7 @@ impl App for Bridge {
             self.in_flight = None;
         }
         self.note(Note::Event(event));
-        self.release(commands);
+        self.hand_over(commands);
     }
 
     fn on_producer(
@@ -205,12 +205,12 @@ impl App for Bridge {
     ) {
         self.outbox.producer(request, state);
         self.note(Note::Producer(state));
-        self.release(commands);
+        self.hand_over(commands);
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         self.outbox.between_batches();
-        self.release(commands)
+        self.hand_over(commands)
     }
 
     fn poll_wake(
@@ -246,7 +246,7 @@ impl App for Bridge {
                 Poll::Pending => break,
             }
         }
-        if self.release(commands) {
+        if self.hand_over(commands) {
             Poll::Ready(())
         } else {
             Poll::Pending
