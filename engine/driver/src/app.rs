@@ -5,7 +5,7 @@
 
 use std::task::{Context, Poll};
 
-use twine_engine::{AppCommand, Event, Instant, ProducerState, RequestId};
+use twine_engine::{AppCommand, CloseReason, Event, Instant, ProducerState, RequestId};
 
 /// One connection's request handler.
 pub trait App {
@@ -28,6 +28,12 @@ pub trait App {
     fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         let _ = (now, commands);
         false
+    }
+
+    /// The connection closed (the engine's last output): nothing more will come. Called at
+    /// once, before the driver flushes and drops the socket.
+    fn on_close(&mut self, now: Instant, reason: CloseReason) {
+        let _ = (now, reason);
     }
 
     /// Polled while the connection waits, for apps with work of their own (the proxy's
@@ -86,5 +92,9 @@ impl<A: App + ?Sized> App for Box<A> {
         commands: &mut Vec<AppCommand>,
     ) -> Poll<()> {
         (**self).poll_wake(cx, now, commands)
+    }
+
+    fn on_close(&mut self, now: Instant, reason: CloseReason) {
+        (**self).on_close(now, reason);
     }
 }

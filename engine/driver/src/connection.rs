@@ -213,7 +213,10 @@ where
                 }
                 Output::Reading(_) | Output::Timer { .. } => {}
                 Output::ShutdownWrite => self.shutdown_pending = true,
-                Output::Close(reason) => self.close = Some(reason),
+                Output::Close(reason) => {
+                    self.close = Some(reason);
+                    self.app.on_close(now, reason);
+                }
                 // Outputs added later are advisory until this driver learns them.
                 _ => {}
             }

@@ -163,6 +163,9 @@ impl<F: Fn(UpstreamTask)> Proxy<F> {
             Some(Note::Event(event)) => self.session.upstream_event(event),
             Some(Note::Producer(state)) => self.session.upstream_producer(state),
             Some(Note::Took(bytes)) => self.session.upstream_took(bytes),
+            // An exchange in flight learns of a close by its last event (`Lost` or a protocol
+            // error); only the pool needs this note (`is_idle_and_open`).
+            Some(Note::Closing) => {}
             None => {
                 // The task ended without a last word (it panicked or was cancelled): the
                 // exchange is lost, as if the connection had been.

@@ -34,6 +34,9 @@ pub(crate) enum Note {
     Producer(ProducerState),
     /// The connection took this many request body bytes.
     Took(u64),
+    /// The connection closed: a pooled handle that hears this is not reused. Sent as the
+    /// engine closes, before the task flushes and ends, so the pool learns of it at once.
+    Closing,
 }
 
 /// The proxy side's end of an upstream connection. Dropping it closes the connection: at
@@ -206,6 +209,10 @@ impl App for Bridge {
         self.outbox.producer(request, state);
         self.note(Note::Producer(state));
         self.hand_over(commands);
+    }
+
+    fn on_close(&mut self, _now: Instant, _reason: CloseReason) {
+        self.note(Note::Closing);
     }
 
     fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
