@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod curl;
+
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
