@@ -111,8 +111,21 @@ pub(crate) fn take_request_head(
     limits: &Limits,
     fields: &mut Vec<(Range<usize>, Range<usize>)>,
 ) -> Result<Option<(RequestHead, HeadFlags)>, ProtocolError> {
+    let Some((line, headers, head)) = take_head::<RequestLine>(buf, limits, fields)? else {
+        return Ok(None);
+    };
+    finish_head(line, headers, &head, limits).map(Some)
+}
+
+/// Either role's first step: walks the head and, once it is complete, splits it off `buf`,
+/// frozen, with its fields as zero-copy slices. `Ok(None)`: not complete yet.
+pub(crate) fn take_head<L: StartLine>(
+    buf: &mut bytes::BytesMut,
+    limits: &Limits,
+    fields: &mut Vec<(Range<usize>, Range<usize>)>,
+) -> Result<Option<(L, Headers, Bytes)>, ProtocolError> {
     fields.clear();
-    let walked = walk_head::<RequestLine>(buf, limits, |name, value| fields.push((name, value)))?;
+    let walked = walk_head::<L>(buf, limits, |name, value| fields.push((name, value)))?;
     let Parsed::Complete {
         head: line,
         consumed,
@@ -125,7 +138,7 @@ pub(crate) fn take_request_head(
     for (name, value) in fields.drain(..) {
         headers.append(head.slice(name), head.slice(value));
     }
-    finish_head(line, headers, &head, limits).map(Some)
+    Ok(Some((line, headers, head)))
 }
 
 /// The syntax of a complete head alone, as ranges of the buffer it was parsed from: what
@@ -274,7 +287,7 @@ impl StartLine for RequestLine {
 
 /// Walks the head line by line, checks each line as soon as it is complete, and calls
 /// `on_header` with the ranges of each field's name and value.
-pub(crate) fn walk_head<L: StartLine>(
+fn walk_head<L: StartLine>(
     buf: &[u8],
     limits: &Limits,
     mut on_header: impl FnMut(Range<usize>, Range<usize>),

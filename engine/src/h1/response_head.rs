@@ -13,8 +13,8 @@ use std::ops::Range;
 use bytes::{Bytes, BytesMut};
 
 use super::head_parser::{
-    check_transfer_codings, fail, open_line_len, parse_content_length, parse_version, walk_head,
-    Parsed, StartLine,
+    check_transfer_codings, fail, open_line_len, parse_content_length, parse_version, take_head,
+    StartLine,
 };
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind as Kind};
@@ -111,20 +111,9 @@ pub(crate) fn take_response_head(
     limits: &Limits,
     fields: &mut Vec<(Range<usize>, Range<usize>)>,
 ) -> Result<Option<ReceivedResponse>, ProtocolError> {
-    fields.clear();
-    let walked = walk_head::<StatusLine>(buf, limits, |name, value| fields.push((name, value)))?;
-    let Parsed::Complete {
-        head: line,
-        consumed,
-    } = walked
-    else {
+    let Some((line, headers, bytes)) = take_head::<StatusLine>(buf, limits, fields)? else {
         return Ok(None);
     };
-    let bytes = buf.split_to(consumed).freeze();
-    let mut headers = Headers::with_capacity(fields.len());
-    for (name, value) in fields.drain(..) {
-        headers.append(bytes.slice(name), bytes.slice(value));
-    }
     finish_response(line, headers, &bytes, request, limits).map(Some)
 }
 
