@@ -21,4 +21,5 @@ scenarios!("proxy":
     client_leaves_mid_download,
     slow_client_pauses_the_origin,
     slow_origin_withholds_upload_credit,
+    two_clients_share_the_pool,
 );

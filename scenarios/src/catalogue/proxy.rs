@@ -354,6 +354,38 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([statuses(o, 0, &[200]), bounded])
         },
     },
+    Entry {
+        family: FAMILY,
+        name: "two_clients_share_the_pool",
+        about: "two clients at once: each gets its own answers in order, and a connection one of them released is reused by the other",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/two_clients_share_the_pool", origin_app(app::<Stream>()));
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /stream/3 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(30)))
+                    .send("GET /stream/5 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .then(Action::Sleep(Duration::from_millis(15)))
+                    .send("GET /stream/4 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(30)))
+                    .send("GET /stream/6 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200]),
+                bodies(o, 0, &[Some(b"012"), Some(b"01234")]),
+                statuses(o, 1, &[200, 200]),
+                bodies(o, 1, &[Some(b"0123"), Some(b"012345")]),
+                count(o, upstream_accepted(), 1),
+            ])
+        },
+    },
 ];
 
 /// The origin accepted a connection.
