@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::curl::{curl, have_curl, megabyte, url, TempFile};
+use common::curl::{
+    chunked_upload_to_echo, curl, expect_continue_upload_to_echo, have_curl,
+    post_a_megabyte_to_echo, url,
+};
 use common::Server;
 
 /// Splits curl `-i` output into the head (as text) and the body.
@@ -41,24 +44,7 @@ fn curl_post_of_a_megabyte_echoes_it() {
     if !have_curl() {
         return;
     }
-    let server = Server::start(&["--app", "echo"]);
-    let data = megabyte();
-    let file = TempFile::new("post", &data);
-    let out = curl(&[
-        "--data-binary",
-        &file.arg(),
-        "-H",
-        "Content-Type: application/octet-stream",
-        "-w",
-        "%{stderr}%{http_code} %{size_download}",
-        &url(&server, "/"),
-    ]);
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "200 1000000");
-    assert!(
-        out.stdout == data,
-        "echoed body differs ({} bytes)",
-        out.stdout.len()
-    );
+    post_a_megabyte_to_echo(&Server::start(&["--app", "echo"]));
 }
 
 #[test]
@@ -66,34 +52,10 @@ fn curl_chunked_upload_echoes_it() {
     if !have_curl() {
         return;
     }
-    let server = Server::start(&["--app", "echo"]);
-    let data = megabyte();
-    let file = TempFile::new("chunked", &data);
-    let out = curl(&[
-        "-v",
-        "-H",
-        "Transfer-Encoding: chunked",
-        "--data-binary",
-        &file.arg(),
-        &url(&server, "/"),
-    ]);
-    let verbose = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        verbose.contains("> Transfer-Encoding: chunked"),
-        "curl did not upload chunked:\n{verbose}"
-    );
-    assert!(
-        verbose.contains("< HTTP/1.1 200 OK"),
-        "status missing:\n{verbose}"
-    );
+    let verbose = chunked_upload_to_echo(&Server::start(&["--app", "echo"]));
     assert!(
         verbose.contains("< Transfer-Encoding: chunked"),
         "the echo of a chunked upload is chunked:\n{verbose}"
-    );
-    assert!(
-        out.stdout == data,
-        "echoed body differs ({} bytes)",
-        out.stdout.len()
     );
 }
 
@@ -102,35 +64,10 @@ fn curl_expect_100_continue() {
     if !have_curl() {
         return;
     }
-    let server = Server::start(&["--app", "echo"]);
-    // Larger than curl's threshold (1 MiB) so curl sends `Expect` on its own; the header is
-    // also given explicitly in case another curl version has another threshold.
-    let data: Vec<u8> = megabyte().into_iter().cycle().take(1_500_000).collect();
-    let file = TempFile::new("expect", &data);
-    let out = curl(&[
-        "-v",
-        "-H",
-        "Expect: 100-continue",
-        "--expect100-timeout",
-        "10",
-        "--data-binary",
-        &file.arg(),
-        &url(&server, "/"),
-    ]);
-    let verbose = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        verbose.contains("> Expect: 100-continue"),
-        "curl sent no Expect:\n{verbose}"
-    );
+    let verbose = expect_continue_upload_to_echo(&Server::start(&["--app", "echo"]));
     assert!(
         verbose.contains("< HTTP/1.1 100 Continue"),
         "no 100 Continue from the server:\n{verbose}"
-    );
-    assert!(verbose.contains("< HTTP/1.1 200 OK"), "{verbose}");
-    assert!(
-        out.stdout == data,
-        "echoed body differs ({} bytes)",
-        out.stdout.len()
     );
 }
 

@@ -112,3 +112,81 @@ pub(crate) fn megabyte() -> Vec<u8> {
 pub(crate) fn url(server: &Server, path: &str) -> String {
     format!("http://{}{path}", server.addr)
 }
+
+/// curl POSTs 1 MB to an echo app behind `server` (direct or through the proxy): 200, and the
+/// same bytes back.
+pub(crate) fn post_a_megabyte_to_echo(server: &Server) {
+    let data = megabyte();
+    let file = TempFile::new("post", &data);
+    let out = curl(&[
+        "--data-binary",
+        &file.arg(),
+        "-H",
+        "Content-Type: application/octet-stream",
+        "-w",
+        "%{stderr}%{http_code} %{size_download}",
+        &url(server, "/"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "200 1000000");
+    assert_echoed(&out, &data);
+}
+
+/// curl uploads 1 MB chunked to an echo app behind `server`: 200 and the same bytes back.
+/// Returns curl's verbose output for the caller's own checks.
+pub(crate) fn chunked_upload_to_echo(server: &Server) -> String {
+    let data = megabyte();
+    let file = TempFile::new("chunked", &data);
+    let out = curl(&[
+        "-v",
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &file.arg(),
+        &url(server, "/"),
+    ]);
+    let verbose = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        verbose.contains("> Transfer-Encoding: chunked"),
+        "curl did not upload chunked:\n{verbose}"
+    );
+    assert!(
+        verbose.contains("< HTTP/1.1 200 OK"),
+        "status missing:\n{verbose}"
+    );
+    assert_echoed(&out, &data);
+    verbose
+}
+
+/// curl uploads 1.5 MB with `Expect: 100-continue` (past curl's own 1 MiB threshold, and
+/// given explicitly in case another curl has another) to an echo app behind `server`: 200 and
+/// the same bytes back. Returns curl's verbose output for the caller's checks of the 100.
+pub(crate) fn expect_continue_upload_to_echo(server: &Server) -> String {
+    let data: Vec<u8> = megabyte().into_iter().cycle().take(1_500_000).collect();
+    let file = TempFile::new("expect", &data);
+    let out = curl(&[
+        "-v",
+        "-H",
+        "Expect: 100-continue",
+        "--expect100-timeout",
+        "10",
+        "--data-binary",
+        &file.arg(),
+        &url(server, "/"),
+    ]);
+    let verbose = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        verbose.contains("> Expect: 100-continue"),
+        "curl sent no Expect:\n{verbose}"
+    );
+    assert!(verbose.contains("< HTTP/1.1 200 OK"), "{verbose}");
+    assert_echoed(&out, &data);
+    verbose
+}
+
+fn assert_echoed(out: &Output, data: &[u8]) {
+    assert!(
+        out.stdout == data,
+        "echoed body differs ({} bytes)",
+        out.stdout.len()
+    );
+}
