@@ -157,9 +157,9 @@ impl From<ProtocolErrorKind> for ProtocolError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum UsageError {
-    /// No request with this id is open on the channel (it finished, or never existed).
-    /// Stop sending commands for it.
-    #[error("unknown or finished request")]
+    /// No request with this id was ever dispatched to the app (or it is the channel's own
+    /// error response). Check the id.
+    #[error("unknown request")]
     UnknownRequest,
     /// The request was lost (connection lost, timed out, or its body was malformed) and its
     /// response can no longer be sent. Stop producing for it.
@@ -171,7 +171,8 @@ pub enum UsageError {
     /// Body data or finish before the head. Send the head first.
     #[error("response head not sent yet")]
     HeadNotSent,
-    /// The response is finished. Nothing more can be sent for this request.
+    /// The response is finished (whether or not it has left the queue). Nothing more can be
+    /// sent for this request.
     #[error("response already finished")]
     AlreadyFinished,
     /// A status outside 100..=999, a 1xx as the final head or a final status as an

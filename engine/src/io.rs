@@ -193,15 +193,52 @@ pub enum AppCommand {
         /// The bytes; empty is allowed and sends nothing.
         data: Bytes,
     },
+    /// Send several buffers of response body as one write (Twisted's `writeSequence`): one
+    /// chunk on a chunked body, one length check against `Content-Length`, one backpressure
+    /// check, so either every part is accepted or none is. Empty parts are skipped; nothing is
+    /// copied.
+    SendBodyParts {
+        /// The request.
+        request: RequestId,
+        /// The buffers, in order.
+        parts: Vec<Bytes>,
+    },
     /// The response is complete.
     Finish {
         /// The request.
         request: RequestId,
     },
-    /// Give up on the response. At the front of the queue the connection is closed at once,
-    /// as web2's `abortConnection`, and the client sees a truncated response; behind other
-    /// responses, those finish first and the connection closes where this one would start.
+    /// Give up on the response, in any state: before its head, in the middle of its body,
+    /// while its producer is paused or a pull is outstanding, while its request body is still
+    /// arriving. At the front of the queue the connection is closed at once, as web2's
+    /// `abortConnection`: output not yet written is discarded and the client sees a truncated
+    /// response (a reset where the transport can send one). Behind other responses, those
+    /// finish first and the connection closes where this one would start. Requests after it are
+    /// lost. A response already complete and retired cannot be aborted
+    /// (`UsageError::AlreadyFinished`).
     Abort {
+        /// The request.
+        request: RequestId,
+    },
+    /// End the connection gracefully at this request (Twisted's `loseConnection`): everything
+    /// already sent is written, then the connection closes (FIN, then the lingering close).
+    ///
+    /// - Responses before this one finish first: a close never cuts another response short.
+    /// - This request's response ends where it stands. Not started: nothing of it is written
+    ///   (Twisted's test_losingConnection). Complete: the client gets all of it. Part-way: the
+    ///   client sees it cut short (a close-delimited body is thereby complete). Later commands
+    ///   for it are refused with `UsageError::RequestLost`.
+    /// - Requests after it are not answered: those already dispatched are reported
+    ///   [`Event::Lost`], the rest are never read. Twisted drops them silently too; reporting
+    ///   them lets the app stop work nobody will see, and the client, seeing the connection end
+    ///   after the last response, knows they were not processed and may retry them (RFC 9112
+    ///   §9.3.2).
+    /// - On a request whose response is already complete and retired, the connection closes
+    ///   once what was written is flushed, and every later request is treated as above.
+    ///
+    /// To send a complete response and then close, put `Connection: close` on its head
+    /// instead: the client is told, and the connection ends when the response does.
+    Close {
         /// The request.
         request: RequestId,
     },

@@ -442,8 +442,24 @@ pub enum AppAction {
         /// How many.
         bytes: usize,
     },
+    /// Response body bytes in several buffers, as one write.
+    BodyParts {
+        /// The request.
+        #[serde(serialize_with = "display")]
+        request: RequestId,
+        /// How many buffers.
+        parts: usize,
+        /// How many bytes in all.
+        bytes: usize,
+    },
     /// The response is complete.
     Finish {
+        /// The request.
+        #[serde(serialize_with = "display")]
+        request: RequestId,
+    },
+    /// End the connection gracefully at this request.
+    Close {
         /// The request.
         #[serde(serialize_with = "display")]
         request: RequestId,
@@ -487,7 +503,13 @@ impl fmt::Display for AppAction {
             }
             AppAction::Head { request, status } => write!(f, "head {request} {status}"),
             AppAction::Body { request, bytes } => write!(f, "body {request} {bytes} bytes"),
+            AppAction::BodyParts {
+                request,
+                parts,
+                bytes,
+            } => write!(f, "body {request} {bytes} bytes in {parts} parts"),
             AppAction::Finish { request } => write!(f, "finish {request}"),
+            AppAction::Close { request } => write!(f, "close {request}"),
             AppAction::Abort { request } => write!(f, "abort {request}"),
             AppAction::RegisterProducer { request, kind } => {
                 write!(f, "register {} producer {request}", lower(kind))

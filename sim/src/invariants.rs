@@ -148,13 +148,14 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched, on
-            // connections whose app did not cut a response on purpose (a proxy whose origin
-            // broke off mid-body).
+            // connections whose app did not end them on purpose (an abort: a proxy whose
+            // origin broke off mid-body; a graceful close, which leaves later requests
+            // unanswered by design).
             let app_cut = notes.iter().any(|(_, e)| {
                 matches!(
                     e,
                     ServerEvent::App {
-                        command: AppAction::Abort { .. }
+                        command: AppAction::Abort { .. } | AppAction::Close { .. }
                     }
                 )
             });

@@ -236,7 +236,9 @@ fn app_request(command: &AppAction) -> Option<RequestId> {
         | AppAction::Informational { request, .. }
         | AppAction::Head { request, .. }
         | AppAction::Body { request, .. }
+        | AppAction::BodyParts { request, .. }
         | AppAction::Finish { request }
+        | AppAction::Close { request }
         | AppAction::Abort { request }
         | AppAction::RegisterProducer { request, .. }
         | AppAction::UnregisterProducer { request } => Some(*request),

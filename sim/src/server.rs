@@ -269,7 +269,13 @@ fn app_action(command: &AppCommand) -> AppAction {
             request: *request,
             bytes: data.len(),
         },
+        AppCommand::SendBodyParts { request, parts } => AppAction::BodyParts {
+            request: *request,
+            parts: parts.len(),
+            bytes: parts.iter().map(|part| part.len()).sum(),
+        },
         AppCommand::Finish { request } => AppAction::Finish { request: *request },
+        AppCommand::Close { request } => AppAction::Close { request: *request },
         AppCommand::Abort { request } => AppAction::Abort { request: *request },
         AppCommand::RegisterProducer { request, kind } => AppAction::RegisterProducer {
             request: *request,

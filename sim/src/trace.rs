@@ -389,7 +389,7 @@ fn shape_of(event: &Event) -> Event {
             | ServerEvent::Write { bytes }
             | ServerEvent::Body { bytes, .. }
             | ServerEvent::App {
-                command: AppAction::Body { bytes, .. },
+                command: AppAction::Body { bytes, .. } | AppAction::BodyParts { bytes, .. },
             } => *bytes = 0,
             ServerEvent::App {
                 command: AppAction::Consume { bytes, .. },

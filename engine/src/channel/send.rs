@@ -1,6 +1,6 @@
 //! Application commands: credit, informational and final heads, body data, finish, abort,
-//! producers, drain. Every check happens before any state changes, so an `Err` leaves the
-//! channel exactly as it was.
+//! graceful close, producers, drain. Every check happens before any state changes, so an `Err`
+//! leaves the channel exactly as it was.
 
 use bytes::{Bytes, BytesMut};
 
@@ -35,7 +35,13 @@ impl Channel {
                 self.send_informational(request, head)
             }
             AppCommand::SendHead { request, head } => self.send_head(request, head),
-            AppCommand::SendBody { request, data } => self.send_body(request, data),
+            AppCommand::SendBody { request, data } => {
+                self.send_body(request, data.len() as u64, std::iter::once(data))
+            }
+            AppCommand::SendBodyParts { request, parts } => {
+                let len = parts.iter().map(|part| part.len() as u64).sum();
+                self.send_body(request, len, parts)
+            }
             AppCommand::Finish { request } => self.finish(request),
             AppCommand::SendRequest { .. } => Err(UsageError::WrongRole),
             AppCommand::Abort { request } => {
@@ -43,10 +49,11 @@ impl Channel {
                 if index == 0 {
                     self.close_now(CloseReason::Abort);
                 } else {
-                    self.abort_queued(index);
+                    self.end_at(index);
                 }
                 Ok(())
             }
+            AppCommand::Close { request } => self.close_at(request),
             AppCommand::RegisterProducer { request, kind } => self.register_producer(request, kind),
             AppCommand::UnregisterProducer { request } => {
                 let index = self.open_exchange(request)?;
@@ -56,9 +63,38 @@ impl Channel {
         }
     }
 
-    /// The app gives up a response that waits behind others: those finish (a response in
-    /// progress is never corrupted), then the connection closes where this one would start.
-    fn abort_queued(&mut self, index: usize) {
+    /// `Close`: the connection ends at this request, gracefully.
+    fn close_at(&mut self, request: RequestId) -> Result<(), UsageError> {
+        match self.open_exchange(request) {
+            Ok(index) => {
+                self.end_at(index);
+                Ok(())
+            }
+            Err(UsageError::AlreadyFinished) if self.is_retired(request) => {
+                // Everything in flight came after it.
+                self.lose_exchanges_from(0);
+                self.no_more_requests = true;
+                if !matches!(self.recv, RecvState::Closed) {
+                    self.recv_close();
+                }
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whether `request` was dispatched and its response completed and left the queue.
+    fn is_retired(&self, request: RequestId) -> bool {
+        request.sequence() < self.next_id
+            && self.close != CloseState::Closed
+            && self.exchange_index(request).is_none()
+            && !self.lost_ids.contains(&request)
+    }
+
+    /// The response at `index` is the connection's last and ends where it stands: the ones
+    /// before it finish (a response in progress is never corrupted), what it queued is
+    /// written, then the connection closes gracefully. Later requests are lost.
+    fn end_at(&mut self, index: usize) {
         let exchange = &mut self.exchanges[index];
         // The app knows: no `Lost` for it, but later commands for it are refused as lost.
         exchange.lost = true;
@@ -80,9 +116,10 @@ impl Channel {
         if self.close == CloseState::Closed || self.lost_ids.contains(&request) {
             return Err(UsageError::RequestLost);
         }
-        let index = self
-            .exchange_index(request)
-            .ok_or(UsageError::UnknownRequest)?;
+        let Some(index) = self.exchange_index(request) else {
+            // Dispatched, not lost, gone from the queue: its response completed.
+            return Err(UsageError::AlreadyFinished);
+        };
         let exchange = &self.exchanges[index];
         if exchange.lost {
             return Err(UsageError::RequestLost);
@@ -232,7 +269,12 @@ impl Channel {
         }
     }
 
-    fn send_body(&mut self, request: RequestId, data: Bytes) -> Result<(), UsageError> {
+    fn send_body(
+        &mut self,
+        request: RequestId,
+        len: u64,
+        parts: impl IntoIterator<Item = Bytes>,
+    ) -> Result<(), UsageError> {
         let index = self.open_exchange(request)?;
         let mut encoder = match self.exchanges[index].send {
             SendState::AwaitingHead => return Err(UsageError::HeadNotSent),
@@ -240,23 +282,16 @@ impl Channel {
             SendState::Done => return Err(UsageError::AlreadyFinished),
             SendState::Aborted => return Err(UsageError::RequestLost),
         };
-        if !data.is_empty() && !self.send_room(index) {
+        if len > 0 && !self.send_room(index) {
             return Err(SendError::Blocked.into());
         }
-        // At most three pieces (chunk size line, data, CRLF): no allocation per write.
-        let mut pieces: [Option<Bytes>; 3] = [None, None, None];
-        let mut count = 0;
-        encoder.encode(data, |piece| {
-            pieces[count] = Some(piece);
-            count += 1;
-        })?;
+        // The encoder checks everything before it emits the first piece, so an `Err` leaves
+        // the channel unchanged.
+        encoder.encode_parts(len, parts, |piece| self.emit(index, piece))?;
         let exchange = &mut self.exchanges[index];
         exchange.send = SendState::Body(encoder);
         if let Some(producer) = &mut exchange.producer {
             producer.pull_outstanding = false;
-        }
-        for piece in pieces.into_iter().flatten() {
-            self.emit(index, piece);
         }
         Ok(())
     }

@@ -214,7 +214,13 @@ impl ClientConnection {
     fn handle_command(&mut self, command: AppCommand) -> Result<(), UsageError> {
         match command {
             AppCommand::SendRequest { head } => self.send_request(head),
-            AppCommand::SendBody { request, data } => self.send_body(request, data),
+            AppCommand::SendBody { request, data } => {
+                self.send_body(request, data.len() as u64, std::iter::once(data))
+            }
+            AppCommand::SendBodyParts { request, parts } => {
+                let len = parts.iter().map(|part| part.len() as u64).sum();
+                self.send_body(request, len, parts)
+            }
             AppCommand::Finish { request } => self.finish(request),
             AppCommand::Consume { request, bytes } => {
                 let exchange = self.exchange_mut(request)?;
@@ -252,9 +258,10 @@ impl ClientConnection {
                 self.last_exchange = true;
                 Ok(())
             }
-            AppCommand::SendHead { .. } | AppCommand::SendInformational { .. } => {
-                Err(UsageError::WrongRole)
-            }
+            // A client ends its connection with `Drain` (after the exchange) or `Abort`.
+            AppCommand::SendHead { .. }
+            | AppCommand::SendInformational { .. }
+            | AppCommand::Close { .. } => Err(UsageError::WrongRole),
         }
     }
 
@@ -280,7 +287,12 @@ impl ClientConnection {
         Ok(())
     }
 
-    fn send_body(&mut self, request: RequestId, data: Bytes) -> Result<(), UsageError> {
+    fn send_body(
+        &mut self,
+        request: RequestId,
+        len: u64,
+        parts: impl IntoIterator<Item = Bytes>,
+    ) -> Result<(), UsageError> {
         let room = self.send_room();
         let exchange = self.exchange_mut(request)?;
         if exchange.request_finished {
@@ -289,17 +301,15 @@ impl ClientConnection {
         if exchange.awaiting_continue || !room {
             return Err(SendError::Blocked.into());
         }
-        if let Some(producer) = &mut exchange.producer {
-            producer.pull_outstanding = false;
-        }
-        let mut pieces: [Option<Bytes>; 3] = [None, None, None];
-        let mut count = 0;
-        exchange.encoder.encode(data, |piece| {
-            pieces[count] = Some(piece);
-            count += 1;
-        })?;
-        for piece in pieces.into_iter().flatten() {
-            self.transmit(piece);
+        let mut encoder = exchange.encoder;
+        // The encoder checks everything before it emits the first piece, so an `Err` leaves
+        // the connection unchanged.
+        encoder.encode_parts(len, parts, |piece| self.transmit(piece))?;
+        if let Some(exchange) = &mut self.exchange {
+            exchange.encoder = encoder;
+            if let Some(producer) = &mut exchange.producer {
+                producer.pull_outstanding = false;
+            }
         }
         Ok(())
     }
@@ -333,6 +343,8 @@ impl ClientConnection {
         match &mut self.exchange {
             Some(exchange) if exchange.id == request => Ok(exchange),
             _ if request.sequence() < self.next_id && self.closed => Err(UsageError::RequestLost),
+            // An earlier exchange, over (its response ended).
+            _ if request.sequence() < self.next_id => Err(UsageError::AlreadyFinished),
             _ => Err(UsageError::UnknownRequest),
         }
     }

@@ -250,7 +250,7 @@ impl Run {
         let op = reader.byte();
         let request = self.pick_request(reader);
         let arg = reader.byte();
-        match op % 9 {
+        match op % 11 {
             0 => AppCommand::Consume {
                 request,
                 bytes: [0, 1, 3, 16, 1000, u64::MAX, u64::from(arg)][usize::from(arg % 7)],
@@ -282,6 +282,19 @@ impl Run {
                 AppCommand::RegisterProducer { request, kind }
             }
             7 => AppCommand::UnregisterProducer { request },
+            8 => {
+                let sizes = [0, 1, 7, 48, 300];
+                let parts = (0..arg % 4)
+                    .map(|i| {
+                        Bytes::from(vec![
+                            b'p';
+                            sizes[usize::from((arg >> 2).wrapping_add(i)) % 5]
+                        ])
+                    })
+                    .collect();
+                AppCommand::SendBodyParts { request, parts }
+            }
+            9 => AppCommand::Close { request },
             _ => AppCommand::Drain,
         }
     }
@@ -307,8 +320,10 @@ impl Run {
             | AppCommand::SendInformational { request, .. }
             | AppCommand::SendHead { request, .. }
             | AppCommand::SendBody { request, .. }
+            | AppCommand::SendBodyParts { request, .. }
             | AppCommand::Finish { request }
             | AppCommand::Abort { request }
+            | AppCommand::Close { request }
             | AppCommand::RegisterProducer { request, .. }
             | AppCommand::UnregisterProducer { request } => Some(*request),
             AppCommand::Drain | AppCommand::SendRequest { .. } => None,

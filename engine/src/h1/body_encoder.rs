@@ -22,34 +22,41 @@ pub(crate) enum BodyEncoder {
 }
 
 impl BodyEncoder {
-    /// Frames `data`, handing each piece to `emit` in order. The data itself is never copied.
-    pub(crate) fn encode(
+    /// Frames `parts`, `len` bytes in all, as one write (Twisted's `writeSequence`): one chunk
+    /// for a chunked body, one length check for `Content-Length`, so either every part goes
+    /// out or none does. Empty parts are skipped; nothing is copied.
+    pub(crate) fn encode_parts(
         &mut self,
-        data: Bytes,
+        len: u64,
+        parts: impl IntoIterator<Item = Bytes>,
         mut emit: impl FnMut(Bytes),
     ) -> Result<(), UsageError> {
-        if data.is_empty() {
+        if len == 0 {
             // An empty chunk would end a chunked body early: send nothing.
             return Ok(());
         }
+        let emit_parts = |emit: &mut dyn FnMut(Bytes)| {
+            for part in parts.into_iter().filter(|part| !part.is_empty()) {
+                emit(part);
+            }
+        };
         match self {
             BodyEncoder::Length { remaining } => {
-                let len = data.len() as u64;
                 if len > *remaining {
                     return Err(UsageError::BodyTooLong);
                 }
                 *remaining -= len;
-                emit(data);
+                emit_parts(&mut emit);
             }
             BodyEncoder::Chunked => {
                 let mut line = BytesMut::with_capacity(18);
-                write_hex(&mut line, data.len() as u64);
+                write_hex(&mut line, len);
                 line.put_slice(b"\r\n");
                 emit(line.freeze());
-                emit(data);
+                emit_parts(&mut emit);
                 emit(Bytes::from_static(b"\r\n"));
             }
-            BodyEncoder::CloseDelimited => emit(data),
+            BodyEncoder::CloseDelimited => emit_parts(&mut emit),
             BodyEncoder::Empty => {}
         }
         Ok(())
@@ -99,9 +106,8 @@ mod tests {
     fn run(mut encoder: BodyEncoder, pieces: &[&'static str]) -> Result<Vec<u8>, UsageError> {
         let mut out = Vec::new();
         for piece in pieces {
-            encoder.encode(Bytes::from_static(piece.as_bytes()), |b| {
-                out.extend_from_slice(&b)
-            })?;
+            let piece = Bytes::from_static(piece.as_bytes());
+            encoder.encode_parts(piece.len() as u64, [piece], |b| out.extend_from_slice(&b))?;
         }
         encoder.finish(|b| out.extend_from_slice(&b))?;
         Ok(out)
@@ -132,6 +138,29 @@ mod tests {
             run(BodyEncoder::Length { remaining: 6 }, &["hello"]),
             Err(UsageError::BodyTooShort)
         );
+    }
+
+    #[test]
+    fn parts_are_one_write() {
+        let parts = || [b"Hello" as &[u8], b"", b", ", b"world!"].map(Bytes::from_static);
+        let mut out = Vec::new();
+        let mut chunked = BodyEncoder::Chunked;
+        chunked
+            .encode_parts(13, parts(), |b| out.extend_from_slice(&b))
+            .unwrap();
+        assert_eq!(out, b"d\r\nHello, world!\r\n");
+        // All or nothing against a declared length.
+        let mut short = BodyEncoder::Length { remaining: 12 };
+        let result = short.encode_parts(13, parts(), |_| panic!("nothing may be emitted"));
+        assert_eq!(result, Err(UsageError::BodyTooLong));
+        assert_eq!(short, BodyEncoder::Length { remaining: 12 });
+        let mut exact = BodyEncoder::Length { remaining: 13 };
+        out.clear();
+        exact
+            .encode_parts(13, parts(), |b| out.extend_from_slice(&b))
+            .unwrap();
+        assert_eq!(out, b"Hello, world!");
+        assert_eq!(exact, BodyEncoder::Length { remaining: 0 });
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use twine_engine::{CloseReason, TransportState};
 
-use crate::event::{Check, ServerEvent, Violation};
+use crate::event::{AppAction, Check, ServerEvent, Violation};
 use crate::trace::ms;
 
 /// One server-side entry: when, and what.
@@ -134,8 +134,8 @@ fn is_end(event: &ServerEvent) -> bool {
     )
 }
 
-/// Whether the server lost or aborted a request on this connection, so that a response may be
-/// cut short.
+/// Whether the server lost or aborted a request on this connection, or its app closed it, so
+/// that a response may be cut short.
 pub(crate) fn lost_or_aborted(notes: &[Note<'_>]) -> bool {
     notes.iter().any(|&(_, event)| {
         matches!(
@@ -145,6 +145,10 @@ pub(crate) fn lost_or_aborted(notes: &[Note<'_>]) -> bool {
                     reason: CloseReason::Abort
                 }
                 | ServerEvent::SocketAborted
+                // The app ended the connection where a response stood (`loseConnection`).
+                | ServerEvent::App {
+                    command: AppAction::Close { .. }
+                }
         )
     })
 }

@@ -9,6 +9,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod abort_queued;
+mod app_api;
 mod body_timer;
 mod closed_channel;
 mod date_header;

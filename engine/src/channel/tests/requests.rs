@@ -335,13 +335,13 @@ fn misuse_is_refused_without_writing() {
     })
     .unwrap();
     h.app(AppCommand::Finish { request: R0 }).unwrap();
-    // The exchange left the queue: later commands name an unknown request.
+    // The exchange left the queue: later commands are refused as finished.
     assert_eq!(
         h.app(AppCommand::SendBody {
             request: R0,
             data: data()
         }),
-        Err(UsageError::UnknownRequest)
+        Err(UsageError::AlreadyFinished)
     );
     assert_eq!(
         h.take_wire(),

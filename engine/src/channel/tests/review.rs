@@ -421,7 +421,7 @@ fn head_with_a_length_and_a_body_stays_in_sync() {
 }
 
 /// Regression. A producer: registered, then the response finishes (Stopped), then the app
-/// unregisters: refused as unknown, with nothing else reported.
+/// unregisters: refused as finished, with nothing else reported.
 #[test]
 fn register_finish_unregister() {
     let mut h = Harness::new(bare());
@@ -435,7 +435,7 @@ fn register_finish_unregister() {
     finish(&mut h, R0);
     assert_eq!(
         h.app(AppCommand::UnregisterProducer { request: R0 }),
-        Err(UsageError::UnknownRequest)
+        Err(UsageError::AlreadyFinished)
     );
     assert_eq!(
         h.producer_states(R0),
