@@ -398,7 +398,11 @@ pub enum Event {
         /// The request.
         id: RequestId,
     },
-    /// For a pull producer: produce one more chunk now.
+    /// For a pull producer: produce one more chunk. The channel asks once the producer may
+    /// produce and its last chunk was taken; a driver hands the pull on when the data is
+    /// needed, i.e. when everything it was given has been written (Twisted's
+    /// `resumeProducing` for an `IPullProducer`), so a pull producer never runs ahead of the
+    /// transport.
     Pull {
         /// The request.
         id: RequestId,

@@ -24,7 +24,10 @@ pub trait App {
     }
 
     /// Called when the driver has written everything it was given: a producing push producer
-    /// pushes its next chunk. Returns whether it pushed anything.
+    /// pushes its next chunk. Returns whether it pushed anything. (A pull producer's
+    /// `Event::Pull` is delivered at the same moment, through [`App::on_event`]: the channel
+    /// asks as soon as the producer may produce, the driver hands the pull on when the data is
+    /// needed.)
     fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
         let _ = (now, commands);
         false

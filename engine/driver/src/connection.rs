@@ -3,8 +3,9 @@
 //!
 //! Order of work in one turn, always the same: drain every output; feed the app's commands;
 //! write without waiting; close or shut down when the channel said so and the queue is empty;
-//! let the app produce; and only then wait, in a `biased` `select!`, for the socket to become
-//! writable or readable, for the next deadline, or for a drain signal.
+//! once the queue is empty, hand the app the pulls the channel asked for, or let it produce;
+//! and only then wait, in a `biased` `select!`, for the socket to become writable or
+//! readable, for the next deadline, or for a drain signal.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -18,7 +19,8 @@ use tokio::sync::watch;
 
 use crate::{App, Clock};
 use twine_engine::{
-    AppCommand, CloseReason, Connection, Input, Instant, Output, TransportState, UsageError,
+    AppCommand, CloseReason, Connection, Event, Input, Instant, Output, ProducerState, RequestId,
+    TransportState, UsageError,
 };
 
 /// Sees every input and output of a connection: the simulation's trace recorder.
@@ -105,6 +107,12 @@ struct Driver<'a, S, C, A, O> {
     clock: Clock,
     queue: VecDeque<Bytes>,
     commands: Vec<AppCommand>,
+    /// Pulls the channel asked for, held until everything written so far has left (a pull
+    /// producer is asked for data when the transport's buffer runs empty, as Twisted's
+    /// `resumeProducing` is; handing the pull on at once would let a pull producer fill the
+    /// queue like an unpaused push producer). In request order; a request leaves when its
+    /// producer stops or it is lost.
+    pulls: Vec<RequestId>,
     read_buf: BytesMut,
     /// The next read's size: grows while reads fill it, shrinks when they come back small.
     read_size: usize,
@@ -144,6 +152,7 @@ where
         clock,
         queue: VecDeque::new(),
         commands: Vec::new(),
+        pulls: Vec::new(),
         read_buf: BytesMut::new(),
         read_size: READ_BYTES_MIN,
         blocked: false,
@@ -187,7 +196,7 @@ where
                 let _ = self.writer.shutdown().await;
                 continue;
             }
-            if self.queue.is_empty() && self.app.produce(self.clock.now(), &mut self.commands) {
+            if self.queue.is_empty() && (self.deliver_pulls() || self.produce()) {
                 continue;
             }
             self.wait(options).await;
@@ -206,8 +215,17 @@ where
             self.observer.on_output(now, &output);
             match output {
                 Output::Transmit(bytes) => self.queue.push_back(bytes),
-                Output::Event(event) => self.app.on_event(now, event, &mut self.commands),
+                Output::Event(Event::Pull { id }) => self.pulls.push(id),
+                Output::Event(event) => {
+                    if let Event::Lost { id } = event {
+                        self.pulls.retain(|&pull| pull != id);
+                    }
+                    self.app.on_event(now, event, &mut self.commands);
+                }
                 Output::Producer { request, state } => {
+                    if state == ProducerState::Stopped {
+                        self.pulls.retain(|&pull| pull != request);
+                    }
                     self.app
                         .on_producer(now, request, state, &mut self.commands)
                 }
@@ -221,6 +239,24 @@ where
                 _ => {}
             }
         }
+    }
+
+    /// Hands the held pulls to the app, once the queue is empty. Returns whether there were any.
+    fn deliver_pulls(&mut self) -> bool {
+        if self.pulls.is_empty() {
+            return false;
+        }
+        let now = self.clock.now();
+        for id in std::mem::take(&mut self.pulls) {
+            self.app
+                .on_event(now, Event::Pull { id }, &mut self.commands);
+        }
+        true
+    }
+
+    /// Lets a push producer produce, once the queue is empty.
+    fn produce(&mut self) -> bool {
+        self.app.produce(self.clock.now(), &mut self.commands)
     }
 
     fn feed_commands(&mut self) {

@@ -6,6 +6,7 @@
 //! fragmentation and anything else the scenario draws), plus expectations of its own that are
 //! checked on top of the harness's invariants.
 
+mod app_api;
 mod backpressure;
 mod build;
 mod chunked;
@@ -75,6 +76,7 @@ pub fn all() -> Vec<Entry> {
         restart::ENTRIES,
         network::ENTRIES,
         proxy::ENTRIES,
+        app_api::ENTRIES,
     ]
     .concat()
 }

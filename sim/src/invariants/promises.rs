@@ -6,7 +6,8 @@
 //!   granularity), except the two a peer's progress pushes back (`body_read`, `send_stall`),
 //!   which never fire before it.
 //! - **Producers**: a producer's states follow each other (never the same twice in a row),
-//!   nothing follows `stopped`, and every producer of a connection that ended is stopped.
+//!   nothing follows `stopped`, and every producer of a connection that ended is stopped or
+//!   was unregistered by its app.
 //! - **Reading**: paused and resumed alternate, starting from reading.
 //! - **Lingering close**: after a protocol error, the connection closes gracefully only after
 //!   shutting down its write side (so a client still sending reads the error, not a reset),
@@ -19,7 +20,7 @@ use twine_engine::{
 };
 
 use super::server_trace::Note;
-use crate::event::{Check, ServerEvent, Violation};
+use crate::event::{AppAction, Check, ServerEvent, Violation};
 use crate::trace::ms;
 
 /// How late a timer may fire: the simulation steps a millisecond at a time.
@@ -109,7 +110,21 @@ fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
 fn producers(notes: &[Note<'_>]) -> Vec<String> {
     let mut out = Vec::new();
     let mut last: BTreeMap<RequestId, (u64, ProducerState)> = BTreeMap::new();
-    for &(at, event) in notes {
+    for (index, &(at, event)) in notes.iter().enumerate() {
+        if let ServerEvent::App {
+            command: AppAction::UnregisterProducer { request },
+        } = event
+        {
+            // The app took its producer back (no `stopped`: Twisted's `unregisterProducer`
+            // does not stop it); a producer registered next starts afresh. Unless refused.
+            let refused = notes
+                .get(index + 1)
+                .is_some_and(|(_, next)| matches!(next, ServerEvent::AppRefused { .. }));
+            if !refused {
+                last.remove(request);
+            }
+            continue;
+        }
         let ServerEvent::Producer { request, state } = event else {
             continue;
         };

@@ -13,7 +13,7 @@ use twine_engine::{
 
 use super::*;
 use crate::client::{ClientLog, ClientScript};
-use crate::event::{Check, ServerEvent};
+use crate::event::{AppAction, Check, ServerEvent};
 
 const REQUEST: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
@@ -485,6 +485,33 @@ fn illegal_producer_moves_and_unstopped_producers_are_caught() {
     );
     let left = [producer(ProducerState::Producing)];
     let trace = clean_with(Some(s(ServerEvent::ShutdownWrite)), &left);
+    assert_eq!(
+        found(&trace, Check::Producer),
+        ["c0: producer req#0 left Producing (since 6.000ms) when the connection ended"]
+    );
+    // Unregistered by the app: the next producer starts afresh and the old one owes no stop;
+    // a refused unregister changes nothing.
+    let unregister = s(ServerEvent::App {
+        command: AppAction::UnregisterProducer {
+            request: RequestId::from_sequence(0),
+        },
+    });
+    let handed_over = [
+        producer(ProducerState::Producing),
+        unregister.clone(),
+        producer(ProducerState::Producing),
+        producer(ProducerState::Stopped),
+    ];
+    let trace = clean_with(Some(s(ServerEvent::ShutdownWrite)), &handed_over);
+    assert_eq!(found(&trace, Check::Producer), Vec::<String>::new());
+    let refused = s(ServerEvent::AppRefused {
+        command: AppAction::UnregisterProducer {
+            request: RequestId::from_sequence(0),
+        },
+        error: twine_engine::UsageError::RequestLost,
+    });
+    let kept = [producer(ProducerState::Producing), unregister, refused];
+    let trace = clean_with(Some(s(ServerEvent::ShutdownWrite)), &kept);
     assert_eq!(
         found(&trace, Check::Producer),
         ["c0: producer req#0 left Producing (since 6.000ms) when the connection ended"]

@@ -282,7 +282,8 @@ fn a_producer_handed_over_mid_response_gets_its_own_reports() {
 #[test]
 fn abort_from_every_state_closes_at_once() {
     // Before the head, mid-body, paused, with a pull outstanding, mid-upload.
-    let setups: [(&str, fn(&mut Harness)); 5] = [
+    type Setup = fn(&mut Harness);
+    let setups: [(&str, Setup); 5] = [
         ("before the head", |_| {}),
         ("mid-body", |h| {
             head(h, R0, None);

@@ -1,0 +1,300 @@
+//! `api`: one route per request-side command of the app API (Twisted's `Request` and
+//! `HTTPChannel` methods, web2's `ChannelRequest`), so each can be seen on the wire with a
+//! real client and in the simulation's `app_api` family.
+//!
+//! | route | commands | Twisted |
+//! |---|---|---|
+//! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
+//! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
+//! | `/close` | `Close` before any head | `loseConnection` |
+//! | `/close-mid-body` | 20 bytes declared, 10 sent, `Close` | `loseConnection` |
+//! | `/close-after` | a complete response, then `Close` | `finish`, `loseConnection` |
+//! | `/abort` | `Abort` before any head | `abortConnection` |
+//! | `/abort-mid-body` | 20 bytes declared, 10 sent, `Abort` | `abortConnection` |
+//! | `/handover/<n>` | push producer, unregistered at `n/2`, pull one | `registerProducer` |
+//! | `/misuse/second-producer` | a second `RegisterProducer` (refused) | `RuntimeError` |
+//! | `/misuse/body-after-finish` | `SendBody` after `Finish` (refused) | `RuntimeError` |
+//! | `/misuse/late-hints` | a 103 after the final head (refused) | |
+//! | `/misuse/framing` | a head with `Transfer-Encoding` (refused), then a good one | |
+//!
+//! `/handover/<n>` sends `n` bytes of the stream app's pattern: a push producer
+//! (`streaming=True`) sends the first half, is unregistered (`unregisterProducer`), and a pull
+//! producer (`streaming=False`) sends the rest.
+//!
+//! The misuse routes then answer `200 ok`: the refused command writes nothing, so the client
+//! sees a correct response (the driver reports the typed `UsageError` to its observer: the
+//! simulation's trace). Anything else is 404.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use twine_engine::{
+    AppCommand, Event, Instant, ProducerKind, ProducerState, RequestHead, RequestId, ResponseHead,
+};
+
+use crate::apps::stream::pattern_chunk;
+use crate::App;
+
+/// Bytes per handover chunk: small, so each producer sends several.
+const HANDOVER_CHUNK_BYTES: u64 = 4 * 1024;
+
+/// The api app for one connection.
+#[derive(Debug, Default)]
+pub struct Api {
+    handovers: BTreeMap<RequestId, Handover>,
+}
+
+/// A `/handover/<n>` response in progress.
+#[derive(Debug)]
+struct Handover {
+    sent: u64,
+    total: u64,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The push producer sends the first half while it may produce.
+    Push { producing: bool },
+    /// The pull producer sends the rest, a chunk per `Event::Pull`.
+    Pull,
+}
+
+impl Api {
+    /// A new api app.
+    pub fn new() -> Api {
+        Api::default()
+    }
+
+    fn on_request(&mut self, id: RequestId, head: &RequestHead, commands: &mut Vec<AppCommand>) {
+        let path = head.path();
+        if let Some(total) = path
+            .strip_prefix(b"/handover/")
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| digits.parse::<u64>().ok())
+        {
+            self.start_handover(id, total, commands);
+            return;
+        }
+        let request = id;
+        let ok = || Bytes::from_static(b"ok\n");
+        match path {
+            b"/hints" => {
+                let hints = ResponseHead::new(103).with_header("Link", "</style.css>; rel=preload");
+                commands.push(AppCommand::SendInformational {
+                    request,
+                    head: hints,
+                });
+                respond(commands, id, 200, Bytes::from_static(b"hinted\n"));
+            }
+            b"/parts" => {
+                commands.push(AppCommand::SendHead {
+                    request,
+                    head: text_head(200),
+                });
+                let parts = ["Hello", ", ", "world", "!\n"]
+                    .map(|part| Bytes::from_static(part.as_bytes()))
+                    .to_vec();
+                commands.push(AppCommand::SendBodyParts { request, parts });
+                commands.push(AppCommand::Finish { request });
+            }
+            b"/close" => commands.push(AppCommand::Close { request }),
+            b"/close-mid-body" | b"/abort-mid-body" => {
+                let head = text_head(200).with_header("Content-Length", "20");
+                commands.push(AppCommand::SendHead { request, head });
+                let data = Bytes::from_static(b"first half");
+                commands.push(AppCommand::SendBody { request, data });
+                commands.push(match path {
+                    b"/close-mid-body" => AppCommand::Close { request },
+                    _ => AppCommand::Abort { request },
+                });
+            }
+            b"/close-after" => {
+                respond(commands, id, 200, Bytes::from_static(b"bye\n"));
+                commands.push(AppCommand::Close { request });
+            }
+            b"/abort" => commands.push(AppCommand::Abort { request }),
+            b"/misuse/second-producer" => {
+                let head = text_head(200).with_header("Content-Length", "3");
+                commands.push(AppCommand::SendHead { request, head });
+                for kind in [ProducerKind::Push, ProducerKind::Pull] {
+                    commands.push(AppCommand::RegisterProducer { request, kind });
+                }
+                commands.push(AppCommand::UnregisterProducer { request });
+                commands.push(AppCommand::SendBody {
+                    request,
+                    data: ok(),
+                });
+                commands.push(AppCommand::Finish { request });
+            }
+            b"/misuse/body-after-finish" => {
+                respond(commands, id, 200, ok());
+                let data = Bytes::from_static(b"late");
+                commands.push(AppCommand::SendBody { request, data });
+            }
+            b"/misuse/late-hints" => {
+                let head = text_head(200).with_header("Content-Length", "3");
+                commands.push(AppCommand::SendHead { request, head });
+                let head = ResponseHead::new(103);
+                commands.push(AppCommand::SendInformational { request, head });
+                commands.push(AppCommand::SendBody {
+                    request,
+                    data: ok(),
+                });
+                commands.push(AppCommand::Finish { request });
+            }
+            b"/misuse/framing" => {
+                let head = text_head(200).with_header("Transfer-Encoding", "chunked");
+                commands.push(AppCommand::SendHead { request, head });
+                respond(commands, id, 200, ok());
+            }
+            _ => respond(commands, id, 404, Bytes::from_static(b"not found\n")),
+        }
+    }
+
+    fn start_handover(&mut self, id: RequestId, total: u64, commands: &mut Vec<AppCommand>) {
+        let head = ResponseHead::new(200)
+            .with_header("Content-Type", "application/octet-stream")
+            .with_header("Content-Length", total.to_string());
+        commands.push(AppCommand::SendHead { request: id, head });
+        if total == 0 {
+            commands.push(AppCommand::Finish { request: id });
+            return;
+        }
+        let mut handover = Handover {
+            sent: 0,
+            total,
+            stage: Stage::Push { producing: false },
+        };
+        if total / 2 == 0 {
+            // No first half to push.
+            handover.stage = Stage::Pull;
+        }
+        let kind = match handover.stage {
+            Stage::Push { .. } => ProducerKind::Push,
+            Stage::Pull => ProducerKind::Pull,
+        };
+        self.handovers.insert(id, handover);
+        commands.push(AppCommand::RegisterProducer { request: id, kind });
+    }
+
+    /// The next chunk of a handover; at the half, the push producer hands over to a pull one.
+    fn send_chunk(&mut self, id: RequestId, commands: &mut Vec<AppCommand>) -> bool {
+        let Some(handover) = self.handovers.get_mut(&id) else {
+            return false;
+        };
+        let half = handover.total / 2;
+        let end = match handover.stage {
+            Stage::Push { .. } => half,
+            Stage::Pull => handover.total,
+        };
+        let len = (end - handover.sent).min(HANDOVER_CHUNK_BYTES);
+        let data = pattern_chunk(handover.sent, len as usize);
+        handover.sent += len;
+        commands.push(AppCommand::SendBody { request: id, data });
+        if handover.sent == handover.total {
+            self.handovers.remove(&id);
+            commands.push(AppCommand::Finish { request: id });
+        } else if handover.sent == half && matches!(handover.stage, Stage::Push { .. }) {
+            handover.stage = Stage::Pull;
+            commands.push(AppCommand::UnregisterProducer { request: id });
+            let kind = ProducerKind::Pull;
+            commands.push(AppCommand::RegisterProducer { request: id, kind });
+        }
+        true
+    }
+}
+
+/// A `text/plain` head with `status`.
+fn text_head(status: u16) -> ResponseHead {
+    ResponseHead::new(status).with_header("Content-Type", "text/plain")
+}
+
+/// A complete response with a `Content-Length` body.
+fn respond(commands: &mut Vec<AppCommand>, request: RequestId, status: u16, body: Bytes) {
+    let head = text_head(status).with_header("Content-Length", body.len().to_string());
+    commands.push(AppCommand::SendHead { request, head });
+    commands.push(AppCommand::SendBody {
+        request,
+        data: body,
+    });
+    commands.push(AppCommand::Finish { request });
+}
+
+impl App for Api {
+    fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+        match event {
+            Event::Request { id, head } => self.on_request(id, &head, commands),
+            Event::Pull { id } => {
+                let pulling = self
+                    .handovers
+                    .get(&id)
+                    .is_some_and(|h| h.stage == Stage::Pull);
+                if pulling {
+                    self.send_chunk(id, commands);
+                }
+            }
+            Event::Lost { id } => {
+                self.handovers.remove(&id);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_producer(
+        &mut self,
+        _now: Instant,
+        id: RequestId,
+        state: ProducerState,
+        _commands: &mut Vec<AppCommand>,
+    ) {
+        if state == ProducerState::Stopped {
+            self.handovers.remove(&id);
+            return;
+        }
+        if let Some(handover) = self.handovers.get_mut(&id) {
+            if let Stage::Push { producing } = &mut handover.stage {
+                *producing = state == ProducerState::Producing;
+            }
+        }
+    }
+
+    fn produce(&mut self, _now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+        let pushing = self
+            .handovers
+            .iter()
+            .find(|(_, h)| h.stage == Stage::Push { producing: true })
+            .map(|(&id, _)| id);
+        pushing.is_some_and(|id| self.send_chunk(id, commands))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apps::stream::expected_body;
+
+    #[test]
+    fn handover_chunks_rebuild_the_pattern() {
+        let mut app = Api::new();
+        let id = RequestId::from_sequence(0);
+        let mut commands = Vec::new();
+        app.start_handover(id, 10_001, &mut commands);
+        app.on_producer(Instant::ZERO, id, ProducerState::Producing, &mut commands);
+        while app.produce(Instant::ZERO, &mut commands) {}
+        assert!(commands.contains(&AppCommand::UnregisterProducer { request: id }));
+        while app.handovers.contains_key(&id) {
+            app.on_event(Instant::ZERO, Event::Pull { id }, &mut commands);
+        }
+        let body: Vec<u8> = commands
+            .iter()
+            .filter_map(|c| match c {
+                AppCommand::SendBody { data, .. } => Some(data.to_vec()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(body, expected_body(10_001));
+        assert_eq!(commands.last(), Some(&AppCommand::Finish { request: id }));
+    }
+}

@@ -1,0 +1,300 @@
+//! The app API: every request-side method of the seeds (Twisted's `HTTPChannel` and `Request`,
+//! web2's `ChannelRequest`, `H2Stream`) as an app command, each shown on the wire with its
+//! producer transitions, through the `api` app (one route per command) and the stream app's
+//! pull route. Misuse is answered by a typed `UsageError` in the trace and never by bad bytes.
+
+use twine_driver::apps::stream::expected_body;
+use twine_driver::apps::{Api, Stream};
+use twine_engine::{CloseReason, Config, ProducerKind, ProducerState, RequestId, UsageError};
+use twine_sim::pattern::{app, bytes_received, client, close, lost, producer, server};
+use twine_sim::{app as app_factory, ClientScript, Scenario};
+use twine_sim::{AppAction, ClientEvent, ServerEvent};
+
+use super::backpressure::long_bodies;
+use super::expect::{absent, all, bodies, clean_eof, count, in_order, received, statuses};
+use super::{quick_config, slow_reader, Entry};
+
+const FAMILY: &str = "app_api";
+
+const R0: RequestId = RequestId::from_sequence(0);
+
+/// A scenario running the api app.
+fn api(name: &str, config: Config) -> Scenario {
+    Scenario::new(name, config, app_factory::<Api>())
+}
+
+/// The quick config with two requests dispatched at once.
+fn depth_two() -> Config {
+    let mut config = quick_config();
+    config.limits.pipeline_depth_max = 2;
+    config
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: h\r\n\r\n")
+}
+
+fn get_close(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+}
+
+/// One `api` request on one connection.
+fn one(name: &str, request: String) -> Scenario {
+    let mut s = api(name, quick_config());
+    s.clients.push(ClientScript::new().send(request));
+    s
+}
+
+/// The app's command was refused with `error`.
+fn refused(command: AppAction, error: UsageError) -> twine_sim::Pattern {
+    server(ServerEvent::AppRefused { command, error })
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "early_hints",
+        about: "the app sends `103 Early Hints` before its final response (web2's `writeIntermediateResponse`)",
+        seed: 1,
+        build: |_| one("app_api/early_hints", get_close("/hints")),
+        expect: |o| {
+            all([
+                statuses(o, 0, &[103, 200]),
+                bodies(o, 0, &[Some(b"hinted\n")]),
+                received(o, 0, b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\nhinted\n"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "early_hints_dropped_for_http10",
+        about: "an HTTP/1.0 client never gets a 1xx (RFC 9110 §15.2): the app's 103 is dropped, not refused",
+        seed: 1,
+        build: |_| one("app_api/early_hints_dropped_for_http10", "GET /hints HTTP/1.0\r\n\r\n".into()),
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                absent(o, bytes_received(b"103")),
+                absent(o, twine_sim::pattern::any_app_refused()),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "body_parts_one_chunk",
+        about: "`SendBodyParts` (Twisted's `writeSequence`) of four buffers goes out as one chunk",
+        seed: 1,
+        build: |_| one("app_api/body_parts_one_chunk", get_close("/parts")),
+        expect: |o| {
+            all([
+                bodies(o, 0, &[Some(b"Hello, world!\n")]),
+                received(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\ne\r\nHello, world!\n\r\n0\r\n\r\n"),
+                count(o, app(AppAction::BodyParts { request: R0, parts: 4, bytes: 14 }), 1),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_before_head",
+        about: "`Close` before any head writes nothing and closes gracefully (Twisted's test_losingConnection)",
+        seed: 1,
+        build: |_| one("app_api/close_before_head", get("/close")),
+        expect: |o| {
+            all([
+                received(o, 0, b""),
+                in_order(o, &[app(AppAction::Close { request: R0 }), server(ServerEvent::ShutdownWrite), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_mid_body",
+        about: "`Close` mid-body writes what was sent, then FIN: the client sees 10 of 20 declared bytes and a clean end, no reset",
+        seed: 1,
+        build: |_| one("app_api/close_mid_body", get("/close-mid-body")),
+        expect: |o| {
+            all([
+                received(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\nfirst half"),
+                in_order(o, &[app(AppAction::Close { request: R0 }), client(ClientEvent::Eof)]),
+                absent(o, twine_sim::pattern::any_reset()),
+                in_order(o, &[close(CloseReason::Graceful)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_after_loses_pipelined",
+        about: "`Close` after a complete response: the two requests dispatched behind it are reported lost (their commands refused), the fourth is never read",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/close_after_loses_pipelined", depth_two());
+            s.clients.push(ClientScript::new().send(format!("{}{}{}{}", get("/close-after"), get("/hints"), get("/parts"), get("/hints"))));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(b"bye\n"), None, None, None]),
+                in_order(o, &[app(AppAction::Close { request: R0 }), lost(1), lost(2), client(ClientEvent::Eof)]),
+                absent(o, twine_sim::pattern::request_id(3)),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_waits_for_the_response_before_it",
+        about: "`Close` on a pipelined request never cuts the response in front of it: that one finishes in full, then the connection ends",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/close_waits_for_the_response_before_it", depth_two());
+            s.faults = slow_reader(8192, 4096);
+            s.clients.push(ClientScript::new().send(format!("{}{}", get("/handover/100000"), get("/close"))));
+            s
+        },
+        expect: |o| {
+            let body = expected_body(100_000);
+            all([
+                long_bodies(o, 0, &[Some(&body), None]),
+                in_order(o, &[app(AppAction::Close { request: RequestId::from_sequence(1) }), twine_sim::pattern::finish(0), client(ClientEvent::Eof)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "abort_before_head",
+        about: "`Abort` before any head (web2's `abortConnection`) aborts the connection (a reset on a real socket) with nothing written",
+        seed: 1,
+        build: |_| one("app_api/abort_before_head", get("/abort")),
+        expect: |o| all([received(o, 0, b""), in_order(o, &[close(CloseReason::Abort), server(ServerEvent::SocketAborted), client(ClientEvent::Eof)])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "abort_discards_unwritten_output",
+        about: "`Abort` mid-body discards what the driver has not written yet, unlike `Close`: here head and body were still queued, so the client gets nothing before the abort",
+        seed: 1,
+        build: |_| one("app_api/abort_discards_unwritten_output", get("/abort-mid-body")),
+        expect: |o| all([received(o, 0, b""), in_order(o, &[close(CloseReason::Abort), server(ServerEvent::SocketAborted), client(ClientEvent::Eof)])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "producer_handover",
+        about: "a push producer sends half a body under backpressure, is unregistered, and a pull producer sends the rest",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/producer_handover", quick_config());
+            s.faults = slow_reader(8192, 4096);
+            s.clients.push(ClientScript::new().send(get_close("/handover/40000")));
+            s
+        },
+        expect: |o| {
+            let body = expected_body(40_000);
+            all([
+                long_bodies(o, 0, &[Some(&body)]),
+                in_order(
+                    o,
+                    &[
+                        app(AppAction::RegisterProducer { request: R0, kind: ProducerKind::Push }),
+                        producer(0, ProducerState::Paused),
+                        producer(0, ProducerState::Producing),
+                        app(AppAction::UnregisterProducer { request: R0 }),
+                        app(AppAction::RegisterProducer { request: R0, kind: ProducerKind::Pull }),
+                        server(ServerEvent::Pull { id: R0 }),
+                        producer(0, ProducerState::Paused),
+                        producer(0, ProducerState::Stopped),
+                    ],
+                ),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "pull_producer_slow_reader",
+        about: "the stream app's pull route sends one chunk per pull, each pull handed on only once the last chunk is written, and a slow reader pauses the pulls",
+        seed: 1,
+        build: |_| {
+            let mut s = Scenario::new("app_api/pull_producer_slow_reader", quick_config(), app_factory::<Stream>());
+            s.faults = slow_reader(16384, 8192);
+            s.clients.push(ClientScript::new().send(get_close("/pull/100000")));
+            s
+        },
+        expect: |o| {
+            let body = expected_body(100_000);
+            all([
+                long_bodies(o, 0, &[Some(&body)]),
+                in_order(o, &[app(AppAction::RegisterProducer { request: R0, kind: ProducerKind::Pull }), producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), producer(0, ProducerState::Stopped)]),
+                // Seven chunks, each asked for once; the eighth pull, asked for as the last
+                // chunk was taken, dies with the producer when the app finishes.
+                count(o, server(ServerEvent::Pull { id: R0 }), 8),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_second_producer",
+        about: "a second producer is refused (`ProducerAlreadyRegistered`; Twisted raises RuntimeError) and the response is unharmed",
+        seed: 1,
+        build: |_| one("app_api/misuse_second_producer", get_close("/misuse/second-producer")),
+        expect: |o| {
+            all([
+                bodies(o, 0, &[Some(b"ok\n")]),
+                count(o, refused(AppAction::RegisterProducer { request: R0, kind: ProducerKind::Pull }, UsageError::ProducerAlreadyRegistered), 1),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_body_after_finish",
+        about: "body after finish is refused (`AlreadyFinished`; Twisted raises RuntimeError) and nothing follows the response",
+        seed: 1,
+        build: |_| one("app_api/misuse_body_after_finish", get_close("/misuse/body-after-finish")),
+        expect: |o| {
+            all([
+                received_body_then_eof(o),
+                count(o, refused(AppAction::Body { request: R0, bytes: 4 }, UsageError::AlreadyFinished), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_late_hints",
+        about: "a 1xx after the final head is refused (`HeadAlreadySent`), never written into the body",
+        seed: 1,
+        build: |_| one("app_api/misuse_late_hints", get_close("/misuse/late-hints")),
+        expect: |o| {
+            all([
+                received_body_then_eof(o),
+                absent(o, bytes_received(b"103")),
+                count(o, refused(AppAction::Informational { request: R0, status: 103 }, UsageError::HeadAlreadySent), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_framing_header",
+        about: "a head carrying `Transfer-Encoding` is refused (`FramingHeader`: the channel owns framing); the app's next head goes out",
+        seed: 1,
+        build: |_| one("app_api/misuse_framing_header", get_close("/misuse/framing")),
+        expect: |o| {
+            all([
+                received_body_then_eof(o),
+                absent(o, bytes_received(b"Transfer-Encoding")),
+                count(o, refused(AppAction::Head { request: R0, status: 200 }, UsageError::FramingHeader), 1),
+            ])
+        },
+    },
+];
+
+/// Exactly one `200` with body `ok\n`, then a clean end.
+fn received_body_then_eof(o: &twine_sim::Outcome) -> Vec<twine_sim::Violation> {
+    all([
+        statuses(o, 0, &[200]),
+        bodies(o, 0, &[Some(b"ok\n")]),
+        clean_eof(o, 0),
+    ])
+}

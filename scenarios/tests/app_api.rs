@@ -1,0 +1,22 @@
+//! App API scenarios (one request-side command of the seeds each), each asserted byte for byte
+//! against its snapshot in `snapshots/app_api/`.
+
+mod catalogue;
+
+scenarios!("app_api":
+    early_hints,
+    early_hints_dropped_for_http10,
+    body_parts_one_chunk,
+    close_before_head,
+    close_mid_body,
+    close_after_loses_pipelined,
+    close_waits_for_the_response_before_it,
+    abort_before_head,
+    abort_discards_unwritten_output,
+    producer_handover,
+    pull_producer_slow_reader,
+    misuse_second_producer,
+    misuse_body_after_finish,
+    misuse_late_hints,
+    misuse_framing_header,
+);
