@@ -43,6 +43,19 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// Who is on the two ends of a connection (Twisted's `getPeer` / `getHost` / `isSecure`). The
+/// driver learns it at accept and hands it to the app
+/// (`twine_driver::App::on_connect`); the engine itself never needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+    /// Our address the client connected to.
+    pub local: std::net::SocketAddr,
+    /// The connection is TLS.
+    pub secure: bool,
+}
+
 /// A connection of either role as its driver sees it: the one loop in `twine-driver` runs a
 /// server [`Channel`](crate::Channel) and a [`ClientConnection`](crate::ClientConnection)
 /// alike. See the crate documentation for the run loop.

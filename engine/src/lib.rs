@@ -65,8 +65,8 @@ pub use client::ClientConnection;
 pub use config::{ClientConfig, ClientTimeouts, Config, Limits, Timeouts};
 pub use error::{ProtocolError, ProtocolErrorKind, SendError, UsageError};
 pub use io::{
-    AppCommand, CloseReason, Connection, Event, Input, Output, ProducerKind, ProducerState,
-    ReadState, RequestId, Timer, TimerChange, TransportState,
+    AppCommand, CloseReason, Connection, ConnectionInfo, Event, Input, Output, ProducerKind,
+    ProducerState, ReadState, RequestId, Timer, TimerChange, TransportState,
 };
 pub use message::{BodyLength, Header, Headers, Method, RequestHead, ResponseHead, Version};
 pub use time::{Duration, Instant};

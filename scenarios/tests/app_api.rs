@@ -4,6 +4,7 @@
 mod catalogue;
 
 scenarios!("app_api":
+    whoami,
     early_hints,
     early_hints_dropped_for_http10,
     body_parts_one_chunk,

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use twine_driver::proxy::Proxy;
 use twine_driver::{run_connection, App, Clock, Observer, RunOptions};
-use twine_engine::proxy::ConnectionInfo;
+use twine_engine::ConnectionInfo;
 use twine_engine::{
     AppCommand, Channel, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
     TransportState, UsageError,
@@ -48,26 +48,24 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
     // Engine time counts from the start of the run, across server restarts.
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
-    let local = listener.local_addr()?;
     // One pool per incarnation of the host: a restart loses its upstream connections too.
     let pool = env.proxy.as_ref().map(|setup| {
         crate::proxy::upstream_pool(setup, env.pending.clone(), env.links.clone(), clock)
     });
     loop {
         let (stream, peer) = listener.accept().await?;
+        let from = ConnectionInfo {
+            peer,
+            local: stream.local_addr()?,
+            secure: false,
+        };
         let app: Box<dyn App> = match (&env.proxy, &pool) {
             (Some(setup), Some(pool)) => {
-                let from = ConnectionInfo {
-                    peer,
-                    local,
-                    secure: false,
-                };
                 Box::new(Proxy::new(setup.forward.clone(), from, pool.clone()))
             }
             _ => (env.app)(),
         };
-        let port = peer.port();
-        tokio::task::spawn_local(serve_connection(env.clone(), clock, stream, port, app));
+        tokio::task::spawn_local(serve_connection(env.clone(), clock, stream, from, app));
     }
 }
 
@@ -76,9 +74,10 @@ async fn serve_connection(
     env: ServerEnv,
     clock: Clock,
     stream: turmoil::net::TcpStream,
-    port: u16,
+    from: ConnectionInfo,
     mut app: Box<dyn App>,
 ) {
+    let port = from.peer.port();
     let recorder = env.world.recorder.clone();
     recorder.record_peer(port, Event::server(ServerEvent::Accepted));
     let _open = OpenConnection::new(env.world.net.clone(), env.pending.clone(), port);
@@ -89,6 +88,7 @@ async fn serve_connection(
     let options = RunOptions {
         flush_timeout: env.config.timeouts.abort,
         report_blocked: !env.ignore_transport_blocked,
+        connection: Some(from),
         ..RunOptions::default()
     };
     let end = run_connection(stream, channel, &mut app, clock, &mut observer, options).await;

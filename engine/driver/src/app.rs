@@ -5,10 +5,19 @@
 
 use std::task::{Context, Poll};
 
-use twine_engine::{AppCommand, CloseReason, Event, Instant, ProducerState, RequestId};
+use twine_engine::{
+    AppCommand, CloseReason, ConnectionInfo, Event, Instant, ProducerState, RequestId,
+};
 
 /// One connection's request handler.
 pub trait App {
+    /// The connection was accepted: who is on its two ends (Twisted's `getPeer`, `getHost`,
+    /// `isSecure`). Called once, before any event, when the driver knows (`RunOptions::
+    /// connection`).
+    fn on_connect(&mut self, now: Instant, info: &ConnectionInfo) {
+        let _ = (now, info);
+    }
+
     /// A request event. Push commands to answer.
     fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>);
 
@@ -70,6 +79,10 @@ impl<F: Fn() -> A, A: App> NewApp for F {
 
 /// A boxed app is an app, so apps can be chosen at run time.
 impl<A: App + ?Sized> App for Box<A> {
+    fn on_connect(&mut self, now: Instant, info: &ConnectionInfo) {
+        (**self).on_connect(now, info);
+    }
+
     fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
         (**self).on_event(now, event, commands);
     }

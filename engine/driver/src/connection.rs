@@ -19,8 +19,8 @@ use tokio::sync::watch;
 
 use crate::{App, Clock};
 use twine_engine::{
-    AppCommand, CloseReason, Connection, Event, Input, Instant, Output, ProducerState, RequestId,
-    TransportState, UsageError,
+    AppCommand, CloseReason, Connection, ConnectionInfo, Event, Input, Instant, Output,
+    ProducerState, RequestId, TransportState, UsageError,
 };
 
 /// Sees every input and output of a connection: the simulation's trace recorder.
@@ -55,6 +55,9 @@ pub struct RunOptions {
     /// Tell the channel when the transport blocks. Only the simulation's checker tests turn
     /// this off: a channel that never hears of backpressure must be caught by the invariants.
     pub report_blocked: bool,
+    /// Who is on the two ends, handed to the app before anything else
+    /// ([`App::on_connect`]).
+    pub connection: Option<ConnectionInfo>,
 }
 
 impl Default for RunOptions {
@@ -64,6 +67,7 @@ impl Default for RunOptions {
             drain: None,
             flush_timeout: Duration::from_secs(15),
             report_blocked: true,
+            connection: None,
         }
     }
 }
@@ -142,6 +146,9 @@ where
     A: App,
     O: Observer,
 {
+    if let Some(info) = &options.connection {
+        app.on_connect(clock.now(), info);
+    }
     let (reader, writer) = tokio::io::split(stream);
     let mut driver = Driver {
         reader,

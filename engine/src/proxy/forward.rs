@@ -12,10 +12,11 @@
 //! is kept, or set to the upstream's authority when the proxy rewrites it or the client sent
 //! none (HTTP/1.0); and the target is put under the path prefix.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::io::ConnectionInfo;
 use crate::message::{BodyLength, Headers, RequestHead, ResponseHead, Version};
 
 /// How the proxy forwards.
@@ -57,18 +58,6 @@ impl ProxyConfig {
         self.path_prefix = prefix.slice(..trimmed);
         self
     }
-}
-
-/// Who is on the two ends of the downstream connection (Twisted's `getPeer` / `getHost` /
-/// `isSecure`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConnectionInfo {
-    /// The client's address.
-    pub peer: SocketAddr,
-    /// Our address the client connected to.
-    pub local: SocketAddr,
-    /// The connection is TLS.
-    pub secure: bool,
 }
 
 /// The request as it goes upstream, or `None` for a target that cannot be forwarded:

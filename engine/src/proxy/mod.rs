@@ -7,5 +7,5 @@
 mod forward;
 mod session;
 
-pub use forward::{forward_request, forward_response, ConnectionInfo, ProxyConfig};
+pub use forward::{forward_request, forward_response, ProxyConfig};
 pub use session::{ProxyOutput, ProxySession, FLOW_WINDOW_BYTES};

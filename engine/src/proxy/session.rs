@@ -32,8 +32,9 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::forward::{forward_request, forward_response, ConnectionInfo, ProxyConfig};
+use super::forward::{forward_request, forward_response, ProxyConfig};
 use crate::error::ProtocolError;
+use crate::io::ConnectionInfo;
 use crate::io::{AppCommand, Event, ProducerKind, ProducerState, RequestId};
 use crate::message::{BodyLength, RequestHead, ResponseHead, Version};
 

@@ -53,6 +53,14 @@ fn refused(command: AppAction, error: UsageError) -> twine_sim::Pattern {
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
+        name: "whoami",
+        about: "the driver hands the app both ends of the connection before any request (Twisted's `getPeer`, `getHost`, `isSecure`)",
+        seed: 1,
+        build: |_| one("app_api/whoami", get_close("/whoami")),
+        expect: |o| all([bodies(o, 0, &[Some(b"peer 192.168.0.2:49152\nlocal 192.168.0.1:80\nsecure false\n")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "early_hints",
         about: "the app sends `103 Early Hints` before its final response (web2's `writeIntermediateResponse`)",
         seed: 1,

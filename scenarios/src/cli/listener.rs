@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use twine_driver::{Clock, RunOptions};
-use twine_engine::{Channel, Config, Limits, Timeouts};
+use twine_engine::{Channel, Config, ConnectionInfo, Limits, Timeouts};
 
 use super::Failure;
 
@@ -189,13 +189,14 @@ where
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                let local = stream.local_addr().unwrap_or(local);
                 let options = RunOptions {
                     drain: Some(drain_rx.clone()),
                     flush_timeout: config.timeouts.abort,
+                    connection: Some(ConnectionInfo { peer, local, secure: false }),
                     ..RunOptions::default()
                 };
                 let channel = Channel::new(config.clone(), clock.now());
-                let local = stream.local_addr().unwrap_or(local);
                 let accepted = Accepted { stream, peer, local, channel, clock, options };
                 connections.spawn(serve_one(accepted));
             }

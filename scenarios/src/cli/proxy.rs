@@ -11,7 +11,8 @@ use clap::Args;
 use tokio::net::TcpStream;
 use twine_driver::proxy::{ended_with_abort, Proxy, UpstreamPool, UpstreamTask};
 use twine_driver::{run_connection, Clock};
-use twine_engine::proxy::{ConnectionInfo, ProxyConfig};
+use twine_engine::proxy::ProxyConfig;
+use twine_engine::ConnectionInfo;
 use twine_engine::{ClientConfig, ClientTimeouts, CloseReason};
 
 use super::listener::{run_server, Accepted, ServerArgs};

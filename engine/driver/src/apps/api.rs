@@ -4,6 +4,7 @@
 //!
 //! | route | commands | Twisted |
 //! |---|---|---|
+//! | `/whoami` | the `ConnectionInfo` of `App::on_connect` | `getPeer`, `getHost`, `isSecure` |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
 //! | `/close` | `Close` before any head | `loseConnection` |
@@ -29,7 +30,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use twine_engine::{
-    AppCommand, Event, Instant, ProducerKind, ProducerState, RequestHead, RequestId, ResponseHead,
+    AppCommand, ConnectionInfo, Event, Instant, ProducerKind, ProducerState, RequestHead,
+    RequestId, ResponseHead,
 };
 
 use crate::apps::stream::pattern_chunk;
@@ -41,6 +43,8 @@ const HANDOVER_CHUNK_BYTES: u64 = 4 * 1024;
 /// The api app for one connection.
 #[derive(Debug, Default)]
 pub struct Api {
+    /// Who is on the two ends, once the driver said.
+    connection: Option<ConnectionInfo>,
     handovers: BTreeMap<RequestId, Handover>,
 }
 
@@ -79,6 +83,16 @@ impl Api {
         let request = id;
         let ok = || Bytes::from_static(b"ok\n");
         match path {
+            b"/whoami" => {
+                let body = match &self.connection {
+                    Some(info) => format!(
+                        "peer {}\nlocal {}\nsecure {}\n",
+                        info.peer, info.local, info.secure
+                    ),
+                    None => "unknown\n".to_owned(),
+                };
+                respond(commands, id, 200, Bytes::from(body));
+            }
             b"/hints" => {
                 let hints = ResponseHead::new(103).with_header("Link", "</style.css>; rel=preload");
                 commands.push(AppCommand::SendInformational {
@@ -222,6 +236,10 @@ fn respond(commands: &mut Vec<AppCommand>, request: RequestId, status: u16, body
 }
 
 impl App for Api {
+    fn on_connect(&mut self, _now: Instant, info: &ConnectionInfo) {
+        self.connection = Some(*info);
+    }
+
     fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
         match event {
             Event::Request { id, head } => self.on_request(id, &head, commands),

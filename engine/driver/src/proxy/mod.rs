@@ -13,7 +13,8 @@ mod upstream;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use twine_engine::proxy::{ConnectionInfo, ProxyConfig, ProxyOutput, ProxySession};
+use twine_engine::proxy::{ProxyConfig, ProxyOutput, ProxySession};
+use twine_engine::ConnectionInfo;
 use twine_engine::{AppCommand, Event, Instant, ProducerState, RequestId};
 
 use crate::App;

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use super::{forward_request, forward_response, ConnectionInfo, ProxyConfig};
+use super::{forward_request, forward_response, ProxyConfig};
 use crate::message::{BodyLength, Headers, Method, RequestHead, ResponseHead, Version};
+use crate::ConnectionInfo;
 
 fn from(peer: &str) -> ConnectionInfo {
     ConnectionInfo {

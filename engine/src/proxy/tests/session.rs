@@ -4,7 +4,8 @@
 
 use std::net::SocketAddr;
 
-use crate::proxy::{ConnectionInfo, ProxyConfig, ProxyOutput, ProxySession};
+use crate::proxy::{ProxyConfig, ProxyOutput, ProxySession};
+use crate::ConnectionInfo;
 use crate::{
     AppCommand, Channel, ClientConfig, ClientConnection, Config, Duration, Input, Instant, Output,
 };
