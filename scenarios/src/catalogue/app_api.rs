@@ -3,11 +3,13 @@
 //! producer transitions, through the `api` app (one route per command) and the stream app's
 //! pull route. Misuse is answered by a typed `UsageError` in the trace and never by bad bytes.
 
+use std::time::Duration;
+
 use twine_driver::apps::stream::expected_body;
 use twine_driver::apps::{Api, Stream};
 use twine_engine::{CloseReason, Config, ProducerKind, ProducerState, RequestId, UsageError};
 use twine_sim::pattern::{app, bytes_received, client, close, lost, producer, server};
-use twine_sim::{app as app_factory, ClientScript, Scenario};
+use twine_sim::{app as app_factory, Action, ClientScript, Scenario};
 use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 use super::backpressure::long_bodies;
@@ -58,6 +60,33 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| one("app_api/whoami", get_close("/whoami")),
         expect: |o| all([bodies(o, 0, &[Some(b"peer 192.168.0.2:49152\nlocal 192.168.0.1:80\nsecure false\n")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "accept_data_paces_the_upload",
+        about: "`Consume` credit (web2's `acceptData`) sends the lazy `100 Continue` and then takes the body 8 bytes at a time",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/accept_data_paces_the_upload", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /accept HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(20)))
+                    .send("0123456789abcdefghij"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[100, 200]),
+                bodies(o, 0, &[Some(b"received 20 bytes\n")]),
+                in_order(o, &[app(AppAction::Consume { request: R0, bytes: 8 }), bytes_received(b"HTTP/1.1 100 Continue\r\n\r\n")]),
+                count(o, app(AppAction::Consume { request: R0, bytes: 8 }), 3),
+                count(o, server(ServerEvent::Body { id: R0, bytes: 8 }), 2),
+                count(o, server(ServerEvent::Body { id: R0, bytes: 4 }), 1),
+                clean_eof(o, 0),
+            ])
+        },
     },
     Entry {
         family: FAMILY,

@@ -5,6 +5,7 @@
 //! | route | commands | Twisted |
 //! |---|---|---|
 //! | `/whoami` | the `ConnectionInfo` of `App::on_connect` | `getPeer`, `getHost`, `isSecure` |
+//! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
 //! | `/close` | `Close` before any head | `loseConnection` |
@@ -37,6 +38,9 @@ use twine_engine::{
 use crate::apps::stream::pattern_chunk;
 use crate::App;
 
+/// Credit per `/accept` grant: small, so a body takes several.
+const ACCEPT_CREDIT_BYTES: u64 = 8;
+
 /// Bytes per handover chunk: small, so each producer sends several.
 const HANDOVER_CHUNK_BYTES: u64 = 4 * 1024;
 
@@ -45,6 +49,8 @@ const HANDOVER_CHUNK_BYTES: u64 = 4 * 1024;
 pub struct Api {
     /// Who is on the two ends, once the driver said.
     connection: Option<ConnectionInfo>,
+    /// `/accept` requests and the body bytes each has received.
+    accepting: BTreeMap<RequestId, u64>,
     handovers: BTreeMap<RequestId, Handover>,
 }
 
@@ -83,6 +89,12 @@ impl Api {
         let request = id;
         let ok = || Bytes::from_static(b"ok\n");
         match path {
+            b"/accept" => {
+                // Credit in small steps: the client's `100 Continue` waits for the first.
+                self.accepting.insert(id, 0);
+                let bytes = ACCEPT_CREDIT_BYTES;
+                commands.push(AppCommand::Consume { request, bytes });
+            }
             b"/whoami" => {
                 let body = match &self.connection {
                     Some(info) => format!(
@@ -252,8 +264,22 @@ impl App for Api {
                     self.send_chunk(id, commands);
                 }
             }
+            Event::Body { id, data } => {
+                if let Some(received) = self.accepting.get_mut(&id) {
+                    *received += data.len() as u64;
+                    let bytes = data.len() as u64;
+                    commands.push(AppCommand::Consume { request: id, bytes });
+                }
+            }
+            Event::BodyEnd { id } => {
+                if let Some(received) = self.accepting.remove(&id) {
+                    let body = Bytes::from(format!("received {received} bytes\n"));
+                    respond(commands, id, 200, body);
+                }
+            }
             Event::Lost { id } => {
                 self.handovers.remove(&id);
+                self.accepting.remove(&id);
             }
             _ => {}
         }
