@@ -13,6 +13,7 @@ scenarios!("proxy":
     silent_origin_504,
     garbage_origin_502,
     truncated_body_is_cut,
+    truncated_close_delimited_is_reset,
     close_delimited_reframed,
     informational_stream,
     early_answer_before_the_body,

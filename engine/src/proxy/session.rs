@@ -34,8 +34,7 @@ use bytes::Bytes;
 
 use super::forward::{forward_request, forward_response, ProxyConfig};
 use crate::error::ProtocolError;
-use crate::io::ConnectionInfo;
-use crate::io::{AppCommand, Event, ProducerKind, ProducerState, RequestId};
+use crate::io::{AppCommand, ConnectionInfo, Event, ProducerKind, ProducerState, RequestId};
 use crate::message::{BodyLength, RequestHead, ResponseHead, Version};
 
 /// Body bytes one side may have granted and not yet delivered: the most a hop buffers.
@@ -105,6 +104,12 @@ struct InFlight {
     /// Whether the upstream connection was reused (a retry is possible).
     reused: bool,
     retried: bool,
+    /// The client asked in HTTP/1.0: without a `Content-Length`, its response is delimited by
+    /// the close.
+    downstream_http10: bool,
+    /// The response sent downstream marks its own end (`Content-Length`, or chunked), so a
+    /// cut is seen as one even after a clean FIN. Known once the head went down.
+    self_delimited: bool,
 }
 
 /// One downstream connection's proxying. See the module documentation.
@@ -323,6 +328,8 @@ impl ProxySession {
                 downstream_producer: ProducerState::Producing,
                 reused: false,
                 retried: false,
+                downstream_http10: waiting.head.version == Version::Http10,
+                self_delimited: false,
             });
             self.outputs.push_back(ProxyOutput::Connect);
         }
@@ -422,6 +429,8 @@ impl ProxySession {
         flight.stage = Stage::Responding { upstream };
         let request = flight.downstream;
         let head = forward_response(&head, body, version, &self.config);
+        flight.self_delimited =
+            !flight.downstream_http10 || head.headers.get("Content-Length").is_some();
         self.down(AppCommand::SendHead { request, head });
     }
 
@@ -477,11 +486,17 @@ impl ProxySession {
         self.start_next_request();
     }
 
-    /// The response had begun: the client can only learn of the failure by the cut.
+    /// The response had begun: the client can only learn of the failure by the cut. A
+    /// response that marks its own end is closed gracefully, so everything relayed so far
+    /// reaches the client before the FIN and the missing end shows the cut; a close-delimited
+    /// one must be reset, or the FIN would pass it off as complete.
     fn abort_downstream(&mut self) {
         if let Some(flight) = self.in_flight.take() {
             let request = flight.downstream;
-            self.down(AppCommand::Abort { request });
+            self.down(match flight.self_delimited {
+                true => AppCommand::Close { request },
+                false => AppCommand::Abort { request },
+            });
             self.outputs.push_back(ProxyOutput::Release { abort: true });
         }
         self.waiting.clear();

@@ -11,11 +11,11 @@ use twine_driver::apps::{Echo, Stream};
 use twine_engine::{ClientConfig, ClientTimeouts};
 use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
 
-use super::expect::{absent, all, bodies, count, in_order, statuses};
+use super::expect::{absent, all, bodies, count, in_order, received, statuses};
 use super::{quick_config, Entry};
-use twine_engine::ProducerState;
 use twine_engine::RequestId;
-use twine_sim::pattern::{bytes_received, client, producer, server};
+use twine_engine::{CloseReason, ProducerState};
+use twine_sim::pattern::{bytes_received, client, close, producer, server};
 use twine_sim::{AppAction, ServerEvent};
 
 const FAMILY: &str = "proxy";
@@ -173,7 +173,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "truncated_body_is_cut",
-        about: "an origin cutting its body short: the client sees the connection end, never a finished response (Twisted finished it)",
+        about: "an origin cutting its chunked body short: the client gets every relayed byte, then a FIN with no last chunk, never a finished response (Twisted finished it)",
         seed: 1,
         build: |_| {
             let mut s = proxy(
@@ -183,7 +183,27 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\n\r\n"));
             s
         },
-        expect: |o| all([absent(o, bytes_received(b"0\r\n\r\n")), in_order(o, &[server(ServerEvent::App { command: AppAction::Abort { request: RequestId::from_sequence(0) } }), client(ClientEvent::Eof)])]),
+        expect: |o| {
+            all([
+                received(o, 0, b"HTTP/1.1 200 OK\r\nVia: 1.1 twine\r\nTransfer-Encoding: chunked\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\n5\r\nhello\r\n"),
+                in_order(o, &[server(ServerEvent::App { command: AppAction::Close { request: RequestId::from_sequence(0) } }), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "truncated_close_delimited_is_reset",
+        about: "an origin cutting its body short for an HTTP/1.0 client, whose response ends at the close: the proxy aborts, as a FIN would pass the cut off as the end",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/truncated_close_delimited_is_reset",
+                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), OriginStep::Close]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.0\r\n\r\n"));
+            s
+        },
+        expect: |o| all([in_order(o, &[server(ServerEvent::App { command: AppAction::Abort { request: RequestId::from_sequence(0) } }), close(CloseReason::Abort), server(ServerEvent::SocketAborted)])]),
     },
     Entry {
         family: FAMILY,

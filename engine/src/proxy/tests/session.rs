@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 
 use crate::proxy::{ProxyConfig, ProxyOutput, ProxySession};
-use crate::ConnectionInfo;
 use crate::{
-    AppCommand, Channel, ClientConfig, ClientConnection, Config, Duration, Input, Instant, Output,
+    AppCommand, Channel, ClientConfig, ClientConnection, CloseReason, Config, ConnectionInfo,
+    Duration, Input, Instant, Output,
 };
 
 /// How the next `Connect` goes.
@@ -22,7 +22,10 @@ struct Rig {
     down: Channel,
     /// Bytes the client received.
     client_got: Vec<u8>,
-    client_closed: bool,
+    /// How the client connection ended, if it did.
+    client_closed: Option<CloseReason>,
+    /// The client connection's write side was shut down (a FIN is on its way).
+    client_shut_down: bool,
     up: Option<ClientConnection>,
     pooled: Option<ClientConnection>,
     /// Bytes the upstream received, per upstream connection.
@@ -43,7 +46,8 @@ impl Rig {
             now: Instant::ZERO,
             down: Channel::new(Config::new(), Instant::ZERO),
             client_got: Vec::new(),
-            client_closed: false,
+            client_closed: None,
+            client_shut_down: false,
             up: None,
             pooled: None,
             upstream_got: Vec::new(),
@@ -119,7 +123,8 @@ impl Rig {
                     Output::Producer { request, state } => {
                         self.session.downstream_producer(request, state)
                     }
-                    Output::Close(_) => self.client_closed = true,
+                    Output::Close(reason) => self.client_closed = Some(reason),
+                    Output::ShutdownWrite => self.client_shut_down = true,
                     _ => {}
                 }
             }
@@ -287,13 +292,30 @@ fn an_upstream_cut_mid_body_cuts_the_client_response() {
     rig.client_sends(b"GET / HTTP/1.1\r\nHost: front\r\n\r\n");
     rig.upstream_sends(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
     rig.upstream_closes();
-    // Twisted finished it with `0\r\n\r\n`; here the client sees the connection end.
+    // Twisted finished it with `0\r\n\r\n`; here the client gets what was relayed, then the
+    // connection ends gracefully: the missing last chunk shows the cut, and no reset can
+    // destroy the bytes before it.
     assert_eq!(
         rig.client_text(),
         "HTTP/1.1 200 OK\r\nVia: 1.1 twine\r\nTransfer-Encoding: chunked\r\nServer: twine\r\n\r\n\
          5\r\nhello\r\n"
     );
-    assert!(rig.client_closed);
+    assert!(rig.client_shut_down);
+    assert_ne!(rig.client_closed, Some(CloseReason::Abort));
+}
+
+#[test]
+fn an_upstream_cut_of_a_close_delimited_response_resets_the_client() {
+    let mut rig = Rig::new();
+    rig.client_sends(b"GET / HTTP/1.0\r\n\r\n");
+    rig.upstream_sends(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    rig.upstream_closes();
+    // Close-delimited for an HTTP/1.0 client: a FIN would pass the cut off as the end.
+    assert_eq!(
+        rig.client_text(),
+        "HTTP/1.1 200 OK\r\nVia: 1.1 twine\r\nConnection: close\r\nServer: twine\r\n\r\nhello"
+    );
+    assert_eq!(rig.client_closed, Some(CloseReason::Abort));
 }
 
 #[test]
