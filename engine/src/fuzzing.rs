@@ -15,6 +15,8 @@
 //!   and application inputs keeps its invariants and its documented output contract.
 //! - [`client_response`]: the client role reading arbitrary bytes as a response gives the
 //!   same events however they are split and credited, within its credit, ending once.
+//! - [`h2_frames`]: HTTP/2 frames decode the same however the bytes arrive, and each is read
+//!   back the same once written.
 //!
 //! Not part of the engine's API: hidden from the docs and absent from a normal build.
 
@@ -22,6 +24,7 @@ mod chunked;
 mod chunked_reference;
 mod client;
 mod connection;
+mod h2_frames;
 mod head;
 #[cfg(test)]
 mod tests;
@@ -51,6 +54,12 @@ pub fn channel(data: &[u8]) {
 /// `fuzzing/client.rs`).
 pub fn client_response(data: &[u8]) {
     client::check(data);
+}
+
+/// The `h2_frames` target. Panics if HTTP/2 frame decoding depends on how the bytes arrive, or
+/// a frame does not survive being written and read back (see `fuzzing/h2_frames.rs`).
+pub fn h2_frames(data: &[u8]) {
+    h2_frames::check(data);
 }
 
 /// The first byte of an input that selects small limits instead of the defaults (`0xF0` and

@@ -47,6 +47,7 @@ mod channel;
 mod client;
 pub mod config;
 pub mod error;
+pub mod h2;
 pub mod io;
 pub mod message;
 pub mod proxy;

@@ -660,7 +660,12 @@ fn raw_client_sees_a_cut_response_end_early() {
         .unwrap_or_else(|| panic!("no head ({ending}): {:?}", preview(&all)));
     let head = parse_head(all[..at + 4].to_vec());
     assert_eq!(head.status, 200, "{}", head.head);
-    assert_eq!(head.header("Content-Length"), Some("100000"), "{}", head.head);
+    assert_eq!(
+        head.header("Content-Length"),
+        Some("100000"),
+        "{}",
+        head.head
+    );
     let body = &all[at + 4..];
     assert_eq!(body, &[b'x'; 1000][..], "{:?}", preview(body));
     assert_eq!(ending, "eof");

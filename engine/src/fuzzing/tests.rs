@@ -58,6 +58,11 @@ fn client_response_corpus_replays() {
 }
 
 #[test]
+fn h2_frames_corpus_replays() {
+    replay("h2_frames", super::h2_frames);
+}
+
+#[test]
 fn channel_corpus_replays() {
     replay("channel", super::channel);
 }

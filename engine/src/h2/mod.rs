@@ -1,0 +1,7 @@
+//! HTTP/2 (RFC 9113, DESIGN.md §6), sans-IO like the HTTP/1.1 channel. So far: `frame`, every
+//! frame type parsed with limits and the RFC's error codes and written into a caller's buffer.
+
+pub mod frame;
+
+#[cfg(test)]
+mod tests;
