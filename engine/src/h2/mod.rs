@@ -1,7 +1,9 @@
 //! HTTP/2 (RFC 9113, DESIGN.md §6), sans-IO like the HTTP/1.1 channel. So far: `frame`, every
-//! frame type parsed with limits and the RFC's error codes and written into a caller's buffer.
+//! frame type parsed with limits and the RFC's error codes and written into a caller's buffer;
+//! `hpack`, the header codec behind a seam.
 
 pub mod frame;
+pub mod hpack;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,172 @@
+//! HPACK (RFC 7541) behind a seam: the codec is `loona-hpack` (a maintained fork of
+//! hpack-rs that passes h2spec, used by the loona server), wrapped so that the rest of the
+//! engine sees only what HTTP/2 needs and could swap the codec without noticing.
+//!
+//! What the seam adds to the codec:
+//! - every decoding failure is one value, [`DecodeError::Compression`]: the connection's
+//!   COMPRESSION_ERROR (RFC 9113 §4.3);
+//! - the decoded header list is bounded *while* decoding (RFC 9113 §6.5.2 sizes: name, value
+//!   and 32 bytes per field): past the bound, fields are no longer kept, but the block is still
+//!   decoded to its end so the dynamic table stays in step with the peer's, and the caller
+//!   gets [`DecodeError::HeaderListTooLarge`] (a stream error, not a connection one);
+//! - the encoder honours the peer's `SETTINGS_HEADER_TABLE_SIZE`, 0 included, and signals
+//!   each change with a dynamic table size update at the start of the next block (RFC 7541
+//!   §4.2: the smallest size since the last block, then the final one).
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// The dynamic table size both ends start with (RFC 9113 §6.5.2).
+pub const TABLE_SIZE_DEFAULT: usize = 4096;
+
+/// RFC 9113 §6.5.2: each field counts 32 bytes of overhead.
+const FIELD_OVERHEAD_BYTES: usize = 32;
+
+/// Why a header block could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The block is not valid HPACK: the connection ends with COMPRESSION_ERROR.
+    Compression,
+    /// The header list is larger than allowed; the block was decoded (the table is in step),
+    /// its fields dropped.
+    HeaderListTooLarge,
+}
+
+/// One decoded field.
+pub type Field = (Bytes, Bytes);
+
+/// Decodes the peer's header blocks. One per connection: the dynamic table spans blocks.
+pub struct HpackDecoder {
+    codec: loona_hpack::Decoder<'static>,
+    list_bytes_max: usize,
+}
+
+impl std::fmt::Debug for HpackDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HpackDecoder")
+            .field("list_bytes_max", &self.list_bytes_max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HpackDecoder {
+    /// A decoder whose dynamic table may grow to `table_size_max` (our
+    /// `SETTINGS_HEADER_TABLE_SIZE`) and whose decoded lists are bounded by `list_bytes_max`
+    /// (our `SETTINGS_MAX_HEADER_LIST_SIZE`).
+    pub fn new(table_size_max: usize, list_bytes_max: usize) -> HpackDecoder {
+        let mut codec = loona_hpack::Decoder::new();
+        codec.set_max_allowed_table_size(table_size_max);
+        codec.set_max_table_size(table_size_max);
+        HpackDecoder {
+            codec,
+            list_bytes_max,
+        }
+    }
+
+    /// Decodes one whole header block (HEADERS and its CONTINUATIONs, joined).
+    pub fn decode(&mut self, block: &[u8]) -> Result<Vec<Field>, DecodeError> {
+        let mut fields = Vec::new();
+        let mut list_bytes = 0usize;
+        let mut too_large = false;
+        let result = self.codec.decode_with_cb(block, |name, value| {
+            list_bytes = list_bytes.saturating_add(name.len() + value.len() + FIELD_OVERHEAD_BYTES);
+            if list_bytes > self.list_bytes_max {
+                // Keep decoding (the table must stay in step), keep nothing more.
+                too_large = true;
+                fields = Vec::new();
+            } else if !too_large {
+                fields.push((
+                    Bytes::copy_from_slice(&name),
+                    Bytes::copy_from_slice(&value),
+                ));
+            }
+        });
+        match (result, too_large) {
+            (Err(_), _) => Err(DecodeError::Compression),
+            (Ok(()), true) => Err(DecodeError::HeaderListTooLarge),
+            (Ok(()), false) => Ok(fields),
+        }
+    }
+}
+
+/// Encodes our header blocks. One per connection.
+pub struct HpackEncoder {
+    codec: loona_hpack::Encoder<'static>,
+    /// The table size in use (what the peer's decoder was last told).
+    table_size: usize,
+    /// Changes not yet signalled: the smallest size since the last block, and the final one.
+    pending: Option<(usize, usize)>,
+}
+
+impl std::fmt::Debug for HpackEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HpackEncoder")
+            .field("table_size", &self.table_size)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for HpackEncoder {
+    fn default() -> HpackEncoder {
+        HpackEncoder::new()
+    }
+}
+
+impl HpackEncoder {
+    /// An encoder with the default table size.
+    pub fn new() -> HpackEncoder {
+        HpackEncoder {
+            codec: loona_hpack::Encoder::new(),
+            table_size: TABLE_SIZE_DEFAULT,
+            pending: None,
+        }
+    }
+
+    /// The peer's `SETTINGS_HEADER_TABLE_SIZE` changed: use at most that much (never more
+    /// than the default, which bounds our memory), from the next block on.
+    pub fn set_peer_table_size(&mut self, peer_max: u32) {
+        let size = usize::try_from(peer_max)
+            .unwrap_or(usize::MAX)
+            .min(TABLE_SIZE_DEFAULT);
+        let (smallest, _) = self.pending.unwrap_or((self.table_size, self.table_size));
+        self.pending = Some((smallest.min(size), size));
+        self.codec.set_max_table_size(size);
+    }
+
+    /// Appends the block for `fields` to `out`.
+    pub fn encode<'a>(
+        &mut self,
+        fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        out: &mut BytesMut,
+    ) {
+        if let Some((smallest, last)) = self.pending.take() {
+            if smallest != last {
+                write_size_update(smallest, out);
+            }
+            if smallest != last || last != self.table_size {
+                write_size_update(last, out);
+            }
+            self.table_size = last;
+        }
+        let mut writer = out.writer();
+        self.codec
+            .encode_into(fields, &mut writer)
+            .expect("writing into memory cannot fail");
+    }
+}
+
+/// A dynamic table size update (RFC 7541 §6.3): `001` and a 5-bit prefix integer.
+fn write_size_update(size: usize, out: &mut BytesMut) {
+    const PREFIX_MAX: usize = 31;
+    if size < PREFIX_MAX {
+        out.put_u8(0x20 | size as u8);
+        return;
+    }
+    out.put_u8(0x20 | PREFIX_MAX as u8);
+    let mut rest = size - PREFIX_MAX;
+    while rest >= 128 {
+        out.put_u8((rest % 128) as u8 | 0x80);
+        rest /= 128;
+    }
+    out.put_u8(rest as u8);
+}

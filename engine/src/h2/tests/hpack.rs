@@ -1,0 +1,184 @@
+//! Goal: the HPACK seam decodes RFC 7541's own examples across a connection's blocks, turns
+//! every decoding failure into COMPRESSION_ERROR, bounds the decoded list while keeping the
+//! dynamic table in step, and signals the peer's table size (0 included) exactly as §4.2
+//! says. Method: Appendix C's requests (C.3 plain, C.4 Huffman) as literal bytes, malformed
+//! blocks, and round trips through our own decoder.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::h2::hpack::{DecodeError, Field, HpackDecoder, HpackEncoder, TABLE_SIZE_DEFAULT};
+
+fn hex(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
+fn fields(list: &[(&'static str, &'static str)]) -> Vec<Field> {
+    list.iter()
+        .map(|(n, v)| {
+            (
+                Bytes::from_static(n.as_bytes()),
+                Bytes::from_static(v.as_bytes()),
+            )
+        })
+        .collect()
+}
+
+fn decoder() -> HpackDecoder {
+    HpackDecoder::new(TABLE_SIZE_DEFAULT, 65_536)
+}
+
+/// RFC 7541 C.3 (plain literals) and C.4 (the same requests, Huffman-coded): three requests on
+/// one connection, each leaning on the dynamic table the previous ones filled.
+#[test]
+fn appendix_c_requests_decode_across_blocks() {
+    let first = fields(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "www.example.com"),
+    ]);
+    let second = fields(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "www.example.com"),
+        ("cache-control", "no-cache"),
+    ]);
+    let third = fields(&[
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", "/index.html"),
+        (":authority", "www.example.com"),
+        ("custom-key", "custom-value"),
+    ]);
+    let plain = [
+        "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
+        "8286 84be 5808 6e6f 2d63 6163 6865",
+        "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
+    ];
+    let huffman = [
+        "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
+        "8286 84be 5886 a8eb 1064 9cbf",
+        "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
+    ];
+    for blocks in [plain, huffman] {
+        let mut decoder = decoder();
+        for (block, expected) in blocks.iter().zip([&first, &second, &third]) {
+            assert_eq!(
+                decoder.decode(&hex(block)).as_ref(),
+                Ok(expected),
+                "{block}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_decoding_failure_is_a_compression_error() {
+    let cases = [
+        ("an index past both tables", "be"),
+        ("index 0", "80"),
+        ("an integer cut short", "ff"),
+        ("a string longer than the block", "400a 6375 7374"),
+        ("Huffman padding that is not all ones", "4081 00 0161"),
+        (
+            "a size update above our SETTINGS_HEADER_TABLE_SIZE",
+            "3fe2 1f 82",
+        ),
+        ("a size update at the end of a block", "82 20"),
+    ];
+    for (what, block) in cases {
+        assert_eq!(
+            decoder().decode(&hex(block)),
+            Err(DecodeError::Compression),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn the_list_bound_drops_fields_but_keeps_the_table_in_step() {
+    // Each field here counts 10 + 12 + 32 = 54 bytes (RFC 9113 §6.5.2).
+    let block = hex("400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65");
+    let mut exact = HpackDecoder::new(TABLE_SIZE_DEFAULT, 54);
+    assert_eq!(
+        exact.decode(&block),
+        Ok(fields(&[("custom-key", "custom-value")]))
+    );
+    // Two of them (the literal, then a reference to the entry it added) pass a 60-byte bound.
+    let mut tight = HpackDecoder::new(TABLE_SIZE_DEFAULT, 60);
+    let twice = [block.clone(), hex("be")].concat();
+    assert_eq!(tight.decode(&twice), Err(DecodeError::HeaderListTooLarge));
+    // The entry was still added: the next block's reference to it (index 62) decodes.
+    assert_eq!(
+        tight.decode(&hex("be")),
+        Ok(fields(&[("custom-key", "custom-value")]))
+    );
+    // An HPACK bomb: one byte per 54-byte field, 2000 of them, bounded all the same.
+    let bomb = hex(&"be".repeat(2000));
+    assert_eq!(
+        HpackDecoder::new(TABLE_SIZE_DEFAULT, 65_536).decode(&[block.clone(), bomb].concat()),
+        Err(DecodeError::HeaderListTooLarge)
+    );
+}
+
+fn encode(encoder: &mut HpackEncoder, list: &[(&'static str, &'static str)]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encoder.encode(
+        list.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        &mut out,
+    );
+    out.to_vec()
+}
+
+#[test]
+fn encoded_blocks_round_trip_through_the_decoder() {
+    let list = [
+        (":status", "200"),
+        ("content-type", "text/plain"),
+        ("x-twine", "1"),
+    ];
+    let mut encoder = HpackEncoder::new();
+    let mut decoder = decoder();
+    let first = encode(&mut encoder, &list);
+    let second = encode(&mut encoder, &list);
+    assert!(
+        second.len() < first.len(),
+        "the second block uses the dynamic table"
+    );
+    for block in [first, second] {
+        assert_eq!(decoder.decode(&block), Ok(fields(&list)));
+    }
+}
+
+#[test]
+fn a_peer_table_size_of_zero_is_signalled_and_honoured() {
+    let list = [("x-twine", "1"), ("x-twine", "1")];
+    let mut encoder = HpackEncoder::new();
+    encoder.set_peer_table_size(0);
+    let first = encode(&mut encoder, &list);
+    assert_eq!(first[0], 0x20, "a size update to 0 opens the next block");
+    let second = encode(&mut encoder, &list);
+    assert_eq!(second, first[1..], "no dynamic entry is ever referenced");
+    let mut decoder = decoder();
+    assert_eq!(decoder.decode(&first), Ok(fields(&list)));
+    assert_eq!(decoder.decode(&second), Ok(fields(&list)));
+}
+
+#[test]
+fn several_changes_signal_the_smallest_then_the_last() {
+    let mut encoder = HpackEncoder::new();
+    encoder.set_peer_table_size(100);
+    encoder.set_peer_table_size(2000);
+    let block = encode(&mut encoder, &[(":status", "200")]);
+    // 100 = 31 + 69; 2000 = 31 + 1969 = 31 + 0x31 + 15 * 128; then :status 200 (index 8).
+    assert_eq!(block, hex("3f45 3fb10f 88"));
+    // A larger peer table changes nothing of ours (we keep the default).
+    let mut default = HpackEncoder::new();
+    default.set_peer_table_size(65_536);
+    assert_eq!(encode(&mut default, &[(":status", "200")]), hex("88"));
+}
