@@ -762,6 +762,8 @@ pub enum Check {
     Limit,
     /// A graceful close after a protocol error without a lingering close.
     Lingering,
+    /// An app's graceful close (`Close`) that aborted, or lost a request before it.
+    AppClose,
     /// A scenario's own expectation.
     Expectation,
     /// A proxy's origin received requests other than its clients': one the proxy never
@@ -796,6 +798,7 @@ impl Check {
             Check::Continue => "continue",
             Check::Limit => "limit",
             Check::Lingering => "lingering",
+            Check::AppClose => "app-close",
             Check::Expectation => "expectation",
             Check::Desync => "desync",
         }

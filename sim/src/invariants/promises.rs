@@ -9,6 +9,9 @@
 //!   nothing follows `stopped`, and every producer of a connection that ended is stopped or
 //!   was unregistered by its app.
 //! - **Reading**: paused and resumed alternate, starting from reading.
+//! - **The app's graceful close** (`Close`): the connection ends gracefully, and no request
+//!   before the closed one is lost, unless something else broke the connection first (the
+//!   peer, a timer, the app's own abort).
 //! - **Lingering close**: after a protocol error, the connection closes gracefully only after
 //!   shutting down its write side (so a client still sending reads the error, not a reset),
 //!   unless the peer's FIN came first.
@@ -33,6 +36,7 @@ pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> 
     out.extend(producers(notes).into_iter().map(|d| (Check::Producer, d)));
     out.extend(reading(notes).map(|d| (Check::Reading, d)));
     out.extend(lingering(notes).map(|d| (Check::Lingering, d)));
+    out.extend(app_close(notes).map(|d| (Check::AppClose, d)));
     out.into_iter()
         .map(|(check, detail)| Violation::on(conn, check, detail))
         .collect()
@@ -194,6 +198,53 @@ fn reading(notes: &[Note<'_>]) -> Option<String> {
                 return Some(format!("reading {state:?} twice in a row, at {}", ms(at)));
             }
             reading = *state;
+        }
+    }
+    None
+}
+
+/// The first broken promise of an accepted `Close`, if any.
+fn app_close(notes: &[Note<'_>]) -> Option<String> {
+    let accepted = |index: usize| {
+        !notes
+            .get(index + 1)
+            .is_some_and(|(_, next)| matches!(next, ServerEvent::AppRefused { .. }))
+    };
+    let (start, closed) = notes
+        .iter()
+        .enumerate()
+        .find_map(|(index, (_, event))| match event {
+            ServerEvent::App {
+                command: AppAction::Close { request },
+            } if accepted(index) => Some((index, *request)),
+            _ => None,
+        })?;
+    for &(at, event) in &notes[start..] {
+        match event {
+            // Something else ends the connection: no promise about what follows.
+            ServerEvent::ConnectionLost
+            | ServerEvent::Timer {
+                change: TimerChange::Fired,
+                ..
+            }
+            | ServerEvent::App {
+                command: AppAction::Abort { .. },
+            } => return None,
+            ServerEvent::Close {
+                reason: CloseReason::Abort,
+            } => {
+                return Some(format!(
+                    "the app closed {closed} gracefully, yet the connection was aborted at {}",
+                    ms(at)
+                ));
+            }
+            ServerEvent::Lost { id } if *id < closed => {
+                return Some(format!(
+                    "the app closed {closed} gracefully, yet {id} before it was lost at {}",
+                    ms(at)
+                ));
+            }
+            _ => {}
         }
     }
     None

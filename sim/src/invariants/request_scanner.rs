@@ -31,6 +31,8 @@ pub(crate) struct ScannedRequest {
     pub(crate) close: bool,
     /// It carried `Expect: 100-continue`.
     pub(crate) expect_continue: bool,
+    /// An HTTP/1.0 request: it may get no interim (1xx) response.
+    pub(crate) http10: bool,
 }
 
 /// Everything a client sent, as requests.
@@ -112,6 +114,7 @@ pub(crate) fn scan_requests(sent: &[u8]) -> Scan {
             close: closes(&head),
             expect_continue: values(&head.fields, "expect")
                 .any(|v| v.eq_ignore_ascii_case("100-continue")),
+            http10: head.http10,
             method: head.method,
             target: head.target,
             body,

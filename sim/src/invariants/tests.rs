@@ -621,3 +621,68 @@ fn a_close_after_a_protocol_error_without_lingering_is_caught() {
         ["c0: closed at 4.000ms after a protocol error without a lingering close"]
     );
 }
+
+#[test]
+fn an_interim_response_to_http10_is_caught() {
+    let trace = clean_with(None, &[]);
+    let request = b"GET / HTTP/1.0\r\n\r\n";
+    let hinted = b"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let got = run_check(
+        ClientScript::new().misbehaving(),
+        &trace,
+        log(request, hinted),
+    );
+    assert_eq!(
+        got,
+        ["c0: interim response 103 at byte 0 to HTTP/1.0 request 0"]
+    );
+    let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let fine = run_check(
+        ClientScript::new().misbehaving(),
+        &trace,
+        log(request, plain),
+    );
+    assert_eq!(fine, Vec::<String>::new());
+}
+
+#[test]
+fn an_app_close_that_aborts_or_loses_an_earlier_request_is_caught() {
+    let close = |id| {
+        s(ServerEvent::App {
+            command: AppAction::Close {
+                request: RequestId::from_sequence(id),
+            },
+        })
+    };
+    let lost = |id| {
+        s(ServerEvent::Lost {
+            id: RequestId::from_sequence(id),
+        })
+    };
+    let aborted = s(ServerEvent::Close {
+        reason: CloseReason::Abort,
+    });
+    let app_close = |trace: &Trace| found(trace, Check::AppClose);
+    // Kept: a later request lost, then the graceful close of the clean trace.
+    let fine = clean_with(Some(s(ServerEvent::ShutdownWrite)), &[close(1), lost(2)]);
+    assert_eq!(app_close(&fine), Vec::<String>::new());
+    // Broken: a request before the closed one lost.
+    let earlier = clean_with(Some(s(ServerEvent::ShutdownWrite)), &[close(1), lost(0)]);
+    assert_eq!(
+        app_close(&earlier),
+        ["c0: the app closed req#1 gracefully, yet req#0 before it was lost at 7.000ms"]
+    );
+    // Broken: aborted.
+    let abort = clean_with(
+        Some(s(ServerEvent::ShutdownWrite)),
+        &[close(0), aborted.clone()],
+    );
+    assert_eq!(
+        app_close(&abort),
+        ["c0: the app closed req#0 gracefully, yet the connection was aborted at 7.000ms"]
+    );
+    // Kept: the peer reset the connection first.
+    let reset = [close(0), s(ServerEvent::ConnectionLost), aborted];
+    let peer = clean_with(Some(s(ServerEvent::ShutdownWrite)), &reset);
+    assert_eq!(app_close(&peer), Vec::<String>::new());
+}
