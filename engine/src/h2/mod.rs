@@ -1,9 +1,10 @@
 //! HTTP/2 (RFC 9113, DESIGN.md §6), sans-IO like the HTTP/1.1 channel. So far: `frame`, every
 //! frame type parsed with limits and the RFC's error codes and written into a caller's buffer;
-//! `hpack`, the header codec behind a seam.
+//! `hpack`, the header codec behind a seam; `stream`, the stream states of §5.1.
 
 pub mod frame;
 pub mod hpack;
+pub mod stream;
 
 #[cfg(test)]
 mod tests;
