@@ -1,3 +1,4 @@
+mod flow;
 mod frame;
 mod hpack;
 mod stream;
