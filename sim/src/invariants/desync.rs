@@ -95,7 +95,7 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
             // Retried once: a second repeat is no retry.
             last = None;
         }
-        if cut.contains(&(*origin_conn, request.at)) && client_complete(logs, conn, i) {
+        if cut.contains(&(*origin_conn, request.at)) && client_complete(trace, logs, conn, i) {
             out.push(Violation::on(
                 conn,
                 Check::Desync,
@@ -195,12 +195,23 @@ fn scripted_cuts(trace: &Trace, requests: &[(u32, Seen)]) -> Vec<(u32, u64)> {
     out
 }
 
-/// Whether client `conn` received a complete final response to its request `i`.
-fn client_complete(clients: &[ClientLog], conn: u32, i: usize) -> bool {
+/// Whether client `conn` received a complete final response to its request `i`. A server that
+/// aborted the connection reset it on a real socket, so its EOF ends no close-delimited body
+/// (turmoil delivers an abort as a plain EOF).
+fn client_complete(trace: &Trace, clients: &[ClientLog], conn: u32, i: usize) -> bool {
     let Some(log) = usize::try_from(conn).ok().and_then(|c| clients.get(c)) else {
         return false;
     };
-    let wire = Wire::read(&log.sent, &log.received, log.saw_eof);
+    let aborted = trace.entries.iter().any(|entry| {
+        entry.conn == Some(conn)
+            && matches!(
+                entry.event,
+                Event::Server {
+                    event: ServerEvent::SocketAborted
+                }
+            )
+    });
+    let wire = Wire::read(&log.sent, &log.received, log.saw_eof && !aborted);
     let complete = wire.finals().nth(i).is_some_and(|r| r.complete);
     complete
 }
