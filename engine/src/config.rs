@@ -81,6 +81,60 @@ const _: () = assert!(Limits::DEFAULT.head_bytes_max <= Limits::DEFAULT.recv_buf
 const _: () = assert!(Limits::DEFAULT.request_line_bytes_max <= Limits::DEFAULT.head_bytes_max);
 const _: () = assert!(Limits::DEFAULT.pipeline_depth_max >= 1);
 
+/// HTTP/2's settings and defences (DESIGN.md §6), each a named limit; Twisted's values (its
+/// `h2` 4.4.1 server SETTINGS, `_maxBufferedControlFrameBytes`, its reset bucket) where it has
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct H2Limits {
+    /// Our `SETTINGS_HEADER_TABLE_SIZE`: the HPACK table the peer may make us keep. 4096.
+    pub header_table_size: u32,
+    /// Our `SETTINGS_MAX_CONCURRENT_STREAMS`; a stream past it is refused with
+    /// RST_STREAM(REFUSED_STREAM). 100.
+    pub max_concurrent_streams: u32,
+    /// Our `SETTINGS_INITIAL_WINDOW_SIZE`: request body bytes a stream may send before the app
+    /// takes some. 65 535.
+    pub initial_window_size: u32,
+    /// Our `SETTINGS_MAX_FRAME_SIZE`; a longer frame is a FRAME_SIZE_ERROR. 16 384.
+    pub max_frame_size: u32,
+    /// Our `SETTINGS_MAX_HEADER_LIST_SIZE` (names, values and 32 bytes per field); a longer
+    /// request is answered 431. 65 536.
+    pub max_header_list_size: u32,
+    /// CONTINUATION frames one header block may take; past it the connection ends with
+    /// ENHANCE_YOUR_CALM (CVE-2024-27316). Twisted has no bound. 32.
+    pub continuation_frames_max: usize,
+    /// Control-frame bytes (SETTINGS and PING acknowledgements, resets, window updates)
+    /// queued while the peer does not read; past it the connection is aborted (CVE-2019-9512,
+    /// -9515). Twisted `_maxBufferedControlFrameBytes` 17 408.
+    pub control_bytes_max: usize,
+    /// Peer RST_STREAMs taken at once before the connection ends with ENHANCE_YOUR_CALM
+    /// (CVE-2023-44487, Rapid Reset). Twisted 26.10: 1000.
+    pub resets_burst: u32,
+    /// Peer RST_STREAMs forgiven per second. Twisted 26.10: 33.
+    pub resets_per_second: u32,
+}
+
+impl H2Limits {
+    /// The defaults (see each field).
+    pub const DEFAULT: H2Limits = H2Limits {
+        header_table_size: 4096,
+        max_concurrent_streams: 100,
+        initial_window_size: 65_535,
+        max_frame_size: 16_384,
+        max_header_list_size: 65_536,
+        continuation_frames_max: 32,
+        control_bytes_max: 17_408,
+        resets_burst: 1000,
+        resets_per_second: 33,
+    };
+}
+
+impl Default for H2Limits {
+    fn default() -> H2Limits {
+        H2Limits::DEFAULT
+    }
+}
+
 /// The named timers' durations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -131,6 +185,8 @@ pub struct Config {
     pub limits: Limits,
     /// Timer durations.
     pub timeouts: Timeouts,
+    /// HTTP/2's settings and defences.
+    pub h2: H2Limits,
     /// The value of the `Server` header added to every response unless the app set one;
     /// `None` adds none.
     pub server_name: Option<&'static str>,
@@ -147,6 +203,7 @@ impl Config {
         Config {
             limits: Limits::DEFAULT,
             timeouts: Timeouts::DEFAULT,
+            h2: H2Limits::DEFAULT,
             server_name: Some("twine"),
             date_origin_unix_millis: None,
         }

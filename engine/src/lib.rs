@@ -63,7 +63,7 @@ pub mod fuzzing;
 
 pub use channel::Channel;
 pub use client::ClientConnection;
-pub use config::{ClientConfig, ClientTimeouts, Config, Limits, Timeouts};
+pub use config::{ClientConfig, ClientTimeouts, Config, H2Limits, Limits, Timeouts};
 pub use error::{ProtocolError, ProtocolErrorKind, SendError, UsageError};
 pub use io::{
     AppCommand, CloseReason, Connection, ConnectionInfo, Event, Input, Output, ProducerKind,

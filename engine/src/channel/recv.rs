@@ -186,7 +186,8 @@ impl Channel {
         self.next_id += 1;
         let persistent = !flags.close_after
             && match head.version {
-                Version::Http11 => !head.headers.has_token("connection", "close"),
+                // The HTTP/1 parser yields only 1.0 and 1.1.
+                Version::Http11 | Version::Http2 => !head.headers.has_token("connection", "close"),
                 Version::Http10 => {
                     head.headers.has_token("connection", "keep-alive")
                         && !head.headers.has_token("connection", "close")

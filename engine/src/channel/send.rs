@@ -213,7 +213,7 @@ impl Channel {
         let connection = match (last, exchange.version) {
             (true, _) => ConnectionHeader::Close,
             (false, Version::Http10) => ConnectionHeader::KeepAlive,
-            (false, Version::Http11) => ConnectionHeader::Omit,
+            (false, Version::Http11 | Version::Http2) => ConnectionHeader::Omit,
         };
         let added = AddedHeaders {
             content_length: None,
@@ -249,7 +249,7 @@ impl Channel {
         match (no_body, app.content_length, exchange.version) {
             (true, _, _) => BodyEncoder::Empty,
             (false, Some(length), _) => BodyEncoder::Length { remaining: length },
-            (false, None, Version::Http11) => BodyEncoder::Chunked,
+            (false, None, Version::Http11 | Version::Http2) => BodyEncoder::Chunked,
             (false, None, Version::Http10) => BodyEncoder::CloseDelimited,
         }
     }

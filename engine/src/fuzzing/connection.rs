@@ -118,6 +118,7 @@ fn config(reader: &mut Reader<'_>) -> Config {
     Config {
         limits,
         timeouts,
+        h2: crate::config::H2Limits::DEFAULT,
         server_name: (flags & 1 == 0).then_some("twine"),
         date_origin_unix_millis: (flags & 2 == 0).then_some(1_700_000_000_000),
     }

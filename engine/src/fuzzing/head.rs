@@ -212,6 +212,7 @@ fn check_httparse_agrees(input: &[u8], head: &HeadSyntax, consumed: usize) {
     let version = match head.version {
         Version::Http10 => 0,
         Version::Http11 => 1,
+        Version::Http2 => panic!("the HTTP/1 parser yielded HTTP/2 for {text}"),
     };
     assert_eq!(request.version, Some(version), "version of {text}");
     let theirs: Vec<(String, String)> = request

@@ -3,10 +3,14 @@
 //! `hpack`, the header codec behind a seam; `stream`, the stream states of §5.1; `flow`, the
 //! flow-control windows both ways.
 
+pub mod connection;
 pub mod flow;
 pub mod frame;
 pub mod hpack;
+pub mod request;
 pub mod stream;
+
+pub use connection::H2Connection;
 
 #[cfg(test)]
 mod tests;

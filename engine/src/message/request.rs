@@ -45,14 +45,17 @@ pub enum Version {
     Http10,
     /// HTTP/1.1.
     Http11,
+    /// HTTP/2: one request per stream (`twine_engine::h2`).
+    Http2,
 }
 
 impl Version {
-    /// `HTTP/1.0` or `HTTP/1.1`.
+    /// `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Version::Http10 => "HTTP/1.0",
             Version::Http11 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2",
         }
     }
 }
@@ -62,7 +65,8 @@ impl Version {
 pub enum BodyLength {
     /// Exactly this many bytes (`Content-Length`, or 0 when neither framing header is present).
     Known(u64),
-    /// `Transfer-Encoding: chunked`: unknown until the last chunk.
+    /// Unknown until it ends: `Transfer-Encoding: chunked` on HTTP/1.1, DATA frames until
+    /// END_STREAM on HTTP/2.
     Chunked,
     /// Responses only: the body is everything until the server closes the connection.
     UntilClose,

@@ -1,4 +1,5 @@
 mod flow;
 mod frame;
 mod hpack;
+mod request;
 mod stream;

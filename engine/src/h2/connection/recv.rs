@@ -1,0 +1,434 @@
+//! The receive side: the client preface, then frames, each judged by the frame layer, the
+//! stream's state machine and the connection's own rules (stream ids, CONTINUATION sequence,
+//! concurrency, windows, the reset bucket).
+
+use bytes::{Bytes, BytesMut};
+
+use super::{CloseState, H2Connection, HeaderBlock, Response, Stream, PREFACE};
+use crate::h2::frame::{ErrorCode, Frame, FrameError, SettingId, StreamId};
+use crate::h2::hpack::DecodeError;
+use crate::h2::request::request_head;
+use crate::h2::stream::{Received, StreamState, Verdict};
+use crate::io::{Event, Output, RequestId, TransportState};
+use crate::message::BodyLength;
+
+impl H2Connection {
+    /// How many received bytes may be held: at least one whole frame.
+    pub(super) fn recv_capacity(&self) -> usize {
+        if self.close == CloseState::Closed || self.recv_eof {
+            return 0;
+        }
+        if self.close == CloseState::Lingering {
+            return self.config.limits.recv_buffer_bytes_max;
+        }
+        if self.transport == TransportState::Blocked {
+            // A peer that does not read our frames may not send more (Twisted pauses the
+            // transport too): it is what bounds the control frames we owe it.
+            return 0;
+        }
+        let frame =
+            super::super::frame::FRAME_HEADER_BYTES + self.config.h2.max_frame_size as usize;
+        self.config.limits.recv_buffer_bytes_max.max(frame)
+    }
+
+    pub(super) fn handle_received(&mut self, bytes: &[u8]) {
+        match self.close {
+            CloseState::Closed => return,
+            // Lingering: read and discard until the peer's FIN.
+            CloseState::Lingering => return,
+            CloseState::Open => {}
+        }
+        self.recv_buf.extend_from_slice(bytes);
+        if !self.take_preface() {
+            return;
+        }
+        while self.close == CloseState::Open {
+            match self.decoder.decode(&mut self.recv_buf) {
+                Ok(Some(frame)) => {
+                    if let Err(error) = self.handle_frame(frame) {
+                        self.frame_error(error);
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => self.frame_error(error),
+            }
+        }
+    }
+
+    /// Matches the preface as it arrives. Returns whether it is complete.
+    fn take_preface(&mut self) -> bool {
+        if self.preface_matched == PREFACE.len() {
+            return true;
+        }
+        let want = &PREFACE[self.preface_matched..];
+        let n = want.len().min(self.recv_buf.len());
+        if self.recv_buf[..n] != want[..n] {
+            self.go_away(ErrorCode::ProtocolError);
+            return false;
+        }
+        let _ = self.recv_buf.split_to(n);
+        self.preface_matched += n;
+        self.preface_matched == PREFACE.len()
+    }
+
+    fn frame_error(&mut self, error: FrameError) {
+        match error {
+            FrameError::Connection(code) => self.go_away(code),
+            FrameError::Stream(id, code) => self.reset_stream(id.get(), code),
+        }
+    }
+
+    /// RST_STREAM from us: the stream ends, the app hears `Lost` unless it knows.
+    pub(super) fn reset_stream(&mut self, id: u32, code: ErrorCode) {
+        self.control(Frame::RstStream {
+            stream: StreamId::new(id),
+            code,
+        });
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.state = StreamState::Closed(crate::h2::stream::ClosedBy::LocalReset);
+        }
+        self.lose_stream(id);
+    }
+
+    fn handle_frame(&mut self, frame: Frame) -> Result<(), FrameError> {
+        let connection = |code| Err(FrameError::Connection(code));
+        if let Some(block) = &self.block {
+            // §6.10: only CONTINUATION of the same stream until END_HEADERS.
+            let same = matches!(&frame,
+                Frame::Continuation { stream, .. } if stream.get() == block.stream);
+            if !same {
+                return connection(ErrorCode::ProtocolError);
+            }
+        }
+        match frame {
+            Frame::Data {
+                stream,
+                data,
+                end_stream,
+                flow_len,
+            } => self.on_data(stream.get(), data, end_stream, flow_len),
+            Frame::Headers {
+                stream,
+                fragment,
+                end_stream,
+                end_headers,
+                ..
+            } => {
+                self.block = Some(HeaderBlock {
+                    stream: stream.get(),
+                    end_stream,
+                    bytes: BytesMut::from(&fragment[..]),
+                    frames: 0,
+                });
+                if end_headers {
+                    self.on_header_block()
+                } else {
+                    Ok(())
+                }
+            }
+            Frame::Continuation {
+                stream,
+                fragment,
+                end_headers,
+            } => {
+                let Some(block) = &mut self.block else {
+                    return connection(ErrorCode::ProtocolError);
+                };
+                debug_assert_eq!(block.stream, stream.get());
+                block.frames += 1;
+                let list_max = self.config.h2.max_header_list_size as usize;
+                let too_long = block.bytes.len() + fragment.len() > list_max;
+                if block.frames > self.config.h2.continuation_frames_max || too_long {
+                    // CVE-2024-27316: a block that never ends, or grows without bound.
+                    return connection(ErrorCode::EnhanceYourCalm);
+                }
+                block.bytes.extend_from_slice(&fragment);
+                if end_headers {
+                    self.on_header_block()
+                } else {
+                    Ok(())
+                }
+            }
+            Frame::Priority { stream, .. } => {
+                // Deprecated (§5.3.2): checked by the frame layer, then ignored.
+                let _ = stream;
+                Ok(())
+            }
+            Frame::RstStream { stream, .. } => self.on_reset(stream.get()),
+            Frame::Settings { ack, settings } => {
+                if !ack {
+                    self.apply_settings(&settings)?;
+                    self.control(Frame::Settings {
+                        ack: true,
+                        settings: Vec::new(),
+                    });
+                }
+                Ok(())
+            }
+            // A client never pushes (§8.4).
+            Frame::PushPromise { .. } => connection(ErrorCode::ProtocolError),
+            Frame::Ping { ack, payload } => {
+                if !ack {
+                    self.control(Frame::Ping { ack: true, payload });
+                }
+                Ok(())
+            }
+            Frame::GoAway { .. } => {
+                // The peer opens no more streams; those open finish, then we close.
+                self.peer_goaway = true;
+                Ok(())
+            }
+            Frame::WindowUpdate { stream, increment } => self.on_window_update(stream, increment),
+            Frame::Unknown { .. } => Ok(()),
+        }
+    }
+
+    fn apply_settings(&mut self, settings: &[(SettingId, u32)]) -> Result<(), FrameError> {
+        for &(id, value) in settings {
+            match id {
+                SettingId::HeaderTableSize => self.hpack_out.set_peer_table_size(value),
+                SettingId::InitialWindowSize => {
+                    // §6.9.2: every stream's window moves by the difference.
+                    let delta = i64::from(value) - i64::from(self.peer_initial_window);
+                    self.peer_initial_window = value;
+                    for stream in self.streams.values_mut() {
+                        if stream.send_window.shift(delta).is_err() {
+                            return Err(FrameError::Connection(ErrorCode::FlowControlError));
+                        }
+                    }
+                }
+                SettingId::MaxFrameSize => self.peer_max_frame_size = value,
+                SettingId::EnablePush
+                | SettingId::MaxConcurrentStreams
+                | SettingId::MaxHeaderListSize
+                | SettingId::EnableConnectProtocol
+                | SettingId::Unknown(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn on_window_update(&mut self, stream: StreamId, increment: u32) -> Result<(), FrameError> {
+        if stream.is_connection() {
+            return self
+                .send_window
+                .grow(increment)
+                .map_err(|_| FrameError::Connection(ErrorCode::FlowControlError));
+        }
+        let id = stream.get();
+        let state = self.stream_state(id);
+        let (_, verdict) = state.recv(stream, Received::WindowUpdate)?;
+        if verdict == Verdict::Ignore {
+            return Ok(());
+        }
+        if let Some(s) = self.streams.get_mut(&id) {
+            if s.send_window.grow(increment).is_err() {
+                return Err(FrameError::Stream(stream, ErrorCode::FlowControlError));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_reset(&mut self, id: u32) -> Result<(), FrameError> {
+        let state = self.stream_state(id);
+        let (next, verdict) = state.recv(StreamId::new(id), Received::RstStream)?;
+        if verdict == Verdict::Ignore {
+            return Ok(());
+        }
+        // CVE-2023-44487: a bucket of resets, refilled over time.
+        self.refill_resets();
+        if self.reset_tokens == 0 {
+            return Err(FrameError::Connection(ErrorCode::EnhanceYourCalm));
+        }
+        self.reset_tokens -= 1;
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.state = next;
+        }
+        self.lose_stream(id);
+        Ok(())
+    }
+
+    fn refill_resets(&mut self) {
+        let h2 = &self.config.h2;
+        let elapsed = self.now.saturating_duration_since(self.reset_filled_at);
+        let earned = elapsed.as_millis() * u128::from(h2.resets_per_second) / 1000;
+        if earned > 0 {
+            let earned = u32::try_from(earned).unwrap_or(u32::MAX);
+            self.reset_tokens = self
+                .reset_tokens
+                .saturating_add(earned)
+                .min(h2.resets_burst);
+            self.reset_filled_at = self.now;
+        }
+    }
+
+    /// The state of stream `id`, known or not: idle above the highest opened, closed below.
+    pub(super) fn stream_state(&self, id: u32) -> StreamState {
+        match self.streams.get(&id) {
+            Some(stream) => stream.state,
+            None if id > self.highest_stream => StreamState::Idle,
+            // Forgotten after it ended; a frame still in flight is ignored as after our reset.
+            None => StreamState::Closed(crate::h2::stream::ClosedBy::LocalReset),
+        }
+    }
+
+    fn on_data(
+        &mut self,
+        id: u32,
+        data: Bytes,
+        end_stream: bool,
+        flow_len: u32,
+    ) -> Result<(), FrameError> {
+        let stream_id = StreamId::new(id);
+        // The connection window counts every DATA frame, whatever becomes of it (§6.9).
+        self.recv_window
+            .receive(flow_len)
+            .map_err(|_| FrameError::Connection(ErrorCode::FlowControlError))?;
+        let padding = flow_len - data.len() as u32;
+        self.recv_window.release(padding);
+        let state = self.stream_state(id);
+        let (next, verdict) = state.recv(stream_id, Received::Data { end_stream })?;
+        let Some(stream) = self
+            .streams
+            .get_mut(&id)
+            .filter(|_| verdict == Verdict::Accept)
+        else {
+            self.recv_window.release(data.len() as u32);
+            return Ok(());
+        };
+        if stream.recv_window.receive(flow_len).is_err() {
+            return Err(FrameError::Stream(stream_id, ErrorCode::FlowControlError));
+        }
+        stream.recv_window.release(padding);
+        stream.state = next;
+        stream.received += data.len() as u64;
+        let over = stream.declared_length.is_some_and(|n| stream.received > n);
+        let short = end_stream && stream.declared_length.is_some_and(|n| stream.received != n);
+        if over || short {
+            // §8.1.1: a body that does not match its Content-Length is malformed.
+            return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
+        }
+        if !data.is_empty() {
+            stream.body.push_back(data);
+        }
+        stream.body_ended |= end_stream;
+        Ok(())
+    }
+
+    fn on_header_block(&mut self) -> Result<(), FrameError> {
+        let block = self.block.take().expect("a block is being assembled");
+        let id = block.stream;
+        let stream_id = StreamId::new(id);
+        // Decoded whatever becomes of the stream: HPACK's table must stay in step.
+        let decoded = self.hpack_in.decode(&block.bytes);
+        let fields = match decoded {
+            Err(DecodeError::Compression) => {
+                return Err(FrameError::Connection(ErrorCode::CompressionError));
+            }
+            Err(DecodeError::HeaderListTooLarge) => None,
+            Ok(fields) => Some(fields),
+        };
+        let state = self.stream_state(id);
+        if state == StreamState::Idle {
+            if !stream_id.is_client_initiated() {
+                return Err(FrameError::Connection(ErrorCode::ProtocolError));
+            }
+            return self.open_stream(id, block.end_stream, fields);
+        }
+        // Trailers (§8.1): they must end the stream; they are read and dropped.
+        let (next, verdict) = state.recv(
+            stream_id,
+            Received::Headers {
+                end_stream: block.end_stream,
+            },
+        )?;
+        if verdict == Verdict::Ignore {
+            return Ok(());
+        }
+        if !block.end_stream {
+            return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
+        }
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.state = next;
+            stream.body_ended = true;
+            let short = stream.declared_length.is_some_and(|n| stream.received != n);
+            if short {
+                return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
+            }
+        }
+        Ok(())
+    }
+
+    fn open_stream(
+        &mut self,
+        id: u32,
+        end_stream: bool,
+        fields: Option<Vec<crate::h2::hpack::Field>>,
+    ) -> Result<(), FrameError> {
+        let stream_id = StreamId::new(id);
+        self.highest_stream = self.highest_stream.max(id);
+        let refused_by_goaway = self.goaway_last.is_some_and(|last| id > last);
+        if refused_by_goaway || self.peer_goaway {
+            // §6.8: streams above our GOAWAY's last id are not processed.
+            return Ok(());
+        }
+        if self.active_streams() >= self.config.h2.max_concurrent_streams as usize {
+            return Err(FrameError::Stream(stream_id, ErrorCode::RefusedStream));
+        }
+        let Some(fields) = fields else {
+            // The header list was over our SETTINGS_MAX_HEADER_LIST_SIZE: 431, stream only.
+            self.refuse_too_large(id, end_stream);
+            return Ok(());
+        };
+        let Ok(head) = request_head(fields, end_stream) else {
+            return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
+        };
+        let request = RequestId::from_sequence(self.next_request);
+        self.next_request += 1;
+        let h2 = &self.config.h2;
+        let mut stream = Stream::new(request, self.peer_initial_window, h2.initial_window_size);
+        let (state, _) = StreamState::Idle.recv(stream_id, Received::Headers { end_stream })?;
+        stream.state = state;
+        stream.is_head = head.method.is_head();
+        stream.expect_pending = head.expect_continue && !end_stream;
+        stream.declared_length = match head.body {
+            BodyLength::Known(n) if !end_stream => Some(n),
+            _ => None,
+        };
+        stream.body_ended = end_stream;
+        self.streams.insert(id, stream);
+        self.request_streams.insert(request, id);
+        self.outputs
+            .push_back(Output::Event(Event::Request { id: request, head }));
+        Ok(())
+    }
+
+    /// 431 on the stream (RFC 6585 via RFC 9113 §10.5.1), with END_STREAM; the rest of the
+    /// request is refused with RST_STREAM(NO_ERROR) if it was still coming (§8.1).
+    fn refuse_too_large(&mut self, id: u32, end_stream: bool) {
+        let stream_id = StreamId::new(id);
+        let mut block = BytesMut::new();
+        let fields: [(&[u8], &[u8]); 2] = [(b":status", b"431"), (b"content-length", b"0")];
+        self.hpack_out.encode(fields, &mut block);
+        self.control(Frame::Headers {
+            stream: stream_id,
+            priority: None,
+            fragment: block.freeze(),
+            end_stream: true,
+            end_headers: true,
+        });
+        if !end_stream {
+            self.control(Frame::RstStream {
+                stream: stream_id,
+                code: ErrorCode::NoError,
+            });
+        }
+    }
+}
+
+impl Stream {
+    /// Whether the response is over.
+    pub(super) fn response_done(&self) -> bool {
+        self.response == Response::Done
+    }
+}

@@ -1,0 +1,314 @@
+//! What follows from the state after every input: request bodies handed to apps within their
+//! credit and the room given back as WINDOW_UPDATE; response bodies sent as DATA within both
+//! windows, streams taking turns; finished streams retired; producers paused and resumed (a
+//! stream's send window *is* its producer's pause and resume); the close once nothing is left;
+//! reading and timers.
+
+use bytes::BytesMut;
+
+use super::{CloseState, H2Connection, Stream};
+use crate::h2::frame::{write_data_header, ErrorCode, Frame, StreamId};
+use crate::h2::stream::{Sent, StreamState};
+use crate::io::{Event, Output, ProducerKind, ProducerState, ReadState, Timer, TransportState};
+
+impl H2Connection {
+    pub(super) fn sync(&mut self) {
+        if self.close == CloseState::Open {
+            self.deliver_bodies();
+            self.send_window_updates();
+            self.send_data();
+            self.retire_streams();
+            self.maybe_close();
+        }
+        self.sync_producers();
+        self.sync_reading();
+        self.sync_timers();
+        if self.close != CloseState::Open {
+            self.peer_data_is_no_concern();
+        }
+    }
+
+    /// Request body bytes to the apps, as far as each has credit; `BodyEnd` after the last.
+    fn deliver_bodies(&mut self) {
+        for stream in self.streams.values_mut() {
+            if stream.lost {
+                continue;
+            }
+            while stream.credit > 0 {
+                let Some(mut data) = stream.body.pop_front() else {
+                    break;
+                };
+                let take = usize::try_from(stream.credit)
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
+                if take < data.len() {
+                    stream.body.push_front(data.split_off(take));
+                }
+                stream.credit -= take as u64;
+                // Taken by the app: room to give back (Twisted acknowledges only this).
+                stream.recv_window.release(take as u32);
+                self.recv_window.release(take as u32);
+                let id = stream.id;
+                self.outputs
+                    .push_back(Output::Event(Event::Body { id, data }));
+            }
+            if stream.body_ended && stream.body.is_empty() && !stream.body_end_told {
+                stream.body_end_told = true;
+                let id = stream.id;
+                self.outputs.push_back(Output::Event(Event::BodyEnd { id }));
+            }
+        }
+    }
+
+    fn send_window_updates(&mut self) {
+        let mut updates = Vec::new();
+        for (&id, stream) in &mut self.streams {
+            // A peer done sending needs no more room.
+            if stream.body_ended {
+                continue;
+            }
+            if let Some(increment) = stream.recv_window.update() {
+                updates.push((id, increment));
+            }
+        }
+        if let Some(increment) = self.recv_window.update() {
+            updates.insert(0, (0, increment));
+        }
+        for (id, increment) in updates {
+            self.control(Frame::WindowUpdate {
+                stream: StreamId::new(id),
+                increment,
+            });
+        }
+    }
+
+    /// DATA frames within the windows and the send budget, streams taking turns a frame at a
+    /// time from the one after the last served; END_STREAM once a finished response is out.
+    fn send_data(&mut self) {
+        loop {
+            let budget = self.send_budget();
+            if budget == 0 {
+                return;
+            }
+            let next = self
+                .streams
+                .range(self.last_sent + 1..)
+                .chain(self.streams.range(..=self.last_sent))
+                .find(|(_, s)| s.can_send(self.send_window.available()))
+                .map(|(&id, _)| id);
+            let Some(id) = next else {
+                return;
+            };
+            self.last_sent = id;
+            self.send_frame(id, budget);
+        }
+    }
+
+    /// Bytes that may still be handed to the driver now.
+    fn send_budget(&self) -> usize {
+        match self.transport {
+            TransportState::Writable => usize::MAX,
+            TransportState::Blocked => self
+                .config
+                .limits
+                .send_buffer_bytes_max
+                .saturating_sub(self.blocked_bytes),
+        }
+    }
+
+    /// One DATA frame of stream `id`.
+    fn send_frame(&mut self, id: u32, budget: usize) {
+        let max_frame = self.peer_max_frame_size as usize;
+        let connection_window = self.send_window.available() as usize;
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let window = connection_window.min(stream.send_window.available() as usize);
+        let len = stream.out_bytes.min(window).min(max_frame).min(budget);
+        let mut pieces = Vec::new();
+        let mut left = len;
+        while left > 0 {
+            let Some(front) = stream.out.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                pieces.push(stream.out.pop_front().expect("a front part"));
+            } else {
+                pieces.push(front.split_to(left));
+                left = 0;
+            }
+        }
+        stream.out_bytes -= len;
+        let end_stream = stream.end_queued && stream.out.is_empty();
+        let len32 = len as u32;
+        stream.send_window.spend(len32);
+        stream.state = match stream.state.send(Sent::Data { end_stream }) {
+            Ok(next) => next,
+            Err(illegal) => unreachable!("a response outlived its stream: {illegal:?}"),
+        };
+        if end_stream {
+            stream.end_queued = false;
+        }
+        self.send_window.spend(len32);
+        let mut header = BytesMut::with_capacity(9);
+        write_data_header(StreamId::new(id), len32, end_stream, &mut header);
+        self.transmit(header.freeze());
+        for piece in pieces {
+            self.transmit(piece);
+        }
+    }
+
+    /// Streams whose exchange is over leave the map. A response that ended before its request
+    /// body did ends the stream with RST_STREAM(NO_ERROR): the rest is not needed (§8.1).
+    fn retire_streams(&mut self) {
+        let mut done = Vec::new();
+        let mut early = Vec::new();
+        for (&id, stream) in &self.streams {
+            let sent_all = stream.response_done() && !stream.end_queued;
+            if !sent_all {
+                continue;
+            }
+            match stream.state {
+                // The app finished: a body it never took is not owed to it any more.
+                StreamState::Closed(_) => done.push(id),
+                StreamState::HalfClosedLocal if !stream.body_ended => early.push(id),
+                _ => {}
+            }
+        }
+        for id in early {
+            self.control(Frame::RstStream {
+                stream: StreamId::new(id),
+                code: ErrorCode::NoError,
+            });
+            done.push(id);
+        }
+        for id in done {
+            if let Some(mut stream) = self.streams.remove(&id) {
+                self.forget(&mut stream);
+            }
+        }
+    }
+
+    fn maybe_close(&mut self) {
+        let ending = self.goaway_last.is_some() || self.peer_goaway || self.recv_eof;
+        if ending && self.streams.is_empty() {
+            if self.goaway_last.is_none() {
+                self.drain();
+            }
+            self.close_gracefully();
+        }
+    }
+
+    fn sync_producers(&mut self) {
+        let blocked = self.transport == TransportState::Blocked;
+        let bound = self.config.limits.send_buffer_bytes_max;
+        let connection_window = self.send_window.available() as usize;
+        for stream in self.streams.values_mut() {
+            let target = if stream.lost || stream.response_done() {
+                ProducerState::Stopped
+            } else {
+                let window = connection_window.min(stream.send_window.available() as usize);
+                // Twisted's `remainingOutboundWindow <= 0`: queued bytes fill the window.
+                let window_full = stream.out_bytes >= window;
+                if blocked || window_full || stream.out_bytes >= bound {
+                    ProducerState::Paused
+                } else {
+                    ProducerState::Producing
+                }
+            };
+            let Some(producer) = &mut stream.producer else {
+                continue;
+            };
+            if producer.state != Some(target) {
+                producer.state = Some(target);
+                let request = stream.id;
+                self.outputs.push_back(Output::Producer {
+                    request,
+                    state: target,
+                });
+            }
+            let wants_pull = producer.kind == ProducerKind::Pull && !producer.awaits_pull();
+            if target == ProducerState::Producing && wants_pull {
+                producer.pull_outstanding = true;
+                let id = stream.id;
+                self.outputs.push_back(Output::Event(Event::Pull { id }));
+            }
+            if target == ProducerState::Stopped {
+                stream.producer = None;
+            }
+        }
+    }
+
+    fn sync_reading(&mut self) {
+        if self.close == CloseState::Closed || self.recv_eof {
+            return;
+        }
+        let target = if self.recv_window() > 0 {
+            ReadState::Resumed
+        } else {
+            ReadState::Paused
+        };
+        if target != self.reading {
+            self.reading = target;
+            self.outputs.push_back(Output::Reading(target));
+        }
+    }
+
+    fn sync_timers(&mut self) {
+        let timeouts = &self.config.timeouts;
+        let open = self.close == CloseState::Open;
+        let lingering = self.close == CloseState::Lingering;
+        let blocked = self.transport == TransportState::Blocked;
+        let preface_in = self.preface_matched == super::PREFACE.len();
+        let wanted = [
+            (Timer::HeaderRead, open && !preface_in, timeouts.header_read),
+            (
+                Timer::IdleKeepAlive,
+                open && preface_in && self.streams.is_empty() && self.goaway_last.is_none(),
+                timeouts.idle_keep_alive,
+            ),
+            (Timer::SendStall, open && blocked, timeouts.send_stall),
+            (Timer::Linger, lingering && !blocked, timeouts.linger),
+            (Timer::Abort, lingering && blocked, timeouts.abort),
+        ];
+        for (timer, want, duration) in wanted {
+            if want {
+                self.timers
+                    .arm(timer, self.now + duration, &mut self.outputs);
+            } else {
+                self.timers.cancel(timer, &mut self.outputs);
+            }
+        }
+        if self.close == CloseState::Open
+            && blocked
+            && self.blocked_control_bytes > self.config.h2.control_bytes_max
+        {
+            // CVE-2019-9512/9515: control frames owed to a peer that does not read.
+            self.close_now(crate::io::CloseReason::Abort);
+        }
+    }
+
+    /// Nothing received after the close matters: drop what is buffered.
+    fn peer_data_is_no_concern(&mut self) {
+        if !self.recv_buf.is_empty() {
+            self.recv_buf.clear();
+        }
+    }
+}
+
+impl Stream {
+    /// Whether the stream has a DATA frame to send now: bytes within both windows, or the
+    /// END_STREAM of a finished response.
+    fn can_send(&self, connection_window: u32) -> bool {
+        // Not `lost`: a stream the app closed still sends what it queued.
+        if !matches!(
+            self.state,
+            StreamState::Open | StreamState::HalfClosedRemote
+        ) {
+            return false;
+        }
+        let window = connection_window.min(self.send_window.available());
+        (self.out_bytes > 0 && window > 0) || (self.out.is_empty() && self.end_queued)
+    }
+}

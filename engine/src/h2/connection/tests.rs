@@ -1,0 +1,706 @@
+//! Goal: `H2Connection` behaves as RFC 9113 and Twisted's `H2Connection`/`H2Stream` tests say
+//! (notes/twisted.md §6, cases 41-49), on the same boundary as the HTTP/1.1 channel. Method: a
+//! client written with the frame layer and the HPACK seam drives the connection; assertions
+//! are on decoded frames, events and producer reports, literal values throughout.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{H2Connection, PREFACE};
+use crate::h2::frame::{ErrorCode, Frame, FrameDecoder, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT};
+use crate::h2::hpack::{HpackDecoder, HpackEncoder};
+use crate::{
+    AppCommand, CloseReason, Config, Event, Input, Instant, Output, ProducerKind, ProducerState,
+    RequestId, ResponseHead, TransportState, UsageError,
+};
+
+const R0: RequestId = RequestId::from_sequence(0);
+
+/// The client side.
+struct Peer {
+    conn: H2Connection,
+    now: Instant,
+    hpack_out: HpackEncoder,
+    hpack_in: HpackDecoder,
+    wire: BytesMut,
+    events: Vec<Event>,
+    producers: Vec<(RequestId, ProducerState)>,
+    closed: Option<CloseReason>,
+}
+
+impl Peer {
+    fn new(config: Config) -> Peer {
+        let now = Instant::ZERO;
+        let mut peer = Peer {
+            conn: H2Connection::new(config, now),
+            now,
+            hpack_out: HpackEncoder::new(),
+            hpack_in: HpackDecoder::new(4096, 1 << 20),
+            wire: BytesMut::new(),
+            events: Vec::new(),
+            producers: Vec::new(),
+            closed: None,
+        };
+        peer.drain();
+        peer
+    }
+
+    /// A connection whose preface and empty SETTINGS are in, its own SETTINGS read.
+    fn ready() -> Peer {
+        let mut peer = Peer::new(Config::new());
+        peer.bytes(PREFACE);
+        peer.frame(Frame::Settings {
+            ack: false,
+            settings: vec![],
+        });
+        let frames = peer.frames();
+        assert!(
+            matches!(frames[0], Frame::Settings { ack: false, .. }),
+            "{frames:?}"
+        );
+        assert_eq!(
+            frames[1],
+            Frame::Settings {
+                ack: true,
+                settings: vec![]
+            }
+        );
+        peer
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.conn.poll_output() {
+            match output {
+                Output::Transmit(bytes) => self.wire.extend_from_slice(&bytes),
+                Output::Event(event) => self.events.push(event),
+                Output::Producer { request, state } => self.producers.push((request, state)),
+                Output::Close(reason) => self.closed = Some(reason),
+                _ => {}
+            }
+        }
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        let now = self.now;
+        self.conn
+            .handle_input(Input::Received { now, bytes })
+            .unwrap();
+        self.drain();
+    }
+
+    fn frame(&mut self, frame: Frame) {
+        let mut out = BytesMut::new();
+        frame.write(&mut out);
+        self.bytes(&out);
+    }
+
+    fn headers(&mut self, stream: u32, fields: &[(&str, &str)], end_stream: bool) {
+        let mut block = BytesMut::new();
+        self.hpack_out.encode(
+            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &mut block,
+        );
+        self.frame(Frame::Headers {
+            stream: StreamId::new(stream),
+            priority: None,
+            fragment: block.freeze(),
+            end_stream,
+            end_headers: true,
+        });
+    }
+
+    fn get(&mut self, stream: u32, path: &str) {
+        let fields = [
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":path", path),
+            (":authority", "localhost"),
+        ];
+        self.headers(stream, &fields, true);
+    }
+
+    fn data(&mut self, stream: u32, data: &'static [u8], end_stream: bool) {
+        self.frame(Frame::Data {
+            stream: StreamId::new(stream),
+            data: Bytes::from_static(data),
+            end_stream,
+            flow_len: data.len() as u32,
+        });
+    }
+
+    fn app(&mut self, command: AppCommand) -> Result<(), UsageError> {
+        let now = self.now;
+        let result = self.conn.handle_input(Input::App { now, command });
+        self.drain();
+        result
+    }
+
+    fn respond(&mut self, request: RequestId, body: &'static str) {
+        let head = ResponseHead::new(200).with_header("Content-Length", body.len().to_string());
+        self.app(AppCommand::SendHead { request, head }).unwrap();
+        let data = Bytes::from_static(body.as_bytes());
+        self.app(AppCommand::SendBody { request, data }).unwrap();
+        self.app(AppCommand::Finish { request }).unwrap();
+    }
+
+    fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        while let Some(deadline) = self.conn.poll_timeout().filter(|d| *d <= until) {
+            self.now = deadline;
+            let now = self.now;
+            self.conn.handle_input(Input::Timeout { now }).unwrap();
+            self.drain();
+        }
+        self.now = until;
+    }
+
+    fn transport(&mut self, state: TransportState) {
+        let now = self.now;
+        self.conn
+            .handle_input(Input::Transport { now, state })
+            .unwrap();
+        self.drain();
+    }
+
+    /// Every frame the server wrote since the last call.
+    fn frames(&mut self) -> Vec<Frame> {
+        let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
+        let mut frames = Vec::new();
+        while let Some(frame) = decoder
+            .decode(&mut self.wire)
+            .expect("the server's frames parse")
+        {
+            frames.push(frame);
+        }
+        assert!(self.wire.is_empty(), "a partial frame was written");
+        frames
+    }
+
+    /// The fields of a HEADERS frame's block, decoded.
+    fn fields(&mut self, frame: &Frame) -> Vec<(String, String)> {
+        let Frame::Headers { fragment, .. } = frame else {
+            panic!("not HEADERS: {frame:?}");
+        };
+        self.hpack_in
+            .decode(fragment)
+            .unwrap()
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8(n.to_vec()).unwrap(),
+                    String::from_utf8(v.to_vec()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+}
+
+fn s(id: u32) -> StreamId {
+    StreamId::new(id)
+}
+
+fn data_frame(stream: u32, data: &'static [u8], end_stream: bool) -> Frame {
+    Frame::Data {
+        stream: s(stream),
+        data: Bytes::from_static(data),
+        end_stream,
+        flow_len: data.len() as u32,
+    }
+}
+
+fn owned(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn our_settings_go_first() {
+    let mut peer = Peer::new(Config::new());
+    assert_eq!(
+        peer.frames(),
+        [Frame::Settings {
+            ack: false,
+            settings: vec![
+                (SettingId::HeaderTableSize, 4096),
+                (SettingId::EnablePush, 0),
+                (SettingId::MaxConcurrentStreams, 100),
+                (SettingId::InitialWindowSize, 65_535),
+                (SettingId::MaxFrameSize, 16_384),
+                (SettingId::MaxHeaderListSize, 65_536),
+            ],
+        }]
+    );
+}
+
+/// Twisted's test_basicRequest: HEADERS, DATA with the body, an empty DATA with END_STREAM.
+#[test]
+fn a_get_is_a_request_event_and_its_response_three_frames() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    let events = peer.take_events();
+    let Event::Request { id, head } = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*id, R0);
+    assert_eq!(head.method.as_bytes(), b"GET");
+    assert_eq!(&head.target[..], b"/");
+    assert_eq!(head.version, crate::Version::Http2);
+    assert_eq!(
+        head.headers.get("host").map(|v| &v[..]),
+        Some(&b"localhost"[..])
+    );
+    assert_eq!(events[1], Event::BodyEnd { id: R0 });
+    peer.respond(R0, "'''\nNone\n'''\n");
+    let frames = peer.frames();
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    assert_eq!(
+        peer.fields(&frames[0]),
+        owned(&[
+            (":status", "200"),
+            ("content-length", "13"),
+            ("server", "twine")
+        ])
+    );
+    assert_eq!(frames[1], data_frame(1, b"'''\nNone\n'''\n", false));
+    assert_eq!(frames[2], data_frame(1, b"", true));
+}
+
+/// Twisted's test_postRequest: a body in four DATA frames, taken as the app grants credit.
+#[test]
+fn a_post_body_reaches_the_app_within_its_credit() {
+    let mut peer = Peer::ready();
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/"),
+        (":authority", "h"),
+        ("content-length", "25"),
+    ];
+    peer.headers(1, &fields, false);
+    for (part, end) in [
+        (&b"hello "[..], false),
+        (b"world, ", false),
+        (b"it's ", false),
+        (b"http/2!", true),
+    ] {
+        peer.frame(Frame::Data {
+            stream: s(1),
+            data: Bytes::copy_from_slice(part),
+            end_stream: end,
+            flow_len: part.len() as u32,
+        });
+    }
+    assert_eq!(
+        peer.take_events().len(),
+        1,
+        "only the request until the app asks"
+    );
+    peer.app(AppCommand::Consume {
+        request: R0,
+        bytes: 100,
+    })
+    .unwrap();
+    let body: Vec<u8> = peer
+        .take_events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Body { data, .. } => Some(data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(body, b"hello world, it's http/2!");
+    // So little data: no WINDOW_UPDATE (Twisted's test says the same).
+    assert_eq!(peer.frames(), []);
+}
+
+/// Twisted's test_producerBlockingUnblocking, in spirit: the window is the producer's switch.
+#[test]
+fn the_send_window_pauses_and_resumes_the_producer() {
+    let mut peer = Peer::ready();
+    peer.frame(Frame::Settings {
+        ack: false,
+        settings: vec![(SettingId::InitialWindowSize, 5)],
+    });
+    peer.frames();
+    peer.get(1, "/");
+    let head = ResponseHead::new(200);
+    peer.app(AppCommand::SendHead { request: R0, head })
+        .unwrap();
+    let kind = ProducerKind::Push;
+    peer.app(AppCommand::RegisterProducer { request: R0, kind })
+        .unwrap();
+    assert_eq!(peer.producers, [(R0, ProducerState::Producing)]);
+    peer.app(AppCommand::SendBody {
+        request: R0,
+        data: "helloworld".into(),
+    })
+    .unwrap();
+    assert_eq!(peer.producers.last(), Some(&(R0, ProducerState::Paused)));
+    let frames = peer.frames();
+    assert_eq!(frames[1..], [data_frame(1, b"hello", false)]);
+    // +5 on the stream: the rest goes, and the producer may go on.
+    peer.frame(Frame::WindowUpdate {
+        stream: s(1),
+        increment: 5,
+    });
+    assert_eq!(peer.frames(), [data_frame(1, b"world", false)]);
+    assert_eq!(
+        peer.producers.last(),
+        Some(&(R0, ProducerState::Paused)),
+        "window 0 again"
+    );
+    peer.frame(Frame::WindowUpdate {
+        stream: s(1),
+        increment: 5,
+    });
+    assert_eq!(peer.producers.last(), Some(&(R0, ProducerState::Producing)));
+    peer.app(AppCommand::Finish { request: R0 }).unwrap();
+    assert_eq!(peer.frames(), [data_frame(1, b"", true)]);
+    assert_eq!(peer.producers.last(), Some(&(R0, ProducerState::Stopped)));
+}
+
+#[test]
+fn abort_resets_one_stream_and_the_connection_lives_on() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/a");
+    peer.get(3, "/b");
+    peer.app(AppCommand::Abort { request: R0 }).unwrap();
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::Cancel
+        }]
+    );
+    assert_eq!(
+        peer.app(AppCommand::Finish { request: R0 }),
+        Err(UsageError::RequestLost)
+    );
+    peer.respond(RequestId::from_sequence(1), "b");
+    let frames = peer.frames();
+    assert_eq!(frames.len(), 3);
+    assert_eq!(frames[2], data_frame(3, b"", true));
+    assert_eq!(peer.closed, None);
+}
+
+#[test]
+fn ping_is_answered_and_a_client_push_promise_ends_the_connection() {
+    let mut peer = Peer::ready();
+    peer.frame(Frame::Ping {
+        ack: false,
+        payload: *b"01234567",
+    });
+    assert_eq!(
+        peer.frames(),
+        [Frame::Ping {
+            ack: true,
+            payload: *b"01234567"
+        }]
+    );
+    // Twisted's test_protocolErrorTerminatesConnection.
+    peer.frame(Frame::PushPromise {
+        stream: s(1),
+        promised: s(2),
+        fragment: Bytes::new(),
+        end_headers: true,
+    });
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(0),
+            code: ErrorCode::ProtocolError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
+#[test]
+fn a_wrong_preface_is_a_protocol_error() {
+    let mut peer = Peer::new(Config::new());
+    peer.frames();
+    peer.bytes(b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(0),
+            code: ErrorCode::ProtocolError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
+#[test]
+fn a_malformed_request_resets_its_stream_only() {
+    let mut peer = Peer::ready();
+    let upper = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", "/"),
+        ("X-Upper", "1"),
+    ];
+    peer.headers(1, &upper, true);
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::ProtocolError
+        }]
+    );
+    assert_eq!(peer.take_events(), []);
+    peer.get(3, "/");
+    assert!(matches!(
+        peer.take_events()[0],
+        Event::Request { id: R0, .. }
+    ));
+}
+
+#[test]
+fn streams_past_the_concurrency_limit_are_refused() {
+    let mut config = Config::new();
+    config.h2.max_concurrent_streams = 2;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    peer.frame(Frame::Settings {
+        ack: false,
+        settings: vec![],
+    });
+    peer.frames();
+    for id in [1, 3, 5] {
+        peer.get(id, "/");
+    }
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(5),
+            code: ErrorCode::RefusedStream
+        }]
+    );
+}
+
+#[test]
+fn a_continuation_flood_ends_the_connection() {
+    let mut config = Config::new();
+    config.h2.continuation_frames_max = 3;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    peer.frames();
+    peer.frame(Frame::Headers {
+        stream: s(1),
+        priority: None,
+        fragment: Bytes::from_static(b"\x82"),
+        end_stream: true,
+        end_headers: false,
+    });
+    for _ in 0..4 {
+        peer.frame(Frame::Continuation {
+            stream: s(1),
+            fragment: Bytes::new(),
+            end_headers: false,
+        });
+    }
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(0),
+            code: ErrorCode::EnhanceYourCalm,
+            debug: Bytes::new()
+        }]
+    );
+}
+
+#[test]
+fn rapid_resets_past_the_bucket_end_the_connection() {
+    let mut config = Config::new();
+    config.h2.resets_burst = 3;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    peer.frames();
+    for id in [1, 3, 5, 7] {
+        peer.get(id, "/");
+        peer.frame(Frame::RstStream {
+            stream: s(id),
+            code: ErrorCode::Cancel,
+        });
+    }
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(7),
+            code: ErrorCode::EnhanceYourCalm,
+            debug: Bytes::new()
+        }]
+    );
+    let lost = peer
+        .take_events()
+        .iter()
+        .filter(|e| matches!(e, Event::Lost { .. }))
+        .count();
+    assert_eq!(lost, 4, "three reset by the peer, the fourth by the GOAWAY");
+}
+
+/// Twisted's HTTP2TimeoutTests: idle, GOAWAY(NO_ERROR) with last stream 0.
+#[test]
+fn an_idle_connection_goes_away() {
+    let mut peer = Peer::ready();
+    peer.advance(Duration::from_secs(14));
+    assert_eq!(peer.frames(), []);
+    peer.advance(Duration::from_secs(2));
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(0),
+            code: ErrorCode::NoError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
+/// Twisted's test_respondWith100Continue: a HEADERS frame with only `:status 100`, lazily.
+#[test]
+fn continue_is_sent_when_the_app_asks_for_the_body() {
+    let mut peer = Peer::ready();
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/"),
+        ("expect", "100-continue"),
+    ];
+    peer.headers(1, &fields, false);
+    assert_eq!(peer.frames(), []);
+    peer.app(AppCommand::Consume {
+        request: R0,
+        bytes: 10,
+    })
+    .unwrap();
+    let frames = peer.frames();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(peer.fields(&frames[0]), owned(&[(":status", "100")]));
+}
+
+#[test]
+fn head_gets_headers_and_an_empty_end() {
+    let mut peer = Peer::ready();
+    let fields = [(":method", "HEAD"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &fields, true);
+    peer.respond(R0, "ignored");
+    let frames = peer.frames();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!(frames[1], data_frame(1, b"", true));
+}
+
+#[test]
+fn control_frames_owed_to_a_peer_that_does_not_read_are_bounded() {
+    let mut config = Config::new();
+    config.h2.control_bytes_max = 100;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    for id in (1..=19).step_by(2) {
+        peer.get(id, "/");
+    }
+    peer.frames();
+    peer.transport(TransportState::Blocked);
+    // Reading stops while blocked (Twisted pauses the transport too) ...
+    assert_eq!(peer.conn.recv_window(), 0);
+    // ... and what the connection still owes is bounded: 13 bytes per RST_STREAM, the eighth
+    // passes 100 (CVE-2019-9512/9515).
+    for sequence in 0..7 {
+        let request = RequestId::from_sequence(sequence);
+        peer.app(AppCommand::Abort { request }).unwrap();
+    }
+    assert_eq!(peer.closed, None);
+    let request = RequestId::from_sequence(7);
+    peer.app(AppCommand::Abort { request }).unwrap();
+    assert_eq!(peer.closed, Some(CloseReason::Abort));
+}
+
+#[test]
+fn data_past_the_stream_window_resets_the_stream() {
+    let mut config = Config::new();
+    config.h2.initial_window_size = 10;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    let fields = [(":method", "POST"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &fields, false);
+    peer.frames();
+    peer.data(1, b"0123456789", false);
+    assert_eq!(peer.frames(), []);
+    peer.data(1, b"x", false);
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::FlowControlError
+        }]
+    );
+    assert!(peer.take_events().contains(&Event::Lost { id: R0 }));
+}
+
+#[test]
+fn the_app_taking_the_body_opens_the_window_in_batches() {
+    let mut config = Config::new();
+    config.h2.initial_window_size = 10;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    let fields = [(":method", "POST"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &fields, false);
+    peer.frames();
+    peer.data(1, b"0123", false);
+    peer.app(AppCommand::Consume {
+        request: R0,
+        bytes: 4,
+    })
+    .unwrap();
+    assert_eq!(peer.frames(), [], "4 of 10 taken: under half");
+    peer.data(1, b"45", false);
+    peer.app(AppCommand::Consume {
+        request: R0,
+        bytes: 100,
+    })
+    .unwrap();
+    // 6 taken: the stream's window reopens by 6; the connection's (65 535) is far from half.
+    assert_eq!(
+        peer.frames(),
+        [Frame::WindowUpdate {
+            stream: s(1),
+            increment: 6
+        }]
+    );
+}
+
+#[test]
+fn close_ends_the_stream_after_its_pending_data() {
+    let mut peer = Peer::ready();
+    peer.frame(Frame::Settings {
+        ack: false,
+        settings: vec![(SettingId::InitialWindowSize, 3)],
+    });
+    peer.get(1, "/");
+    peer.frames();
+    let head = ResponseHead::new(200);
+    peer.app(AppCommand::SendHead { request: R0, head })
+        .unwrap();
+    peer.app(AppCommand::SendBody {
+        request: R0,
+        data: "abcdef".into(),
+    })
+    .unwrap();
+    peer.app(AppCommand::Close { request: R0 }).unwrap();
+    assert_eq!(peer.frames()[1..], [data_frame(1, b"abc", false)]);
+    peer.frame(Frame::WindowUpdate {
+        stream: s(1),
+        increment: 10,
+    });
+    assert_eq!(peer.frames(), [data_frame(1, b"def", true)]);
+    assert_eq!(
+        peer.closed, None,
+        "a stream's close is not the connection's"
+    );
+}

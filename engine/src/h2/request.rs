@@ -1,0 +1,151 @@
+//! A decoded HTTP/2 header list made into the [`RequestHead`] apps already know (RFC 9113
+//! §8.1-8.3), so an app written for HTTP/1.1 serves HTTP/2 unchanged.
+//!
+//! Malformed requests (§8.1.1) are refused here and answered by the connection with
+//! RST_STREAM(PROTOCOL_ERROR) on that stream only: pseudo-header fields after regular ones,
+//! unknown, repeated or response pseudo-headers, a missing `:method`, `:scheme` or `:path`
+//! (`CONNECT` excepted), upper-case names, connection-specific fields, `TE` other than
+//! `trailers`, values with NUL, CR or LF or surrounding whitespace, conflicting
+//! `Content-Length`s. `:authority` becomes `Host` when the request has none (Twisted's
+//! `H2Stream._convertHeaders`); `:scheme` is checked, then dropped (Twisted ignores it).
+
+use bytes::Bytes;
+
+use super::hpack::Field;
+use crate::message::{is_token, BodyLength, Headers, Method, RequestHead, Version};
+
+/// Why a header list is no request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    /// A pseudo-header field after a regular one.
+    PseudoAfterRegular,
+    /// A pseudo-header field twice, or one no request carries.
+    BadPseudo,
+    /// `:method`, `:scheme` or `:path` missing or empty.
+    MissingPseudo,
+    /// A field name with upper-case letters or bytes outside a token.
+    BadName,
+    /// A value with NUL, CR or LF, or leading or trailing whitespace.
+    BadValue,
+    /// `Connection`, `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, or
+    /// `TE` other than `trailers`.
+    ConnectionSpecific,
+    /// `Content-Length` not a number, or two that differ.
+    BadContentLength,
+}
+
+/// The connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2).
+const CONNECTION_SPECIFIC: [&[u8]; 5] = [
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"transfer-encoding",
+    b"upgrade",
+];
+
+/// The request a header list describes; `end_stream` says the HEADERS frame ended the stream
+/// (no body).
+pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead, Malformed> {
+    let mut method = None;
+    let mut scheme = None;
+    let mut path = None;
+    let mut authority = None;
+    let mut headers = Headers::with_capacity(fields.len());
+    let mut regular_seen = false;
+    let mut content_length: Option<u64> = None;
+    for (name, value) in fields {
+        check_value(&value)?;
+        if let Some(pseudo) = name.strip_prefix(b":") {
+            if regular_seen {
+                return Err(Malformed::PseudoAfterRegular);
+            }
+            let slot = match pseudo {
+                b"method" => &mut method,
+                b"scheme" => &mut scheme,
+                b"path" => &mut path,
+                b"authority" => &mut authority,
+                _ => return Err(Malformed::BadPseudo),
+            };
+            if slot.replace(value).is_some() {
+                return Err(Malformed::BadPseudo);
+            }
+            continue;
+        }
+        regular_seen = true;
+        if !is_token(&name) || name.iter().any(u8::is_ascii_uppercase) {
+            return Err(Malformed::BadName);
+        }
+        if CONNECTION_SPECIFIC.contains(&&name[..]) {
+            return Err(Malformed::ConnectionSpecific);
+        }
+        if &name[..] == b"te" && !value.eq_ignore_ascii_case(b"trailers") {
+            return Err(Malformed::ConnectionSpecific);
+        }
+        if &name[..] == b"content-length" {
+            let length = parse_length(&value).ok_or(Malformed::BadContentLength)?;
+            if content_length
+                .replace(length)
+                .is_some_and(|before| before != length)
+            {
+                return Err(Malformed::BadContentLength);
+            }
+        }
+        headers.append(name, value);
+    }
+    let method = method
+        .filter(|m| is_token(m))
+        .ok_or(Malformed::MissingPseudo)?;
+    let target = if &method[..] == b"CONNECT" {
+        // §8.5: only :method and :authority.
+        if scheme.is_some() || path.is_some() {
+            return Err(Malformed::BadPseudo);
+        }
+        authority.clone().ok_or(Malformed::MissingPseudo)?
+    } else {
+        if scheme.is_none_or(|s| s.is_empty()) {
+            return Err(Malformed::MissingPseudo);
+        }
+        path.filter(|p| !p.is_empty())
+            .ok_or(Malformed::MissingPseudo)?
+    };
+    if let Some(authority) = authority {
+        if !headers.contains("host") {
+            headers.append(Bytes::from_static(b"host"), authority);
+        }
+    }
+    let body = match (end_stream, content_length) {
+        (true, _) => BodyLength::Known(0),
+        (false, Some(length)) => BodyLength::Known(length),
+        // Length unknown: DATA frames until END_STREAM.
+        (false, None) => BodyLength::Chunked,
+    };
+    let expect_continue = headers
+        .get("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
+    Ok(RequestHead {
+        method: Method::new(method),
+        target,
+        version: Version::Http2,
+        headers,
+        body,
+        expect_continue,
+    })
+}
+
+/// §8.2.1: no NUL, CR or LF; no leading or trailing SP or HTAB.
+fn check_value(value: &[u8]) -> Result<(), Malformed> {
+    let bad_byte = value.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n'));
+    let padded =
+        matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t'));
+    if bad_byte || padded {
+        return Err(Malformed::BadValue);
+    }
+    Ok(())
+}
+
+fn parse_length(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
