@@ -43,6 +43,7 @@
 //! # Ok::<(), twine_engine::UsageError>(())
 //! ```
 
+mod auto;
 mod channel;
 mod client;
 pub mod config;
@@ -61,6 +62,7 @@ pub(crate) mod h1;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use auto::{AutoConnection, Protocol};
 pub use channel::Channel;
 pub use client::ClientConnection;
 pub use config::{ClientConfig, ClientTimeouts, Config, H2Limits, Limits, Timeouts};

@@ -239,7 +239,8 @@ fn has_dot_segment(target: &[u8]) -> bool {
 fn via(version: Version, name: &str) -> Bytes {
     let protocol = match version {
         Version::Http10 => "1.0",
-        _ => "1.1",
+        Version::Http11 => "1.1",
+        Version::Http2 => "2",
     };
     Bytes::from(format!("{protocol} {name}"))
 }

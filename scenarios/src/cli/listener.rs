@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use twine_driver::{Clock, RunOptions};
-use twine_engine::{Channel, Config, ConnectionInfo, Limits, Timeouts};
+use twine_engine::{AutoConnection, Config, ConnectionInfo, Limits, Timeouts};
 
 use super::Failure;
 
@@ -132,7 +132,7 @@ pub(crate) struct Accepted {
     pub(crate) stream: TcpStream,
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
-    pub(crate) channel: Channel,
+    pub(crate) channel: AutoConnection,
     pub(crate) clock: Clock,
     pub(crate) options: RunOptions,
 }
@@ -196,7 +196,7 @@ where
                     connection: Some(ConnectionInfo { peer, local, secure: false }),
                     ..RunOptions::default()
                 };
-                let channel = Channel::new(config.clone(), clock.now());
+                let channel = AutoConnection::new(config.clone(), clock.now());
                 let accepted = Accepted { stream, peer, local, channel, clock, options };
                 connections.spawn(serve_one(accepted));
             }

@@ -8,7 +8,7 @@ use clap::Args;
 use tokio::net::TcpStream;
 use twine_driver::apps::{Api, Echo, StaticFiles, Stream};
 use twine_driver::{run_connection, App, Clock, RunOptions};
-use twine_engine::{Channel, CloseReason};
+use twine_engine::{AutoConnection, CloseReason};
 
 use super::listener::{run_server, Accepted, ServerArgs};
 use super::Failure;
@@ -86,7 +86,7 @@ async fn serve_connection(accepted: Accepted, app: AppChoice) {
 
 async fn run_with<A: App>(
     stream: TcpStream,
-    channel: Channel,
+    channel: AutoConnection,
     mut app: A,
     clock: Clock,
     options: RunOptions,

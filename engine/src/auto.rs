@@ -1,0 +1,195 @@
+//! [`AutoConnection`]: HTTP/1.1 or HTTP/2 on one cleartext port, chosen by the first bytes
+//! (DESIGN.md §6, "prior knowledge"): a client that opens with HTTP/2's 24-byte preface gets an
+//! [`H2Connection`], any other gets the HTTP/1.1 [`Channel`]. (Twisted offers HTTP/2 only
+//! through TLS ALPN; the deprecated `Upgrade: h2c` dance is not needed.)
+//!
+//! Invariant: while deciding, bytes that are a prefix of the preface are held back, never
+//! fed to either engine; the first byte that departs from it, or the end of the preface,
+//! decides, and the held bytes go to the chosen engine first, in order.
+
+use bytes::BytesMut;
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::h2::connection::PREFACE;
+use crate::h2::H2Connection;
+use crate::io::{Connection, Input, Output};
+use crate::time::Instant;
+
+/// An HTTP/1.1 or HTTP/2 server connection, decided by the client's first bytes.
+#[derive(Debug)]
+pub struct AutoConnection {
+    config: Config,
+    engine: Engine,
+    /// Received bytes held while deciding; `None` once decided.
+    held: Option<BytesMut>,
+}
+
+#[derive(Debug)]
+enum Engine {
+    Http1(Box<Channel>),
+    Http2(Box<H2Connection>),
+}
+
+/// Which protocol a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Not decided yet.
+    Undecided,
+    /// HTTP/1.x.
+    Http1,
+    /// HTTP/2.
+    Http2,
+}
+
+impl AutoConnection {
+    /// A connection accepted at `now`. Until the client's first bytes decide, it is the
+    /// HTTP/1.1 channel (its head deadline runs from now).
+    pub fn new(config: Config, now: Instant) -> AutoConnection {
+        AutoConnection {
+            engine: Engine::Http1(Box::new(Channel::new(config.clone(), now))),
+            config,
+            held: Some(BytesMut::new()),
+        }
+    }
+
+    /// The protocol chosen so far.
+    pub fn protocol(&self) -> Protocol {
+        match (&self.held, &self.engine) {
+            (Some(_), _) => Protocol::Undecided,
+            (None, Engine::Http1(_)) => Protocol::Http1,
+            (None, Engine::Http2(_)) => Protocol::Http2,
+        }
+    }
+
+    /// Feeds one input (see [`Connection`]).
+    pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {
+        let Some(held) = &mut self.held else {
+            return self.engine_mut().handle_input(input);
+        };
+        match input {
+            Input::Received { now, bytes } => {
+                held.extend_from_slice(bytes);
+                let n = held.len().min(PREFACE.len());
+                if held[..n] != PREFACE[..n] {
+                    return self.decide_http1(now);
+                }
+                if held.len() >= PREFACE.len() {
+                    let held = self.held.take().expect("deciding");
+                    let mut h2 = H2Connection::new(self.config.clone(), now);
+                    let result = h2.handle_input(Input::Received { now, bytes: &held });
+                    self.engine = Engine::Http2(Box::new(h2));
+                    return result;
+                }
+                Ok(())
+            }
+            Input::ReceivedEof { now } => {
+                self.decide_http1(now)?;
+                self.engine_mut().handle_input(Input::ReceivedEof { now })
+            }
+            other => self.engine_mut().handle_input(other),
+        }
+    }
+
+    /// Not HTTP/2: the held bytes go to the HTTP/1.1 channel.
+    fn decide_http1(&mut self, now: Instant) -> Result<(), UsageError> {
+        let held = self.held.take().unwrap_or_default();
+        if held.is_empty() {
+            return Ok(());
+        }
+        self.engine_mut()
+            .handle_input(Input::Received { now, bytes: &held })
+    }
+
+    fn engine_mut(&mut self) -> &mut dyn Connection {
+        match &mut self.engine {
+            Engine::Http1(channel) => channel.as_mut(),
+            Engine::Http2(h2) => h2.as_mut(),
+        }
+    }
+
+    fn engine(&self) -> &dyn Connection {
+        match &self.engine {
+            Engine::Http1(channel) => channel.as_ref(),
+            Engine::Http2(h2) => h2.as_ref(),
+        }
+    }
+}
+
+impl Connection for AutoConnection {
+    fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {
+        AutoConnection::handle_input(self, input)
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        self.engine_mut().poll_output()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.engine().poll_timeout()
+    }
+
+    fn recv_window(&self) -> usize {
+        let window = self.engine().recv_window();
+        match &self.held {
+            // Held bytes count against the channel's window they will be fed into.
+            Some(held) => window.saturating_sub(held.len()),
+            None => window,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Event;
+
+    fn feed(conn: &mut AutoConnection, bytes: &[u8]) -> Vec<Output> {
+        let now = Instant::ZERO;
+        conn.handle_input(Input::Received { now, bytes }).unwrap();
+        std::iter::from_fn(|| conn.poll_output()).collect()
+    }
+
+    fn requests(outputs: &[Output]) -> usize {
+        outputs
+            .iter()
+            .filter(|o| matches!(o, Output::Event(Event::Request { .. })))
+            .count()
+    }
+
+    #[test]
+    fn an_http1_request_is_decided_at_its_first_byte() {
+        let mut conn = AutoConnection::new(Config::new(), Instant::ZERO);
+        let outputs = feed(&mut conn, b"G");
+        assert_eq!(conn.protocol(), Protocol::Http1);
+        assert_eq!(requests(&outputs), 0);
+        let outputs = feed(&mut conn, b"ET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(requests(&outputs), 1);
+    }
+
+    #[test]
+    fn the_preface_in_pieces_picks_http2() {
+        let mut conn = AutoConnection::new(Config::new(), Instant::ZERO);
+        let _ = std::iter::from_fn(|| conn.poll_output()).count();
+        for piece in PREFACE.chunks(5) {
+            assert_eq!(conn.protocol(), Protocol::Undecided);
+            feed(&mut conn, piece);
+        }
+        assert_eq!(conn.protocol(), Protocol::Http2);
+    }
+
+    #[test]
+    fn a_request_that_starts_like_the_preface_is_http1() {
+        // `PRI` as a method is legal HTTP/1.1 until the version says otherwise.
+        let mut conn = AutoConnection::new(Config::new(), Instant::ZERO);
+        feed(&mut conn, b"PRI * HTTP/2.0\r\n");
+        assert_eq!(conn.protocol(), Protocol::Undecided);
+        let outputs = feed(&mut conn, b"Host: a\r\n\r\n");
+        assert_eq!(conn.protocol(), Protocol::Http1);
+        let status_505 = outputs
+            .iter()
+            .any(|o| matches!(o, Output::Transmit(b) if b.starts_with(b"HTTP/1.1 505")));
+        assert!(status_505, "{outputs:?}");
+    }
+}

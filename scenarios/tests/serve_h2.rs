@@ -1,0 +1,155 @@
+//! HTTP/2 on `twine serve`, cleartext with prior knowledge, on the same port as HTTP/1.1:
+//! curl (`--http2-prior-knowledge`, one request per connection: curl 7.88 cannot reuse a
+//! prior-knowledge connection, whatever the server) and Python's `h2` for several streams on
+//! one connection. Skipped with a note when a client is missing (`.ci/run` installs both).
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use common::curl::{curl, have_curl, url, TempFile};
+use common::{check_stream_pattern, Server};
+
+#[test]
+fn curl_gets_and_posts_over_http2() {
+    if !have_curl() {
+        return;
+    }
+    let server = Server::start(&["--app", "echo"]);
+    let get = curl(&[
+        "--http2-prior-knowledge",
+        "--verbose",
+        &url(&server, "/hello"),
+    ]);
+    let verbose = String::from_utf8_lossy(&get.stderr);
+    assert!(verbose.contains("< HTTP/2 200"), "{verbose}");
+    assert!(verbose.contains("< server: twine"), "{verbose}");
+    assert_eq!(get.stdout, b"");
+    // 3 MB each way: both flow-control windows are exhausted and reopened many times.
+    let data: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let upload = TempFile::new("h2-upload", &data);
+    let post = curl(&[
+        "--http2-prior-knowledge",
+        "--data-binary",
+        &upload.arg(),
+        &url(&server, "/echo"),
+    ]);
+    assert_eq!(post.stdout.len(), data.len());
+    assert!(post.stdout == data, "the echoed body differs");
+}
+
+#[test]
+fn curl_downloads_push_and_pull_bodies_over_http2() {
+    if !have_curl() {
+        return;
+    }
+    let server = Server::start(&["--app", "stream"]);
+    for path in ["/stream/5000000", "/pull/2000000"] {
+        let out = curl(&["--http2-prior-knowledge", &url(&server, path)]);
+        let n: usize = path.rsplit('/').next().unwrap().parse().unwrap();
+        assert_eq!(out.stdout.len(), n, "{path}");
+        check_stream_pattern(&out.stdout, 0);
+    }
+}
+
+#[test]
+fn http1_still_answers_on_the_same_port() {
+    let server = Server::start(&["--app", "echo"]);
+    let mut client = server.connect();
+    client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let response = client.read_response();
+    assert_eq!(response.status, 200);
+}
+
+/// argv: the server's address. Two requests one after the other, then three at once on the
+/// same connection; prints `status length` per response, in stream order.
+const PYTHON_H2_CLIENT: &str = r#"
+import socket, sys
+import h2.config, h2.connection, h2.events
+
+host, port = sys.argv[1].rsplit(":", 1)
+sock = socket.create_connection((host, int(port)), timeout=20)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+conn.initiate_connection()
+sock.sendall(conn.data_to_send())
+results = {}
+
+def request(stream, path):
+    headers = [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", "t")]
+    conn.send_headers(stream, headers, end_stream=True)
+    results[stream] = [None, 0]
+
+def run_until(streams):
+    open_streams = set(streams)
+    sock.sendall(conn.data_to_send())
+    while open_streams:
+        data = sock.recv(65536)
+        if not data:
+            sys.exit("EOF with streams open: %r" % sorted(open_streams))
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                results[event.stream_id][0] = dict(event.headers)[b":status"].decode()
+            elif isinstance(event, h2.events.DataReceived):
+                results[event.stream_id][1] += len(event.data)
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                open_streams.discard(event.stream_id)
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                sys.exit("GOAWAY: %r" % event)
+        sock.sendall(conn.data_to_send())
+
+request(1, "/stream/10")
+run_until([1])
+request(3, "/stream/20")
+run_until([3])
+request(5, "/stream/300000")
+request(7, "/pull/200000")
+request(9, "/nothing")
+run_until([5, 7, 9])
+for stream in sorted(results):
+    print(stream, results[stream][0], results[stream][1])
+"#;
+
+#[test]
+fn many_streams_share_one_connection() {
+    let python_h2 = Command::new("python3")
+        .args(["-c", "import h2"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python_h2 {
+        eprintln!("note: python3 with the h2 package is missing; skipping this test");
+        return;
+    }
+    let server = Server::start(&["--app", "stream"]);
+    let address = server.addr.to_string();
+    let mut child = Command::new("python3")
+        .args(["-c", PYTHON_H2_CLIENT, &address])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let status = child.wait().expect("python3 ends");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        out,
+        "1 200 10\n3 200 20\n5 200 300000\n7 200 200000\n9 404 10\n"
+    );
+}
