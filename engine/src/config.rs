@@ -107,6 +107,9 @@ pub struct H2Limits {
     /// queued while the peer does not read; past it the connection is aborted (CVE-2019-9512,
     /// -9515). Twisted `_maxBufferedControlFrameBytes` 17 408.
     pub control_bytes_max: usize,
+    /// Empty DATA frames (no data, no END_STREAM) taken in a row before the connection ends
+    /// with ENHANCE_YOUR_CALM (CVE-2019-9518: each costs work and changes nothing). 100.
+    pub empty_frames_max: u32,
     /// Peer RST_STREAMs taken at once before the connection ends with ENHANCE_YOUR_CALM
     /// (CVE-2023-44487, Rapid Reset). Twisted 26.10: 1000.
     pub resets_burst: u32,
@@ -124,6 +127,7 @@ impl H2Limits {
         max_header_list_size: 65_536,
         continuation_frames_max: 32,
         control_bytes_max: 17_408,
+        empty_frames_max: 100,
         resets_burst: 1000,
         resets_per_second: 33,
     };

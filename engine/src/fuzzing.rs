@@ -17,6 +17,8 @@
 //!   same events however they are split and credited, within its credit, ending once.
 //! - [`h2_frames`]: HTTP/2 frames decode the same however the bytes arrive, and each is read
 //!   back the same once written.
+//! - [`h2_connection`]: an HTTP/2 connection reading arbitrary frames never panics, writes only
+//!   well-formed frames and header blocks, and reports each request's events in order.
 //!
 //! Not part of the engine's API: hidden from the docs and absent from a normal build.
 
@@ -24,6 +26,7 @@ mod chunked;
 mod chunked_reference;
 mod client;
 mod connection;
+mod h2_connection;
 mod h2_frames;
 mod head;
 #[cfg(test)]
@@ -60,6 +63,13 @@ pub fn client_response(data: &[u8]) {
 /// a frame does not survive being written and read back (see `fuzzing/h2_frames.rs`).
 pub fn h2_frames(data: &[u8]) {
     h2_frames::check(data);
+}
+
+/// The `h2_connection` target. Panics if an `H2Connection` reading the bytes as its client's
+/// frames panics, writes a malformed frame or header block, or misorders a request's events
+/// (see `fuzzing/h2_connection.rs`).
+pub fn h2_connection(data: &[u8]) {
+    h2_connection::check(data);
 }
 
 /// The first byte of an input that selects small limits instead of the defaults (`0xF0` and

@@ -47,6 +47,7 @@ mod auto;
 mod channel;
 mod client;
 pub mod config;
+mod date;
 pub mod error;
 pub mod h2;
 pub mod io;

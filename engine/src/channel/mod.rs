@@ -62,7 +62,7 @@ pub struct Channel {
     /// pipeline depth plus one are ever lost.
     lost_ids: Vec<RequestId>,
     /// The `Date` value for one second, so it is formatted once per second, not per response.
-    date_cache: Option<(u64, Bytes)>,
+    date_cache: crate::date::DateCache,
 }
 
 impl Channel {
@@ -94,7 +94,7 @@ impl Channel {
             timers: TimerTable::default(),
             outputs: VecDeque::new(),
             lost_ids: Vec::new(),
-            date_cache: None,
+            date_cache: crate::date::DateCache::default(),
         };
         channel.sync();
         channel
@@ -279,18 +279,8 @@ impl Channel {
 
     /// The `Date` header value for `now`, if configured.
     fn date(&mut self) -> Option<Bytes> {
-        let origin = self.config.date_origin_unix_millis?;
-        let now = u64::try_from(self.now.since_epoch().as_millis()).unwrap_or(u64::MAX);
-        let secs = origin.saturating_add(now) / 1000;
-        match &self.date_cache {
-            Some((cached, value)) if *cached == secs => Some(value.clone()),
-            _ => {
-                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-                let value = Bytes::from(httpdate::fmt_http_date(time));
-                self.date_cache = Some((secs, value.clone()));
-                Some(value)
-            }
-        }
+        self.date_cache
+            .value(self.config.date_origin_unix_millis, self.now)
     }
 
     /// Cross-field invariants, checked after every input (TigerBeetle). Crate-visible so the

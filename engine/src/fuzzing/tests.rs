@@ -58,6 +58,11 @@ fn client_response_corpus_replays() {
 }
 
 #[test]
+fn h2_connection_corpus_replays() {
+    replay("h2_connection", super::h2_connection);
+}
+
+#[test]
 fn h2_frames_corpus_replays() {
     replay("h2_frames", super::h2_frames);
 }

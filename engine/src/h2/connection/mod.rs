@@ -84,9 +84,12 @@ pub struct H2Connection {
     /// Rapid Reset bucket: tokens and when it was last filled.
     reset_tokens: u32,
     reset_filled_at: Instant,
+    /// Empty DATA frames received in a row.
+    empty_frames: u32,
     reading: ReadState,
     timers: TimerTable,
     outputs: VecDeque<Output>,
+    date_cache: crate::date::DateCache,
 }
 
 /// A header block being assembled from HEADERS and CONTINUATION frames.
@@ -193,9 +196,11 @@ impl H2Connection {
             blocked_control_bytes: 0,
             reset_tokens: h2.resets_burst,
             reset_filled_at: now,
+            empty_frames: 0,
             reading: ReadState::Resumed,
             timers: TimerTable::default(),
             outputs: VecDeque::new(),
+            date_cache: crate::date::DateCache::default(),
             config,
         };
         connection.send_settings();

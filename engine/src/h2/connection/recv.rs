@@ -280,6 +280,15 @@ impl H2Connection {
         flow_len: u32,
     ) -> Result<(), FrameError> {
         let stream_id = StreamId::new(id);
+        if data.is_empty() && !end_stream {
+            // CVE-2019-9518: frames that cost work and carry nothing.
+            self.empty_frames += 1;
+            if self.empty_frames > self.config.h2.empty_frames_max {
+                return Err(FrameError::Connection(ErrorCode::EnhanceYourCalm));
+            }
+        } else {
+            self.empty_frames = 0;
+        }
         // The connection window counts every DATA frame, whatever becomes of it (§6.9).
         self.recv_window
             .receive(flow_len)

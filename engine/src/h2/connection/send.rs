@@ -225,9 +225,18 @@ impl H2Connection {
             .config
             .server_name
             .filter(|_| final_head && !head.headers.contains("server"));
-        let mut fields: Vec<(&[u8], &[u8])> = Vec::with_capacity(lowered.len() + 2);
+        let date = match final_head && !head.headers.contains("date") {
+            true => self
+                .date_cache
+                .value(self.config.date_origin_unix_millis, self.now),
+            false => None,
+        };
+        let mut fields: Vec<(&[u8], &[u8])> = Vec::with_capacity(lowered.len() + 3);
         fields.push((b":status", status.as_bytes()));
         fields.extend(lowered.iter().map(|(n, v)| (&n[..], *v)));
+        if let Some(date) = &date {
+            fields.push((b"date", date));
+        }
         if let Some(server) = server {
             fields.push((b"server", server.as_bytes()));
         }

@@ -704,3 +704,55 @@ fn close_ends_the_stream_after_its_pending_data() {
         "a stream's close is not the connection's"
     );
 }
+
+#[test]
+fn final_heads_carry_date_and_server_like_http1() {
+    let config = Config::new().with_date_origin(784_111_777);
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    peer.frames();
+    peer.get(1, "/");
+    peer.respond(R0, "ok");
+    let frames = peer.frames();
+    assert_eq!(
+        peer.fields(&frames[0]),
+        owned(&[
+            (":status", "200"),
+            ("content-length", "2"),
+            ("date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ("server", "twine"),
+        ])
+    );
+}
+
+#[test]
+fn a_flood_of_empty_data_frames_ends_the_connection() {
+    let mut config = Config::new();
+    config.h2.empty_frames_max = 3;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    let fields = [(":method", "POST"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &fields, false);
+    peer.frames();
+    for _ in 0..3 {
+        peer.data(1, b"", false);
+    }
+    peer.data(1, b"x", false);
+    for _ in 0..3 {
+        peer.data(1, b"", false);
+    }
+    assert_eq!(
+        peer.frames(),
+        [],
+        "three in a row are tolerated, and data resets the count"
+    );
+    peer.data(1, b"", false);
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(1),
+            code: ErrorCode::EnhanceYourCalm,
+            debug: Bytes::new()
+        }]
+    );
+}
