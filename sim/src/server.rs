@@ -7,7 +7,7 @@ use twine_driver::proxy::Proxy;
 use twine_driver::{run_connection, App, Clock, Observer, RunOptions};
 use twine_engine::ConnectionInfo;
 use twine_engine::{
-    AppCommand, Channel, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
+    AppCommand, AutoConnection, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
     TransportState, UsageError,
 };
 
@@ -82,7 +82,7 @@ async fn serve_connection(
     recorder.record_peer(port, Event::server(ServerEvent::Accepted));
     let _open = OpenConnection::new(env.world.net.clone(), env.pending.clone(), port);
     let stream = FaultyStream::new(stream, port, env.world.clone());
-    let channel = Channel::new(env.config.clone(), clock.now());
+    let channel = AutoConnection::new(env.config.clone(), clock.now());
     let (net, pending) = (env.world.net.clone(), env.pending.clone());
     let mut observer = TraceObserver::new(recorder.clone(), net, pending, Sink::Server(port));
     let options = RunOptions {
