@@ -151,3 +151,19 @@ fn pull_and_handover_bodies_are_whole_through_curl() {
     assert_eq!(handed.stdout.len(), 1_000_000);
     check_stream_pattern(&handed.stdout, 0);
 }
+
+#[test]
+fn hello_answers_twelve_bytes_over_both_protocols() {
+    let server = Server::start(&["--app", "hello"]);
+    let mut client = server.connect();
+    for _ in 0..2 {
+        client.send(get("/anything"));
+        let response = client.read_response();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"hello world\n");
+    }
+    if have_curl() {
+        let h2 = curl(&["--http2-prior-knowledge", &url(&server, "/x")]);
+        assert_eq!(h2.stdout, b"hello world\n");
+    }
+}

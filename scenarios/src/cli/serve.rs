@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use tokio::net::TcpStream;
-use twine_driver::apps::{Api, Echo, StaticFiles, Stream};
+use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
 use twine_driver::{run_connection, App, Clock, RunOptions};
 use twine_engine::{AutoConnection, CloseReason};
 
@@ -16,8 +16,9 @@ use super::Failure;
 /// Arguments of `twine serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// The app: `echo`, `stream` (GET /stream/<n> push, /pull/<n> pull), `api` (one route per
-    /// app command, see `twine_driver::apps::api`), or `static DIR`.
+    /// The app: `echo`, `hello` (12 bytes for every request, for benchmarks), `stream`
+    /// (GET /stream/<n> push, /pull/<n> pull), `api` (one route per app command, see
+    /// `twine_driver::apps::api`), or `static DIR`.
     #[arg(long, num_args = 1..=2, value_names = ["APP", "DIR"], default_value = "echo")]
     app: Vec<String>,
 
@@ -29,6 +30,7 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, Clone)]
 enum AppChoice {
     Echo,
+    Hello,
     Stream,
     Api,
     Static(StaticFiles),
@@ -38,6 +40,7 @@ impl AppChoice {
     fn parse(words: &[String]) -> Result<AppChoice, Failure> {
         match words {
             [name] if name == "echo" => Ok(AppChoice::Echo),
+            [name] if name == "hello" => Ok(AppChoice::Hello),
             [name] if name == "stream" => Ok(AppChoice::Stream),
             [name] if name == "api" => Ok(AppChoice::Api),
             [name, dir] if name == "static" => StaticFiles::new(PathBuf::from(dir))
@@ -46,11 +49,11 @@ impl AppChoice {
             [name] if name == "static" => Err(Failure::usage(
                 "--app static needs a directory: --app static DIR",
             )),
-            [name, ..] if ["echo", "stream", "api"].contains(&name.as_str()) => {
+            [name, ..] if ["echo", "hello", "stream", "api"].contains(&name.as_str()) => {
                 Err(Failure::usage(format!("--app {name} takes no argument")))
             }
             _ => Err(Failure::usage(format!(
-                "unknown app '{}': expected echo, stream, api or static DIR",
+                "unknown app '{}': expected echo, hello, stream, api or static DIR",
                 words.join(" ")
             ))),
         }
@@ -74,6 +77,7 @@ async fn serve_connection(accepted: Accepted, app: AppChoice) {
     } = accepted;
     let end = match app {
         AppChoice::Echo => run_with(stream, channel, Echo::new(), clock, options).await,
+        AppChoice::Hello => run_with(stream, channel, Hello::new(), clock, options).await,
         AppChoice::Stream => run_with(stream, channel, Stream::new(), clock, options).await,
         AppChoice::Api => run_with(stream, channel, Api::new(), clock, options).await,
         AppChoice::Static(files) => run_with(stream, channel, files, clock, options).await,
