@@ -23,6 +23,22 @@ use super::Failure;
 /// How long to wait after a failed accept before the next one.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
+/// File descriptors kept for everything but client connections (listener, stdio, upstreams
+/// being opened, the runtime's own).
+const FD_HEADROOM: usize = 64;
+
+/// Connections over the bound being answered 503 at once; past it one is simply closed (a
+/// flood of them must not take the file descriptors the bound protects).
+const REJECTIONS_MAX: usize = 64;
+
+/// How long a refused connection may take to read its 503 before it is dropped.
+const REJECTION_LINGER: Duration = Duration::from_secs(1);
+
+/// What a connection over the bound gets: RFC 9110 §15.6.4, and a hint to retry shortly.
+const SERVICE_UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+    Content-Type: text/plain\r\nContent-Length: 28\r\nRetry-After: 1\r\n\
+    Connection: close\r\n\r\ntoo many connections, retry\n";
+
 /// The flags of every server command.
 #[derive(Debug, Args)]
 pub(crate) struct ServerArgs {
@@ -33,6 +49,11 @@ pub(crate) struct ServerArgs {
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
+
+    /// Most connections served at once; past it a new connection gets `503` with
+    /// `Retry-After: 1` and is closed [default: the open-file limit less 64, at least 1]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    connections_max: Option<usize>,
 
     #[command(flatten)]
     limits: LimitArgs,
@@ -175,7 +196,9 @@ where
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let config = args.config().with_date_origin_millis(origin);
     let (drain_tx, drain_rx) = watch::channel(false);
+    let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
     let mut connections = JoinSet::new();
+    let mut rejections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -189,6 +212,14 @@ where
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                if connections.len() >= connections_max {
+                    // Answered, not left in the backlog: a client waiting there cannot tell a
+                    // busy server from a dead one, and its SYN retries only add load.
+                    if rejections.len() < REJECTIONS_MAX {
+                        rejections.spawn(reject(stream));
+                    }
+                    continue;
+                }
                 let local = stream.local_addr().unwrap_or(local);
                 let options = RunOptions {
                     drain: Some(drain_rx.clone()),
@@ -201,8 +232,10 @@ where
                 connections.spawn(serve_one(accepted));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(_) = rejections.join_next(), if !rejections.is_empty() => {}
         }
     }
+    rejections.abort_all();
     drop(listener);
     let _ = drain_tx.send(true);
     let drained = tokio::time::timeout(args.shutdown_timeout, async {
@@ -213,6 +246,34 @@ where
         connections.abort_all();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The 503 for a connection over the bound: written, the write side shut, then what the client
+/// sent read and dropped for a moment (so its unread request does not turn our close into a
+/// reset that destroys the answer), and closed.
+async fn reject(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(REJECTION_LINGER, async {
+        stream.write_all(SERVICE_UNAVAILABLE).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    })
+    .await;
+}
+
+/// The open-file limit less the headroom, at least 1 (Linux: `/proc/self/limits`; 1024
+/// elsewhere or when it cannot be read).
+fn default_connections_max() -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        })
+        .unwrap_or(1024);
+    limit.saturating_sub(FD_HEADROOM).max(1)
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, before the
