@@ -4,6 +4,7 @@
 //! Twisted's server SETTINGS, a table of malformed frames, and a property that any frame
 //! written is read back the same through a decoder fed in arbitrary pieces.
 
+use super::hex;
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
@@ -11,14 +12,6 @@ use crate::h2::frame::{
     ErrorCode, Frame, FrameDecoder, FrameError, Priority, SettingId, StreamId,
     MAX_FRAME_SIZE_DEFAULT,
 };
-
-fn hex(text: &str) -> Vec<u8> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect()
-}
 
 fn decode(bytes: &[u8]) -> Result<Option<Frame>, FrameError> {
     let mut buf = BytesMut::from(bytes);

@@ -4,17 +4,10 @@
 //! says. Method: Appendix C's requests (C.3 plain, C.4 Huffman) as literal bytes, malformed
 //! blocks, and round trips through our own decoder.
 
+use super::hex;
 use bytes::{Bytes, BytesMut};
 
 use crate::h2::hpack::{DecodeError, Field, HpackDecoder, HpackEncoder, TABLE_SIZE_DEFAULT};
-
-fn hex(text: &str) -> Vec<u8> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect()
-}
 
 fn fields(list: &[(&'static str, &'static str)]) -> Vec<Field> {
     list.iter()
