@@ -95,6 +95,11 @@ pub struct H2Limits {
     /// Our `SETTINGS_INITIAL_WINDOW_SIZE`: request body bytes a stream may send before the app
     /// takes some. 65 535.
     pub initial_window_size: u32,
+    /// Request body bytes all streams together may send before the apps take some: the
+    /// connection's window, opened past the protocol's 65 535 by a WINDOW_UPDATE right after
+    /// our SETTINGS, so one stream whose app does not read cannot hold back uploads on the
+    /// others. Twisted keeps 65 535. 1 MiB.
+    pub connection_window_size: u32,
     /// Our `SETTINGS_MAX_FRAME_SIZE`; a longer frame is a FRAME_SIZE_ERROR. 16 384.
     pub max_frame_size: u32,
     /// Our `SETTINGS_MAX_HEADER_LIST_SIZE` (names, values and 32 bytes per field); a longer
@@ -123,6 +128,7 @@ impl H2Limits {
         header_table_size: 4096,
         max_concurrent_streams: 100,
         initial_window_size: 65_535,
+        connection_window_size: 1 << 20,
         max_frame_size: 16_384,
         max_header_list_size: 65_536,
         continuation_frames_max: 32,

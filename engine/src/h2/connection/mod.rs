@@ -180,7 +180,10 @@ impl H2Connection {
             peer_initial_window: 65_535,
             peer_max_frame_size: super::frame::MAX_FRAME_SIZE_DEFAULT,
             send_window: SendWindow::new(CONNECTION_WINDOW),
-            recv_window: RecvWindow::new(CONNECTION_WINDOW),
+            recv_window: RecvWindow::new(
+                h2.connection_window_size
+                    .clamp(CONNECTION_WINDOW, MAX_WINDOW),
+            ),
             streams: BTreeMap::new(),
             request_streams: BTreeMap::new(),
             highest_stream: 0,
@@ -204,6 +207,13 @@ impl H2Connection {
             config,
         };
         connection.send_settings();
+        let window = connection.recv_window.open();
+        if window > CONNECTION_WINDOW {
+            connection.control(Frame::WindowUpdate {
+                stream: StreamId::CONNECTION,
+                increment: window - CONNECTION_WINDOW,
+            });
+        }
         connection.sync();
         connection
     }

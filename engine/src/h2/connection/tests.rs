@@ -59,8 +59,9 @@ impl Peer {
             matches!(frames[0], Frame::Settings { ack: false, .. }),
             "{frames:?}"
         );
+        assert!(matches!(frames[1], Frame::WindowUpdate { .. }));
         assert_eq!(
-            frames[1],
+            frames[2],
             Frame::Settings {
                 ack: true,
                 settings: vec![]
@@ -225,17 +226,24 @@ fn our_settings_go_first() {
     let mut peer = Peer::new(Config::new());
     assert_eq!(
         peer.frames(),
-        [Frame::Settings {
-            ack: false,
-            settings: vec![
-                (SettingId::HeaderTableSize, 4096),
-                (SettingId::EnablePush, 0),
-                (SettingId::MaxConcurrentStreams, 100),
-                (SettingId::InitialWindowSize, 65_535),
-                (SettingId::MaxFrameSize, 16_384),
-                (SettingId::MaxHeaderListSize, 65_536),
-            ],
-        }]
+        [
+            Frame::Settings {
+                ack: false,
+                settings: vec![
+                    (SettingId::HeaderTableSize, 4096),
+                    (SettingId::EnablePush, 0),
+                    (SettingId::MaxConcurrentStreams, 100),
+                    (SettingId::InitialWindowSize, 65_535),
+                    (SettingId::MaxFrameSize, 16_384),
+                    (SettingId::MaxHeaderListSize, 65_536),
+                ],
+            },
+            // The connection's window opened to 1 MiB.
+            Frame::WindowUpdate {
+                stream: s(0),
+                increment: (1 << 20) - 65_535,
+            }
+        ]
     );
 }
 
@@ -755,4 +763,30 @@ fn a_flood_of_empty_data_frames_ends_the_connection() {
             debug: Bytes::new()
         }]
     );
+}
+
+#[test]
+fn a_stream_whose_app_does_not_read_leaves_room_for_the_others() {
+    let mut peer = Peer::ready();
+    let post = [(":method", "POST"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &post, false);
+    // Stream 1 fills its whole window; its app takes nothing.
+    let chunk: &'static [u8] = Box::leak(vec![b'a'; 16_383].into_boxed_slice());
+    for _ in 0..4 {
+        peer.data(1, chunk, false);
+    }
+    peer.data(1, b"aaa", false);
+    // Stream 3 can still upload: the connection's window is 1 MiB, not 65 535.
+    peer.headers(3, &post, false);
+    peer.data(3, b"0123456789", true);
+    assert_eq!(peer.frames(), []);
+    let request = RequestId::from_sequence(1);
+    peer.app(AppCommand::Consume { request, bytes: 10 })
+        .unwrap();
+    let events = peer.take_events();
+    assert!(events.contains(&Event::Body {
+        id: request,
+        data: Bytes::from_static(b"0123456789")
+    }));
+    assert!(events.contains(&Event::BodyEnd { id: request }));
 }
