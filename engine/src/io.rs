@@ -426,6 +426,10 @@ pub enum Event {
         /// The request.
         id: RequestId,
     },
+    /// Client role: the exchange that just ended (`BodyEnd`) left the connection open and
+    /// idle, ready for another request. Sent right after `BodyEnd`, in the same input; a
+    /// connection that closes instead never sends it.
+    Reusable,
     /// Client role: an informational (1xx) response to request `id` arrived.
     Informational {
         /// The request.

@@ -60,6 +60,9 @@ pub struct ClientConnection {
     /// No exchange after the current one: the server or our request said close, the app
     /// drained, or a message did not end cleanly.
     last_exchange: bool,
+    /// An exchange ended with `BodyEnd` in this input: `Reusable` follows if the connection
+    /// may carry another request.
+    exchange_ended: bool,
     closed: bool,
     transport: TransportState,
     /// Bytes handed out since the transport blocked.
@@ -82,6 +85,7 @@ impl ClientConnection {
             exchange: None,
             next_id: 0,
             last_exchange: false,
+            exchange_ended: false,
             closed: false,
             transport: TransportState::Writable,
             blocked_bytes: 0,
@@ -419,6 +423,11 @@ impl ClientConnection {
         }
         if !self.closed && self.exchange.is_none() && (self.last_exchange || self.recv_eof) {
             self.close(CloseReason::Graceful);
+        }
+        if std::mem::take(&mut self.exchange_ended) && self.is_reusable() {
+            // Said with the exchange's end, so a pool never reuses a connection on the
+            // strength of `BodyEnd` alone while its close is on the way.
+            self.outputs.push_back(Output::Event(Event::Reusable));
         }
         self.sync_producer();
         self.sync_reading();

@@ -151,6 +151,7 @@ impl ClientConnection {
             self.stop_producer(&mut exchange);
             let id = exchange.id;
             self.outputs.push_back(Output::Event(Event::BodyEnd { id }));
+            self.exchange_ended = true;
         }
         if self.last_exchange {
             self.close(CloseReason::Graceful);

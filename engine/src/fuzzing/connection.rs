@@ -447,7 +447,7 @@ impl Run {
                     known(self, *id);
                 }
             }
-            Event::Informational { .. } | Event::Response { .. } => {
+            Event::Informational { .. } | Event::Response { .. } | Event::Reusable => {
                 panic!("{event:?}: a client-role event from a server channel")
             }
         }

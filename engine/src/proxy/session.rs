@@ -156,7 +156,10 @@ impl ProxySession {
             // A head the channel refused never became a request: it answers it itself.
             Event::ProtocolError { id: None, .. } => {}
             // The session registers push producers only; the rest are the client role's.
-            Event::Pull { .. } | Event::Informational { .. } | Event::Response { .. } => {}
+            Event::Pull { .. }
+            | Event::Informational { .. }
+            | Event::Response { .. }
+            | Event::Reusable => {}
         }
     }
 
@@ -254,6 +257,8 @@ impl ProxySession {
             Event::ProtocolError { id: None, .. } => {}
             // The server role's events, and pulls (the session registers push producers).
             Event::Request { .. } | Event::Pull { .. } => {}
+            // The pool's business (the connection's handle reads it).
+            Event::Reusable => {}
         }
     }
 

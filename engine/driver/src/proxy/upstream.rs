@@ -48,6 +48,9 @@ pub struct UpstreamHandle {
     /// The sequence number the connection's next request gets.
     next_sequence: u64,
     connected: bool,
+    /// The connection said its last exchange left it open and idle (`Event::Reusable`);
+    /// cleared by the next request. Only such a connection goes back to the pool.
+    reusable: bool,
 }
 
 impl UpstreamHandle {
@@ -68,6 +71,7 @@ impl UpstreamHandle {
     pub(crate) fn send(&mut self, command: AppCommand) {
         if matches!(command, AppCommand::SendRequest { .. }) {
             self.next_sequence += 1;
+            self.reusable = false;
         }
         // A closed connection reports its end as a note; a command to it goes nowhere.
         let _ = self.commands.send(command);
@@ -76,20 +80,24 @@ impl UpstreamHandle {
     /// The next note, registering `cx` when there is none. `None`: the task ended.
     pub(crate) fn poll_note(&mut self, cx: &mut Context<'_>) -> Poll<Option<Note>> {
         let polled = self.notes.poll_recv(cx);
-        if let Poll::Ready(Some(Note::Connected)) = polled {
-            self.connected = true;
+        match &polled {
+            Poll::Ready(Some(Note::Connected)) => self.connected = true,
+            Poll::Ready(Some(Note::Event(Event::Reusable))) => self.reusable = true,
+            _ => {}
         }
         polled
     }
 
-    /// Notes that came while nobody was listening (in the pool): a pooled connection reports
-    /// only its end, so anything else means it is unusable.
+    /// Whether the connection may carry another request: it said so after its last exchange
+    /// (a `BodyEnd` alone is not enough: its close may be on the way, from another thread),
+    /// and nothing came since but that (a pooled connection reports only its end).
     pub(crate) fn is_idle_and_open(&mut self) -> bool {
         loop {
             match self.notes.try_recv() {
                 Ok(Note::Connected) => self.connected = true,
+                Ok(Note::Event(Event::Reusable)) => self.reusable = true,
                 Ok(_) => return false,
-                Err(mpsc::error::TryRecvError::Empty) => return !self.is_closed(),
+                Err(mpsc::error::TryRecvError::Empty) => return self.reusable && !self.is_closed(),
                 Err(mpsc::error::TryRecvError::Disconnected) => return false,
             }
         }
@@ -112,6 +120,7 @@ pub(crate) fn upstream_pair() -> (UpstreamHandle, UpstreamTask) {
         notes: notes_rx,
         next_sequence: 0,
         connected: false,
+        reusable: false,
     };
     let task = UpstreamTask {
         commands: commands_rx,

@@ -30,6 +30,9 @@ pub(super) struct Client {
     pub(super) now: Instant,
     pub(super) wire: Vec<u8>,
     pub(super) seen: Vec<Seen>,
+    /// `Event::Reusable`s, each checked to follow a `BodyEnd` (kept out of `seen`, so the
+    /// expected events stay those of the exchange).
+    pub(super) reusable: usize,
     pub(super) outputs: Vec<Output>,
 }
 
@@ -44,6 +47,7 @@ impl Client {
             now: Instant::ZERO,
             wire: Vec::new(),
             seen: Vec::new(),
+            reusable: 0,
             outputs: Vec::new(),
         };
         client.drain();
@@ -123,6 +127,15 @@ impl Client {
                 Seen::Body(data.to_vec())
             }
             Event::BodyEnd { .. } => Seen::BodyEnd,
+            Event::Reusable => {
+                assert_eq!(
+                    self.seen.last(),
+                    Some(&Seen::BodyEnd),
+                    "Reusable not after BodyEnd"
+                );
+                self.reusable += 1;
+                return;
+            }
             Event::Lost { .. } => Seen::Lost,
             Event::ProtocolError { error, .. } => Seen::Error(error.kind, error.status),
             other => panic!("unexpected event {other:?}"),
@@ -436,6 +449,7 @@ fn keep_alive_allows_a_second_exchange_and_close_does_not() {
     client.get("GET", "/a");
     client.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na");
     assert!(client.connection.is_reusable());
+    assert_eq!(client.reusable, 1, "said with the end of the exchange");
     client.get("GET", "/b");
     client.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nb");
     assert_eq!(
@@ -448,6 +462,7 @@ fn keep_alive_allows_a_second_exchange_and_close_does_not() {
         .concat()
     );
     assert!(!client.connection.is_reusable());
+    assert_eq!(client.reusable, 1, "not after an exchange that closes");
     // HTTP/1.0 without keep-alive closes too.
     let mut old = Client::new();
     old.get("GET", "/");
