@@ -25,6 +25,7 @@
 //!    request the server could answer.
 
 mod desync;
+mod h2_wire;
 mod promises;
 mod request_scanner;
 mod response_parser;
@@ -142,7 +143,10 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !log.reset_by_client
                 && !interrupted
                 && !server_trace::lost_or_aborted(notes);
-            if !partitioned {
+            let h2 = h2_wire::is_h2(log);
+            if !partitioned && h2 {
+                out.extend(h2_wire::check_safety(conn, log));
+            } else if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
                 out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
@@ -169,8 +173,10 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !origin_cut;
             let owed = |s: &&ClientScript| s.well_behaved && spared;
             let script = scenario.clients.get(index).filter(owed);
-            if let Some(script) = script {
-                out.extend(check_liveness(conn, script, log, &wire));
+            match script {
+                Some(_) if h2 => out.extend(h2_wire::check_liveness(conn, log)),
+                Some(script) => out.extend(check_liveness(conn, script, log, &wire)),
+                None => {}
             }
         }
         out.extend(server_trace::check_conn(

@@ -14,6 +14,7 @@ pub mod expect;
 mod expect_continue;
 mod framing;
 mod half_close;
+mod http2;
 mod keep_alive;
 mod limits;
 mod lingering_close;
@@ -77,6 +78,7 @@ pub fn all() -> Vec<Entry> {
         network::ENTRIES,
         proxy::ENTRIES,
         app_api::ENTRIES,
+        http2::ENTRIES,
     ]
     .concat()
 }

@@ -1,0 +1,12 @@
+//! HTTP/2 scenarios (prior knowledge on the simulated network), each asserted byte for byte
+//! against its snapshot in `snapshots/http2/`.
+
+mod catalogue;
+
+scenarios!("http2":
+    get,
+    post_echoed,
+    streams_interleaved,
+    abort_resets_one_stream,
+    malformed_request_resets_its_stream,
+);

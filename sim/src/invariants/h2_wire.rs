@@ -1,0 +1,223 @@
+//! The wire checks of an HTTP/2 connection (a client that opened with the preface), in place
+//! of the HTTP/1 response parser's:
+//!
+//! - **Safety**, for every connection: the server's bytes are frames, SETTINGS first; its
+//!   header blocks decode in one HPACK context; on each stream it answers only streams the
+//!   client opened, the final head comes before any DATA and at most once, and nothing but
+//!   WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM).
+//! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
+//!   client opened is ended by the server (a response with END_STREAM, or a reset).
+//!
+//! The frames are read with the engine's frame layer (small, table-tested and fuzzed); the
+//! rules applied to them are written here, from RFC 9113, independently of the connection.
+
+use std::collections::BTreeMap;
+
+use bytes::BytesMut;
+use twine_engine::h2::connection::PREFACE;
+use twine_engine::h2::frame::{Frame, FrameDecoder, MAX_FRAME_SIZE_LIMIT};
+use twine_engine::h2::hpack::HpackDecoder;
+
+use crate::client::ClientLog;
+use crate::event::{Check, Violation};
+
+/// Whether the client spoke HTTP/2 (prior knowledge).
+pub(crate) fn is_h2(log: &ClientLog) -> bool {
+    log.sent.starts_with(PREFACE)
+}
+
+/// One stream as the server answered it.
+#[derive(Debug, Default)]
+struct Answer {
+    head: bool,
+    ended: bool,
+}
+
+/// The server's frames, or the first byte offset where they stop being frames.
+fn frames(bytes: &[u8]) -> (Vec<Frame>, Option<String>) {
+    let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
+    let mut buf = BytesMut::from(bytes);
+    let mut out = Vec::new();
+    loop {
+        match decoder.decode(&mut buf) {
+            Ok(Some(frame)) => out.push(frame),
+            // A frame cut short at the end: the connection ended mid-frame.
+            Ok(None) => return (out, None),
+            Err(error) => {
+                let at = bytes.len() - buf.len();
+                return (out, Some(format!("no frame at byte {at}: {error:?}")));
+            }
+        }
+    }
+}
+
+/// The streams the client opened (HEADERS it sent), in order.
+fn client_streams(sent: &[u8]) -> Vec<u32> {
+    let (frames, _) = frames(&sent[PREFACE.len().min(sent.len())..]);
+    let mut streams: Vec<u32> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Headers { stream, .. } => Some(stream.get()),
+            _ => None,
+        })
+        .collect();
+    streams.dedup();
+    streams
+}
+
+/// Safety: every broken rule of the server's side of the connection.
+pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut fail = |detail: String| out.push(Violation::on(conn, Check::Malformed, detail));
+    let (frames, error) = frames(&log.received);
+    if let Some(error) = error {
+        fail(error);
+    }
+    if !frames.is_empty() && !matches!(frames[0], Frame::Settings { ack: false, .. }) {
+        fail(format!(
+            "the server's first frame is {:?}, not SETTINGS",
+            frames[0]
+        ));
+    }
+    let opened = client_streams(&log.sent);
+    let mut hpack = HpackDecoder::new(4096, usize::MAX);
+    let mut answers: BTreeMap<u32, Answer> = BTreeMap::new();
+    let mut block: Option<(u32, BytesMut, bool)> = None;
+    for frame in &frames {
+        let stream = frame.stream().get();
+        if stream != 0 && !opened.contains(&stream) {
+            fail(format!(
+                "a frame on stream {stream}, which the client never opened"
+            ));
+            continue;
+        }
+        let answer = answers.entry(stream).or_default();
+        let ended_before = answer.ended;
+        match frame {
+            Frame::Headers {
+                fragment,
+                end_stream,
+                end_headers,
+                ..
+            } => {
+                let mut bytes = BytesMut::from(&fragment[..]);
+                if *end_headers {
+                    let status = decode_status(&mut hpack, &bytes);
+                    on_head(answer, status, *end_stream, stream, &mut fail);
+                } else {
+                    block = Some((stream, std::mem::take(&mut bytes), *end_stream));
+                }
+            }
+            Frame::Continuation {
+                fragment,
+                end_headers,
+                ..
+            } => match &mut block {
+                Some((on, bytes, end_stream)) if *on == stream => {
+                    bytes.extend_from_slice(fragment);
+                    if *end_headers {
+                        let status = decode_status(&mut hpack, bytes);
+                        on_head(answer, status, *end_stream, stream, &mut fail);
+                        block = None;
+                    }
+                }
+                _ => fail(format!(
+                    "CONTINUATION on stream {stream} outside a header block"
+                )),
+            },
+            Frame::Data { end_stream, .. } => {
+                if !answer.head {
+                    fail(format!("DATA on stream {stream} before its response head"));
+                }
+                answer.ended |= *end_stream;
+            }
+            Frame::RstStream { .. } => answer.ended = true,
+            _ => {}
+        }
+        let after_end =
+            ended_before && !matches!(frame, Frame::WindowUpdate { .. } | Frame::RstStream { .. });
+        if stream != 0 && after_end {
+            fail(format!("{} on stream {stream} after its end", kind(frame)));
+        }
+    }
+    out
+}
+
+/// Liveness: the streams the client opened that the server never ended.
+pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
+    let (frames, _) = frames(&log.received);
+    let ended: Vec<u32> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data {
+                stream,
+                end_stream: true,
+                ..
+            }
+            | Frame::Headers {
+                stream,
+                end_stream: true,
+                ..
+            }
+            | Frame::RstStream { stream, .. } => Some(stream.get()),
+            _ => None,
+        })
+        .collect();
+    client_streams(&log.sent)
+        .into_iter()
+        .filter(|s| !ended.contains(s))
+        .map(|s| {
+            Violation::on(
+                conn,
+                Check::Unanswered,
+                format!("stream {s} was never ended"),
+            )
+        })
+        .collect()
+}
+
+/// The `:status` of a header block, if it decodes.
+fn decode_status(hpack: &mut HpackDecoder, block: &[u8]) -> Result<u16, String> {
+    let fields = hpack
+        .decode(block)
+        .map_err(|e| format!("a header block that does not decode: {e:?}"))?;
+    let status = fields
+        .iter()
+        .find(|(name, _)| &name[..] == b":status")
+        .and_then(|(_, value)| std::str::from_utf8(value).ok()?.parse().ok());
+    status.ok_or_else(|| "a response head without :status".to_string())
+}
+
+fn on_head(
+    answer: &mut Answer,
+    status: Result<u16, String>,
+    end_stream: bool,
+    stream: u32,
+    fail: &mut impl FnMut(String),
+) {
+    match status {
+        Err(error) => fail(format!("stream {stream}: {error}")),
+        Ok(status) if status >= 200 => {
+            if answer.head {
+                fail(format!("a second final response on stream {stream}"));
+            }
+            answer.head = true;
+        }
+        Ok(_) if answer.head => fail(format!(
+            "an interim response on stream {stream} after its head"
+        )),
+        Ok(_) => {}
+    }
+    answer.ended |= end_stream;
+}
+
+fn kind(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::Data { .. } => "DATA",
+        Frame::Headers { .. } => "HEADERS",
+        Frame::Continuation { .. } => "CONTINUATION",
+        Frame::Priority { .. } => "PRIORITY",
+        Frame::PushPromise { .. } => "PUSH_PROMISE",
+        _ => "a frame",
+    }
+}
