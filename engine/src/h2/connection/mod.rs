@@ -306,9 +306,10 @@ impl H2Connection {
 
     fn handle_timeout(&mut self, timer: Timer) {
         match timer {
-            // No preface in time, or idle: GOAWAY and close (Twisted's `timeoutConnection`:
+            // No preface in time, idle, or a peer that stopped sending what it owes (a body, the
+            // rest of a header block): GOAWAY and close (Twisted's `timeoutConnection`:
             // NO_ERROR when idle, PROTOCOL_ERROR with streams open).
-            Timer::HeaderRead | Timer::IdleKeepAlive => {
+            Timer::HeaderRead | Timer::IdleKeepAlive | Timer::BodyRead => {
                 let code = if self.active_streams() > 0 {
                     ErrorCode::ProtocolError
                 } else {
@@ -318,10 +319,7 @@ impl H2Connection {
             }
             Timer::SendStall | Timer::Abort => self.close_now(CloseReason::Abort),
             Timer::Linger => self.close_now(CloseReason::Graceful),
-            Timer::BodyRead
-            | Timer::ResponseHead
-            | Timer::ResponseBodyIdle
-            | Timer::ExpectContinue => {}
+            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => {}
         }
     }
 

@@ -92,6 +92,16 @@ impl H2Connection {
 
     fn handle_frame(&mut self, frame: Frame) -> Result<(), FrameError> {
         let connection = |code| Err(FrameError::Connection(code));
+        // What the peer owes (a body, a header block) coming on: its timer starts over. Not
+        // PINGs or SETTINGS, which would keep a stalled request alive for ever.
+        let progress = matches!(
+            frame,
+            Frame::Data { .. } | Frame::Headers { .. } | Frame::Continuation { .. }
+        );
+        if progress {
+            let deadline = self.now + self.config.timeouts.body_read;
+            self.timers.extend(crate::io::Timer::BodyRead, deadline);
+        }
         if let Some(block) = &self.block {
             // §6.10: only CONTINUATION of the same stream until END_HEADERS.
             let same = matches!(&frame,

@@ -261,12 +261,24 @@ impl H2Connection {
         let lingering = self.close == CloseState::Lingering;
         let blocked = self.transport == TransportState::Blocked;
         let preface_in = self.preface_matched == super::PREFACE.len();
+        // The peer owes us frames: a header block it began, or a request body it may send
+        // (the app took what came, so its window is open). Not while waiting on an app.
+        let owed = self.block.is_some()
+            || self
+                .streams
+                .values()
+                .any(|s| !s.body_ended && !s.lost && s.recv_window.open() > 0);
         let wanted = [
             (Timer::HeaderRead, open && !preface_in, timeouts.header_read),
             (
                 Timer::IdleKeepAlive,
                 open && preface_in && self.streams.is_empty() && self.goaway_last.is_none(),
                 timeouts.idle_keep_alive,
+            ),
+            (
+                Timer::BodyRead,
+                open && preface_in && owed,
+                timeouts.body_read,
             ),
             (Timer::SendStall, open && blocked, timeouts.send_stall),
             (Timer::Linger, lingering && !blocked, timeouts.linger),

@@ -790,3 +790,45 @@ fn a_stream_whose_app_does_not_read_leaves_room_for_the_others() {
     }));
     assert!(events.contains(&Event::BodyEnd { id: request }));
 }
+
+#[test]
+fn a_peer_that_stops_sending_a_body_is_timed_out() {
+    let mut peer = Peer::ready();
+    let post = [(":method", "POST"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &post, false);
+    peer.data(1, b"part", false);
+    peer.frames();
+    // PINGs are no progress on the body.
+    peer.advance(Duration::from_secs(40));
+    peer.frame(Frame::Ping {
+        ack: false,
+        payload: [0; 8],
+    });
+    peer.frames();
+    peer.advance(Duration::from_secs(21));
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(1),
+            code: ErrorCode::ProtocolError,
+            debug: Bytes::new()
+        }]
+    );
+    assert!(peer.take_events().contains(&Event::Lost { id: R0 }));
+}
+
+#[test]
+fn a_stream_waiting_on_its_app_runs_no_timer() {
+    let mut config = Config::new();
+    config.h2.initial_window_size = 4;
+    let mut peer = Peer::new(config);
+    peer.bytes(PREFACE);
+    let post = [(":method", "POST"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &post, false);
+    peer.data(1, b"full", false);
+    peer.frames();
+    // The window is shut until the app takes the 4 bytes: the wait is the app's.
+    peer.advance(Duration::from_secs(300));
+    assert_eq!(peer.frames(), []);
+    assert_eq!(peer.closed, None);
+}
