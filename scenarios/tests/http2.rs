@@ -7,6 +7,7 @@ scenarios!("http2":
     get,
     post_echoed,
     streams_interleaved,
+    window_never_granted,
     abort_resets_one_stream,
     malformed_request_resets_its_stream,
 );

@@ -12,8 +12,8 @@ use twine_driver::apps::{Api, Echo, Stream};
 use twine_engine::h2::connection::PREFACE;
 use twine_engine::h2::frame::{ErrorCode, Frame, FrameDecoder, StreamId, MAX_FRAME_SIZE_LIMIT};
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
-use twine_engine::{ProducerKind, RequestId};
-use twine_sim::pattern::{app, client, server};
+use twine_engine::{ProducerKind, RequestId, Timer};
+use twine_sim::pattern::{app, client, server, timer_fired, timer_set};
 use twine_sim::{app as app_factory, AppAction, ClientEvent, ClientScript, Outcome, Scenario};
 use twine_sim::{ServerEvent, Violation};
 
@@ -188,6 +188,22 @@ fn reset(o: &Outcome, stream: u32, code: ErrorCode) -> Vec<Violation> {
     )
 }
 
+/// The connection ended with GOAWAY carrying `code`.
+fn goaway(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
+    let mut buf = BytesMut::from(&o.clients[0].received[..]);
+    let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
+    let mut last = None;
+    while let Ok(Some(frame)) = decoder.decode(&mut buf) {
+        if let Frame::GoAway { code, .. } = frame {
+            last = Some(code);
+        }
+    }
+    if last == Some(code) {
+        return Vec::new();
+    }
+    failed_on(0, format!("GOAWAY {last:?}, expected {code:?}"))
+}
+
 fn scenario_with(name: &str, factory: twine_sim::AppFactory, script: &H2Script) -> Scenario {
     let mut s = Scenario::new(name, quick_config(), factory);
     s.clients.push(ClientScript::new().send(script.bytes()));
@@ -236,6 +252,25 @@ pub(super) const ENTRIES: &[Entry] = &[
                 answered(o, 1, &[200], &expected_body(35_000)),
                 answered(o, 3, &[200], &expected_body(30_000)),
                 in_order(o, &[app(AppAction::RegisterProducer { request: RequestId::from_sequence(1), kind: ProducerKind::Pull })]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "window_never_granted",
+        about: "a client that reads but never grants window holds a response at the connection's 65 535 bytes; the send stall timer ends it with GOAWAY(FLOW_CONTROL_ERROR) (CVE-2019-9517)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/70000", true);
+            let mut s = Scenario::new("http2/window_never_granted", quick_config(), app_factory::<Stream>());
+            s.clients.push(ClientScript::new().send(script.bytes()).misbehaving());
+            s
+        },
+        expect: |o| {
+            all([
+                goaway(o, ErrorCode::FlowControlError),
+                in_order(o, &[timer_set(Timer::SendStall), timer_fired(Timer::SendStall), client(ClientEvent::Eof)]),
             ])
         },
     },

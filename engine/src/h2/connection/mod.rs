@@ -317,7 +317,13 @@ impl H2Connection {
                 };
                 self.go_away(code);
             }
-            Timer::SendStall | Timer::Abort => self.close_now(CloseReason::Abort),
+            // The peer stopped reading: nothing more can reach it.
+            Timer::SendStall if self.transport == TransportState::Blocked => {
+                self.close_now(CloseReason::Abort);
+            }
+            // The peer reads but grants no window: tell it why, then close.
+            Timer::SendStall => self.go_away(ErrorCode::FlowControlError),
+            Timer::Abort => self.close_now(CloseReason::Abort),
             Timer::Linger => self.close_now(CloseReason::Graceful),
             Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => {}
         }

@@ -102,6 +102,11 @@ impl H2Connection {
             let deadline = self.now + self.config.timeouts.body_read;
             self.timers.extend(crate::io::Timer::BodyRead, deadline);
         }
+        if matches!(frame, Frame::WindowUpdate { .. }) {
+            // Window granted: a response waiting for it may move again.
+            let deadline = self.now + self.config.timeouts.send_stall;
+            self.timers.extend(crate::io::Timer::SendStall, deadline);
+        }
         if let Some(block) = &self.block {
             // §6.10: only CONTINUATION of the same stream until END_HEADERS.
             let same = matches!(&frame,

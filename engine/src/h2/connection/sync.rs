@@ -268,6 +268,14 @@ impl H2Connection {
                 .streams
                 .values()
                 .any(|s| !s.body_ended && !s.lost && s.recv_window.open() > 0);
+        // Response bytes wait for a window only the peer can open (CVE-2019-9517: a client
+        // that never grants window would hold the stream for ever).
+        let connection_window = self.send_window.available();
+        let window_stalled = self.streams.values().any(|s| {
+            s.out_bytes > 0
+                && matches!(s.state, StreamState::Open | StreamState::HalfClosedRemote)
+                && connection_window.min(s.send_window.available()) == 0
+        });
         let wanted = [
             (Timer::HeaderRead, open && !preface_in, timeouts.header_read),
             (
@@ -280,7 +288,11 @@ impl H2Connection {
                 open && preface_in && owed,
                 timeouts.body_read,
             ),
-            (Timer::SendStall, open && blocked, timeouts.send_stall),
+            (
+                Timer::SendStall,
+                open && (blocked || window_stalled),
+                timeouts.send_stall,
+            ),
             (Timer::Linger, lingering && !blocked, timeouts.linger),
             (Timer::Abort, lingering && blocked, timeouts.abort),
         ];

@@ -832,3 +832,42 @@ fn a_stream_waiting_on_its_app_runs_no_timer() {
     assert_eq!(peer.frames(), []);
     assert_eq!(peer.closed, None);
 }
+
+#[test]
+fn a_peer_that_never_grants_window_is_timed_out() {
+    let mut peer = Peer::ready();
+    peer.frame(Frame::Settings {
+        ack: false,
+        settings: vec![(SettingId::InitialWindowSize, 2)],
+    });
+    peer.get(1, "/");
+    peer.app(AppCommand::SendHead {
+        request: R0,
+        head: ResponseHead::new(200),
+    })
+    .unwrap();
+    peer.app(AppCommand::SendBody {
+        request: R0,
+        data: "abcd".into(),
+    })
+    .unwrap();
+    peer.frames();
+    // A grant of 1 is progress: the stall timer starts over.
+    peer.advance(Duration::from_secs(50));
+    peer.frame(Frame::WindowUpdate {
+        stream: s(1),
+        increment: 1,
+    });
+    assert_eq!(peer.frames(), [data_frame(1, b"c", false)]);
+    peer.advance(Duration::from_secs(59));
+    assert_eq!(peer.frames(), []);
+    peer.advance(Duration::from_secs(2));
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(1),
+            code: ErrorCode::FlowControlError,
+            debug: Bytes::new()
+        }]
+    );
+}
