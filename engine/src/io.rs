@@ -311,6 +311,26 @@ pub enum ReadState {
     Resumed,
 }
 
+impl ReadState {
+    /// Follows a connection's receive window (reading while it has room), reporting each
+    /// change as an output: the one rule every role and protocol derives reading by.
+    pub(crate) fn follow(
+        &mut self,
+        window: usize,
+        outputs: &mut std::collections::VecDeque<Output>,
+    ) {
+        let target = if window > 0 {
+            ReadState::Resumed
+        } else {
+            ReadState::Paused
+        };
+        if target != *self {
+            *self = target;
+            outputs.push_back(Output::Reading(target));
+        }
+    }
+}
+
 /// How a connection ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseReason {

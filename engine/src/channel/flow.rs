@@ -7,7 +7,7 @@
 use super::exchange::{Exchange, Expect};
 use super::state::{CloseState, RecvState};
 use super::Channel;
-use crate::io::{Event, Output, ProducerKind, ProducerState, ReadState, Timer, TransportState};
+use crate::io::{Event, Output, ProducerKind, ProducerState, Timer, TransportState};
 
 impl Channel {
     /// How many received bytes may be held at once.
@@ -102,15 +102,8 @@ impl Channel {
         if self.close == CloseState::Closed || self.recv_eof {
             return;
         }
-        let target = if self.recv_window() > 0 {
-            ReadState::Resumed
-        } else {
-            ReadState::Paused
-        };
-        if target != self.reading {
-            self.reading = target;
-            self.outputs.push_back(Output::Reading(target));
-        }
+        let window = self.recv_window();
+        self.reading.follow(window, &mut self.outputs);
     }
 
     /// Whether `timer` should be running in the current state.

@@ -468,15 +468,8 @@ impl ClientConnection {
         if self.closed || self.recv_eof {
             return;
         }
-        let target = if self.recv_window() == 0 {
-            ReadState::Paused
-        } else {
-            ReadState::Resumed
-        };
-        if target != self.reading {
-            self.reading = target;
-            self.outputs.push_back(Output::Reading(target));
-        }
+        let window = self.recv_window();
+        self.reading.follow(window, &mut self.outputs);
     }
 
     fn timer_wanted(&self, timer: Timer) -> Option<Duration> {

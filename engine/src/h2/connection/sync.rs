@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use super::{CloseState, H2Connection, Stream};
 use crate::h2::frame::{write_data_header, ErrorCode, Frame, StreamId};
 use crate::h2::stream::{Sent, StreamState};
-use crate::io::{Event, Output, ProducerKind, ProducerState, ReadState, Timer, TransportState};
+use crate::io::{Event, Output, ProducerKind, ProducerState, Timer, TransportState};
 
 impl H2Connection {
     pub(super) fn sync(&mut self) {
@@ -244,15 +244,8 @@ impl H2Connection {
         if self.close == CloseState::Closed || self.recv_eof {
             return;
         }
-        let target = if self.recv_window() > 0 {
-            ReadState::Resumed
-        } else {
-            ReadState::Paused
-        };
-        if target != self.reading {
-            self.reading = target;
-            self.outputs.push_back(Output::Reading(target));
-        }
+        let window = self.recv_window();
+        self.reading.follow(window, &mut self.outputs);
     }
 
     fn sync_timers(&mut self) {
