@@ -8,6 +8,9 @@ scenarios!("http2":
     post_echoed,
     streams_interleaved,
     window_never_granted,
+    rapid_reset_flood,
+    continuation_flood,
+    empty_data_flood,
     abort_resets_one_stream,
     malformed_request_resets_its_stream,
 );

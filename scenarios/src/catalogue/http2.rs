@@ -204,6 +204,21 @@ fn goaway(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
     failed_on(0, format!("GOAWAY {last:?}, expected {code:?}"))
 }
 
+/// A flooding client (misbehaving: no liveness is owed to it) against the echo app, with the
+/// HTTP/2 limits `limits` sets.
+fn flood(
+    name: &str,
+    script: &H2Script,
+    limits: impl FnOnce(&mut twine_engine::H2Limits),
+) -> Scenario {
+    let mut config = quick_config();
+    limits(&mut config.h2);
+    let mut s = Scenario::new(name, config, app_factory::<Echo>());
+    s.clients
+        .push(ClientScript::new().send(script.bytes()).misbehaving());
+    s
+}
+
 fn scenario_with(name: &str, factory: twine_sim::AppFactory, script: &H2Script) -> Scenario {
     let mut s = Scenario::new(name, quick_config(), factory);
     s.clients.push(ClientScript::new().send(script.bytes()));
@@ -273,6 +288,50 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(o, &[timer_set(Timer::SendStall), timer_fired(Timer::SendStall), client(ClientEvent::Eof)]),
             ])
         },
+    },
+    Entry {
+        family: FAMILY,
+        name: "rapid_reset_flood",
+        about: "streams opened and reset at once past the reset bucket (10 here; Twisted's 1000) end the connection with GOAWAY(ENHANCE_YOUR_CALM) (CVE-2023-44487)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            for id in (1..=23).step_by(2) {
+                script.request(id, "GET", "/", true).frame(Frame::RstStream { stream: StreamId::new(id), code: ErrorCode::Cancel });
+            }
+            flood("http2/rapid_reset_flood", &script, |h2| h2.resets_burst = 10)
+        },
+        expect: |o| goaway(o, ErrorCode::EnhanceYourCalm),
+    },
+    Entry {
+        family: FAMILY,
+        name: "continuation_flood",
+        about: "a header block that never ends, one empty CONTINUATION after another, ends the connection with GOAWAY(ENHANCE_YOUR_CALM) at the bound (CVE-2024-27316)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.frame(Frame::Headers { stream: StreamId::new(1), priority: None, fragment: Bytes::from_static(&[0x82]), end_stream: true, end_headers: false });
+            for _ in 0..40 {
+                script.frame(Frame::Continuation { stream: StreamId::new(1), fragment: Bytes::new(), end_headers: false });
+            }
+            flood("http2/continuation_flood", &script, |_| {})
+        },
+        expect: |o| goaway(o, ErrorCode::EnhanceYourCalm),
+    },
+    Entry {
+        family: FAMILY,
+        name: "empty_data_flood",
+        about: "empty DATA frames in a row past the bound (100) end the connection with GOAWAY(ENHANCE_YOUR_CALM) (CVE-2019-9518)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "POST", "/", false);
+            for _ in 0..101 {
+                script.data(1, b"", false);
+            }
+            flood("http2/empty_data_flood", &script, |_| {})
+        },
+        expect: |o| goaway(o, ErrorCode::EnhanceYourCalm),
     },
     Entry {
         family: FAMILY,
