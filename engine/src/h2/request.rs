@@ -34,7 +34,7 @@ pub enum Malformed {
     BadContentLength,
 }
 
-/// The connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2).
+/// The connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2), lower-case.
 const CONNECTION_SPECIFIC: [&[u8]; 5] = [
     b"connection",
     b"keep-alive",
@@ -42,6 +42,12 @@ const CONNECTION_SPECIFIC: [&[u8]; 5] = [
     b"transfer-encoding",
     b"upgrade",
 ];
+
+/// Whether a field name (lower-case) is connection-specific: refused in a request, dropped
+/// from a response.
+pub(crate) fn is_connection_specific(name: &[u8]) -> bool {
+    CONNECTION_SPECIFIC.contains(&name)
+}
 
 /// The request a header list describes; `end_stream` says the HEADERS frame ended the stream
 /// (no body).
@@ -75,7 +81,7 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
         if !is_token(&name) || name.iter().any(u8::is_ascii_uppercase) {
             return Err(Malformed::BadName);
         }
-        if CONNECTION_SPECIFIC.contains(&&name[..]) {
+        if is_connection_specific(&name) {
             return Err(Malformed::ConnectionSpecific);
         }
         if &name[..] == b"te" && !value.eq_ignore_ascii_case(b"trailers") {

@@ -3,24 +3,17 @@
 //! are queued here and sent by `sync.rs` within the flow-control windows. Every check happens
 //! before any state changes.
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
 
 use super::{H2Connection, Producer, Response, Stream};
 use crate::error::{SendError, UsageError};
 use crate::h1::head_writer::check_response_head;
 use crate::h2::frame::{ErrorCode, Frame, StreamId};
+use crate::h2::request::is_connection_specific;
 use crate::io::{AppCommand, ProducerKind, RequestId};
 use crate::message::ResponseHead;
-
-/// Response fields HTTP/2 forbids (RFC 9113 §8.2.2): dropped from the app's head, as Twisted's
-/// `h2` does.
-const CONNECTION_SPECIFIC: [&str; 5] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-];
 
 impl H2Connection {
     pub(super) fn handle_command(&mut self, command: AppCommand) -> Result<(), UsageError> {
@@ -210,13 +203,14 @@ impl H2Connection {
             return;
         };
         let status = head.status.to_string();
-        let mut lowered: Vec<(Vec<u8>, &[u8])> = Vec::with_capacity(head.headers.len() + 1);
+        let mut lowered: Vec<(Cow<'_, [u8]>, &[u8])> = Vec::with_capacity(head.headers.len());
         for field in &head.headers {
-            let name = field.name.to_ascii_lowercase();
-            let forbidden = CONNECTION_SPECIFIC
-                .iter()
-                .any(|f| f.as_bytes() == &name[..]);
-            if !forbidden {
+            // Copied only when an app wrote capitals (HTTP/2 names are lower-case, §8.2.1).
+            let name = match field.name.iter().any(u8::is_ascii_uppercase) {
+                true => Cow::Owned(field.name.to_ascii_lowercase()),
+                false => Cow::Borrowed(&field.name[..]),
+            };
+            if !is_connection_specific(&name) {
                 lowered.push((name, &field.value));
             }
         }
