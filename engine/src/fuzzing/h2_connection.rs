@@ -31,23 +31,14 @@ struct Seen {
 pub(super) fn check(data: &[u8]) {
     let mut now = Instant::ZERO;
     let mut conn = H2Connection::new(Config::new(), now);
-    let mut wire = BytesMut::new();
-    let mut requests: BTreeMap<RequestId, Seen> = BTreeMap::new();
-    let mut closed = false;
-    let mut commands = Vec::new();
-    drain(
-        &mut conn,
-        &mut wire,
-        &mut requests,
-        &mut closed,
-        &mut commands,
-    );
+    let mut client = Client::default();
+    client.drain(&mut conn);
     let mut input = PREFACE.to_vec();
     input.extend_from_slice(data);
     let sizes = data.iter().map(|&b| usize::from(b % 61) + 1);
     let mut rest = &input[..];
     let mut sizes = sizes.chain(std::iter::repeat(usize::MAX));
-    while !rest.is_empty() && !closed {
+    while !rest.is_empty() && !client.closed {
         let window = conn.recv_window();
         let n = sizes
             .next()
@@ -63,42 +54,22 @@ pub(super) fn check(data: &[u8]) {
         })
         .expect("peer bytes are never refused");
         rest = &rest[n..];
-        drain(
-            &mut conn,
-            &mut wire,
-            &mut requests,
-            &mut closed,
-            &mut commands,
-        );
-        for command in std::mem::take(&mut commands) {
+        client.drain(&mut conn);
+        for command in std::mem::take(&mut client.commands) {
             // The app may be refused (a stream reset meanwhile); it never panics.
             let _ = conn.handle_input(Input::App { now, command });
-            drain(
-                &mut conn,
-                &mut wire,
-                &mut requests,
-                &mut closed,
-                &mut commands,
-            );
+            client.drain(&mut conn);
         }
         now = now + std::time::Duration::from_millis(10);
     }
     let _ = conn.handle_input(Input::ReceivedEof { now });
-    drain(
-        &mut conn,
-        &mut wire,
-        &mut requests,
-        &mut closed,
-        &mut commands,
-    );
+    client.drain(&mut conn);
     // Property 2: the server's bytes are frames, its header blocks decode in one context.
+    let wire = &mut client.wire;
     let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
     let mut hpack = HpackDecoder::new(4096, usize::MAX);
     let mut block: Option<BytesMut> = None;
-    while let Some(frame) = decoder
-        .decode(&mut wire)
-        .expect("property 2: our frames parse")
-    {
+    while let Some(frame) = decoder.decode(wire).expect("property 2: our frames parse") {
         match frame {
             Frame::Headers {
                 fragment,
@@ -137,20 +108,27 @@ pub(super) fn check(data: &[u8]) {
     assert!(wire.is_empty(), "property 2: a partial frame was written");
 }
 
-fn drain(
-    conn: &mut H2Connection,
-    wire: &mut BytesMut,
-    requests: &mut BTreeMap<RequestId, Seen>,
-    closed: &mut bool,
-    commands: &mut Vec<AppCommand>,
-) {
-    while let Some(output) = conn.poll_output() {
-        assert!(!*closed, "property 3: output after Close: {output:?}");
-        match output {
-            Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
-            Output::Close(_) => *closed = true,
-            Output::Event(event) => on_event(event, requests, commands),
-            _ => {}
+/// The client's side of the run: what the connection wrote, the requests it reported, the
+/// app's commands waiting to be fed.
+#[derive(Default)]
+struct Client {
+    wire: BytesMut,
+    requests: BTreeMap<RequestId, Seen>,
+    closed: bool,
+    commands: Vec<AppCommand>,
+}
+
+impl Client {
+    /// Takes every output of the connection.
+    fn drain(&mut self, conn: &mut H2Connection) {
+        while let Some(output) = conn.poll_output() {
+            assert!(!self.closed, "property 3: output after Close: {output:?}");
+            match output {
+                Output::Transmit(bytes) => self.wire.extend_from_slice(&bytes),
+                Output::Close(_) => self.closed = true,
+                Output::Event(event) => on_event(event, &mut self.requests, &mut self.commands),
+                _ => {}
+            }
         }
     }
 }
