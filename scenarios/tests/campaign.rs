@@ -200,9 +200,11 @@ fn check_determinism_names_the_first_diverging_event() {
     }];
     let results = run_jobs(&plan, &plan.jobs, 1);
     let divergence = results[0].divergence.clone().expect("the runs diverged");
-    // The body, in its own segment: the count of requests served so far, then one more.
+    // The response (head and body in one segment): its body counts the requests served so
+    // far, then one more.
     assert!(
-        divergence.first.contains(" c0  s→c \"0000000"),
+        divergence.first.contains(" c0  s→c \"HTTP/1.1 200 OK")
+            && divergence.first.ends_with("\\r\\n\\r\\n00000000\""),
         "{divergence:?}"
     );
     assert_ne!(divergence.first, divergence.second);

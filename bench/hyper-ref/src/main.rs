@@ -1,15 +1,19 @@
-//! hyper answering every request with an empty 200, on 127.0.0.1:0; prints
-//! `listening on http://IP:PORT` first, as `twine serve` does.
+//! hyper answering every request with `200` and the 12-byte body `hello world\n` (the work
+//! `twine serve --app hello` does), on 127.0.0.1:0, one tokio task per connection and
+//! `pipeline_flush` on; prints `listening on http://IP:PORT` first, as `twine serve` does.
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+const BODY: &[u8] = b"hello world\n";
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -19,7 +23,10 @@ async fn main() -> std::io::Result<()> {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
             let service = service_fn(|_: Request<hyper::body::Incoming>| async {
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                let mut response = Response::new(Full::new(Bytes::from_static(BODY)));
+                let text = HeaderValue::from_static("text/plain");
+                response.headers_mut().insert(CONTENT_TYPE, text);
+                Ok::<_, Infallible>(response)
             });
             let _ = http1::Builder::new()
                 .pipeline_flush(true)

@@ -11,6 +11,7 @@ pub mod apps;
 mod clock;
 mod connection;
 pub mod proxy;
+mod write_queue;
 
 pub use app::{App, NewApp};
 pub use clock::Clock;

@@ -197,10 +197,12 @@ impl Channel {
     /// connection after the last response or a truncated one.
     fn advance_queue(&mut self) {
         while let Some(front) = self.exchanges.front_mut() {
-            let queued = std::mem::take(&mut front.queued);
-            front.queued_bytes = 0;
-            for bytes in queued {
-                self.transmit(bytes);
+            if !front.queued.is_empty() {
+                let queued = std::mem::take(&mut front.queued);
+                front.queued_bytes = 0;
+                for bytes in queued {
+                    self.transmit(bytes);
+                }
             }
             let front = &self.exchanges[0];
             if !front.is_settled() {

@@ -62,6 +62,26 @@ pub fn received(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violatio
     }
 }
 
+/// Connection `conn` received these byte strings in this order, each after the end of the
+/// last, however the bytes were split into segments.
+pub fn received_in_order(outcome: &Outcome, conn: usize, parts: &[&[u8]]) -> Vec<Violation> {
+    let got = &outcome.clients[conn].received;
+    let mut from = 0;
+    for part in parts {
+        let found = got[from..]
+            .windows(part.len().max(1))
+            .position(|window| window == *part);
+        match found {
+            Some(at) => from += at + part.len(),
+            None => {
+                let part = twine_sim::trace::escape(part);
+                return failed_on(conn, format!("did not receive {part} in order"));
+            }
+        }
+    }
+    Vec::new()
+}
+
 /// The trace has entries matching these patterns, in this order (each after the last).
 pub fn in_order(outcome: &Outcome, patterns: &[Pattern]) -> Vec<Violation> {
     let mut from = 0;

@@ -11,7 +11,7 @@ use twine_driver::apps::{Echo, Stream};
 use twine_engine::{ClientConfig, ClientTimeouts};
 use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
 
-use super::expect::{absent, all, bodies, count, in_order, received, statuses};
+use super::expect::{absent, all, bodies, count, in_order, received, received_in_order, statuses};
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
 use twine_engine::{CloseReason, ProducerState};
@@ -239,7 +239,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
         },
-        expect: |o| all([statuses(o, 0, &[103, 103, 200]), in_order(o, &[bytes_received(b"Link: </a.css>"), bytes_received(b"Link: </b.js>"), bytes_received(b"ok")])]),
+        expect: |o| all([statuses(o, 0, &[103, 103, 200]), received_in_order(o, 0, &[&b"Link: </a.css>"[..], b"Link: </b.js>", b"\r\n\r\nok"])]),
     },
     Entry {
         family: FAMILY,

@@ -1,0 +1,184 @@
+//! The bytes a connection has to write, in order, shaped for few and cheap system calls.
+//!
+//! The engine hands over each response head and each body chunk as its own `Bytes`. Written as
+//! they come, a small response is a `writev` of two tiny slices, and sixteen pipelined ones are
+//! thirty-two. So buffers up to [`COALESCE_BYTES_MAX`] are copied into one staging buffer, and
+//! only larger ones travel as their own slice, uncopied (hyper's write buffer does the same).
+//!
+//! Invariants:
+//! - *Order.* Bytes leave in the order they were pushed: a large buffer seals the staged bytes
+//!   in front of it first.
+//! - *Nothing held while idle.* Once everything is written, the staging buffer's memory is
+//!   released, so an idle connection keeps no write buffer.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Buffers at most this long are copied into the staging buffer; longer ones are queued as
+/// they are. A response head and a short body fit; a file chunk does not.
+pub(crate) const COALESCE_BYTES_MAX: usize = 1024;
+
+/// The staging buffer's first allocation: sixteen pipelined small responses fit, so a batch
+/// is staged without growing the buffer.
+const STAGING_BYTES: usize = 4 * 1024;
+
+/// Most slices per vectored write.
+const WRITE_SLICES_MAX: usize = 64;
+
+/// Bytes waiting to be written.
+#[derive(Debug, Default)]
+pub(crate) struct WriteQueue {
+    /// Buffers ready to write, oldest first. Invariant: none is empty.
+    sealed: VecDeque<Bytes>,
+    /// Small buffers pushed since the last seal, to be written after `sealed`.
+    staging: BytesMut,
+}
+
+impl WriteQueue {
+    pub(crate) fn new() -> WriteQueue {
+        WriteQueue::default()
+    }
+
+    /// Whether nothing is left to write.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sealed.is_empty() && self.staging.is_empty()
+    }
+
+    /// Queues `bytes` after everything queued so far.
+    pub(crate) fn push(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        if bytes.len() <= COALESCE_BYTES_MAX {
+            if self.staging.capacity() == 0 {
+                self.staging.reserve(STAGING_BYTES);
+            }
+            self.staging.extend_from_slice(&bytes);
+        } else {
+            self.seal();
+            self.sealed.push_back(bytes);
+        }
+    }
+
+    /// The next bytes to write, as slices for one vectored write (empty when nothing is left).
+    pub(crate) fn slices(&mut self) -> Vec<IoSlice<'_>> {
+        self.seal();
+        self.sealed
+            .iter()
+            .take(WRITE_SLICES_MAX)
+            .map(|bytes| IoSlice::new(bytes))
+            .collect()
+    }
+
+    /// `written` bytes of the front left.
+    pub(crate) fn advance(&mut self, mut written: usize) {
+        while written > 0 {
+            let Some(front) = self.sealed.front_mut() else {
+                break;
+            };
+            let n = written.min(front.len());
+            front.advance(n);
+            written -= n;
+            if front.is_empty() {
+                self.sealed.pop_front();
+            }
+        }
+        if self.is_empty() {
+            self.release();
+        }
+    }
+
+    /// Drops everything unwritten (the connection is lost).
+    pub(crate) fn clear(&mut self) {
+        self.sealed.clear();
+        self.release();
+    }
+
+    /// Moves the staged bytes to the back of `sealed`. The staging buffer keeps the spare
+    /// capacity, so a busy connection stages the next batch without allocating.
+    fn seal(&mut self) {
+        if !self.staging.is_empty() {
+            self.sealed.push_back(self.staging.split().freeze());
+        }
+    }
+
+    fn release(&mut self) {
+        self.staging = BytesMut::new();
+        if self.sealed.capacity() > WRITE_SLICES_MAX {
+            self.sealed = VecDeque::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(queue: &mut WriteQueue) -> Vec<Vec<u8>> {
+        let mut writes = Vec::new();
+        while !queue.is_empty() {
+            let slices = queue.slices();
+            let write: Vec<u8> = slices.iter().flat_map(|s| s.to_vec()).collect();
+            let n = write.len();
+            writes.push(write);
+            queue.advance(n);
+        }
+        writes
+    }
+
+    #[test]
+    fn small_buffers_become_one_slice() {
+        let mut queue = WriteQueue::new();
+        queue.push(Bytes::from_static(b"HTTP/1.1 200 OK\r\n\r\n"));
+        queue.push(Bytes::from_static(b"hello world\n"));
+        assert_eq!(queue.slices().len(), 1);
+        assert_eq!(
+            drain(&mut queue),
+            vec![b"HTTP/1.1 200 OK\r\n\r\nhello world\n".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_large_buffer_keeps_its_place_uncopied() {
+        let large = Bytes::from(vec![b'x'; COALESCE_BYTES_MAX + 1]);
+        let mut queue = WriteQueue::new();
+        queue.push(Bytes::from_static(b"head"));
+        queue.push(large.clone());
+        queue.push(Bytes::from_static(b"tail"));
+        let slices = queue.slices();
+        assert_eq!(slices.len(), 3);
+        assert_eq!(
+            slices[1].as_ptr(),
+            large.as_ptr(),
+            "the large buffer was copied"
+        );
+        let mut expected = b"head".to_vec();
+        expected.extend_from_slice(&large);
+        expected.extend_from_slice(b"tail");
+        assert_eq!(drain(&mut queue).concat(), expected);
+    }
+
+    #[test]
+    fn a_partial_write_resumes_where_it_stopped() {
+        let mut queue = WriteQueue::new();
+        queue.push(Bytes::from_static(b"abcdef"));
+        queue.slices();
+        queue.advance(4);
+        queue.push(Bytes::from_static(b"gh"));
+        assert_eq!(drain(&mut queue).concat(), b"efgh".to_vec());
+    }
+
+    #[test]
+    fn an_empty_queue_holds_no_memory() {
+        let mut queue = WriteQueue::new();
+        queue.push(Bytes::from_static(b"abc"));
+        queue.slices();
+        queue.advance(3);
+        assert!(queue.is_empty());
+        assert_eq!(queue.staging.capacity(), 0);
+        queue.push(Bytes::new());
+        assert!(queue.is_empty());
+    }
+}
