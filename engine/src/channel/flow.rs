@@ -106,26 +106,30 @@ impl Channel {
         self.reading.follow(window, &mut self.outputs);
     }
 
-    /// Whether `timer` should be running in the current state.
-    fn timer_wanted(&self, timer: Timer) -> bool {
+    /// The server's timers with what each waits for now: its duration if it should run, `None`
+    /// if not. The shared predicates are computed once; the client role's three timers never
+    /// run on a server channel and are not visited.
+    fn timers_wanted(&self) -> [(Timer, Option<crate::time::Duration>); 6] {
+        let timeouts = &self.config.timeouts;
         let open = self.close == CloseState::Open;
         let blocked = self.transport == TransportState::Blocked;
+        let lingering = self.close == CloseState::Lingering;
         let awaiting_head = open && !self.recv_eof && matches!(self.recv, RecvState::AwaitingHead);
         let first_request = self.next_id == 0;
-        match timer {
-            Timer::HeaderRead => awaiting_head && (self.head_started() || first_request),
-            Timer::IdleKeepAlive => {
-                awaiting_head && !self.head_started() && !first_request && self.exchanges.is_empty()
-            }
-            Timer::BodyRead => {
-                open && !self.recv_eof && self.recv_window() > 0 && self.body_waits_on_peer()
-            }
-            Timer::SendStall => open && blocked,
-            Timer::Linger => self.close == CloseState::Lingering && !blocked,
-            Timer::Abort => self.close == CloseState::Lingering && blocked,
-            // The client role's timers.
-            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => false,
-        }
+        let head_started = awaiting_head && self.head_started();
+        let header_read = awaiting_head && (head_started || first_request);
+        let idle = awaiting_head && !head_started && !first_request && self.exchanges.is_empty();
+        let body_read =
+            open && !self.recv_eof && self.recv_window() > 0 && self.body_waits_on_peer();
+        let when = |wanted: bool, duration| wanted.then_some(duration);
+        [
+            (Timer::HeaderRead, when(header_read, timeouts.header_read)),
+            (Timer::BodyRead, when(body_read, timeouts.body_read)),
+            (Timer::IdleKeepAlive, when(idle, timeouts.idle_keep_alive)),
+            (Timer::SendStall, when(open && blocked, timeouts.send_stall)),
+            (Timer::Linger, when(lingering && !blocked, timeouts.linger)),
+            (Timer::Abort, when(lingering && blocked, timeouts.abort)),
+        ]
     }
 
     /// Whether a body is being received and only the peer can move it on. Not when the app
@@ -145,30 +149,14 @@ impl Channel {
         }
     }
 
-    /// The duration of a server timer; `None` for the client role's, never wanted here.
-    fn timer_duration(&self, timer: Timer) -> Option<crate::time::Duration> {
-        let timeouts = &self.config.timeouts;
-        Some(match timer {
-            Timer::HeaderRead => timeouts.header_read,
-            Timer::BodyRead => timeouts.body_read,
-            Timer::IdleKeepAlive => timeouts.idle_keep_alive,
-            Timer::SendStall => timeouts.send_stall,
-            Timer::Linger => timeouts.linger,
-            Timer::Abort => timeouts.abort,
-            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => return None,
-        })
-    }
-
+    /// Arms the timers the state wants and cancels the others, in table order.
     pub(super) fn sync_timers(&mut self) {
-        for timer in Timer::ALL {
-            let wanted = self
-                .timer_duration(timer)
-                .filter(|_| self.timer_wanted(timer));
-            if let Some(duration) = wanted {
-                self.timers
-                    .arm(timer, self.now + duration, &mut self.outputs);
-            } else {
-                self.timers.cancel(timer, &mut self.outputs);
+        for (timer, wanted) in self.timers_wanted() {
+            match wanted {
+                Some(duration) => self
+                    .timers
+                    .arm(timer, self.now + duration, &mut self.outputs),
+                None => self.timers.cancel(timer, &mut self.outputs),
             }
         }
     }

@@ -35,7 +35,7 @@ use memchr::memchr;
 
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind as Kind};
-use crate::message::{is_token, BodyLength, Headers, Method, RequestHead, Version};
+use crate::message::{is_tchar_byte, is_token, BodyLength, Headers, Method, RequestHead, Version};
 
 /// Whether the bytes hold a complete head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,29 +428,37 @@ pub(super) fn parse_version(version: &[u8]) -> Result<Version, ProtocolError> {
 }
 
 /// Checks a complete header line (RFC 9112 §5) and returns where its name and its value are,
-/// relative to the line.
+/// relative to the line. The name is scanned once, token bytes up to the colon; the value's
+/// check refuses every control byte, CR included, so a line is only searched for a bare CR when
+/// it is already refused and the answer depends on it.
 fn parse_header_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), ProtocolError> {
-    // RFC 9112 §2.2: a bare CR is refused, whatever else is wrong with the line.
-    if memchr(b'\r', line).is_some() {
-        return fail(Kind::InvalidHeader);
-    }
-    // RFC 9112 §5.2: a server MUST either reject obs-fold or replace it with SP; we reject it,
-    // which also covers whitespace between the request line and the first field (§2.2).
-    if matches!(line.first(), Some(b' ' | b'\t')) {
-        return fail(Kind::ObsoleteFold);
-    }
-    let Some(colon) = memchr(b':', line) else {
-        return fail(Kind::InvalidHeader);
-    };
-    // RFC 9112 §5.1: no whitespace between the name and the colon; `is_token` refuses it.
-    if !is_token(&line[..colon]) {
-        return fail(Kind::InvalidHeader);
+    let colon = line
+        .iter()
+        .position(|&b| !is_tchar_byte(b))
+        .unwrap_or(line.len());
+    if colon == 0 || line.get(colon) != Some(&b':') {
+        return Err(malformed_header_line(line));
     }
     let value = shift(ows_trimmed(&line[colon + 1..]), colon + 1);
     if !all_field_bytes(&line[value.clone()]) {
         return fail(Kind::InvalidHeader);
     }
     Ok((0..colon, value))
+}
+
+/// Why a header line without `token ":"` at its start is refused.
+fn malformed_header_line(line: &[u8]) -> ProtocolError {
+    // RFC 9112 §2.2: a bare CR is refused, whatever else is wrong with the line.
+    if memchr(b'\r', line).is_some() {
+        return ProtocolError::from(Kind::InvalidHeader);
+    }
+    // RFC 9112 §5.2: a server MUST either reject obs-fold or replace it with SP; we reject it,
+    // which also covers whitespace between the request line and the first field (§2.2).
+    // No whitespace between the name and the colon either (§5.1): a token has none.
+    match line.first() {
+        Some(b' ' | b'\t') => ProtocolError::from(Kind::ObsoleteFold),
+        _ => ProtocolError::from(Kind::InvalidHeader),
+    }
 }
 
 /// RFC 9110 §5.5: a field value is VCHAR, obs-text (0x80–0xFF), SP and HTAB. Every other CTL

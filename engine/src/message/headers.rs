@@ -122,6 +122,11 @@ pub fn is_token(bytes: &[u8]) -> bool {
     !bytes.is_empty() && bytes.iter().all(|&b| TCHAR[usize::from(b)])
 }
 
+/// Whether `b` is a `tchar` (one table load).
+pub(crate) fn is_tchar_byte(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
 /// `is_tchar` as a table: one load per byte on the per-request path.
 static TCHAR: [bool; 256] = {
     let mut table = [false; 256];

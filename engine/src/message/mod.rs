@@ -9,6 +9,7 @@ mod headers;
 mod request;
 mod response;
 
+pub(crate) use headers::is_tchar_byte;
 pub use headers::{is_token, Header, Headers};
 pub use request::{BodyLength, Method, RequestHead, Version};
 pub use response::{reason_phrase, ResponseHead};
