@@ -14,11 +14,14 @@ the ratios twine/hyper and twine/ceiling of:
 - memory per idle keep-alive connection (KiB of RSS growth with N connections open, each
   having made one request).
 
+With `--access-log`, a fourth server runs: twine with `--access-log FILE` (a temporary file),
+and the last column is its ratio to twine without one: the access log's cost.
+
 The servers are pinned to core 0 and wrk to core 1 when the machine has two cores or more and
 `taskset` exists. Loopback only. Usage (bench/run builds the binaries and calls this):
 
     bench/compare.py --twine BIN --hyper BIN --ceiling BIN [--rounds 3] [--seconds 5]
-        [--connections 50] [--idle 2000]
+        [--connections 50] [--idle 2000] [--access-log]
 """
 
 import argparse
@@ -155,6 +158,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--idle", type=int, default=2000)
+    parser.add_argument("--access-log", action="store_true")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("error: wrk is not installed (apt-get install -y wrk)")
@@ -163,18 +167,25 @@ def main():
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
+    log_dir = tempfile.TemporaryDirectory()
+    twine = [args.twine, "serve", "--listen", "127.0.0.1:0", "--app", "hello"]
     servers = [
-        Server("twine", [args.twine, "serve", "--listen", "127.0.0.1:0", "--app", "hello"]),
+        Server("twine", twine),
         Server("hyper", [args.hyper]),
         Server("ceiling", [args.ceiling]),
     ]
+    if args.access_log:
+        log = os.path.join(log_dir.name, "access.log")
+        servers.append(Server("twine+log", twine + ["--access-log", log]))
+    names = [s.name for s in servers]
     results = {}  # (mode, server) -> list of (rps, cpu_us, p99_ms)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(PIPELINE_LUA)
         lua.flush()
         try:
             for round_index in range(args.rounds):
-                order = servers[round_index % 3:] + servers[:round_index % 3]
+                turn = round_index % len(servers)
+                order = servers[turn:] + servers[:turn]
                 for mode, script in (("keep-alive", None), ("pipelined-16", lua.name)):
                     for server in order:
                         sample = load(server, args, script)
@@ -185,26 +196,29 @@ def main():
         finally:
             for server in servers:
                 server.stop()
+            log_dir.cleanup()
 
     pins = "server on core 0, wrk on core 1" if pinned(0) else "not pinned"
     print(f"medians of {args.rounds} rounds, wrk -t1 -c{args.connections} -d{args.seconds}s, "
           f"{pins}")
-    header = f"{'measure':<34}{'twine':>10}{'hyper':>10}{'ceiling':>10}{'/hyper':>9}{'/ceiling':>9}"
-    print(header)
+    ratios = [("/hyper", "twine", "hyper"), ("/ceiling", "twine", "ceiling")]
+    if args.access_log:
+        ratios.append(("log/none", "twine+log", "twine"))
+    print(f"{'measure':<34}" + "".join(f"{n:>11}" for n in names)
+          + "".join(f"{r[0]:>10}" for r in ratios))
     rows = []
     for mode in ("keep-alive", "pipelined-16"):
         for index, (label, digits) in enumerate(
             (("requests/s", 0), ("server CPU us/request", 2), ("p99 latency ms", 2))
         ):
-            values = [statistics.median(sample[index] for sample in results[(mode, name)])
-                      for name in ("twine", "hyper", "ceiling")]
+            values = {name: statistics.median(sample[index] for sample in results[(mode, name)])
+                      for name in names}
             rows.append((f"{mode} {label}", values, digits))
-    rows.append(("peak RSS MiB", [peak[n] for n in ("twine", "hyper", "ceiling")], 1))
-    rows.append((f"KiB per idle connection ({args.idle})",
-                 [idle[n] for n in ("twine", "hyper", "ceiling")], 2))
-    for label, (t, h, c), digits in rows:
-        print(f"{label:<34}{t:>10.{digits}f}{h:>10.{digits}f}{c:>10.{digits}f}"
-              f"{ratio(t, h):>9}{ratio(t, c):>9}")
+    rows.append(("peak RSS MiB", peak, 1))
+    rows.append((f"KiB per idle connection ({args.idle})", idle, 2))
+    for label, values, digits in rows:
+        print(f"{label:<34}" + "".join(f"{values[n]:>11.{digits}f}" for n in names)
+              + "".join(f"{ratio(values[a], values[b]):>10}" for _, a, b in ratios))
 
 
 main()

@@ -6,7 +6,7 @@
 //! exits 0.
 
 use std::future::Future;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -18,6 +18,10 @@ use tokio::task::JoinSet;
 use twine_driver::{Clock, RunOptions};
 use twine_engine::{AutoConnection, Config, ConnectionInfo, Limits, Timeouts};
 
+use tracing::level_filters::LevelFilter;
+use tracing::{debug, error, info, warn};
+
+use super::access_log::{AccessLog, AccessLogFormat, ConnectionLog, LogTarget, LogWriter};
 use super::Failure;
 
 /// How long to wait after a failed accept before the next one.
@@ -55,11 +59,49 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     connections_max: Option<usize>,
 
+    /// Where to write one line per request: a file (appended to), or `-` for standard output
+    /// [default: no access log]
+    #[arg(long, value_name = "PATH|-")]
+    access_log: Option<LogTarget>,
+
+    /// The access log's format: `common` (CLF, then the duration and the outcome) or `json`.
+    #[arg(long, value_enum, default_value = "common")]
+    access_log_format: AccessLogFormat,
+
+    /// Diagnostics on standard error from this level up: `off`, `error`, `warn`, `info`,
+    /// `debug` or `trace`.
+    #[arg(long, value_enum, default_value = "info")]
+    log_level: LogLevel,
+
     #[command(flatten)]
     limits: LimitArgs,
 
     #[command(flatten)]
     timeouts: TimeoutArgs,
+}
+
+/// How much `tracing` writes to standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogLevel {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    fn filter(self) -> LevelFilter {
+        match self {
+            LogLevel::Off => LevelFilter::OFF,
+            LogLevel::Error => LevelFilter::ERROR,
+            LogLevel::Warn => LevelFilter::WARN,
+            LogLevel::Info => LevelFilter::INFO,
+            LogLevel::Debug => LevelFilter::DEBUG,
+            LogLevel::Trace => LevelFilter::TRACE,
+        }
+    }
 }
 
 /// Size limits (Twisted's defaults; see `twine_engine::Limits`).
@@ -156,6 +198,8 @@ pub(crate) struct Accepted {
     pub(crate) channel: AutoConnection,
     pub(crate) clock: Clock,
     pub(crate) options: RunOptions,
+    /// The connection's access log lines and diagnostics: the driver's observer.
+    pub(crate) log: ConnectionLog,
 }
 
 /// Runs a server on a multi-threaded runtime until a signal, then drains.
@@ -164,14 +208,32 @@ where
     F: FnMut(Accepted) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    // A second server in one process (the tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(args.log_level.filter())
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(accept_loop(args, serve_one))
+    let (result, writer) = runtime.block_on(accept_loop(args, serve_one))?;
+    // Every connection's log goes with the runtime's tasks; then the writer has all lines.
+    drop(runtime);
+    if let Some(writer) = writer {
+        if let Err(error) = writer.finish() {
+            error!("the access log failed: {error}");
+        }
+    }
+    Ok(result)
 }
 
-async fn accept_loop<F, Fut>(args: &ServerArgs, mut serve_one: F) -> Result<ExitCode, Failure>
+async fn accept_loop<F, Fut>(
+    args: &ServerArgs,
+    mut serve_one: F,
+) -> Result<(ExitCode, Option<LogWriter>), Failure>
 where
     F: FnMut(Accepted) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -183,17 +245,25 @@ where
         .local_addr()
         .map_err(|e| Failure::usage(e.to_string()))?;
     let shutdown = shutdown_signal()?;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "listening on http://{local}");
-    let _ = stdout.flush();
-    drop(stdout);
-
     let clock = Clock::start();
-    // The one place wall-clock time enters: the `Date` header's origin.
+    // The one place wall-clock time enters: the origin of `Date` and of the access log's times.
     // In milliseconds, taken next to the clock's start, so every `Date` names the right second.
     let origin = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let (access_log, writer) = match &args.access_log {
+        Some(target) => {
+            let (log, writer) = AccessLog::open(target, args.access_log_format, origin)
+                .map_err(|e| Failure::usage(format!("cannot open the access log {target}: {e}")))?;
+            (Some(log), Some(writer))
+        }
+        None => (None, None),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{local}");
+    let _ = stdout.flush();
+    drop(stdout);
+    info!("listening on http://{local}");
     let config = args.config().with_date_origin_millis(origin);
     let (drain_tx, drain_rx) = watch::channel(false);
     let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
@@ -207,14 +277,19 @@ where
             accepted = listener.accept() => {
                 // Accept errors (out of file descriptors, say) are transient: keep serving, but
                 // wait a moment first, or a failing accept spins a core (hyper does the same).
-                let Ok((stream, peer)) = accepted else {
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                    continue;
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        warn!("accept failed: {error}");
+                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                        continue;
+                    }
                 };
                 let _ = stream.set_nodelay(true);
                 if connections.len() >= connections_max {
                     // Answered, not left in the backlog: a client waiting there cannot tell a
                     // busy server from a dead one, and its SYN retries only add load.
+                    debug!(%peer, "over --connections-max: answered 503");
                     if rejections.len() < REJECTIONS_MAX {
                         rejections.spawn(reject(stream));
                     }
@@ -228,7 +303,11 @@ where
                     ..RunOptions::default()
                 };
                 let channel = AutoConnection::new(config.clone(), clock.now());
-                let accepted = Accepted { stream, peer, local, channel, clock, options };
+                let log = access_log.as_ref().map_or_else(
+                    || ConnectionLog::off(peer),
+                    |access| access.connection(peer),
+                );
+                let accepted = Accepted { stream, peer, local, channel, clock, options, log };
                 connections.spawn(serve_one(accepted));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -237,15 +316,21 @@ where
     }
     rejections.abort_all();
     drop(listener);
+    info!("draining {} connections", connections.len());
     let _ = drain_tx.send(true);
     let drained = tokio::time::timeout(args.shutdown_timeout, async {
         while connections.join_next().await.is_some() {}
     })
     .await;
     if drained.is_err() {
+        warn!(
+            "--shutdown-timeout passed: aborting {} connections",
+            connections.len()
+        );
         connections.abort_all();
     }
-    Ok(ExitCode::SUCCESS)
+    info!("stopped");
+    Ok((ExitCode::SUCCESS, writer))
 }
 
 /// The 503 for a connection over the bound: written, the write side shut, then what the client

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a run or check failed; 2 a usage or setup error (bad flag, address
 //! in use), always reported on one line.
 
+mod access_log;
 mod listener;
 mod proxy;
 mod serve;

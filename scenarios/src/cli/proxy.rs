@@ -140,12 +140,13 @@ async fn proxy_connection<F: Fn(UpstreamTask)>(
         secure: false,
     };
     let mut app = Proxy::new(config, from, pool);
+    let mut log = accepted.log;
     let end = run_connection(
         accepted.stream,
         accepted.channel,
         &mut app,
         accepted.clock,
-        &mut (),
+        &mut log,
         accepted.options,
     )
     .await;

@@ -10,6 +10,7 @@ use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
 use twine_driver::{run_connection, App, Clock, RunOptions};
 use twine_engine::{AutoConnection, CloseReason};
 
+use super::access_log::ConnectionLog;
 use super::listener::{run_server, Accepted, ServerArgs};
 use super::Failure;
 
@@ -73,14 +74,16 @@ async fn serve_connection(accepted: Accepted, app: AppChoice) {
         channel,
         clock,
         options,
+        mut log,
         ..
     } = accepted;
+    let log = &mut log;
     let end = match app {
-        AppChoice::Echo => run_with(stream, channel, Echo::new(), clock, options).await,
-        AppChoice::Hello => run_with(stream, channel, Hello::new(), clock, options).await,
-        AppChoice::Stream => run_with(stream, channel, Stream::new(), clock, options).await,
-        AppChoice::Api => run_with(stream, channel, Api::new(), clock, options).await,
-        AppChoice::Static(files) => run_with(stream, channel, files, clock, options).await,
+        AppChoice::Echo => run_with(stream, channel, Echo::new(), clock, log, options).await,
+        AppChoice::Hello => run_with(stream, channel, Hello::new(), clock, log, options).await,
+        AppChoice::Stream => run_with(stream, channel, Stream::new(), clock, log, options).await,
+        AppChoice::Api => run_with(stream, channel, Api::new(), clock, log, options).await,
+        AppChoice::Static(files) => run_with(stream, channel, files, clock, log, options).await,
     };
     if end.1 == CloseReason::Abort {
         // An abort is a reset: the peer must not mistake a truncated response for a whole one.
@@ -93,8 +96,9 @@ async fn run_with<A: App>(
     channel: AutoConnection,
     mut app: A,
     clock: Clock,
+    log: &mut ConnectionLog,
     options: RunOptions,
 ) -> (TcpStream, CloseReason) {
-    let end = run_connection(stream, channel, &mut app, clock, &mut (), options).await;
+    let end = run_connection(stream, channel, &mut app, clock, log, options).await;
     (end.stream, end.reason)
 }

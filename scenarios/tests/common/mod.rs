@@ -36,7 +36,7 @@ pub(crate) struct Server {
     /// The first stdout line, exactly as printed (with its line ending).
     pub(crate) first_line: String,
     /// Kept open so that the server's stdout stays a live pipe.
-    _stdout: BufReader<ChildStdout>,
+    stdout: BufReader<ChildStdout>,
     exited: Option<ExitStatus>,
 }
 
@@ -54,7 +54,13 @@ impl Server {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // The diagnostics (`--log-level info`: start, drain, stop) would fill the test
+            // output; `TWINE_TEST_STDERR=1` shows them.
+            .stderr(if std::env::var_os("TWINE_TEST_STDERR").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("spawn twine");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -90,9 +96,18 @@ impl Server {
             child,
             addr,
             first_line: line,
-            _stdout: reader,
+            stdout: reader,
             exited: None,
         }
+    }
+
+    /// The next line the server prints on standard output (after the first), waiting for it.
+    pub(crate) fn next_stdout_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("read twine's stdout");
+        line
     }
 
     /// The process id.
