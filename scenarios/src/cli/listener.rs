@@ -22,6 +22,7 @@ use tracing::level_filters::LevelFilter;
 use tracing::{debug, error, info, warn};
 
 use super::access_log::{AccessLog, AccessLogFormat, ConnectionLog, LogTarget, LogWriter};
+use super::tls::{Incoming, TlsArgs};
 use super::Failure;
 
 /// How long to wait after a failed accept before the next one.
@@ -78,6 +79,9 @@ pub(crate) struct ServerArgs {
 
     #[command(flatten)]
     timeouts: TimeoutArgs,
+
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 /// How much `tracing` writes to standard error.
@@ -192,7 +196,8 @@ impl ServerArgs {
 /// One accepted connection: its stream, the client's address, our address, a fresh channel
 /// and how to run it. `serve_one` returns the future that serves it (spawned on the runtime).
 pub(crate) struct Accepted {
-    pub(crate) stream: TcpStream,
+    /// The accepted stream, its TLS handshake (if any) still to do.
+    pub(crate) stream: Incoming,
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
     pub(crate) channel: AutoConnection,
@@ -238,6 +243,8 @@ where
     F: FnMut(Accepted) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    // Certificates first: a bad one is reported before anything listens.
+    let tls = args.tls.load()?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -260,10 +267,11 @@ where
         None => (None, None),
     };
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let _ = writeln!(stdout, "listening on {scheme}://{local}");
     let _ = stdout.flush();
     drop(stdout);
-    info!("listening on http://{local}");
+    info!("listening on {scheme}://{local}");
     let config = args.config().with_date_origin_millis(origin);
     let (drain_tx, drain_rx) = watch::channel(false);
     let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
@@ -291,7 +299,11 @@ where
                     // busy server from a dead one, and its SYN retries only add load.
                     debug!(%peer, "over --connections-max: answered 503");
                     if rejections.len() < REJECTIONS_MAX {
-                        rejections.spawn(reject(stream));
+                        // Over TLS nothing can be said before a handshake, which is the very
+                        // work the bound saves: the connection is just closed.
+                        if tls.is_none() {
+                            rejections.spawn(reject(stream));
+                        }
                     }
                     continue;
                 }
@@ -299,7 +311,7 @@ where
                 let options = RunOptions {
                     drain: Some(drain_rx.clone()),
                     flush_timeout: config.timeouts.abort,
-                    connection: Some(ConnectionInfo { peer, local, secure: false }),
+                    connection: Some(ConnectionInfo { peer, local, secure: tls.is_some() }),
                     ..RunOptions::default()
                 };
                 let channel = AutoConnection::new(config.clone(), clock.now());
@@ -307,6 +319,7 @@ where
                     || ConnectionLog::off(peer),
                     |access| access.connection(peer),
                 );
+                let stream = Incoming { tcp: stream, tls: tls.clone() };
                 let accepted = Accepted { stream, peer, local, channel, clock, options, log };
                 connections.spawn(serve_one(accepted));
             }

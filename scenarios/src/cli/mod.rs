@@ -8,6 +8,7 @@ mod listener;
 mod proxy;
 mod serve;
 mod sim;
+mod tls;
 
 use std::process::ExitCode;
 

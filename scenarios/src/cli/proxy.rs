@@ -137,12 +137,15 @@ async fn proxy_connection<F: Fn(UpstreamTask)>(
     let from = ConnectionInfo {
         peer: accepted.peer,
         local: accepted.local,
-        secure: false,
+        secure: accepted.stream.is_secure(),
+    };
+    let Some(stream) = accepted.stream.establish().await else {
+        return;
     };
     let mut app = Proxy::new(config, from, pool);
     let mut log = accepted.log;
     let end = run_connection(
-        accepted.stream,
+        stream,
         accepted.channel,
         &mut app,
         accepted.clock,
@@ -152,6 +155,6 @@ async fn proxy_connection<F: Fn(UpstreamTask)>(
     .await;
     if end.reason == CloseReason::Abort {
         // An abort is a reset: the client must not mistake a cut response for a whole one.
-        let _ = end.stream.set_zero_linger();
+        let _ = end.stream.tcp().set_zero_linger();
     }
 }

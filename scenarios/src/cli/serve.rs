@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use tokio::net::TcpStream;
 use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
 use twine_driver::{run_connection, App, Clock, RunOptions};
 use twine_engine::{AutoConnection, CloseReason};
 
 use super::access_log::ConnectionLog;
 use super::listener::{run_server, Accepted, ServerArgs};
+use super::tls::Transport;
 use super::Failure;
 
 /// Arguments of `twine serve`.
@@ -77,6 +77,9 @@ async fn serve_connection(accepted: Accepted, app: AppChoice) {
         mut log,
         ..
     } = accepted;
+    let Some(stream) = stream.establish().await else {
+        return;
+    };
     let log = &mut log;
     let end = match app {
         AppChoice::Echo => run_with(stream, channel, Echo::new(), clock, log, options).await,
@@ -87,18 +90,18 @@ async fn serve_connection(accepted: Accepted, app: AppChoice) {
     };
     if end.1 == CloseReason::Abort {
         // An abort is a reset: the peer must not mistake a truncated response for a whole one.
-        let _ = end.0.set_zero_linger();
+        let _ = end.0.tcp().set_zero_linger();
     }
 }
 
 async fn run_with<A: App>(
-    stream: TcpStream,
+    stream: Transport,
     channel: AutoConnection,
     mut app: A,
     clock: Clock,
     log: &mut ConnectionLog,
     options: RunOptions,
-) -> (TcpStream, CloseReason) {
+) -> (Transport, CloseReason) {
     let end = run_connection(stream, channel, &mut app, clock, log, options).await;
     (end.stream, end.reason)
 }

@@ -175,9 +175,10 @@ impl Drop for Server {
 
 /// `listening on http://IP:PORT\n` → the address; anything else → `None`.
 pub(crate) fn parse_listening_line(line: &str) -> Option<SocketAddr> {
-    let rest = line
-        .strip_suffix('\n')?
-        .strip_prefix("listening on http://")?;
+    let rest = line.strip_suffix('\n')?.strip_prefix("listening on ")?;
+    let rest = rest
+        .strip_prefix("http://")
+        .or_else(|| rest.strip_prefix("https://"))?;
     if rest.contains(['\r', '\n', ' ', '/']) {
         return None;
     }
