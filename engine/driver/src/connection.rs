@@ -7,6 +7,7 @@
 //! and only then wait, in a `biased` `select!`, for the socket to become writable or
 //! readable, for the next deadline, or for a drain signal.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::Poll;
@@ -130,6 +131,11 @@ struct Driver<'a, S, C, A, O> {
     report_blocked: bool,
     /// The channel was told to drain.
     drain_sent: bool,
+    /// Wakes the connection at the channel's next deadline.
+    alarm: Alarm,
+    /// Resolves once the server drains: one waiter registered for the connection's life, not
+    /// one per wait (every connection waits on the same watch).
+    drain_signal: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// Runs one connection (a server [`Channel`](twine_engine::Channel) or a
@@ -171,6 +177,8 @@ where
         peer_eof: false,
         report_blocked: options.report_blocked,
         drain_sent: false,
+        alarm: Alarm::new(),
+        drain_signal: Box::pin(drain_signal(options.drain.clone())),
     };
     let reason = driver.run(&mut options).await;
     ConnectionEnd {
@@ -365,6 +373,7 @@ where
             .channel
             .poll_timeout()
             .map(|at| self.clock.to_tokio(at));
+        let alarm_armed = self.alarm.arm(deadline);
         let wake = {
             let slices = self.queue.slices();
             let can_write = !slices.is_empty();
@@ -372,13 +381,14 @@ where
             let mut limited = (&mut self.read_buf).limit(read_len);
             let (reader, writer) = (&mut self.reader, &mut self.writer);
             let (app, commands) = (&mut *self.app, &mut self.commands);
+            let (alarm, drain) = (&mut self.alarm, &mut self.drain_signal);
             let now = self.now;
             tokio::select! {
                 biased;
                 written = writer.write_vectored(&slices), if can_write => Wake::Written(written),
                 read = reader.read_buf(&mut limited), if read_len > 0 => Wake::Read(read),
-                () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
-                () = drain_signal(&mut options.drain), if !self.drain_sent => Wake::Drain,
+                () = alarm.sleep.as_mut(), if alarm_armed => Wake::Alarm,
+                () = drain.as_mut(), if !self.drain_sent => Wake::Drain,
                 // Last: an app with work of its own (the proxy's upstream side) wakes the
                 // connection with commands. Other apps never do, and a connection idle on its
                 // app waits here for good (the engine arms a timer in every state that waits
@@ -397,10 +407,18 @@ where
                 self.lose_connection();
             }
             Wake::Read(read) => self.handle_read(read, read_len, options.read_bytes_max),
-            Wake::Deadline => self.handle(Input::Timeout { now }),
+            Wake::Alarm => {
+                self.alarm.fired();
+                // The alarm may ring before the deadline it was set for moved later; then
+                // there is nothing to tell the channel, and the next wait sets it again.
+                if deadline.is_some_and(|at| self.clock.to_tokio(now) >= at) {
+                    self.handle(Input::Timeout { now });
+                }
+            }
             // The commands are fed at the top of the next turn.
             Wake::App => {}
-            Wake::Drain => self.deliver_drain(options),
+            // The signal's future is done: never polled again (`drain_sent`).
+            Wake::Drain => self.send_drain(),
         }
     }
 
@@ -409,13 +427,20 @@ where
     fn deliver_drain(&mut self, options: &RunOptions) {
         // `drain_sent` first: once sent, the hot path never touches the watch's lock.
         if !self.drain_sent && options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
-            self.drain_sent = true;
-            let now = self.now;
-            self.handle(Input::App {
-                now,
-                command: AppCommand::Drain,
-            });
+            self.send_drain();
         }
+    }
+
+    fn send_drain(&mut self) {
+        if self.drain_sent {
+            return;
+        }
+        self.drain_sent = true;
+        let now = self.now;
+        self.handle(Input::App {
+            now,
+            command: AppCommand::Drain,
+        });
     }
 
     fn handle_read(&mut self, read: io::Result<usize>, read_len: usize, read_max: usize) {
@@ -481,23 +506,58 @@ fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Po
     f(&mut cx)
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+/// The connection's one sleep, kept from wait to wait. Re-registering a timer in tokio's wheel
+/// at every wait cost more than the rest of a keep-alive request's wait, and a keep-alive
+/// connection's deadline moves later with every request: so the alarm only moves earlier. Set
+/// for a later deadline than the one it waits for, it rings early, the wait finds the deadline
+/// not reached, and the next wait sets it for the new one.
+struct Alarm {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The deadline the sleep waits for; `None` once it rang (or before it was first set).
+    set_for: Option<tokio::time::Instant>,
+}
+
+impl Alarm {
+    fn new() -> Alarm {
+        Alarm {
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            set_for: None,
+        }
+    }
+
+    /// Makes the alarm ring no later than `deadline`. Returns whether it is to be waited on.
+    fn arm(&mut self, deadline: Option<tokio::time::Instant>) -> bool {
+        let Some(deadline) = deadline else {
+            // No deadline: the sleep is not polled. If it was set, it may still wake the task
+            // once, for nothing; that is rarer than a timer-less wait is.
+            return false;
+        };
+        if self.set_for.is_none_or(|set| set > deadline) {
+            self.sleep.as_mut().reset(deadline);
+            self.set_for = Some(deadline);
+        }
+        true
+    }
+
+    /// The alarm rang.
+    fn fired(&mut self) {
+        self.set_for = None;
     }
 }
 
-/// Resolves when the drain flag changes; never without a drain signal or once its sender is
+/// Resolves once the drain flag is true; never without a drain signal or once its sender is
 /// gone.
-async fn drain_signal(drain: &mut Option<watch::Receiver<bool>>) {
-    match drain {
-        Some(rx) => {
-            if rx.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
+async fn drain_signal(drain: Option<watch::Receiver<bool>>) {
+    let Some(mut rx) = drain else {
+        return std::future::pending().await;
+    };
+    loop {
+        if *rx.borrow_and_update() {
+            return;
         }
-        None => std::future::pending().await,
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
     }
 }
 
@@ -505,7 +565,7 @@ async fn drain_signal(drain: &mut Option<watch::Receiver<bool>>) {
 enum Wake {
     Written(io::Result<usize>),
     Read(io::Result<usize>),
-    Deadline,
+    Alarm,
     Drain,
     App,
 }
