@@ -45,7 +45,7 @@ use twine_engine::{
 
 pub use disk::{DiskFileSystem, ReadMode};
 pub use file_system::{FileKind, FileSystem, LookupError, Metadata, Reading};
-pub use memory::{MemoryFile, MemoryFileSystem};
+pub use memory::MemoryFileSystem;
 
 use range::{parse_range, ByteRange, RangeRequest};
 use target::relative_path;
@@ -202,29 +202,40 @@ impl<F: FileSystem> StaticFiles<F> {
                 return refuse(id, Refusal::PreconditionFailed, is_head, commands);
             }
         }
-        let length = opened.metadata.len;
         let part = if is_head {
             // RFC 9110 §14.2: range handling is defined for GET only.
             Part::Whole
         } else {
-            select_part(&head.headers, length, validators)
+            select_part(&head.headers, opened.metadata.len, validators)
         };
-        let range = match part {
-            Part::Whole if length == 0 => None,
-            Part::Whole => Some(ByteRange {
-                first: 0,
-                last: length - 1,
-            }),
-            Part::Range(range) => Some(range),
-            Part::Unsatisfiable => return unsatisfiable(id, length, commands),
-        };
-        let response = representation_head(&opened, part);
+        match part {
+            Part::Whole => self.send_file(id, opened, None, is_head, commands),
+            Part::Range(range) => self.send_file(id, opened, Some(range), is_head, commands),
+            Part::Unsatisfiable => unsatisfiable(id, opened.metadata.len, commands),
+        }
+    }
+
+    /// Sends the head of a 200 (no `range`) or a 206, and registers the producer of its body.
+    fn send_file(
+        &mut self,
+        id: RequestId,
+        opened: Opened<F::File>,
+        range: Option<ByteRange>,
+        is_head: bool,
+        commands: &mut Vec<AppCommand>,
+    ) {
         commands.push(AppCommand::SendHead {
             request: id,
-            head: response,
+            head: representation_head(&opened, range),
         });
-        let Some(range) = range.filter(|_| !is_head) else {
-            // HEAD keeps the length and gets no body; the file is closed here.
+        let whole = opened
+            .metadata
+            .len
+            .checked_sub(1)
+            .map(|last| ByteRange { first: 0, last });
+        let Some(range) = range.or(whole).filter(|_| !is_head) else {
+            // HEAD keeps the length and gets no body, and so does an empty file; the file is
+            // closed here.
             commands.push(AppCommand::Finish { request: id });
             return;
         };
@@ -286,19 +297,17 @@ fn select_part(headers: &Headers, length: u64, validators: Option<&Validators>) 
     }
 }
 
-/// The head of a 200 or 206: type, length, range and validators.
-fn representation_head<File>(opened: &Opened<File>, part: Part) -> ResponseHead {
+/// The head of a 200 (no `range`) or a 206: type, length, range and validators.
+fn representation_head<File>(opened: &Opened<File>, range: Option<ByteRange>) -> ResponseHead {
     let length = opened.metadata.len;
-    let head = match part {
-        Part::Range(range) => ResponseHead::new(206)
+    let head = match range {
+        Some(range) => ResponseHead::new(206)
             .with_header(
                 "Content-Range",
                 format!("bytes {}-{}/{length}", range.first, range.last),
             )
             .with_header("Content-Length", range.len().to_string()),
-        Part::Whole | Part::Unsatisfiable => {
-            ResponseHead::new(200).with_header("Content-Length", length.to_string())
-        }
+        None => ResponseHead::new(200).with_header("Content-Length", length.to_string()),
     };
     let head = head
         .with_header("Content-Type", opened.content_type.clone())

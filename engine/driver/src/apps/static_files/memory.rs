@@ -25,11 +25,10 @@ pub struct MemoryFileSystem {
 
 /// One file: its bytes and when it was last modified.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemoryFile {
-    /// The whole contents.
-    pub contents: Bytes,
+struct MemoryFile {
+    contents: Bytes,
     /// The modification time its validators derive from.
-    pub modified: SystemTime,
+    modified: SystemTime,
 }
 
 impl MemoryFileSystem {
