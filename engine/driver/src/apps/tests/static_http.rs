@@ -290,3 +290,55 @@ fn memory_trees_are_copied_on_write() {
 fn memory_paths_must_be_plain() {
     let _ = MemoryFileSystem::new().with_file("../up.txt", "x", modified());
 }
+
+/// The driver runs the app over the memory tree as the simulation will: a 206 through a small
+/// pipe (so the producer pauses and resumes), then a 304 on the same connection.
+#[test]
+fn the_driver_serves_the_memory_tree() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let received = runtime.block_on(async {
+        let (mut client, server) = tokio::io::duplex(16 * 1024);
+        let clock = crate::Clock::start();
+        let channel = twine_engine::AutoConnection::new(twine_engine::Config::new(), clock.now());
+        let mut app = app();
+        let (options, mut observer) = (crate::RunOptions::default(), ());
+        let serving =
+            crate::run_connection(server, channel, &mut app, clock, &mut observer, options);
+        // `move`: the client hangs up once it has read to the end, which is what the server's
+        // lingering close waits for.
+        let talking = async move {
+            let requests = "GET /big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=100-150099\r\n\r\n\
+                GET /ten.txt HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\nConnection: close\r\n\r\n";
+            client.write_all(requests.as_bytes()).await.unwrap();
+            let mut received = Vec::new();
+            client.read_to_end(&mut received).await.unwrap();
+            received
+        };
+        let both = async { tokio::join!(serving, talking).1 };
+        tokio::time::timeout(Duration::from_secs(10), both)
+            .await
+            .expect("the connection ends")
+    });
+    let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&received[..head_end]);
+    assert!(head.starts_with("HTTP/1.1 206 "), "{head}");
+    assert!(
+        head.contains("\r\nContent-Range: bytes 100-150099/196608\r\n"),
+        "{head}"
+    );
+    let body = &received[head_end..head_end + 150_000];
+    assert!(
+        body == &pattern(3 * CHUNK_BYTES)[100..150_100],
+        "range body differs"
+    );
+    let rest = String::from_utf8_lossy(&received[head_end + 150_000..]);
+    assert!(rest.starts_with("HTTP/1.1 304 "), "{rest}");
+    assert!(
+        rest.ends_with("\r\n\r\n") && !rest.contains("Content-Length"),
+        "{rest}"
+    );
+}
