@@ -160,8 +160,11 @@ impl From<LookupError> for Refusal {
 }
 
 impl StaticFiles<DiskFileSystem> {
-    /// Serves the files under `root` for the real server: reads on tokio's blocking pool.
-    /// Fails if `root` cannot be resolved or is not a directory.
+    /// Serves the files under `root` for the real server: reads on tokio's blocking pool, so
+    /// a tokio runtime must be current when bodies are produced. (A simulation serves a
+    /// [`MemoryFileSystem`] through [`StaticFiles::with_file_system`] instead: a pool thread
+    /// would make its runs depend on the host's scheduling.) Fails if `root` cannot be
+    /// resolved or is not a directory.
     pub fn new(root: PathBuf) -> io::Result<StaticFiles<DiskFileSystem>> {
         let files = DiskFileSystem::new(root, ReadMode::BlockingPool)?;
         Ok(StaticFiles::with_file_system(files))
