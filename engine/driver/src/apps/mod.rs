@@ -9,5 +9,5 @@ pub mod stream;
 pub use api::Api;
 pub use echo::Echo;
 pub use hello::Hello;
-pub use static_files::StaticFiles;
+pub use static_files::{DiskFileSystem, FileSystem, MemoryFileSystem, ReadMode, StaticFiles};
 pub use stream::Stream;

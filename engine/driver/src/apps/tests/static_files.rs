@@ -1,11 +1,17 @@
 //! Each test builds a directory tree under the system temp directory, drives the app with
 //! hand-made events exactly as the driver would, and checks the commands it answers with.
+//! The HTTP rules (validators, conditions, ranges) are tested over the memory tree in
+//! `static_http.rs`, which shares this harness.
 
-use std::io::Write;
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
 
 use twine_engine::{BodyLength, Headers, Method, Version};
 
 use super::*;
+
+#[path = "static_http.rs"]
+mod http;
 
 /// A temporary tree: `<dir>/root` is served, `<dir>/outside` is not. Removed on drop.
 struct Tree {
@@ -35,8 +41,10 @@ impl Tree {
         self
     }
 
+    /// The app over this tree, reading inline so that `produce` sends every chunk itself.
     fn app(&self) -> StaticFiles {
-        StaticFiles::new(self.root()).unwrap()
+        let files = DiskFileSystem::new(self.root(), ReadMode::Inline).unwrap();
+        StaticFiles::with_file_system(files)
     }
 }
 
@@ -92,21 +100,32 @@ fn collect(response: &mut Response, commands: Vec<AppCommand>) {
     }
 }
 
-fn request_head(method: &str, target: &str) -> RequestHead {
+fn request_head(method: &str, target: &str, headers: Headers) -> RequestHead {
     RequestHead {
         method: Method::new(method.to_owned()),
         target: Bytes::from(target.to_owned()),
         version: Version::Http11,
-        headers: Headers::new(),
+        headers,
         body: BodyLength::Known(0),
         expect_continue: false,
     }
 }
 
 /// Sends the request and answers only what `on_event` pushes.
-fn start(app: &mut StaticFiles, id: u64, method: &str, target: &str) -> Response {
+fn start<F: FileSystem>(app: &mut StaticFiles<F>, id: u64, method: &str, target: &str) -> Response {
+    start_with(app, id, method, target, Headers::new())
+}
+
+/// `start` with request header fields.
+fn start_with<F: FileSystem>(
+    app: &mut StaticFiles<F>,
+    id: u64,
+    method: &str,
+    target: &str,
+    headers: Headers,
+) -> Response {
     let mut commands = Vec::new();
-    let head = request_head(method, target);
+    let head = request_head(method, target, headers);
     app.on_event(
         Instant::ZERO,
         Event::Request {
@@ -121,7 +140,7 @@ fn start(app: &mut StaticFiles, id: u64, method: &str, target: &str) -> Response
 }
 
 /// Lets the producer produce until it has nothing more.
-fn drain(app: &mut StaticFiles, id: u64, response: &mut Response) {
+fn drain<F: FileSystem>(app: &mut StaticFiles<F>, id: u64, response: &mut Response) {
     let mut commands = Vec::new();
     app.on_producer(
         Instant::ZERO,
@@ -138,8 +157,18 @@ fn drain(app: &mut StaticFiles, id: u64, response: &mut Response) {
 }
 
 /// A whole exchange.
-fn fetch(app: &mut StaticFiles, method: &str, target: &str) -> Response {
-    let mut response = start(app, 0, method, target);
+fn fetch<F: FileSystem>(app: &mut StaticFiles<F>, method: &str, target: &str) -> Response {
+    fetch_with(app, method, target, Headers::new())
+}
+
+/// `fetch` with request header fields.
+fn fetch_with<F: FileSystem>(
+    app: &mut StaticFiles<F>,
+    method: &str,
+    target: &str,
+    headers: Headers,
+) -> Response {
+    let mut response = start_with(app, 0, method, target, headers);
     if response.producer {
         drain(app, 0, &mut response);
     }
@@ -147,7 +176,7 @@ fn fetch(app: &mut StaticFiles, method: &str, target: &str) -> Response {
     response
 }
 
-fn assert_refused(app: &mut StaticFiles, target: &str, status: u16) {
+fn assert_refused<F: FileSystem>(app: &mut StaticFiles<F>, target: &str, status: u16) {
     let response = fetch(app, "GET", target);
     assert_eq!(response.status, status, "GET {target}");
     assert_eq!(response.header("Content-Type"), "text/plain; charset=utf-8");
@@ -496,10 +525,10 @@ fn permission_errors_are_403() {
     use std::os::unix::fs::PermissionsExt;
     // The mapping itself, checked even when the file system cannot deny us (as root).
     let denied = io::Error::from(ErrorKind::PermissionDenied);
-    assert_eq!(Refusal::from_io(&denied), Refusal::Forbidden);
+    assert_eq!(LookupError::from_io(&denied), LookupError::Forbidden);
     assert_eq!(
-        Refusal::from_io(&io::Error::from(ErrorKind::NotFound)),
-        Refusal::NotFound
+        LookupError::from_io(&io::Error::from(ErrorKind::NotFound)),
+        LookupError::NotFound
     );
     let tree = Tree::new("forbidden");
     tree.file("locked.txt", b"x");
@@ -530,7 +559,7 @@ fn clones_share_the_root_and_nothing_else() {
     let mut app = tree.app();
     start(&mut app, 0, "GET", "/big.bin");
     let clone = app.clone();
-    assert!(Arc::ptr_eq(&app.root, &clone.root));
+    assert_eq!(clone.files.root(), app.files.root());
     assert!(clone.bodies.is_empty());
 }
 
@@ -554,11 +583,84 @@ fn content_types_follow_the_extension() {
         ("a.jpeg", "image/jpeg"),
         ("a.wasm", "application/wasm"),
         ("a.woff2", "font/woff2"),
-        ("a.tar.gz", "application/octet-stream"),
+        ("a.mjs", "application/javascript; charset=utf-8"),
+        ("a.CSS", "text/css; charset=utf-8"),
+        ("a.tar.gz", "application/gzip"),
         (".png", "application/octet-stream"),
         ("noext", "application/octet-stream"),
     ];
     for (name, expected) in cases {
         assert_eq!(content_type(Path::new(name)), expected, "{name}");
     }
+}
+
+/// The real server's mode: each read goes to tokio's blocking pool, `produce` pushes nothing,
+/// and the chunk comes back through `poll_wake`, whole and in order.
+#[test]
+fn pool_reads_come_back_through_poll_wake() {
+    let tree = Tree::new("pool");
+    let contents = pattern(2 * CHUNK_BYTES + 7);
+    tree.file("big.bin", &contents);
+    let mut app = StaticFiles::new(tree.root()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut response = start(&mut app, 0, "GET", "/big.bin");
+    let mut commands = Vec::new();
+    let id = RequestId::from_sequence(0);
+    app.on_producer(Instant::ZERO, id, ProducerState::Producing, &mut commands);
+    let mut wakes = 0;
+    runtime.block_on(async {
+        while !response.finished {
+            assert!(!app.produce(Instant::ZERO, &mut commands));
+            std::future::poll_fn(|cx| app.poll_wake(cx, Instant::ZERO, &mut commands)).await;
+            wakes += 1;
+            collect(&mut response, std::mem::take(&mut commands));
+        }
+    });
+    assert_eq!(wakes, 3);
+    assert_eq!(response.chunks, [CHUNK_BYTES, CHUNK_BYTES, 7]);
+    assert!(response.body == contents, "body differs");
+    assert!(app.bodies.is_empty());
+}
+
+/// A pool read that finishes while the producer is paused is kept, not sent: the channel
+/// asked for no more, and gets the chunk with the next `Producing`.
+#[test]
+fn a_pool_read_finishing_while_paused_waits_for_producing() {
+    let tree = Tree::new("pool-paused");
+    tree.file("a.bin", &pattern(100));
+    let mut app = StaticFiles::new(tree.root()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+    let mut response = start(&mut app, 0, "GET", "/a.bin");
+    let mut commands = Vec::new();
+    let id = RequestId::from_sequence(0);
+    app.on_producer(Instant::ZERO, id, ProducerState::Producing, &mut commands);
+    assert!(!app.produce(Instant::ZERO, &mut commands));
+    app.on_producer(Instant::ZERO, id, ProducerState::Paused, &mut commands);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..10_000 {
+        let poll = app.poll_wake(&mut cx, Instant::ZERO, &mut commands);
+        assert!(
+            poll.is_pending() && commands.is_empty(),
+            "sent while paused"
+        );
+        if matches!(app.bodies[&id].read, ReadSlot::Done(_)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert!(
+        matches!(app.bodies[&id].read, ReadSlot::Done(_)),
+        "the read never finished"
+    );
+    assert!(!app.produce(Instant::ZERO, &mut commands), "paused");
+    app.on_producer(Instant::ZERO, id, ProducerState::Producing, &mut commands);
+    assert!(app.produce(Instant::ZERO, &mut commands));
+    collect(&mut response, commands);
+    assert!(response.finished);
+    assert_eq!(response.body, pattern(100));
 }
