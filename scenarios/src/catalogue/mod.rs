@@ -25,6 +25,7 @@ mod proxy;
 mod resets;
 mod restart;
 mod slow_peers;
+mod static_files;
 mod timeouts;
 
 use std::time::Duration;
@@ -79,6 +80,7 @@ pub fn all() -> Vec<Entry> {
         proxy::ENTRIES,
         app_api::ENTRIES,
         http2::ENTRIES,
+        static_files::ENTRIES,
     ]
     .concat()
 }
