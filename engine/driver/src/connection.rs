@@ -8,7 +8,7 @@
 //! readable, for the next deadline, or for a drain signal.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::watch;
 
-use crate::write_queue::WriteQueue;
+use crate::write_queue::{WriteQueue, WRITE_SLICES_MAX};
 use crate::{App, Clock};
 use twine_engine::{
     AppCommand, CloseReason, Connection, ConnectionInfo, Event, Input, Instant, Output,
@@ -299,10 +299,11 @@ where
             return self.report_writable();
         }
         let result = {
-            let slices = self.queue.slices();
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+            let filled = self.queue.fill_slices(&mut slices);
             let writer = &mut self.writer;
             // Poll once: Ready means written (or failed), Pending means blocked.
-            poll_once(|cx| Pin::new(&mut *writer).poll_write_vectored(cx, &slices))
+            poll_once(|cx| Pin::new(&mut *writer).poll_write_vectored(cx, &slices[..filled]))
         };
         match result {
             Poll::Ready(Ok(written)) if written > 0 => {

@@ -25,7 +25,7 @@ pub(crate) const COALESCE_BYTES_MAX: usize = 1024;
 const STAGING_BYTES: usize = 4 * 1024;
 
 /// Most slices per vectored write.
-const WRITE_SLICES_MAX: usize = 64;
+pub(crate) const WRITE_SLICES_MAX: usize = 64;
 
 /// Bytes waiting to be written.
 #[derive(Debug, Default)]
@@ -70,6 +70,21 @@ impl WriteQueue {
             .take(WRITE_SLICES_MAX)
             .map(|bytes| IoSlice::new(bytes))
             .collect()
+    }
+
+    /// The next bytes to write, as slices in `out` (a caller's array, so the write that is
+    /// tried at once allocates nothing); returns how many slices were filled.
+    pub(crate) fn fill_slices<'a>(
+        &'a mut self,
+        out: &mut [IoSlice<'a>; WRITE_SLICES_MAX],
+    ) -> usize {
+        self.seal();
+        let mut filled = 0;
+        for (slot, bytes) in out.iter_mut().zip(&self.sealed) {
+            *slot = IoSlice::new(bytes);
+            filled += 1;
+        }
+        filled
     }
 
     /// `written` bytes of the front left.
@@ -158,6 +173,20 @@ mod tests {
         expected.extend_from_slice(&large);
         expected.extend_from_slice(b"tail");
         assert_eq!(drain(&mut queue).concat(), expected);
+    }
+
+    #[test]
+    fn filled_slices_are_the_same_slices() {
+        let large = Bytes::from(vec![b'x'; COALESCE_BYTES_MAX + 1]);
+        let mut queue = WriteQueue::new();
+        queue.push(Bytes::from_static(b"head"));
+        queue.push(large.clone());
+        let expected: Vec<Vec<u8>> = queue.slices().iter().map(|s| s.to_vec()).collect();
+        let mut out = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+        let n = queue.fill_slices(&mut out);
+        let filled: Vec<Vec<u8>> = out[..n].iter().map(|s| s.to_vec()).collect();
+        assert_eq!(filled, expected);
+        assert_eq!(n, 2);
     }
 
     #[test]
