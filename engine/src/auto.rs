@@ -20,7 +20,8 @@ use crate::time::Instant;
 /// An HTTP/1.1 or HTTP/2 server connection, decided by the client's first bytes.
 #[derive(Debug)]
 pub struct AutoConnection {
-    config: Config,
+    /// The engine; until the client's first bytes decide, the HTTP/1.1 channel, whose config
+    /// is the connection's (no copy is kept here: a connection's size is its idle cost).
     engine: Engine,
     /// Received bytes held while deciding; `None` once decided.
     held: Option<BytesMut>,
@@ -48,8 +49,7 @@ impl AutoConnection {
     /// HTTP/1.1 channel (its head deadline runs from now).
     pub fn new(config: Config, now: Instant) -> AutoConnection {
         AutoConnection {
-            engine: Engine::Http1(Box::new(Channel::new(config.clone(), now))),
-            config,
+            engine: Engine::Http1(Box::new(Channel::new(config, now))),
             held: Some(BytesMut::new()),
         }
     }
@@ -77,7 +77,10 @@ impl AutoConnection {
                 }
                 if held.len() >= PREFACE.len() {
                     let held = self.held.take().expect("deciding");
-                    let mut h2 = H2Connection::new(self.config.clone(), now);
+                    let Engine::Http1(channel) = &self.engine else {
+                        unreachable!("an undecided connection runs the HTTP/1.1 channel");
+                    };
+                    let mut h2 = H2Connection::new(channel.config().clone(), now);
                     let result = h2.handle_input(Input::Received { now, bytes: &held });
                     self.engine = Engine::Http2(Box::new(h2));
                     return result;

@@ -134,6 +134,11 @@ impl Channel {
         result
     }
 
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The next output, in order. Drain to `None` after every `handle_input`.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
