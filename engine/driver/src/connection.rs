@@ -48,6 +48,9 @@ impl Observer for () {}
 pub struct RunOptions {
     /// Most bytes read at once (also bounded by the channel's window).
     pub read_bytes_max: usize,
+    /// The smallest read, and the first: what a connection waiting for a request keeps
+    /// allocated. Reads grow from it when they come back full.
+    pub read_bytes_min: usize,
     /// When `true` is sent, the connection drains: it finishes the requests it has, then closes.
     pub drain: Option<watch::Receiver<bool>>,
     /// How long the last bytes may take to flush after the channel closed gracefully; then the
@@ -65,6 +68,7 @@ impl Default for RunOptions {
     fn default() -> RunOptions {
         RunOptions {
             read_bytes_max: 64 * 1024,
+            read_bytes_min: 4 * 1024,
             drain: None,
             flush_timeout: Duration::from_secs(15),
             report_blocked: true,
@@ -83,12 +87,9 @@ pub struct ConnectionEnd<S> {
     pub reason: CloseReason,
 }
 
-/// The smallest read: what an idle connection keeps allocated.
-const READ_BYTES_MIN: usize = 4 * 1024;
-
 /// Doubles the read size after a read that filled it, halves it after one that used less than
-/// a quarter, within `READ_BYTES_MIN..=max` (hyper's adaptive read buffer, simplified).
-fn adapt_read_size(size: usize, read: usize, asked: usize, max: usize) -> usize {
+/// a quarter, within `min..=max` (hyper's adaptive read buffer, simplified).
+fn adapt_read_size(size: usize, read: usize, asked: usize, min: usize, max: usize) -> usize {
     let size = if read == asked {
         size.saturating_mul(2)
     } else if read < size / 4 {
@@ -96,7 +97,7 @@ fn adapt_read_size(size: usize, read: usize, asked: usize, max: usize) -> usize 
     } else {
         size
     };
-    size.clamp(READ_BYTES_MIN.min(max), max.max(1))
+    size.clamp(min.min(max), max.max(1))
 }
 
 struct Driver<'a, S, C, A, O> {
@@ -170,7 +171,7 @@ where
         commands: Vec::new(),
         pulls: Vec::new(),
         read_buf: BytesMut::new(),
-        read_size: READ_BYTES_MIN,
+        read_size: options.read_bytes_min,
         blocked: false,
         shutdown_pending: false,
         close: None,
@@ -407,7 +408,7 @@ where
             Wake::Written(_) => {
                 self.lose_connection();
             }
-            Wake::Read(read) => self.handle_read(read, read_len, options.read_bytes_max),
+            Wake::Read(read) => self.handle_read(read, read_len, options),
             Wake::Alarm => {
                 self.alarm.fired();
                 // The alarm may ring before the deadline it was set for moved later; then
@@ -444,7 +445,7 @@ where
         });
     }
 
-    fn handle_read(&mut self, read: io::Result<usize>, read_len: usize, read_max: usize) {
+    fn handle_read(&mut self, read: io::Result<usize>, read_len: usize, options: &RunOptions) {
         let now = self.now;
         match read {
             Ok(0) => {
@@ -458,7 +459,8 @@ where
                     now,
                     bytes: &buf[..n],
                 });
-                self.read_size = adapt_read_size(self.read_size, n, read_len, read_max);
+                let (min, max) = (options.read_bytes_min, options.read_bytes_max);
+                self.read_size = adapt_read_size(self.read_size, n, read_len, min, max);
                 buf.clear();
                 if buf.capacity() > 2 * self.read_size {
                     // Shrink after a burst: idle connections keep a small buffer.

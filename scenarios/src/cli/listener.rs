@@ -309,6 +309,9 @@ where
                 }
                 let local = stream.local_addr().unwrap_or(local);
                 let options = RunOptions {
+                    // nginx's client_header_buffer_size: most request heads fit in 1 KiB, and
+                    // a connection waiting for one keeps only that (reads grow when full).
+                    read_bytes_min: 1024,
                     drain: Some(drain_rx.clone()),
                     flush_timeout: config.timeouts.abort,
                     connection: Some(ConnectionInfo { peer, local, secure: tls.is_some() }),
