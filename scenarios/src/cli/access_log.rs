@@ -15,7 +15,6 @@
 //! - *Nothing a client sent is written raw*: the request line is escaped (`\xNN` for bytes
 //!   outside printable ASCII, and for `"` and `\`), so a log line is one line.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -79,7 +78,7 @@ impl Outcome {
 /// One finished request, as logged.
 #[derive(Debug, Serialize)]
 struct Record<'a> {
-    peer: SocketAddr,
+    peer: &'a str,
     /// Unix time in milliseconds when the request head arrived.
     time_unix_ms: u64,
     request: &'a str,
@@ -203,6 +202,7 @@ impl AccessLog {
     pub(crate) fn connection(&self, peer: SocketAddr) -> ConnectionLog {
         ConnectionLog {
             log: Some(self.clone()),
+            peer_text: peer.to_string(),
             ..ConnectionLog::off(peer)
         }
     }
@@ -269,8 +269,12 @@ struct Open {
 pub(crate) struct ConnectionLog {
     log: Option<AccessLog>,
     peer: SocketAddr,
-    /// Requests between their head and their end (with an access log).
-    open: BTreeMap<RequestId, Open>,
+    /// `peer` as logged, formatted once (empty without an access log).
+    peer_text: String,
+    /// Requests between their head and their end (with an access log), oldest first: a few
+    /// at most (the pipeline depth, or HTTP/2's concurrent streams), so a list searched
+    /// from the front, whose capacity stays, costs less per request than a map's nodes.
+    open: Vec<(RequestId, Open)>,
 }
 
 impl ConnectionLog {
@@ -279,7 +283,8 @@ impl ConnectionLog {
         ConnectionLog {
             log: None,
             peer,
-            open: BTreeMap::new(),
+            peer_text: String::new(),
+            open: Vec::new(),
         }
     }
 
@@ -296,9 +301,20 @@ impl ConnectionLog {
     }
 
     fn end(&mut self, id: RequestId, outcome: Outcome) {
-        if let Some(open) = self.open.remove(&id) {
+        if let Some(open) = self.take_open(id) {
             self.write(open, outcome);
         }
+    }
+
+    fn open_mut(&mut self, id: RequestId) -> Option<&mut Open> {
+        self.open
+            .iter_mut()
+            .find_map(|(open_id, open)| (*open_id == id).then_some(open))
+    }
+
+    fn take_open(&mut self, id: RequestId) -> Option<Open> {
+        let index = self.open.iter().position(|(open_id, _)| *open_id == id)?;
+        Some(self.open.remove(index).1)
     }
 
     fn write(&self, open: Open, outcome: Outcome) {
@@ -307,7 +323,7 @@ impl ConnectionLog {
         };
         let elapsed = open.started.elapsed();
         let record = Record {
-            peer: self.peer,
+            peer: &self.peer_text,
             time_unix_ms: log.origin_unix_ms + millis(open.start.since_epoch()),
             request: &open.request_line,
             status: open.status,
@@ -329,17 +345,17 @@ impl Observer for ConnectionLog {
         };
         match command {
             AppCommand::SendHead { request, head } => {
-                if let Some(open) = self.open.get_mut(request) {
+                if let Some(open) = self.open_mut(*request) {
                     open.status = Some(head.status);
                 }
             }
             AppCommand::SendBody { request, data } => {
-                if let Some(open) = self.open.get_mut(request) {
+                if let Some(open) = self.open_mut(*request) {
                     open.bytes += data.len() as u64;
                 }
             }
             AppCommand::SendBodyParts { request, parts } => {
-                if let Some(open) = self.open.get_mut(request) {
+                if let Some(open) = self.open_mut(*request) {
                     open.bytes += parts.iter().map(|p| p.len() as u64).sum::<u64>();
                 }
             }
@@ -371,11 +387,11 @@ impl Observer for ConnectionLog {
                     status: None,
                     bytes: 0,
                 };
-                self.open.insert(*id, open);
+                self.open.push((*id, open));
             }
             Event::Lost { id } => self.end(*id, Outcome::Lost),
             Event::ProtocolError { id, error } => {
-                let open = id.and_then(|id| self.open.remove(&id)).unwrap_or(Open {
+                let open = id.and_then(|id| self.take_open(id)).unwrap_or(Open {
                     start: now,
                     started: std::time::Instant::now(),
                     request_line: "-".to_owned(),
@@ -483,7 +499,7 @@ mod tests {
 
     fn record(outcome: Outcome, status: Option<u16>) -> Record<'static> {
         Record {
-            peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
+            peer: "127.0.0.1:40000",
             time_unix_ms: 1_796_411_084_250,
             request: "GET /a%20b HTTP/1.1",
             status,
