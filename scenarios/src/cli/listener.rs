@@ -275,6 +275,7 @@ where
     let config = args.config().with_date_origin_millis(origin);
     let (drain_tx, drain_rx) = watch::channel(false);
     let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
+    let mut accept_failures = AcceptFailures::default();
     let mut connections = JoinSet::new();
     let mut rejections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -288,7 +289,7 @@ where
                 let (stream, peer) = match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        warn!("accept failed: {error}");
+                        accept_failures.report(&error);
                         tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                         continue;
                     }
@@ -347,6 +348,36 @@ where
     }
     info!("stopped");
     Ok((ExitCode::SUCCESS, writer))
+}
+
+/// Accept failures, logged at most once per `ACCEPT_FAILURE_LOG_INTERVAL`: out of file
+/// descriptors, accept fails every `ACCEPT_ERROR_PAUSE`, and a line each time would bury the
+/// rest of the log.
+#[derive(Debug, Default)]
+struct AcceptFailures {
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+/// See [`AcceptFailures`].
+const ACCEPT_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+impl AcceptFailures {
+    fn report(&mut self, error: &std::io::Error) {
+        let now = std::time::Instant::now();
+        if self
+            .last_logged
+            .is_some_and(|at| now.duration_since(at) < ACCEPT_FAILURE_LOG_INTERVAL)
+        {
+            self.unlogged += 1;
+            return;
+        }
+        match std::mem::take(&mut self.unlogged) {
+            0 => warn!("accept failed: {error}"),
+            more => warn!("accept failed: {error} ({more} more failures since the last report)"),
+        }
+        self.last_logged = Some(now);
+    }
 }
 
 /// The 503 for a connection over the bound: written, the write side shut, then what the client
