@@ -31,11 +31,12 @@ use super::Failure;
 /// The TLS flags.
 #[derive(Debug, Args)]
 pub(crate) struct TlsArgs {
-    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key [default:
+    /// none: plain HTTP]
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
 
-    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1) [default: none]
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
