@@ -182,17 +182,14 @@ impl AccessLog {
         Ok((log, LogWriter { shared, thread }))
     }
 
-    /// Appends one line, formatted in place.
-    fn append(&self, record: &Record<'_>) {
+    /// Appends one formatted line (`line` ends with its newline) under a short lock.
+    fn append(&self, line: &[u8]) {
         let mut buffered = self.shared.lock();
         if buffered.lines.len() > BUFFERED_BYTES_MAX {
             buffered.dropped += 1;
             return;
         }
-        match self.format {
-            AccessLogFormat::Common => write_common(&mut buffered.lines, record),
-            AccessLogFormat::Json => write_json(&mut buffered.lines, record),
-        }
+        buffered.lines.extend_from_slice(line);
         if buffered.lines.len() >= BATCH_BYTES {
             self.shared.wake.notify_one();
         }
@@ -271,6 +268,10 @@ pub(crate) struct ConnectionLog {
     peer: SocketAddr,
     /// `peer` as logged, formatted once (empty without an access log).
     peer_text: String,
+    /// The line being formatted, outside the shared lock; its capacity is kept.
+    scratch: Vec<u8>,
+    /// The last second formatted for the CLF time, and its text.
+    clf_time: Option<(u64, String)>,
     /// Requests between their head and their end (with an access log), oldest first: a few
     /// at most (the pipeline depth, or HTTP/2's concurrent streams), so a list searched
     /// from the front, whose capacity stays, costs less per request than a map's nodes.
@@ -284,6 +285,8 @@ impl ConnectionLog {
             log: None,
             peer,
             peer_text: String::new(),
+            scratch: Vec::new(),
+            clf_time: None,
             open: Vec::new(),
         }
     }
@@ -317,13 +320,20 @@ impl ConnectionLog {
         Some(self.open.remove(index).1)
     }
 
-    fn write(&self, open: Open, outcome: Outcome) {
-        let Some(log) = &self.log else {
+    fn write(&mut self, open: Open, outcome: Outcome) {
+        let ConnectionLog {
+            log: Some(log),
+            peer_text,
+            scratch,
+            clf_time,
+            ..
+        } = self
+        else {
             return;
         };
         let elapsed = open.started.elapsed();
         let record = Record {
-            peer: &self.peer_text,
+            peer: peer_text,
             time_unix_ms: log.origin_unix_ms + millis(open.start.since_epoch()),
             request: &open.request_line,
             status: open.status,
@@ -331,7 +341,22 @@ impl ConnectionLog {
             duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             outcome,
         };
-        log.append(&record);
+        scratch.clear();
+        match log.format {
+            AccessLogFormat::Common => {
+                let secs = record.time_unix_ms / 1000;
+                if clf_time.as_ref().is_none_or(|(cached, _)| *cached != secs) {
+                    let mut text = Vec::with_capacity(26);
+                    write_clf_time(&mut text, secs);
+                    let text = String::from_utf8(text).expect("the time is ASCII");
+                    *clf_time = Some((secs, text));
+                }
+                let time = clf_time.as_ref().map_or("", |(_, text)| text.as_str());
+                write_common(scratch, &record, time);
+            }
+            AccessLogFormat::Json => write_json(scratch, &record),
+        }
+        log.append(scratch);
     }
 }
 
@@ -435,24 +460,41 @@ fn escape_into(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Appends a CLF line, then the duration and the outcome.
-fn write_common(out: &mut Vec<u8>, record: &Record<'_>) {
-    let _ = write!(out, "{} - - [", record.peer);
-    write_clf_time(out, record.time_unix_ms / 1000);
-    let _ = write!(out, "] \"{}\" ", record.request);
+/// Appends a CLF line (its time already formatted: `time`), then the duration and the
+/// outcome. Byte pushes, not `fmt`: this runs once per request.
+fn write_common(out: &mut Vec<u8>, record: &Record<'_>, time: &str) {
+    out.extend_from_slice(record.peer.as_bytes());
+    out.extend_from_slice(b" - - [");
+    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(b"] \"");
+    out.extend_from_slice(record.request.as_bytes());
+    out.extend_from_slice(b"\" ");
     match record.status {
-        Some(status) => {
-            let _ = write!(out, "{status}");
-        }
+        Some(status) => push_decimal(out, u64::from(status)),
         None => out.push(b'-'),
     }
-    let _ = writeln!(
-        out,
-        " {} {}us {}",
-        record.bytes,
-        record.duration_us,
-        record.outcome.name()
-    );
+    out.push(b' ');
+    push_decimal(out, record.bytes);
+    out.push(b' ');
+    push_decimal(out, record.duration_us);
+    out.extend_from_slice(b"us ");
+    out.extend_from_slice(record.outcome.name().as_bytes());
+    out.push(b'\n');
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends a JSON object and a newline.
@@ -511,7 +553,7 @@ mod tests {
 
     fn common_line(record: &Record<'_>) -> String {
         let mut out = Vec::new();
-        write_common(&mut out, record);
+        write_common(&mut out, record, &clf_time(record.time_unix_ms / 1000));
         String::from_utf8(out).expect("UTF-8")
     }
 
@@ -555,6 +597,15 @@ mod tests {
     fn request_lines_never_carry_raw_bytes() {
         let line = request_line(b"GET", b"/\"q\"\\\x1b[31m\n\xff", Version::Http11);
         assert_eq!(line, "GET /\\x22q\\x22\\x5C\\x1B[31m\\x0A\\xFF HTTP/1.1");
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0, 7, 10, 404, 1_796_411_084_250, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
     }
 
     #[test]
