@@ -1,0 +1,157 @@
+//! Simulated HTTP exchanges per wall-clock second: one client host opening C keep-alive
+//! connections that each pipeline N `GET`s (the last with `Connection: close`) to a server
+//! answering `hello world\n`, over turmoil (1 ms tick, 1 ms latency), served two ways:
+//!
+//! - twine through its whole harness (`twine_sim::run`: scripted clients, the trace recorded,
+//!   invariants judged, faults off), with `twine_driver::apps::Hello`;
+//! - twine's driver and engine alone on a plain turmoil host (what the harness adds is the
+//!   difference);
+//! - hyper (`pipeline_flush`) on a plain turmoil host.
+//!
+//! The plain hosts share one client: C tasks writing their N requests and reading to EOF.
+//!
+//! Prints exchanges per second for both and the ratio, best of R rounds each, alternating.
+//!
+//!     cargo run --release --manifest-path bench/sim-speed/Cargo.toml -- [C] [N] [R]
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twine_driver::apps::Hello;
+use twine_driver::{run_connection, Clock, RunOptions};
+use twine_engine::{Channel, Config};
+use twine_sim::{app, ClientScript, Scenario, Seed};
+
+const BODY: &[u8] = b"hello world\n";
+
+/// N requests for one connection, the last one closing it.
+fn requests(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.extend_from_slice(b"GET / HTTP/1.1\r\nHost: h\r\n");
+        if i + 1 == n {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// twine through the harness: seconds taken.
+fn twine(connections: usize, n: usize) -> f64 {
+    let mut scenario = Scenario::new("bench/sim_speed", Config::new(), app::<Hello>());
+    let batch = String::from_utf8(requests(n)).expect("ASCII");
+    for _ in 0..connections {
+        scenario.clients.push(ClientScript::new().send(batch.clone()));
+    }
+    let started = Instant::now();
+    let outcome = twine_sim::run(&scenario, Seed(1));
+    let took = started.elapsed().as_secs_f64();
+    for client in &outcome.clients {
+        assert_eq!(count(&client.received, BODY), n, "every response arrived");
+    }
+    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+    took
+}
+
+/// Which server a plain turmoil host runs.
+#[derive(Clone, Copy)]
+enum Plain {
+    Hyper,
+    /// twine's driver and engine with the hello app, no harness around them.
+    Twine,
+}
+
+/// A server on a plain turmoil host, and a plain client host: seconds taken.
+fn plain(server: Plain, connections: usize, n: usize) -> f64 {
+    let mut sim = turmoil::Builder::new()
+        .tick_duration(Duration::from_millis(1))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(1))
+        .simulation_duration(Duration::from_secs(3600))
+        .build();
+    sim.host("server", move || async move {
+        let listener = turmoil::net::TcpListener::bind("0.0.0.0:80").await?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            match server {
+                Plain::Hyper => tokio::task::spawn_local(serve_hyper(stream)),
+                Plain::Twine => tokio::task::spawn_local(serve_twine(stream)),
+            };
+        }
+    });
+    sim.client("clients", async move {
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            tasks.push(tokio::task::spawn_local(async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                let mut stream = turmoil::net::TcpStream::connect("server:80").await?;
+                stream.write_all(&requests(n)).await?;
+                let mut received = Vec::new();
+                stream.read_to_end(&mut received).await?;
+                assert_eq!(count(&received, BODY), n, "every response arrived");
+                Ok::<(), std::io::Error>(())
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        Ok(())
+    });
+    let started = Instant::now();
+    sim.run().expect("the hyper simulation runs");
+    started.elapsed().as_secs_f64()
+}
+
+async fn serve_hyper(stream: turmoil::net::TcpStream) {
+    let service = service_fn(|_: Request<hyper::body::Incoming>| async {
+        let mut response = Response::new(Full::new(Bytes::from_static(BODY)));
+        let text = HeaderValue::from_static("text/plain");
+        response.headers_mut().insert(CONTENT_TYPE, text);
+        Ok::<_, Infallible>(response)
+    });
+    let _ = http1::Builder::new()
+        .pipeline_flush(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn serve_twine(stream: turmoil::net::TcpStream) {
+    let clock = Clock::start();
+    let channel = Channel::new(Config::new(), clock.now());
+    let mut app = Hello::new();
+    run_connection(stream, channel, &mut app, clock, &mut (), RunOptions::default()).await;
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("a number"));
+    let connections = args.next().unwrap_or(50);
+    let n = args.next().unwrap_or(200);
+    let rounds = args.next().unwrap_or(3);
+    let exchanges = (connections * n) as f64;
+    let (mut harness, mut bare, mut hyper) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        harness = harness.min(twine(connections, n));
+        bare = bare.min(plain(Plain::Twine, connections, n));
+        hyper = hyper.min(plain(Plain::Hyper, connections, n));
+    }
+    let [harness, bare, hyper] = [harness, bare, hyper].map(|secs| exchanges / secs);
+    println!("{connections} connections x {n} pipelined requests, best of {rounds}");
+    println!("twine, the whole harness (trace on)  {harness:>10.0} exchanges/s");
+    println!("twine, a plain turmoil host          {bare:>10.0} exchanges/s");
+    println!("hyper, a plain turmoil host          {hyper:>10.0} exchanges/s");
+    println!("harness / hyper                      {:>10.2}", harness / hyper);
+    println!("plain twine / hyper                  {:>10.2}", bare / hyper);
+}
