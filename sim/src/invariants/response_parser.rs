@@ -81,16 +81,18 @@ type Parsed<T> = Result<Option<T>, Malformed>;
 pub(crate) fn parse_responses(received: &[u8], heads: &[bool], eof: bool) -> Responses {
     let mut out = Responses::default();
     let mut pos = 0;
+    // Final responses parsed so far: the request the next one answers.
+    let mut finals = 0;
     while pos < received.len() {
         if out.list.last().is_some_and(|r| r.close && r.is_final()) {
             out.after_close = Some(pos);
             break;
         }
-        let finals = out.list.iter().filter(|r| r.is_final()).count();
         let answers_head = heads.get(finals).copied().unwrap_or(false);
         match parse_response(received, pos, answers_head, eof) {
             Ok((response, end)) => {
                 let complete = response.complete;
+                finals += usize::from(response.is_final());
                 out.list.push(response);
                 match end {
                     Some(end) if complete => pos = end,
