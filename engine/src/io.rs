@@ -221,6 +221,19 @@ pub enum AppCommand {
         /// The request.
         request: RequestId,
     },
+    /// A whole response at once: `SendHead`, then `SendBody` unless `body` is empty, then
+    /// `Finish`, as one input. Most responses are known whole when they are answered (hyper's
+    /// service returns a complete `Response`); one input instead of three lets the engine
+    /// settle its state once. Refused as the first of the three that would be refused: a head
+    /// already taken stays sent.
+    Respond {
+        /// The request.
+        request: RequestId,
+        /// The final head (not 1xx).
+        head: ResponseHead,
+        /// The whole body (empty: none is sent).
+        body: Bytes,
+    },
     /// Give up on the response, in any state: before its head, in the middle of its body,
     /// while its producer is paused or a pull is outstanding, while its request body is still
     /// arriving. At the front of the queue the connection is closed at once, as web2's

@@ -5,6 +5,7 @@ mod catalogue;
 
 scenarios!("app_api":
     whoami,
+    respond_whole,
     accept_data_paces_the_upload,
     early_hints,
     early_hints_dropped_for_http10,

@@ -458,6 +458,16 @@ pub enum AppAction {
         #[serde(serialize_with = "display")]
         request: RequestId,
     },
+    /// A whole response in one command: head, body, finish.
+    Respond {
+        /// The request.
+        #[serde(serialize_with = "display")]
+        request: RequestId,
+        /// Its status.
+        status: u16,
+        /// Body bytes.
+        bytes: usize,
+    },
     /// End the connection gracefully at this request.
     Close {
         /// The request.
@@ -509,6 +519,11 @@ impl fmt::Display for AppAction {
                 bytes,
             } => write!(f, "body {request} {bytes} bytes in {parts} parts"),
             AppAction::Finish { request } => write!(f, "finish {request}"),
+            AppAction::Respond {
+                request,
+                status,
+                bytes,
+            } => write!(f, "respond {request} {status} with {bytes} bytes"),
             AppAction::Close { request } => write!(f, "close {request}"),
             AppAction::Abort { request } => write!(f, "abort {request}"),
             AppAction::RegisterProducer { request, kind } => {

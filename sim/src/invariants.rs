@@ -399,8 +399,10 @@ fn check_limits(
     let mut out = Vec::new();
     let app_status = |i: usize, status: u16| {
         notes.iter().any(|(_, e)| {
-            matches!(e, ServerEvent::App { command: AppAction::Head { request, status: s } }
-                if request.sequence() == i as u64 && *s == status)
+            matches!(e, ServerEvent::App {
+                command: AppAction::Head { request, status: s }
+                    | AppAction::Respond { request, status: s, .. }
+            } if request.sequence() == i as u64 && *s == status)
         })
     };
     for (i, (request, response)) in wire.scan.requests.iter().zip(wire.finals()).enumerate() {

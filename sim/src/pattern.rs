@@ -238,6 +238,7 @@ fn app_request(command: &AppAction) -> Option<RequestId> {
         | AppAction::Body { request, .. }
         | AppAction::BodyParts { request, .. }
         | AppAction::Finish { request }
+        | AppAction::Respond { request, .. }
         | AppAction::Close { request }
         | AppAction::Abort { request }
         | AppAction::RegisterProducer { request, .. }

@@ -275,6 +275,15 @@ fn app_action(command: &AppCommand) -> AppAction {
             bytes: parts.iter().map(|part| part.len()).sum(),
         },
         AppCommand::Finish { request } => AppAction::Finish { request: *request },
+        AppCommand::Respond {
+            request,
+            head,
+            body,
+        } => AppAction::Respond {
+            request: *request,
+            status: head.status,
+            bytes: body.len(),
+        },
         AppCommand::Close { request } => AppAction::Close { request: *request },
         AppCommand::Abort { request } => AppAction::Abort { request: *request },
         AppCommand::RegisterProducer { request, kind } => AppAction::RegisterProducer {

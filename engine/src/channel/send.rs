@@ -43,6 +43,11 @@ impl Channel {
                 self.send_body(request, len, parts)
             }
             AppCommand::Finish { request } => self.finish(request),
+            AppCommand::Respond {
+                request,
+                head,
+                body,
+            } => self.respond(request, head, body),
             AppCommand::SendRequest { .. } => Err(UsageError::WrongRole),
             AppCommand::Abort { request } => {
                 let index = self.open_exchange(request)?;
@@ -179,12 +184,37 @@ impl Channel {
         Ok(())
     }
 
-    fn send_head(&mut self, request: RequestId, head: ResponseHead) -> Result<(), UsageError> {
+    /// `Respond`: every check of the three commands first, so a refused `Respond` changes
+    /// nothing; then the head, the body (the app hands it over whole, so there is no producer
+    /// to pause: it is taken if the send buffer had room before the head) and the end.
+    fn respond(
+        &mut self,
+        request: RequestId,
+        head: ResponseHead,
+        body: Bytes,
+    ) -> Result<(), UsageError> {
         let index = self.open_exchange(request)?;
+        let app = self.check_head(index, &head)?;
+        let len = body.len() as u64;
+        if len > 0 && !self.send_room(index) {
+            return Err(SendError::Blocked.into());
+        }
+        self.response_encoder(index, &head, app).check_whole(len)?;
+        self.send_head(request, head)?;
+        let SendState::Body(mut encoder) = self.exchanges[index].send else {
+            unreachable!("a head was just sent");
+        };
+        encoder.encode_parts(len, std::iter::once(body), |piece| self.emit(index, piece))?;
+        self.exchanges[index].send = SendState::Body(encoder);
+        self.finish(request)
+    }
+
+    /// What `SendHead` checks before anything is written.
+    fn check_head(&self, index: usize, head: &ResponseHead) -> Result<AppHead, UsageError> {
         if head.status < 200 {
             return Err(UsageError::InvalidStatus);
         }
-        let app = check_response_head(&head)?;
+        let app = check_response_head(head)?;
         let exchange = &self.exchanges[index];
         if !matches!(exchange.send, SendState::AwaitingHead) {
             return Err(UsageError::HeadAlreadySent);
@@ -193,6 +223,12 @@ impl Channel {
             // A 2xx to CONNECT turns the connection into a tunnel (RFC 9110 §9.3.6).
             return Err(UsageError::Unsupported);
         }
+        Ok(app)
+    }
+
+    fn send_head(&mut self, request: RequestId, head: ResponseHead) -> Result<(), UsageError> {
+        let index = self.open_exchange(request)?;
+        let app = self.check_head(index, &head)?;
         let encoder = self.response_encoder(index, &head, app);
         // The newest response that will reach the wire: a request behind this one that was
         // given up (`Abort`, a lost body) with nothing queued ends the connection where its

@@ -264,6 +264,7 @@ impl ClientConnection {
             }
             // A client ends its connection with `Drain` (after the exchange) or `Abort`.
             AppCommand::SendHead { .. }
+            | AppCommand::Respond { .. }
             | AppCommand::SendInformational { .. }
             | AppCommand::Close { .. } => Err(UsageError::WrongRole),
         }

@@ -251,7 +251,7 @@ impl Run {
         let op = reader.byte();
         let request = self.pick_request(reader);
         let arg = reader.byte();
-        match op % 11 {
+        match op % 12 {
             0 => AppCommand::Consume {
                 request,
                 bytes: [0, 1, 3, 16, 1000, u64::MAX, u64::from(arg)][usize::from(arg % 7)],
@@ -296,6 +296,11 @@ impl Run {
                 AppCommand::SendBodyParts { request, parts }
             }
             9 => AppCommand::Close { request },
+            10 => AppCommand::Respond {
+                request,
+                head: response_head(arg, reader.byte()),
+                body: Bytes::from(vec![b'r'; usize::from(arg % 9)]),
+            },
             _ => AppCommand::Drain,
         }
     }
@@ -323,6 +328,7 @@ impl Run {
             | AppCommand::SendBody { request, .. }
             | AppCommand::SendBodyParts { request, .. }
             | AppCommand::Finish { request }
+            | AppCommand::Respond { request, .. }
             | AppCommand::Abort { request }
             | AppCommand::Close { request }
             | AppCommand::RegisterProducer { request, .. }

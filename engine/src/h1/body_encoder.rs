@@ -64,6 +64,19 @@ impl BodyEncoder {
 
     /// Ends the body: the last chunk for chunked, a check that every declared byte was sent
     /// for `Content-Length`.
+    /// Whether a whole body of `len` bytes is accepted and completes the response: what
+    /// `encode_parts` then `finish` would refuse.
+    pub(crate) fn check_whole(&self, len: u64) -> Result<(), UsageError> {
+        match *self {
+            BodyEncoder::Length { remaining } if len > remaining => Err(UsageError::BodyTooLong),
+            BodyEncoder::Length { remaining } if len < remaining => Err(UsageError::BodyTooShort),
+            BodyEncoder::Length { .. }
+            | BodyEncoder::Chunked
+            | BodyEncoder::CloseDelimited
+            | BodyEncoder::Empty => Ok(()),
+        }
+    }
+
     pub(crate) fn finish(&self, emit: impl FnOnce(Bytes)) -> Result<(), UsageError> {
         match self {
             BodyEncoder::Length { remaining: 0 } => Ok(()),

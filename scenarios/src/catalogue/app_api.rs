@@ -63,6 +63,18 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "respond_whole",
+        about: "`Respond` (head, whole body and end in one command) gives the wire the three commands give, and keeps the connection",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/respond_whole", quick_config());
+            s.clients.push(ClientScript::new().send(format!("{}{}", get("/respond"), get_close("/respond"))));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"whole\n"), Some(b"whole\n")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "accept_data_paces_the_upload",
         about: "`Consume` credit (web2's `acceptData`) sends the lazy `100 Continue` and then takes the body 8 bytes at a time",
         seed: 1,

@@ -385,6 +385,17 @@ impl Observer for ConnectionLog {
                 }
             }
             AppCommand::Finish { request } => self.end(*request, Outcome::Complete),
+            AppCommand::Respond {
+                request,
+                head,
+                body,
+            } => {
+                if let Some(open) = self.open_mut(*request) {
+                    open.status = Some(head.status);
+                    open.bytes += body.len() as u64;
+                }
+                self.end(*request, Outcome::Complete);
+            }
             AppCommand::Abort { request } => self.end(*request, Outcome::Aborted),
             _ => {}
         }

@@ -8,6 +8,7 @@
 //! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
+//! | `/respond` | `Respond`: head, whole body and end in one command | `write`, `finish` |
 //! | `/close` | `Close` before any head | `loseConnection` |
 //! | `/close-mid-body` | 20 bytes declared, 10 sent, `Close` | `loseConnection` |
 //! | `/close-after` | a complete response, then `Close` | `finish`, `loseConnection` |
@@ -123,6 +124,15 @@ impl Api {
                     .to_vec();
                 commands.push(AppCommand::SendBodyParts { request, parts });
                 commands.push(AppCommand::Finish { request });
+            }
+            b"/respond" => {
+                let body = Bytes::from_static(b"whole\n");
+                let head = text_head(200).with_header("Content-Length", body.len().to_string());
+                commands.push(AppCommand::Respond {
+                    request,
+                    head,
+                    body,
+                });
             }
             b"/close" => commands.push(AppCommand::Close { request }),
             b"/close-mid-body" | b"/abort-mid-body" => {

@@ -29,9 +29,11 @@ impl App for Hello {
         let head = ResponseHead::new(200)
             .with_header("Content-Type", "text/plain")
             .with_header("Content-Length", "12");
-        commands.push(AppCommand::SendHead { request, head });
-        let data = Bytes::from_static(BODY);
-        commands.push(AppCommand::SendBody { request, data });
-        commands.push(AppCommand::Finish { request });
+        let body = Bytes::from_static(BODY);
+        commands.push(AppCommand::Respond {
+            request,
+            head,
+            body,
+        });
     }
 }

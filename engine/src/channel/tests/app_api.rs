@@ -347,3 +347,91 @@ fn close_is_refused_for_an_unknown_request() {
     );
     assert!(!h.shut_down());
 }
+
+#[test]
+fn respond_is_the_three_commands_in_one_input() {
+    // The same wire as SendHead, SendBody, Finish; a keep-alive connection goes on.
+    let mut h = Harness::new(bare());
+    h.send(GET);
+    let head = ResponseHead::new(200).with_header("Content-Length", "5");
+    let body = "hello".into();
+    h.app(AppCommand::Respond {
+        request: R0,
+        head,
+        body,
+    })
+    .unwrap();
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    );
+
+    // No Content-Length and an empty body: the channel frames it, chunked, with no chunk.
+    h.send(GET);
+    let head = ResponseHead::new(204);
+    let body = bytes::Bytes::new();
+    h.app(AppCommand::Respond {
+        request: R1,
+        head,
+        body,
+    })
+    .unwrap();
+    assert_eq!(h.take_wire(), "HTTP/1.1 204 No Content\r\n\r\n");
+    assert_eq!(
+        h.app(AppCommand::Finish { request: R1 }),
+        Err(UsageError::AlreadyFinished)
+    );
+}
+
+#[test]
+fn a_refused_respond_changes_nothing() {
+    // Every check of SendHead, SendBody and Finish runs first: a refusal writes nothing, and
+    // the request can still be answered.
+    let mut h = Harness::new(bare());
+    h.send(GET);
+    let cases = [
+        (
+            ResponseHead::new(200).with_header("Transfer-Encoding", "chunked"),
+            "x",
+            UsageError::FramingHeader,
+        ),
+        (ResponseHead::new(103), "", UsageError::InvalidStatus),
+        (
+            ResponseHead::new(200).with_header("Content-Length", "2"),
+            "abc",
+            UsageError::BodyTooLong,
+        ),
+        (
+            ResponseHead::new(200).with_header("Content-Length", "4"),
+            "abc",
+            UsageError::BodyTooShort,
+        ),
+    ];
+    for (head, body, error) in cases {
+        let refused = h.app(AppCommand::Respond {
+            request: R0,
+            head,
+            body: body.into(),
+        });
+        assert_eq!(refused, Err(error));
+        assert_eq!(h.take_wire(), "");
+    }
+    let head = ResponseHead::new(200).with_header("Content-Length", "3");
+    h.app(AppCommand::Respond {
+        request: R0,
+        head,
+        body: "abc".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+    );
+    let head = ResponseHead::new(200);
+    let again = h.app(AppCommand::Respond {
+        request: R0,
+        head,
+        body: "abc".into(),
+    });
+    assert_eq!(again, Err(UsageError::AlreadyFinished));
+}

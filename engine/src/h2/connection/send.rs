@@ -47,20 +47,12 @@ impl H2Connection {
                 let len = parts.iter().map(|part| part.len() as u64).sum();
                 self.send_body(request, len, parts)
             }
-            AppCommand::Finish { request } => {
-                let (_, stream) = self.open_stream_mut(request)?;
-                match stream.response {
-                    Response::AwaitingHead => return Err(UsageError::HeadNotSent),
-                    Response::Done => return Err(UsageError::AlreadyFinished),
-                    Response::Body {
-                        remaining: Some(left),
-                    } if left > 0 && !stream.is_head => return Err(UsageError::BodyTooShort),
-                    Response::Body { .. } => {}
-                }
-                stream.response = Response::Done;
-                stream.end_queued = true;
-                Ok(())
-            }
+            AppCommand::Finish { request } => self.finish(request),
+            AppCommand::Respond {
+                request,
+                head,
+                body,
+            } => self.respond(request, head, body),
             AppCommand::Abort { request } => {
                 let (id, stream) = self.open_stream_mut(request)?;
                 stream.lost = true;
@@ -139,6 +131,59 @@ impl H2Connection {
             stream.expect_pending = false;
         }
         self.write_head(request, &head, false);
+        Ok(())
+    }
+
+    /// `Respond`: every check of the three commands first, so a refused `Respond` changes
+    /// nothing; then HEADERS, the body and END_STREAM.
+    fn respond(
+        &mut self,
+        request: RequestId,
+        head: ResponseHead,
+        body: Bytes,
+    ) -> Result<(), UsageError> {
+        if head.status < 200 {
+            return Err(UsageError::InvalidStatus);
+        }
+        let app = check_response_head(&head)?;
+        let bound = self.config.limits.send_buffer_bytes_max;
+        let (_, stream) = self.open_stream_mut(request)?;
+        if stream.response != Response::AwaitingHead {
+            return Err(UsageError::HeadAlreadySent);
+        }
+        let len = body.len() as u64;
+        if !stream.is_head {
+            let no_body = head.status == 204 || head.status == 304;
+            let declared = if no_body { Some(0) } else { app.content_length };
+            match declared {
+                Some(n) if len > n => return Err(UsageError::BodyTooLong),
+                Some(n) if len < n => return Err(UsageError::BodyTooShort),
+                Some(_) | None => {}
+            }
+            if len > 0 && stream.out_bytes >= bound {
+                return Err(SendError::Blocked.into());
+            }
+        }
+        self.send_head(request, head)?;
+        if len > 0 {
+            self.send_body(request, len, std::iter::once(body))?;
+        }
+        self.finish(request)
+    }
+
+    /// The response is complete: END_STREAM after what is queued.
+    fn finish(&mut self, request: RequestId) -> Result<(), UsageError> {
+        let (_, stream) = self.open_stream_mut(request)?;
+        match stream.response {
+            Response::AwaitingHead => return Err(UsageError::HeadNotSent),
+            Response::Done => return Err(UsageError::AlreadyFinished),
+            Response::Body {
+                remaining: Some(left),
+            } if left > 0 && !stream.is_head => return Err(UsageError::BodyTooShort),
+            Response::Body { .. } => {}
+        }
+        stream.response = Response::Done;
+        stream.end_queued = true;
         Ok(())
     }
 

@@ -871,3 +871,40 @@ fn a_peer_that_never_grants_window_is_timed_out() {
         }]
     );
 }
+
+/// `Respond` is the three commands in one input, on a stream as on HTTP/1.1 (in two frames, not
+/// three); a refused one sends nothing and the stream can still be answered.
+#[test]
+fn respond_sends_the_whole_response_and_a_refused_one_nothing() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.take_events();
+    let too_long = ResponseHead::new(200).with_header("Content-Length", "1");
+    let refused = peer.app(AppCommand::Respond {
+        request: R0,
+        head: too_long,
+        body: Bytes::from_static(b"ok"),
+    });
+    assert_eq!(refused, Err(UsageError::BodyTooLong));
+    assert_eq!(peer.frames(), Vec::new());
+    let head = ResponseHead::new(200).with_header("Content-Length", "2");
+    let body = Bytes::from_static(b"ok");
+    peer.app(AppCommand::Respond {
+        request: R0,
+        head,
+        body,
+    })
+    .unwrap();
+    // The body and the end are queued together: one DATA frame carries END_STREAM.
+    let frames = peer.frames();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!(
+        peer.fields(&frames[0]),
+        owned(&[
+            (":status", "200"),
+            ("content-length", "2"),
+            ("server", "twine")
+        ])
+    );
+    assert_eq!(frames[1], data_frame(1, b"ok", true));
+}
