@@ -471,7 +471,8 @@ fn is_field_byte(b: u8) -> bool {
 /// [`is_field_byte`] for every byte, eight at a time (SWAR): a word with no byte below 0x20 and
 /// no DEL passes at once; only a word that may hold one (a tab, usually) is looked at byte by
 /// byte. The word test may report a control byte that is not there (a borrow), never miss one.
-fn all_field_bytes(bytes: &[u8]) -> bool {
+/// Both directions use it: what we parse and what an app asks us to write.
+pub(super) fn all_field_bytes(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let may_hold_control = |word: u64| {

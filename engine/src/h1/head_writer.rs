@@ -6,6 +6,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::head_parser::all_field_bytes;
 use crate::error::{ProtocolError, UsageError};
 use crate::message::{is_token, reason_phrase, ResponseHead};
 
@@ -37,7 +38,8 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
         wants_close: false,
     };
     for field in &head.headers {
-        if !is_token(&field.name) || !is_field_value(&field.value) {
+        // `field-value` without CR, LF, NUL or other controls but HTAB (RFC 9110 §5.5).
+        if !is_token(&field.name) || !all_field_bytes(&field.value) {
             return Err(UsageError::InvalidHeader);
         }
         if field.name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -61,13 +63,6 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
         return Err(UsageError::FramingHeader);
     }
     Ok(app)
-}
-
-/// `field-value` without CR, LF, NUL or other controls except HTAB (RFC 9110 §5.5).
-pub(super) fn is_field_value(value: &[u8]) -> bool {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 fn parse_decimal(digits: &[u8]) -> Option<u64> {

@@ -6,7 +6,8 @@
 use bytes::{BufMut, BytesMut};
 
 use super::body_encoder::BodyEncoder;
-use super::head_writer::{decimal, is_field_value, write_field};
+use super::head_parser::all_field_bytes;
+use super::head_writer::{decimal, write_field};
 use crate::error::UsageError;
 use crate::message::{is_token, BodyLength, RequestHead};
 
@@ -33,7 +34,7 @@ pub(crate) fn check_request_head(head: &RequestHead) -> Result<CheckedRequest, U
     let mut wants_close = false;
     let mut expect_continue = false;
     for field in &head.headers {
-        if !is_token(&field.name) || !is_field_value(&field.value) {
+        if !is_token(&field.name) || !all_field_bytes(&field.value) {
             return Err(UsageError::InvalidHeader);
         }
         let name = &field.name;
