@@ -34,6 +34,10 @@ pub struct Channel {
     /// Received bytes not yet parsed: a partial head, unconsumed body, pipelined requests.
     /// Invariant: at most `recv_capacity()` bytes.
     recv_buf: BytesMut,
+    /// Where response heads are written, each split off and frozen: one allocation serves
+    /// the heads of a pipeline (a split-off head is copied into the driver's write buffer and
+    /// dropped, so the next reserve reuses the space). Released while the connection is idle.
+    head_buf: BytesMut,
     /// The peer sent its FIN.
     recv_eof: bool,
     /// No request after the ones already received will be read (a non-persistent request, a
@@ -79,6 +83,7 @@ impl Channel {
             now,
             recv: RecvState::AwaitingHead,
             recv_buf: BytesMut::new(),
+            head_buf: BytesMut::new(),
             recv_eof: false,
             no_more_requests: false,
             draining: false,
@@ -190,6 +195,9 @@ impl Channel {
         if self.recv_buf.is_empty() && self.exchanges.is_empty() && self.recv_buf.capacity() > 0 {
             // An idle connection holds no buffer (DESIGN.md §6: memory per idle connection).
             self.recv_buf = BytesMut::new();
+        }
+        if self.exchanges.is_empty() && self.head_buf.capacity() > 0 {
+            self.head_buf = BytesMut::new();
         }
         if self.exchanges.is_empty() && self.head_fields.capacity() > HEAD_FIELDS_KEPT_MAX {
             // A head with many fields passed: give the scratch space back. A usual one keeps

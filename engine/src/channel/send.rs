@@ -5,6 +5,12 @@
 use bytes::{Bytes, BytesMut};
 
 use super::exchange::{Expect, Producer};
+
+/// A response head's size before its fields: status line, framing, `Date`, `Server`.
+const HEAD_BYTES_TYPICAL: usize = 128;
+
+/// The head buffer's allocation: the heads of sixteen pipelined small responses.
+const HEAD_BUF_BYTES: usize = 4 * 1024;
 use super::state::{CloseState, RecvState, SendState};
 use super::Channel;
 use crate::error::{SendError, UsageError};
@@ -262,16 +268,18 @@ impl Channel {
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
         let date = self.date();
-        let mut out = BytesMut::with_capacity(128 + head.headers.len() * 32);
+        self.head_buf
+            .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
         write_response_head(
-            &mut out,
+            &mut self.head_buf,
             &head,
             AddedHeaders {
                 date: date.as_deref(),
                 ..added
             },
         );
-        self.emit(index, out.freeze());
+        let written = self.head_buf.split().freeze();
+        self.emit(index, written);
         if !persistent {
             self.last_exchange(index, early_reply);
         }
