@@ -330,8 +330,12 @@ fn with_validators(head: ResponseHead, validators: Option<&Validators>) -> Respo
 /// 304: the validators and nothing about the body (RFC 9110 §15.4.5).
 fn not_modified(id: RequestId, validators: Option<&Validators>, commands: &mut Vec<AppCommand>) {
     let head = with_validators(ResponseHead::new(304), validators);
-    commands.push(AppCommand::SendHead { request: id, head });
-    commands.push(AppCommand::Finish { request: id });
+    let body = Bytes::new();
+    commands.push(AppCommand::Respond {
+        request: id,
+        head,
+        body,
+    });
 }
 
 /// 416 with the file's length, so the client can ask again (RFC 9110 §15.5.17).
@@ -341,12 +345,11 @@ fn unsatisfiable(id: RequestId, length: u64, commands: &mut Vec<AppCommand>) {
         .with_header("Content-Range", format!("bytes */{length}"))
         .with_header("Content-Type", "text/plain; charset=utf-8")
         .with_header("Content-Length", body.len().to_string());
-    commands.push(AppCommand::SendHead { request: id, head });
-    commands.push(AppCommand::SendBody {
+    commands.push(AppCommand::Respond {
         request: id,
-        data: body,
+        head,
+        body,
     });
-    commands.push(AppCommand::Finish { request: id });
 }
 
 /// Answers `refusal` with a short `text/plain` body (none for `HEAD`).
@@ -359,14 +362,13 @@ fn refuse(id: RequestId, refusal: Refusal, is_head: bool, commands: &mut Vec<App
         // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
         head = head.with_header("Allow", "GET, HEAD");
     }
-    commands.push(AppCommand::SendHead { request: id, head });
-    if !is_head {
-        commands.push(AppCommand::SendBody {
-            request: id,
-            data: body,
-        });
-    }
-    commands.push(AppCommand::Finish { request: id });
+    // HEAD keeps the length and gets no body.
+    let body = if is_head { Bytes::new() } else { body };
+    commands.push(AppCommand::Respond {
+        request: id,
+        head,
+        body,
+    });
 }
 
 /// The `Content-Type` for a file name, by extension (ASCII-case-insensitive), from the

@@ -90,6 +90,16 @@ fn collect(response: &mut Response, commands: Vec<AppCommand>) {
                 response.body.extend_from_slice(&data);
             }
             AppCommand::Finish { .. } => response.finished = true,
+            AppCommand::Respond { head, body, .. } => {
+                assert_eq!(response.status, 0, "two heads");
+                response.status = head.status;
+                response.headers = head.headers;
+                if !body.is_empty() {
+                    response.chunks.push(body.len());
+                    response.body.extend_from_slice(&body);
+                }
+                response.finished = true;
+            }
             AppCommand::Abort { .. } => response.aborted = true,
             AppCommand::RegisterProducer { kind, .. } => {
                 assert_eq!(kind, ProducerKind::Push);
