@@ -26,6 +26,7 @@ pub mod client;
 pub mod escape;
 pub mod event;
 pub mod fault;
+mod h2_frames;
 pub mod invariants;
 pub mod link;
 pub mod net;

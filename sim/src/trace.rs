@@ -13,6 +13,10 @@
 //!   writes, a full window: nothing that changes a state) shows its first and last line around
 //!   one line that sums what moved.
 //!
+//! Under each bytes line of a connection that spoke HTTP/2, the text form shows the frames
+//! that line completes, decoded, header blocks included ([`h2_frames`]); the JSON form keeps
+//! only the bytes.
+//!
 //! Every fold line carries a digest of the lines it hides, so a snapshot still changes if any
 //! hidden byte does; what stays visible is every state change: producers, timers, reading,
 //! requests, closes, faults that are not mere fragmentation.
@@ -21,6 +25,7 @@
 //! the same seed gives the same trace byte for byte.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Duration;
@@ -29,6 +34,7 @@ use serde::Serialize;
 
 pub use crate::escape::{digest, escape, escape_all};
 use crate::event::{AppAction, Decision, Event, Fault, ServerEvent};
+use crate::h2_frames;
 use crate::net::Network;
 use twine_engine::TimerChange;
 
@@ -165,10 +171,14 @@ impl Trace {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let entries = &self.entries;
+        let lines = Lines {
+            entries,
+            frames: h2_frames::decode(entries),
+        };
         let mut i = 0;
         while i < entries.len() {
             let fold = Fold::find(&entries[i..]);
-            fold.render(&entries[i..], &mut out);
+            fold.render(&lines, i, &mut out);
             i += fold.lines();
         }
         out
@@ -176,9 +186,13 @@ impl Trace {
 
     /// The text form with every entry on its own line, unfolded.
     pub fn to_text_unfolded(&self) -> String {
+        let lines = Lines {
+            entries: &self.entries,
+            frames: h2_frames::decode(&self.entries),
+        };
         let mut out = String::new();
-        for entry in &self.entries {
-            let _ = writeln!(out, "{}", render(entry));
+        for i in 0..self.entries.len() {
+            lines.write(i, &mut out);
         }
         out
     }
@@ -281,54 +295,54 @@ impl Fold {
         }
     }
 
-    fn render(self, rest: &[Entry], out: &mut String) {
-        let lines = &rest[..self.lines()];
+    /// Writes the entries this fold covers, from `start` on.
+    fn render(self, lines: &Lines, start: usize, out: &mut String) {
+        let all = &lines.entries[start..start + self.lines()];
         match self {
-            Fold::Single => {
-                let _ = writeln!(out, "{}", render(&lines[0]));
-            }
+            Fold::Single => lines.write(start, out),
             Fold::Repeat { period: 1, count } => {
-                let (first, last) = (&lines[0], &lines[count - 1]);
+                let (first, last) = (&all[0], &all[count - 1]);
                 let _ = write!(out, "{} × {count}", render(first));
                 if last.at_nanos != first.at_nanos {
                     let _ = write!(out, " (to {})", ms(last.at_nanos));
                 }
                 out.push('\n');
+                lines.write_frames(start, out);
             }
             Fold::Repeat { period, count } => {
-                for entry in &lines[..period] {
-                    let _ = writeln!(out, "{}", render(entry));
+                for i in start..start + period {
+                    lines.write(i, out);
                 }
-                let last = &lines[lines.len() - 1];
+                let last = &all[all.len() - 1];
                 let _ = writeln!(
                     out,
                     "{:>12} {:<3} ⋮   the {period} lines above × {count} in all (to {})",
                     "",
-                    conn_column(&lines[..period]),
+                    conn_column(&all[..period]),
                     ms(last.at_nanos)
                 );
             }
             Fold::Transfer { lines: n } => {
-                let _ = writeln!(out, "{}", render(&lines[0]));
-                let hidden = &lines[1..n - 1];
+                lines.write(start, out);
+                let hidden = &all[1..n - 1];
                 let text: String = hidden.iter().map(|e| render(e) + "\n").collect();
                 let _ = writeln!(
                     out,
                     "{:>12} {:<3} ⋮   {} lines of transfer, to {}: {} (digest {:016x})",
                     ms(hidden[0].at_nanos),
-                    conn_column(lines),
+                    conn_column(all),
                     hidden.len(),
                     ms(hidden[hidden.len() - 1].at_nanos),
                     transfer_summary(hidden),
                     digest(text.as_bytes())
                 );
-                let _ = writeln!(out, "{}", render(&lines[n - 1]));
+                lines.write(start + n - 1, out);
             }
             Fold::Varied { period, count } => {
-                for entry in &lines[..period] {
-                    let _ = writeln!(out, "{}", render(entry));
+                for i in start..start + period {
+                    lines.write(i, out);
                 }
-                let hidden = &lines[period..lines.len() - period];
+                let hidden = &all[period..all.len() - period];
                 let text: String = hidden.iter().map(|e| render(e) + "\n").collect();
                 let bytes: usize = hidden.iter().map(|e| payload_len(&e.event)).sum();
                 let bytes = match bytes {
@@ -340,16 +354,43 @@ impl Fold {
                     "{:>12} {:<3} ⋮   {} more like the {period} line{} above, to {}{bytes} \
                      (digest {:016x})",
                     ms(hidden[0].at_nanos),
-                    conn_column(&lines[..period]),
+                    conn_column(&all[..period]),
                     count - 2,
                     if period == 1 { "" } else { "s" },
                     ms(hidden[hidden.len() - 1].at_nanos),
                     digest(text.as_bytes())
                 );
-                for entry in &lines[lines.len() - period..] {
-                    let _ = writeln!(out, "{}", render(entry));
+                for i in start + all.len() - period..start + all.len() {
+                    lines.write(i, out);
                 }
             }
+        }
+    }
+}
+
+/// The entries with what the text form derives from them: the HTTP/2 frames each bytes line
+/// completes ([`h2_frames`]).
+struct Lines<'a> {
+    entries: &'a [Entry],
+    frames: BTreeMap<usize, Vec<String>>,
+}
+
+impl Lines<'_> {
+    /// Entry `i`'s line, then its frames.
+    fn write(&self, i: usize, out: &mut String) {
+        let _ = writeln!(out, "{}", render(&self.entries[i]));
+        self.write_frames(i, out);
+    }
+
+    /// Under a bytes line, one line per HTTP/2 frame it completes.
+    fn write_frames(&self, i: usize, out: &mut String) {
+        let Some(frames) = self.frames.get(&i) else {
+            return;
+        };
+        let entry = &self.entries[i];
+        let conn = entry.conn.map_or(String::new(), |c| format!("c{c}"));
+        for frame in frames {
+            let _ = writeln!(out, "{:>12} {conn:<3} {}   {frame}", "", entry.event.tag());
         }
     }
 }
