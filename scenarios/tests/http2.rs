@@ -13,4 +13,8 @@ scenarios!("http2":
     empty_data_flood,
     abort_resets_one_stream,
     malformed_request_resets_its_stream,
+    window_as_backpressure,
+    reset_mid_stream,
+    hundred_streams_one_stalled,
+    window_closed_before_producing,
 );

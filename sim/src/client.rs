@@ -17,6 +17,7 @@ use crate::net::{hold_fin, Network, SentSegments, IN_FLIGHT_BYTES_MAX};
 use crate::pending::{ClientWait, Pending};
 use crate::rng::SimRng;
 use crate::trace::Recorder;
+use crate::window_grants::WindowGrants;
 
 /// How bytes are cut into segments (one write is one segment in turmoil).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,6 +161,22 @@ pub struct ClientScript {
     pub wait_for_close: bool,
     /// Whether the liveness phase requires it to finish with every request answered.
     pub well_behaved: bool,
+    /// Whether it gives back HTTP/2 flow-control window for the DATA it reads.
+    pub grants: Grants,
+}
+
+/// Whether a scripted client sends WINDOW_UPDATE for the DATA it reads, as HTTP/2 clients do
+/// ([`crate::window_grants`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Grants {
+    /// Never: a client that reads but never reopens a window (most scripts: their responses
+    /// fit in the initial windows).
+    #[default]
+    Never,
+    /// For every stream and the connection.
+    All,
+    /// For the connection and every stream but this one (a stalled reader on one stream).
+    AllBut(u32),
 }
 
 impl ClientScript {
@@ -171,6 +188,7 @@ impl ClientScript {
             read: ReadPolicy::Eager,
             wait_for_close: true,
             well_behaved: true,
+            grants: Grants::Never,
         }
     }
 
@@ -215,6 +233,12 @@ impl ClientScript {
     /// Marks the client as an attacker or a broken peer: liveness does not require it to finish.
     pub fn misbehaving(mut self) -> ClientScript {
         self.well_behaved = false;
+        self
+    }
+
+    /// Gives back HTTP/2 window as it reads DATA (see [`Grants`]).
+    pub fn granting(mut self, grants: Grants) -> ClientScript {
+        self.grants = grants;
         self
     }
 
@@ -433,6 +457,8 @@ struct ClientRun {
     give_up_at: Option<u64>,
     /// The run's chaos switch, for the give-up fault.
     chaos: Option<crate::fault::Chaos>,
+    /// The HTTP/2 window it owes back, when it grants.
+    grants: Option<WindowGrants>,
     log: ClientLog,
 }
 
@@ -466,6 +492,11 @@ impl ClientRun {
             segments: SentSegments::new(),
             give_up_at: None,
             chaos: None,
+            grants: match script.grants {
+                Grants::Never => None,
+                Grants::All => Some(WindowGrants::new(None)),
+                Grants::AllBut(stream) => Some(WindowGrants::new(Some(stream))),
+            },
             log: ClientLog::default(),
         }
     }
@@ -590,8 +621,17 @@ impl ClientRun {
                 let bytes = self.read_buf.split().freeze();
                 self.log.received.extend_from_slice(&bytes);
                 self.net.note_read(Side::Client, self.conn, bytes.len());
+                let due = match &mut self.grants {
+                    Some(grants) => grants.read(&bytes),
+                    None => BytesMut::new(),
+                };
                 self.recorder
                     .record(Some(self.conn), Event::ClientReceived { bytes });
+                // Sent next, before the script's own next step; not once its write side is
+                // shut (the write would fail and end the script).
+                if !due.is_empty() && !self.log.shutdown_by_client {
+                    self.steps.insert(self.next, Step::Write(due.freeze()));
+                }
                 if let ReadPolicy::Rate { every, .. } = &self.read {
                     self.next_read = SimTime::now() + *every;
                 }

@@ -39,8 +39,9 @@ pub mod scenario;
 pub mod server;
 pub mod swarm;
 pub mod trace;
+pub mod window_grants;
 
-pub use client::{Action, ClientLog, ClientScript, Fragments, ReadPolicy};
+pub use client::{Action, ClientLog, ClientScript, Fragments, Grants, ReadPolicy};
 pub use event::{
     AppAction, Check, ClientEvent, Decision, Event, Fault, NetFault, ServerEvent, Side, Violation,
 };

@@ -5,16 +5,20 @@
 //! nothing after a stream's end, every stream ended.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use twine_driver::apps::stream::expected_body;
 use twine_driver::apps::{Api, Echo, Stream};
 use twine_engine::h2::connection::PREFACE;
-use twine_engine::h2::frame::{ErrorCode, Frame, FrameDecoder, StreamId, MAX_FRAME_SIZE_LIMIT};
+use twine_engine::h2::frame::{
+    ErrorCode, Frame, FrameDecoder, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
+};
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
-use twine_engine::{ProducerKind, RequestId, Timer};
-use twine_sim::pattern::{app, client, server, timer_fired, timer_set};
-use twine_sim::{app as app_factory, AppAction, ClientEvent, ClientScript, Outcome, Scenario};
+use twine_engine::{ProducerKind, ProducerState, RequestId, Timer};
+use twine_sim::pattern::{app, client, finish, lost, producer, server, timer_fired, timer_set};
+use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
+use twine_sim::{Outcome, ReadPolicy, Scenario};
 use twine_sim::{ServerEvent, Violation};
 
 use super::expect::{all, failed_on, in_order};
@@ -40,6 +44,14 @@ impl H2Script {
             settings: vec![],
         });
         script
+    }
+
+    /// A script that goes on a connection already opened: frames only.
+    fn empty() -> H2Script {
+        H2Script {
+            hpack: HpackEncoder::new(),
+            bytes: BytesMut::new(),
+        }
     }
 
     fn frame(&mut self, frame: Frame) -> &mut H2Script {
@@ -286,6 +298,96 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 goaway(o, ErrorCode::FlowControlError),
                 in_order(o, &[timer_set(Timer::SendStall), timer_fired(Timer::SendStall), client(ClientEvent::Eof)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "window_as_backpressure",
+        about: "a slow reader that grants window as it reads DATA: the stream's push producer pauses each time the window runs out and resumes at each WINDOW_UPDATE, until all 200 000 bytes are through",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/200000", true);
+            let mut s = Scenario::new("http2/window_as_backpressure", quick_config(), app_factory::<Stream>());
+            let read = ReadPolicy::Rate { bytes: 16_384, every: Duration::from_millis(10) };
+            s.clients.push(ClientScript::new().send(script.bytes()).reading(read).granting(Grants::All));
+            s
+        },
+        expect: |o| {
+            all([
+                answered(o, 1, &[200], &expected_body(200_000)),
+                in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), producer(0, ProducerState::Stopped)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "reset_mid_stream",
+        about: "the client resets a stream mid-body (RST_STREAM CANCEL): its producer is stopped and the request lost, and the next stream on the connection is answered in full",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "GET", "/stream/1000000", true);
+            let mut then = H2Script::empty();
+            then.frame(Frame::RstStream { stream: StreamId::new(1), code: ErrorCode::Cancel }).request(3, "GET", "/stream/20000", true);
+            let mut s = Scenario::new("http2/reset_mid_stream", quick_config(), app_factory::<Stream>());
+            let read = ReadPolicy::Rate { bytes: 16_384, every: Duration::from_millis(5) };
+            let client = ClientScript::new().send(first.bytes()).then(Action::Sleep(Duration::from_millis(20))).send(then.bytes());
+            s.clients.push(client.reading(read).granting(Grants::All));
+            s
+        },
+        expect: |o| {
+            all([
+                answered(o, 3, &[200], &expected_body(20_000)),
+                in_order(o, &[producer(0, ProducerState::Paused), lost(0), producer(0, ProducerState::Stopped), finish(1)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "hundred_streams_one_stalled",
+        about: "100 concurrent streams, one of which the client never grants window: the other 99 are answered in full past the connection's initial window, the stalled one holds at its 65 535 bytes until the send stall timer ends the connection with GOAWAY(FLOW_CONTROL_ERROR)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/100000", true);
+            for id in (3..=199).step_by(2) {
+                script.request(id, "GET", "/stream/5000", true);
+            }
+            let mut s = Scenario::new("http2/hundred_streams_one_stalled", quick_config(), app_factory::<Stream>());
+            s.clients.push(ClientScript::new().send(script.bytes()).granting(Grants::AllBut(1)).misbehaving());
+            s
+        },
+        expect: |o| {
+            let answers = answers(o, 0);
+            let mut out: Vec<Violation> = (3..=199).step_by(2).flat_map(|id| answered(o, id, &[200], &expected_body(5_000))).collect();
+            let stalled = answers.get(&1).map_or(0, |a| a.body.len());
+            if stalled != 65_535 {
+                out.extend(failed_on(0, format!("the stalled stream got {stalled} bytes, expected its window's 65 535")));
+            }
+            out.extend(goaway(o, ErrorCode::FlowControlError));
+            out.extend(in_order(o, &[finish(99), timer_fired(Timer::SendStall)]));
+            out
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "window_closed_before_producing",
+        about: "a client whose stream windows start at 0 and who never grants: the producer is registered paused, queues nothing, and the send stall timer still ends the connection with GOAWAY(FLOW_CONTROL_ERROR) (the swarm found it running no timer at all)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 0)] });
+            script.request(1, "GET", "/stream/1000", true);
+            let mut s = Scenario::new("http2/window_closed_before_producing", quick_config(), app_factory::<Stream>());
+            s.clients.push(ClientScript::new().send(script.bytes()).misbehaving());
+            s
+        },
+        expect: |o| {
+            all([
+                goaway(o, ErrorCode::FlowControlError),
+                in_order(o, &[producer(0, ProducerState::Paused), timer_set(Timer::SendStall), timer_fired(Timer::SendStall), lost(0), client(ClientEvent::Eof)]),
             ])
         },
     },

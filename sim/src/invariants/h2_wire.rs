@@ -6,7 +6,8 @@
 //!   client opened, the final head comes before any DATA and at most once, and nothing but
 //!   WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM).
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
-//!   client opened is ended by the server (a response with END_STREAM, or a reset).
+//!   client opened and did not reset itself is ended by the server (a response with
+//!   END_STREAM, or a reset).
 //!
 //! The frames are read with the engine's frame layer (small, table-tested and fuzzed); the
 //! rules applied to them are written here, from RFC 9113, independently of the connection.
@@ -145,8 +146,8 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
 
 /// Liveness: the streams the client opened that the server never ended.
 pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
-    let (frames, _) = frames(&log.received);
-    let ended: Vec<u32> = frames
+    let (received, _) = frames(&log.received);
+    let ended: Vec<u32> = received
         .iter()
         .filter_map(|f| match f {
             Frame::Data {
@@ -163,9 +164,17 @@ pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
             _ => None,
         })
         .collect();
+    let (sent, _) = frames(&log.sent[PREFACE.len().min(log.sent.len())..]);
+    let reset_by_client: Vec<u32> = sent
+        .iter()
+        .filter_map(|f| match f {
+            Frame::RstStream { stream, .. } => Some(stream.get()),
+            _ => None,
+        })
+        .collect();
     client_streams(&log.sent)
         .into_iter()
-        .filter(|s| !ended.contains(s))
+        .filter(|s| !ended.contains(s) && !reset_by_client.contains(s))
         .map(|s| {
             Violation::on(
                 conn,

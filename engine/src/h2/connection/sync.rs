@@ -262,10 +262,15 @@ impl H2Connection {
                 .values()
                 .any(|s| !s.body_ended && !s.lost && s.recv_window.open() > 0);
         // Response bytes wait for a window only the peer can open (CVE-2019-9517: a client
-        // that never grants window would hold the stream for ever).
+        // that never grants window would hold the stream for ever): bytes queued, or a
+        // producer paused by the window before it queued any.
         let connection_window = self.send_window.available();
         let window_stalled = self.streams.values().any(|s| {
-            s.out_bytes > 0
+            let paused = s
+                .producer
+                .as_ref()
+                .is_some_and(|p| p.state == Some(ProducerState::Paused));
+            (s.out_bytes > 0 || paused)
                 && matches!(s.state, StreamState::Open | StreamState::HalfClosedRemote)
                 && connection_window.min(s.send_window.available()) == 0
         });

@@ -872,6 +872,40 @@ fn a_peer_that_never_grants_window_is_timed_out() {
     );
 }
 
+/// A producer paused by a window at 0 before it queued anything waits on the peer too: the
+/// stall timer runs (found by the swarm: a client that stopped granting after a reset left
+/// the next stream's producer paused with no timer at all, the connection open for ever).
+#[test]
+fn a_producer_paused_by_an_empty_window_before_producing_runs_the_stall_timer() {
+    let mut peer = Peer::ready();
+    peer.frame(Frame::Settings {
+        ack: false,
+        settings: vec![(SettingId::InitialWindowSize, 0)],
+    });
+    peer.get(1, "/");
+    peer.app(AppCommand::SendHead {
+        request: R0,
+        head: ResponseHead::new(200),
+    })
+    .unwrap();
+    peer.app(AppCommand::RegisterProducer {
+        request: R0,
+        kind: ProducerKind::Push,
+    })
+    .unwrap();
+    assert_eq!(peer.producers, [(R0, ProducerState::Paused)]);
+    peer.frames();
+    peer.advance(Duration::from_secs(61));
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(1),
+            code: ErrorCode::FlowControlError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
 /// `Respond` is the three commands in one input, on a stream as on HTTP/1.1 (in two frames, not
 /// three); a refused one sends nothing and the stream can still be answered.
 #[test]
