@@ -28,13 +28,13 @@ const FAMILY: &str = "http2";
 
 /// A scripted HTTP/2 client's bytes: the preface, empty SETTINGS, then its frames, header
 /// blocks encoded with one HPACK context as a real client's would be.
-struct H2Script {
+pub(super) struct H2Script {
     hpack: HpackEncoder,
     bytes: BytesMut,
 }
 
 impl H2Script {
-    fn new() -> H2Script {
+    pub(super) fn new() -> H2Script {
         let mut script = H2Script {
             hpack: HpackEncoder::new(),
             bytes: BytesMut::from(&PREFACE[..]),
@@ -54,12 +54,12 @@ impl H2Script {
         }
     }
 
-    fn frame(&mut self, frame: Frame) -> &mut H2Script {
+    pub(super) fn frame(&mut self, frame: Frame) -> &mut H2Script {
         frame.write(&mut self.bytes);
         self
     }
 
-    fn request(
+    pub(super) fn request(
         &mut self,
         stream: u32,
         method: &str,
@@ -75,7 +75,12 @@ impl H2Script {
         self.headers(stream, &fields, end_stream)
     }
 
-    fn headers(&mut self, stream: u32, fields: &[(&str, &str)], end_stream: bool) -> &mut H2Script {
+    pub(super) fn headers(
+        &mut self,
+        stream: u32,
+        fields: &[(&str, &str)],
+        end_stream: bool,
+    ) -> &mut H2Script {
         let mut block = BytesMut::new();
         self.hpack.encode(
             fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
@@ -99,14 +104,20 @@ impl H2Script {
         })
     }
 
-    fn bytes(&self) -> Bytes {
+    /// Bytes as they are: a frame the frame layer would refuse to write.
+    pub(super) fn raw(&mut self, bytes: &[u8]) -> &mut H2Script {
+        self.bytes.extend_from_slice(bytes);
+        self
+    }
+
+    pub(super) fn bytes(&self) -> Bytes {
         Bytes::copy_from_slice(&self.bytes)
     }
 }
 
 /// What the client read on one stream.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Answer {
+pub(super) struct Answer {
     statuses: Vec<u16>,
     body: Vec<u8>,
     /// Ended by END_STREAM (`None`) or by RST_STREAM with this code.
@@ -115,7 +126,7 @@ struct Answer {
 }
 
 /// The client's streams as it read them (server frames decoded, one HPACK context).
-fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
+pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
     let mut buf = BytesMut::from(&o.clients[conn].received[..]);
     let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
     let mut hpack = HpackDecoder::new(4096, usize::MAX);
@@ -158,7 +169,7 @@ fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
 }
 
 /// Stream `stream` got these statuses and this whole body, ended by END_STREAM.
-fn answered(o: &Outcome, stream: u32, statuses: &[u16], body: &[u8]) -> Vec<Violation> {
+pub(super) fn answered(o: &Outcome, stream: u32, statuses: &[u16], body: &[u8]) -> Vec<Violation> {
     let got = answers(o, 0).remove(&stream).unwrap_or_default();
     let want = Answer {
         statuses: statuses.to_vec(),
@@ -189,7 +200,7 @@ fn answered(o: &Outcome, stream: u32, statuses: &[u16], body: &[u8]) -> Vec<Viol
 }
 
 /// Stream `stream` was reset with `code` before any response head.
-fn reset(o: &Outcome, stream: u32, code: ErrorCode) -> Vec<Violation> {
+pub(super) fn reset(o: &Outcome, stream: u32, code: ErrorCode) -> Vec<Violation> {
     let got = answers(o, 0).remove(&stream).unwrap_or_default();
     if got.reset == Some(code) && got.statuses.is_empty() {
         return Vec::new();
@@ -201,7 +212,7 @@ fn reset(o: &Outcome, stream: u32, code: ErrorCode) -> Vec<Violation> {
 }
 
 /// The connection ended with GOAWAY carrying `code`.
-fn goaway(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
+pub(super) fn goaway(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
     let mut buf = BytesMut::from(&o.clients[0].received[..]);
     let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
     let mut last = None;

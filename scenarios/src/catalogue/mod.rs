@@ -15,6 +15,7 @@ mod expect_continue;
 mod framing;
 mod half_close;
 mod http2;
+mod http2_malformed;
 mod keep_alive;
 mod limits;
 mod lingering_close;
@@ -80,6 +81,7 @@ pub fn all() -> Vec<Entry> {
         proxy::ENTRIES,
         app_api::ENTRIES,
         http2::ENTRIES,
+        http2_malformed::ENTRIES,
         static_files::ENTRIES,
     ]
     .concat()

@@ -2,9 +2,9 @@
 //! of the HTTP/1 response parser's:
 //!
 //! - **Safety**, for every connection: the server's bytes are frames, SETTINGS first; its
-//!   header blocks decode in one HPACK context; on each stream it answers only streams the
-//!   client opened, the final head comes before any DATA and at most once, and nothing but
-//!   WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM).
+//!   header blocks decode in one HPACK context; it answers only streams the client named
+//!   (opened, or sent any frame on), the final head comes before any DATA and at most once,
+//!   and nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM).
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset).
@@ -14,9 +14,11 @@
 
 use std::collections::BTreeMap;
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use twine_engine::h2::connection::PREFACE;
-use twine_engine::h2::frame::{Frame, FrameDecoder, MAX_FRAME_SIZE_LIMIT};
+use twine_engine::h2::frame::{
+    Frame, FrameDecoder, FrameHeader, FRAME_HEADER_BYTES, MAX_FRAME_SIZE_LIMIT,
+};
 use twine_engine::h2::hpack::HpackDecoder;
 
 use crate::client::ClientLog;
@@ -52,9 +54,31 @@ fn frames(bytes: &[u8]) -> (Vec<Frame>, Option<String>) {
     }
 }
 
+/// The client's frames, read past frames the frame layer refuses (a malformed frame is the
+/// client's to send; its length is known, so what follows it is still read), with the stream
+/// of every frame, refused or not.
+fn client_frames(sent: &[u8]) -> (Vec<Frame>, Vec<u32>) {
+    let mut buf = Bytes::copy_from_slice(&sent[PREFACE.len().min(sent.len())..]);
+    let (mut frames, mut named) = (Vec::new(), Vec::new());
+    while let Some(head) = buf.first_chunk::<FRAME_HEADER_BYTES>() {
+        let header = FrameHeader::parse(head);
+        let total = FRAME_HEADER_BYTES + header.length as usize;
+        if buf.len() < total {
+            break;
+        }
+        let mut payload = buf.split_to(total);
+        payload.advance(FRAME_HEADER_BYTES);
+        named.push(header.stream.get());
+        if let Ok(frame) = Frame::parse(header, payload) {
+            frames.push(frame);
+        }
+    }
+    (frames, named)
+}
+
 /// The streams the client opened (HEADERS it sent), in order.
 fn client_streams(sent: &[u8]) -> Vec<u32> {
-    let (frames, _) = frames(&sent[PREFACE.len().min(sent.len())..]);
+    let (frames, _) = client_frames(sent);
     let mut streams: Vec<u32> = frames
         .iter()
         .filter_map(|f| match f {
@@ -80,15 +104,16 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
             frames[0]
         ));
     }
-    let opened = client_streams(&log.sent);
+    // The server may answer (reset) any stream the client named, opened or not.
+    let (_, named) = client_frames(&log.sent);
     let mut hpack = HpackDecoder::new(4096, usize::MAX);
     let mut answers: BTreeMap<u32, Answer> = BTreeMap::new();
     let mut block: Option<(u32, BytesMut, bool)> = None;
     for frame in &frames {
         let stream = frame.stream().get();
-        if stream != 0 && !opened.contains(&stream) {
+        if stream != 0 && !named.contains(&stream) {
             fail(format!(
-                "a frame on stream {stream}, which the client never opened"
+                "a frame on stream {stream}, which the client never named"
             ));
             continue;
         }
@@ -164,7 +189,7 @@ pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
             _ => None,
         })
         .collect();
-    let (sent, _) = frames(&log.sent[PREFACE.len().min(log.sent.len())..]);
+    let (sent, _) = client_frames(&log.sent);
     let reset_by_client: Vec<u32> = sent
         .iter()
         .filter_map(|f| match f {

@@ -41,6 +41,10 @@ pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// The connection's own flow-control window before any WINDOW_UPDATE (§6.9.2).
 const CONNECTION_WINDOW: u32 = 65_535;
 
+/// How many ranges of skipped stream ids are remembered (clients open ids in order; a gap is
+/// rare, so a few ranges cover every honest case and a hostile client cannot grow the list).
+const SKIPPED_RANGES_MAX: usize = 16;
+
 /// One HTTP/2 server connection.
 #[derive(Debug)]
 pub struct H2Connection {
@@ -65,6 +69,9 @@ pub struct H2Connection {
     request_streams: BTreeMap<RequestId, u32>,
     /// The highest stream id the peer opened: lower idle ids are closed (§5.1.1).
     highest_stream: u32,
+    /// Client stream ids skipped over (never opened, implicitly closed, §5.1.1), the most
+    /// recent [`SKIPPED_RANGES_MAX`] ranges: HEADERS on one is a connection error.
+    skipped_streams: std::collections::VecDeque<(u32, u32)>,
     next_request: u64,
     /// A header block waiting for its CONTINUATION frames.
     block: Option<HeaderBlock>,
@@ -187,6 +194,7 @@ impl H2Connection {
             streams: BTreeMap::new(),
             request_streams: BTreeMap::new(),
             highest_stream: 0,
+            skipped_streams: std::collections::VecDeque::new(),
             next_request: 0,
             block: None,
             last_sent: 0,

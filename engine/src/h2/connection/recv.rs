@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{CloseState, H2Connection, HeaderBlock, Response, Stream, PREFACE};
+use super::{CloseState, H2Connection, HeaderBlock, Response, Stream, PREFACE, SKIPPED_RANGES_MAX};
 use crate::h2::frame::{ErrorCode, Frame, FrameError, SettingId, StreamId};
 use crate::h2::hpack::DecodeError;
 use crate::h2::request::request_head;
@@ -359,6 +359,20 @@ impl H2Connection {
             }
             return self.open_stream(id, block.end_stream, fields);
         }
+        if !self.streams.contains_key(&id) {
+            // A stream no longer (or never) open. Skipped over: an unexpected identifier
+            // (§5.1.1). Forgotten after it ended: its HEADERS are not silently dropped but
+            // answered RST_STREAM(STREAM_CLOSED), as h2 does; our own reset may have crossed
+            // the peer's trailers, so the connection lives on.
+            let skipped = self
+                .skipped_streams
+                .iter()
+                .any(|&(low, high)| (low..=high).contains(&id));
+            return Err(match skipped {
+                true => FrameError::Connection(ErrorCode::ProtocolError),
+                false => FrameError::Stream(stream_id, ErrorCode::StreamClosed),
+            });
+        }
         // Trailers (§8.1): they must end the stream; they are read and dropped.
         let (next, verdict) = state.recv(
             stream_id,
@@ -390,6 +404,17 @@ impl H2Connection {
         fields: Option<Vec<crate::h2::hpack::Field>>,
     ) -> Result<(), FrameError> {
         let stream_id = StreamId::new(id);
+        let next_expected = if self.highest_stream == 0 {
+            1
+        } else {
+            self.highest_stream + 2
+        };
+        if id > next_expected {
+            if self.skipped_streams.len() == SKIPPED_RANGES_MAX {
+                self.skipped_streams.pop_front();
+            }
+            self.skipped_streams.push_back((next_expected, id - 2));
+        }
         self.highest_stream = self.highest_stream.max(id);
         let refused_by_goaway = self.goaway_last.is_some_and(|last| id > last);
         if refused_by_goaway || self.peer_goaway {

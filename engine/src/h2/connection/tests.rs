@@ -470,6 +470,45 @@ fn a_malformed_request_resets_its_stream_only() {
     ));
 }
 
+/// HEADERS on a stream id below the highest: a skipped id is an unexpected identifier, a
+/// connection error (§5.1.1); a stream that ended and was forgotten gets RST_STREAM
+/// (STREAM_CLOSED) and the connection lives on. Neither is dropped in silence (found by the
+/// `http2_malformed/stream_id_going_backwards` scenario: the request was ignored).
+#[test]
+fn headers_on_an_old_stream_id_are_answered_not_dropped() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.get(1, "/");
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::StreamClosed
+        }]
+    );
+    peer.get(7, "/");
+    let r1 = RequestId::from_sequence(1);
+    let events = peer.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Request { id, .. } if *id == r1)),
+        "{events:?}"
+    );
+    // 3 and 5 were skipped by opening 7.
+    peer.get(5, "/");
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(7),
+            code: ErrorCode::ProtocolError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
 #[test]
 fn streams_past_the_concurrency_limit_are_refused() {
     let mut config = Config::new();

@@ -1,0 +1,448 @@
+//! A malformed HTTP/2 frame or request of each kind (RFC 9113 §4-§8), each followed by a good
+//! GET on stream 101: a connection error is GOAWAY with the RFC's code and the GET is never
+//! served; a stream error is RST_STREAM with the RFC's code on that stream only, and the GET
+//! is answered; a frame the RFC says to ignore changes nothing. Every client here breaks the
+//! protocol, so none is owed liveness; the frame checks of the harness still judge every
+//! byte the server sends.
+
+use twine_driver::apps::Echo;
+use twine_engine::h2::frame::{ErrorCode, Frame, SettingId, StreamId};
+use twine_sim::{app as app_factory, ClientScript, Outcome, Scenario, Violation};
+
+use super::expect::{all, failed_on};
+use super::http2::{answered, answers, goaway, reset, H2Script};
+use super::{quick_config, Entry};
+
+const FAMILY: &str = "http2_malformed";
+
+/// The stream of the good GET that follows every malformed frame.
+const AFTER: u32 = 101;
+
+/// What the server must do about the malformed frame.
+enum Verdict {
+    /// GOAWAY with this code; the GET after it is never served.
+    Connection(ErrorCode),
+    /// RST_STREAM with this code on this stream; the GET after it is answered.
+    Stream(u32, ErrorCode),
+    /// Nothing: the GET after it is answered.
+    Ignored,
+}
+
+/// The preface, empty SETTINGS, what `build` writes, then the good GET.
+fn scenario(name: &str, build: fn(&mut H2Script)) -> Scenario {
+    let mut script = H2Script::new();
+    build(&mut script);
+    script.request(AFTER, "GET", "/after", true);
+    let mut s = Scenario::new(name, quick_config(), app_factory::<Echo>());
+    s.clients
+        .push(ClientScript::new().send(script.bytes()).misbehaving());
+    s
+}
+
+fn judge(o: &Outcome, verdict: Verdict) -> Vec<Violation> {
+    match verdict {
+        Verdict::Connection(code) => {
+            let after = match answers(o, 0).get(&AFTER) {
+                Some(answer) => failed_on(0, format!("stream {AFTER} was served: {answer:?}")),
+                None => Vec::new(),
+            };
+            all([goaway(o, code), after])
+        }
+        Verdict::Stream(stream, code) => {
+            all([reset(o, stream, code), answered(o, AFTER, &[200], b"")])
+        }
+        Verdict::Ignored => answered(o, AFTER, &[200], b""),
+    }
+}
+
+/// A frame exactly as given: its header says `payload.len()`.
+fn raw(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    out.push(kind);
+    out.push(flags);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+const DATA: u8 = 0x0;
+const HEADERS: u8 = 0x1;
+const PRIORITY: u8 = 0x2;
+const RST_STREAM: u8 = 0x3;
+const SETTINGS: u8 = 0x4;
+const PUSH_PROMISE: u8 = 0x5;
+const PING: u8 = 0x6;
+const GOAWAY: u8 = 0x7;
+const WINDOW_UPDATE: u8 = 0x8;
+const CONTINUATION: u8 = 0x9;
+
+const END_STREAM: u8 = 0x1;
+const ACK: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+const PADDED: u8 = 0x8;
+
+/// `:method GET :scheme http :path /`, all from the static table.
+const GET_BLOCK: &[u8] = &[0x82, 0x86, 0x84];
+
+fn window_update(s: &mut H2Script, stream: u32, increment: u32) {
+    s.raw(&raw(WINDOW_UPDATE, 0, stream, &increment.to_be_bytes()));
+}
+
+fn setting(s: &mut H2Script, id: SettingId, value: u32) {
+    s.frame(Frame::Settings {
+        ack: false,
+        settings: vec![(id, value)],
+    });
+}
+
+fn post_open(s: &mut H2Script, stream: u32) {
+    s.request(stream, "POST", "/", false);
+}
+
+fn get_with(s: &mut H2Script, extra: (&str, &str)) {
+    let fields = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "sim"),
+        extra,
+    ];
+    s.headers(1, &fields, true);
+}
+
+/// One malformed-frame scenario.
+macro_rules! malformed {
+    ($name:literal, $about:literal, $build:expr, $verdict:expr $(,)?) => {
+        Entry {
+            family: FAMILY,
+            name: $name,
+            about: $about,
+            seed: 1,
+            build: |_| scenario(concat!("http2_malformed/", $name), $build),
+            expect: |o| judge(o, $verdict),
+        }
+    };
+}
+
+pub(super) const ENTRIES: &[Entry] = &[
+    malformed!(
+        "ping_wrong_length",
+        "a PING of 7 bytes is a connection FRAME_SIZE_ERROR (§6.7)",
+        |s| {
+            s.raw(&raw(PING, 0, 0, b"1234567"));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "ping_on_a_stream",
+        "a PING on stream 1 is a connection PROTOCOL_ERROR (§6.7)",
+        |s| {
+            s.raw(&raw(PING, 0, 1, b"12345678"));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "data_on_stream_zero",
+        "DATA on stream 0 is a connection PROTOCOL_ERROR (§6.1)",
+        |s| {
+            s.raw(&raw(DATA, 0, 0, b"x"));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "headers_on_stream_zero",
+        "HEADERS on stream 0 is a connection PROTOCOL_ERROR (§6.2)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 0, GET_BLOCK));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "even_stream_from_the_client",
+        "a client opening even stream 2 is a connection PROTOCOL_ERROR (§5.1.1)",
+        |s| {
+            s.request(2, "GET", "/", true);
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "stream_id_going_backwards",
+        "opening stream 3 after stream 5 is a connection PROTOCOL_ERROR (§5.1.1)",
+        |s| {
+            s.request(5, "GET", "/", true).request(3, "GET", "/", true);
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "settings_ack_with_payload",
+        "a SETTINGS acknowledgement with a payload is a connection FRAME_SIZE_ERROR (§6.5)",
+        |s| {
+            s.raw(&raw(SETTINGS, ACK, 0, &[0, 3, 0, 0, 0, 10]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "settings_length_not_a_multiple_of_six",
+        "SETTINGS of 5 bytes is a connection FRAME_SIZE_ERROR (§6.5)",
+        |s| {
+            s.raw(&raw(SETTINGS, 0, 0, &[0, 3, 0, 0, 0]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "settings_on_a_stream",
+        "SETTINGS on stream 1 is a connection PROTOCOL_ERROR (§6.5)",
+        |s| {
+            s.raw(&raw(SETTINGS, 0, 1, &[]));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "settings_window_too_large",
+        "SETTINGS_INITIAL_WINDOW_SIZE of 2^31 is a connection FLOW_CONTROL_ERROR (§6.5.2)",
+        |s| {
+            s.raw(&raw(SETTINGS, 0, 0, &[0, 4, 0x80, 0, 0, 0]));
+        },
+        Verdict::Connection(ErrorCode::FlowControlError),
+    ),
+    malformed!(
+        "settings_frame_size_too_small",
+        "SETTINGS_MAX_FRAME_SIZE of 100 is a connection PROTOCOL_ERROR (§6.5.2)",
+        |s| {
+            s.raw(&raw(SETTINGS, 0, 0, &[0, 5, 0, 0, 0, 100]));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "settings_enable_push_two",
+        "SETTINGS_ENABLE_PUSH of 2 is a connection PROTOCOL_ERROR (§6.5.2)",
+        |s| {
+            s.raw(&raw(SETTINGS, 0, 0, &[0, 2, 0, 0, 0, 2]));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "settings_unknown_ignored",
+        "an unknown setting is ignored (§6.5.2) and the connection goes on",
+        |s| {
+            setting(s, SettingId::Unknown(0xf00d), 7);
+        },
+        Verdict::Ignored,
+    ),
+    malformed!(
+        "window_update_zero_on_a_stream",
+        "a WINDOW_UPDATE of 0 on an open stream is a stream PROTOCOL_ERROR (§6.9): that stream is reset, the connection goes on",
+        |s| {
+            post_open(s, 1);
+            window_update(s, 1, 0);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "window_update_zero_on_the_connection",
+        "a WINDOW_UPDATE of 0 on stream 0 is a connection PROTOCOL_ERROR (§6.9)",
+        |s| window_update(s, 0, 0),
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "window_update_overflowing_the_connection",
+        "a WINDOW_UPDATE taking the connection's send window past 2^31-1 is a connection FLOW_CONTROL_ERROR (§6.9.1)",
+        |s| window_update(s, 0, 0x7fff_ffff),
+        Verdict::Connection(ErrorCode::FlowControlError),
+    ),
+    malformed!(
+        "window_update_overflowing_a_stream",
+        "a WINDOW_UPDATE taking a stream's send window past 2^31-1 is a stream FLOW_CONTROL_ERROR (§6.9.1)",
+        |s| {
+            post_open(s, 1);
+            window_update(s, 1, 0x7fff_ffff);
+        },
+        Verdict::Stream(1, ErrorCode::FlowControlError),
+    ),
+    malformed!(
+        "window_update_wrong_length",
+        "a WINDOW_UPDATE of 3 bytes is a connection FRAME_SIZE_ERROR (§6.9)",
+        |s| {
+            s.raw(&raw(WINDOW_UPDATE, 0, 0, &[0, 0, 1]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "rst_stream_on_an_idle_stream",
+        "RST_STREAM on a stream never opened is a connection PROTOCOL_ERROR (§6.4)",
+        |s| {
+            s.frame(Frame::RstStream {
+                stream: StreamId::new(5),
+                code: ErrorCode::Cancel,
+            });
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "rst_stream_wrong_length",
+        "RST_STREAM of 3 bytes is a connection FRAME_SIZE_ERROR (§6.4)",
+        |s| {
+            post_open(s, 1);
+            s.raw(&raw(RST_STREAM, 0, 1, &[0, 0, 8]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "continuation_without_headers",
+        "CONTINUATION with no header block open is a connection PROTOCOL_ERROR (§6.10)",
+        |s| {
+            s.raw(&raw(CONTINUATION, END_HEADERS, 1, GET_BLOCK));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "header_block_interrupted",
+        "a PING between HEADERS and its CONTINUATION is a connection PROTOCOL_ERROR (§6.10)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM, 1, GET_BLOCK));
+            s.raw(&raw(PING, 0, 0, b"12345678"));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "priority_on_itself",
+        "PRIORITY making stream 3 depend on itself is a stream PROTOCOL_ERROR (§5.3.1)",
+        |s| {
+            s.raw(&raw(PRIORITY, 0, 3, &[0, 0, 0, 3, 16]));
+        },
+        Verdict::Stream(3, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "priority_wrong_length",
+        "PRIORITY of 4 bytes is a stream FRAME_SIZE_ERROR (§6.3)",
+        |s| {
+            s.raw(&raw(PRIORITY, 0, 3, &[0, 0, 0, 1]));
+        },
+        Verdict::Stream(3, ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "undecodable_header_block",
+        "a header block naming table index 70 of an empty dynamic table is a connection COMPRESSION_ERROR (RFC 7541 §2.3.3, RFC 9113 §4.3)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &[0xc6]));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
+        "push_promise_from_a_client",
+        "PUSH_PROMISE from a client is a connection PROTOCOL_ERROR (§8.4)",
+        |s| {
+            post_open(s, 1);
+            s.raw(&raw(PUSH_PROMISE, END_HEADERS, 1, &[0, 0, 0, 2, 0x82]));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "frame_over_max_frame_size",
+        "DATA of 16 385 bytes, past our SETTINGS_MAX_FRAME_SIZE, is a connection FRAME_SIZE_ERROR (§4.2)",
+        |s| {
+            post_open(s, 1);
+            s.raw(&raw(DATA, 0, 1, &[b'x'; 16_385]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "goaway_too_short",
+        "GOAWAY of 4 bytes is a connection FRAME_SIZE_ERROR (§6.8)",
+        |s| {
+            s.raw(&raw(GOAWAY, 0, 0, &[0, 0, 0, 0]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "data_on_an_idle_stream",
+        "DATA on a stream never opened is a connection PROTOCOL_ERROR (§5.1)",
+        |s| {
+            s.raw(&raw(DATA, 0, 7, b"x"));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "data_after_end_stream",
+        "DATA on a stream the client already ended (half-closed remote) is a stream STREAM_CLOSED (§5.1)",
+        |s| {
+            s.request(1, "GET", "/", true);
+            s.raw(&raw(DATA, 0, 1, b"x"));
+        },
+        Verdict::Stream(1, ErrorCode::StreamClosed),
+    ),
+    malformed!(
+        "padding_longer_than_the_payload",
+        "DATA whose pad length is not less than its payload is a connection PROTOCOL_ERROR (§6.1)",
+        |s| {
+            post_open(s, 1);
+            s.raw(&raw(DATA, PADDED, 1, &[3, b'a', b'b']));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "unknown_frame_type_ignored",
+        "a frame of unknown type 0xfa is ignored (§4.1, §5.5) and the connection goes on",
+        |s| {
+            s.raw(&raw(0xfa, 0xff, 0, b"extension"));
+        },
+        Verdict::Ignored,
+    ),
+    malformed!(
+        "body_longer_than_content_length",
+        "a body longer than its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
+        |s| {
+            let fields = [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "sim"),
+                ("content-length", "3"),
+            ];
+            s.headers(1, &fields, false);
+            s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "connection_specific_field",
+        "a Connection field in a request is malformed, a stream PROTOCOL_ERROR (§8.2.2)",
+        |s| get_with(s, ("connection", "keep-alive")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "te_other_than_trailers",
+        "TE with a value other than trailers is malformed, a stream PROTOCOL_ERROR (§8.2.2)",
+        |s| get_with(s, ("te", "gzip")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "unknown_pseudo_header",
+        "an unknown pseudo-header field is malformed, a stream PROTOCOL_ERROR (§8.3)",
+        |s| get_with(s, (":protocol-x", "1")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "pseudo_header_after_a_regular_field",
+        "a pseudo-header after a regular field is malformed, a stream PROTOCOL_ERROR (§8.3)",
+        |s| {
+            let fields = [
+                (":method", "GET"),
+                (":scheme", "http"),
+                ("accept", "*/*"),
+                (":path", "/"),
+            ];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "missing_method",
+        "a request without :method is malformed, a stream PROTOCOL_ERROR (§8.3.1)",
+        |s| {
+            let fields = [(":scheme", "http"), (":path", "/"), (":authority", "sim")];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+];
