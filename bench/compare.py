@@ -14,14 +14,18 @@ the ratios twine/hyper and twine/ceiling of:
 - memory per idle keep-alive connection (KiB of RSS growth with N connections open, each
   having made one request).
 
+Then HTTP/2: `h2load -c10 -m10` (ten connections, ten streams each, prior knowledge) against
+twine and against hyper serving HTTP/2 (`hyper-ref --h2`), in the same rotation, for
+requests/s and server CPU per request (h2load prints no percentiles).
+
 With `--access-log`, a fourth server runs: twine with `--access-log FILE` (a temporary file),
 and the last column is its ratio to twine without one: the access log's cost.
 
-The servers are pinned to core 0 and wrk to core 1 when the machine has two cores or more and
+The servers are pinned to core 0 and wrk and h2load to core 1 when the machine has two cores or more and
 `taskset` exists. Loopback only. Usage (bench/run builds the binaries and calls this):
 
     bench/compare.py --twine BIN --hyper BIN --ceiling BIN [--rounds 3] [--seconds 5]
-        [--connections 50] [--idle 2000] [--access-log]
+        [--connections 50] [--idle 2000] [--access-log] [--no-h2]
 """
 
 import argparse
@@ -122,6 +126,29 @@ def load(server, args, script):
     return requests / seconds, cpu / requests * 1e6, p99
 
 
+def parse_h2load(output):
+    """(requests, seconds) from h2load's summary; every request must have succeeded."""
+    finished = re.search(r"finished in ([\d.]+)(\w+),", output)
+    counts = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", output)
+    if not finished or not counts:
+        sys.exit(f"error: cannot read h2load's output:\n{output}")
+    if counts.group(1) != counts.group(2):
+        sys.exit(f"error: h2load saw failures:\n{output}")
+    unit = {"us": 1e-6, "ms": 1e-3, "s": 1.0}[finished.group(2)]
+    return int(counts.group(2)), float(finished.group(1)) * unit
+
+
+def load_h2(server, args):
+    """One h2load run against `server`: requests/s, CPU microseconds per request, no p99."""
+    command = pinned(1) + ["h2load", "-t1", "-c10", "-m10", f"-D{args.seconds}",
+                           server.url + "/"]
+    before = server.cpu_seconds()
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = server.cpu_seconds() - before
+    requests, seconds = parse_h2load(output)
+    return requests / seconds, cpu / requests * 1e6, float("nan")
+
+
 def idle_kib_per_connection(server, count):
     """RSS growth per keep-alive connection left idle after one request."""
     request = f"GET / HTTP/1.1\r\nHost: {server.host}\r\n\r\n".encode()
@@ -146,7 +173,7 @@ def idle_kib_per_connection(server, count):
 
 
 def ratio(a, b):
-    return f"{a / b:.2f}" if b else "-"
+    return f"{a / b:.2f}" if b and a == a and b == b else "-"
 
 
 def main():
@@ -159,7 +186,11 @@ def main():
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--access-log", action="store_true")
+    parser.add_argument("--no-h2", action="store_true", help="skip the HTTP/2 runs")
     args = parser.parse_args()
+    h2 = not args.no_h2
+    if h2 and not shutil.which("h2load"):
+        sys.exit("error: h2load is not installed (apt-get install -y nghttp2-client)")
     if not shutil.which("wrk"):
         sys.exit("error: wrk is not installed (apt-get install -y wrk)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -178,6 +209,8 @@ def main():
         log = os.path.join(log_dir.name, "access.log")
         servers.append(Server("twine+log", twine + ["--access-log", log]))
     names = [s.name for s in servers]
+    # HTTP/2: twine as it is (prior knowledge on the same port), hyper's HTTP/2 server.
+    h2_servers = [servers[0], Server("hyper", [args.hyper, "--h2"])] if h2 else []
     results = {}  # (mode, server) -> list of (rps, cpu_us, p99_ms)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(PIPELINE_LUA)
@@ -190,11 +223,15 @@ def main():
                     for server in order:
                         sample = load(server, args, script)
                         results.setdefault((mode, server.name), []).append(sample)
+                h2_order = h2_servers[round_index % 2:] + h2_servers[:round_index % 2]
+                for server in h2_order:
+                    results.setdefault(("h2 c10 m10", server.name), []).append(
+                        load_h2(server, args))
                 print(f"round {round_index + 1}/{args.rounds} done", file=sys.stderr)
             idle = {s.name: idle_kib_per_connection(s, args.idle) for s in servers}
             peak = {s.name: s.status_kib("VmHWM") / 1024 for s in servers}
         finally:
-            for server in servers:
+            for server in servers + h2_servers[1:]:
                 server.stop()
             log_dir.cleanup()
 
@@ -214,6 +251,14 @@ def main():
             values = {name: statistics.median(sample[index] for sample in results[(mode, name)])
                       for name in names}
             rows.append((f"{mode} {label}", values, digits))
+    nan = float("nan")
+    if h2:
+        for index, (label, digits) in enumerate((("requests/s", 0), ("server CPU us/request", 2))):
+            values = {name: nan for name in names}
+            for name in ("twine", "hyper"):
+                values[name] = statistics.median(
+                    sample[index] for sample in results[("h2 c10 m10", name)])
+            rows.append((f"h2 c10 m10 {label}", values, digits))
     rows.append(("peak RSS MiB", peak, 1))
     rows.append((f"KiB per idle connection ({args.idle})", idle, 2))
     for label, values, digits in rows:

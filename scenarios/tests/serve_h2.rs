@@ -1,7 +1,8 @@
 //! HTTP/2 on `twine serve`, cleartext with prior knowledge, on the same port as HTTP/1.1:
 //! curl (`--http2-prior-knowledge`, one request per connection: curl 7.88 cannot reuse a
-//! prior-knowledge connection, whatever the server) and Python's `h2` for several streams on
-//! one connection. Skipped with a note when a client is missing (`.ci/run` installs both).
+//! prior-knowledge connection, whatever the server), Python's `h2` for several streams on
+//! one connection, and h2load (nghttp2) with ten connections of ten streams against every
+//! built-in app. Skipped with a note when a client is missing (`.ci/run` installs them all).
 
 mod common;
 
@@ -152,4 +153,73 @@ fn many_streams_share_one_connection() {
         out,
         "1 200 10\n3 200 20\n5 200 300000\n7 200 200000\n9 404 10\n"
     );
+}
+
+/// Whether h2load (nghttp2) runs; prints a note when it does not.
+fn have_h2load() -> bool {
+    let ok = Command::new("h2load")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("note: h2load is not on PATH; skipping this test");
+    }
+    ok
+}
+
+/// h2load against `path`: `requests` requests over ten connections of ten concurrent streams
+/// (`-d FILE` uploads it with each). Every request must succeed with a 2xx, and the response
+/// bodies must add up to `requests * body_len` bytes.
+fn h2load(server: &Server, path: &str, requests: usize, body_len: usize, upload: Option<&str>) {
+    let n = requests.to_string();
+    let target = url(server, path);
+    let mut args = vec!["-n", &n, "-c", "10", "-m", "10", "-t", "1"];
+    if let Some(file) = upload {
+        args.extend(["-d", file]);
+    }
+    args.push(&target);
+    let out = Command::new("h2load")
+        .args(&args)
+        .output()
+        .expect("h2load runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let done = format!(
+        "requests: {requests} total, {requests} started, {requests} done, {requests} succeeded, \
+         0 failed, 0 errored, 0 timeout"
+    );
+    assert!(text.contains(&done), "{path}: {text}");
+    assert!(
+        text.contains(&format!(
+            "status codes: {requests} 2xx, 0 3xx, 0 4xx, 0 5xx"
+        )),
+        "{path}: {text}"
+    );
+    let data = format!("({}) data", requests * body_len);
+    assert!(text.contains(&data), "{path}: expected {data}: {text}");
+}
+
+#[test]
+fn h2load_loads_every_builtin_app() {
+    if !have_h2load() {
+        return;
+    }
+    let upload = TempFile::new("h2load-upload", &[b'u'; 3000]);
+    let hello = Server::start(&["--app", "hello"]);
+    h2load(&hello, "/", 5000, 12, None);
+    let echo = Server::start(&["--app", "echo"]);
+    h2load(&echo, "/echo", 1000, 3000, Some(&upload.path()));
+    let stream = Server::start(&["--app", "stream"]);
+    h2load(&stream, "/stream/100000", 200, 100_000, None);
+    h2load(&stream, "/pull/30000", 200, 30_000, None);
+    let api = Server::start(&["--app", "api"]);
+    h2load(&api, "/respond", 1000, 6, None);
+    let root = std::env::temp_dir().join(format!("twine-h2load-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("page.html"), [b'p'; 20_000]).unwrap();
+    let files = Server::start(&["--app", "static", root.to_str().unwrap()]);
+    h2load(&files, "/page.html", 1000, 20_000, None);
+    drop(files);
+    std::fs::remove_dir_all(&root).unwrap();
 }

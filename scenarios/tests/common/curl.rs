@@ -94,6 +94,11 @@ impl TempFile {
     pub(crate) fn arg(&self) -> String {
         format!("@{}", self.0.display())
     }
+
+    /// The file's path, for tools other than curl.
+    pub(crate) fn path(&self) -> String {
+        self.0.display().to_string()
+    }
 }
 
 impl Drop for TempFile {
