@@ -17,4 +17,6 @@ scenarios!("http2":
     reset_mid_stream,
     hundred_streams_one_stalled,
     window_closed_before_producing,
+    ping_flood_not_read,
+    hpack_bomb,
 );

@@ -5,6 +5,7 @@
 //! from the client's own seeded fork), so a run is a pure function of the seed. Each client is a
 //! connection inside the one client host: turmoil's cost grows with hosts, not connections.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -591,11 +592,19 @@ impl ClientRun {
         self.pending.client_until(self.conn, own);
         self.read_buf.clear();
         let mut limited = (&mut self.read_buf).limit(read_len);
+        let paced = matches!(self.read, ReadPolicy::Rate { .. });
         tokio::select! {
             biased;
             read = async {
                 tokio::time::sleep_until(read_at).await;
-                reader.read_buf(&mut limited).await
+                let first = reader.read_buf(&mut limited).await;
+                // A paced reader takes up to its bytes of what has arrived, across segments,
+                // as a kernel's receive buffer hands it over (a turmoil read returns at most
+                // one segment: under write fragments a 16 KiB reader would read a few bytes).
+                match first {
+                    Ok(n) if n > 0 && paced => Ok(n + read_arrived(reader, &mut limited)),
+                    other => other,
+                }
             }, if read_len > 0 => Wake::Read(read),
             written = write_all(writer, write.clone().unwrap_or_default()),
                 if write.is_some() => Wake::Wrote(written),
@@ -696,6 +705,20 @@ enum Wake {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<()>),
     Slept,
+}
+
+/// Reads what has already arrived into `buf`, without waiting: the bytes read.
+fn read_arrived<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut impl BufMut) -> usize {
+    let mut total = 0;
+    while buf.has_remaining_mut() {
+        let mut read = std::pin::pin!(reader.read_buf(&mut *buf));
+        let waker = std::task::Waker::noop();
+        match read.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(Ok(n)) if n > 0 => total += n,
+            _ => return total,
+        }
+    }
+    total
 }
 
 /// One write is one segment in turmoil and is never partial; `write_all` keeps it correct for

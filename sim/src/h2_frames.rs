@@ -30,6 +30,9 @@ use crate::trace::Entry;
 /// At most this many frame lines under one bytes line; the rest are counted by kind.
 const LINES_PER_ENTRY_MAX: usize = 16;
 
+/// A header block's fields are shown up to about this many characters, then counted.
+const FIELDS_SHOWN_CHARS_MAX: usize = 400;
+
 /// Header values longer than this are abbreviated (the bytes line above has them all).
 const VALUE_SHOWN_MAX: usize = 64;
 
@@ -263,7 +266,12 @@ impl Side {
             return format!(" (HPACK block that does not decode: {})", escape(block));
         };
         let mut words = String::new();
-        for (name, value) in fields {
+        let total = fields.len();
+        for (shown, (name, value)) in fields.into_iter().enumerate() {
+            if words.len() > FIELDS_SHOWN_CHARS_MAX {
+                let _ = write!(words, " …and {} more fields", total - shown);
+                break;
+            }
             let _ = write!(words, " {} {}", word(&name), value_word(&value));
         }
         words

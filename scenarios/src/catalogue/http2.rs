@@ -16,12 +16,14 @@ use twine_engine::h2::frame::{
 };
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
 use twine_engine::{ProducerKind, ProducerState, RequestId, Timer};
-use twine_sim::pattern::{app, client, finish, lost, producer, server, timer_fired, timer_set};
+use twine_sim::pattern::{
+    app, client, finish, lost, producer, server, server_where, timer_fired, timer_set,
+};
 use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
-use twine_sim::{Outcome, ReadPolicy, Scenario};
+use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
 use twine_sim::{ServerEvent, Violation};
 
-use super::expect::{all, failed_on, in_order};
+use super::expect::{all, before_first, failed_on, in_order};
 use super::{quick_config, Entry};
 
 const FAMILY: &str = "http2";
@@ -445,6 +447,50 @@ pub(super) const ENTRIES: &[Entry] = &[
             flood("http2/empty_data_flood", &script, |_| {})
         },
         expect: |o| goaway(o, ErrorCode::EnhanceYourCalm),
+    },
+    Entry {
+        family: FAMILY,
+        name: "ping_flood_not_read",
+        about: "2000 PINGs from a client that reads nothing (its window 1000 bytes): the answers to the first read block the transport, reading stops at once so the rest of the flood is never taken in (CVE-2019-9512), and the idle timer (no stream open) ends the connection",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            for i in 0..2000u64 {
+                script.frame(Frame::Ping { ack: false, payload: i.to_be_bytes() });
+            }
+            let mut s = Scenario::new("http2/ping_flood_not_read", quick_config(), app_factory::<Echo>());
+            s.faults = std::rc::Rc::new(|_| StreamFaults { window: Some(SendWindow { bytes: 1000, drain_bytes_per_ms: 0 }), ..StreamFaults::default() });
+            s.clients.push(ClientScript::new().send(script.bytes()).reading(ReadPolicy::Never).misbehaving());
+            s
+        },
+        expect: |o| {
+            let reads = server_where("a read", |e| matches!(e, ServerEvent::Read { .. }));
+            let before_idle = before_first(o, &timer_fired(Timer::IdleKeepAlive));
+            let read_before_idle = before_idle.iter().filter(|e| reads.matches(e)).count();
+            all([
+                in_order(o, &[server(ServerEvent::Reading { state: twine_engine::ReadState::Paused }), timer_fired(Timer::IdleKeepAlive), server(ServerEvent::Close { reason: twine_engine::CloseReason::Graceful })]),
+                if read_before_idle == 1 { Vec::new() } else { failed_on(0, format!("{read_before_idle} reads before the idle timer, expected 1")) },
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "hpack_bomb",
+        about: "a 4000-byte field put in the HPACK table once, then referenced 20 times in a 20-byte block: the decoded list is bounded while decoding and the request is answered 431 on its stream; the connection lives on",
+        seed: 1,
+        build: |_| {
+            let bomb = "b".repeat(4000);
+            let mut script = H2Script::new();
+            let base = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "sim")];
+            let mut once = base.to_vec();
+            once.push(("x-bomb", &bomb));
+            script.headers(1, &once, true);
+            let mut many = base.to_vec();
+            many.extend(std::iter::repeat_n(("x-bomb", bomb.as_str()), 20));
+            script.headers(3, &many, true).request(5, "GET", "/after", true);
+            scenario_with("http2/hpack_bomb", app_factory::<Echo>(), &script)
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), answered(o, 3, &[431], b""), answered(o, 5, &[200], b"")]),
     },
     Entry {
         family: FAMILY,

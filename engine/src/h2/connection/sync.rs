@@ -274,11 +274,24 @@ impl H2Connection {
                 && matches!(s.state, StreamState::Open | StreamState::HalfClosedRemote)
                 && connection_window.min(s.send_window.available()) == 0
         });
+        // A frame begun and not whole with nothing else owed: the peer is sending a new
+        // request's head (or something it has no reason to dribble). Not idle: the head
+        // deadline runs, as for HTTP/1.1's first byte of a head.
+        let mid_frame = preface_in && !self.recv_buf.is_empty();
+        let head_pending = mid_frame && !owed;
         let wanted = [
-            (Timer::HeaderRead, open && !preface_in, timeouts.header_read),
+            (
+                Timer::HeaderRead,
+                open && (!preface_in || head_pending),
+                timeouts.header_read,
+            ),
             (
                 Timer::IdleKeepAlive,
-                open && preface_in && self.streams.is_empty() && self.goaway_last.is_none(),
+                open && preface_in
+                    && self.streams.is_empty()
+                    && self.goaway_last.is_none()
+                    && !mid_frame
+                    && self.block.is_none(),
                 timeouts.idle_keep_alive,
             ),
             (

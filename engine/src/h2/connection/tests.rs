@@ -610,6 +610,61 @@ fn an_idle_connection_goes_away() {
     );
 }
 
+/// A HEADERS frame dribbled in is a head being received, not an idle connection: the idle
+/// timer does not cut it, the head deadline bounds it (found by the swarm on
+/// `http2/hpack_bomb` with one-byte reads: a 4 KiB frame arriving over more than the idle
+/// time got GOAWAY(NO_ERROR), and its three requests went unanswered).
+#[test]
+fn a_frame_arriving_slowly_runs_the_head_deadline_not_the_idle_timer() {
+    let mut peer = Peer::ready();
+    let mut block = BytesMut::new();
+    let get = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", "/"),
+        (":authority", "localhost"),
+    ];
+    peer.hpack_out.encode(
+        get.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        &mut block,
+    );
+    let mut frame = BytesMut::new();
+    Frame::Headers {
+        stream: s(1),
+        priority: None,
+        fragment: block.freeze(),
+        end_stream: true,
+        end_headers: true,
+    }
+    .write(&mut frame);
+    // Past the idle time (15 s here), a byte every 2 s: still within the head deadline (60 s).
+    for byte in &frame[..frame.len() - 1] {
+        peer.bytes(&[*byte]);
+        peer.advance(Duration::from_secs(2));
+    }
+    assert!(frame.len() * 2 > 15, "longer than the idle time");
+    assert_eq!(peer.frames(), []);
+    peer.bytes(&frame[frame.len() - 1..]);
+    assert!(matches!(
+        peer.take_events()[0],
+        Event::Request { id: R0, .. }
+    ));
+    // A frame that never ends is cut at the head deadline.
+    let mut peer = Peer::ready();
+    peer.bytes(&frame[..4]);
+    peer.advance(Duration::from_secs(59));
+    assert_eq!(peer.frames(), []);
+    peer.advance(Duration::from_secs(2));
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(0),
+            code: ErrorCode::NoError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
 /// Twisted's test_respondWith100Continue: a HEADERS frame with only `:status 100`, lazily.
 #[test]
 fn continue_is_sent_when_the_app_asks_for_the_body() {
