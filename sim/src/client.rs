@@ -713,7 +713,10 @@ fn read_arrived<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut impl BufMut) -> 
     while buf.has_remaining_mut() {
         let mut read = std::pin::pin!(reader.read_buf(&mut *buf));
         let waker = std::task::Waker::noop();
-        match read.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+        match read
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+        {
             std::task::Poll::Ready(Ok(n)) if n > 0 => total += n,
             _ => return total,
         }

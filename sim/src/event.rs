@@ -784,6 +784,9 @@ pub enum Check {
     /// A proxy's origin received requests other than its clients': one the proxy never
     /// accepted, out of order, or with a body the client never finished.
     Desync,
+    /// HTTP/2 DATA past a flow-control window the client had opened, or a frame past the
+    /// client's frame size.
+    FlowControl,
 }
 
 impl Check {
@@ -816,6 +819,7 @@ impl Check {
             Check::AppClose => "app-close",
             Check::Expectation => "expectation",
             Check::Desync => "desync",
+            Check::FlowControl => "flow-control",
         }
     }
 }

@@ -23,8 +23,14 @@
 //!    breaks the client's side of the bargain; both are exempt from this alone): each
 //!    finished, saw the close it waited for, and got a complete final response to every
 //!    request the server could answer.
+//! 6. **HTTP/2 connections** are read as frames instead of responses: `h2_wire` (frames in
+//!    order, one final head per stream before its data, nothing after a stream's end, every
+//!    stream ended) and `h2_flow` (DATA within the windows the client had opened by then,
+//!    frames within its frame size, header blocks unbroken, nothing above a GOAWAY's last
+//!    stream, acknowledgements only of what the client sent).
 
 mod desync;
+mod h2_flow;
 mod h2_wire;
 mod promises;
 mod request_scanner;
@@ -146,6 +152,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             let h2 = h2_wire::is_h2(log);
             if !partitioned && h2 {
                 out.extend(h2_wire::check_safety(conn, log));
+                out.extend(h2_flow::check(conn, trace));
             } else if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));

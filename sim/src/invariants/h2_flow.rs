@@ -1,0 +1,445 @@
+//! The server's HTTP/2 frames judged against what the client had said by then, from the
+//! trace's timed bytes both ways (RFC 9113):
+//!
+//! - **windows** (§6.9): the DATA a client has read on the connection, and on each stream,
+//!   never passes the window it had opened by then: 65 535 (or the largest
+//!   `SETTINGS_INITIAL_WINDOW_SIZE` it had sent, for streams) plus every WINDOW_UPDATE it had
+//!   sent. A grant sent after the client read the DATA cannot have allowed it (the server
+//!   must receive a grant before it sends, and the DATA must travel back), so the check is
+//!   sound under any latency; it is lenient where the client lowered its settings;
+//! - **frame sizes** (§4.2): no frame longer than the largest `SETTINGS_MAX_FRAME_SIZE` the
+//!   client had sent (16 384 by default);
+//! - **header blocks** (§6.10): after HEADERS without END_HEADERS, only CONTINUATION on the
+//!   same stream, until one ends the block;
+//! - **GOAWAY** (§6.8): no HEADERS or DATA on a stream above the last one it names, and a
+//!   later GOAWAY never names a higher one;
+//! - **acknowledgements** (§6.5.3, §6.7): a SETTINGS ACK only for a SETTINGS the client
+//!   sent, a PING ACK only echoing a PING the client sent, each answered once.
+//!
+//! Frames are cut with the engine's frame layer; the rules are written here, independently of
+//! the connection's code.
+
+use std::collections::BTreeMap;
+
+use bytes::{Buf, Bytes, BytesMut};
+use twine_engine::h2::connection::PREFACE;
+use twine_engine::h2::frame::{
+    Frame, FrameHeader, FrameKind, SettingId, FRAME_HEADER_BYTES, MAX_FRAME_SIZE_DEFAULT,
+};
+
+use crate::event::{Check, Event, Violation};
+use crate::trace::Trace;
+
+/// The window both ends start with, for the connection and for each stream (§6.9.2).
+const WINDOW_INITIAL: u64 = 65_535;
+
+/// A frame and when the client wrote (its frames) or read (the server's) its last byte.
+struct Timed {
+    at: u64,
+    header: FrameHeader,
+    /// `None` when the frame layer refuses it.
+    frame: Option<Frame>,
+}
+
+/// Cuts one direction's timed chunks into timed frames, after `skip` bytes (the preface).
+fn timed_frames(chunks: &[(u64, &Bytes)], mut skip: usize) -> Vec<Timed> {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for (at, bytes) in chunks {
+        let taken = skip.min(bytes.len());
+        skip -= taken;
+        buf.extend_from_slice(&bytes[taken..]);
+        while let Some(head) = buf.first_chunk::<FRAME_HEADER_BYTES>() {
+            let header = FrameHeader::parse(head);
+            let total = FRAME_HEADER_BYTES + header.length as usize;
+            if buf.len() < total {
+                break;
+            }
+            let mut payload = buf.split_to(total).freeze();
+            payload.advance(FRAME_HEADER_BYTES);
+            let frame = Frame::parse(header, payload).ok();
+            out.push(Timed {
+                at: *at,
+                header,
+                frame,
+            });
+        }
+    }
+    out
+}
+
+/// What the client had granted, asked and sent, in the order it sent it.
+#[derive(Default)]
+struct ClientSaid {
+    /// (when, stream, increment).
+    grants: Vec<(u64, u32, u64)>,
+    /// (when, INITIAL_WINDOW_SIZE).
+    initial_windows: Vec<(u64, u64)>,
+    /// (when, MAX_FRAME_SIZE).
+    frame_sizes: Vec<(u64, u64)>,
+    /// When each SETTINGS (not an ACK) was sent.
+    settings: Vec<u64>,
+    /// (when, payload) of each PING (not an ACK).
+    pings: Vec<(u64, [u8; 8])>,
+}
+
+impl ClientSaid {
+    fn read(frames: &[Timed]) -> ClientSaid {
+        let mut said = ClientSaid::default();
+        for timed in frames {
+            let at = timed.at;
+            match &timed.frame {
+                Some(Frame::WindowUpdate { stream, increment }) => {
+                    said.grants.push((at, stream.get(), u64::from(*increment)));
+                }
+                Some(Frame::Settings {
+                    ack: false,
+                    settings,
+                }) => {
+                    said.settings.push(at);
+                    for &(id, value) in settings {
+                        match id {
+                            SettingId::InitialWindowSize => {
+                                said.initial_windows.push((at, u64::from(value)))
+                            }
+                            SettingId::MaxFrameSize => {
+                                said.frame_sizes.push((at, u64::from(value)))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Some(Frame::Ping {
+                    ack: false,
+                    payload,
+                }) => said.pings.push((at, *payload)),
+                _ => {}
+            }
+        }
+        said
+    }
+
+    /// The most the window of `stream` (0: the connection) can have allowed by `at`.
+    fn window(&self, stream: u32, at: u64) -> u64 {
+        let initial = match stream {
+            0 => WINDOW_INITIAL,
+            _ => self
+                .initial_windows
+                .iter()
+                .filter(|(when, _)| *when <= at)
+                .map(|(_, value)| *value)
+                .fold(WINDOW_INITIAL, u64::max),
+        };
+        let granted: u64 = self
+            .grants
+            .iter()
+            .filter(|(when, on, _)| *when <= at && *on == stream)
+            .map(|(_, _, increment)| increment)
+            .sum();
+        initial + granted
+    }
+
+    /// The longest frame the client had allowed by `at`.
+    fn frame_size(&self, at: u64) -> u64 {
+        self.frame_sizes
+            .iter()
+            .filter(|(when, _)| *when <= at)
+            .map(|(_, value)| *value)
+            .fold(u64::from(MAX_FRAME_SIZE_DEFAULT), u64::max)
+    }
+}
+
+/// Every rule of the module documentation the server broke on connection `conn`.
+pub(crate) fn check(conn: u32, trace: &Trace) -> Vec<Violation> {
+    let (mut sent, mut received) = (Vec::new(), Vec::new());
+    for entry in trace.entries.iter().filter(|e| e.conn == Some(conn)) {
+        match &entry.event {
+            Event::ClientSent { bytes } => sent.push((entry.at_nanos, bytes)),
+            Event::ClientReceived { bytes } => received.push((entry.at_nanos, bytes)),
+            _ => {}
+        }
+    }
+    let said = ClientSaid::read(&timed_frames(&sent, PREFACE.len()));
+    judge(conn, &said, &timed_frames(&received, 0))
+}
+
+fn judge(conn: u32, said: &ClientSaid, server: &[Timed]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut fail = |check, detail: String| out.push(Violation::on(conn, check, detail));
+    let mut used: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut over: Vec<u32> = Vec::new();
+    let mut block: Option<u32> = None;
+    let mut goaway: Option<u32> = None;
+    let mut settings_acks = 0;
+    let mut pings_answered: Vec<usize> = Vec::new();
+    for timed in server {
+        let (at, header) = (timed.at, &timed.header);
+        let stream = header.stream.get();
+        let length = u64::from(header.length);
+        let max = said.frame_size(at);
+        if length > max {
+            let detail = format!("a {length}-byte frame past the client's frame size {max}");
+            fail(Check::FlowControl, detail);
+        }
+        if let Some(open) = block {
+            if !(header.kind == FrameKind::Continuation && stream == open) {
+                let detail = format!("{:?} inside the header block of stream {open}", header.kind);
+                fail(Check::Malformed, detail);
+            }
+        }
+        let Some(frame) = &timed.frame else {
+            // The wire checks report frames that do not parse.
+            continue;
+        };
+        match frame {
+            Frame::Headers { end_headers, .. } | Frame::Continuation { end_headers, .. } => {
+                block = (!end_headers).then_some(stream);
+            }
+            Frame::Data { .. } => {
+                for on in [0, stream] {
+                    let total = used.entry(on).or_default();
+                    *total += length;
+                    let window = said.window(on, at);
+                    // Once per window: every later frame would be over too.
+                    if *total > window && !over.contains(&on) {
+                        over.push(on);
+                        let what = match on {
+                            0 => "the connection".to_string(),
+                            _ => format!("stream {on}"),
+                        };
+                        let detail = format!(
+                            "{total} DATA bytes on {what} by {}, past the {window} its window \
+                             allowed",
+                            crate::trace::ms(at)
+                        );
+                        fail(Check::FlowControl, detail);
+                    }
+                }
+            }
+            Frame::GoAway { last_stream, .. } => {
+                let last = last_stream.get();
+                if goaway.is_some_and(|before| last > before) {
+                    fail(
+                        Check::Malformed,
+                        format!("a GOAWAY naming stream {last}, above an earlier one's"),
+                    );
+                }
+                goaway = Some(goaway.map_or(last, |before| before.min(last)));
+            }
+            Frame::Settings { ack: true, .. } => {
+                settings_acks += 1;
+                let asked = said.settings.iter().filter(|when| **when <= at).count();
+                if settings_acks > asked {
+                    let detail = format!("{settings_acks} SETTINGS ACKs for {asked} SETTINGS");
+                    fail(Check::Malformed, detail);
+                }
+            }
+            Frame::Ping { ack: true, payload } => {
+                let asked = said.pings.iter().enumerate().find(|(i, (when, sent))| {
+                    *when <= at && sent == payload && !pings_answered.contains(i)
+                });
+                match asked {
+                    Some((i, _)) => pings_answered.push(i),
+                    None => fail(
+                        Check::Malformed,
+                        format!("a PING ACK {payload:?} that answers no PING"),
+                    ),
+                }
+            }
+            _ => {}
+        }
+        let answers = matches!(frame, Frame::Headers { .. } | Frame::Data { .. });
+        if let Some(last) = goaway.filter(|last| answers && stream > *last) {
+            fail(
+                Check::Malformed,
+                format!("a frame on stream {stream} after a GOAWAY naming {last}"),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use twine_engine::h2::frame::{ErrorCode, StreamId};
+
+    use super::*;
+
+    fn timed(at_ms: u64, frame: Frame) -> Timed {
+        let mut bytes = BytesMut::new();
+        frame.write(&mut bytes);
+        let header = FrameHeader::parse(bytes.first_chunk().unwrap());
+        Timed {
+            at: at_ms * 1_000_000,
+            header,
+            frame: Some(frame),
+        }
+    }
+
+    fn data(stream: u32, len: usize) -> Frame {
+        Frame::Data {
+            stream: StreamId::new(stream),
+            data: Bytes::from(vec![b'x'; len]),
+            end_stream: false,
+            flow_len: len as u32,
+        }
+    }
+
+    fn grant(stream: u32, increment: u32) -> Frame {
+        Frame::WindowUpdate {
+            stream: StreamId::new(stream),
+            increment,
+        }
+    }
+
+    fn found(client: &[Timed], server: &[Timed]) -> Vec<String> {
+        judge(0, &ClientSaid::read(client), server)
+            .into_iter()
+            .map(|v| format!("{}: {}", v.check.name(), v.detail))
+            .collect()
+    }
+
+    #[test]
+    fn data_within_the_windows_passes_and_past_them_is_caught() {
+        let client = [timed(1, grant(0, 10_000)), timed(1, grant(1, 10_000))];
+        let within = [timed(2, data(1, 16_384)), timed(2, data(1, 16_384))];
+        assert_eq!(found(&client, &within), Vec::<String>::new());
+        // 4 x 16 384 + 10 000 = 75 536 > 75 535.
+        let past: Vec<Timed> = (0..4)
+            .map(|_| timed(2, data(1, 16_384)))
+            .chain([timed(2, data(1, 10_000))])
+            .collect();
+        assert_eq!(
+            found(&client, &past),
+            [
+                "flow-control: 75536 DATA bytes on the connection by 2.000ms, past the 75535 \
+                 its window allowed",
+                "flow-control: 75536 DATA bytes on stream 1 by 2.000ms, past the 75535 its \
+                 window allowed"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_grant_sent_after_the_data_was_read_does_not_count() {
+        let client = [timed(5, grant(0, 100)), timed(5, grant(1, 100))];
+        let server: Vec<Timed> = (0..4)
+            .map(|_| timed(3, data(1, 16_384)))
+            .chain([timed(3, data(1, 99))])
+            .collect();
+        assert_eq!(found(&client, &server).len(), 2);
+        let server: Vec<Timed> = (0..4)
+            .map(|_| timed(6, data(1, 16_384)))
+            .chain([timed(6, data(1, 99))])
+            .collect();
+        assert_eq!(found(&client, &server), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_larger_initial_window_counts_for_streams_only() {
+        let settings = Frame::Settings {
+            ack: false,
+            settings: vec![(SettingId::InitialWindowSize, 100_000)],
+        };
+        let client = [timed(1, settings), timed(1, grant(0, 100_000))];
+        let server: Vec<Timed> = (0..6).map(|_| timed(2, data(1, 16_384))).collect();
+        assert_eq!(found(&client, &server), Vec::<String>::new());
+        let server: Vec<Timed> = (0..6).map(|_| timed(2, data(1, 16_384))).collect();
+        let client = [timed(1, grant(0, 100_000))];
+        assert_eq!(
+            found(&client, &server),
+            [
+                "flow-control: 65536 DATA bytes on stream 1 by 2.000ms, past the 65535 its window \
+              allowed"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_frame_past_the_frame_size_is_caught() {
+        let client = [timed(1, grant(0, 100_000)), timed(1, grant(1, 100_000))];
+        assert_eq!(
+            found(&client, &[timed(2, data(1, 16_385))]),
+            ["flow-control: a 16385-byte frame past the client's frame size 16384"]
+        );
+        let bigger = Frame::Settings {
+            ack: false,
+            settings: vec![(SettingId::MaxFrameSize, 32_768)],
+        };
+        let client = [timed(1, bigger), timed(1, grant(0, 100_000))];
+        assert_eq!(
+            found(&client, &[timed(2, data(1, 16_385))]),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_frame_inside_a_header_block_is_caught() {
+        let open = Frame::Headers {
+            stream: StreamId::new(1),
+            priority: None,
+            fragment: Bytes::from_static(&[0x88]),
+            end_stream: false,
+            end_headers: false,
+        };
+        let found = found(&[], &[timed(1, open), timed(1, data(1, 1))]);
+        assert_eq!(
+            found,
+            ["malformed: Data inside the header block of stream 1"]
+        );
+    }
+
+    #[test]
+    fn answers_after_goaway_and_a_rising_goaway_are_caught() {
+        let goaway = |last| Frame::GoAway {
+            last_stream: StreamId::new(last),
+            code: ErrorCode::NoError,
+            debug: Bytes::new(),
+        };
+        let found = found(
+            &[],
+            &[
+                timed(1, goaway(3)),
+                timed(1, data(3, 1)),
+                timed(1, data(5, 1)),
+                timed(1, goaway(5)),
+            ],
+        );
+        assert_eq!(
+            found,
+            [
+                "malformed: a frame on stream 5 after a GOAWAY naming 3",
+                "malformed: a GOAWAY naming stream 5, above an earlier one's"
+            ]
+        );
+    }
+
+    #[test]
+    fn acknowledgements_of_nothing_are_caught() {
+        let settings = Frame::Settings {
+            ack: false,
+            settings: vec![],
+        };
+        let ack = Frame::Settings {
+            ack: true,
+            settings: vec![],
+        };
+        let ping = |ack, payload| Frame::Ping { ack, payload };
+        let client = [timed(1, settings), timed(1, ping(false, [1; 8]))];
+        let good = [timed(2, ack.clone()), timed(2, ping(true, [1; 8]))];
+        assert_eq!(found(&client, &good), Vec::<String>::new());
+        let bad = [
+            timed(2, ack.clone()),
+            timed(2, ack),
+            timed(2, ping(true, [1; 8])),
+            timed(2, ping(true, [1; 8])),
+        ];
+        assert_eq!(
+            found(&client, &bad),
+            [
+                "malformed: 2 SETTINGS ACKs for 1 SETTINGS",
+                "malformed: a PING ACK [1, 1, 1, 1, 1, 1, 1, 1] that answers no PING"
+            ]
+        );
+    }
+}
