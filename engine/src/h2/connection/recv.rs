@@ -336,6 +336,7 @@ impl H2Connection {
             stream.body.push_back(data);
         }
         stream.body_ended |= end_stream;
+        self.tell_body_end(id);
         Ok(())
     }
 
@@ -394,6 +395,7 @@ impl H2Connection {
                 return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
             }
         }
+        self.tell_body_end(id);
         Ok(())
     }
 
@@ -449,7 +451,22 @@ impl H2Connection {
         self.request_streams.insert(request, id);
         self.outputs
             .push_back(Output::Event(Event::Request { id: request, head }));
+        self.tell_body_end(id);
         Ok(())
+    }
+
+    /// `BodyEnd` as soon as the peer ended a body the app has taken whole, in frame order:
+    /// the app's events must not depend on how the peer's bytes were cut into reads (a body
+    /// still waiting for the app's credit ends when `sync` delivers it).
+    fn tell_body_end(&mut self, id: u32) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if stream.body_ended && stream.body.is_empty() && !stream.body_end_told && !stream.lost {
+            stream.body_end_told = true;
+            let id = stream.id;
+            self.outputs.push_back(Output::Event(Event::BodyEnd { id }));
+        }
     }
 
     /// 431 on the stream (RFC 6585 via RFC 9113 §10.5.1), with END_STREAM; the rest of the

@@ -1036,3 +1036,129 @@ fn respond_sends_the_whole_response_and_a_refused_one_nothing() {
     );
     assert_eq!(frames[1], data_frame(1, b"ok", true));
 }
+
+/// A client's byte stream with every kind of frame a client sends: settings, requests with
+/// and without bodies, a header block in two frames, a ping, window updates, a priority, a
+/// reset, an unknown frame.
+fn a_client_stream() -> Vec<u8> {
+    let mut peer = Peer::new(Config::new());
+    let mut out = BytesMut::from(&PREFACE[..]);
+    let mut frame = |frame: Frame| frame.write(&mut out);
+    frame(Frame::Settings {
+        ack: false,
+        settings: vec![(SettingId::InitialWindowSize, 1000)],
+    });
+    let get = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", "/a"),
+        (":authority", "localhost"),
+    ];
+    let post = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/b"),
+        (":authority", "localhost"),
+    ];
+    let mut block = |fields: &[(&str, &str)]| {
+        let mut block = BytesMut::new();
+        peer.hpack_out.encode(
+            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &mut block,
+        );
+        block.freeze()
+    };
+    let (get_block, post_block, split_block) = (block(&get), block(&post), block(&get));
+    frame(Frame::Headers {
+        stream: s(1),
+        priority: None,
+        fragment: get_block,
+        end_stream: true,
+        end_headers: true,
+    });
+    frame(Frame::Headers {
+        stream: s(3),
+        priority: None,
+        fragment: post_block,
+        end_stream: false,
+        end_headers: true,
+    });
+    frame(data_frame(3, b"hello", false));
+    frame(Frame::Ping {
+        ack: false,
+        payload: *b"12345678",
+    });
+    frame(Frame::WindowUpdate {
+        stream: s(0),
+        increment: 5000,
+    });
+    frame(Frame::Priority {
+        stream: s(5),
+        priority: crate::h2::frame::Priority {
+            dependency: s(1),
+            exclusive: false,
+            weight: 15,
+        },
+    });
+    let (first, second) = split_block.split_at(2);
+    frame(Frame::Headers {
+        stream: s(5),
+        priority: None,
+        fragment: Bytes::copy_from_slice(first),
+        end_stream: true,
+        end_headers: false,
+    });
+    frame(Frame::Continuation {
+        stream: s(5),
+        fragment: Bytes::copy_from_slice(second),
+        end_headers: true,
+    });
+    frame(data_frame(3, b" world", true));
+    frame(Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::Cancel,
+    });
+    out.extend_from_slice(b"\x00\x00\x02\xfa\x00\x00\x00\x00\x00hi");
+    out.to_vec()
+}
+
+/// The stream fed in pieces cut at `cuts`: every byte written, and every output but timers
+/// and reading (a frame split across reads runs the head deadline meanwhile).
+fn fed_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Output>) {
+    let mut conn = H2Connection::new(Config::new(), Instant::ZERO);
+    let (mut wire, mut outputs) = (Vec::new(), Vec::new());
+    let mut rest = stream;
+    let mut cuts = cuts.iter().copied().chain(std::iter::repeat(usize::MAX));
+    while !rest.is_empty() {
+        let n = cuts.next().unwrap().clamp(1, rest.len());
+        let now = Instant::ZERO;
+        conn.handle_input(Input::Received {
+            now,
+            bytes: &rest[..n],
+        })
+        .unwrap();
+        rest = &rest[n..];
+        while let Some(output) = conn.poll_output() {
+            match output {
+                Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
+                Output::Timer { .. } | Output::Reading(_) => {}
+                other => outputs.push(other),
+            }
+        }
+    }
+    (wire, outputs)
+}
+
+proptest::proptest! {
+    /// However a client's bytes are cut into reads, the connection writes the same bytes and
+    /// tells the app the same things in the same order.
+    #[test]
+    fn any_split_of_a_client_stream_gives_the_same_outputs(
+        cuts in proptest::collection::vec(1usize..64, 0..40)
+    ) {
+        let stream = a_client_stream();
+        let whole = fed_in_pieces(&stream, &[]);
+        proptest::prop_assert!(whole.1.len() >= 5, "{:?}", whole.1);
+        proptest::prop_assert_eq!(fed_in_pieces(&stream, &cuts), whole);
+    }
+}
