@@ -175,3 +175,44 @@ fn several_changes_signal_the_smallest_then_the_last() {
     default.set_peer_table_size(65_536);
     assert_eq!(encode(&mut default, &[(":status", "200")]), hex("88"));
 }
+
+proptest::proptest! {
+    /// Whatever fields and table sizes, our encoder's blocks decode, through the codec's
+    /// decoder, to exactly the fields encoded: the two dynamic tables stay in step across
+    /// blocks, evictions and size changes.
+    #[test]
+    fn our_encoder_and_the_codec_decoder_agree(
+        blocks in proptest::collection::vec(
+            (
+                proptest::option::of(0u32..5000),
+                proptest::collection::vec(
+                    (
+                        proptest::sample::select(vec![
+                            ":status", "content-type", "date", "server", "content-length",
+                            "set-cookie", "x-custom", "x-other", "location", "vary",
+                        ]),
+                        proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+                    ),
+                    // Never empty: every block we write has at least `:status`.
+                    1..12,
+                ),
+            ),
+            1..12,
+        )
+    ) {
+        let mut encoder = HpackEncoder::new();
+        let mut decoder = HpackDecoder::new(TABLE_SIZE_DEFAULT, usize::MAX);
+        for (size, list) in blocks {
+            if let Some(size) = size {
+                encoder.set_peer_table_size(size);
+            }
+            let mut block = BytesMut::new();
+            encoder.encode(list.iter().map(|(n, v)| (n.as_bytes(), &v[..])), &mut block);
+            let expected: Vec<Field> = list
+                .iter()
+                .map(|(n, v)| (Bytes::from_static(n.as_bytes()), Bytes::copy_from_slice(v)))
+                .collect();
+            proptest::prop_assert_eq!(decoder.decode(&block), Ok(expected));
+        }
+    }
+}

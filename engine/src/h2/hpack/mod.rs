@@ -1,8 +1,10 @@
-//! HPACK (RFC 7541) behind a seam: the codec is `loona-hpack` (a maintained fork of
-//! hpack-rs that passes h2spec, used by the loona server), wrapped so that the rest of the
-//! engine sees only what HTTP/2 needs and could swap the codec without noticing.
+//! HPACK (RFC 7541) behind a seam: decoding by `loona-hpack` (a maintained fork of hpack-rs
+//! that passes h2spec, used by the loona server), encoding by our own [`encoder`] (the codec
+//! never indexes a field whose name a table has, and never Huffman-codes: a response's
+//! `content-type`, `date` and `server` went out whole every time, 59 octets where h2 sends
+//! 8). The rest of the engine sees only what HTTP/2 needs and could swap either half.
 //!
-//! What the seam adds to the codec:
+//! What the seam adds to the decoding codec:
 //! - every decoding failure is one value, [`DecodeError::Compression`]: the connection's
 //!   COMPRESSION_ERROR (RFC 9113 §4.3);
 //! - the decoded header list is bounded *while* decoding (RFC 9113 §6.5.2 sizes: name, value
@@ -13,7 +15,10 @@
 //!   each change with a dynamic table size update at the start of the next block (RFC 7541
 //!   §4.2: the smallest size since the last block, then the final one).
 
-use bytes::{BufMut, Bytes, BytesMut};
+mod encoder;
+mod huffman;
+
+use bytes::{Bytes, BytesMut};
 
 /// The dynamic table size both ends start with (RFC 9113 §6.5.2).
 pub const TABLE_SIZE_DEFAULT: usize = 4096;
@@ -89,21 +94,13 @@ impl HpackDecoder {
 }
 
 /// Encodes our header blocks. One per connection.
+#[derive(Debug)]
 pub struct HpackEncoder {
-    codec: loona_hpack::Encoder<'static>,
+    encoder: encoder::Encoder,
     /// The table size in use (what the peer's decoder was last told).
     table_size: usize,
     /// Changes not yet signalled: the smallest size since the last block, and the final one.
     pending: Option<(usize, usize)>,
-}
-
-impl std::fmt::Debug for HpackEncoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HpackEncoder")
-            .field("table_size", &self.table_size)
-            .field("pending", &self.pending)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Default for HpackEncoder {
@@ -115,8 +112,15 @@ impl Default for HpackEncoder {
 impl HpackEncoder {
     /// An encoder with the default table size.
     pub fn new() -> HpackEncoder {
+        HpackEncoder::with(encoder::Encoder::new(
+            TABLE_SIZE_DEFAULT,
+            encoder::Indexing::Selective,
+        ))
+    }
+
+    fn with(encoder: encoder::Encoder) -> HpackEncoder {
         HpackEncoder {
-            codec: loona_hpack::Encoder::new(),
+            encoder,
             table_size: TABLE_SIZE_DEFAULT,
             pending: None,
         }
@@ -130,7 +134,7 @@ impl HpackEncoder {
             .min(TABLE_SIZE_DEFAULT);
         let (smallest, _) = self.pending.unwrap_or((self.table_size, self.table_size));
         self.pending = Some((smallest.min(size), size));
-        self.codec.set_max_table_size(size);
+        self.encoder.set_max_size(size);
     }
 
     /// Appends the block for `fields` to `out`.
@@ -148,25 +152,13 @@ impl HpackEncoder {
             }
             self.table_size = last;
         }
-        let mut writer = out.writer();
-        self.codec
-            .encode_into(fields, &mut writer)
-            .expect("writing into memory cannot fail");
+        for (name, value) in fields {
+            self.encoder.encode_field(name, value, out);
+        }
     }
 }
 
 /// A dynamic table size update (RFC 7541 §6.3): `001` and a 5-bit prefix integer.
 fn write_size_update(size: usize, out: &mut BytesMut) {
-    const PREFIX_MAX: usize = 31;
-    if size < PREFIX_MAX {
-        out.put_u8(0x20 | size as u8);
-        return;
-    }
-    out.put_u8(0x20 | PREFIX_MAX as u8);
-    let mut rest = size - PREFIX_MAX;
-    while rest >= 128 {
-        out.put_u8((rest % 128) as u8 | 0x80);
-        rest /= 128;
-    }
-    out.put_u8(rest as u8);
+    encoder::encode_integer(size, 5, 0x20, out);
 }
