@@ -399,6 +399,116 @@ fn abort_resets_one_stream_and_the_connection_lives_on() {
     assert_eq!(peer.closed, None);
 }
 
+/// Twisted's test_terminatedRequest case "HEADERS+RST in one read", and its bug: Twisted
+/// drops the connection when HEADERS, RST_STREAM and another HEADERS arrive in one read. Here
+/// the reset stream is lost to the app and the next one is served.
+#[test]
+fn headers_reset_and_headers_in_one_read_serve_the_second_stream() {
+    let mut peer = Peer::ready();
+    let mut block = BytesMut::new();
+    let get = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", "/"),
+        (":authority", "localhost"),
+    ];
+    let mut wire = BytesMut::new();
+    for id in [1, 3] {
+        block.clear();
+        peer.hpack_out.encode(
+            get.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &mut block,
+        );
+        Frame::Headers {
+            stream: s(id),
+            priority: None,
+            fragment: block.clone().freeze(),
+            end_stream: true,
+            end_headers: true,
+        }
+        .write(&mut wire);
+        if id == 1 {
+            Frame::RstStream {
+                stream: s(1),
+                code: ErrorCode::Cancel,
+            }
+            .write(&mut wire);
+        }
+    }
+    peer.bytes(&wire);
+    let r1 = RequestId::from_sequence(1);
+    let events = peer.take_events();
+    assert!(events.contains(&Event::Lost { id: R0 }), "{events:?}");
+    peer.respond(r1, "b");
+    let frames = peer.frames();
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    assert_eq!(frames[2], data_frame(3, b"", true));
+    assert_eq!(peer.closed, None);
+}
+
+/// Twisted #8558, #8682, #8695: WINDOW_UPDATE for a closed or unknown stream, or with nothing
+/// queued, crashed the connection. Here one for a closed stream or with nothing queued
+/// changes nothing; one for a stream never opened is the connection error RFC 9113 §5.1 says.
+#[test]
+fn window_updates_for_closed_streams_or_nothing_queued_are_ignored() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.take_events();
+    for stream in [1, 0] {
+        peer.frame(Frame::WindowUpdate {
+            stream: s(stream),
+            increment: 100,
+        });
+    }
+    assert_eq!(peer.frames(), []);
+    assert_eq!(peer.closed, None);
+    peer.get(5, "/");
+    assert!(matches!(
+        peer.take_events()[..],
+        [Event::Request { .. }, Event::BodyEnd { .. }]
+    ));
+    peer.frame(Frame::WindowUpdate {
+        stream: s(7),
+        increment: 100,
+    });
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(5),
+            code: ErrorCode::ProtocolError,
+            debug: Bytes::new()
+        }]
+    );
+}
+
+/// Twisted's test_dataAndRstStream: a body then a reset in one read. Twisted acknowledges the
+/// connection's share only; here no window is owed for the reset stream, and the body the
+/// app never took goes back to the connection's window (no WINDOW_UPDATE for so little).
+#[test]
+fn data_then_reset_in_one_read_owes_no_stream_window() {
+    let mut peer = Peer::ready();
+    let post = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/"),
+        (":authority", "localhost"),
+    ];
+    peer.headers(1, &post, false);
+    let mut wire = BytesMut::new();
+    data_frame(1, b"hello", false).write(&mut wire);
+    Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::Cancel,
+    }
+    .write(&mut wire);
+    peer.bytes(&wire);
+    assert_eq!(peer.frames(), []);
+    assert!(peer.take_events().contains(&Event::Lost { id: R0 }));
+    assert_eq!(peer.closed, None);
+}
+
 #[test]
 fn ping_is_answered_and_a_client_push_promise_ends_the_connection() {
     let mut peer = Peer::ready();
