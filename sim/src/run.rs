@@ -120,6 +120,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         },
         pending: pending.clone(),
         ignore_transport_blocked: scenario.ignore_transport_blocked,
+        sabotage: scenario.sabotage,
         proxy: scenario.proxy.clone(),
         links: crate::link::Links::default(),
     };

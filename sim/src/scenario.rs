@@ -58,6 +58,9 @@ pub struct Scenario {
     /// Sabotage, for proving the checkers can fail: the engine is never told that the
     /// transport blocked.
     pub ignore_transport_blocked: bool,
+    /// Sabotage, for proving the checkers can fail: the engine breaks this promise
+    /// ([`crate::sabotage`]).
+    pub sabotage: Option<crate::sabotage::Sabotage>,
     /// A proxy run: the server is `twine proxy` in front of this origin (`app` is unused).
     pub proxy: Option<crate::proxy::ProxySetup>,
 }
@@ -83,6 +86,7 @@ impl Scenario {
             liveness_budget: Duration::from_secs(120),
             knobs: Vec::new(),
             ignore_transport_blocked: false,
+            sabotage: None,
             keep: None,
             proxy: None,
         }

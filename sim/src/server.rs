@@ -36,6 +36,8 @@ pub struct ServerEnv {
     /// Sabotage for the checkers' own tests: the driver never tells the engine the transport
     /// blocked.
     pub ignore_transport_blocked: bool,
+    /// Sabotage for the checkers' own tests: the engine breaks this promise.
+    pub sabotage: Option<crate::sabotage::Sabotage>,
     /// In a proxy run, the server is `twine proxy`: this is what it forwards to, and `app` is
     /// not used.
     pub proxy: Option<crate::proxy::ProxySetup>,
@@ -91,7 +93,13 @@ async fn serve_connection(
         connection: Some(from),
         ..RunOptions::default()
     };
-    let end = run_connection(stream, channel, &mut app, clock, &mut observer, options).await;
+    let end = match env.sabotage {
+        None => run_connection(stream, channel, &mut app, clock, &mut observer, options).await,
+        Some(sabotage) => {
+            let channel = crate::sabotage::Sabotaged::new(channel, sabotage);
+            run_connection(stream, channel, &mut app, clock, &mut observer, options).await
+        }
+    };
     let ended = match end.reason {
         CloseReason::Graceful => ServerEvent::SocketClosed,
         CloseReason::Abort => ServerEvent::SocketAborted,
