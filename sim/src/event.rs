@@ -72,6 +72,14 @@ pub enum Event {
         /// What.
         event: ServerEvent,
     },
+    /// In a proxy run: an engine input or output of the proxy's own client connection `conn`
+    /// to the origin (`p0`, `p1`, ... in the order the proxy opened them).
+    ProxyClient {
+        /// The proxy's upstream connection number.
+        conn: u32,
+        /// What.
+        event: ServerEvent,
+    },
     /// In a proxy run with a scripted origin: the origin read these bytes from the proxy.
     UpstreamReceived {
         /// The origin's connection number.
@@ -144,6 +152,7 @@ impl Event {
             Event::Fault { .. } => "!  ",
             Event::Violation { .. } => "✗  ",
             Event::Upstream { .. } => "u  ",
+            Event::ProxyClient { .. } => "p  ",
             Event::UpstreamReceived { .. } => "p→u",
             Event::UpstreamSent { .. } => "u→p",
         }
@@ -163,6 +172,7 @@ impl fmt::Display for Event {
             Event::Fault { fault, .. } => fault.fmt(f),
             Event::Violation { violation } => violation.fmt(f),
             Event::Upstream { conn, event } => write!(f, "u{conn} {event}"),
+            Event::ProxyClient { conn, event } => write!(f, "p{conn} {event}"),
             Event::UpstreamReceived { conn, bytes } | Event::UpstreamSent { conn, bytes } => {
                 write!(f, "u{conn} {}", crate::escape::escape(bytes))
             }
@@ -310,6 +320,24 @@ pub enum ServerEvent {
         /// The automatic response's status.
         status: u16,
     },
+    /// Output, client role: an informational (1xx) response to a request.
+    Informational {
+        /// The request.
+        #[serde(serialize_with = "display")]
+        id: RequestId,
+        /// Its status.
+        status: u16,
+    },
+    /// Output, client role: the final response head to a request.
+    Response {
+        /// The request.
+        #[serde(serialize_with = "display")]
+        id: RequestId,
+        /// Its status.
+        status: u16,
+    },
+    /// Output, client role: the exchange that ended left the connection open and idle.
+    Reusable,
     /// Output: an engine event this harness does not know yet.
     OtherEvent {
         /// Its debug form, for people.
@@ -388,6 +416,11 @@ impl fmt::Display for ServerEvent {
                 Some(id) => write!(f, "event protocol error {id}: {kind} ({status})"),
                 None => write!(f, "event protocol error: {kind} ({status})"),
             },
+            ServerEvent::Informational { id, status } => {
+                write!(f, "event informational {id} {status}")
+            }
+            ServerEvent::Response { id, status } => write!(f, "event response {id} {status}"),
+            ServerEvent::Reusable => f.write_str("event reusable"),
             ServerEvent::OtherEvent { debug } => write!(f, "event {debug}"),
             ServerEvent::Producer { request, state } => {
                 write!(f, "producer {request} {}", lower(state))
@@ -497,6 +530,15 @@ pub enum AppAction {
     },
     /// Finish what is in flight, then close (shutdown).
     Drain,
+    /// Client role: send a request.
+    SendRequest {
+        /// Its method.
+        #[serde(serialize_with = "method_str")]
+        method: Method,
+        /// Its target.
+        #[serde(serialize_with = "escaped")]
+        target: Bytes,
+    },
     /// A command this harness does not know yet.
     Other {
         /// Its debug form, for people.
@@ -525,6 +567,11 @@ impl fmt::Display for AppAction {
                 bytes,
             } => write!(f, "respond {request} {status} with {bytes} bytes"),
             AppAction::Close { request } => write!(f, "close {request}"),
+            AppAction::SendRequest { method, target } => write!(
+                f,
+                "send request {method:?} {}",
+                String::from_utf8_lossy(target)
+            ),
             AppAction::Abort { request } => write!(f, "abort {request}"),
             AppAction::RegisterProducer { request, kind } => {
                 write!(f, "register {} producer {request}", lower(kind))

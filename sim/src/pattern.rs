@@ -243,7 +243,7 @@ fn app_request(command: &AppAction) -> Option<RequestId> {
         | AppAction::Abort { request }
         | AppAction::RegisterProducer { request, .. }
         | AppAction::UnregisterProducer { request } => Some(*request),
-        AppAction::Drain | AppAction::Other { .. } => None,
+        AppAction::Drain | AppAction::SendRequest { .. } | AppAction::Other { .. } => None,
     }
 }
 

@@ -15,9 +15,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use twine_driver::proxy::{UpstreamPool, UpstreamTask};
-use twine_driver::{run_connection, Clock, Observer, RunOptions};
+use twine_driver::{run_connection, Clock, RunOptions};
 use twine_engine::proxy::ProxyConfig;
-use twine_engine::{Channel, ClientConfig, CloseReason, Config, Input, Instant, Output};
+use twine_engine::{Channel, ClientConfig, CloseReason, Config};
 
 use crate::event::{Event, ServerEvent};
 use crate::link::{End, Links, Windowed};
@@ -93,7 +93,7 @@ pub(crate) type SimPool = Arc<UpstreamPool<Box<dyn Fn(UpstreamTask)>>>;
 /// `pending`.
 pub(crate) fn upstream_pool(
     setup: &ProxySetup,
-    pending: Pending,
+    (recorder, net, pending): (Recorder, crate::net::Network, Pending),
     links: Links,
     clock: Clock,
 ) -> SimPool {
@@ -103,10 +103,11 @@ pub(crate) fn upstream_pool(
         let n = made.get();
         made.set(n + 1);
         let (client, pending, links) = (client.clone(), pending.clone(), links.clone());
+        let (recorder, net) = (recorder.clone(), net.clone());
         tokio::task::spawn_local(async move {
             let engine = Engine::ProxyClient(n);
             let _ended = Ended(pending.clone(), engine);
-            let mut observer = PendingObserver { pending, engine };
+            let mut observer = TraceObserver::new(recorder, net, pending, Sink::ProxyClient(n));
             let connect = async move {
                 let stream = turmoil::net::TcpStream::connect(ORIGIN).await?;
                 let port = stream.local_addr()?.port();
@@ -147,24 +148,6 @@ struct Ended(Pending, Engine);
 impl Drop for Ended {
     fn drop(&mut self) {
         self.0.ended(self.1);
-    }
-}
-
-/// Reports an engine's timers and closing to `pending`, and nothing to the trace.
-struct PendingObserver {
-    pending: Pending,
-    engine: Engine,
-}
-
-impl Observer for PendingObserver {
-    fn on_input(&mut self, _input: &Input<'_>) {}
-
-    fn on_output(&mut self, _now: Instant, output: &Output) {
-        match output {
-            Output::Timer { timer, change } => self.pending.timer(self.engine, *timer, *change),
-            Output::Close(_) => self.pending.closing(self.engine),
-            _ => {}
-        }
     }
 }
 

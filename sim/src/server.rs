@@ -52,7 +52,12 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     // One pool per incarnation of the host: a restart loses its upstream connections too.
     let pool = env.proxy.as_ref().map(|setup| {
-        crate::proxy::upstream_pool(setup, env.pending.clone(), env.links.clone(), clock)
+        let world = (
+            env.world.recorder.clone(),
+            env.world.net.clone(),
+            env.pending.clone(),
+        );
+        crate::proxy::upstream_pool(setup, world, env.links.clone(), clock)
     });
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -143,6 +148,8 @@ pub(crate) enum Sink {
     Server(u16),
     /// The origin's n-th connection, in a proxy run.
     Origin(u32),
+    /// The proxy's n-th connection to the origin (its client role), in a proxy run.
+    ProxyClient(u32),
 }
 
 /// Writes the engine's inputs and outputs into the trace. Bytes are not repeated here: the
@@ -179,6 +186,9 @@ impl TraceObserver {
         match self.sink {
             Sink::Server(port) => self.recorder.record_peer(port, Event::server(event)),
             Sink::Origin(conn) => self.recorder.record(None, Event::Upstream { conn, event }),
+            Sink::ProxyClient(conn) => self
+                .recorder
+                .record(None, Event::ProxyClient { conn, event }),
         }
     }
 
@@ -186,6 +196,7 @@ impl TraceObserver {
         match self.sink {
             Sink::Server(port) => Engine::Server(port),
             Sink::Origin(conn) => Engine::Origin(conn),
+            Sink::ProxyClient(conn) => Engine::ProxyClient(conn),
         }
     }
 }
@@ -302,6 +313,10 @@ fn app_action(command: &AppCommand) -> AppAction {
             AppAction::UnregisterProducer { request: *request }
         }
         AppCommand::Drain => AppAction::Drain,
+        AppCommand::SendRequest { head } => AppAction::SendRequest {
+            method: head.method.clone(),
+            target: head.target.clone(),
+        },
         other => AppAction::Other {
             debug: format!("{other:?}"),
         },
@@ -324,6 +339,15 @@ fn engine_event(event: &EngineEvent) -> ServerEvent {
         EngineEvent::BodyEnd { id } => ServerEvent::BodyEnd { id: *id },
         EngineEvent::Pull { id } => ServerEvent::Pull { id: *id },
         EngineEvent::Lost { id } => ServerEvent::Lost { id: *id },
+        EngineEvent::Informational { id, head } => ServerEvent::Informational {
+            id: *id,
+            status: head.status,
+        },
+        EngineEvent::Response { id, head, .. } => ServerEvent::Response {
+            id: *id,
+            status: head.status,
+        },
+        EngineEvent::Reusable => ServerEvent::Reusable,
         EngineEvent::ProtocolError { id, error } => ServerEvent::ProtocolError {
             id: *id,
             kind: error.kind,
