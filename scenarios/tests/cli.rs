@@ -182,3 +182,35 @@ fn mistakes_are_one_line_and_exit_2() {
         );
     }
 }
+
+#[test]
+fn faults_help_names_every_fault_kind_and_each_is_accepted() {
+    for command in ["run", "replay"] {
+        let help = stdout(&twine(&[command, "--help"]));
+        // clap wraps the help; compare it without line breaks.
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for knob in twine_sim::Knob::ALL {
+            assert!(
+                help.contains(knob.name()),
+                "{command} --help lacks {}",
+                knob.name()
+            );
+        }
+    }
+    for knob in twine_sim::Knob::ALL {
+        let output = twine(&[
+            "run",
+            "keep_alive/http10_keep_alive",
+            "--seed",
+            "3",
+            "--faults",
+            knob.name(),
+        ]);
+        assert!(
+            output.status.success(),
+            "--faults {}: {}",
+            knob.name(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
