@@ -259,8 +259,12 @@ for stream in sorted(results):
     print(results[stream][0], results[stream][1])
 "#;
 
+/// `twine serve` arguments, and the paths asked of that app with the `status length` each
+/// must get.
+type AppCase = (Vec<String>, Vec<(&'static str, &'static str)>);
+
 /// Every built-in app with the paths asked of it and the `status length` each must get.
-fn every_app(root: &str) -> Vec<(Vec<String>, Vec<(&'static str, &'static str)>)> {
+fn every_app(root: &str) -> Vec<AppCase> {
     let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
     vec![
         (args(&["--app", "hello"]), vec![("/", "200 12")]),
