@@ -19,4 +19,5 @@ scenarios!("http2":
     window_closed_before_producing,
     ping_flood_not_read,
     hpack_bomb,
+    slow_headers_frame,
 );

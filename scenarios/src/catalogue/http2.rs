@@ -17,7 +17,8 @@ use twine_engine::h2::frame::{
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
 use twine_engine::{ProducerKind, ProducerState, RequestId, Timer};
 use twine_sim::pattern::{
-    app, client, finish, lost, producer, server, server_where, timer_fired, timer_set,
+    app, client, finish, lost, producer, server, server_where, timer_cancelled, timer_fired,
+    timer_set,
 };
 use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
 use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
@@ -491,6 +492,31 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/hpack_bomb", app_factory::<Echo>(), &script)
         },
         expect: |o| all([answered(o, 1, &[200], b""), answered(o, 3, &[431], b""), answered(o, 5, &[200], b"")]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "slow_headers_frame",
+        about: "a HEADERS frame dribbled a few bytes every 300 ms, arriving over longer than the idle time: the connection is not idle, the head deadline runs and the request is served (the swarm found the idle timer cutting it)",
+        seed: 1,
+        build: |_| {
+            let preface = H2Script::new();
+            let mut request = H2Script::empty();
+            request.headers(1, &[(":method", "GET"), (":scheme", "http"), (":path", "/slow"), (":authority", "sim"), ("x-padding", "0123456789abcdefghij")], true);
+            let mut s = Scenario::new("http2/slow_headers_frame", quick_config(), app_factory::<Echo>());
+            let client = ClientScript::new().send(preface.bytes()).send_in(request.bytes(), twine_sim::Fragments::Each(4), Duration::from_millis(300));
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            let head = app(AppAction::Head { request: R0, status: 200 });
+            let idle = timer_fired(Timer::IdleKeepAlive);
+            let cut = before_first(o, &head).iter().any(|e| idle.matches(e));
+            all([
+                answered(o, 1, &[200], b""),
+                if cut { failed_on(0, "the idle timer fired before the request was served".into()) } else { Vec::new() },
+                in_order(o, &[timer_cancelled(Timer::HeaderRead), timer_set(Timer::HeaderRead), head]),
+            ])
+        },
     },
     Entry {
         family: FAMILY,
