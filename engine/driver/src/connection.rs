@@ -124,6 +124,13 @@ struct Driver<'a, S, C, A, O> {
     read_buf: BytesMut,
     /// The next read's size: grows while reads fill it, shrinks when they come back small.
     read_size: usize,
+    /// The bounds of `read_size` ([`RunOptions`]).
+    read_bytes_min: usize,
+    read_bytes_max: usize,
+    /// How long the last bytes may take after a graceful close ([`RunOptions`]).
+    flush_timeout: Duration,
+    /// The drain signal's receiver, read when it fires ([`RunOptions`]).
+    drain: Option<watch::Receiver<bool>>,
     /// We told the channel the transport is blocked.
     blocked: bool,
     shutdown_pending: bool,
@@ -141,21 +148,35 @@ struct Driver<'a, S, C, A, O> {
 
 /// Runs one connection (a server [`Channel`](twine_engine::Channel) or a
 /// [`ClientConnection`](twine_engine::ClientConnection)) until it closes.
-pub async fn run_connection<S, C, A, O>(
+///
+/// Not an `async fn`: its arguments go into the driver before the future exists, so the
+/// future holds them once (an `async fn` keeps its arguments for its whole life beside what
+/// they were moved into; a connection's task is its idle cost).
+pub fn run_connection<'a, S, C, A, O>(
     stream: S,
     channel: C,
-    app: &mut A,
+    app: &'a mut A,
     clock: Clock,
-    observer: &mut O,
-    mut options: RunOptions,
-) -> ConnectionEnd<S>
+    observer: &'a mut O,
+    options: RunOptions,
+) -> impl Future<Output = ConnectionEnd<S>> + 'a
 where
-    S: AsyncRead + AsyncWrite + Unpin,
-    C: Connection,
+    S: AsyncRead + AsyncWrite + Unpin + 'a,
+    C: Connection + 'a,
     A: App,
     O: Observer,
 {
-    if let Some(info) = &options.connection {
+    let RunOptions {
+        read_bytes_max,
+        read_bytes_min,
+        drain,
+        flush_timeout,
+        report_blocked,
+        connection,
+    } = options;
+    // Told before anything else, as the future's first step would: the caller awaits it at
+    // once, and the app's first event can only come from that.
+    if let Some(info) = &connection {
         app.on_connect(clock.now(), info);
     }
     let (reader, writer) = tokio::io::split(stream);
@@ -171,20 +192,26 @@ where
         commands: Vec::new(),
         pulls: Vec::new(),
         read_buf: BytesMut::new(),
-        read_size: options.read_bytes_min,
+        read_size: read_bytes_min,
+        read_bytes_min,
+        read_bytes_max,
+        flush_timeout,
         blocked: false,
         shutdown_pending: false,
         close: None,
         peer_eof: false,
-        report_blocked: options.report_blocked,
+        report_blocked,
         drain_sent: false,
         alarm: Alarm::new(),
-        drain_signal: Box::pin(drain_signal(options.drain.clone())),
+        drain_signal: Box::pin(drain_signal(drain.clone())),
+        drain,
     };
-    let reason = driver.run(&mut options).await;
-    ConnectionEnd {
-        stream: driver.reader.unsplit(driver.writer),
-        reason,
+    async move {
+        let reason = driver.run().await;
+        ConnectionEnd {
+            stream: driver.reader.unsplit(driver.writer),
+            reason,
+        }
     }
 }
 
@@ -195,10 +222,10 @@ where
     A: App,
     O: Observer,
 {
-    async fn run(&mut self, options: &mut RunOptions) -> CloseReason {
+    async fn run(&mut self) -> CloseReason {
         loop {
             self.now = self.clock.now();
-            self.deliver_drain(options);
+            self.deliver_drain();
             self.drain_outputs();
             if !self.commands.is_empty() {
                 self.feed_commands();
@@ -208,7 +235,7 @@ where
                 continue;
             }
             if let Some(reason) = self.close {
-                return self.finish(reason, options.flush_timeout).await;
+                return self.finish(reason, self.flush_timeout).await;
             }
             if self.shutdown_pending && self.queue.is_empty() {
                 self.shutdown_pending = false;
@@ -219,7 +246,7 @@ where
             if self.queue.is_empty() && (self.deliver_pulls() || self.produce()) {
                 continue;
             }
-            self.wait(options).await;
+            self.wait().await;
         }
     }
 
@@ -364,13 +391,13 @@ where
 
     /// Waits for the first of: the socket taking bytes, bytes or EOF from the peer, the next
     /// deadline, a drain signal. `biased`, so the order is fixed and a simulation replays.
-    async fn wait(&mut self, options: &mut RunOptions) {
+    async fn wait(&mut self) {
         let window = if self.peer_eof {
             0
         } else {
             self.channel.recv_window()
         };
-        let read_len = window.min(self.read_size).min(options.read_bytes_max);
+        let read_len = window.min(self.read_size).min(self.read_bytes_max);
         let deadline = self
             .channel
             .poll_timeout()
@@ -408,7 +435,7 @@ where
             Wake::Written(_) => {
                 self.lose_connection();
             }
-            Wake::Read(read) => self.handle_read(read, read_len, options),
+            Wake::Read(read) => self.handle_read(read, read_len),
             Wake::Alarm => {
                 self.alarm.fired();
                 // The alarm may ring before the deadline it was set for moved later; then
@@ -426,9 +453,9 @@ where
 
     /// Tells the channel to drain once the signal is up. Checked at the top of every turn: the
     /// signal may come while another branch wins the wait, and it is never missed then.
-    fn deliver_drain(&mut self, options: &RunOptions) {
+    fn deliver_drain(&mut self) {
         // `drain_sent` first: once sent, the hot path never touches the watch's lock.
-        if !self.drain_sent && options.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
+        if !self.drain_sent && self.drain.as_ref().is_some_and(|rx| *rx.borrow()) {
             self.send_drain();
         }
     }
@@ -445,7 +472,7 @@ where
         });
     }
 
-    fn handle_read(&mut self, read: io::Result<usize>, read_len: usize, options: &RunOptions) {
+    fn handle_read(&mut self, read: io::Result<usize>, read_len: usize) {
         let now = self.now;
         match read {
             Ok(0) => {
@@ -459,7 +486,7 @@ where
                     now,
                     bytes: &buf[..n],
                 });
-                let (min, max) = (options.read_bytes_min, options.read_bytes_max);
+                let (min, max) = (self.read_bytes_min, self.read_bytes_max);
                 self.read_size = adapt_read_size(self.read_size, n, read_len, min, max);
                 buf.clear();
                 if buf.capacity() > 2 * self.read_size {

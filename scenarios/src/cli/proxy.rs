@@ -1,6 +1,7 @@
 //! `twine proxy`: the engine as a reverse proxy in front of one HTTP/1.1 server, with the
 //! same first line, flags, signals and drain as `twine serve` (`listener.rs`).
 
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -129,32 +130,38 @@ fn open_upstream(
     });
 }
 
-async fn proxy_connection<F: Fn(UpstreamTask)>(
+/// One client connection of the proxy. Not an `async fn`, for the reason `serve_connection`
+/// gives: what the handshake does not need waits in a box, not in the task for its life.
+fn proxy_connection<F: Fn(UpstreamTask)>(
     accepted: Accepted,
     config: ProxyConfig,
     pool: Arc<UpstreamPool<F>>,
-) {
+) -> impl Future<Output = ()> {
     let from = ConnectionInfo {
         peer: accepted.peer,
         local: accepted.local,
         secure: accepted.stream.is_secure(),
     };
-    let Some(stream) = accepted.stream.establish().await else {
-        return;
-    };
-    let mut app = Proxy::new(config, from, pool);
-    let mut log = accepted.log;
-    let end = run_connection(
+    let Accepted {
         stream,
-        accepted.channel,
-        &mut app,
-        accepted.clock,
-        &mut log,
-        accepted.options,
-    )
-    .await;
-    if end.reason == CloseReason::Abort {
-        // An abort is a reset: the client must not mistake a cut response for a whole one.
-        let _ = end.stream.tcp().set_zero_linger();
+        channel,
+        clock,
+        options,
+        log,
+        ..
+    } = accepted;
+    let rest = Box::new((from, channel, clock, options, log, config, pool));
+    async move {
+        let Some(stream) = stream.establish().await else {
+            return;
+        };
+        let (from, channel, clock, options, mut log, config, pool) = *rest;
+        let mut app = Proxy::new(config, from, pool);
+        let end = run_connection(stream, channel, &mut app, clock, &mut log, options).await;
+        if end.reason == CloseReason::Abort {
+            // An abort is a reset: the client must not mistake a cut response for a whole
+            // one.
+            let _ = end.stream.tcp().set_zero_linger();
+        }
     }
 }

@@ -1,17 +1,16 @@
 //! `twine serve`: the engine as a real server on tokio sockets, with a built-in app
 //! (`listener.rs` has the socket, the flags, the signals and the drain).
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
-use twine_driver::{run_connection, App, Clock, RunOptions};
-use twine_engine::{AutoConnection, CloseReason};
+use twine_driver::run_connection;
+use twine_engine::CloseReason;
 
-use super::access_log::ConnectionLog;
 use super::listener::{run_server, Accepted, ServerArgs};
-use super::tls::Transport;
 use super::Failure;
 
 /// Arguments of `twine serve`.
@@ -68,40 +67,50 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-async fn serve_connection(accepted: Accepted, app: AppChoice) {
+/// One connection, from its handshake to its close. Not an `async fn`, and what the
+/// handshake does not need waits in a box: a future keeps everything it captured for its whole
+/// life, and a connection's task is its idle cost.
+fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = ()> {
     let Accepted {
         stream,
         channel,
         clock,
         options,
-        mut log,
+        log,
         ..
     } = accepted;
-    let Some(stream) = stream.establish().await else {
-        return;
-    };
-    let log = &mut log;
-    let end = match app {
-        AppChoice::Echo => run_with(stream, channel, Echo::new(), clock, log, options).await,
-        AppChoice::Hello => run_with(stream, channel, Hello::new(), clock, log, options).await,
-        AppChoice::Stream => run_with(stream, channel, Stream::new(), clock, log, options).await,
-        AppChoice::Api => run_with(stream, channel, Api::new(), clock, log, options).await,
-        AppChoice::Static(files) => run_with(stream, channel, files, clock, log, options).await,
-    };
-    if end.1 == CloseReason::Abort {
-        // An abort is a reset: the peer must not mistake a truncated response for a whole one.
-        let _ = end.0.tcp().set_zero_linger();
+    let rest = Box::new((channel, clock, options, log, app));
+    async move {
+        let Some(stream) = stream.establish().await else {
+            return;
+        };
+        let (channel, clock, options, mut log, app) = *rest;
+        let log = &mut log;
+        let end = match app {
+            AppChoice::Echo => {
+                let mut app = Echo::new();
+                run_connection(stream, channel, &mut app, clock, log, options).await
+            }
+            AppChoice::Hello => {
+                let mut app = Hello::new();
+                run_connection(stream, channel, &mut app, clock, log, options).await
+            }
+            AppChoice::Stream => {
+                let mut app = Stream::new();
+                run_connection(stream, channel, &mut app, clock, log, options).await
+            }
+            AppChoice::Api => {
+                let mut app = Api::new();
+                run_connection(stream, channel, &mut app, clock, log, options).await
+            }
+            AppChoice::Static(mut files) => {
+                run_connection(stream, channel, &mut files, clock, log, options).await
+            }
+        };
+        if end.reason == CloseReason::Abort {
+            // An abort is a reset: the peer must not mistake a truncated response for a
+            // whole one.
+            let _ = end.stream.tcp().set_zero_linger();
+        }
     }
-}
-
-async fn run_with<A: App>(
-    stream: Transport,
-    channel: AutoConnection,
-    mut app: A,
-    clock: Clock,
-    log: &mut ConnectionLog,
-    options: RunOptions,
-) -> (Transport, CloseReason) {
-    let end = run_connection(stream, channel, &mut app, clock, log, options).await;
-    (end.stream, end.reason)
 }

@@ -130,7 +130,13 @@ impl Incoming {
             return Some(Transport::Plain(self.tcp));
         };
         let peer = self.tcp.peer_addr().ok();
-        match tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(self.tcp)).await {
+        // Boxed: the handshake's state (a whole rustls connection) lives on the heap only
+        // while it runs, instead of in every connection's task for its whole life, TLS or not.
+        let handshake = Box::pin(tokio::time::timeout(
+            tls.handshake_timeout,
+            tls.acceptor.accept(self.tcp),
+        ));
+        match handshake.await {
             Ok(Ok(stream)) => Some(Transport::Tls(Box::new(stream))),
             Ok(Err(error)) => {
                 debug!(?peer, "TLS handshake failed: {error}");
