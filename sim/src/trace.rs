@@ -36,7 +36,7 @@ pub use crate::escape::{digest, escape, escape_all};
 use crate::event::{AppAction, Decision, Event, Fault, ServerEvent};
 use crate::h2_frames;
 use crate::net::Network;
-use twine_engine::TimerChange;
+use twine_engine::{RequestId, TimerChange};
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -425,22 +425,9 @@ fn shape_of(event: &Event) -> Event {
         Event::ClientSent { bytes } | Event::ClientReceived { bytes } => {
             *bytes = Default::default()
         }
-        Event::Server { event } => match event {
-            ServerEvent::Read { bytes }
-            | ServerEvent::Write { bytes }
-            | ServerEvent::Body { bytes, .. }
-            | ServerEvent::App {
-                command: AppAction::Body { bytes, .. } | AppAction::BodyParts { bytes, .. },
-            } => *bytes = 0,
-            ServerEvent::App {
-                command: AppAction::Consume { bytes, .. },
-            } => *bytes = 0,
-            ServerEvent::Timer {
-                change: change @ TimerChange::Set(_),
-                ..
-            } => *change = TimerChange::Set(twine_engine::Instant::ZERO),
-            _ => {}
-        },
+        Event::Server { event }
+        | Event::Upstream { event, .. }
+        | Event::ProxyClient { event, .. } => blank_server_event(event),
         Event::Fault { fault, decision } => {
             *decision = decision.map(|(conn, _)| (conn, 0));
             match fault {
@@ -454,6 +441,51 @@ fn shape_of(event: &Event) -> Event {
         _ => {}
     }
     shape
+}
+
+/// An engine event with its sizes, deadlines and request ids blanked: the same work for the
+/// next request (a hundred streams answered alike) has the same shape.
+fn blank_server_event(event: &mut ServerEvent) {
+    const ANY: RequestId = RequestId::from_sequence(0);
+    match event {
+        ServerEvent::Read { bytes } | ServerEvent::Write { bytes } => *bytes = 0,
+        ServerEvent::Body { id, bytes } => (*id, *bytes) = (ANY, 0),
+        ServerEvent::Request { id, .. }
+        | ServerEvent::BodyEnd { id }
+        | ServerEvent::Pull { id }
+        | ServerEvent::Lost { id }
+        | ServerEvent::Informational { id, .. }
+        | ServerEvent::Response { id, .. } => *id = ANY,
+        ServerEvent::ProtocolError { id, .. } => *id = id.map(|_| ANY),
+        ServerEvent::Producer { request, .. } => *request = ANY,
+        ServerEvent::App { command } | ServerEvent::AppRefused { command, .. } => {
+            blank_command(command)
+        }
+        ServerEvent::Timer {
+            change: change @ TimerChange::Set(_),
+            ..
+        } => *change = TimerChange::Set(twine_engine::Instant::ZERO),
+        _ => {}
+    }
+}
+
+/// An app command with its sizes and request id blanked.
+fn blank_command(command: &mut AppAction) {
+    const ANY: RequestId = RequestId::from_sequence(0);
+    match command {
+        AppAction::Consume { request, bytes } => (*request, *bytes) = (ANY, 0),
+        AppAction::Body { request, bytes } => (*request, *bytes) = (ANY, 0),
+        AppAction::BodyParts { request, bytes, .. } => (*request, *bytes) = (ANY, 0),
+        AppAction::Respond { request, bytes, .. } => (*request, *bytes) = (ANY, 0),
+        AppAction::Informational { request, .. }
+        | AppAction::Head { request, .. }
+        | AppAction::Finish { request }
+        | AppAction::Close { request }
+        | AppAction::Abort { request }
+        | AppAction::RegisterProducer { request, .. }
+        | AppAction::UnregisterProducer { request } => *request = ANY,
+        AppAction::Drain | AppAction::SendRequest { .. } | AppAction::Other { .. } => {}
+    }
 }
 
 /// Whether an event only moves bytes: what a transfer fold hides.
@@ -674,5 +706,29 @@ mod tests {
             at(1, 0, Event::server(ServerEvent::SocketClosed)),
         ];
         assert_eq!(Trace { entries }.to_text().lines().count(), 3);
+    }
+
+    /// The same work for one request after another (a hundred streams answered alike) folds
+    /// though the request ids differ, as sizes may; the first and last blocks stay whole.
+    #[test]
+    fn blocks_that_differ_only_in_request_ids_fold() {
+        let entries: Vec<Entry> = (0..6u64)
+            .flat_map(|i| {
+                let id = RequestId::from_sequence(i);
+                [
+                    at(1, 0, Event::server(ServerEvent::BodyEnd { id })),
+                    at(1, 0, Event::server(ServerEvent::Lost { id })),
+                ]
+            })
+            .collect();
+        let text = Trace { entries }.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(lines[0], "     1.000ms c0  s   event body end req#0");
+        assert!(
+            lines[2].starts_with("     1.000ms c0  ⋮   4 more like the 2 lines above, to 1.000ms"),
+            "{text}"
+        );
+        assert_eq!(lines[4], "     1.000ms c0  s   event lost req#5");
     }
 }

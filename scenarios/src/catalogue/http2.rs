@@ -361,10 +361,13 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "hundred_streams_one_stalled",
-        about: "100 concurrent streams, one of which the client never grants window: the other 99 are answered in full past the connection's initial window, the stalled one holds at its 65 535 bytes until the send stall timer ends the connection with GOAWAY(FLOW_CONTROL_ERROR)",
+        about: "100 concurrent streams on a connection window opened to 1 MiB, one stream the client never grants window: the other 99 are answered in full, the stalled one holds at its 65 535 bytes until the send stall timer ends the connection with GOAWAY(FLOW_CONTROL_ERROR)",
         seed: 1,
         build: |_| {
             let mut script = H2Script::new();
+            // As nghttp2 and curl do: the connection's window opened wide at once, so only
+            // the stalled stream's own window holds anything back.
+            script.frame(Frame::WindowUpdate { stream: StreamId::new(0), increment: 1 << 20 });
             script.request(1, "GET", "/stream/100000", true);
             for id in (3..=199).step_by(2) {
                 script.request(id, "GET", "/stream/5000", true);

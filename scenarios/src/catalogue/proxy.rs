@@ -329,7 +329,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy("proxy/slow_client_pauses_the_origin", origin_app(app::<Stream>()));
             s.clients.push(ClientScript::new().send("GET /stream/300000 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
-            s.faults = super::slow_reader(8192, 1024);
+            s.faults = super::slow_reader(32_768, 4096);
             s
         },
         expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[producer(0, ProducerState::Paused), upstream(|e| matches!(e, ServerEvent::Producer { state: ProducerState::Paused, .. })), client(ClientEvent::Eof)])]),
