@@ -2,14 +2,14 @@
 //! curl (`--http2-prior-knowledge`, one request per connection: curl 7.88 cannot reuse a
 //! prior-knowledge connection, whatever the server), Python's `h2` for several streams on
 //! one connection, and h2load (nghttp2) with ten connections of ten streams; curl, Python's
-//! `h2` and h2load each against every built-in app. Skipped with a note when a client is missing (`.ci/run` installs them all).
+//! `h2` and h2load each against every built-in app. Skipped with a note when a client is
+//! missing (`.ci/run` installs them all).
 
 mod common;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 
-use common::curl::{curl, have_curl, url, TempFile};
+use common::curl::{curl, have_curl, have_tool, url, TempFile};
 use common::{check_stream_pattern, Server};
 
 #[test]
@@ -65,108 +65,24 @@ fn http1_still_answers_on_the_same_port() {
     assert_eq!(response.status, 200);
 }
 
-/// argv: the server's address. Two requests one after the other, then three at once on the
-/// same connection; prints `status length` per response, in stream order.
-const PYTHON_H2_CLIENT: &str = r#"
-import socket, sys
-import h2.config, h2.connection, h2.events
-
-host, port = sys.argv[1].rsplit(":", 1)
-sock = socket.create_connection((host, int(port)), timeout=20)
-conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-conn.initiate_connection()
-sock.sendall(conn.data_to_send())
-results = {}
-
-def request(stream, path):
-    headers = [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", "t")]
-    conn.send_headers(stream, headers, end_stream=True)
-    results[stream] = [None, 0]
-
-def run_until(streams):
-    open_streams = set(streams)
-    sock.sendall(conn.data_to_send())
-    while open_streams:
-        data = sock.recv(65536)
-        if not data:
-            sys.exit("EOF with streams open: %r" % sorted(open_streams))
-        for event in conn.receive_data(data):
-            if isinstance(event, h2.events.ResponseReceived):
-                results[event.stream_id][0] = dict(event.headers)[b":status"].decode()
-            elif isinstance(event, h2.events.DataReceived):
-                results[event.stream_id][1] += len(event.data)
-                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, h2.events.StreamEnded):
-                open_streams.discard(event.stream_id)
-            elif isinstance(event, h2.events.ConnectionTerminated):
-                sys.exit("GOAWAY: %r" % event)
-        sock.sendall(conn.data_to_send())
-
-request(1, "/stream/10")
-run_until([1])
-request(3, "/stream/20")
-run_until([3])
-request(5, "/stream/300000")
-request(7, "/pull/200000")
-request(9, "/nothing")
-run_until([5, 7, 9])
-for stream in sorted(results):
-    print(stream, results[stream][0], results[stream][1])
-"#;
-
 #[test]
 fn many_streams_share_one_connection() {
-    let python_h2 = Command::new("python3")
-        .args(["-c", "import h2"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !python_h2 {
-        eprintln!("note: python3 with the h2 package is missing; skipping this test");
+    if !have_python_h2() {
         return;
     }
     let server = Server::start(&["--app", "stream"]);
-    let address = server.addr.to_string();
-    let mut child = Command::new("python3")
-        .args(["-c", PYTHON_H2_CLIENT, &address])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let status = child.wait().expect("python3 ends");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "{err}");
+    let paths = [
+        "/stream/10",
+        "/stream/20",
+        "/stream/300000",
+        "/pull/200000",
+        "/nothing",
+    ];
+    let got = python_h2_get(&server, &paths);
     assert_eq!(
-        out,
-        "1 200 10\n3 200 20\n5 200 300000\n7 200 200000\n9 404 10\n"
+        got,
+        ["200 10", "200 20", "200 300000", "200 200000", "404 10"]
     );
-}
-
-/// Whether h2load (nghttp2) runs; prints a note when it does not.
-fn have_h2load() -> bool {
-    let ok = Command::new("h2load")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("note: h2load is not on PATH; skipping this test");
-    }
-    ok
 }
 
 /// h2load against `path`: `requests` requests over ten connections of ten concurrent streams
@@ -202,7 +118,7 @@ fn h2load(server: &Server, path: &str, requests: usize, body_len: usize, upload:
 
 #[test]
 fn h2load_loads_every_builtin_app() {
-    if !have_h2load() {
+    if !have_tool("h2load") {
         return;
     }
     let upload = TempFile::new("h2load-upload", &[b'u'; 3000]);
@@ -309,36 +225,51 @@ impl Drop for Site {
     }
 }
 
-#[test]
-fn python_h2_gets_from_every_builtin_app() {
-    let python_h2 = Command::new("python3")
+/// Whether python3 has the h2 package; prints a note when it does not.
+fn have_python_h2() -> bool {
+    let ok = Command::new("python3")
         .args(["-c", "import h2"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !python_h2 {
+    if !ok {
         eprintln!("note: python3 with the h2 package is missing; skipping this test");
+    }
+    ok
+}
+
+/// `status length` for each path, all asked at once on one connection by Python's `h2`.
+fn python_h2_get(server: &Server, paths: &[&str]) -> Vec<String> {
+    let address = server.addr.to_string();
+    let mut argv = vec!["-c", PYTHON_H2_GET, address.as_str()];
+    argv.extend(paths);
+    let out = Command::new("python3")
+        .args(&argv)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn python_h2_gets_from_every_builtin_app() {
+    if !have_python_h2() {
         return;
     }
     let site = Site::new("python-h2");
     for (args, cases) in every_app(site.root()) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let server = Server::start(&args);
-        let address = server.addr.to_string();
-        let mut argv = vec!["-c", PYTHON_H2_GET, address.as_str()];
-        argv.extend(cases.iter().map(|(path, _)| *path));
-        let out = Command::new("python3")
-            .args(&argv)
-            .output()
-            .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let paths: Vec<&str> = cases.iter().map(|(path, _)| *path).collect();
         let want: Vec<&str> = cases.iter().map(|(_, want)| *want).collect();
-        let got = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert_eq!(got.lines().collect::<Vec<_>>(), want, "{args:?}");
+        assert_eq!(python_h2_get(&server, &paths), want, "{args:?}");
     }
 }
 

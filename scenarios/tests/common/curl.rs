@@ -12,14 +12,19 @@ use super::Server;
 
 /// Whether curl runs; prints a note when it does not.
 pub(crate) fn have_curl() -> bool {
-    let ok = Command::new("curl")
+    have_tool("curl")
+}
+
+/// Whether `tool --version` runs; prints a note when it does not (the test then skips).
+pub(crate) fn have_tool(tool: &str) -> bool {
+    let ok = Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("note: curl is not on PATH; skipping this test");
+        eprintln!("note: {tool} is not on PATH; skipping this test");
     }
     ok
 }

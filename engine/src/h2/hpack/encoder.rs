@@ -275,14 +275,7 @@ pub(super) fn encode_integer(value: usize, prefix_bits: u8, pattern: u8, out: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(text: &str) -> Vec<u8> {
-        let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::h2::tests::hex;
 
     fn block(encoder: &mut Encoder, fields: &[(&str, &str)]) -> Vec<u8> {
         let mut out = BytesMut::new();

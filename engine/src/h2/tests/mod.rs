@@ -7,7 +7,7 @@ mod request;
 mod stream;
 
 /// Bytes from hex digits, whitespace ignored (RFC examples are written in groups).
-fn hex(text: &str) -> Vec<u8> {
+pub(crate) fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     digits
         .chunks(2)
