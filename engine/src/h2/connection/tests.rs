@@ -97,28 +97,29 @@ impl Peer {
     }
 
     fn headers(&mut self, stream: u32, fields: &[(&str, &str)], end_stream: bool) {
+        let frame = self.headers_frame(stream, fields, end_stream);
+        self.frame(frame);
+    }
+
+    /// A whole HEADERS frame, encoded with this peer's HPACK context but not sent (for
+    /// tests that put several frames in one read).
+    fn headers_frame(&mut self, stream: u32, fields: &[(&str, &str)], end_stream: bool) -> Frame {
         let mut block = BytesMut::new();
         self.hpack_out.encode(
             fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
             &mut block,
         );
-        self.frame(Frame::Headers {
+        Frame::Headers {
             stream: StreamId::new(stream),
             priority: None,
             fragment: block.freeze(),
             end_stream,
             end_headers: true,
-        });
+        }
     }
 
     fn get(&mut self, stream: u32, path: &str) {
-        let fields = [
-            (":method", "GET"),
-            (":scheme", "https"),
-            (":path", path),
-            (":authority", "localhost"),
-        ];
-        self.headers(stream, &fields, true);
+        self.headers(stream, &get_fields(path), true);
     }
 
     fn data(&mut self, stream: u32, data: &'static [u8], end_stream: bool) {
@@ -199,6 +200,16 @@ impl Peer {
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
+}
+
+/// A GET of `path` as the test client sends it.
+fn get_fields(path: &str) -> [(&'static str, &str); 4] {
+    [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", path),
+        (":authority", "localhost"),
+    ]
 }
 
 fn s(id: u32) -> StreamId {
@@ -405,36 +416,16 @@ fn abort_resets_one_stream_and_the_connection_lives_on() {
 #[test]
 fn headers_reset_and_headers_in_one_read_serve_the_second_stream() {
     let mut peer = Peer::ready();
-    let mut block = BytesMut::new();
-    let get = [
-        (":method", "GET"),
-        (":scheme", "https"),
-        (":path", "/"),
-        (":authority", "localhost"),
-    ];
     let mut wire = BytesMut::new();
-    for id in [1, 3] {
-        block.clear();
-        peer.hpack_out.encode(
-            get.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
-            &mut block,
-        );
-        Frame::Headers {
-            stream: s(id),
-            priority: None,
-            fragment: block.clone().freeze(),
-            end_stream: true,
-            end_headers: true,
-        }
+    peer.headers_frame(1, &get_fields("/"), true)
         .write(&mut wire);
-        if id == 1 {
-            Frame::RstStream {
-                stream: s(1),
-                code: ErrorCode::Cancel,
-            }
-            .write(&mut wire);
-        }
+    Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::Cancel,
     }
+    .write(&mut wire);
+    peer.headers_frame(3, &get_fields("/"), true)
+        .write(&mut wire);
     peer.bytes(&wire);
     let r1 = RequestId::from_sequence(1);
     let events = peer.take_events();
@@ -727,26 +718,9 @@ fn an_idle_connection_goes_away() {
 #[test]
 fn a_frame_arriving_slowly_runs_the_head_deadline_not_the_idle_timer() {
     let mut peer = Peer::ready();
-    let mut block = BytesMut::new();
-    let get = [
-        (":method", "GET"),
-        (":scheme", "https"),
-        (":path", "/"),
-        (":authority", "localhost"),
-    ];
-    peer.hpack_out.encode(
-        get.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
-        &mut block,
-    );
     let mut frame = BytesMut::new();
-    Frame::Headers {
-        stream: s(1),
-        priority: None,
-        fragment: block.freeze(),
-        end_stream: true,
-        end_headers: true,
-    }
-    .write(&mut frame);
+    peer.headers_frame(1, &get_fields("/"), true)
+        .write(&mut frame);
     // Past the idle time (15 s here), a byte every 2 s: still within the head deadline (60 s).
     for byte in &frame[..frame.len() - 1] {
         peer.bytes(&[*byte]);
