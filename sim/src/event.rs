@@ -634,6 +634,26 @@ impl fmt::Display for NetFault {
     }
 }
 
+/// One end of a proxy's upstream link: the proxy's client connection `p<n>` or the origin's
+/// server connection `u<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "end", content = "conn", rename_all = "snake_case")]
+pub enum LinkEnd {
+    /// The proxy's n-th connection to the origin.
+    Proxy(u32),
+    /// The origin's n-th accepted connection.
+    Origin(u32),
+}
+
+impl fmt::Display for LinkEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkEnd::Proxy(n) => write!(f, "p{n}"),
+            LinkEnd::Origin(n) => write!(f, "u{n}"),
+        }
+    }
+}
+
 /// A fault as it fires.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -696,6 +716,22 @@ pub enum Fault {
         /// Whose FIN.
         sender: Side,
     },
+    /// A read on a proxy's upstream link returned fewer bytes than it could have.
+    LinkReadCut {
+        /// Which end read.
+        end: LinkEnd,
+        /// How many it returned.
+        bytes: usize,
+    },
+    /// A write on a proxy's upstream link took fewer bytes than offered.
+    LinkPartialWrite {
+        /// Which end wrote.
+        end: LinkEnd,
+        /// Taken.
+        written: usize,
+        /// Offered.
+        offered: usize,
+    },
     /// A network fault of turmoil's own.
     Network {
         /// Which.
@@ -709,8 +745,8 @@ impl Fault {
     /// The kind's name, as the command line and the explore table give it.
     pub const fn kind_name(&self) -> &'static str {
         match self {
-            Fault::ReadCut { .. } => "read-fragments",
-            Fault::PartialWrite { .. } => "write-fragments",
+            Fault::ReadCut { .. } | Fault::LinkReadCut { .. } => "read-fragments",
+            Fault::PartialWrite { .. } | Fault::LinkPartialWrite { .. } => "write-fragments",
             Fault::WindowWrite { .. } | Fault::WindowFull => "slow-reader",
             Fault::ReadStall { .. } => "read-stalls",
             Fault::ResetAt { .. } => "reset",
@@ -769,6 +805,12 @@ impl fmt::Display for Fault {
                 )
             }
             Fault::Network { fault } => write!(f, "network: {fault}"),
+            Fault::LinkReadCut { end, bytes } => write!(f, "{end} read cut to {bytes} bytes"),
+            Fault::LinkPartialWrite {
+                end,
+                written,
+                offered,
+            } => write!(f, "{end} partial write {written} of {offered}"),
             Fault::ChaosOver => f.write_str("chaos over: faults stop"),
         }
     }

@@ -111,7 +111,7 @@ pub(crate) fn upstream_pool(
             let connect = async move {
                 let stream = turmoil::net::TcpStream::connect(ORIGIN).await?;
                 let port = stream.local_addr()?.port();
-                Ok(links.wrap(stream, port, End::Proxy))
+                Ok(links.wrap(stream, port, End::Proxy, n))
             };
             if let Some(end) = task.run(connect, client, clock, &mut observer).await {
                 let mut stream = end.stream;
@@ -162,9 +162,9 @@ pub(crate) async fn serve_origin(
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     loop {
         let (stream, peer) = listener.accept().await?;
-        let stream = links.wrap(stream, peer.port(), End::Origin);
         let conn = accepted.get();
         accepted.set(conn + 1);
+        let stream = links.wrap(stream, peer.port(), End::Origin, conn);
         let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
         match &origin {
             Origin::App { config, app } => {

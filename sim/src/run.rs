@@ -122,7 +122,12 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         ignore_transport_blocked: scenario.ignore_transport_blocked,
         sabotage: scenario.sabotage,
         proxy: scenario.proxy.clone(),
-        links: crate::link::Links::default(),
+        links: crate::link::Links::with_faults(
+            scenario.link_faults,
+            seed,
+            chaos.clone(),
+            recorder.clone(),
+        ),
     };
     if let Some(setup) = &scenario.proxy {
         let origin = setup.origin.clone();

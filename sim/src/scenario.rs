@@ -63,6 +63,9 @@ pub struct Scenario {
     pub sabotage: Option<crate::sabotage::Sabotage>,
     /// A proxy run: the server is `twine proxy` in front of this origin (`app` is unused).
     pub proxy: Option<crate::proxy::ProxySetup>,
+    /// In a proxy run, partial reads and writes on its upstream links (the swarm's fragment
+    /// knobs), during the chaos phase.
+    pub link_faults: crate::link::LinkFaults,
 }
 
 impl Scenario {
@@ -89,6 +92,7 @@ impl Scenario {
             sabotage: None,
             keep: None,
             proxy: None,
+            link_faults: crate::link::LinkFaults::default(),
         }
     }
 }

@@ -456,6 +456,10 @@ impl Knobs {
             slow_sender: self.slow_sender,
             give_up: self.give_up,
         };
+        scenario.link_faults = crate::link::LinkFaults {
+            read_fragment_max: self.read_fragment_max,
+            write_fragment_max: self.write_fragment_max,
+        };
         let chaos = scenario.chaos_phase;
         let spans = [
             (self.hold, NetFault::Hold, NetFault::Release),

@@ -431,9 +431,12 @@ fn shape_of(event: &Event) -> Event {
         Event::Fault { fault, decision } => {
             *decision = decision.map(|(conn, _)| (conn, 0));
             match fault {
-                Fault::ReadCut { bytes } => *bytes = 0,
+                Fault::ReadCut { bytes } | Fault::LinkReadCut { bytes, .. } => *bytes = 0,
                 Fault::PartialWrite { written, offered }
-                | Fault::WindowWrite { written, offered } => (*written, *offered) = (0, 0),
+                | Fault::WindowWrite { written, offered }
+                | Fault::LinkPartialWrite {
+                    written, offered, ..
+                } => (*written, *offered) = (0, 0),
                 Fault::ReadStall { millis } => *millis = 0,
                 _ => {}
             }
@@ -501,6 +504,8 @@ fn is_transfer(event: &Event) -> bool {
         Event::Fault { fault, .. } => matches!(
             fault,
             Fault::ReadCut { .. }
+                | Fault::LinkReadCut { .. }
+                | Fault::LinkPartialWrite { .. }
                 | Fault::PartialWrite { .. }
                 | Fault::WindowWrite { .. }
                 | Fault::WindowFull

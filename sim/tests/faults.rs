@@ -15,7 +15,7 @@ use twine_sim::{
     app, run, Action, Check, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Scenario, Seed,
     SendWindow, StreamFaults,
 };
-use twine_sim::{ClientEvent, Fault, Pattern, ServerEvent};
+use twine_sim::{ClientEvent, Event, Fault, Pattern, ServerEvent};
 
 const GET_CLOSE: &str = "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 const POST: &str =
@@ -381,4 +381,47 @@ fn a_panic_anywhere_fails_the_run() {
         "{:?}",
         outcome.violations
     );
+}
+
+/// The fragment knobs reach a proxy's upstream links: reads and writes at both ends are cut,
+/// traced (`p0`, `u0`), the same on every run of a seed, and the exchange still completes.
+#[test]
+fn link_faults_cut_upstream_reads_and_writes_deterministically() {
+    let mut scenario = Scenario::new("faults/link", Config::new(), app::<Echo>());
+    scenario.proxy = Some(twine_sim::ProxySetup::new(twine_sim::Origin::App {
+        config: Box::new(Config::new()),
+        app: app::<Echo>(),
+    }));
+    scenario.link_faults = twine_sim::link::LinkFaults {
+        read_fragment_max: Some(7),
+        write_fragment_max: Some(11),
+    };
+    let body = "x".repeat(300);
+    scenario.clients.push(ClientScript::new().send(format!(
+        "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\nConnection: close\r\n\r\n{body}"
+    )));
+    let outcome = run(&scenario, Seed(4));
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+    let cuts = |read: bool| {
+        outcome
+            .trace
+            .entries
+            .iter()
+            .filter(|e| match &e.event {
+                Event::Fault {
+                    fault: Fault::LinkReadCut { .. },
+                    ..
+                } => read,
+                Event::Fault {
+                    fault: Fault::LinkPartialWrite { .. },
+                    ..
+                } => !read,
+                _ => false,
+            })
+            .count()
+    };
+    assert!(cuts(true) > 10, "read cuts: {}", cuts(true));
+    assert!(cuts(false) > 10, "partial writes: {}", cuts(false));
+    assert!(outcome.clients[0].received.ends_with(body.as_bytes()));
+    assert_eq!(run(&scenario, Seed(4)).trace, outcome.trace);
 }
