@@ -69,7 +69,6 @@ pub struct Sabotaged<C> {
     held: Option<Output>,
     /// The sabotage fired already (for the one-shot kinds).
     fired: bool,
-    shut: bool,
     last_request: Option<EngineEvent>,
 }
 
@@ -82,7 +81,6 @@ impl<C> Sabotaged<C> {
             queued: VecDeque::new(),
             held: None,
             fired: false,
-            shut: false,
             last_request: None,
         }
     }
@@ -142,8 +140,8 @@ impl<C: Connection> Sabotaged<C> {
                     .push_back(transmit(b"HTTP/1.1 100 Continue\r\n\r\n"));
                 self.queued.push_back(output);
             }
-            (S::WriteAfterShutdown, Output::ShutdownWrite) if !self.shut => {
-                self.shut = true;
+            (S::WriteAfterShutdown, Output::ShutdownWrite) if !self.fired => {
+                self.fired = true;
                 self.queued.push_back(Output::ShutdownWrite);
                 self.queued.push_back(transmit(b"x"));
             }
