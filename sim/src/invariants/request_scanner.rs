@@ -61,11 +61,23 @@ struct Head {
     line_bytes: usize,
     /// The head's lines' lengths summed, without line ends (Twisted's counting).
     head_bytes: usize,
-    /// Field names lowercased, values trimmed.
+    /// The fields this scanner reads ([`KEPT_FIELDS`]), names lowercased, values trimmed.
     fields: Vec<(String, String)>,
+    /// How many field lines the head had, kept or not.
+    field_count: usize,
     /// Just past the empty line.
     end: usize,
 }
+
+/// The only fields the checks read: framing, `Connection` and `Expect`. The others are
+/// validated and counted, not kept (a kept field is two strings: the oracle's largest cost
+/// per request).
+const KEPT_FIELDS: [&str; 4] = [
+    "connection",
+    "content-length",
+    "expect",
+    "transfer-encoding",
+];
 
 /// How a request body is delimited (RFC 9112 §6.3, the request cases).
 enum Framing {
@@ -109,7 +121,7 @@ pub(crate) fn scan_requests(sent: &[u8]) -> Scan {
         scan.requests.push(ScannedRequest {
             line_bytes: head.line_bytes,
             head_bytes: head.head_bytes,
-            field_count: head.fields.len(),
+            field_count: head.field_count,
             content_length,
             close: closes(&head),
             expect_continue: values(&head.fields, "expect")
@@ -164,6 +176,7 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
         return None;
     }
     let mut fields = Vec::new();
+    let mut field_count = 0;
     loop {
         let (line, next) = next_line(buf, pos)?;
         pos = next;
@@ -171,7 +184,10 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
             break;
         }
         head_bytes += line.len();
-        fields.push(field(line)?);
+        field_count += 1;
+        if let Some(kept) = field(line)? {
+            fields.push(kept);
+        }
     }
     Some(Head {
         method: String::from_utf8_lossy(method).into_owned(),
@@ -180,20 +196,31 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
         line_bytes,
         head_bytes,
         fields,
+        field_count,
         end: pos,
     })
 }
 
-/// `name: value`, with no whitespace before the colon and no obsolete line folding.
-fn field(line: &[u8]) -> Option<(String, String)> {
+/// `name: value`, with no whitespace before the colon and no obsolete line folding: `None`
+/// if it is not a field line, `Some(None)` for a field the checks do not read.
+fn field(line: &[u8]) -> Option<Option<(String, String)>> {
     let colon = line.iter().position(|&b| b == b':')?;
     let name = &line[..colon];
     if !is_token(name) {
         return None;
     }
+    if !KEPT_FIELDS
+        .iter()
+        .any(|kept| name.eq_ignore_ascii_case(kept.as_bytes()))
+    {
+        return Some(None);
+    }
     let value = String::from_utf8_lossy(&line[colon + 1..]);
     let value = value.trim_matches([' ', '\t']).to_string();
-    Some((String::from_utf8_lossy(name).to_ascii_lowercase(), value))
+    Some(Some((
+        String::from_utf8_lossy(name).to_ascii_lowercase(),
+        value,
+    )))
 }
 
 /// RFC 9110 §5.6.2 `token`.

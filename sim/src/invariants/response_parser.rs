@@ -59,11 +59,15 @@ pub(crate) struct Responses {
 /// A response head.
 struct Head {
     status: u16,
-    /// Names lowercased, values trimmed.
+    /// The fields this parser judges by ([`KEPT_FIELDS`]), names lowercased, values trimmed.
     fields: Vec<(String, String)>,
     /// Just past the empty line.
     end: usize,
 }
+
+/// The only fields the checks read: framing and `Connection`. Every field line is validated;
+/// the others are not kept (a kept field is two strings: the oracle's largest cost).
+const KEPT_FIELDS: [&str; 3] = ["connection", "content-length", "transfer-encoding"];
 
 /// How a response body is delimited.
 enum Framing {
@@ -194,7 +198,9 @@ fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head> {
                 end,
             }));
         }
-        fields.push(field(field_line).map_err(|what| Malformed { at: next, what })?);
+        if let Some(kept) = field(field_line).map_err(|what| Malformed { at: next, what })? {
+            fields.push(kept);
+        }
         next = after;
     }
 }
@@ -226,7 +232,8 @@ fn is_text(b: u8) -> bool {
 }
 
 /// `name: value` (RFC 9112 §5): a token, a colon at once, the value with optional whitespace.
-fn field(line: &[u8]) -> Result<(String, String), String> {
+/// `Ok(None)` for a valid field the checks do not read.
+fn field(line: &[u8]) -> Result<Option<(String, String)>, String> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return Err("obsolete line folding (a field line starts with whitespace)".into());
     }
@@ -240,8 +247,17 @@ fn field(line: &[u8]) -> Result<(String, String), String> {
     if !value.iter().all(|&b| is_text(b)) {
         return Err(format!("a control character in field {}", escape(name)));
     }
+    if !KEPT_FIELDS
+        .iter()
+        .any(|kept| name.eq_ignore_ascii_case(kept.as_bytes()))
+    {
+        return Ok(None);
+    }
     let value = String::from_utf8_lossy(value.trim_ascii()).into_owned();
-    Ok((String::from_utf8_lossy(name).to_ascii_lowercase(), value))
+    Ok(Some((
+        String::from_utf8_lossy(name).to_ascii_lowercase(),
+        value,
+    )))
 }
 
 /// The comma-separated elements of every field named `name`, trimmed, empty ones skipped.
