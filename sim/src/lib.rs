@@ -7,12 +7,15 @@
 //! `--cfg tokio_unstable` so `select!` order and task panics are deterministic and visible.
 //!
 //! The modules, from the bottom up (none imports one above it): [`event`] (what a trace
-//! records, typed) and [`escape`]; [`net`] (the simulated network's shared state: byte-accurate
-//! in-flight bounds, the FIN rule) and [`pending`] (what can still happen: quiescence);
-//! [`trace`] (the append-only recorder, its folded text and JSON forms) and [`pattern`] (typed
-//! matchers for expectations); [`fault`] (`FaultyStream`), [`client`] (scripted clients) and
-//! `server`; [`scenario`] and [`swarm`] (the knobs a seed draws); [`invariants`] (the
-//! checkers: the wire, the server's trace, the engine's promises, liveness); [`mod@run`].
+//! records, typed) and [`escape`]; [`window_grants`] (the WINDOW_UPDATEs an HTTP/2 client
+//! owes) and [`sabotage`] (a broken engine, for the checkers' own tests), which know only the
+//! engine; [`net`] (the simulated network's shared state: byte-accurate in-flight bounds, the
+//! FIN rule) and [`pending`] (what can still happen: quiescence); [`trace`] (the append-only
+//! recorder, its folded text and JSON forms, the HTTP/2 frames it decodes) and [`pattern`]
+//! (typed matchers for expectations); [`fault`] (`FaultyStream`), [`client`] (scripted
+//! clients), [`link`] (the proxy's upstream links) and `server`, [`proxy`]; [`scenario`] and
+//! [`swarm`] (the knobs a seed draws); [`invariants`] (the checkers: the wire, the server's
+//! trace, the engine's promises, HTTP/2's frames and windows, liveness, desync); [`mod@run`].
 
 // Without tokio's unstable cfg, turmoil cannot seed `select!` or surface task panics, and a
 // run would no longer be a function of its seed (notes/turmoil.md A4).
@@ -26,7 +29,6 @@ pub mod client;
 pub mod escape;
 pub mod event;
 pub mod fault;
-mod h2_frames;
 pub mod invariants;
 pub mod link;
 pub mod net;

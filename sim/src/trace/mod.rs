@@ -34,9 +34,10 @@ use serde::Serialize;
 
 pub use crate::escape::{digest, escape, escape_all};
 use crate::event::{AppAction, Decision, Event, Fault, ServerEvent};
-use crate::h2_frames;
 use crate::net::Network;
 use twine_engine::{RequestId, TimerChange};
+
+mod h2_frames;
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

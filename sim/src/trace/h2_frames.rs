@@ -23,9 +23,9 @@ use twine_engine::h2::frame::{
 };
 use twine_engine::h2::hpack::{HpackDecoder, TABLE_SIZE_DEFAULT};
 
+use super::Entry;
 use crate::escape::escape;
 use crate::event::Event;
-use crate::trace::Entry;
 
 /// At most this many frame lines under one bytes line; the rest are counted by kind.
 const LINES_PER_ENTRY_MAX: usize = 16;
