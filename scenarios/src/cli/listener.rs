@@ -193,18 +193,33 @@ impl ServerArgs {
     }
 }
 
-/// One accepted connection: its stream, the client's address, our address, a fresh channel
-/// and how to run it. `serve_one` returns the future that serves it (spawned on the runtime).
+/// One accepted connection: its stream, and how to run it once its handshake is done.
+/// `serve_one` returns the future that serves it (spawned on the runtime).
 pub(crate) struct Accepted {
     /// The accepted stream, its TLS handshake (if any) still to do.
     pub(crate) stream: Incoming,
-    pub(crate) peer: SocketAddr,
-    pub(crate) local: SocketAddr,
+    /// Boxed: a connection's future keeps what it captured for its whole life, and this waits
+    /// out the handshake on the heap, then moves into the driver.
+    pub(crate) run: Box<Run>,
+}
+
+/// What a connection runs with after its handshake.
+pub(crate) struct Run {
     pub(crate) channel: AutoConnection,
     pub(crate) clock: Clock,
+    /// Its `connection` is the client's and our addresses, and whether TLS is on.
     pub(crate) options: RunOptions,
     /// The connection's access log lines and diagnostics: the driver's observer.
     pub(crate) log: ConnectionLog,
+}
+
+impl Run {
+    /// Who is on the two ends.
+    pub(crate) fn connection(&self) -> ConnectionInfo {
+        self.options
+            .connection
+            .expect("the listener fills in the connection's addresses")
+    }
 }
 
 /// Runs a server on a multi-threaded runtime until a signal, then drains.
@@ -324,7 +339,8 @@ where
                     |access| access.connection(peer),
                 );
                 let stream = Incoming { tcp: stream, tls: tls.clone() };
-                let accepted = Accepted { stream, peer, local, channel, clock, options, log };
+                let run = Box::new(Run { channel, clock, options, log });
+                let accepted = Accepted { stream, run };
                 connections.spawn(serve_one(accepted));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

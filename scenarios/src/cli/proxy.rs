@@ -13,10 +13,9 @@ use tokio::net::TcpStream;
 use twine_driver::proxy::{ended_with_abort, Proxy, UpstreamPool, UpstreamTask};
 use twine_driver::{run_connection, Clock};
 use twine_engine::proxy::ProxyConfig;
-use twine_engine::ConnectionInfo;
 use twine_engine::{ClientConfig, ClientTimeouts, CloseReason};
 
-use super::listener::{run_server, Accepted, ServerArgs};
+use super::listener::{run_server, Accepted, Run, ServerArgs};
 use super::Failure;
 
 /// Arguments of `twine proxy`.
@@ -131,31 +130,24 @@ fn open_upstream(
 }
 
 /// One client connection of the proxy. Not an `async fn`, for the reason `serve_connection`
-/// gives: what the handshake does not need waits in a box, not in the task for its life.
+/// gives.
 fn proxy_connection<F: Fn(UpstreamTask)>(
     accepted: Accepted,
     config: ProxyConfig,
     pool: Arc<UpstreamPool<F>>,
 ) -> impl Future<Output = ()> {
-    let from = ConnectionInfo {
-        peer: accepted.peer,
-        local: accepted.local,
-        secure: accepted.stream.is_secure(),
-    };
-    let Accepted {
-        stream,
-        channel,
-        clock,
-        options,
-        log,
-        ..
-    } = accepted;
-    let rest = Box::new((from, channel, clock, options, log, config, pool));
+    let Accepted { stream, run } = accepted;
     async move {
         let Some(stream) = stream.establish().await else {
             return;
         };
-        let (from, channel, clock, options, mut log, config, pool) = *rest;
+        let from = run.connection();
+        let Run {
+            channel,
+            clock,
+            options,
+            mut log,
+        } = *run;
         let mut app = Proxy::new(config, from, pool);
         let end = run_connection(stream, channel, &mut app, clock, &mut log, options).await;
         if end.reason == CloseReason::Abort {

@@ -10,7 +10,7 @@ use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
 use twine_driver::run_connection;
 use twine_engine::CloseReason;
 
-use super::listener::{run_server, Accepted, ServerArgs};
+use super::listener::{run_server, Accepted, Run, ServerArgs};
 use super::Failure;
 
 /// Arguments of `twine serve`.
@@ -67,24 +67,20 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// One connection, from its handshake to its close. Not an `async fn`, and what the
-/// handshake does not need waits in a box: a future keeps everything it captured for its whole
-/// life, and a connection's task is its idle cost.
+/// One connection, from its handshake to its close. Not an `async fn`: a future keeps its
+/// arguments for its whole life, and a connection's task is its idle cost.
 fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = ()> {
-    let Accepted {
-        stream,
-        channel,
-        clock,
-        options,
-        log,
-        ..
-    } = accepted;
-    let rest = Box::new((channel, clock, options, log, app));
+    let Accepted { stream, run } = accepted;
     async move {
         let Some(stream) = stream.establish().await else {
             return;
         };
-        let (channel, clock, options, mut log, app) = *rest;
+        let Run {
+            channel,
+            clock,
+            options,
+            mut log,
+        } = *run;
         let log = &mut log;
         let end = match app {
             AppChoice::Echo => {

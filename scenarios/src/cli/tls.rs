@@ -118,11 +118,6 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
-    /// Whether the connection will be secure (Twisted's `isSecure`).
-    pub(crate) fn is_secure(&self) -> bool {
-        self.tls.is_some()
-    }
-
     /// The stream to serve: the TCP stream itself, or the TLS stream once the handshake is
     /// done. `None` if the handshake failed or took longer than its bound.
     pub(crate) async fn establish(self) -> Option<Transport> {

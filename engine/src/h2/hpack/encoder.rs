@@ -275,7 +275,7 @@ pub(super) fn encode_integer(value: usize, prefix_bits: u8, pattern: u8, out: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::h2::tests::hex;
+    use crate::h2::tests::{hex, APPENDIX_C3_BLOCKS, APPENDIX_C4_BLOCKS, APPENDIX_C_REQUESTS};
 
     fn block(encoder: &mut Encoder, fields: &[(&str, &str)]) -> Vec<u8> {
         let mut out = BytesMut::new();
@@ -284,29 +284,6 @@ mod tests {
         }
         out.to_vec()
     }
-
-    const REQUESTS: [&[(&str, &str)]; 3] = [
-        &[
-            (":method", "GET"),
-            (":scheme", "http"),
-            (":path", "/"),
-            (":authority", "www.example.com"),
-        ],
-        &[
-            (":method", "GET"),
-            (":scheme", "http"),
-            (":path", "/"),
-            (":authority", "www.example.com"),
-            ("cache-control", "no-cache"),
-        ],
-        &[
-            (":method", "GET"),
-            (":scheme", "https"),
-            (":path", "/index.html"),
-            (":authority", "www.example.com"),
-            ("custom-key", "custom-value"),
-        ],
-    ];
 
     const RESPONSES: [&[(&str, &str)]; 3] = [
         &[
@@ -337,22 +314,12 @@ mod tests {
     /// RFC 7541 C.3 and C.4: three requests, plain then Huffman-coded, every new field indexed.
     #[test]
     fn appendix_c_requests() {
-        let plain = [
-            "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
-            "8286 84be 5808 6e6f 2d63 6163 6865",
-            "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
-        ];
-        let huffman = [
-            "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
-            "8286 84be 5886 a8eb 1064 9cbf",
-            "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
-        ];
         let mut encoder = Encoder::new(4096, Indexing::All).plain();
-        for (fields, expected) in REQUESTS.iter().zip(plain) {
+        for (fields, expected) in APPENDIX_C_REQUESTS.iter().zip(APPENDIX_C3_BLOCKS) {
             assert_eq!(block(&mut encoder, fields), hex(expected));
         }
         let mut encoder = Encoder::new(4096, Indexing::All);
-        for (fields, expected) in REQUESTS.iter().zip(huffman) {
+        for (fields, expected) in APPENDIX_C_REQUESTS.iter().zip(APPENDIX_C4_BLOCKS) {
             assert_eq!(block(&mut encoder, fields), hex(expected));
         }
         assert_eq!(encoder.size, 164);

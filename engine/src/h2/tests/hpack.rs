@@ -4,7 +4,7 @@
 //! says. Method: Appendix C's requests (C.3 plain, C.4 Huffman) as literal bytes, malformed
 //! blocks, and round trips through our own decoder.
 
-use super::hex;
+use super::{hex, APPENDIX_C3_BLOCKS, APPENDIX_C4_BLOCKS, APPENDIX_C_REQUESTS};
 use bytes::{Bytes, BytesMut};
 
 use crate::h2::hpack::{DecodeError, Field, HpackDecoder, HpackEncoder, TABLE_SIZE_DEFAULT};
@@ -28,44 +28,11 @@ fn decoder() -> HpackDecoder {
 /// one connection, each leaning on the dynamic table the previous ones filled.
 #[test]
 fn appendix_c_requests_decode_across_blocks() {
-    let first = fields(&[
-        (":method", "GET"),
-        (":scheme", "http"),
-        (":path", "/"),
-        (":authority", "www.example.com"),
-    ]);
-    let second = fields(&[
-        (":method", "GET"),
-        (":scheme", "http"),
-        (":path", "/"),
-        (":authority", "www.example.com"),
-        ("cache-control", "no-cache"),
-    ]);
-    let third = fields(&[
-        (":method", "GET"),
-        (":scheme", "https"),
-        (":path", "/index.html"),
-        (":authority", "www.example.com"),
-        ("custom-key", "custom-value"),
-    ]);
-    let plain = [
-        "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
-        "8286 84be 5808 6e6f 2d63 6163 6865",
-        "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
-    ];
-    let huffman = [
-        "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
-        "8286 84be 5886 a8eb 1064 9cbf",
-        "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
-    ];
-    for blocks in [plain, huffman] {
+    for blocks in [APPENDIX_C3_BLOCKS, APPENDIX_C4_BLOCKS] {
         let mut decoder = decoder();
-        for (block, expected) in blocks.iter().zip([&first, &second, &third]) {
-            assert_eq!(
-                decoder.decode(&hex(block)).as_ref(),
-                Ok(expected),
-                "{block}"
-            );
+        for (block, list) in blocks.iter().zip(APPENDIX_C_REQUESTS) {
+            let expected = fields(list);
+            assert_eq!(decoder.decode(&hex(block)), Ok(expected), "{block}");
         }
     }
 }
