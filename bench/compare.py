@@ -266,4 +266,5 @@ def main():
               + "".join(f"{ratio(values[a], values[b]):>10}" for _, a, b in ratios))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -9,12 +9,13 @@
 
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::pin::Pin;
-use std::task::Poll;
+use std::mem::MaybeUninit;
+use std::pin::{pin, Pin};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 
 use crate::write_queue::{WriteQueue, WRITE_SLICES_MAX};
@@ -48,8 +49,7 @@ impl Observer for () {}
 pub struct RunOptions {
     /// Most bytes read at once (also bounded by the channel's window).
     pub read_bytes_max: usize,
-    /// The smallest read, and the first: what a connection waiting for a request keeps
-    /// allocated. Reads grow from it when they come back full.
+    /// The smallest read, and the first. Reads grow from it when they come back full.
     pub read_bytes_min: usize,
     /// When `true` is sent, the connection drains: it finishes the requests it has, then closes.
     pub drain: Option<watch::Receiver<bool>>,
@@ -100,9 +100,15 @@ fn adapt_read_size(size: usize, read: usize, asked: usize, min: usize, max: usiz
     size.clamp(min.min(max), max.max(1))
 }
 
+/// Reads of at most this many bytes land in a buffer on the stack and reach the channel (which
+/// copies what it keeps) before the poll that read them returns: a connection waiting for its
+/// next request keeps no read buffer. Longer reads (an upload's) go to a heap buffer.
+const STACK_READ_BYTES: usize = 16 * 1024;
+
 struct Driver<'a, S, C, A, O> {
-    reader: ReadHalf<S>,
-    writer: WriteHalf<S>,
+    /// One stream, not split: reading and writing are polled in one place (`wait`), and a
+    /// split would cost an allocation per connection and a lock per poll.
+    stream: S,
     /// The sans-IO connection: a server channel or a client connection.
     channel: C,
     app: &'a mut A,
@@ -121,6 +127,7 @@ struct Driver<'a, S, C, A, O> {
     /// queue like an unpaused push producer). In request order; a request leaves when its
     /// producer stops or it is lost.
     pulls: Vec<RequestId>,
+    /// Where reads longer than [`STACK_READ_BYTES`] land; empty (no allocation) otherwise.
     read_buf: BytesMut,
     /// The next read's size: grows while reads fill it, shrinks when they come back small.
     read_size: usize,
@@ -179,10 +186,8 @@ where
     if let Some(info) = &connection {
         app.on_connect(clock.now(), info);
     }
-    let (reader, writer) = tokio::io::split(stream);
     let mut driver = Driver {
-        reader,
-        writer,
+        stream,
         channel,
         app,
         observer,
@@ -209,7 +214,7 @@ where
     async move {
         let reason = driver.run().await;
         ConnectionEnd {
-            stream: driver.reader.unsplit(driver.writer),
+            stream: driver.stream,
             reason,
         }
     }
@@ -240,7 +245,7 @@ where
             if self.shutdown_pending && self.queue.is_empty() {
                 self.shutdown_pending = false;
                 // A second shutdown or one after a reset fails; the channel does not care.
-                let _ = self.writer.shutdown().await;
+                let _ = self.stream.shutdown().await;
                 continue;
             }
             if self.queue.is_empty() && (self.deliver_pulls() || self.produce()) {
@@ -329,9 +334,9 @@ where
         let result = {
             let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
             let filled = self.queue.fill_slices(&mut slices);
-            let writer = &mut self.writer;
+            let stream = &mut self.stream;
             // Poll once: Ready means written (or failed), Pending means blocked.
-            poll_once(|cx| Pin::new(&mut *writer).poll_write_vectored(cx, &slices[..filled]))
+            poll_once(|cx| Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..filled]))
         };
         match result {
             Poll::Ready(Ok(written)) if written > 0 => {
@@ -404,18 +409,39 @@ where
             .map(|at| self.clock.to_tokio(at));
         let alarm_armed = self.alarm.arm(deadline);
         let wake = {
-            let slices = self.queue.slices();
-            let can_write = !slices.is_empty();
-            self.read_buf.reserve(read_len);
-            let mut limited = (&mut self.read_buf).limit(read_len);
-            let (reader, writer) = (&mut self.reader, &mut self.writer);
+            let can_write = !self.queue.is_empty();
+            let (stream, queue, read_buf) = (&mut self.stream, &mut self.queue, &mut self.read_buf);
+            let (channel, observer, clock) = (&mut self.channel, &mut *self.observer, self.clock);
             let (app, commands) = (&mut *self.app, &mut self.commands);
             let (alarm, drain) = (&mut self.alarm, &mut self.drain_signal);
             let now = self.now;
+            // Writing before reading, as the arms below are ordered: one poll of the stream
+            // for both, as it is one stream.
+            let transfer = std::future::poll_fn(|cx| {
+                if can_write {
+                    let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+                    let filled = queue.fill_slices(&mut slices);
+                    let write = Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..filled]);
+                    if let Poll::Ready(written) = write {
+                        return Poll::Ready(Wake::Written(written));
+                    }
+                }
+                if read_len == 0 {
+                    return Poll::Pending;
+                }
+                let deliver = |bytes: &[u8]| {
+                    let input = Input::Received {
+                        now: clock.now(),
+                        bytes,
+                    };
+                    observer.on_input(&input);
+                    let _ = channel.handle_input(input);
+                };
+                poll_read_into(stream, cx, read_len, read_buf, deliver).map(Wake::Read)
+            });
             tokio::select! {
                 biased;
-                written = writer.write_vectored(&slices), if can_write => Wake::Written(written),
-                read = reader.read_buf(&mut limited), if read_len > 0 => Wake::Read(read),
+                wake = transfer => wake,
                 () = alarm.sleep.as_mut(), if alarm_armed => Wake::Alarm,
                 () = drain.as_mut(), if !self.drain_sent => Wake::Drain,
                 // Last: an app with work of its own (the proxy's upstream side) wakes the
@@ -472,6 +498,7 @@ where
         });
     }
 
+    /// After a read, whose bytes the channel already has ([`poll_read_into`]).
     fn handle_read(&mut self, read: io::Result<usize>, read_len: usize) {
         let now = self.now;
         match read {
@@ -480,20 +507,12 @@ where
                 self.handle(Input::ReceivedEof { now });
             }
             Ok(n) => {
-                // The channel copies what it keeps, so one buffer serves every read.
-                let mut buf = std::mem::take(&mut self.read_buf);
-                self.handle(Input::Received {
-                    now,
-                    bytes: &buf[..n],
-                });
                 let (min, max) = (self.read_bytes_min, self.read_bytes_max);
                 self.read_size = adapt_read_size(self.read_size, n, read_len, min, max);
-                buf.clear();
-                if buf.capacity() > 2 * self.read_size {
-                    // Shrink after a burst: idle connections keep a small buffer.
-                    buf = BytesMut::new();
+                if self.read_size <= STACK_READ_BYTES && self.read_buf.capacity() > 0 {
+                    // The burst is over: reads land on the stack again.
+                    self.read_buf = BytesMut::new();
                 }
-                self.read_buf = buf;
             }
             Err(_) => {
                 self.lose_connection();
@@ -511,14 +530,14 @@ where
             while !self.queue.is_empty() {
                 let written = {
                     let slices = self.queue.slices();
-                    self.writer.write_vectored(&slices).await
+                    self.stream.write_vectored(&slices).await
                 };
                 match written {
                     Ok(n) if n > 0 => self.queue.advance(n),
                     _ => return false,
                 }
             }
-            self.writer.flush().await.is_ok()
+            self.stream.flush().await.is_ok()
         })
         .await;
         match flushed {
@@ -526,6 +545,36 @@ where
             Ok(false) | Err(_) => CloseReason::Abort,
         }
     }
+}
+
+/// Reads at most `len` bytes and hands them to `deliver` (before returning, so that bytes read
+/// onto the stack are used while they live): onto the stack when `len` allows
+/// ([`STACK_READ_BYTES`]), else into `heap`, left empty afterwards. `Ok(0)` is the peer's EOF
+/// and delivers nothing.
+fn poll_read_into<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    cx: &mut Context<'_>,
+    len: usize,
+    heap: &mut BytesMut,
+    deliver: impl FnOnce(&[u8]),
+) -> Poll<io::Result<usize>> {
+    if len <= STACK_READ_BYTES {
+        let mut stack = [MaybeUninit::<u8>::uninit(); STACK_READ_BYTES];
+        let mut buf = ReadBuf::uninit(&mut stack[..len]);
+        ready!(Pin::new(stream).poll_read(cx, &mut buf))?;
+        let read = buf.filled();
+        if !read.is_empty() {
+            deliver(read);
+        }
+        return Poll::Ready(Ok(read.len()));
+    }
+    heap.reserve(len);
+    let n = ready!(pin!(stream.read_buf(&mut (&mut *heap).limit(len))).poll(cx))?;
+    if n > 0 {
+        deliver(&heap[..n]);
+    }
+    heap.clear();
+    Poll::Ready(Ok(n))
 }
 
 /// Polls once without waiting. The waker is a no-op: if this is `Pending`, the wait that
