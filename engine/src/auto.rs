@@ -133,6 +133,12 @@ impl Connection for AutoConnection {
         self.engine().poll_timeout()
     }
 
+    fn release_idle_memory(&mut self) {
+        if self.held.is_none() {
+            self.engine_mut().release_idle_memory();
+        }
+    }
+
     fn recv_window(&self) -> usize {
         let window = self.engine().recv_window();
         match &self.held {

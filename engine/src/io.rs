@@ -68,6 +68,11 @@ pub trait Connection {
     fn poll_timeout(&self) -> Option<Instant>;
     /// How many bytes the driver may read now.
     fn recv_window(&self) -> usize;
+    /// Gives back the buffers a connection keeps from one request to the next (so that a busy
+    /// connection does not allocate them per request), if nothing is in flight; a busy
+    /// connection keeps them. The driver calls this once a connection has been idle a while.
+    /// Nothing the peer or the app can see changes, so it is not an input.
+    fn release_idle_memory(&mut self) {}
 }
 
 impl Connection for crate::Channel {
@@ -82,6 +87,9 @@ impl Connection for crate::Channel {
     }
     fn recv_window(&self) -> usize {
         crate::Channel::recv_window(self)
+    }
+    fn release_idle_memory(&mut self) {
+        crate::Channel::release_idle_memory(self);
     }
 }
 

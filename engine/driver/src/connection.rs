@@ -62,6 +62,11 @@ pub struct RunOptions {
     /// Who is on the two ends, handed to the app before anything else
     /// ([`App::on_connect`]).
     pub connection: Option<ConnectionInfo>,
+    /// How long a connection with nothing to write and no app work waits before it gives back
+    /// the buffers it keeps from request to request (its own and the channel's,
+    /// [`Connection::release_idle_memory`]): long enough that a busy keep-alive connection
+    /// never allocates them per request, short enough that idle connections cost little.
+    pub idle_release_after: Duration,
 }
 
 impl Default for RunOptions {
@@ -73,6 +78,7 @@ impl Default for RunOptions {
             flush_timeout: Duration::from_secs(15),
             report_blocked: true,
             connection: None,
+            idle_release_after: Duration::from_millis(100),
         }
     }
 }
@@ -121,6 +127,8 @@ struct Driver<'a, S, C, A, O> {
     now: Instant,
     queue: WriteQueue,
     commands: Vec<AppCommand>,
+    /// The other command list (`feed_commands`), empty between turns.
+    spare_commands: Vec<AppCommand>,
     /// Pulls the channel asked for, held until everything written so far has left (a pull
     /// producer is asked for data when the transport's buffer runs empty, as Twisted's
     /// `resumeProducing` is; handing the pull on at once would let a pull producer fill the
@@ -146,8 +154,15 @@ struct Driver<'a, S, C, A, O> {
     report_blocked: bool,
     /// The channel was told to drain.
     drain_sent: bool,
-    /// Wakes the connection at the channel's next deadline.
+    /// Wakes the connection at the channel's next deadline, or to release idle memory.
     alarm: Alarm,
+    /// When an idle connection gives back its buffers ([`RunOptions::idle_release_after`]):
+    /// set by the first wait with nothing to do, cleared by anything that happens.
+    release_at: Option<tokio::time::Instant>,
+    /// The buffers were given back and nothing happened since: no release is due.
+    released: bool,
+    /// See [`RunOptions::idle_release_after`].
+    idle_release_after: Duration,
     /// Resolves once the server drains: one waiter registered for the connection's life, not
     /// one per wait (every connection waits on the same watch).
     drain_signal: Pin<Box<dyn Future<Output = ()> + Send>>,
@@ -180,6 +195,7 @@ where
         flush_timeout,
         report_blocked,
         connection,
+        idle_release_after,
     } = options;
     // Told before anything else, as the future's first step would: the caller awaits it at
     // once, and the app's first event can only come from that.
@@ -195,6 +211,7 @@ where
         now: clock.now(),
         queue: WriteQueue::new(),
         commands: Vec::new(),
+        spare_commands: Vec::new(),
         pulls: Vec::new(),
         read_buf: BytesMut::new(),
         read_size: read_bytes_min,
@@ -208,6 +225,9 @@ where
         report_blocked,
         drain_sent: false,
         alarm: Alarm::new(),
+        release_at: None,
+        released: false,
+        idle_release_after,
         drain_signal: Box::pin(drain_signal(drain.clone())),
         drain,
     };
@@ -312,7 +332,12 @@ where
     }
 
     fn feed_commands(&mut self) {
-        for command in std::mem::take(&mut self.commands) {
+        // Swapped with a spare list, not taken: both keep their space, so a busy connection
+        // allocates no command list per request. Commands the app adds meanwhile go to the
+        // other list and are fed next turn.
+        let spare = std::mem::take(&mut self.spare_commands);
+        let mut batch = std::mem::replace(&mut self.commands, spare);
+        for command in batch.drain(..) {
             let now = self.now;
             let input = Input::App { now, command };
             self.observer.on_input(&input);
@@ -323,6 +348,7 @@ where
             // to them sees the channel's state as it is.
             self.drain_outputs();
         }
+        self.spare_commands = batch;
     }
 
     /// Writes as much as the socket takes without waiting. Returns whether the channel has
@@ -407,7 +433,17 @@ where
             .channel
             .poll_timeout()
             .map(|at| self.clock.to_tokio(at));
-        let alarm_armed = self.alarm.arm(deadline);
+        let quiet = self.queue.is_empty() && self.commands.is_empty() && self.pulls.is_empty();
+        if !quiet {
+            self.release_at = None;
+        } else if self.release_at.is_none() && !self.released {
+            self.release_at = Some(self.clock.to_tokio(self.now) + self.idle_release_after);
+        }
+        let alarm_at = match (deadline, self.release_at) {
+            (Some(deadline), Some(release)) => Some(deadline.min(release)),
+            (deadline, release) => deadline.or(release),
+        };
+        let alarm_armed = self.alarm.arm(alarm_at);
         let wake = {
             let can_write = !self.queue.is_empty();
             let (stream, queue, read_buf) = (&mut self.stream, &mut self.queue, &mut self.read_buf);
@@ -453,6 +489,11 @@ where
         };
         self.now = self.clock.now();
         let now = self.now;
+        if !matches!(wake, Wake::Alarm) {
+            // Something happened: the connection is not idle, whatever it was before.
+            self.release_at = None;
+            self.released = false;
+        }
         match wake {
             Wake::Written(Ok(n)) if n > 0 => {
                 self.queue.advance(n);
@@ -466,7 +507,11 @@ where
                 self.alarm.fired();
                 // The alarm may ring before the deadline it was set for moved later; then
                 // there is nothing to tell the channel, and the next wait sets it again.
-                if deadline.is_some_and(|at| self.clock.to_tokio(now) >= at) {
+                let at = self.clock.to_tokio(now);
+                if self.release_at.is_some_and(|release| at >= release) {
+                    self.release_idle_memory();
+                }
+                if deadline.is_some_and(|deadline| at >= deadline) {
                     self.handle(Input::Timeout { now });
                 }
             }
@@ -475,6 +520,18 @@ where
             // The signal's future is done: never polled again (`drain_sent`).
             Wake::Drain => self.send_drain(),
         }
+    }
+
+    /// Gives back the buffers kept for the next request: the driver's and the channel's.
+    fn release_idle_memory(&mut self) {
+        self.release_at = None;
+        self.released = true;
+        self.commands = Vec::new();
+        self.spare_commands = Vec::new();
+        self.pulls = Vec::new();
+        self.read_buf = BytesMut::new();
+        self.queue.release_idle_memory();
+        self.channel.release_idle_memory();
     }
 
     /// Tells the channel to drain once the signal is up. Checked at the top of every turn: the

@@ -8,8 +8,9 @@
 //! Invariants:
 //! - *Order.* Bytes leave in the order they were pushed: a large buffer seals the staged bytes
 //!   in front of it first.
-//! - *Nothing held while idle.* Once everything is written, the staging buffer's memory is
-//!   released, so an idle connection keeps no write buffer.
+//! - *Nothing held while idle.* The staging buffer's memory is kept from one response to the
+//!   next (its written bytes are dropped, so it is reused in place), and given back when the
+//!   connection goes idle ([`WriteQueue::release_idle_memory`]) or is lost.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -20,9 +21,10 @@ use bytes::{Buf, Bytes, BytesMut};
 /// they are. A response head and a short body fit; a file chunk does not.
 pub(crate) const COALESCE_BYTES_MAX: usize = 1024;
 
-/// The staging buffer's first allocation: sixteen pipelined small responses fit, so a batch
-/// is staged without growing the buffer.
-const STAGING_BYTES: usize = 4 * 1024;
+/// The staging buffer's first allocation: a few small responses. It grows for a pipeline's
+/// batch and is kept (reused in place) until the connection is idle a while; kept small so
+/// that a burst of new connections does not hold much each before their release.
+const STAGING_BYTES: usize = 512;
 
 /// Most slices per vectored write.
 pub(crate) const WRITE_SLICES_MAX: usize = 64;
@@ -100,9 +102,6 @@ impl WriteQueue {
                 self.sealed.pop_front();
             }
         }
-        if self.is_empty() {
-            self.release();
-        }
     }
 
     /// Drops everything unwritten (the connection is lost).
@@ -119,11 +118,16 @@ impl WriteQueue {
         }
     }
 
+    /// Gives back the staging buffer and the slice queue's space (the connection is idle).
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.is_empty() {
+            self.release();
+        }
+    }
+
     fn release(&mut self) {
         self.staging = BytesMut::new();
-        if self.sealed.capacity() > WRITE_SLICES_MAX {
-            self.sealed = VecDeque::new();
-        }
+        self.sealed = VecDeque::new();
     }
 }
 
@@ -200,14 +204,37 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_queue_holds_no_memory() {
+    fn the_staging_buffer_is_reused_until_released() {
         let mut queue = WriteQueue::new();
         queue.push(Bytes::from_static(b"abc"));
-        queue.slices();
+        let first = queue.slices()[0].as_ptr();
         queue.advance(3);
         assert!(queue.is_empty());
+        assert_eq!(
+            queue.staging.capacity(),
+            STAGING_BYTES - 3,
+            "kept for the next response"
+        );
+        queue.push(Bytes::from_static(b"def"));
+        let second = queue.slices()[0].as_ptr();
+        assert_eq!(
+            second,
+            first.wrapping_add(3),
+            "staged into the same allocation"
+        );
+        queue.advance(3);
+        queue.release_idle_memory();
         assert_eq!(queue.staging.capacity(), 0);
+        assert_eq!(queue.sealed.capacity(), 0);
         queue.push(Bytes::new());
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn a_queue_with_bytes_left_is_not_released() {
+        let mut queue = WriteQueue::new();
+        queue.push(Bytes::from_static(b"abc"));
+        queue.release_idle_memory();
+        assert_eq!(drain(&mut queue).concat(), b"abc".to_vec());
     }
 }

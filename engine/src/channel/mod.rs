@@ -35,8 +35,9 @@ pub struct Channel {
     /// Invariant: at most `recv_capacity()` bytes.
     recv_buf: BytesMut,
     /// Where response heads are written, each split off and frozen: one allocation serves
-    /// the heads of a pipeline (a split-off head is copied into the driver's write buffer and
-    /// dropped, so the next reserve reuses the space). Released while the connection is idle.
+    /// the heads of a pipeline and of the requests that follow (a split-off head is copied
+    /// into the driver's write buffer and dropped, so the next reserve reuses the space).
+    /// Released by [`Channel::release_idle_memory`].
     head_buf: BytesMut,
     /// The peer sent its FIN.
     recv_eof: bool,
@@ -144,6 +145,21 @@ impl Channel {
         &self.config
     }
 
+    /// Gives back the buffers kept from one request to the next (receive buffer, head buffer,
+    /// the exchange and output queues' space, the field scratch space) when nothing is in
+    /// flight, buffered or waiting to be taken; a busy connection keeps them. DESIGN.md §8:
+    /// buffers are released while a connection is idle, and not allocated per request while it
+    /// is busy. The driver calls this once the connection has been idle a while.
+    pub fn release_idle_memory(&mut self) {
+        if self.exchanges.is_empty() && self.recv_buf.is_empty() && self.outputs.is_empty() {
+            self.recv_buf = BytesMut::new();
+            self.head_buf = BytesMut::new();
+            self.exchanges = VecDeque::new();
+            self.outputs = VecDeque::new();
+            self.head_fields = Vec::new();
+        }
+    }
+
     /// The next output, in order. Drain to `None` after every `handle_input`.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -192,13 +208,6 @@ impl Channel {
         self.sync_producers();
         self.sync_reading();
         self.sync_timers();
-        if self.recv_buf.is_empty() && self.exchanges.is_empty() && self.recv_buf.capacity() > 0 {
-            // An idle connection holds no buffer (DESIGN.md §6: memory per idle connection).
-            self.recv_buf = BytesMut::new();
-        }
-        if self.exchanges.is_empty() && self.head_buf.capacity() > 0 {
-            self.head_buf = BytesMut::new();
-        }
         if self.exchanges.is_empty() && self.head_fields.capacity() > HEAD_FIELDS_KEPT_MAX {
             // A head with many fields passed: give the scratch space back. A usual one keeps
             // it, so keep-alive requests allocate nothing for it.

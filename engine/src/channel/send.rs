@@ -9,8 +9,10 @@ use super::exchange::{Expect, Producer};
 /// A response head's size before its fields: status line, framing, `Date`, `Server`.
 const HEAD_BYTES_TYPICAL: usize = 128;
 
-/// The head buffer's allocation: the heads of sixteen pipelined small responses.
-const HEAD_BUF_BYTES: usize = 4 * 1024;
+/// The head buffer's first allocation: a few small heads. It grows for a pipeline's heads and
+/// is kept from request to request until the connection is idle a while; kept small so that a
+/// burst of new connections does not hold much each before their release.
+const HEAD_BUF_BYTES: usize = 512;
 use super::state::{CloseState, RecvState, SendState};
 use super::Channel;
 use crate::error::{SendError, UsageError};

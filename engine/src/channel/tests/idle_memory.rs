@@ -1,9 +1,10 @@
-//! Goal: an idle connection keeps no receive buffer, and keeps the scratch space for header
-//! field ranges only up to `HEAD_FIELDS_KEPT_MAX` entries (DESIGN.md section 8: memory per idle
-//! keep-alive connection), while a usual head's scratch space is kept for the next request.
-//! Method: drive one request through the harness until the connection is idle again, then read
-//! the capacities of the two buffers, the only place this promise shows (no output reports
-//! memory). The bounds are literal: 64 entries kept, 65 given back.
+//! Goal (DESIGN.md section 8): between requests a connection keeps its buffers (receive, head,
+//! queues), so a busy connection does not allocate them per request; `release_idle_memory`
+//! gives them all back once nothing is in flight, and does nothing while something is; the
+//! scratch space for header field ranges is kept only up to `HEAD_FIELDS_KEPT_MAX` entries.
+//! Method: drive requests through the harness, then read the capacities of the buffers, the
+//! only place this promise shows (no output reports memory). The bounds are literal: 64
+//! entries kept, 65 given back.
 
 use super::harness::{bare, Harness};
 use crate::{AppCommand, RequestId, ResponseHead};
@@ -22,9 +23,10 @@ fn request_with_fields(extra: usize) -> String {
 }
 
 /// A head that arrives in two reads leaves spare capacity behind the bytes taken off the
-/// buffer; once the response is finished and nothing is buffered, the buffer is released.
+/// buffer; the finished exchange keeps the buffers for the next request, and a release gives
+/// them all back.
 #[test]
-fn an_idle_connection_holds_no_receive_buffer() {
+fn an_idle_connection_keeps_its_buffers_until_released() {
     let mut h = Harness::new(bare());
     h.send("GET / HTTP/1.1\r\n");
     h.send("Host: h\r\n\r\n");
@@ -35,12 +37,43 @@ fn an_idle_connection_holds_no_receive_buffer() {
         "HTTP/1.1 204 No Content\r\n\r\n",
         "the exchange is over"
     );
+    assert!(h.channel.recv_buf.capacity() > 0, "kept between requests");
+    assert!(h.channel.head_buf.capacity() > 0, "kept between requests");
+    assert!(h.channel.exchanges.capacity() > 0, "kept between requests");
+    h.channel.release_idle_memory();
     assert_eq!(h.channel.recv_buf.capacity(), 0);
+    assert_eq!(h.channel.head_buf.capacity(), 0);
+    assert_eq!(h.channel.exchanges.capacity(), 0);
+    assert_eq!(h.channel.outputs.capacity(), 0);
+    assert_eq!(h.channel.head_fields.capacity(), 0);
     // Still persistent: the next request is read into a fresh buffer and answered.
     h.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
     answer(&mut h, RequestId::from_sequence(1));
     assert_eq!(h.take_wire(), "HTTP/1.1 204 No Content\r\n\r\n");
-    assert_eq!(h.channel.recv_buf.capacity(), 0);
+}
+
+/// While a request is in flight (or bytes wait in the buffer), a release changes nothing:
+/// the exchange, its buffered pipelined successor and the response all come through.
+#[test]
+fn a_busy_connection_keeps_its_buffers_on_release() {
+    let mut h = Harness::new(bare());
+    h.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHo");
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
+    let buffered = h.channel.recv_buf.len();
+    h.channel.release_idle_memory();
+    assert_eq!(
+        h.channel.recv_buf.len(),
+        buffered,
+        "the partial head is kept"
+    );
+    assert!(h.channel.exchanges.capacity() > 0);
+    answer(&mut h, RequestId::from_sequence(0));
+    h.send("st: h\r\n\r\n");
+    answer(&mut h, RequestId::from_sequence(1));
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+    );
 }
 
 /// A usual head's field scratch space outlives the request, so keep-alive requests allocate

@@ -425,6 +425,17 @@ impl H2Connection {
         }
     }
 
+    /// Gives back the receive buffer and the output queue's space when no stream is open and
+    /// nothing is buffered or waiting to be taken ([`Connection::release_idle_memory`]).
+    ///
+    /// [`Connection::release_idle_memory`]: crate::io::Connection::release_idle_memory
+    pub fn release_idle_memory(&mut self) {
+        if self.streams.is_empty() && self.recv_buf.is_empty() && self.outputs.is_empty() {
+            self.recv_buf = BytesMut::new();
+            self.outputs = VecDeque::new();
+        }
+    }
+
     fn close_now(&mut self, reason: CloseReason) {
         if self.close == CloseState::Closed {
             return;
@@ -519,5 +530,8 @@ impl crate::io::Connection for H2Connection {
     }
     fn recv_window(&self) -> usize {
         H2Connection::recv_window(self)
+    }
+    fn release_idle_memory(&mut self) {
+        H2Connection::release_idle_memory(self);
     }
 }
