@@ -22,6 +22,7 @@ use tracing::level_filters::LevelFilter;
 use tracing::{debug, error, info, warn};
 
 use super::access_log::{AccessLog, AccessLogFormat, ConnectionLog, LogTarget, LogWriter};
+use super::live::{Live, LiveGuard};
 use super::tls::{Incoming, TlsArgs};
 use super::Failure;
 
@@ -201,6 +202,8 @@ pub(crate) struct Accepted {
     /// Boxed: a connection's future keeps what it captured for its whole life, and this waits
     /// out the handshake on the heap, then moves into the driver.
     pub(crate) run: Box<Run>,
+    /// Counts the connection as live until the future serving it is done (or dropped).
+    pub(crate) live: LiveGuard,
 }
 
 /// What a connection runs with after its handshake.
@@ -291,7 +294,7 @@ where
     let (drain_tx, drain_rx) = watch::channel(false);
     let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
     let mut accept_failures = AcceptFailures::default();
-    let mut connections = JoinSet::new();
+    let connections = Live::new();
     let mut rejections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -310,7 +313,7 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                if connections.len() >= connections_max {
+                if connections.count() >= connections_max {
                     // Answered, not left in the backlog: a client waiting there cannot tell a
                     // busy server from a dead one, and its SYN retries only add load.
                     debug!(%peer, "over --connections-max: answered 503");
@@ -340,27 +343,27 @@ where
                 );
                 let stream = Incoming { tcp: stream, tls: tls.clone() };
                 let run = Box::new(Run { channel, clock, options, log });
-                let accepted = Accepted { stream, run };
-                connections.spawn(serve_one(accepted));
+                let live = connections.enter();
+                let accepted = Accepted { stream, run, live };
+                tokio::spawn(serve_one(accepted));
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             Some(_) = rejections.join_next(), if !rejections.is_empty() => {}
         }
     }
     rejections.abort_all();
     drop(listener);
-    info!("draining {} connections", connections.len());
+    info!("draining {} connections", connections.count());
     let _ = drain_tx.send(true);
     let drained = tokio::time::timeout(args.shutdown_timeout, async {
-        while connections.join_next().await.is_some() {}
+        connections.all_ended().await;
     })
     .await;
     if drained.is_err() {
         warn!(
             "--shutdown-timeout passed: aborting {} connections",
-            connections.len()
+            connections.count()
         );
-        connections.abort_all();
+        // They are dropped with the runtime, once this returns.
     }
     info!("stopped");
     Ok((ExitCode::SUCCESS, writer))

@@ -5,6 +5,7 @@
 
 mod access_log;
 mod listener;
+mod live;
 mod proxy;
 mod serve;
 mod sim;

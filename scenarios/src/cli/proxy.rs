@@ -136,8 +136,10 @@ fn proxy_connection<F: Fn(UpstreamTask)>(
     config: ProxyConfig,
     pool: Arc<UpstreamPool<F>>,
 ) -> impl Future<Output = ()> {
-    let Accepted { stream, run } = accepted;
+    let Accepted { stream, run, live } = accepted;
     async move {
+        // Counted until this future is done or dropped.
+        let _live = live;
         let Some(stream) = stream.establish().await else {
             return;
         };

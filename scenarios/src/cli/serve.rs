@@ -70,8 +70,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
 /// One connection, from its handshake to its close. Not an `async fn`: a future keeps its
 /// arguments for its whole life, and a connection's task is its idle cost.
 fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = ()> {
-    let Accepted { stream, run } = accepted;
+    let Accepted { stream, run, live } = accepted;
     async move {
+        // Counted until this future is done or dropped.
+        let _live = live;
         let Some(stream) = stream.establish().await else {
             return;
         };
