@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use twine_engine::{
-    Connection, Event as EngineEvent, Input, Instant, Output, ReadState, Timer, TimerChange,
-    UsageError,
+    CloseReason, Connection, Event as EngineEvent, Input, Instant, Output, ReadState, Timer,
+    TimerChange, UsageError,
 };
 
 /// One broken promise.
@@ -56,6 +56,16 @@ pub enum Sabotage {
     /// The write side is never shut before a close: no lingering close after a protocol
     /// error (check `lingering`).
     NoShutdownBeforeClose,
+    /// A request refused for a limit (`413`, `414`, `431`) is answered `200 OK` instead:
+    /// served though over its limit (check `limit`).
+    OverLimitServed,
+    /// One more response goes out after the response to a request that closes the
+    /// connection, as if the request pipelined behind it had been served; the closing response
+    /// loses its `Connection: close`, so only the request says the connection ends (check
+    /// `after-closing-request`; with the header kept, `after-close` catches it).
+    AnswerAfterClosingRequest,
+    /// The connection an app closes gracefully is aborted instead (check `app-close`).
+    GracefulCloseAborts,
 }
 
 /// The real connection `C`, broken by one [`Sabotage`].
@@ -181,6 +191,35 @@ impl<C: Connection> Sabotaged<C> {
                 self.queued.push_back(Output::Reading(ReadState::Paused));
             }
             (S::NoShutdownBeforeClose, Output::ShutdownWrite) => {}
+            (S::OverLimitServed, Output::Transmit(bytes))
+                if !self.fired
+                    && [&b"HTTP/1.1 413 "[..], b"HTTP/1.1 414 ", b"HTTP/1.1 431 "]
+                        .iter()
+                        .any(|status| bytes.starts_with(status)) =>
+            {
+                self.fired = true;
+                let line_end = bytes.windows(2).position(|w| w == b"\r\n").unwrap_or(0);
+                let mut served = b"HTTP/1.1 200 OK".to_vec();
+                served.extend_from_slice(&bytes[line_end..]);
+                self.queued.push_back(Output::Transmit(Bytes::from(served)));
+            }
+            (S::AnswerAfterClosingRequest, Output::Transmit(bytes)) if !self.fired => {
+                const CLOSE: &[u8] = b"Connection: close\r\n";
+                let kept = match bytes.windows(CLOSE.len()).position(|w| w == CLOSE) {
+                    Some(at) => [&bytes[..at], &bytes[at + CLOSE.len()..]].concat().into(),
+                    None => bytes,
+                };
+                self.queued.push_back(Output::Transmit(kept));
+            }
+            (S::AnswerAfterClosingRequest, Output::ShutdownWrite) if !self.fired => {
+                self.fired = true;
+                self.queued
+                    .push_back(transmit(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+                self.queued.push_back(Output::ShutdownWrite);
+            }
+            (S::GracefulCloseAborts, Output::Close(CloseReason::Graceful)) => {
+                self.queued.push_back(Output::Close(CloseReason::Abort));
+            }
             (_, output) => self.queued.push_back(output),
         }
     }

@@ -8,7 +8,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::{Echo, Stream};
+use twine_driver::apps::{Api, Echo, Stream};
 use twine_engine::{Config, Timeouts};
 use twine_sim::{
     app, run, AppFactory, ClientScript, Sabotage, Scenario, Seed, SendWindow, StreamFaults,
@@ -200,4 +200,35 @@ fn a_close_without_lingering_after_an_error_is_caught() {
         Sabotage::NoShutdownBeforeClose,
         "lingering",
     );
+}
+
+#[test]
+fn a_request_over_a_limit_served_is_caught() {
+    // One field past the 16 KiB head limit: refused 431, which the sabotage turns into 200.
+    let big = format!(
+        "GET /a HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+        "x".repeat(16_384)
+    );
+    let client = ClientScript::new().send(big).misbehaving();
+    let s = scenario(app::<Echo>(), vec![client]);
+    assert_caught(s, Sabotage::OverLimitServed, "limit");
+}
+
+#[test]
+fn an_answer_after_the_closing_request_is_caught() {
+    // A closing request with another pipelined behind it: the second is never to be read.
+    let client = ClientScript::new().send(format!("{GET_CLOSE}{GET}"));
+    let s = scenario(app::<Echo>(), vec![client]);
+    assert_caught(
+        s,
+        Sabotage::AnswerAfterClosingRequest,
+        "after-closing-request",
+    );
+}
+
+#[test]
+fn a_graceful_app_close_that_aborts_is_caught() {
+    let client = ClientScript::new().send("GET /close-after HTTP/1.1\r\nHost: h\r\n\r\n");
+    let s = scenario(app::<Api>(), vec![client]);
+    assert_caught(s, Sabotage::GracefulCloseAborts, "app-close");
 }
