@@ -369,9 +369,9 @@ fn faults_fired(outcome: &Outcome) -> BTreeMap<String, usize> {
         }
         *fired.entry(fault.kind_name().to_string()).or_insert(0) += 1;
     }
-    // Knobs that act on the whole run rather than fire: jitter and the config.
+    // Knobs that act on the whole run rather than fire: jitter, the config, a resegment run.
     let active = Knobs::draw(outcome.seed).active();
-    for knob in [Knob::Jitter, Knob::Config] {
+    for knob in [Knob::Jitter, Knob::Config, Knob::Resegment] {
         if active.contains(&knob) {
             fired.insert(knob.name().to_string(), 1);
         }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use twine_sim::{run, Decision, Knob, Knobs, Outcome, Seed};
 
-use crate::catalogue::Entry;
+use crate::catalogue::{self, Entry};
 
 /// Which faults a run adds to the scenario's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,16 +85,32 @@ pub fn parse_keep(list: &str) -> Option<BTreeSet<Decision>> {
         .collect()
 }
 
-/// Runs `entry` under `seed` with `faults`, checking its own expectations too (in exact mode:
-/// under swarm faults only the invariants are required to hold).
+/// Runs `entry` under `seed` with `faults`, checking its own expectations too where they are
+/// meaningful: in exact mode, and in a swarm run that only cuts the scripted scenario's bytes
+/// anew ([`Knob::Resegment`]) unless the entry's expectations are about how its bytes were
+/// cut ([`catalogue::expectations_need_exact_segments`]). Under other swarm faults only the
+/// invariants are required to hold.
 pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
-    let mut scenario = (entry.build)(seed);
-    if let Faults::Swarm { knobs, keep } = faults {
-        Knobs::draw(seed).only(knobs).apply(&mut scenario);
-        scenario.keep = keep.clone().map(Rc::new);
-    }
+    let (scenario, check_expectations) = match faults {
+        Faults::Exact => ((entry.build)(seed), true),
+        Faults::Swarm { knobs, keep } => {
+            let knobs = Knobs::draw(seed).only(knobs);
+            // A resegment run is the scenario as scripted: built as for its own seed (the
+            // faults still draw from this one).
+            let build_seed = if knobs.resegment {
+                Seed(entry.seed)
+            } else {
+                seed
+            };
+            let mut scenario = (entry.build)(build_seed);
+            knobs.apply(&mut scenario);
+            scenario.keep = keep.clone().map(Rc::new);
+            let check = knobs.resegment && !catalogue::expectations_need_exact_segments(entry);
+            (scenario, check)
+        }
+    };
     let mut outcome = run(&scenario, seed);
-    if matches!(faults, Faults::Exact) {
+    if check_expectations {
         let expected = (entry.expect)(&outcome);
         outcome.add_violations(expected);
     }

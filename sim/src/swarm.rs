@@ -49,11 +49,16 @@ pub enum Knob {
     Partition,
     /// The server restarted at a drawn time (destructive).
     Restart,
+    /// A run of the scenario exactly as scripted (its own latency, built for its own seed)
+    /// with only its bytes cut anew into reads and writes, and no other knob: the faults that
+    /// leave a scenario's expectations meaningful, so they are checked too. Drawn for one seed
+    /// in five, from a stream of its own.
+    Resegment,
 }
 
 impl Knob {
     /// Every knob.
-    pub const ALL: [Knob; 14] = [
+    pub const ALL: [Knob; 15] = [
         Knob::ReadFragments,
         Knob::WriteFragments,
         Knob::SlowReader,
@@ -68,6 +73,7 @@ impl Knob {
         Knob::Hold,
         Knob::Partition,
         Knob::Restart,
+        Knob::Resegment,
     ];
 
     /// The name used on the command line.
@@ -87,6 +93,7 @@ impl Knob {
             Knob::Hold => "hold",
             Knob::Partition => "partition",
             Knob::Restart => "restart",
+            Knob::Resegment => "resegment",
         }
     }
 
@@ -128,7 +135,13 @@ pub struct Knobs {
     pub partition: Option<Span>,
     /// A server restart, at this many thousandths of the chaos phase.
     pub restart: Option<u64>,
+    /// A resegment run ([`Knob::Resegment`]): every knob above is off but the fragments, and
+    /// the scenario keeps its own latency.
+    pub resegment: bool,
 }
+
+/// One seed in this many is a resegment run ([`Knob::Resegment`]).
+const RESEGMENT_ONE_IN: u32 = 5;
 
 /// A stretch of the chaos phase, in thousandths of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,6 +236,7 @@ impl Knobs {
             hold: None,
             partition: None,
             restart: None,
+            resegment: false,
         }
     }
 
@@ -264,6 +278,17 @@ impl Knobs {
         let hold = destructive(&mut rng).then(|| Span::draw(&mut rng));
         let partition = destructive(&mut rng).then(|| Span::draw(&mut rng));
         let restart = destructive(&mut rng).then(|| rng.range(0..=900u64));
+        // From a stream of its own, so that adding it changed no other draw.
+        let mut resegment = SimRng::fork(seed, "resegment");
+        if resegment.range(0..RESEGMENT_ONE_IN) == 0 {
+            return Knobs {
+                read_fragment_max: Some(resegment.range(1..=64usize)),
+                write_fragment_max: Some(resegment.range(1..=256usize)),
+                // The latency `calm` leaves is the default a scenario's own latency wins over.
+                resegment: true,
+                ..Knobs::calm()
+            };
+        }
         Knobs {
             read_fragment_max,
             write_fragment_max,
@@ -279,6 +304,7 @@ impl Knobs {
             hold,
             partition,
             restart,
+            resegment: false,
         }
     }
 
@@ -317,6 +343,9 @@ impl Knobs {
                 .filter(|(is, _)| *is)
                 .map(|(_, k)| k),
         );
+        if self.resegment {
+            on.push(Knob::Resegment);
+        }
         on
     }
 
@@ -345,6 +374,7 @@ impl Knobs {
             hold: self.hold.filter(|_| has(Knob::Hold)),
             partition: self.partition.filter(|_| has(Knob::Partition)),
             restart: self.restart.filter(|_| has(Knob::Restart)),
+            resegment: self.resegment && has(Knob::Resegment),
         }
     }
 
@@ -440,6 +470,12 @@ impl Knobs {
                     self.restart
                         .map(|at| format!("at {at}/1000 of the chaos phase")),
                 ),
+            ),
+            (
+                "resegment".into(),
+                show(self.resegment.then(|| {
+                    "the scenario as scripted, its bytes cut anew, its expectations checked".into()
+                })),
             ),
         ]
     }
@@ -537,5 +573,32 @@ mod tests {
             "20 seeds gave only {} knob sets",
             distinct.len()
         );
+    }
+
+    /// A resegment run cuts bytes and does nothing else: every other knob off, the latency
+    /// the scenario's own; about one seed in five (1,000 seeds: between 150 and 250).
+    #[test]
+    fn a_resegment_run_only_cuts_bytes() {
+        let runs: Vec<Knobs> = (0..1000)
+            .map(|s| Knobs::draw(Seed(s)))
+            .filter(|k| k.resegment)
+            .collect();
+        assert!(
+            (150..=250).contains(&runs.len()),
+            "{} resegment runs",
+            runs.len()
+        );
+        for knobs in &runs {
+            let mut active = knobs.active();
+            active.sort();
+            assert_eq!(
+                active,
+                [Knob::ReadFragments, Knob::WriteFragments, Knob::Resegment]
+            );
+            assert_eq!(knobs.latency, Latency::fixed(Duration::from_millis(1)));
+        }
+        // Filtered out, it leaves a run with nothing on but what is kept.
+        let quiet = runs[0].only(&[Knob::ReadFragments]);
+        assert_eq!(quiet.active(), [Knob::ReadFragments]);
     }
 }

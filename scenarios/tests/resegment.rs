@@ -1,0 +1,74 @@
+//! Resegment runs check a scenario's own expectations: the scenario exactly as scripted, only
+//! its bytes cut anew. Goal: a resegment run cuts bytes and checks the expectations (a real
+//! entry's pass); every other swarm run checks only the invariants; an entry whose
+//! expectations are about segments is exempt. Method: real catalogue entries, with their
+//! expectations kept or swapped for ones that always fail.
+
+use twine_scenarios::catalogue::{self, expectations_need_exact_segments, Entry};
+use twine_scenarios::execute::{execute, Faults};
+use twine_sim::{Check, Knobs, Outcome, Seed, Violation};
+
+fn always_fails(_: &Outcome) -> Vec<Violation> {
+    vec![Violation::run(Check::Expectation, String::from("always"))]
+}
+
+fn entry(id: &str) -> Entry {
+    catalogue::find(id).expect("a catalogue entry")
+}
+
+fn seeds(resegment: bool) -> impl Iterator<Item = Seed> {
+    (0..)
+        .map(Seed)
+        .filter(move |&s| Knobs::draw(s).resegment == resegment)
+}
+
+#[test]
+fn only_resegment_runs_check_expectations() {
+    let mut failing = entry("keep_alive/http11_persistent");
+    failing.expect = always_fails;
+    for seed in seeds(true).take(3) {
+        let outcome = execute(&failing, seed, &Faults::swarm());
+        let checks: Vec<Check> = outcome.violations.iter().map(|v| v.check).collect();
+        assert_eq!(checks, [Check::Expectation], "resegment seed {seed:?}");
+    }
+    for seed in seeds(false).take(3) {
+        let outcome = execute(&failing, seed, &Faults::swarm());
+        assert!(
+            outcome
+                .violations
+                .iter()
+                .all(|v| v.check != Check::Expectation),
+            "seed {seed:?} checked expectations without resegmenting"
+        );
+    }
+}
+
+#[test]
+fn a_resegment_run_cuts_bytes_and_passes_the_expectations() {
+    let real = entry("keep_alive/http11_persistent");
+    assert!(!expectations_need_exact_segments(&real));
+    for seed in seeds(true).take(5) {
+        let outcome = execute(&real, seed, &Faults::swarm());
+        assert!(outcome.passed(), "{:?}", outcome.violations);
+        let text = outcome.trace.to_text();
+        let cut = text.contains("read cut to") || text.contains("partial write");
+        assert!(cut, "seed {seed:?}: a resegment run cut nothing");
+    }
+}
+
+#[test]
+fn an_entry_about_segments_is_exempt() {
+    let mut exempt = entry("pipelining/cve_2023_46137_same_segment");
+    assert!(expectations_need_exact_segments(&exempt));
+    exempt.expect = always_fails;
+    for seed in seeds(true).take(3) {
+        let outcome = execute(&exempt, seed, &Faults::swarm());
+        assert!(
+            outcome
+                .violations
+                .iter()
+                .all(|v| v.check != Check::Expectation),
+            "an exempt entry's expectations were checked"
+        );
+    }
+}
