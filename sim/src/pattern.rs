@@ -20,6 +20,29 @@ pub struct Pattern {
     conn: Option<u32>,
     at_nanos: Option<u64>,
     test: Rc<dyn Fn(&Event) -> bool>,
+    /// For [`bytes_received`] and [`bytes_sent`]: `test` is true for a segment holding the
+    /// needle, but [`Pattern::find`] and [`Pattern::count`] look for it in the connection's
+    /// whole stream and match the entry whose bytes complete it, however the stream was cut.
+    stream: Option<StreamNeedle>,
+}
+
+/// A needle looked for in a connection's stream in one direction.
+#[derive(Clone, Copy)]
+struct StreamNeedle {
+    to_client: bool,
+    needle: &'static [u8],
+}
+
+impl StreamNeedle {
+    /// The bytes of `event` if it carries this direction's stream.
+    fn bytes<'e>(&self, event: &'e Event) -> Option<&'e [u8]> {
+        match (self.to_client, event) {
+            (true, Event::ClientReceived { bytes }) | (false, Event::ClientSent { bytes }) => {
+                Some(bytes)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Pattern {
@@ -30,7 +53,20 @@ impl Pattern {
             conn: None,
             at_nanos: None,
             test: Rc::new(test),
+            stream: None,
         }
+    }
+
+    /// `needle` in the stream to the client (`to_client`) or to the server.
+    fn stream(label: String, to_client: bool, needle: &'static [u8]) -> Pattern {
+        let looked_for = StreamNeedle { to_client, needle };
+        let mut pattern = Pattern::new(label, move |e| {
+            looked_for
+                .bytes(e)
+                .is_some_and(|bytes| contains(bytes, needle))
+        });
+        pattern.stream = Some(looked_for);
+        pattern
     }
 
     /// Exactly this event.
@@ -66,13 +102,52 @@ impl Pattern {
 
     /// The index of the first entry from `from` on that matches.
     pub fn find(&self, trace: &Trace, from: usize) -> Option<usize> {
+        if self.stream.is_some() {
+            return self.stream_matches(trace).into_iter().find(|&i| i >= from);
+        }
         let rest = trace.entries.get(from..)?;
         rest.iter().position(|e| self.matches(e)).map(|i| from + i)
     }
 
     /// How many entries match.
     pub fn count(&self, trace: &Trace) -> usize {
+        if self.stream.is_some() {
+            return self.stream_matches(trace).len();
+        }
         trace.entries.iter().filter(|e| self.matches(e)).count()
+    }
+
+    /// For a stream pattern: the entries whose bytes complete an occurrence of the needle in
+    /// their connection's stream (occurrences do not overlap; an entry completing several
+    /// counts once, as a segment holding several did).
+    fn stream_matches(&self, trace: &Trace) -> Vec<usize> {
+        let Some(looked_for) = self.stream else {
+            return Vec::new();
+        };
+        let needle = looked_for.needle;
+        // Per connection: the stream so far, and where the next occurrence may start.
+        let mut streams: std::collections::BTreeMap<u32, (Vec<u8>, usize)> = Default::default();
+        let mut found = Vec::new();
+        for (index, entry) in trace.entries.iter().enumerate() {
+            let (Some(conn), Some(bytes)) = (entry.conn, looked_for.bytes(&entry.event)) else {
+                continue;
+            };
+            let (stream, next) = streams.entry(conn).or_default();
+            let before = stream.len();
+            stream.extend_from_slice(bytes);
+            // Only occurrences that end inside this entry's bytes.
+            let start = (*next).max((before + 1).saturating_sub(needle.len()));
+            let Some(at) = find(&stream[start..], needle) else {
+                continue;
+            };
+            *next = start + at + needle.len();
+            let wanted = self.conn.is_none_or(|c| c == conn)
+                && self.at_nanos.is_none_or(|at| entry.at_nanos == at);
+            if wanted {
+                found.push(index);
+            }
+        }
+        found
     }
 }
 
@@ -416,13 +491,11 @@ pub fn any_write() -> Pattern {
     server_where("write", |e| matches!(e, ServerEvent::Write { .. }))
 }
 
-/// The client received a segment holding `needle`.
+/// The client received `needle`: in [`Pattern::find`] and [`Pattern::count`], the entry
+/// whose bytes complete it in the connection's stream, however the stream was cut.
 pub fn bytes_received(needle: &'static [u8]) -> Pattern {
     let label = format!("s→c {}", crate::escape::escape(needle));
-    Pattern::new(label, move |e| match e {
-        Event::ClientReceived { bytes } => contains(bytes, needle),
-        _ => false,
-    })
+    Pattern::stream(label, true, needle)
 }
 
 /// The client received a segment holding each of `needles`, in this order.
@@ -444,13 +517,10 @@ pub fn bytes_received_in_order(needles: &'static [&'static [u8]]) -> Pattern {
     })
 }
 
-/// The client sent a segment holding `needle`.
+/// The client sent `needle`, found as [`bytes_received`] finds its needle.
 pub fn bytes_sent(needle: &'static [u8]) -> Pattern {
     let label = format!("c→s {}", crate::escape::escape(needle));
-    Pattern::new(label, move |e| match e {
-        Event::ClientSent { bytes } => contains(bytes, needle),
-        _ => false,
-    })
+    Pattern::stream(label, false, needle)
 }
 
 /// The client received some bytes.
@@ -515,4 +585,45 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         return Some(0);
     }
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn received(conn: u32, bytes: &'static [u8]) -> Entry {
+        Entry {
+            at_nanos: 0,
+            conn: Some(conn),
+            event: Event::ClientReceived {
+                bytes: Bytes::from_static(bytes),
+            },
+        }
+    }
+
+    /// A needle cut across segments matches the entry that completes it; other connections'
+    /// bytes do not join its stream; occurrences are counted, not overlapping.
+    #[test]
+    fn byte_patterns_look_in_the_stream_however_it_was_cut() {
+        let trace = Trace {
+            entries: vec![
+                received(0, b"HTTP/1.1 200 OK\r\nConn"),
+                received(1, b"ection: close\r\n"),
+                received(0, b"ection: close\r\n\r\n"),
+                received(0, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"),
+            ],
+        };
+        let close = bytes_received(b"Connection: close\r\n");
+        assert_eq!(close.find(&trace, 0), Some(2));
+        assert_eq!(close.find(&trace, 3), Some(3));
+        assert_eq!(close.count(&trace), 2);
+        assert_eq!(close.clone().on(1).count(&trace), 0);
+        assert_eq!(
+            bytes_received(b"ction: close").on(1).find(&trace, 0),
+            Some(1)
+        );
+        assert_eq!(bytes_received(b"close\r\n\r\nHTTP").count(&trace), 1);
+        assert_eq!(bytes_sent(b"HTTP").count(&trace), 0);
+    }
 }
