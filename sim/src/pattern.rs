@@ -13,6 +13,9 @@ use twine_engine::{
 use crate::event::{AppAction, ClientEvent, Event, Fault, ServerEvent};
 use crate::trace::{Entry, Trace};
 
+/// A test of a whole trace entry, its time included.
+type EntryTest = Rc<dyn Fn(&Entry) -> bool>;
+
 /// A predicate over one trace entry, with a label for messages.
 #[derive(Clone)]
 pub struct Pattern {
@@ -20,6 +23,8 @@ pub struct Pattern {
     conn: Option<u32>,
     at_nanos: Option<u64>,
     test: Rc<dyn Fn(&Event) -> bool>,
+    /// A test of the whole entry (its time), on top of `test` ([`timer_set_after`]).
+    entry_test: Option<EntryTest>,
     /// For [`bytes_received`] and [`bytes_sent`]: `test` is true for a segment holding the
     /// needle, but [`Pattern::find`] and [`Pattern::count`] look for it in the connection's
     /// whole stream and match the entry whose bytes complete it, however the stream was cut.
@@ -53,6 +58,7 @@ impl Pattern {
             conn: None,
             at_nanos: None,
             test: Rc::new(test),
+            entry_test: None,
             stream: None,
         }
     }
@@ -98,6 +104,7 @@ impl Pattern {
         self.conn.is_none_or(|c| entry.conn == Some(c))
             && self.at_nanos.is_none_or(|at| entry.at_nanos == at)
             && (self.test)(&entry.event)
+            && self.entry_test.as_ref().is_none_or(|test| test(entry))
     }
 
     /// The index of the first entry from `from` on that matches.
@@ -437,6 +444,28 @@ pub fn timer_set_for(timer: Timer, millis: u64) -> Pattern {
     })
 }
 
+/// `timer` set for `millis` after the moment it was set: its duration, wherever the run's
+/// times fall (a cut of the bytes or another latency moves them).
+pub fn timer_set_after(timer: Timer, millis: u64) -> Pattern {
+    let label = format!("timer {} set for {millis}ms later", timer.name());
+    let mut pattern = server_where(&label, move |e| match e {
+        ServerEvent::Timer { timer: t, change } => {
+            *t == timer && matches!(change, TimerChange::Set(_))
+        }
+        _ => false,
+    });
+    pattern.entry_test = Some(Rc::new(move |entry: &Entry| {
+        match entry.event.as_server() {
+            Some(ServerEvent::Timer {
+                change: TimerChange::Set(at),
+                ..
+            }) => at.as_nanos() == entry.at_nanos + millis * 1_000_000,
+            _ => false,
+        }
+    }));
+    pattern
+}
+
 /// `timer` fired.
 pub fn timer_fired(timer: Timer) -> Pattern {
     server(ServerEvent::Timer {
@@ -625,5 +654,25 @@ mod tests {
         );
         assert_eq!(bytes_received(b"close\r\n\r\nHTTP").count(&trace), 1);
         assert_eq!(bytes_sent(b"HTTP").count(&trace), 0);
+    }
+
+    /// A timer's duration is matched relative to the entry that set it.
+    #[test]
+    fn a_timer_is_matched_by_its_duration() {
+        let set = |at_ms: u64, deadline_ms: u64| Entry {
+            at_nanos: at_ms * 1_000_000,
+            conn: Some(0),
+            event: Event::server(ServerEvent::Timer {
+                timer: Timer::IdleKeepAlive,
+                change: TimerChange::Set(Instant::from_millis(deadline_ms)),
+            }),
+        };
+        let trace = Trace {
+            entries: vec![set(3, 1003), set(7, 2007), set(9, 2009)],
+        };
+        let two_seconds = timer_set_after(Timer::IdleKeepAlive, 2000);
+        assert_eq!(two_seconds.find(&trace, 0), Some(1));
+        assert_eq!(two_seconds.count(&trace), 2);
+        assert_eq!(timer_set_after(Timer::HeaderRead, 2000).count(&trace), 0);
     }
 }

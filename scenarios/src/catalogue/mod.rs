@@ -141,7 +141,6 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ("timeouts/body_read_408", TICKS),
     ("timeouts/body_read_truncates_started_response", PIECEWISE),
     ("timeouts/header_read_partial_head_408", READS),
-    ("timeouts/idle_keep_alive_between_requests", TICKS),
 ];
 const ONE_WRITE: &str = "matches several byte strings within one write, which a cut splits";
 const READS: &str = "counts or sizes the server's reads, which a cut changes";
