@@ -7,6 +7,8 @@
 //! fed to either engine; the first byte that departs from it, or the end of the preface,
 //! decides, and the held bytes go to the chosen engine first, in order.
 
+use std::sync::Arc;
+
 use bytes::BytesMut;
 
 use crate::channel::Channel;
@@ -47,7 +49,7 @@ pub enum Protocol {
 impl AutoConnection {
     /// A connection accepted at `now`. Until the client's first bytes decide, it is the
     /// HTTP/1.1 channel (its head deadline runs from now).
-    pub fn new(config: Config, now: Instant) -> AutoConnection {
+    pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> AutoConnection {
         AutoConnection {
             engine: Engine::Http1(Box::new(Channel::new(config, now))),
             held: Some(BytesMut::new()),
@@ -80,7 +82,7 @@ impl AutoConnection {
                     let Engine::Http1(channel) = &self.engine else {
                         unreachable!("an undecided connection runs the HTTP/1.1 channel");
                     };
-                    let mut h2 = H2Connection::new(channel.config().clone(), now);
+                    let mut h2 = H2Connection::new(channel.shared_config(), now);
                     let result = h2.handle_input(Input::Received { now, bytes: &held });
                     self.engine = Engine::Http2(Box::new(h2));
                     return result;

@@ -290,7 +290,8 @@ where
     let _ = stdout.flush();
     drop(stdout);
     info!("listening on {scheme}://{local}");
-    let config = args.config().with_date_origin_millis(origin);
+    // One config for every connection: each channel keeps a pointer to it, not a copy.
+    let config = std::sync::Arc::new(args.config().with_date_origin_millis(origin));
     let (drain_tx, drain_rx) = watch::channel(false);
     let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
     let mut accept_failures = AcceptFailures::default();
@@ -336,7 +337,7 @@ where
                     connection: Some(ConnectionInfo { peer, local, secure: tls.is_some() }),
                     ..RunOptions::default()
                 };
-                let channel = AutoConnection::new(config.clone(), clock.now());
+                let channel = AutoConnection::new(std::sync::Arc::clone(&config), clock.now());
                 let log = access_log.as_ref().map_or_else(
                     || ConnectionLog::off(peer),
                     |access| access.connection(peer),

@@ -21,6 +21,7 @@ mod sync;
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
@@ -48,7 +49,8 @@ const SKIPPED_RANGES_MAX: usize = 16;
 /// One HTTP/2 server connection.
 #[derive(Debug)]
 pub struct H2Connection {
-    config: Config,
+    /// Shared, as the channel's ([`crate::Channel`]).
+    config: Arc<Config>,
     now: Instant,
     /// Preface bytes matched so far; `PREFACE.len()` once it is in.
     preface_matched: usize,
@@ -172,7 +174,8 @@ impl H2Connection {
     /// A new connection, accepted at `now`, whose client has not sent its preface yet (on a
     /// connection chosen by the preface, feed the bytes already read, preface included). Our
     /// SETTINGS go out at once (§3.4).
-    pub fn new(config: Config, now: Instant) -> H2Connection {
+    pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> H2Connection {
+        let config = config.into();
         let h2 = &config.h2;
         let mut connection = H2Connection {
             now,
