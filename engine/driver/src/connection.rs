@@ -526,9 +526,14 @@ where
     fn release_idle_memory(&mut self) {
         self.release_at = None;
         self.released = true;
-        self.commands = Vec::new();
+        // Only empty lists: an app may have queued a command during the wait that rang.
+        if self.commands.is_empty() {
+            self.commands = Vec::new();
+        }
         self.spare_commands = Vec::new();
-        self.pulls = Vec::new();
+        if self.pulls.is_empty() {
+            self.pulls = Vec::new();
+        }
         self.read_buf = BytesMut::new();
         self.queue.release_idle_memory();
         self.channel.release_idle_memory();

@@ -329,8 +329,8 @@ where
                 }
                 let local = stream.local_addr().unwrap_or(local);
                 let options = RunOptions {
-                    // nginx's client_header_buffer_size: most request heads fit in 1 KiB, and
-                    // a connection waiting for one keeps only that (reads grow when full).
+                    // nginx's client_header_buffer_size: most request heads fit in 1 KiB
+                    // (reads grow when they come back full).
                     read_bytes_min: 1024,
                     drain: Some(drain_rx.clone()),
                     flush_timeout: config.timeouts.abort,
