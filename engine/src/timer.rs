@@ -9,21 +9,36 @@
 use crate::io::{Output, Timer, TimerChange};
 use crate::time::Instant;
 
-#[derive(Debug, Default)]
+/// The deadlines in nanoseconds, [`UNARMED`] for a timer not armed: 8 bytes a timer where an
+/// `Option<Instant>` takes 16 (every connection holds a table).
+#[derive(Debug)]
 pub(crate) struct TimerTable {
-    deadlines: [Option<Instant>; Timer::ALL.len()],
+    deadlines: [u64; Timer::ALL.len()],
+}
+
+/// A timer not armed. An armed deadline is at most one nanosecond earlier (585 years).
+const UNARMED: u64 = u64::MAX;
+
+impl Default for TimerTable {
+    fn default() -> TimerTable {
+        TimerTable {
+            deadlines: [UNARMED; Timer::ALL.len()],
+        }
+    }
 }
 
 impl TimerTable {
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.deadlines[timer as usize]
+        let nanos = self.deadlines[timer as usize];
+        (nanos != UNARMED).then(|| Instant::from_nanos(nanos))
     }
 
     /// Arms `timer` unless it is already armed.
     pub(crate) fn arm(&mut self, timer: Timer, deadline: Instant, out: &mut impl Extend<Output>) {
+        let deadline = armed(deadline);
         let slot = &mut self.deadlines[timer as usize];
-        if slot.is_none() {
-            *slot = Some(deadline);
+        if *slot == UNARMED {
+            *slot = deadline.as_nanos();
             out.extend([Output::Timer {
                 timer,
                 change: TimerChange::Set(deadline),
@@ -33,14 +48,16 @@ impl TimerTable {
 
     /// Moves an armed timer's deadline, silently.
     pub(crate) fn extend(&mut self, timer: Timer, deadline: Instant) {
-        if let Some(slot) = &mut self.deadlines[timer as usize] {
-            *slot = deadline;
+        let slot = &mut self.deadlines[timer as usize];
+        if *slot != UNARMED {
+            *slot = armed(deadline).as_nanos();
         }
     }
 
     /// Disarms `timer` if it is armed.
     pub(crate) fn cancel(&mut self, timer: Timer, out: &mut impl Extend<Output>) {
-        if self.deadlines[timer as usize].take().is_some() {
+        let slot = &mut self.deadlines[timer as usize];
+        if std::mem::replace(slot, UNARMED) != UNARMED {
             out.extend([Output::Timer {
                 timer,
                 change: TimerChange::Cancelled,
@@ -57,7 +74,7 @@ impl TimerTable {
         let timer = Timer::ALL
             .into_iter()
             .find(|&t| self.get(t).is_some_and(|d| d <= now))?;
-        self.deadlines[timer as usize] = None;
+        self.deadlines[timer as usize] = UNARMED;
         out.extend([Output::Timer {
             timer,
             change: TimerChange::Fired,
@@ -67,6 +84,52 @@ impl TimerTable {
 
     /// The earliest deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.iter().flatten().copied().min()
+        let earliest = self.deadlines.iter().copied().min()?;
+        (earliest != UNARMED).then(|| Instant::from_nanos(earliest))
+    }
+}
+
+/// `deadline`, kept off [`UNARMED`].
+fn armed(deadline: Instant) -> Instant {
+    Instant::from_nanos(deadline.as_nanos().min(UNARMED - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Arm, extend, cancel and fire, with the outputs each reports; the far-future deadline
+    /// stays armed (it is kept one nanosecond off the unarmed mark).
+    #[test]
+    fn the_table_arms_extends_cancels_and_fires() {
+        let mut table = TimerTable::default();
+        let mut out: Vec<Output> = Vec::new();
+        assert_eq!(table.next_deadline(), None);
+        table.arm(Timer::HeaderRead, Instant::from_millis(10), &mut out);
+        table.arm(Timer::HeaderRead, Instant::from_millis(99), &mut out);
+        table.arm(
+            Timer::IdleKeepAlive,
+            Instant::from_nanos(u64::MAX),
+            &mut out,
+        );
+        assert_eq!(out.len(), 2, "arming an armed timer is silent");
+        assert_eq!(table.get(Timer::HeaderRead), Some(Instant::from_millis(10)));
+        assert_eq!(
+            table.get(Timer::IdleKeepAlive),
+            Some(Instant::from_nanos(u64::MAX - 1))
+        );
+        table.extend(Timer::HeaderRead, Instant::from_millis(20));
+        table.extend(Timer::BodyRead, Instant::from_millis(5));
+        assert_eq!(table.get(Timer::BodyRead), None, "extending arms nothing");
+        assert_eq!(table.next_deadline(), Some(Instant::from_millis(20)));
+        assert_eq!(table.take_expired(Instant::from_millis(19), &mut out), None);
+        assert_eq!(
+            table.take_expired(Instant::from_millis(20), &mut out),
+            Some(Timer::HeaderRead)
+        );
+        table.cancel(Timer::IdleKeepAlive, &mut out);
+        table.cancel(Timer::IdleKeepAlive, &mut out);
+        assert_eq!(table.next_deadline(), None);
+        assert_eq!(out.len(), 4, "one fire and one cancel reported");
     }
 }
