@@ -362,7 +362,7 @@ where
             let filled = self.queue.fill_slices(&mut slices);
             let stream = &mut self.stream;
             // Poll once: Ready means written (or failed), Pending means blocked.
-            poll_once(|cx| Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..filled]))
+            poll_once(|cx| poll_write_slices(&mut *stream, cx, &slices[..filled]))
         };
         match result {
             Poll::Ready(Ok(written)) if written > 0 => {
@@ -457,7 +457,7 @@ where
                 if can_write {
                     let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
                     let filled = queue.fill_slices(&mut slices);
-                    let write = Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..filled]);
+                    let write = poll_write_slices(&mut *stream, cx, &slices[..filled]);
                     if let Poll::Ready(written) = write {
                         return Poll::Ready(Wake::Written(written));
                     }
@@ -597,7 +597,8 @@ where
             while !self.queue.is_empty() {
                 let written = {
                     let slices = self.queue.slices();
-                    self.stream.write_vectored(&slices).await
+                    let stream = &mut self.stream;
+                    std::future::poll_fn(|cx| poll_write_slices(&mut *stream, cx, &slices)).await
                 };
                 match written {
                     Ok(n) if n > 0 => self.queue.advance(n),
@@ -642,6 +643,20 @@ fn poll_read_into<S: AsyncRead + Unpin>(
     }
     heap.clear();
     Poll::Ready(Ok(n))
+}
+
+/// Writes `slices`: one slice with a plain write, several with one vectored write. A socket's
+/// `writev` goes through the file layer and a `send` does not: for the common batch of one
+/// slice (a small response is copied into one), `send` costs the kernel less.
+fn poll_write_slices<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    cx: &mut Context<'_>,
+    slices: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    match slices {
+        [only] => Pin::new(stream).poll_write(cx, only),
+        _ => Pin::new(stream).poll_write_vectored(cx, slices),
+    }
 }
 
 /// Polls once without waiting. The waker is a no-op: if this is `Pending`, the wait that
