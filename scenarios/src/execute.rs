@@ -87,14 +87,18 @@ pub fn parse_keep(list: &str) -> Option<BTreeSet<Decision>> {
 
 /// Runs `entry` under `seed` with `faults`, checking its own expectations too where they are
 /// meaningful: in exact mode, and in a swarm run that only cuts the scripted scenario's bytes
-/// anew ([`Knob::Resegment`]) unless the entry's expectations are about how its bytes were
-/// cut ([`catalogue::expectations_need_exact_segments`]). Under other swarm faults only the
-/// invariants are required to hold.
+/// anew ([`Knob::Resegment`]). An entry whose expectations are about how its bytes were cut
+/// ([`catalogue::expectations_need_exact_segments`]) keeps its own segments in such a run
+/// ([`Knobs::uncut`]), so that `explore` checks every entry's expectations. Under other swarm
+/// faults only the invariants are required to hold.
 pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
     let (scenario, check_expectations) = match faults {
         Faults::Exact => ((entry.build)(seed), true),
         Faults::Swarm { knobs, keep } => {
-            let knobs = Knobs::draw(seed).only(knobs);
+            let mut knobs = Knobs::draw(seed).only(knobs);
+            if knobs.resegment && catalogue::expectations_need_exact_segments(entry) {
+                knobs = knobs.uncut();
+            }
             // A resegment run is the scenario as scripted: built as for its own seed (the
             // faults still draw from this one).
             let build_seed = if knobs.resegment {
@@ -105,8 +109,7 @@ pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
             let mut scenario = (entry.build)(build_seed);
             knobs.apply(&mut scenario);
             scenario.keep = keep.clone().map(Rc::new);
-            let check = knobs.resegment && !catalogue::expectations_need_exact_segments(entry);
-            (scenario, check)
+            (scenario, knobs.resegment)
         }
     };
     let mut outcome = run(&scenario, seed);

@@ -1,7 +1,7 @@
 //! Resegment runs check a scenario's own expectations: the scenario exactly as scripted, only
 //! its bytes cut anew. Goal: a resegment run cuts bytes and checks the expectations (a real
 //! entry's pass); every other swarm run checks only the invariants; an entry whose
-//! expectations are about segments is exempt. Method: real catalogue entries, with their
+//! expectations are about segments keeps them and is checked all the same. Method: real catalogue entries, with their
 //! expectations kept or swapped for ones that always fail.
 
 use twine_scenarios::catalogue::{self, expectations_need_exact_segments, Entry};
@@ -62,15 +62,26 @@ fn a_resegment_run_cuts_bytes_and_passes_the_expectations() {
 }
 
 #[test]
-fn an_entry_about_segments_is_exempt() {
-    let mut exempt = entry("pipelining/cve_2023_46137_same_segment");
-    assert!(expectations_need_exact_segments(&exempt));
-    exempt.expect = always_fails;
+fn an_entry_about_segments_keeps_its_segments_and_is_checked() {
+    let real = entry("pipelining/cve_2023_46137_same_segment");
+    assert!(expectations_need_exact_segments(&real));
+    let mut failing = real;
+    failing.expect = always_fails;
     for seed in seeds(true).take(3) {
-        let outcome = execute(&exempt, seed, &Faults::swarm());
+        let outcome = execute(&real, seed, &Faults::swarm());
+        assert!(outcome.passed(), "seed {seed:?}: {:?}", outcome.violations);
+        let text = outcome.trace.to_text();
+        for line in [
+            "read fragments = off",
+            "write fragments = off",
+            "its own segments kept",
+        ] {
+            assert!(text.contains(line), "seed {seed:?}: no '{line}' in\n{text}");
+        }
+        let outcome = execute(&failing, seed, &Faults::swarm());
         assert!(
-            !expectations_checked(&outcome),
-            "an exempt entry's expectations were checked"
+            expectations_checked(&outcome),
+            "seed {seed:?}: an entry about its segments went unchecked"
         );
     }
 }

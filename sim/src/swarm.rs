@@ -308,6 +308,16 @@ impl Knobs {
         }
     }
 
+    /// This resegment run with the scenario's own segments kept: for a scenario whose
+    /// expectations are about how its bytes were cut, the run that can still check them.
+    pub fn uncut(self) -> Knobs {
+        Knobs {
+            read_fragment_max: None,
+            write_fragment_max: None,
+            ..self
+        }
+    }
+
     /// Which knobs are on.
     pub fn active(&self) -> Vec<Knob> {
         let mut on = Vec::new();
@@ -474,7 +484,14 @@ impl Knobs {
             (
                 "resegment".into(),
                 show(self.resegment.then(|| {
-                    "the scenario as scripted, its bytes cut anew, its expectations checked".into()
+                    let cut = self.read_fragment_max.is_some() || self.write_fragment_max.is_some();
+                    if cut {
+                        "the scenario as scripted, its bytes cut anew, its expectations checked"
+                    } else {
+                        "the scenario as scripted, its own segments kept (its expectations are \
+                         about them), its expectations checked"
+                    }
+                    .into()
                 })),
             ),
         ]

@@ -88,9 +88,9 @@ pub fn all() -> Vec<Entry> {
 }
 
 /// Scenarios whose expectations are about how their bytes were cut into segments, so a
-/// resegment run ([`twine_sim::Knob::Resegment`]) cannot check them, with why (found by
-/// resegment runs, each failure read). Every other scenario's expectations must hold however
-/// its bytes are cut. Rewriting these relative to events instead is left to do.
+/// resegment run ([`twine_sim::Knob::Resegment`]) keeps their own segments to check them, with
+/// why (found by resegment runs, each failure read). Every other scenario's expectations must
+/// hold however its bytes are cut. Rewriting these relative to events instead is left to do.
 const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ("app_api/accept_data_paces_the_upload", READS),
     ("app_api/close_after_loses_pipelined", ARRIVAL),
