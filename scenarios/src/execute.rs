@@ -96,7 +96,10 @@ pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
         Faults::Exact => ((entry.build)(seed), true),
         Faults::Swarm { knobs, keep } => {
             let mut knobs = Knobs::draw(seed).only(knobs);
-            if knobs.resegment && catalogue::expectations_need_exact_segments(entry) {
+            if knobs.resegment
+                && catalogue::expectations_need_exact_segments(entry)
+                && std::env::var_os("CUTALL").is_none()
+            {
                 knobs = knobs.uncut();
             }
             // A resegment run is the scenario as scripted: built as for its own seed (the

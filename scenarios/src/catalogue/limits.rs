@@ -9,15 +9,17 @@ use twine_engine::{Config, Limits};
 use twine_sim::{ClientScript, Fragments, Outcome};
 
 use super::chunked::refused;
-use super::expect::{absent, all, bodies, clean_eof, failed, in_order, in_order_on, statuses};
+use super::expect::{
+    absent, all, before_first, bodies, clean_eof, failed, from_first, in_order, in_order_on,
+    server_read_bytes, statuses,
+};
 use super::{echo, quick_config, Entry};
 use twine_engine::ProtocolErrorKind;
 use twine_sim::pattern::{
-    any_protocol_error, any_request, bytes_sent, client, finish, protocol_error, read, request,
-    request_id, server,
+    any_protocol_error, any_request, finish, protocol_error, request, request_id, server,
 };
+use twine_sim::ServerEvent;
 use twine_sim::Violation;
-use twine_sim::{ClientEvent, Pattern, ServerEvent};
 
 const FAMILY: &str = "limits";
 
@@ -49,20 +51,45 @@ fn fields(n: usize) -> String {
     out
 }
 
-/// Exactly `n` entries match `pattern` before the first that matches `marker`.
-fn count_before(o: &Outcome, pattern: Pattern, marker: Pattern, n: usize) -> Vec<Violation> {
-    let end = marker.find(&o.trace, 0).unwrap_or(o.trace.entries.len());
-    let found = o.trace.entries[..end]
-        .iter()
-        .filter(|e| pattern.matches(e))
-        .count();
-    if found == n {
+/// The server refused (`kind`) on the read that first brought what it had read to `bytes` or
+/// more: at once, however the bytes were cut into reads. (One connection.)
+fn refused_on_the_read_reaching(
+    o: &Outcome,
+    kind: ProtocolErrorKind,
+    bytes: u64,
+) -> Vec<Violation> {
+    let error = protocol_error(kind);
+    let before = before_first(o, &error);
+    let total = server_read_bytes(before);
+    let last = before.iter().rev().find_map(|e| match e.event.as_server() {
+        Some(ServerEvent::Read { bytes }) => Some(*bytes as u64),
+        _ => None,
+    });
+    match last {
+        Some(last) if total >= bytes && total - last < bytes => Vec::new(),
+        _ => failed(format!(
+            "{error} should come on the read reaching {bytes} bytes: {total} read, the last {last:?}"
+        )),
+    }
+}
+
+/// The lingering close read everything the client sent, some of it after the refusal
+/// (`kind`), and then its EOF. (One connection.)
+fn lingering_close_read_it_all(o: &Outcome, kind: ProtocolErrorKind) -> Vec<Violation> {
+    let sent = o.clients[0].sent.len() as u64;
+    let read = server_read_bytes(&o.trace.entries);
+    let after = from_first(o, &protocol_error(kind)).map_or(0, server_read_bytes);
+    let counts = if read == sent && after > 0 {
         Vec::new()
     } else {
         failed(format!(
-            "trace: {found} entries {pattern} before {marker}, expected {n}"
+            "the server read {read} of the {sent} bytes sent, {after} after the refusal"
         ))
-    }
+    };
+    all([
+        counts,
+        in_order_on(o, 0, &[protocol_error(kind), server(ServerEvent::ReadEof)]),
+    ])
 }
 
 /// `quick_config` with a head deadline of 30 s instead of 10: a 16 KiB head read 1 to 5 bytes
@@ -93,21 +120,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 refused(o, 0, 414, ProtocolErrorKind::UriTooLong),
-                // Refused with the 17th segment, the first to take the line over 16384 bytes.
-                count_before(o, read(1000), protocol_error(ProtocolErrorKind::UriTooLong), 17),
-                in_order_on(
-                    o,
-                    0,
-                    &[
-                        protocol_error(ProtocolErrorKind::UriTooLong),
-                        client(ClientEvent::Eof),
-                        // The client is still sending: the lingering close reads on.
-                        bytes_sent(b"tttt"),
-                        bytes_sent(b"tttt HTTP/1.1\r\nHost: h\r\n\r\n"),
-                        read(26),
-                        server(ServerEvent::ReadEof),
-                    ],
-                ),
+                // Refused once the line passed 16384 bytes, before its end arrived.
+                refused_on_the_read_reaching(o, ProtocolErrorKind::UriTooLong, 16_385),
+                lingering_close_read_it_all(o, ProtocolErrorKind::UriTooLong),
                 absent(o, any_request()),
             ])
         },
@@ -264,19 +279,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 refused(o, 0, 413, ProtocolErrorKind::BodyTooLarge),
-                in_order_on(
-                    o,
-                    0,
-                    &[
-                        read(53),
-                        protocol_error(ProtocolErrorKind::BodyTooLarge),
-                        client(ClientEvent::Eof),
-                        // The client is still sending its body: the lingering close reads on.
-                        bytes_sent(b"bbbb"),
-                        read(1000),
-                        server(ServerEvent::ReadEof),
-                    ],
-                ),
+                // From the head alone (53 bytes), before any of the body.
+                refused_on_the_read_reaching(o, ProtocolErrorKind::BodyTooLarge, 53),
+                lingering_close_read_it_all(o, ProtocolErrorKind::BodyTooLarge),
                 absent(o, any_request()),
             ])
         },
