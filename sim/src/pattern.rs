@@ -25,10 +25,25 @@ pub struct Pattern {
     test: Rc<dyn Fn(&Event) -> bool>,
     /// A test of the whole entry (its time), on top of `test` ([`timer_set_after`]).
     entry_test: Option<EntryTest>,
-    /// For [`bytes_received`] and [`bytes_sent`]: `test` is true for a segment holding the
-    /// needle, but [`Pattern::find`] and [`Pattern::count`] look for it in the connection's
-    /// whole stream and match the entry whose bytes complete it, however the stream was cut.
-    stream: Option<StreamNeedle>,
+    /// Set when the pattern is about what a connection accumulated rather than one entry:
+    /// `test` is true for an entry that could contribute, but [`Pattern::find`] and
+    /// [`Pattern::count`] match the entries that complete it, however the bytes were cut.
+    accumulated: Option<Accumulated>,
+}
+
+/// What a connection accumulates, for patterns that hold however its bytes were cut.
+#[derive(Clone, Copy)]
+enum Accumulated {
+    /// A needle in one direction's stream ([`bytes_received`], [`bytes_sent`]).
+    Stream(StreamNeedle),
+    /// A request's body reaching a total ([`body_total`]).
+    BodyTotal { id: RequestId, bytes: usize },
+    /// A response head with a field line, in the stream to the client
+    /// ([`response_head_with`]).
+    HeadWith {
+        start: &'static [u8],
+        field: &'static [u8],
+    },
 }
 
 /// A needle looked for in a connection's stream in one direction.
@@ -59,7 +74,7 @@ impl Pattern {
             at_nanos: None,
             test: Rc::new(test),
             entry_test: None,
-            stream: None,
+            accumulated: None,
         }
     }
 
@@ -71,7 +86,7 @@ impl Pattern {
                 .bytes(e)
                 .is_some_and(|bytes| contains(bytes, needle))
         });
-        pattern.stream = Some(looked_for);
+        pattern.accumulated = Some(Accumulated::Stream(looked_for));
         pattern
     }
 
@@ -109,8 +124,11 @@ impl Pattern {
 
     /// The index of the first entry from `from` on that matches.
     pub fn find(&self, trace: &Trace, from: usize) -> Option<usize> {
-        if self.stream.is_some() {
-            return self.stream_matches(trace).into_iter().find(|&i| i >= from);
+        if self.accumulated.is_some() {
+            return self
+                .accumulated_matches(trace)
+                .into_iter()
+                .find(|&i| i >= from);
         }
         let rest = trace.entries.get(from..)?;
         rest.iter().position(|e| self.matches(e)).map(|i| from + i)
@@ -118,44 +136,121 @@ impl Pattern {
 
     /// How many entries match.
     pub fn count(&self, trace: &Trace) -> usize {
-        if self.stream.is_some() {
-            return self.stream_matches(trace).len();
+        if self.accumulated.is_some() {
+            return self.accumulated_matches(trace).len();
         }
         trace.entries.iter().filter(|e| self.matches(e)).count()
     }
 
-    /// For a stream pattern: the entries whose bytes complete an occurrence of the needle in
-    /// their connection's stream (occurrences do not overlap; an entry completing several
-    /// counts once, as a segment holding several did).
-    fn stream_matches(&self, trace: &Trace) -> Vec<usize> {
-        let Some(looked_for) = self.stream else {
-            return Vec::new();
+    /// The entries that complete what the pattern accumulates, on the connections and at the
+    /// time it asks for.
+    fn accumulated_matches(&self, trace: &Trace) -> Vec<usize> {
+        let found = match self.accumulated {
+            Some(Accumulated::Stream(looked_for)) => stream_matches(looked_for, trace),
+            Some(Accumulated::BodyTotal { id, bytes }) => body_total_matches(id, bytes, trace),
+            Some(Accumulated::HeadWith { start, field }) => head_with_matches(start, field, trace),
+            None => Vec::new(),
         };
-        let needle = looked_for.needle;
-        // Per connection: the stream so far, and where the next occurrence may start.
-        let mut streams: std::collections::BTreeMap<u32, (Vec<u8>, usize)> = Default::default();
-        let mut found = Vec::new();
-        for (index, entry) in trace.entries.iter().enumerate() {
-            let (Some(conn), Some(bytes)) = (entry.conn, looked_for.bytes(&entry.event)) else {
-                continue;
+        found
+            .into_iter()
+            .filter(|&index| {
+                let entry = &trace.entries[index];
+                self.conn.is_none_or(|c| entry.conn == Some(c))
+                    && self.at_nanos.is_none_or(|at| entry.at_nanos == at)
+            })
+            .collect()
+    }
+}
+
+/// The entries whose bytes complete an occurrence of the needle in their connection's stream
+/// (occurrences do not overlap; an entry completing several counts once, as a segment holding
+/// several did).
+fn stream_matches(looked_for: StreamNeedle, trace: &Trace) -> Vec<usize> {
+    let needle = looked_for.needle;
+    // Per connection: the stream so far, and where the next occurrence may start.
+    let mut streams: std::collections::BTreeMap<u32, (Vec<u8>, usize)> = Default::default();
+    let mut found = Vec::new();
+    for (index, entry) in trace.entries.iter().enumerate() {
+        let (Some(conn), Some(bytes)) = (entry.conn, looked_for.bytes(&entry.event)) else {
+            continue;
+        };
+        let (stream, next) = streams.entry(conn).or_default();
+        let before = stream.len();
+        stream.extend_from_slice(bytes);
+        // Only occurrences that end inside this entry's bytes.
+        let start = (*next).max((before + 1).saturating_sub(needle.len()));
+        let Some(at) = find(&stream[start..], needle) else {
+            continue;
+        };
+        *next = start + at + needle.len();
+        found.push(index);
+    }
+    found
+}
+
+/// The entries that complete, in their connection's stream to the client, a response head
+/// that begins with `start` and holds the line `field` (heads do not overlap).
+fn head_with_matches(start: &[u8], field: &[u8], trace: &Trace) -> Vec<usize> {
+    const HEAD_END: &[u8] = b"\r\n\r\n";
+    // Per connection: the stream so far, and where the next head may start.
+    let mut streams: std::collections::BTreeMap<u32, (Vec<u8>, usize)> = Default::default();
+    let mut found = Vec::new();
+    for (index, entry) in trace.entries.iter().enumerate() {
+        let (Some(conn), Event::ClientReceived { bytes }) = (entry.conn, &entry.event) else {
+            continue;
+        };
+        let (stream, next) = streams.entry(conn).or_default();
+        let before = stream.len();
+        stream.extend_from_slice(bytes);
+        while let Some(at) = find(&stream[*next..], start).map(|at| *next + at) {
+            let Some(end) = find(&stream[at..], HEAD_END).map(|e| at + e + HEAD_END.len()) else {
+                break; // The head is not complete yet: look again with more bytes.
             };
-            let (stream, next) = streams.entry(conn).or_default();
-            let before = stream.len();
-            stream.extend_from_slice(bytes);
-            // Only occurrences that end inside this entry's bytes.
-            let start = (*next).max((before + 1).saturating_sub(needle.len()));
-            let Some(at) = find(&stream[start..], needle) else {
-                continue;
-            };
-            *next = start + at + needle.len();
-            let wanted = self.conn.is_none_or(|c| c == conn)
-                && self.at_nanos.is_none_or(|at| entry.at_nanos == at);
-            if wanted {
+            *next = end;
+            // `\r\n` before the field: a line of the head, not a substring of another line.
+            let head = &stream[at..end];
+            let has_field = head
+                .windows(field.len() + 2)
+                .any(|w| w.starts_with(b"\r\n") && &w[2..] == field);
+            if has_field && end > before {
                 found.push(index);
+                break;
             }
         }
-        found
+        if find(&stream[*next..], start).is_none() {
+            // No head starts before the last bytes that could begin one.
+            *next = (*next).max((stream.len() + 1).saturating_sub(start.len()));
+        }
     }
+    found
+}
+
+/// The body events that bring request `id`'s body, on their connection, to `bytes` in all.
+fn body_total_matches(id: RequestId, bytes: usize, trace: &Trace) -> Vec<usize> {
+    let mut totals: std::collections::BTreeMap<u32, usize> = Default::default();
+    let mut found = Vec::new();
+    for (index, entry) in trace.entries.iter().enumerate() {
+        let (
+            Some(conn),
+            Some(ServerEvent::Body {
+                id: body_of,
+                bytes: n,
+            }),
+        ) = (entry.conn, entry.event.as_server())
+        else {
+            continue;
+        };
+        if *body_of != id {
+            continue;
+        }
+        let total = totals.entry(conn).or_default();
+        let before = *total;
+        *total += n;
+        if before < bytes && *total >= bytes {
+            found.push(index);
+        }
+    }
+    found
 }
 
 impl fmt::Display for Pattern {
@@ -356,6 +451,19 @@ pub fn body(request: u64, bytes: usize) -> Pattern {
     })
 }
 
+/// The body of request `request` reached `bytes` bytes in all, in however many pieces: the
+/// piece that got it there.
+pub fn body_total(request: u64, bytes: usize) -> Pattern {
+    let id = RequestId::from_sequence(request);
+    let label = format!("body of req#{request} reaching {bytes} bytes");
+    let mut pattern = Pattern::new(
+        label,
+        move |e| matches!(e.as_server(), Some(ServerEvent::Body { id: of, .. }) if *of == id),
+    );
+    pattern.accumulated = Some(Accumulated::BodyTotal { id, bytes });
+    pattern
+}
+
 /// Request `request` arrived with this method and target.
 pub fn request(request: u64, method: &'static str, target: &'static str) -> Pattern {
     let label = format!("event request req#{request} {method} {target}");
@@ -527,23 +635,18 @@ pub fn bytes_received(needle: &'static [u8]) -> Pattern {
     Pattern::stream(label, true, needle)
 }
 
-/// The client received a segment holding each of `needles`, in this order.
-pub fn bytes_received_in_order(needles: &'static [&'static [u8]]) -> Pattern {
-    let shown: Vec<String> = needles.iter().map(|n| crate::escape::escape(n)).collect();
-    let label = format!("s→c {}", shown.join(" … "));
-    Pattern::new(label, move |e| match e {
-        Event::ClientReceived { bytes } => {
-            let mut rest: &[u8] = bytes;
-            needles.iter().all(|needle| match find(rest, needle) {
-                Some(at) => {
-                    rest = &rest[at + needle.len()..];
-                    true
-                }
-                None => false,
-            })
-        }
-        _ => false,
-    })
+/// The client received a response head that begins with `start` (its status line, or the
+/// start of it) and holds the field line `field` (`Name: value\r\n`): the entry that
+/// completes that head, however the stream was cut.
+pub fn response_head_with(start: &'static [u8], field: &'static [u8]) -> Pattern {
+    let label = format!(
+        "s→c a head {} … {}",
+        crate::escape::escape(start),
+        crate::escape::escape(field)
+    );
+    let mut pattern = Pattern::new(label, |e| matches!(e, Event::ClientReceived { .. }));
+    pattern.accumulated = Some(Accumulated::HeadWith { start, field });
+    pattern
 }
 
 /// The client sent `needle`, found as [`bytes_received`] finds its needle.
@@ -654,6 +757,59 @@ mod tests {
         );
         assert_eq!(bytes_received(b"close\r\n\r\nHTTP").count(&trace), 1);
         assert_eq!(bytes_sent(b"HTTP").count(&trace), 0);
+    }
+
+    /// A body's total is matched on the piece that reaches it, per connection and request.
+    #[test]
+    fn a_body_total_is_matched_however_the_body_was_cut() {
+        let piece = |conn: u32, request: u64, bytes: usize| Entry {
+            at_nanos: 0,
+            conn: Some(conn),
+            event: Event::server(ServerEvent::Body {
+                id: RequestId::from_sequence(request),
+                bytes,
+            }),
+        };
+        let trace = Trace {
+            entries: vec![
+                piece(0, 0, 2),
+                piece(1, 0, 4),
+                piece(0, 1, 3),
+                piece(0, 0, 3),
+                piece(0, 0, 1),
+            ],
+        };
+        assert_eq!(body_total(0, 5).find(&trace, 0), Some(3));
+        assert_eq!(body_total(0, 5).count(&trace), 1);
+        assert_eq!(body_total(0, 6).find(&trace, 0), Some(4));
+        assert_eq!(body_total(0, 4).on(1).find(&trace, 0), Some(1));
+        assert_eq!(body_total(1, 5).count(&trace), 0);
+        assert_eq!(body_total(0, 7).count(&trace), 0);
+    }
+
+    /// A head is matched on the entry that completes it, only with the field in that head.
+    #[test]
+    fn a_head_with_a_field_is_matched_however_it_was_cut() {
+        let trace = Trace {
+            entries: vec![
+                received(
+                    0,
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\nHTTP/1.1 4",
+                ),
+                received(0, b"04 Not Found\r\nConn"),
+                received(1, b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n"),
+                received(0, b"ection: close\r\n"),
+                received(0, b"\r\n"),
+            ],
+        };
+        let close = response_head_with(b"HTTP/1.1 404 ", b"Connection: close\r\n");
+        assert_eq!(close.find(&trace, 0), Some(2));
+        assert_eq!(close.clone().on(0).find(&trace, 0), Some(4));
+        assert_eq!(close.count(&trace), 2);
+        let length = response_head_with(b"HTTP/1.1 404 ", b"Content-Length: 0\r\n");
+        assert_eq!(length.count(&trace), 1);
+        let reason = response_head_with(b"HTTP/1.1 404 ", b"Not Found\r\n");
+        assert_eq!(reason.count(&trace), 0, "a field is a whole line");
     }
 
     /// A timer's duration is matched relative to the entry that set it.

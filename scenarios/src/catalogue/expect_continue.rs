@@ -11,9 +11,9 @@ use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProtocolErrorKind, RequestId};
 use twine_sim::pattern::{
-    any_request, any_reset, any_write, app, app_where, body, body_end, bytes_received,
-    bytes_received_in_order, bytes_sent, client, close, finish, head, protocol_error, read,
-    request, server, write,
+    any_read, any_request, any_reset, any_write, app, app_where, body, body_end, body_total,
+    bytes_received, bytes_sent, client, close, finish, head, protocol_error, request,
+    response_head_with, server, write,
 };
 use twine_sim::Pattern;
 use twine_sim::Violation;
@@ -71,7 +71,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         write(25),
                         continue_100(),
                         bytes_sent(b"hello"),
-                        body(0, 5),
+                        body_total(0, 5),
                         body_end(0),
                         client(ClientEvent::Eof),
                     ],
@@ -109,7 +109,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         app(AppAction::Consume { request: RequestId::from_sequence(0), bytes: 65536 }),
                         bytes_received(b"Connection: close\r\n"),
                         bytes_sent(b"hello"),
-                        body(0, 5),
+                        body_total(0, 5),
                         bytes_received(b"hello"),
                         client(ClientEvent::Eof),
                     ],
@@ -177,7 +177,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         request(0, "POST", "/upload"),
                         head(0, 404),
                         server(ServerEvent::ShutdownWrite),
-                        bytes_received_in_order(&[b"HTTP/1.1 404 ", b"Connection: close\r\n"]),
+                        response_head_with(b"HTTP/1.1 404 ", b"Connection: close\r\n"),
                         close(CloseReason::Graceful),
                     ],
                 ),
@@ -243,12 +243,12 @@ pub(super) const ENTRIES: &[Entry] = &[
                         bytes_received(b"HTTP/1.1 413 "),
                         client(ClientEvent::Eof),
                         bytes_sent(b"xxxx"),
-                        read(16384),
+                        any_read(),
                         server(ServerEvent::ReadEof),
                         close(CloseReason::Graceful),
                     ],
                 ),
-                in_order(o, &[bytes_received_in_order(&[b"HTTP/1.1 413 ", b"Connection: close\r\n"])]),
+                in_order(o, &[response_head_with(b"HTTP/1.1 413 ", b"Connection: close\r\n")]),
                 absent(o, any_reset()),
                 clean_eof(o, 0),
                 discarded,

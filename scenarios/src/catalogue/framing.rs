@@ -13,8 +13,8 @@ use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
 use super::{echo, quick_config, Entry};
 use twine_engine::ProtocolErrorKind;
 use twine_sim::pattern::{
-    any_protocol_error, any_request, body, body_end, bytes_received, client, concerning, finish,
-    request, server,
+    any_protocol_error, any_request, body_end, body_total, bytes_received, client, concerning,
+    finish, request, server,
 };
 use twine_sim::Violation;
 use twine_sim::{ClientEvent, ServerEvent};
@@ -160,7 +160,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         request(0, "POST", "/ten"),
-                        body(0, 5),
+                        body_total(0, 5),
                         body_end(0),
                         finish(0),
                         server(ServerEvent::ShutdownWrite),

@@ -21,9 +21,9 @@ use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
 use super::{echo, quick_config, slow_reader, stream, Entry};
 use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
-    any_finish, any_head, any_request, any_timer_fired, body, body_end, bytes_received,
-    bytes_received_in_order, client, close, finish, head, lost, producer, protocol_error, read,
-    request, server, timer_cancelled, timer_fired, timer_set, timer_set_for,
+    any_finish, any_head, any_request, any_timer_fired, body, body_end, bytes_received, client,
+    close, finish, head, lost, producer, protocol_error, read, request, response_head_with, server,
+    timer_cancelled, timer_fired, timer_set, timer_set_for,
 };
 use twine_sim::Pattern;
 use twine_sim::Violation;
@@ -170,7 +170,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         timer_fired(Timer::HeaderRead),
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         server(ServerEvent::ShutdownWrite),
-                        bytes_received_in_order(&[b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"]),
+                        response_head_with(b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"),
                         client(ClientEvent::Eof),
                     ],
                 ),
@@ -251,7 +251,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         lost(0),
                         server(ServerEvent::ShutdownWrite),
-                        bytes_received_in_order(&[b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"]),
+                        response_head_with(b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"),
                         client(ClientEvent::Eof),
                     ],
                 ),

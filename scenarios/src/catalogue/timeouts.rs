@@ -18,8 +18,8 @@ use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
-    self, any_head, any_request, any_write, body, bytes_received, bytes_received_in_order, client,
-    close, fault, finish, head, lost, producer, protocol_error, read, request, server,
+    self, any_head, any_request, any_write, body, bytes_received, client, close, fault, finish,
+    head, lost, producer, protocol_error, read, request, response_head_with, server,
     timer_cancelled, timer_fired, timer_set, timer_set_after, timer_set_for,
 };
 use twine_sim::{AppAction, ClientEvent, Fault, ServerEvent};
@@ -146,7 +146,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         timer_fired(Timer::HeaderRead).on(0).at_millis(10002),
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         server(ServerEvent::ShutdownWrite),
-                        bytes_received_in_order(&[b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"]),
+                        response_head_with(b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"),
                         client(ClientEvent::Eof),
                         close(CloseReason::Graceful),
                     ],
@@ -227,7 +227,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         lost(0),
                         server(ServerEvent::ShutdownWrite),
-                        bytes_received_in_order(&[b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"]),
+                        response_head_with(b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"),
                         close(CloseReason::Graceful),
                     ],
                 ),
