@@ -9,8 +9,7 @@ use twine_sim::invariants::exchanges;
 use twine_sim::{Action, ClientScript, Fragments, Outcome, Scenario};
 
 use super::expect::{
-    absent, all, before_first, bodies, clean_eof, failed, failed_on, in_order, in_order_on,
-    statuses,
+    absent, all, before_first, bodies, clean_eof, failed_on, in_order, in_order_on, statuses,
 };
 use super::{echo, quick_config, Entry};
 use twine_engine::Timer;
@@ -85,6 +84,26 @@ fn first_body(o: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
             ),
         },
         Err(error) => failed_on(conn, error),
+    }
+}
+
+/// Connection `conn`'s one chunked response carries `data`, in however many chunks, and no
+/// last chunk: the response was cut short.
+pub(super) fn echoed_then_cut(o: &Outcome, conn: usize, data: &[u8]) -> Vec<Violation> {
+    let received = &o.clients[conn].received;
+    let body_at = received
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(received.len(), |at| at + 4);
+    match chunk_data(&received[body_at..]) {
+        Some((echoed, false)) if echoed == data => Vec::new(),
+        other => failed_on(
+            conn,
+            format!(
+                "the cut response should carry {:?} in chunks and no last chunk, got {other:?}",
+                String::from_utf8_lossy(data)
+            ),
+        ),
     }
 }
 
@@ -383,15 +402,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             // However the body arrived (in one read, or cut into pieces the echo answers one
-            // by one), the cut response carries all of it, in chunks, and no last chunk.
-            let received = &o.clients[0].received;
-            let body_at = received.windows(4).position(|w| w == b"\r\n\r\n").map_or(received.len(), |at| at + 4);
-            let tail = match chunk_data(&received[body_at..]) {
-                Some((data, false)) if data == b"hello" => Vec::new(),
-                other => failed(format!("c0: the truncated response should carry \"hello\" in chunks and no last chunk, got {other:?}")),
-            };
+            // by one), the cut response carries all of it.
             all([
-                tail,
+                echoed_then_cut(o, 0, b"hello"),
                 in_order(
                     o,
                     &[

@@ -100,6 +100,34 @@ pub fn in_order_on(outcome: &Outcome, conn: u32, patterns: &[Pattern]) -> Vec<Vi
     in_order(outcome, &on)
 }
 
+/// On connection `conn`, `fired` (a timer firing) came exactly `millis` after the last entry
+/// matching `since` before it: a duration measured from an event, which holds however the
+/// bytes before it were cut.
+pub fn fired_after(
+    outcome: &Outcome,
+    conn: u32,
+    fired: Pattern,
+    since: Pattern,
+    millis: u64,
+) -> Vec<Violation> {
+    let (fired, since) = (fired.on(conn), since.on(conn));
+    let entries = &outcome.trace.entries;
+    let Some(at) = fired.find(&outcome.trace, 0) else {
+        return failed(format!("trace: {fired} missing"));
+    };
+    let Some(from) = entries[..at].iter().rev().find(|e| since.matches(e)) else {
+        return failed(format!("trace: no {since} before {fired}"));
+    };
+    let after = (entries[at].at_nanos - from.at_nanos) / 1_000_000;
+    if entries[at].at_nanos - from.at_nanos == millis * 1_000_000 {
+        Vec::new()
+    } else {
+        failed(format!(
+            "trace: {fired} {after}ms after the last {since}, expected {millis}ms"
+        ))
+    }
+}
+
 /// No entry of connection `conn` matches `pattern`.
 pub fn absent_on(outcome: &Outcome, conn: u32, pattern: Pattern) -> Vec<Violation> {
     absent(outcome, pattern.on(conn))

@@ -11,7 +11,7 @@ use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProtocolErrorKind, RequestId};
 use twine_sim::pattern::{
-    any_read, any_request, any_reset, any_write, app, app_where, body, body_end, body_total,
+    any_read, any_request, any_reset, any_write, app, app_where, body_end, body_total,
     bytes_received, bytes_sent, client, close, finish, head, protocol_error, request,
     response_head_with, server, write,
 };
@@ -287,7 +287,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         app(AppAction::Consume { request: RequestId::from_sequence(1), bytes: 65536 }),
                         continue_100(),
                         bytes_sent(b"two"),
-                        body(1, 3),
+                        body_total(1, 3),
                         client(ClientEvent::Eof),
                     ],
                 ),

@@ -95,7 +95,6 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ("app_api/accept_data_paces_the_upload", READS),
     ("app_api/close_after_loses_pipelined", ARRIVAL),
     ("backpressure/slow_window_stream", READS),
-    ("expect_continue/pipelined_after_first", READS),
     ("half_close/fault_fin_offsets", PIECEWISE),
     ("half_close/fin_mid_body_echo", PIECEWISE),
     ("half_close/fin_mid_body_unanswered", PIECEWISE),
@@ -120,14 +119,10 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ("resets/server_reset_inside_head", READS),
     ("restart/mid_request", READS),
     ("timeouts/abort_unflushed_close", READS),
-    ("timeouts/body_read_408", TICKS),
-    ("timeouts/body_read_truncates_started_response", PIECEWISE),
-    ("timeouts/header_read_partial_head_408", READS),
 ];
 const ONE_WRITE: &str = "matches several byte strings within one write, which a cut splits";
 const READS: &str = "counts or sizes the server's reads, which a cut changes";
 const PIECEWISE: &str = "the app answers a body that arrives in pieces before the error in it shows, so the error cuts the response short instead of refusing it (right too)";
-const TICKS: &str = "expects absolute times, and the reads of a cut take ticks of simulated time";
 const ARRIVAL: &str =
     "expects every pipelined byte to have arrived when the app acts, which a cut delays";
 const ANSWERED: &str =

@@ -11,20 +11,41 @@ use bytes::Bytes;
 use twine_driver::App;
 use twine_engine::{AppCommand, Config, Event, Instant, RequestId, ResponseHead};
 use twine_sim::{
-    app, Action, ClientScript, Fragments, ReadPolicy, Scenario, SendWindow, StreamFaults,
+    app, Action, ClientScript, Fragments, Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults,
+    Violation,
 };
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, received, statuses};
+use super::expect::{
+    absent, all, bodies, clean_eof, count, failed, fired_after, in_order, received, statuses,
+};
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
-    self, any_head, any_request, any_write, body, bytes_received, client, close, fault, finish,
-    head, lost, producer, protocol_error, read, request, response_head_with, server,
-    timer_cancelled, timer_fired, timer_set, timer_set_after, timer_set_for,
+    any_body, any_head, any_read, any_request, any_write, body_total, bytes_received, client,
+    close, fault, finish, head, lost, producer, protocol_error, request, response_head_with,
+    server, timer_cancelled, timer_fired, timer_set, timer_set_after, timer_set_for,
 };
-use twine_sim::{AppAction, ClientEvent, Fault, ServerEvent};
+use twine_sim::{ClientEvent, Fault, ServerEvent};
 
 const FAMILY: &str = "timeouts";
+
+/// Connection 0 received exactly `body` after its one response head.
+fn body_after_head(o: &Outcome, body: &[u8]) -> Vec<Violation> {
+    let received = &o.clients[0].received;
+    let after_head = received
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| &received[at + 4..]);
+    if after_head == Some(body) {
+        Vec::new()
+    } else {
+        failed(format!(
+            "c0: expected {:?} after the head, got {:?}",
+            String::from_utf8_lossy(body),
+            after_head.map(String::from_utf8_lossy)
+        ))
+    }
+}
 
 /// An app that answers only once the whole request body is in, as Twisted's `Request` does
 /// (`process()` runs after `allContentReceived`): `200` with the body `got <n> bytes\n`. A
@@ -138,12 +159,15 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[408]),
                 clean_eof(o, 0),
+                // The partial head does not push the deadline back: 10 s from the start.
+                fired_after(o, 0, timer_fired(Timer::HeaderRead), timer_set(Timer::HeaderRead), 10_000),
+                count(o, timer_set(Timer::HeaderRead), 1),
                 in_order(
                     o,
                     &[
-                        timer_set_for(Timer::HeaderRead, 10002),
-                        read(29),
-                        timer_fired(Timer::HeaderRead).on(0).at_millis(10002),
+                        timer_set_after(Timer::HeaderRead, 10_000),
+                        any_read(),
+                        timer_fired(Timer::HeaderRead),
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         server(ServerEvent::ShutdownWrite),
                         response_head_with(b"HTTP/1.1 408 Request Timeout\r\n", b"Connection: close\r\n"),
@@ -217,13 +241,9 @@ pub(super) const ENTRIES: &[Entry] = &[
                     o,
                     &[
                         request(0, "POST", "/upload"),
-                        body(0, 10),
-                        // The timer runs once the app takes the body: before that the channel
-                        // waits on the app, not on the peer.
-                        timer_set_for(Timer::BodyRead, 10003),
-                        read(10).on(0).at_millis(5003),
-                        body(0, 10),
-                        timer_fired(Timer::BodyRead).on(0).at_millis(15003),
+                        timer_set_after(Timer::BodyRead, 10_000),
+                        body_total(0, 20),
+                        timer_fired(Timer::BodyRead),
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         lost(0),
                         server(ServerEvent::ShutdownWrite),
@@ -231,6 +251,8 @@ pub(super) const ENTRIES: &[Entry] = &[
                         close(CloseReason::Graceful),
                     ],
                 ),
+                // Body bytes push the deadline back: 10 s after the last of them.
+                fired_after(o, 0, timer_fired(Timer::BodyRead), any_body(), 10_000),
                 absent(o, any_head()),
             ])
         },
@@ -259,8 +281,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                     &[
                         head(0, 200),
                         producer(0, ProducerState::Producing),
-                        pattern::app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 10 }),
-                        timer_fired(Timer::BodyRead).on(0).at_millis(10003),
+                        timer_fired(Timer::BodyRead),
                         protocol_error(ProtocolErrorKind::RequestTimeout),
                         lost(0),
                         producer(0, ProducerState::Stopped),
@@ -270,6 +291,10 @@ pub(super) const ENTRIES: &[Entry] = &[
                     ],
                 ),
                 absent(o, bytes_received(b"408 Request Timeout")),
+                // All ten bytes echoed (of the 100 the response announced), however they
+                // arrived, then nothing for 10 s.
+                body_after_head(o, b"0123456789"),
+                fired_after(o, 0, timer_fired(Timer::BodyRead), any_body(), 10_000),
             ])
         },
     },
