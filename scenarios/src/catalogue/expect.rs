@@ -158,6 +158,25 @@ pub fn server_read_bytes(entries: &[Entry]) -> u64 {
     entries.iter().map(read).sum()
 }
 
+/// Connection `conn`'s server had read exactly `bytes` bytes before the first entry matching
+/// `marker`, in however many reads.
+pub fn read_before(outcome: &Outcome, conn: u32, marker: Pattern, bytes: u64) -> Vec<Violation> {
+    if marker.find(&outcome.trace, 0).is_none() {
+        return failed(format!("trace: {marker} missing"));
+    }
+    let on_conn: Vec<Entry> = before_first(outcome, &marker)
+        .iter()
+        .filter(|e| e.conn == Some(conn))
+        .cloned()
+        .collect();
+    match server_read_bytes(&on_conn) {
+        read if read == bytes => Vec::new(),
+        read => failed(format!(
+            "trace: c{conn} read {read} bytes before {marker}, expected {bytes}"
+        )),
+    }
+}
+
 /// The entries from the first that matches `from` (included) to the end.
 pub fn from_first<'a>(outcome: &'a Outcome, from: &Pattern) -> Option<&'a [Entry]> {
     let at = from.find(&outcome.trace, 0)?;

@@ -92,7 +92,6 @@ pub fn all() -> Vec<Entry> {
 /// why (found by resegment runs, each failure read). Every other scenario's expectations must
 /// hold however its bytes are cut. Rewriting these relative to events instead is left to do.
 const EXACT_SEGMENTS: &[(&str, &str)] = &[
-    ("app_api/accept_data_paces_the_upload", READS),
     ("app_api/close_after_loses_pipelined", ARRIVAL),
     ("backpressure/slow_window_stream", READS),
     ("half_close/fault_fin_offsets", PIECEWISE),
@@ -111,13 +110,9 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
         "lingering_close/bad_head_then_pipelined_discarded",
         ONE_WRITE,
     ),
-    ("pipelining/cve_2023_46137_same_segment", READS),
-    ("pipelining/cve_2024_41671_body_ends_at_next", READS),
     ("pipelining/depth_three_out_of_order", ARRIVAL),
     ("proxy/client_leaves_mid_upload", ARRIVAL),
     ("proxy/truncated_body_is_cut", ONE_WRITE),
-    ("resets/server_reset_inside_head", READS),
-    ("restart/mid_request", READS),
     ("timeouts/abort_unflushed_close", READS),
 ];
 const ONE_WRITE: &str = "matches several byte strings within one write, which a cut splits";

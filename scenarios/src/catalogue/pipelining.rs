@@ -10,14 +10,12 @@ use twine_driver::apps::stream::expected_body;
 use twine_engine::Limits;
 use twine_sim::{Action, ClientScript, Fragments};
 
-use super::expect::{
-    absent, all, before_first, bodies, clean_eof, failed, in_order, server_read_bytes, statuses,
-};
+use super::expect::{absent, all, bodies, clean_eof, failed, in_order, read_before, statuses};
 use super::{echo, quick_config, slow_reader, stream, Entry};
 use twine_engine::{ProducerState, ProtocolErrorKind, ReadState, RequestId};
 use twine_sim::pattern::{
-    any_app_refused, any_read, app, client, finish, producer, protocol_error, read, reading,
-    request, request_id, server, write,
+    any_app_refused, any_read, app, client, finish, producer, protocol_error, reading, request,
+    request_id, server, write,
 };
 use twine_sim::Pattern;
 use twine_sim::Violation;
@@ -65,21 +63,6 @@ fn mixed_expect(o: &twine_sim::Outcome) -> Vec<Violation> {
 
 /// The slow first request of `padded_gets`.
 const FIRST_HEAD: &str = "GET /stream/40000 HTTP/1.1\r\nHost: h\r\n\r\n";
-
-/// The server read exactly `n` bytes before the first entry matching `marker`.
-fn read_before(o: &twine_sim::Outcome, marker: Pattern, n: u64) -> Vec<Violation> {
-    if marker.find(&o.trace, 0).is_none() {
-        return failed(format!("trace: {marker} missing"));
-    }
-    let read = server_read_bytes(before_first(o, &marker));
-    if read == n {
-        Vec::new()
-    } else {
-        failed(format!(
-            "trace: {read} bytes read before {marker}, expected {n}"
-        ))
-    }
-}
 
 /// Requests pipelined behind the slow first one.
 const PADDED: usize = 5;
@@ -171,7 +154,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 bodies(o, 0, &expected),
                 // Reading pauses once 16384 bytes past the first request are buffered; the
                 // rest waits in the client's socket until the slow response is done.
-                read_before(o, reading(ReadState::Paused), FIRST_HEAD.len() as u64 + 16_384),
+                read_before(o, 0, reading(ReadState::Paused), FIRST_HEAD.len() as u64 + 16_384),
                 in_order(
                     o,
                     &[
@@ -279,17 +262,16 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        read(94),
                         request(0, "GET", "/stream/40000"),
-                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 16384 }),
-                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 16384 }),
-                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 7232 }),
                         finish(0),
                         request(1, "GET", "/stream/10"),
                         finish(1),
                         server(ServerEvent::ShutdownWrite),
                     ],
                 ),
+                // Both requests were in hand, however they were read, while the first was
+                // answered.
+                read_before(o, 0, finish(0), 94),
                 clean_eof(o, 0),
             ])
         },
@@ -337,19 +319,18 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200; 11]),
                 bodies(o, 0, &expected),
-                // One read holds the first ten; each is answered before the next is parsed,
-                // all before the second segment arrives.
+                // The first segment holds the first ten; each is answered before the next is
+                // parsed, all before the second segment is read.
+                read_before(o, 0, finish(9), 690),
                 in_order(
                     o,
                     &[
-                        read(690),
                         request(0, "POST", "/p0"),
                         finish(0),
                         request(1, "POST", "/c0"),
                         finish(1),
                         request(9, "POST", "/c4"),
                         finish(9),
-                        read(50),
                         request(10, "GET", "/last"),
                         finish(10),
                         server(ServerEvent::ShutdownWrite),

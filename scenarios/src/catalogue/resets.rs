@@ -11,12 +11,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use twine_sim::{Action, ClientScript, Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
 
-use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
+use super::expect::{absent, all, bodies, clean_eof, in_order, read_before, statuses};
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProducerState};
 use twine_sim::pattern::{
-    any_engine_event, any_finish, any_request, any_reset, any_write, app_body, close, fault, head,
-    lost, producer, read, request, server,
+    any_engine_event, any_finish, any_read, any_request, any_reset, any_write, app_body, close,
+    fault, head, lost, producer, request, server,
 };
 use twine_sim::Violation;
 use twine_sim::{Fault, ServerEvent};
@@ -99,13 +99,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        read(10).on(0),
+                        any_read().on(0),
                         fault(Fault::ResetAt { byte: 10 }).on(0),
                         server(ServerEvent::ConnectionLost).on(0),
                         close(CloseReason::Abort).on(0),
                         server(ServerEvent::SocketAborted).on(0),
                     ],
                 ),
+                read_before(o, 0, fault(Fault::ResetAt { byte: 10 }), 10),
                 absent(o, any_request().on(0)),
                 absent(o, any_write().on(0)),
                 bystander_served(o),

@@ -9,12 +9,14 @@ use std::time::Duration;
 use twine_driver::apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, NetFault, Outcome, Scenario, SendWindow, StreamFaults};
 
-use super::expect::{absent, all, bodies, clean_eof, failed, failed_on, in_order, statuses};
+use super::expect::{
+    absent, all, bodies, clean_eof, failed, failed_on, in_order, read_before, statuses,
+};
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProducerState, Timer, TransportState};
 use twine_sim::pattern::{
-    any_engine_event, any_finish, any_received, bytes_sent, client, close, concerning, fault,
-    producer, read, request, server, timer_fired, timer_set,
+    any_engine_event, any_finish, any_read, any_received, bytes_sent, client, close, concerning,
+    fault, producer, request, server, timer_fired, timer_set,
 };
 use twine_sim::Violation;
 use twine_sim::{ClientEvent, Fault, ServerEvent};
@@ -87,7 +89,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        read(25).on(0),
+                        any_read().on(0),
                         fault(Fault::Network { fault: NetFault::RestartServer }),
                         client(ClientEvent::Eof).on(0),
                         server(ServerEvent::Accepted).on(1),
@@ -95,6 +97,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         close(CloseReason::Graceful).on(1),
                     ],
                 ),
+                read_before(o, 0, fault(Fault::Network { fault: NetFault::RestartServer }), 25),
                 absent(o, any_engine_event().on(0)),
                 absent(o, any_received().on(0)),
                 saw_end(o, 0),

@@ -109,7 +109,7 @@ fn happened_at(o: &Outcome, pattern: Pattern, ms: u64) -> Vec<Violation> {
 }
 
 /// Bytes the server read on connection `conn` before simulated time `ms`.
-fn read_before(o: &Outcome, conn: u32, ms: u64) -> usize {
+fn read_by_time(o: &Outcome, conn: u32, ms: u64) -> usize {
     o.trace
         .entries
         .iter()
@@ -154,7 +154,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             // Bytes kept coming right up to the deadline: 14 of them in the last 3 s.
-            let dribbled = read_before(o, 0, 3002);
+            let dribbled = read_by_time(o, 0, 3002);
             let kept_coming = if dribbled >= 14 {
                 Vec::new()
             } else {
