@@ -8,6 +8,7 @@ scenarios!("proxy":
     hop_by_hop_stripped,
     chunked_upload_reframed,
     keep_alive_reuses_one_upstream,
+    origin_restart_loses_forwarded_request,
     pipelined_one_at_a_time,
     origin_closes_at_once_502,
     silent_origin_504,

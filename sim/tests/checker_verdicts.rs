@@ -606,6 +606,38 @@ fn an_origin_request_no_client_sent_or_out_of_order_is_a_desync() {
 }
 
 #[test]
+fn only_a_request_answered_with_a_gateway_error_may_skip_the_origin() {
+    let (client, origin) = (false, true);
+    let answered = |id: u64, status: u16| ServerEvent::App {
+        command: AppAction::Head {
+            request: RequestId::from_sequence(id),
+            status,
+        },
+    };
+    // The origin restarted before reading /a: the proxy answered 502, and /b is next.
+    let lost_upstream = desync(&[
+        (client, request(0, "GET", "/a")),
+        (client, answered(0, 502)),
+        (client, request(1, "GET", "/b")),
+        (origin, request(0, "GET", "/b")),
+    ]);
+    assert_eq!(lost_upstream, []);
+    // A request answered otherwise must reach the origin before the next one.
+    let dropped = desync(&[
+        (client, request(0, "GET", "/a")),
+        (client, answered(0, 200)),
+        (client, request(1, "GET", "/b")),
+        (origin, request(0, "GET", "/b")),
+    ]);
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert!(
+        dropped[0].detail.contains("GET /b"),
+        "{}",
+        dropped[0].detail
+    );
+}
+
+#[test]
 fn a_response_the_origin_cut_reaching_the_client_complete_is_a_desync() {
     let mut s = scenario("review/cut", app::<Echo>());
     s.proxy = Some(twine_sim::ProxySetup::new(twine_sim::Origin::Script(

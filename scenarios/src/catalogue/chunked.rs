@@ -89,7 +89,7 @@ fn first_body(o: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
 
 /// Connection `conn`'s one chunked response carries `data`, in however many chunks, and no
 /// last chunk: the response was cut short.
-pub(super) fn echoed_then_cut(o: &Outcome, conn: usize, data: &[u8]) -> Vec<Violation> {
+pub(super) fn cut_chunked_response(o: &Outcome, conn: usize, data: &[u8]) -> Vec<Violation> {
     let received = &o.clients[conn].received;
     let body_at = received
         .windows(4)
@@ -404,7 +404,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             // However the body arrived (in one read, or cut into pieces the echo answers one
             // by one), the cut response carries all of it.
             all([
-                echoed_then_cut(o, 0, b"hello"),
+                cut_chunked_response(o, 0, b"hello"),
                 in_order(
                     o,
                     &[

@@ -14,16 +14,14 @@ use super::expect::{
 };
 use super::slow_peers::collect;
 use super::{echo, quick_config, slow_reader, stream, Entry};
-use twine_engine::{
-    CloseReason, ProducerState, ProtocolErrorKind, RequestId, Timer, TransportState,
-};
+use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
     any_body_end, any_finish, any_head, any_lost, any_protocol_error, any_read_error, any_request,
-    app, body, bytes_received, client, close, concerning, fault, finish, lost, producer,
+    body_total, bytes_received, client, close, concerning, fault, finish, lost, producer,
     protocol_error, request, server, timer, timer_fired,
 };
 use twine_sim::Fault;
-use twine_sim::{AppAction, ClientEvent, ServerEvent};
+use twine_sim::{ClientEvent, ServerEvent};
 
 const FAMILY: &str = "half_close";
 
@@ -193,7 +191,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        app(AppAction::Body { request: RequestId::from_sequence(0), bytes: 4 }),
+                        body_total(0, 4),
                         server(ServerEvent::ReadEof),
                         lost(0),
                         producer(0, ProducerState::Stopped),
@@ -226,7 +224,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             all([
                 received(o, 0, b""),
-                in_order(o, &[body(0, 4), server(ServerEvent::ReadEof), lost(0), close(CloseReason::Graceful), client(ClientEvent::Eof)]),
+                in_order(o, &[body_total(0, 4), server(ServerEvent::ReadEof), lost(0), close(CloseReason::Graceful), client(ClientEvent::Eof)]),
                 absent(o, any_head()),
                 absent(o, bytes_received(b" 408 ").or(protocol_error(ProtocolErrorKind::RequestTimeout))),
                 clean_eof(o, 0),
@@ -270,7 +268,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 // c3: FIN inside the body: the request is lost and echo's 200 cut short.
                 statuses(o, 3, &[200]),
                 bodies(o, 3, &[None]),
-                in_order_on(o, 3, &[body(0, 4), fin(3), lost(0), close(CloseReason::Graceful)]),
+                in_order_on(o, 3, &[body_total(0, 4), fin(3), lost(0), close(CloseReason::Graceful)]),
                 absent_on(o, 3, any_finish()),
                 // The bytes past a FIN are never read, so closing c0, c2 and c3 resets them
                 // (Linux semantics); c1 left nothing unread.

@@ -94,9 +94,6 @@ pub fn all() -> Vec<Entry> {
 const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ("app_api/close_after_loses_pipelined", ARRIVAL),
     ("backpressure/slow_window_stream", READS),
-    ("half_close/fault_fin_offsets", PIECEWISE),
-    ("half_close/fin_mid_body_echo", PIECEWISE),
-    ("half_close/fin_mid_body_unanswered", PIECEWISE),
     ("http2/ping_flood_not_read", READS),
     ("http2/rapid_reset_flood", ANSWERED),
     ("http2_malformed/body_longer_than_content_length", PIECEWISE),
@@ -112,7 +109,6 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ),
     ("pipelining/depth_three_out_of_order", ARRIVAL),
     ("proxy/client_leaves_mid_upload", ARRIVAL),
-    ("proxy/truncated_body_is_cut", ONE_WRITE),
     ("timeouts/abort_unflushed_close", READS),
 ];
 const ONE_WRITE: &str = "matches several byte strings within one write, which a cut splits";

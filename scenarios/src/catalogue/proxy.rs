@@ -11,14 +11,32 @@ use twine_driver::apps::{Echo, Stream};
 use twine_engine::{ClientConfig, ClientTimeouts};
 use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
 
-use super::expect::{absent, all, bodies, count, in_order, received, received_in_order, statuses};
+use super::chunked::cut_chunked_response;
+use super::expect::{absent, all, bodies, count, failed_on, in_order, received_in_order, statuses};
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
 use twine_engine::{CloseReason, ProducerState};
 use twine_sim::pattern::{bytes_received, client, close, producer, server};
-use twine_sim::{AppAction, ServerEvent};
+use twine_sim::{AppAction, NetFault, ServerEvent};
 
 const FAMILY: &str = "proxy";
+
+/// Connection `conn` received `head` first, exactly.
+fn received_head(o: &twine_sim::Outcome, conn: usize, head: &[u8]) -> Vec<twine_sim::Violation> {
+    let got = &o.clients[conn].received;
+    if got.starts_with(head) {
+        Vec::new()
+    } else {
+        let shown = String::from_utf8_lossy(&got[..got.len().min(head.len())]).into_owned();
+        failed_on(
+            conn,
+            format!(
+                "expected the head {:?}, got {shown:?}",
+                String::from_utf8_lossy(head)
+            ),
+        )
+    }
+}
 
 /// A proxy in front of `origin`, with the server's quick timers on both hops.
 fn proxy(name: &str, origin: Origin) -> Scenario {
@@ -120,6 +138,25 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "origin_restart_loses_forwarded_request",
+        about: "the origin restarts after the proxy forwarded a request but before reading it: 502, and the client's next request is served by the new origin (found by explore: the desync check wrongly wanted the lost request at the origin)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/origin_restart_loses_forwarded_request", origin_app(app::<Stream>()));
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /stream/2 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(50)))
+                    .send("GET /stream/3 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            // The proxy forwards at 4 ms; the origin would read at 5.
+            s.net.push((Duration::from_millis(5), NetFault::RestartOrigin));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502, 200]), bodies(o, 0, &[Some(b"the upstream server could not be reached or answered badly\n"), Some(b"012")]), count(o, upstream_accepted(), 2)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "pipelined_one_at_a_time",
         about: "pipelined requests go upstream one at a time, in order, never pipelined on the upstream connection",
         seed: 1,
@@ -185,7 +222,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                received(o, 0, b"HTTP/1.1 200 OK\r\nVia: 1.1 twine\r\nTransfer-Encoding: chunked\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\n5\r\nhello\r\n"),
+                // Every relayed byte, in however many chunks the origin's body was read.
+                received_head(o, 0, b"HTTP/1.1 200 OK\r\nVia: 1.1 twine\r\nTransfer-Encoding: chunked\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\n"),
+                cut_chunked_response(o, 0, b"hello"),
                 in_order(o, &[server(ServerEvent::App { command: AppAction::Close { request: RequestId::from_sequence(0) } }), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
             ])
         },

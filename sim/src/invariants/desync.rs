@@ -6,8 +6,10 @@
 //! rejected has no `Request` event, so it must never reach the origin); the origin's is its
 //! engine's events (`u0`, `u1`, ...) or, for a scripted origin, the request lines it read.
 //! Each origin request must be the next unmatched request of some client connection (a
-//! retry may repeat an idempotent request without a body once), and an origin request whose
-//! body ended must match a client request whose body ended, with as many bytes.
+//! retry may repeat an idempotent request without a body once; a request the proxy answered
+//! with a gateway error may never have reached the origin, and is skipped), and an origin
+//! request whose body ended must match a client request whose body ended, with as many
+//! bytes.
 //!
 //! And the other way: a response a scripted origin cut short (its bytes, read by the
 //! independent response parser, end mid-response) never reaches its client complete: the
@@ -15,10 +17,12 @@
 
 use std::collections::BTreeMap;
 
+use twine_engine::RequestId;
+
 use super::response_parser::parse_responses;
 use super::Wire;
 use crate::client::ClientLog;
-use crate::event::{Check, Event, ServerEvent, Violation};
+use crate::event::{AppAction, Check, Event, ServerEvent, Violation};
 use crate::trace::{ms, Trace};
 
 /// One request as one side saw it.
@@ -30,6 +34,11 @@ struct Seen {
     /// Body bytes delivered, and whether the body ended.
     body: u64,
     ended: bool,
+    /// The request's id on its connection (a restarted server starts them again).
+    id: RequestId,
+    /// Answered with a gateway error (502, 503, 504): the proxy may have given up on it before
+    /// the origin read it (the origin restarted, say), so the origin need not have seen it.
+    gateway_error: bool,
 }
 
 /// Every desync finding of a proxy run whose origin puts `prefix` before targets.
@@ -65,9 +74,16 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
             };
             r.method == request.method && target == request.target
         };
+        // The client's next request, past any the proxy answered with a gateway error
+        // without the origin seeing them.
         let fresh = clients.iter().find_map(|(conn, list)| {
-            let i = next.get(conn).copied().unwrap_or(0);
-            list.get(i).filter(|r| expected(r)).map(|r| (*conn, i, r))
+            let from = next.get(conn).copied().unwrap_or(0);
+            let (i, r) = list
+                .iter()
+                .enumerate()
+                .skip(from)
+                .find(|(_, r)| expected(r) || !r.gateway_error)?;
+            expected(r).then_some((*conn, i, r))
         });
         let retry = last.and_then(|(conn, i)| {
             let r = &clients[&conn][i];
@@ -141,15 +157,24 @@ fn requests<'a>(
             ServerEvent::Request {
                 id, method, target, ..
             } => {
-                // Ids are per connection and in order; a restarted server starts again.
-                let _ = id;
                 list.push(Seen {
                     at: entry.at_nanos,
                     method: String::from_utf8_lossy(method.as_bytes()).into_owned(),
                     target: String::from_utf8_lossy(target).into_owned(),
                     body: 0,
                     ended: false,
+                    id: *id,
+                    gateway_error: false,
                 });
+            }
+            ServerEvent::App {
+                command: AppAction::Head { request, status },
+            } => {
+                // Ids are per connection and in order; a restarted server starts again, so
+                // the latest request with this id.
+                if let Some(seen) = list.iter_mut().rev().find(|r| r.id == *request) {
+                    seen.gateway_error = matches!(status, 502..=504);
+                }
             }
             ServerEvent::Body { bytes, .. } => {
                 if let Some(last) = list.last_mut() {
@@ -245,6 +270,9 @@ fn scripted_requests(trace: &Trace) -> Vec<(u32, Seen)> {
                             target,
                             body,
                             ended,
+                            // The origin's side: no id and no answer to judge.
+                            id: RequestId::from_sequence(0),
+                            gateway_error: false,
                         },
                     ));
                 }
