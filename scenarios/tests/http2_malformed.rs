@@ -34,6 +34,7 @@ scenarios!("http2_malformed":
     goaway_too_short,
     data_on_an_idle_stream,
     data_after_end_stream,
+    data_after_the_stream_closed,
     padding_longer_than_the_payload,
     unknown_frame_type_ignored,
     body_longer_than_content_length,

@@ -121,11 +121,11 @@ impl H2Script {
 /// What the client read on one stream.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Answer {
-    statuses: Vec<u16>,
-    body: Vec<u8>,
+    pub(super) statuses: Vec<u16>,
+    pub(super) body: Vec<u8>,
     /// Ended by END_STREAM (`None`) or by RST_STREAM with this code.
-    reset: Option<ErrorCode>,
-    ended: bool,
+    pub(super) reset: Option<ErrorCode>,
+    pub(super) ended: bool,
 }
 
 /// The client's streams as it read them (server frames decoded, one HPACK context).

@@ -5,13 +5,16 @@
 //! protocol, so none is owed liveness; the frame checks of the harness still judge every
 //! byte the server sends.
 
+use std::time::Duration;
+
 use twine_driver::apps::Echo;
 use twine_engine::h2::frame::{ErrorCode, Frame, SettingId, StreamId};
-use twine_sim::{app as app_factory, ClientScript, Outcome, Scenario, Violation};
+use twine_sim::{app as app_factory, Action, ClientScript, Outcome, Scenario, Violation};
 
-use super::expect::{all, failed_on};
+use super::expect::{all, failed_on, in_order};
 use super::http2::{answered, answers, goaway, reset, H2Script};
 use super::{quick_config, Entry};
+use twine_sim::pattern::{finish, head, lost};
 
 const FAMILY: &str = "http2_malformed";
 
@@ -49,10 +52,42 @@ fn judge(o: &Outcome, verdict: Verdict) -> Vec<Violation> {
             all([goaway(o, code), after])
         }
         Verdict::Stream(stream, code) => {
+            let answered_first = answers(o, 0)
+                .get(&stream)
+                .is_some_and(|a| !a.statuses.is_empty());
+            if stream == 1 && answered_first {
+                return answered_before_the_error(o, code);
+            }
             all([reset(o, stream, code), answered(o, AFTER, &[200], b"")])
         }
         Verdict::Ignored => answered(o, AFTER, &[200], b""),
     }
+}
+
+/// Stream 1 (request 0) got its 200 before the malformed frame was read: its request came in
+/// a read of its own (a cut of the bytes), and the echo answered it at once. Then the stream
+/// error resets it after its head; or, if its response was already complete, the stream was
+/// closed, and DATA or HEADERS on a closed stream is the connection error STREAM_CLOSED
+/// (RFC 9113 §5.1, §6.1), after which the GET is never served.
+fn answered_before_the_error(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
+    let first = answers(o, 0).remove(&1).unwrap_or_default();
+    let closed_first = first.ended && first.reset.is_none() && in_order(o, &[finish(0)]).is_empty();
+    if closed_first && code == ErrorCode::StreamClosed {
+        return judge(o, Verdict::Connection(ErrorCode::StreamClosed));
+    }
+    let reset_after_head = if first.reset == Some(code) {
+        Vec::new()
+    } else {
+        failed_on(
+            0,
+            format!("stream 1: {first:?}; expected a reset {code:?} after its head"),
+        )
+    };
+    all([
+        reset_after_head,
+        in_order(o, &[head(0, 200), lost(0)]),
+        answered(o, AFTER, &[200], b""),
+    ])
 }
 
 /// A frame exactly as given: its header says `payload.len()`.
@@ -371,6 +406,31 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         Verdict::Stream(1, ErrorCode::StreamClosed),
     ),
+    Entry {
+        family: FAMILY,
+        name: "data_after_the_stream_closed",
+        about: "DATA on a stream whose request and response both ended (closed, and forgotten by the server) is a connection STREAM_CLOSED (§5.1, §6.1), never ignored (found by explore: data_after_end_stream cut so that its GET was answered first)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/", true);
+            let answered_at = script.bytes().len();
+            script.raw(&raw(DATA, 0, 1, b"x"));
+            script.request(AFTER, "GET", "/after", true);
+            let bytes = script.bytes();
+            let mut s = Scenario::new("http2_malformed/data_after_the_stream_closed", quick_config(), app_factory::<Echo>());
+            s.clients.push(
+                ClientScript::new()
+                    .send(bytes.slice(..answered_at))
+                    // The GET is answered, its stream closed and forgotten.
+                    .then(Action::Sleep(Duration::from_millis(20)))
+                    .send(bytes.slice(answered_at..))
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), judge(o, Verdict::Connection(ErrorCode::StreamClosed))]),
+    },
     malformed!(
         "padding_longer_than_the_payload",
         "DATA whose pad length is not less than its payload is a connection PROTOCOL_ERROR (§6.1)",

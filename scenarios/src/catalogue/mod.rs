@@ -96,13 +96,6 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
     ("backpressure/slow_window_stream", READS),
     ("http2/ping_flood_not_read", READS),
     ("http2/rapid_reset_flood", ANSWERED),
-    ("http2_malformed/body_longer_than_content_length", PIECEWISE),
-    ("http2_malformed/data_after_end_stream", PIECEWISE),
-    (
-        "http2_malformed/window_update_overflowing_a_stream",
-        PIECEWISE,
-    ),
-    ("http2_malformed/window_update_zero_on_a_stream", PIECEWISE),
     (
         "lingering_close/bad_head_then_pipelined_discarded",
         ONE_WRITE,
@@ -113,7 +106,6 @@ const EXACT_SEGMENTS: &[(&str, &str)] = &[
 ];
 const ONE_WRITE: &str = "matches several byte strings within one write, which a cut splits";
 const READS: &str = "counts or sizes the server's reads, which a cut changes";
-const PIECEWISE: &str = "the app answers a body that arrives in pieces before the error in it shows, so the error cuts the response short instead of refusing it (right too)";
 const ARRIVAL: &str =
     "expects every pipelined byte to have arrived when the app acts, which a cut delays";
 const ANSWERED: &str =

@@ -46,6 +46,12 @@ const CONNECTION_WINDOW: u32 = 65_535;
 /// rare, so a few ranges cover every honest case and a hostile client cannot grow the list).
 const SKIPPED_RANGES_MAX: usize = 16;
 
+/// How many streams we reset are remembered once forgotten: frames the peer sent before it
+/// saw our RST_STREAM are ignored (RFC 9113 §5.1, which lets the period be limited). Any
+/// other forgotten stream ended by END_STREAM both ways (or the peer's reset), and DATA or
+/// HEADERS on it is an error, however long ago it ended.
+const RESETS_REMEMBERED_MAX: usize = 16;
+
 /// One HTTP/2 server connection.
 #[derive(Debug)]
 pub struct H2Connection {
@@ -74,6 +80,8 @@ pub struct H2Connection {
     /// Client stream ids skipped over (never opened, implicitly closed, §5.1.1), the most
     /// recent [`SKIPPED_RANGES_MAX`] ranges: HEADERS on one is a connection error.
     skipped_streams: std::collections::VecDeque<(u32, u32)>,
+    /// The most recent [`RESETS_REMEMBERED_MAX`] streams we reset.
+    reset_streams: VecDeque<u32>,
     next_request: u64,
     /// A header block waiting for its CONTINUATION frames.
     block: Option<HeaderBlock>,
@@ -198,6 +206,7 @@ impl H2Connection {
             request_streams: BTreeMap::new(),
             highest_stream: 0,
             skipped_streams: std::collections::VecDeque::new(),
+            reset_streams: VecDeque::new(),
             next_request: 0,
             block: None,
             last_sent: 0,
@@ -453,6 +462,15 @@ impl H2Connection {
             self.timers.cancel(timer, &mut self.outputs);
         }
         self.outputs.push_back(Output::Close(reason));
+    }
+
+    /// We reset stream `id` (or are about to): remembered, so that what the peer sent before
+    /// seeing it is ignored once the stream is forgotten.
+    fn remember_reset(&mut self, id: u32) {
+        if self.reset_streams.len() == RESETS_REMEMBERED_MAX {
+            self.reset_streams.pop_front();
+        }
+        self.reset_streams.push_back(id);
     }
 
     /// The stream is gone: the app hears `Lost` unless it knows, its producer stops.

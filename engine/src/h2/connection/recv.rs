@@ -84,6 +84,7 @@ impl H2Connection {
             stream: StreamId::new(id),
             code,
         });
+        self.remember_reset(id);
         if let Some(stream) = self.streams.get_mut(&id) {
             stream.state = StreamState::Closed(crate::h2::stream::ClosedBy::LocalReset);
         }
@@ -277,13 +278,16 @@ impl H2Connection {
         }
     }
 
-    /// The state of stream `id`, known or not: idle above the highest opened, closed below.
+    /// The state of stream `id`, known or not: idle above the highest opened, closed below;
+    /// a forgotten stream closed as it was, by our reset if we remember one (frames in flight
+    /// are ignored), else by its end (DATA after END_STREAM is an error, however late).
     pub(super) fn stream_state(&self, id: u32) -> StreamState {
+        use crate::h2::stream::ClosedBy;
         match self.streams.get(&id) {
             Some(stream) => stream.state,
             None if id > self.highest_stream => StreamState::Idle,
-            // Forgotten after it ended; a frame still in flight is ignored as after our reset.
-            None => StreamState::Closed(crate::h2::stream::ClosedBy::LocalReset),
+            None if self.reset_streams.contains(&id) => StreamState::Closed(ClosedBy::LocalReset),
+            None => StreamState::Closed(ClosedBy::EndStream),
         }
     }
 
@@ -488,6 +492,7 @@ impl H2Connection {
                 stream: stream_id,
                 code: ErrorCode::NoError,
             });
+            self.remember_reset(id);
         }
     }
 }

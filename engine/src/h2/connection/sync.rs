@@ -181,6 +181,7 @@ impl H2Connection {
                 stream: StreamId::new(id),
                 code: ErrorCode::NoError,
             });
+            self.remember_reset(id);
             done.push(id);
         }
         for id in done {

@@ -474,6 +474,49 @@ fn window_updates_for_closed_streams_or_nothing_queued_are_ignored() {
     );
 }
 
+/// RFC 9113 §6.1: DATA on a stream that is not open is STREAM_CLOSED, however long ago the
+/// stream ended: once both ends' END_STREAM closed it and it was forgotten too (found by the
+/// swarm: a DATA after END_STREAM read after the response went out was ignored, the same
+/// bytes in one read were refused). DATA the peer sent before seeing our reset is ignored.
+#[test]
+fn data_on_an_ended_stream_is_an_error_even_once_forgotten() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.take_events();
+    peer.frame(data_frame(1, b"x", false));
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(1),
+            code: ErrorCode::StreamClosed,
+            debug: Bytes::new()
+        }]
+    );
+
+    let mut peer = Peer::ready();
+    let post = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/"),
+        (":authority", "localhost"),
+    ];
+    peer.headers(1, &post, false);
+    peer.respond(R0, "a");
+    // The response ended before the body: RST_STREAM(NO_ERROR), then the body in flight.
+    assert_eq!(
+        peer.frames().last(),
+        Some(&Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::NoError
+        })
+    );
+    peer.frame(data_frame(1, b"late", true));
+    assert_eq!(peer.frames(), []);
+    assert_eq!(peer.closed, None);
+}
+
 /// Twisted's test_dataAndRstStream: a body then a reset in one read. Twisted acknowledges the
 /// connection's share only; here no window is owed for the reset stream, and the body the
 /// app never took goes back to the connection's window (no WINDOW_UPDATE for so little).
