@@ -90,21 +90,14 @@ pub fn all() -> Vec<Entry> {
 /// Scenarios whose expectations are about how their bytes were cut into segments, so a
 /// resegment run ([`twine_sim::Knob::Resegment`]) keeps their own segments to check them, with
 /// why (found by resegment runs, each failure read). Every other scenario's expectations must
-/// hold however its bytes are cut. Rewriting these relative to events instead is left to do.
+/// hold however its bytes are cut.
 const EXACT_SEGMENTS: &[(&str, &str)] = &[
-    ("app_api/close_after_loses_pipelined", ARRIVAL),
     ("backpressure/slow_window_stream", READS),
     ("http2/ping_flood_not_read", READS),
     ("http2/rapid_reset_flood", ANSWERED),
-    (
-        "lingering_close/bad_head_then_pipelined_discarded",
-        ONE_WRITE,
-    ),
     ("pipelining/depth_three_out_of_order", ARRIVAL),
     ("proxy/client_leaves_mid_upload", ARRIVAL),
-    ("timeouts/abort_unflushed_close", READS),
 ];
-const ONE_WRITE: &str = "matches several byte strings within one write, which a cut splits";
 const READS: &str = "counts or sizes the server's reads, which a cut changes";
 const ARRIVAL: &str =
     "expects every pipelined byte to have arrived when the app acts, which a cut delays";

@@ -22,8 +22,9 @@ use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
     any_body, any_head, any_read, any_request, any_write, body_total, bytes_received, client,
-    close, fault, finish, head, lost, producer, protocol_error, request, response_head_with,
-    server, timer_cancelled, timer_fired, timer_set, timer_set_after, timer_set_for,
+    close, fault, fault_where, finish, head, lost, producer, protocol_error, request,
+    response_head_with, server, timer_cancelled, timer_fired, timer_set, timer_set_after,
+    timer_set_for,
 };
 use twine_sim::{ClientEvent, Fault, ServerEvent};
 
@@ -438,15 +439,17 @@ pub(super) const ENTRIES: &[Entry] = &[
                         finish(0),
                         server(ServerEvent::ShutdownWrite),
                         timer_set(Timer::Linger),
-                        fault(Fault::WindowWrite { written: 847, offered: 16384 }),
+                        // The window fills, however the writes were cut.
+                        fault_where("the window filling", |f| matches!(f, Fault::WindowWrite { .. })),
                         server(ServerEvent::Transport { state: TransportState::Blocked }),
                         timer_cancelled(Timer::Linger),
-                        timer_set_for(Timer::Abort, 3003),
-                        timer_fired(Timer::Abort).on(0).at_millis(3003),
+                        timer_set_after(Timer::Abort, 3000),
+                        timer_fired(Timer::Abort),
                         close(CloseReason::Abort),
                         server(ServerEvent::SocketAborted),
                     ],
                 ),
+                fired_after(o, 0, timer_fired(Timer::Abort), timer_set(Timer::Abort), 3000),
                 absent(o, timer_fired(Timer::SendStall)),
                 absent(o, timer_fired(Timer::Linger)),
             ])
