@@ -206,7 +206,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(
                     o,
                     &[
-                        fault(Fault::WindowFull),
+                        // Blocked, by the full window or a write it (or a cut) cuts short.
                         server(ServerEvent::Transport { state: TransportState::Blocked }),
                         producer(0, ProducerState::Paused),
                         timer_set(Timer::SendStall),
