@@ -212,6 +212,16 @@ fn get_fields(path: &str) -> [(&'static str, &str); 4] {
     ]
 }
 
+/// A POST of `/` whose body follows, as the test client sends it.
+fn post_fields() -> [(&'static str, &'static str); 4] {
+    [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/"),
+        (":authority", "localhost"),
+    ]
+}
+
 fn s(id: u32) -> StreamId {
     StreamId::new(id)
 }
@@ -496,13 +506,7 @@ fn data_on_an_ended_stream_is_an_error_even_once_forgotten() {
     );
 
     let mut peer = Peer::ready();
-    let post = [
-        (":method", "POST"),
-        (":scheme", "https"),
-        (":path", "/"),
-        (":authority", "localhost"),
-    ];
-    peer.headers(1, &post, false);
+    peer.headers(1, &post_fields(), false);
     peer.respond(R0, "a");
     // The response ended before the body: RST_STREAM(NO_ERROR), then the body in flight.
     assert_eq!(
@@ -523,13 +527,7 @@ fn data_on_an_ended_stream_is_an_error_even_once_forgotten() {
 #[test]
 fn data_then_reset_in_one_read_owes_no_stream_window() {
     let mut peer = Peer::ready();
-    let post = [
-        (":method", "POST"),
-        (":scheme", "https"),
-        (":path", "/"),
-        (":authority", "localhost"),
-    ];
-    peer.headers(1, &post, false);
+    peer.headers(1, &post_fields(), false);
     let mut wire = BytesMut::new();
     data_frame(1, b"hello", false).write(&mut wire);
     Frame::RstStream {
