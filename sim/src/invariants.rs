@@ -426,18 +426,21 @@ fn check_limits(
             matches!(response.status, 413 | 414 | 431) && !app_status(i, response.status);
         let (line, head) = (request.line_bytes, request.head_bytes);
         // Long targets are what limits are about: show their start only.
-        let target: String = request.target.chars().take(40).collect();
-        let what = format!(
-            "request {i} ({} {target}: line {line} bytes, head {head} bytes, {} fields, body \
-             {:?})",
-            request.method, request.field_count, request.content_length
-        );
+        let what = || {
+            let target: String = request.target.chars().take(40).collect();
+            format!(
+                "request {i} ({} {target}: line {line} bytes, head {head} bytes, {} fields, \
+                 body {:?})",
+                request.method, request.field_count, request.content_length
+            )
+        };
         if (head_over || declared_over) && served {
-            let detail = format!("{what} is over a limit, yet served {}", response.status);
+            let detail = format!("{} is over a limit, yet served {}", what(), response.status);
             out.push(Violation::on(conn, Check::Limit, detail));
         } else if !head_over && !body_over && too_large {
             let detail = format!(
-                "{what} is within every limit, yet refused {}",
+                "{} is within every limit, yet refused {}",
+                what(),
                 response.status
             );
             out.push(Violation::on(conn, Check::Limit, detail));

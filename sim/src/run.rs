@@ -159,19 +159,19 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         net: &net,
     };
     let mut violations = step_to_the_end(&mut sim, scenario, &world);
-    let clients = logs.borrow().clone();
+    let clients = std::mem::take(&mut *logs.borrow_mut());
+    let mut trace = recorder.take();
     if !violations.iter().any(|v| v.check == Check::Panic) {
         // After a panic everything else is a consequence of it.
-        violations.extend(check(scenario, &recorder.snapshot(), &clients));
+        violations.extend(check(scenario, &trace, &clients));
         violations.extend(check_backlog(scenario, &net));
     }
     for violation in &violations {
         let event = Event::Violation {
             violation: violation.clone(),
         };
-        recorder.record_at(sim.elapsed(), None, event);
+        trace.push(sim.elapsed(), event);
     }
-    let trace = recorder.snapshot();
     Outcome {
         fired: trace.fired(),
         scenario: scenario.name.clone(),

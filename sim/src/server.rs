@@ -182,13 +182,20 @@ impl TraceObserver {
         }
     }
 
-    fn note(&self, event: ServerEvent) {
+    /// Records `event` at the driver's `now`: the engine's clock counts from the start of the
+    /// run, as turmoil's does, so it stamps the same time without asking turmoil for it.
+    fn note(&self, now: Instant, event: ServerEvent) {
+        let at = now.since_epoch();
         match self.sink {
-            Sink::Server(port) => self.recorder.record_peer(port, Event::server(event)),
-            Sink::Origin(conn) => self.recorder.record(None, Event::Upstream { conn, event }),
-            Sink::ProxyClient(conn) => self
-                .recorder
-                .record(None, Event::ProxyClient { conn, event }),
+            Sink::Server(port) => self.recorder.record_peer_at(at, port, Event::server(event)),
+            Sink::Origin(conn) => {
+                let event = Event::Upstream { conn, event };
+                self.recorder.record_at(at, None, event);
+            }
+            Sink::ProxyClient(conn) => {
+                let event = Event::ProxyClient { conn, event };
+                self.recorder.record_at(at, None, event);
+            }
         }
     }
 
@@ -225,10 +232,10 @@ impl Observer for TraceObserver {
                 debug: format!("{other:?}"),
             },
         };
-        self.note(event);
+        self.note(input.now(), event);
     }
 
-    fn on_output(&mut self, _now: Instant, output: &Output) {
+    fn on_output(&mut self, now: Instant, output: &Output) {
         let event = match output {
             Output::Transmit(bytes) => {
                 if let Sink::Server(port) = self.sink {
@@ -258,14 +265,14 @@ impl Observer for TraceObserver {
                 debug: format!("{other:?}"),
             },
         };
-        self.note(event);
+        self.note(now, event);
     }
 
-    fn on_usage_error(&mut self, _now: Instant, error: UsageError) {
+    fn on_usage_error(&mut self, now: Instant, error: UsageError) {
         let command = self.last_command.take().unwrap_or(AppAction::Other {
             debug: "(unknown command)".into(),
         });
-        self.note(ServerEvent::AppRefused { command, error });
+        self.note(now, ServerEvent::AppRefused { command, error });
     }
 }
 

@@ -225,11 +225,22 @@ fn field(line: &[u8]) -> Option<Option<(String, String)>> {
 
 /// RFC 9110 §5.6.2 `token`.
 pub(crate) fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !bytes.is_empty() && bytes.iter().all(|&b| TCHAR[usize::from(b)])
 }
+
+/// `tchar` (RFC 9110 §5.6.2) as a table: the checks test every byte of every field name.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'!' | b'#'..=b'\'' | b'*' | b'+')
+            || matches!(c, b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    table
+};
 
 /// Every value of the fields named `name` (lowercase).
 fn values<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
@@ -345,6 +356,20 @@ fn trailers_end(buf: &[u8], mut pos: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_table_holds_exactly_the_tchars() {
+        let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_token(&[b])).collect();
+        let expected: Vec<u8> = (b"!#$%&'*+-.^_`|~".iter().copied())
+            .chain(b'0'..=b'9')
+            .chain(b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .collect::<std::collections::BTreeSet<u8>>()
+            .into_iter()
+            .collect();
+        assert_eq!(tchars, expected);
+        assert!(!is_token(b""));
+    }
 
     fn methods(scan: &Scan) -> Vec<&str> {
         scan.requests.iter().map(|r| r.method.as_str()).collect()

@@ -56,18 +56,38 @@ pub(crate) struct Responses {
     pub(crate) after_close: Option<usize>,
 }
 
-/// A response head.
-struct Head {
+/// A response head, borrowing from the stream.
+struct Head<'a> {
     status: u16,
-    /// The fields this parser judges by ([`KEPT_FIELDS`]), names lowercased, values trimmed.
-    fields: Vec<(String, String)>,
+    /// The fields this parser judges by, values trimmed.
+    fields: Vec<(Kept, &'a [u8])>,
     /// Just past the empty line.
     end: usize,
 }
 
 /// The only fields the checks read: framing and `Connection`. Every field line is validated;
-/// the others are not kept (a kept field is two strings: the oracle's largest cost).
-const KEPT_FIELDS: [&str; 3] = ["connection", "content-length", "transfer-encoding"];
+/// the others are not kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Connection,
+    ContentLength,
+    TransferEncoding,
+}
+
+impl Kept {
+    fn of(name: &[u8]) -> Option<Kept> {
+        let is = |kept: &str| name.eq_ignore_ascii_case(kept.as_bytes());
+        if is("connection") {
+            Some(Kept::Connection)
+        } else if is("content-length") {
+            Some(Kept::ContentLength)
+        } else if is("transfer-encoding") {
+            Some(Kept::TransferEncoding)
+        } else {
+            None
+        }
+    }
+}
 
 /// How a response body is delimited.
 enum Framing {
@@ -152,7 +172,7 @@ fn parse_response(
         Framing::Chunked => parse_chunked(buf, head.end)?,
         Framing::UntilClose => (buf[head.end..].to_vec(), eof.then_some(buf.len())),
     };
-    let close = list(&head.fields, "connection").any(|t| t.eq_ignore_ascii_case("close"));
+    let close = list(&head.fields, Kept::Connection).any(|t| t.eq_ignore_ascii_case(b"close"));
     let response = Response {
         start: pos,
         status: head.status,
@@ -180,7 +200,7 @@ fn line(buf: &[u8], pos: usize) -> Parsed<(&[u8], usize)> {
     Ok(Some((line, pos + lf + 1)))
 }
 
-fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head> {
+fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head<'_>> {
     let Some((first, mut next)) = line(buf, pos)? else {
         return Ok(None);
     };
@@ -233,7 +253,7 @@ fn is_text(b: u8) -> bool {
 
 /// `name: value` (RFC 9112 §5): a token, a colon at once, the value with optional whitespace.
 /// `Ok(None)` for a valid field the checks do not read.
-fn field(line: &[u8]) -> Result<Option<(String, String)>, String> {
+fn field(line: &[u8]) -> Result<Option<(Kept, &[u8])>, String> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return Err("obsolete line folding (a field line starts with whitespace)".into());
     }
@@ -247,35 +267,30 @@ fn field(line: &[u8]) -> Result<Option<(String, String)>, String> {
     if !value.iter().all(|&b| is_text(b)) {
         return Err(format!("a control character in field {}", escape(name)));
     }
-    if !KEPT_FIELDS
-        .iter()
-        .any(|kept| name.eq_ignore_ascii_case(kept.as_bytes()))
-    {
-        return Ok(None);
-    }
-    let value = String::from_utf8_lossy(value.trim_ascii()).into_owned();
-    Ok(Some((
-        String::from_utf8_lossy(name).to_ascii_lowercase(),
-        value,
-    )))
+    Ok(Kept::of(name).map(|kept| (kept, value.trim_ascii())))
 }
 
 /// The comma-separated elements of every field named `name`, trimmed, empty ones skipped.
-fn list<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+fn list<'a>(fields: &'a [(Kept, &'a [u8])], name: Kept) -> impl Iterator<Item = &'a [u8]> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
     fields
         .iter()
-        .filter(move |(n, _)| n == name)
-        .flat_map(|(_, v)| v.split(','))
-        .map(|t| t.trim_matches([' ', '\t']))
+        .filter(move |(n, _)| *n == name)
+        .flat_map(|(_, v)| v.split(|&b| b == b','))
+        .map(move |t| {
+            let start = t.iter().position(|b| !blank(b)).unwrap_or(t.len());
+            let end = t.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+            &t[start..end]
+        })
         .filter(|t| !t.is_empty())
 }
 
 /// RFC 9112 §6.3, the response cases, in order; and what RFC 9110 §8.6 and RFC 9112 §6.1 forbid
 /// a server to send: framing fields in 1xx and 204 responses, or both framing fields at once.
-fn framing(head: &Head, answers_head: bool) -> Result<Framing, String> {
+fn framing(head: &Head<'_>, answers_head: bool) -> Result<Framing, String> {
     let status = head.status;
-    let count = |name: &str| head.fields.iter().filter(|(n, _)| n == name).count();
-    let (codings, lengths) = (count("transfer-encoding"), count("content-length"));
+    let count = |name: Kept| head.fields.iter().filter(|(n, _)| *n == name).count();
+    let (codings, lengths) = (count(Kept::TransferEncoding), count(Kept::ContentLength));
     if (status < 200 || status == 204) && codings + lengths > 0 {
         return Err(format!("a framing field in a {status} response"));
     }
@@ -291,8 +306,8 @@ fn framing(head: &Head, answers_head: bool) -> Result<Framing, String> {
         return Ok(Framing::Length(0));
     }
     if codings > 0 {
-        let last = list(&head.fields, "transfer-encoding").last();
-        let chunked = last.is_some_and(|c| c.eq_ignore_ascii_case("chunked"));
+        let last = list(&head.fields, Kept::TransferEncoding).last();
+        let chunked = last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
         return Ok(if chunked {
             Framing::Chunked
         } else {
@@ -303,15 +318,18 @@ fn framing(head: &Head, answers_head: bool) -> Result<Framing, String> {
 }
 
 /// The one `Content-Length` value: digits only, no list, no overflow.
-fn content_length(head: &Head) -> Result<u64, String> {
+fn content_length(head: &Head<'_>) -> Result<u64, String> {
     let value = head
         .fields
         .iter()
-        .find(|(n, _)| n == "content-length")
-        .map_or("", |(_, v)| v.as_str());
-    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-    let n = value.parse().ok().filter(|_| digits);
-    n.ok_or_else(|| format!("an invalid Content-Length {value:?}"))
+        .find(|(n, _)| *n == Kept::ContentLength)
+        .map_or(&b""[..], |(_, v)| v);
+    let digits = !value.is_empty() && value.iter().all(u8::is_ascii_digit);
+    let n = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+    n.filter(|_| digits).ok_or_else(|| {
+        let value = String::from_utf8_lossy(value);
+        format!("an invalid Content-Length {value:?}")
+    })
 }
 
 /// A chunked body (RFC 9112 §7.1), strictly: hex size (extensions allowed), CRLF, data, CRLF,

@@ -89,7 +89,13 @@ impl Recorder {
         self.push(now(), Who::Peer(port), event);
     }
 
-    /// Records an event at a given time (for events outside any host).
+    /// Records an event at a given time, for the connection from client port `port`.
+    pub fn record_peer_at(&self, at: Duration, port: u16, event: Event) {
+        self.push(at, Who::Peer(port), event);
+    }
+
+    /// Records an event at a given time (for events outside any host, or stamped by the
+    /// driver's clock).
     pub fn record_at(&self, at: Duration, conn: Option<u32>, event: Event) {
         let who = conn.map_or(Who::Nobody, Who::Conn);
         self.push(at, who, event);
@@ -111,31 +117,35 @@ impl Recorder {
     }
 
     fn push(&self, at: Duration, who: Who, event: Event) {
-        let at_nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
-        self.entries.borrow_mut().push((at_nanos, who, event));
+        self.entries.borrow_mut().push((nanos(at), who, event));
     }
 
-    /// The trace so far, with every server-side entry named by its connection number.
-    pub fn snapshot(&self) -> Trace {
-        let entries = self
-            .entries
-            .borrow()
-            .iter()
+    /// The trace recorded, with every server-side entry named by its connection number. The
+    /// recorder is left empty: a run takes its trace once, when it has ended.
+    pub fn take(&self) -> Trace {
+        let recorded = std::mem::take(&mut *self.entries.borrow_mut());
+        let entries = recorded
+            .into_iter()
             .map(|(at_nanos, who, event)| {
                 let conn = match who {
                     Who::Nobody => None,
-                    Who::Conn(c) => Some(*c),
-                    Who::Peer(port) => self.net.conn_of(*port),
+                    Who::Conn(c) => Some(c),
+                    Who::Peer(port) => self.net.conn_of(port),
                 };
                 Entry {
-                    at_nanos: *at_nanos,
+                    at_nanos,
                     conn,
-                    event: event.clone(),
+                    event,
                 }
             })
             .collect();
         Trace { entries }
     }
+}
+
+/// A time in the trace's unit.
+fn nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Simulated time now: turmoil's global clock inside a host.
@@ -162,6 +172,16 @@ const FOLD_VARIED_BLOCKS_MIN: usize = 4;
 const FOLD_TRANSFER_LINES_MIN: usize = 8;
 
 impl Trace {
+    /// Appends an event at `at` that concerns no connection (a checker's finding).
+    pub fn push(&mut self, at: Duration, event: Event) {
+        let at_nanos = nanos(at);
+        self.entries.push(Entry {
+            at_nanos,
+            conn: None,
+            event,
+        });
+    }
+
     /// The stable text form, folded to read as a story (see the module documentation).
     ///
     /// ```text
