@@ -77,40 +77,54 @@ impl<F: Fn() -> A, A: App> NewApp for F {
     }
 }
 
-/// A boxed app is an app, so apps can be chosen at run time.
-impl<A: App + ?Sized> App for Box<A> {
-    fn on_connect(&mut self, now: Instant, info: &ConnectionInfo) {
-        (**self).on_connect(now, info);
-    }
+/// Forwards every [`App`] method through a pointer to an app.
+macro_rules! forward_app {
+    ($(#[$doc:meta])* $pointer:ty) => {
+        $(#[$doc])*
+        impl<A: App + ?Sized> App for $pointer {
+            fn on_connect(&mut self, now: Instant, info: &ConnectionInfo) {
+                (**self).on_connect(now, info);
+            }
 
-    fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
-        (**self).on_event(now, event, commands);
-    }
+            fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+                (**self).on_event(now, event, commands);
+            }
 
-    fn on_producer(
-        &mut self,
-        now: Instant,
-        request: RequestId,
-        state: ProducerState,
-        commands: &mut Vec<AppCommand>,
-    ) {
-        (**self).on_producer(now, request, state, commands);
-    }
+            fn on_producer(
+                &mut self,
+                now: Instant,
+                request: RequestId,
+                state: ProducerState,
+                commands: &mut Vec<AppCommand>,
+            ) {
+                (**self).on_producer(now, request, state, commands);
+            }
 
-    fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
-        (**self).produce(now, commands)
-    }
+            fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
+                (**self).produce(now, commands)
+            }
 
-    fn poll_wake(
-        &mut self,
-        cx: &mut Context<'_>,
-        now: Instant,
-        commands: &mut Vec<AppCommand>,
-    ) -> Poll<()> {
-        (**self).poll_wake(cx, now, commands)
-    }
+            fn poll_wake(
+                &mut self,
+                cx: &mut Context<'_>,
+                now: Instant,
+                commands: &mut Vec<AppCommand>,
+            ) -> Poll<()> {
+                (**self).poll_wake(cx, now, commands)
+            }
 
-    fn on_close(&mut self, now: Instant, reason: CloseReason) {
-        (**self).on_close(now, reason);
-    }
+            fn on_close(&mut self, now: Instant, reason: CloseReason) {
+                (**self).on_close(now, reason);
+            }
+        }
+    };
 }
+
+forward_app!(
+    /// A boxed app is an app, so apps can be chosen at run time.
+    Box<A>
+);
+forward_app!(
+    /// A lent app is an app: the caller looks at it once the connection is done.
+    &mut A
+);

@@ -44,6 +44,21 @@ pub trait Observer {
 /// The observer that sees nothing.
 impl Observer for () {}
 
+/// A lent observer: the caller looks at it once the connection is done.
+impl<O: Observer + ?Sized> Observer for &mut O {
+    fn on_input(&mut self, input: &Input<'_>) {
+        (**self).on_input(input);
+    }
+
+    fn on_output(&mut self, now: Instant, output: &Output) {
+        (**self).on_output(now, output);
+    }
+
+    fn on_usage_error(&mut self, now: Instant, error: UsageError) {
+        (**self).on_usage_error(now, error);
+    }
+}
+
 /// How a connection loop runs.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -65,7 +80,9 @@ pub struct RunOptions {
     /// How long a connection with nothing to write and no app work waits before it gives back
     /// the buffers it keeps from request to request (its own and the channel's,
     /// [`Connection::release_idle_memory`]): long enough that a busy keep-alive connection
-    /// never allocates them per request, short enough that idle connections cost little.
+    /// never allocates them per request (its next request comes within a round trip), short
+    /// enough that idle connections cost little. On a busy connection its alarm rings once per
+    /// this much time, not once per request. 100 ms by default.
     pub idle_release_after: Duration,
 }
 
@@ -111,14 +128,14 @@ fn adapt_read_size(size: usize, read: usize, asked: usize, min: usize, max: usiz
 /// next request keeps no read buffer. Longer reads (an upload's) go to a heap buffer.
 const STACK_READ_BYTES: usize = 16 * 1024;
 
-struct Driver<'a, S, C, A, O> {
+struct Driver<S, C, A, O> {
     /// One stream, not split: reading and writing are polled in one place (`wait`), and a
     /// split would cost an allocation per connection and a lock per poll.
     stream: S,
     /// The sans-IO connection: a server channel or a client connection.
     channel: C,
-    app: &'a mut A,
-    observer: &'a mut O,
+    app: A,
+    observer: O,
     clock: Clock,
     /// The engine time of this turn: read from the clock after each wait, not per turn, input
     /// or output. A turn does no waiting, so the time it stands for is the moment the wait
@@ -171,20 +188,24 @@ struct Driver<'a, S, C, A, O> {
 /// Runs one connection (a server [`Channel`](twine_engine::Channel) or a
 /// [`ClientConnection`](twine_engine::ClientConnection)) until it closes.
 ///
+/// The app and the observer are taken by value or by `&mut` (a `&mut` app is an app, a `&mut`
+/// observer an observer): a server hands over its own, so that the connection's future holds
+/// them once; a test lends them, to look at them afterwards.
+///
 /// Not an `async fn`: its arguments go into the driver before the future exists, so the
 /// future holds them once (an `async fn` keeps its arguments for its whole life beside what
 /// they were moved into; a connection's task is its idle cost).
-pub fn run_connection<'a, S, C, A, O>(
+pub fn run_connection<S, C, A, O>(
     stream: S,
     channel: C,
-    app: &'a mut A,
+    mut app: A,
     clock: Clock,
-    observer: &'a mut O,
+    observer: O,
     options: RunOptions,
-) -> impl Future<Output = ConnectionEnd<S>> + 'a
+) -> impl Future<Output = ConnectionEnd<S>>
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'a,
-    C: Connection + 'a,
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: Connection,
     A: App,
     O: Observer,
 {
@@ -240,7 +261,7 @@ where
     }
 }
 
-impl<S, C, A, O> Driver<'_, S, C, A, O>
+impl<S, C, A, O> Driver<S, C, A, O>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     C: Connection,
@@ -421,7 +442,11 @@ where
     }
 
     /// Waits for the first of: the socket taking bytes, bytes or EOF from the peer, the next
-    /// deadline, a drain signal. `biased`, so the order is fixed and a simulation replays.
+    /// deadline, a drain signal. Polled in that order, so a simulation replays.
+    ///
+    /// The wait is polled by hand ([`Driver::poll_wait`]) rather than by `select!` over
+    /// futures: what it keeps across the await is a reference and three values, and the
+    /// connection's future, its cost while idle, is that much smaller.
     async fn wait(&mut self) {
         let window = if self.peer_eof {
             0
@@ -444,49 +469,7 @@ where
             (deadline, release) => deadline.or(release),
         };
         let alarm_armed = self.alarm.arm(alarm_at);
-        let wake = {
-            let can_write = !self.queue.is_empty();
-            let (stream, queue, read_buf) = (&mut self.stream, &mut self.queue, &mut self.read_buf);
-            let (channel, observer, clock) = (&mut self.channel, &mut *self.observer, self.clock);
-            let (app, commands) = (&mut *self.app, &mut self.commands);
-            let (alarm, drain) = (&mut self.alarm, &mut self.drain_signal);
-            let now = self.now;
-            // Writing before reading, as the arms below are ordered: one poll of the stream
-            // for both, as it is one stream.
-            let transfer = std::future::poll_fn(|cx| {
-                if can_write {
-                    let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
-                    let filled = queue.fill_slices(&mut slices);
-                    let write = poll_write_slices(&mut *stream, cx, &slices[..filled]);
-                    if let Poll::Ready(written) = write {
-                        return Poll::Ready(Wake::Written(written));
-                    }
-                }
-                if read_len == 0 {
-                    return Poll::Pending;
-                }
-                let deliver = |bytes: &[u8]| {
-                    let input = Input::Received {
-                        now: clock.now(),
-                        bytes,
-                    };
-                    observer.on_input(&input);
-                    let _ = channel.handle_input(input);
-                };
-                poll_read_into(stream, cx, read_len, read_buf, deliver).map(Wake::Read)
-            });
-            tokio::select! {
-                biased;
-                wake = transfer => wake,
-                () = alarm.sleep.as_mut(), if alarm_armed => Wake::Alarm,
-                () = drain.as_mut(), if !self.drain_sent => Wake::Drain,
-                // Last: an app with work of its own (the proxy's upstream side) wakes the
-                // connection with commands. Other apps never do, and a connection idle on its
-                // app waits here for good (the engine arms a timer in every state that waits
-                // on the peer).
-                () = std::future::poll_fn(|cx| app.poll_wake(cx, now, commands)) => Wake::App,
-            }
-        };
+        let wake = std::future::poll_fn(|cx| self.poll_wait(cx, read_len, alarm_armed)).await;
         self.now = self.clock.now();
         let now = self.now;
         if !matches!(wake, Wake::Alarm) {
@@ -519,6 +502,53 @@ where
             Wake::App => {}
             // The signal's future is done: never polled again (`drain_sent`).
             Wake::Drain => self.send_drain(),
+        }
+    }
+
+    /// One poll of the wait: writing before reading (one poll of the stream for both, as it
+    /// is one stream), then the alarm, the drain signal, and last the app. An app with work of
+    /// its own (the proxy's upstream side) wakes the connection with commands; other apps never
+    /// do, and a connection idle on its app waits here for good (the engine arms a timer in
+    /// every state that waits on the peer).
+    fn poll_wait(
+        &mut self,
+        cx: &mut Context<'_>,
+        read_len: usize,
+        alarm_armed: bool,
+    ) -> Poll<Wake> {
+        if !self.queue.is_empty() {
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+            let filled = self.queue.fill_slices(&mut slices);
+            let write = poll_write_slices(&mut self.stream, cx, &slices[..filled]);
+            if let Poll::Ready(written) = write {
+                return Poll::Ready(Wake::Written(written));
+            }
+        }
+        if read_len > 0 {
+            let (channel, observer, clock) = (&mut self.channel, &mut self.observer, self.clock);
+            let deliver = |bytes: &[u8]| {
+                let input = Input::Received {
+                    now: clock.now(),
+                    bytes,
+                };
+                observer.on_input(&input);
+                let _ = channel.handle_input(input);
+            };
+            let read = poll_read_into(&mut self.stream, cx, read_len, &mut self.read_buf, deliver);
+            if let Poll::Ready(read) = read {
+                return Poll::Ready(Wake::Read(read));
+            }
+        }
+        if alarm_armed && self.alarm.sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Wake::Alarm);
+        }
+        if !self.drain_sent && self.drain_signal.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Wake::Drain);
+        }
+        let now = self.now;
+        match self.app.poll_wake(cx, now, &mut self.commands) {
+            Poll::Ready(()) => Poll::Ready(Wake::App),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -587,30 +617,44 @@ where
         }
     }
 
-    /// The channel closed: write what is left (gracefully, within `flush_timeout`), then hand
-    /// the stream back.
+    /// Writes the queue out and flushes the stream: `Ready(false)` if the stream failed.
+    fn poll_flush_queue(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        while !self.queue.is_empty() {
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+            let filled = self.queue.fill_slices(&mut slices);
+            match ready!(poll_write_slices(&mut self.stream, cx, &slices[..filled])) {
+                Ok(n) if n > 0 => self.queue.advance(n),
+                _ => return Poll::Ready(false),
+            }
+        }
+        Pin::new(&mut self.stream)
+            .poll_flush(cx)
+            .map(|flushed| flushed.is_ok())
+    }
+
+    /// The channel closed: write what is left (gracefully, within `flush_timeout`, timed by
+    /// the connection's alarm rather than a `timeout`, whose sleep the future would hold),
+    /// then hand the stream back.
     async fn finish(&mut self, reason: CloseReason, flush_timeout: Duration) -> CloseReason {
         if reason == CloseReason::Abort {
             return reason;
         }
-        let flushed = tokio::time::timeout(flush_timeout, async {
-            while !self.queue.is_empty() {
-                let written = {
-                    let slices = self.queue.slices();
-                    let stream = &mut self.stream;
-                    std::future::poll_fn(|cx| poll_write_slices(&mut *stream, cx, &slices)).await
-                };
-                match written {
-                    Ok(n) if n > 0 => self.queue.advance(n),
-                    _ => return false,
-                }
+        let give_up_at = self.clock.to_tokio(self.now) + flush_timeout;
+        // The alarm only moves earlier: one set for a later deadline rings first, for nothing.
+        self.alarm.fired();
+        self.alarm.arm(Some(give_up_at));
+        let flushed = std::future::poll_fn(|cx| {
+            // The writes first, then the time, as `tokio::time::timeout` polls them.
+            if let Poll::Ready(flushed) = self.poll_flush_queue(cx) {
+                return Poll::Ready(flushed);
             }
-            self.stream.flush().await.is_ok()
+            self.alarm.sleep.as_mut().poll(cx).map(|()| false)
         })
         .await;
-        match flushed {
-            Ok(true) => CloseReason::Graceful,
-            Ok(false) | Err(_) => CloseReason::Abort,
+        if flushed {
+            CloseReason::Graceful
+        } else {
+            CloseReason::Abort
         }
     }
 }

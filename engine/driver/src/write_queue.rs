@@ -64,7 +64,9 @@ impl WriteQueue {
         }
     }
 
-    /// The next bytes to write, as slices for one vectored write (empty when nothing is left).
+    /// The next bytes to write, as slices for one vectored write (empty when nothing is left):
+    /// the tests' view of [`WriteQueue::fill_slices`].
+    #[cfg(test)]
     pub(crate) fn slices(&mut self) -> Vec<IoSlice<'_>> {
         self.seal();
         self.sealed

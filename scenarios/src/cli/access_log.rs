@@ -198,9 +198,14 @@ impl AccessLog {
     /// The observer for one connection from `peer`.
     pub(crate) fn connection(&self, peer: SocketAddr) -> ConnectionLog {
         ConnectionLog {
-            log: Some(self.clone()),
-            peer_text: peer.to_string(),
-            ..ConnectionLog::off(peer)
+            peer,
+            logging: Some(Box::new(Logging {
+                log: self.clone(),
+                peer_text: peer.to_string(),
+                scratch: Vec::new(),
+                clf_time: None,
+                open: Vec::new(),
+            })),
         }
     }
 }
@@ -264,17 +269,25 @@ struct Open {
 /// client being timed out (Twisted's "Timing out client").
 #[derive(Debug)]
 pub(crate) struct ConnectionLog {
-    log: Option<AccessLog>,
     peer: SocketAddr,
-    /// `peer` as logged, formatted once (empty without an access log).
+    /// What logging requests takes, boxed: a server without an access log keeps only the
+    /// peer per connection (an idle connection's cost is its future's size).
+    logging: Option<Box<Logging>>,
+}
+
+/// One connection's share of the access log.
+#[derive(Debug)]
+struct Logging {
+    log: AccessLog,
+    /// The peer as logged, formatted once.
     peer_text: String,
     /// The line being formatted, outside the shared lock; its capacity is kept.
     scratch: Vec<u8>,
     /// The last second formatted for the CLF time, and its text.
     clf_time: Option<(u64, String)>,
-    /// Requests between their head and their end (with an access log), oldest first: a few
-    /// at most (the pipeline depth, or HTTP/2's concurrent streams), so a list searched
-    /// from the front, whose capacity stays, costs less per request than a map's nodes.
+    /// Requests between their head and their end, oldest first: a few at most (the
+    /// pipeline depth, or HTTP/2's concurrent streams), so a list searched from the front,
+    /// whose capacity stays, costs less per request than a map's nodes.
     open: Vec<(RequestId, Open)>,
 }
 
@@ -282,12 +295,8 @@ impl ConnectionLog {
     /// The observer of a connection from `peer` on a server without an access log.
     pub(crate) fn off(peer: SocketAddr) -> ConnectionLog {
         ConnectionLog {
-            log: None,
             peer,
-            peer_text: String::new(),
-            scratch: Vec::new(),
-            clf_time: None,
-            open: Vec::new(),
+            logging: None,
         }
     }
 
@@ -302,72 +311,11 @@ impl ConnectionLog {
             _ => info!(%peer, "timing out client: {} timer", timer.name()),
         }
     }
-
-    fn end(&mut self, id: RequestId, outcome: Outcome) {
-        if let Some(open) = self.take_open(id) {
-            self.write(open, outcome);
-        }
-    }
-
-    fn open_mut(&mut self, id: RequestId) -> Option<&mut Open> {
-        self.open
-            .iter_mut()
-            .find_map(|(open_id, open)| (*open_id == id).then_some(open))
-    }
-
-    fn take_open(&mut self, id: RequestId) -> Option<Open> {
-        let index = self.open.iter().position(|(open_id, _)| *open_id == id)?;
-        Some(self.open.remove(index).1)
-    }
-
-    fn write(&mut self, open: Open, outcome: Outcome) {
-        let ConnectionLog {
-            log: Some(log),
-            peer_text,
-            scratch,
-            clf_time,
-            ..
-        } = self
-        else {
-            return;
-        };
-        let elapsed = open.started.elapsed();
-        let record = Record {
-            peer: peer_text,
-            time_unix_ms: log.origin_unix_ms + millis(open.start.since_epoch()),
-            request: &open.request_line,
-            status: open.status,
-            bytes: open.bytes,
-            duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            outcome,
-        };
-        scratch.clear();
-        match log.format {
-            AccessLogFormat::Common => {
-                let secs = record.time_unix_ms / 1000;
-                if clf_time.as_ref().is_none_or(|(cached, _)| *cached != secs) {
-                    let mut text = Vec::with_capacity(26);
-                    write_clf_time(&mut text, secs);
-                    let text = String::from_utf8(text).expect("the time is ASCII");
-                    *clf_time = Some((secs, text));
-                }
-                let time = clf_time.as_ref().map_or("", |(_, text)| text.as_str());
-                write_common(scratch, &record, time);
-            }
-            AccessLogFormat::Json => write_json(scratch, &record),
-        }
-        log.append(scratch);
-    }
 }
 
-impl Observer for ConnectionLog {
-    fn on_input(&mut self, input: &Input<'_>) {
-        if self.log.is_none() {
-            return;
-        }
-        let Input::App { command, .. } = input else {
-            return;
-        };
+impl Logging {
+    /// What a request's log line counts: its status, its body bytes, and its end.
+    fn on_command(&mut self, command: &AppCommand) {
         match command {
             AppCommand::SendHead { request, head } => {
                 if let Some(open) = self.open_mut(*request) {
@@ -401,18 +349,8 @@ impl Observer for ConnectionLog {
         }
     }
 
-    fn on_output(&mut self, now: Instant, output: &Output) {
-        let event = match output {
-            Output::Event(event) if self.log.is_some() => event,
-            Output::Timer {
-                timer,
-                change: TimerChange::Fired,
-            } => return self.on_timer_fired(*timer),
-            Output::Close(reason) => {
-                return debug!(peer = %self.peer, "connection closed ({reason:?})");
-            }
-            _ => return,
-        };
+    /// Requests open with their head and end with an error or their loss.
+    fn on_event(&mut self, now: Instant, event: &Event) {
         match event {
             Event::Request { id, head } => {
                 let line = request_line(head.method.as_bytes(), &head.target, head.version);
@@ -440,6 +378,85 @@ impl Observer for ConnectionLog {
                 };
                 self.write(open, Outcome::Refused);
             }
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, id: RequestId, outcome: Outcome) {
+        if let Some(open) = self.take_open(id) {
+            self.write(open, outcome);
+        }
+    }
+
+    fn open_mut(&mut self, id: RequestId) -> Option<&mut Open> {
+        self.open
+            .iter_mut()
+            .find_map(|(open_id, open)| (*open_id == id).then_some(open))
+    }
+
+    fn take_open(&mut self, id: RequestId) -> Option<Open> {
+        let index = self.open.iter().position(|(open_id, _)| *open_id == id)?;
+        Some(self.open.remove(index).1)
+    }
+
+    fn write(&mut self, open: Open, outcome: Outcome) {
+        let Logging {
+            log,
+            peer_text,
+            scratch,
+            clf_time,
+            ..
+        } = self;
+        let elapsed = open.started.elapsed();
+        let record = Record {
+            peer: peer_text,
+            time_unix_ms: log.origin_unix_ms + millis(open.start.since_epoch()),
+            request: &open.request_line,
+            status: open.status,
+            bytes: open.bytes,
+            duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            outcome,
+        };
+        scratch.clear();
+        match log.format {
+            AccessLogFormat::Common => {
+                let secs = record.time_unix_ms / 1000;
+                if clf_time.as_ref().is_none_or(|(cached, _)| *cached != secs) {
+                    let mut text = Vec::with_capacity(26);
+                    write_clf_time(&mut text, secs);
+                    let text = String::from_utf8(text).expect("the time is ASCII");
+                    *clf_time = Some((secs, text));
+                }
+                let time = clf_time.as_ref().map_or("", |(_, text)| text.as_str());
+                write_common(scratch, &record, time);
+            }
+            AccessLogFormat::Json => write_json(scratch, &record),
+        }
+        log.append(scratch);
+    }
+}
+
+impl Observer for ConnectionLog {
+    fn on_input(&mut self, input: &Input<'_>) {
+        let (Some(logging), Input::App { command, .. }) = (self.logging.as_deref_mut(), input)
+        else {
+            return;
+        };
+        logging.on_command(command);
+    }
+
+    fn on_output(&mut self, now: Instant, output: &Output) {
+        match output {
+            Output::Event(event) => {
+                if let Some(logging) = self.logging.as_deref_mut() {
+                    logging.on_event(now, event);
+                }
+            }
+            Output::Timer {
+                timer,
+                change: TimerChange::Fired,
+            } => self.on_timer_fired(*timer),
+            Output::Close(reason) => debug!(peer = %self.peer, "connection closed ({reason:?})"),
             _ => {}
         }
     }

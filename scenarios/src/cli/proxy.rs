@@ -149,7 +149,7 @@ fn proxy_connection<F: Fn(UpstreamTask)>(
             clock,
             options,
             mut log,
-        } = *run;
+        } = run.unboxed();
         let mut app = Proxy::new(config, from, pool);
         let end = run_connection(stream, channel, &mut app, clock, &mut log, options).await;
         if end.reason == CloseReason::Abort {

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
-use twine_driver::run_connection;
+use twine_driver::{run_connection, App, ConnectionEnd};
 use twine_engine::CloseReason;
 
 use super::listener::{run_server, Accepted, Run, ServerArgs};
+use super::tls::Transport;
 use super::Failure;
 
 /// Arguments of `twine serve`.
@@ -77,33 +78,14 @@ fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = 
         let Some(stream) = stream.establish().await else {
             return;
         };
-        let Run {
-            channel,
-            clock,
-            options,
-            mut log,
-        } = *run;
-        let log = &mut log;
+        let run = run.unboxed();
         let end = match app {
-            AppChoice::Echo => {
-                let mut app = Echo::new();
-                run_connection(stream, channel, &mut app, clock, log, options).await
-            }
-            AppChoice::Hello => {
-                let mut app = Hello::new();
-                run_connection(stream, channel, &mut app, clock, log, options).await
-            }
-            AppChoice::Stream => {
-                let mut app = Stream::new();
-                run_connection(stream, channel, &mut app, clock, log, options).await
-            }
-            AppChoice::Api => {
-                let mut app = Api::new();
-                run_connection(stream, channel, &mut app, clock, log, options).await
-            }
-            AppChoice::Static(mut files) => {
-                run_connection(stream, channel, &mut files, clock, log, options).await
-            }
+            AppChoice::Echo => drive(stream, run, Echo::new()).await,
+            AppChoice::Hello => drive(stream, run, Hello::new()).await,
+            AppChoice::Stream => drive(stream, run, Stream::new()).await,
+            // Boxed: the largest app, and the future holds the largest of these arms.
+            AppChoice::Api => drive(stream, run, Box::new(Api::new())).await,
+            AppChoice::Static(files) => drive(stream, run, files).await,
         };
         if end.reason == CloseReason::Abort {
             // An abort is a reset: the peer must not mistake a truncated response for a
@@ -111,4 +93,21 @@ fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = 
             let _ = end.stream.tcp().set_zero_linger();
         }
     }
+}
+
+/// The connection loop over an established stream, the app and the log handed over: a plain
+/// function, so that what it is given moves into the loop's future, kept there once (named
+/// in the future above, each would keep a second place in it for the connection's life).
+fn drive<A: App>(
+    stream: Transport,
+    run: Run,
+    app: A,
+) -> impl Future<Output = ConnectionEnd<Transport>> {
+    let Run {
+        channel,
+        clock,
+        options,
+        log,
+    } = run;
+    run_connection(stream, channel, app, clock, log, options)
 }

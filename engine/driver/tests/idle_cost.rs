@@ -1,0 +1,38 @@
+//! Goal (issue: an idle keep-alive connection costs at most 2 KiB): the future that serves a
+//! connection, which the runtime keeps for the connection's whole life, stays small. Its size
+//! is most of an idle connection's cost (the task that holds it, rounded up to 128 bytes).
+//! Method: the size of `run_connection`'s future for a TCP stream, the auto-detecting
+//! connection and the hello app, against a literal bound. The rest of an idle connection (the
+//! channel, the alarm's sleep, the drain signal, the runtime's registration) is measured with
+//! `bench/run` (KiB per idle connection).
+
+use twine_driver::apps::Hello;
+use twine_driver::{run_connection, Clock, RunOptions};
+use twine_engine::{AutoConnection, Config};
+
+/// Bytes. It was 664 with the wait as a `select!` over futures, the flush timed by a
+/// `timeout` (which holds a sleep) and the app and observer held by reference.
+const FUTURE_BYTES_MAX: usize = 560;
+
+#[tokio::test]
+async fn a_connections_future_is_small() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("an address");
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let clock = Clock::start();
+    let channel = AutoConnection::new(Config::new(), clock.now());
+    let serving = run_connection(
+        stream,
+        channel,
+        Hello::new(),
+        clock,
+        (),
+        RunOptions::default(),
+    );
+    let bytes = std::mem::size_of_val(&serving);
+    assert!(bytes <= FUTURE_BYTES_MAX, "{bytes} bytes");
+}
