@@ -208,7 +208,7 @@ impl Channel {
             return Err(SendError::Blocked.into());
         }
         self.response_encoder(index, &head, app).check_whole(len)?;
-        self.send_head(request, head)?;
+        self.write_head(index, &head, app);
         let SendState::Body(mut encoder) = self.exchanges[index].send else {
             unreachable!("a head was just sent");
         };
@@ -237,7 +237,14 @@ impl Channel {
     fn send_head(&mut self, request: RequestId, head: ResponseHead) -> Result<(), UsageError> {
         let index = self.open_exchange(request)?;
         let app = self.check_head(index, &head)?;
-        let encoder = self.response_encoder(index, &head, app);
+        self.write_head(index, &head, app);
+        Ok(())
+    }
+
+    /// Writes a head that passed [`Channel::check_head`] (once: `Respond` checks it with its
+    /// body, then writes it here).
+    fn write_head(&mut self, index: usize, head: &ResponseHead, app: AppHead) {
+        let encoder = self.response_encoder(index, head, app);
         // The newest response that will reach the wire: a request behind this one that was
         // given up (`Abort`, a lost body) with nothing queued ends the connection where its
         // response would start, so it does not count.
@@ -274,7 +281,7 @@ impl Channel {
             .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
         write_response_head(
             &mut self.head_buf,
-            &head,
+            head,
             AddedHeaders {
                 date: date.as_deref(),
                 ..added
@@ -285,7 +292,6 @@ impl Channel {
         if !persistent {
             self.last_exchange(index, early_reply);
         }
-        Ok(())
     }
 
     /// How the body of this response is framed (RFC 9112 §6.1, §6.2).

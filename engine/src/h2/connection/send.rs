@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{H2Connection, Producer, Response, Stream};
 use crate::error::{SendError, UsageError};
-use crate::h1::head_writer::check_response_head;
+use crate::h1::head_writer::{check_response_head, AppHead};
 use crate::h2::frame::{ErrorCode, Frame, StreamId};
 use crate::h2::request::is_connection_specific;
 use crate::io::{AppCommand, ProducerKind, RequestId};
@@ -164,7 +164,7 @@ impl H2Connection {
                 return Err(SendError::Blocked.into());
             }
         }
-        self.send_head(request, head)?;
+        self.start_response(request, &head, app)?;
         if len > 0 {
             self.send_body(request, len, std::iter::once(body))?;
         }
@@ -196,12 +196,24 @@ impl H2Connection {
         if stream.response != Response::AwaitingHead {
             return Err(UsageError::HeadAlreadySent);
         }
+        self.start_response(request, &head, app)
+    }
+
+    /// Sends a final head that passed the checks (once: `Respond` checks it with its body,
+    /// then sends it here).
+    fn start_response(
+        &mut self,
+        request: RequestId,
+        head: &ResponseHead,
+        app: AppHead,
+    ) -> Result<(), UsageError> {
+        let (_, stream) = self.open_stream_mut(request)?;
         let no_body = stream.is_head || head.status == 204 || head.status == 304;
         stream.response = Response::Body {
             remaining: if no_body { Some(0) } else { app.content_length },
         };
         stream.expect_pending = false;
-        self.write_head(request, &head, false);
+        self.write_head(request, head, false);
         Ok(())
     }
 
