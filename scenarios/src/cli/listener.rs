@@ -23,7 +23,7 @@ use tracing::{debug, error, info, warn};
 
 use super::access_log::{AccessLog, AccessLogFormat, ConnectionLog, LogTarget, LogWriter};
 use super::live::{Live, LiveGuard};
-use super::tls::{Incoming, TlsArgs};
+use super::tls::{Incoming, TlsArgs, Transport};
 use super::Failure;
 
 /// How long to wait after a failed accept before the next one.
@@ -197,17 +197,17 @@ impl ServerArgs {
 /// One accepted connection: its stream, and how to run it once its handshake is done.
 /// `serve_one` returns the future that serves it (spawned on the runtime).
 pub(crate) struct Accepted {
-    /// The accepted stream, its TLS handshake (if any) still to do.
-    pub(crate) stream: Incoming,
     /// Boxed: a connection's future keeps what it captured for its whole life, and this waits
-    /// out the handshake on the heap, then moves into the driver.
+    /// out the handshake on the heap ([`Run::establish`]), then moves into the driver.
     pub(crate) run: Box<Run>,
     /// Counts the connection as live until the future serving it is done (or dropped).
     pub(crate) live: LiveGuard,
 }
 
-/// What a connection runs with after its handshake.
+/// A connection's stream before its handshake, and what it runs with after it.
 pub(crate) struct Run {
+    /// The accepted stream, its TLS handshake (if any) still to do: taken by the handshake.
+    incoming: Option<Incoming>,
     pub(crate) channel: AutoConnection,
     pub(crate) clock: Clock,
     /// Its `connection` is the client's and our addresses, and whether TLS is on.
@@ -217,11 +217,11 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// The run out of its box, the box freed now. (`let Run { .. } = *run` in the future
-    /// that serves the connection would free it only when that future ends: 360 bytes that an
-    /// idle connection kept.)
-    pub(crate) fn unboxed(self: Box<Run>) -> Run {
-        *self
+    /// Does the handshake, the run waiting in its box: then the stream to serve, and the run
+    /// out of its box, the box freed. `None` if the handshake failed or took too long.
+    pub(crate) async fn establish(mut self: Box<Run>) -> Option<(Transport, Run)> {
+        let stream = self.incoming.take()?.establish().await?;
+        Some((stream, *self))
     }
 
     /// Who is on the two ends.
@@ -355,9 +355,10 @@ where
                     |access| access.connection(peer),
                 );
                 let stream = Incoming { tcp: stream, tls: tls.clone() };
-                let run = Box::new(Run { channel, clock, options, log });
+                let incoming = Some(stream);
+                let run = Box::new(Run { incoming, channel, clock, options, log });
                 let live = connections.enter();
-                let accepted = Accepted { stream, run, live };
+                let accepted = Accepted { run, live };
                 tokio::spawn(serve_one(accepted));
             }
             Some(_) = rejections.join_next(), if !rejections.is_empty() => {}

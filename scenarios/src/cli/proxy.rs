@@ -136,11 +136,11 @@ fn proxy_connection<F: Fn(UpstreamTask)>(
     config: ProxyConfig,
     pool: Arc<UpstreamPool<F>>,
 ) -> impl Future<Output = ()> {
-    let Accepted { stream, run, live } = accepted;
+    let Accepted { run, live } = accepted;
     async move {
         // Counted until this future is done or dropped.
         let _live = live;
-        let Some(stream) = stream.establish().await else {
+        let Some((stream, run)) = run.establish().await else {
             return;
         };
         let from = run.connection();
@@ -149,7 +149,8 @@ fn proxy_connection<F: Fn(UpstreamTask)>(
             clock,
             options,
             mut log,
-        } = run.unboxed();
+            ..
+        } = run;
         let mut app = Proxy::new(config, from, pool);
         let end = run_connection(stream, channel, &mut app, clock, &mut log, options).await;
         if end.reason == CloseReason::Abort {

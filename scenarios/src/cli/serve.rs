@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
@@ -34,7 +35,8 @@ enum AppChoice {
     Hello,
     Stream,
     Api,
-    Static(StaticFiles),
+    /// Shared: the future serving a connection holds its choice for the connection's life.
+    Static(Arc<StaticFiles>),
 }
 
 impl AppChoice {
@@ -45,7 +47,7 @@ impl AppChoice {
             [name] if name == "stream" => Ok(AppChoice::Stream),
             [name] if name == "api" => Ok(AppChoice::Api),
             [name, dir] if name == "static" => StaticFiles::new(PathBuf::from(dir))
-                .map(AppChoice::Static)
+                .map(|files| AppChoice::Static(Arc::new(files)))
                 .map_err(|e| Failure::usage(format!("cannot serve directory {dir}: {e}"))),
             [name] if name == "static" => Err(Failure::usage(
                 "--app static needs a directory: --app static DIR",
@@ -71,21 +73,20 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
 /// One connection, from its handshake to its close. Not an `async fn`: a future keeps its
 /// arguments for its whole life, and a connection's task is its idle cost.
 fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = ()> {
-    let Accepted { stream, run, live } = accepted;
+    let Accepted { run, live } = accepted;
     async move {
         // Counted until this future is done or dropped.
         let _live = live;
-        let Some(stream) = stream.establish().await else {
+        let Some((stream, run)) = run.establish().await else {
             return;
         };
-        let run = run.unboxed();
         let end = match app {
             AppChoice::Echo => drive(stream, run, Echo::new()).await,
             AppChoice::Hello => drive(stream, run, Hello::new()).await,
             AppChoice::Stream => drive(stream, run, Stream::new()).await,
             // Boxed: the largest app, and the future holds the largest of these arms.
             AppChoice::Api => drive(stream, run, Box::new(Api::new())).await,
-            AppChoice::Static(files) => drive(stream, run, files).await,
+            AppChoice::Static(files) => drive(stream, run, StaticFiles::clone(&files)).await,
         };
         if end.reason == CloseReason::Abort {
             // An abort is a reset: the peer must not mistake a truncated response for a
@@ -108,6 +109,7 @@ fn drive<A: App>(
         clock,
         options,
         log,
+        ..
     } = run;
     run_connection(stream, channel, app, clock, log, options)
 }
