@@ -186,14 +186,14 @@ fn parse_response(
 /// The CRLF-terminated line at `pos` without its CRLF, and where the next one starts.
 fn line(buf: &[u8], pos: usize) -> Parsed<(&[u8], usize)> {
     let rest = &buf[pos.min(buf.len())..];
-    let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
+    let Some(lf) = memchr::memchr(b'\n', rest) else {
         return Ok(None);
     };
     let Some(line) = rest[..lf].strip_suffix(b"\r") else {
         let what = "a bare LF ends a line (CRLF required)".to_string();
         return Err(Malformed { at: pos + lf, what });
     };
-    if let Some(cr) = line.iter().position(|&b| b == b'\r') {
+    if let Some(cr) = memchr::memchr(b'\r', line) {
         let what = "a bare CR inside a line".to_string();
         return Err(Malformed { at: pos + cr, what });
     }
@@ -247,9 +247,20 @@ fn status_line(line: &[u8]) -> Result<u16, String> {
 }
 
 /// HTAB, SP, visible ASCII and obs-text: what a reason phrase or field value may hold.
-fn is_text(b: u8) -> bool {
-    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
+const fn is_text(b: u8) -> bool {
+    matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xff)
 }
+
+/// [`is_text`] as a table: every byte of every field value of every response is checked.
+const TEXT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_text(b as u8);
+        b += 1;
+    }
+    table
+};
 
 /// `name: value` (RFC 9112 §5): a token, a colon at once, the value with optional whitespace.
 /// `Ok(None)` for a valid field the checks do not read.
@@ -257,14 +268,14 @@ fn field(line: &[u8]) -> Result<Option<(Kept, &[u8])>, String> {
     if line.starts_with(b" ") || line.starts_with(b"\t") {
         return Err("obsolete line folding (a field line starts with whitespace)".into());
     }
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
+    let Some(colon) = memchr::memchr(b':', line) else {
         return Err(format!("a field line without a colon: {}", escape(line)));
     };
     let (name, value) = (&line[..colon], &line[colon + 1..]);
     if !is_token(name) {
         return Err(format!("an invalid field name {}", escape(name)));
     }
-    if !value.iter().all(|&b| is_text(b)) {
+    if !value.iter().all(|&b| TEXT[usize::from(b)]) {
         return Err(format!("a control character in field {}", escape(name)));
     }
     Ok(Kept::of(name).map(|kept| (kept, value.trim_ascii())))
@@ -397,6 +408,16 @@ fn trailers(buf: &[u8], mut pos: usize) -> Parsed<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_table_holds_htab_sp_visible_ascii_and_obs_text() {
+        let text: Vec<u8> = (0..=255u8).filter(|&b| TEXT[usize::from(b)]).collect();
+        let expected: Vec<u8> = std::iter::once(b'\t')
+            .chain(b' '..=b'~')
+            .chain(0x80..=0xff)
+            .collect();
+        assert_eq!(text, expected);
+    }
 
     /// Status and body of each response, for streams that must parse whole.
     fn parse_ok(received: &[u8], heads: &[bool]) -> Vec<(u16, Vec<u8>)> {
