@@ -1,6 +1,8 @@
 //! hyper answering every request with `200` and the 12-byte body `hello world\n` (the work
-//! `twine serve --app hello` does), on 127.0.0.1:0, one tokio task per connection; prints
-//! `listening on http://IP:PORT` first, as `twine serve` does.
+//! `twine serve --app hello` does, with the same fields: `Content-Type`, `Content-Length`,
+//! `Date` and a five-letter `Server`, so the responses are as long: 129 bytes), on
+//! 127.0.0.1:0, one tokio task per connection; prints `listening on http://IP:PORT` first, as
+//! `twine serve` does.
 //!
 //! HTTP/1.1 with `pipeline_flush` on by default; with `--h2`, HTTP/2 with prior knowledge
 //! (h2c) instead, hyper's defaults otherwise, for `h2load`.
@@ -9,7 +11,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, SERVER};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -22,6 +24,9 @@ async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>
     let mut response = Response::new(Full::new(Bytes::from_static(BODY)));
     let text = HeaderValue::from_static("text/plain");
     response.headers_mut().insert(CONTENT_TYPE, text);
+    // twine sends `Server: twine` by default (as Twisted sends its own): the same bytes here.
+    let server = HeaderValue::from_static("hyper");
+    response.headers_mut().insert(SERVER, server);
     Ok(response)
 }
 

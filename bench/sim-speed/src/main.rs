@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, SERVER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -120,6 +120,8 @@ async fn serve_hyper(stream: turmoil::net::TcpStream) {
         let mut response = Response::new(Full::new(Bytes::from_static(BODY)));
         let text = HeaderValue::from_static("text/plain");
         response.headers_mut().insert(CONTENT_TYPE, text);
+        // The bytes twine sends (`Server: twine` by default).
+        response.headers_mut().insert(SERVER, HeaderValue::from_static("hyper"));
         Ok::<_, Infallible>(response)
     });
     let _ = http1::Builder::new()

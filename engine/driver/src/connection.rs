@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::sync::watch;
+use tokio::sync::futures::OwnedNotified;
 
 use crate::write_queue::{WriteQueue, WRITE_SLICES_MAX};
+use crate::Drain;
 use crate::{App, Clock};
 use twine_engine::{
     AppCommand, CloseReason, Connection, ConnectionInfo, Event, Input, Instant, Output,
@@ -66,8 +67,8 @@ pub struct RunOptions {
     pub read_bytes_max: usize,
     /// The smallest read, and the first. Reads grow from it when they come back full.
     pub read_bytes_min: usize,
-    /// When `true` is sent, the connection drains: it finishes the requests it has, then closes.
-    pub drain: Option<watch::Receiver<bool>>,
+    /// Once started, the connection drains: it finishes the requests it has, then closes.
+    pub drain: Option<Drain>,
     /// How long the last bytes may take to flush after the channel closed gracefully; then the
     /// connection is aborted (Twisted's `abortTimeout`).
     pub flush_timeout: Duration,
@@ -161,8 +162,8 @@ struct Driver<S, C, A, O> {
     read_bytes_max: usize,
     /// How long the last bytes may take after a graceful close ([`RunOptions`]).
     flush_timeout: Duration,
-    /// The drain signal's receiver, read when it fires ([`RunOptions`]).
-    drain: Option<watch::Receiver<bool>>,
+    /// The drain signal, read at every turn ([`RunOptions`]).
+    drain: Option<Drain>,
     /// We told the channel the transport is blocked.
     blocked: bool,
     shutdown_pending: bool,
@@ -180,9 +181,6 @@ struct Driver<S, C, A, O> {
     released: bool,
     /// See [`RunOptions::idle_release_after`].
     idle_release_after: Duration,
-    /// Resolves once the server drains: one waiter registered for the connection's life, not
-    /// one per wait (every connection waits on the same watch).
-    drain_signal: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// Runs one connection (a server [`Channel`](twine_engine::Channel) or a
@@ -245,11 +243,10 @@ where
         peer_eof: false,
         report_blocked,
         drain_sent: false,
-        alarm: Alarm::new(),
+        alarm: Alarm::new(drain.as_ref()),
         release_at: None,
         released: false,
         idle_release_after,
-        drain_signal: Box::pin(drain_signal(drain.clone())),
         drain,
     };
     async move {
@@ -539,10 +536,11 @@ where
                 return Poll::Ready(Wake::Read(read));
             }
         }
-        if alarm_armed && self.alarm.sleep.as_mut().poll(cx).is_ready() {
+        if alarm_armed && self.alarm.poll_sleep(cx).is_ready() {
             return Poll::Ready(Wake::Alarm);
         }
-        if !self.drain_sent && self.drain_signal.as_mut().poll(cx).is_ready() {
+        // Once rung and delivered, never polled again (`drain_sent`).
+        if !self.drain_sent && self.alarm.poll_drain(cx).is_ready() {
             return Poll::Ready(Wake::Drain);
         }
         let now = self.now;
@@ -572,13 +570,7 @@ where
     /// Tells the channel to drain once the signal is up. Checked at the top of every turn: the
     /// signal may come while another branch wins the wait, and it is never missed then.
     fn deliver_drain(&mut self) {
-        // `drain_sent` first, then the watch's version (an atomic load): the value, behind the
-        // watch's lock, is read only when it changed (reading it every turn was 1.5% of a
-        // pipelined request).
-        let changed_to_true = |rx: &mut watch::Receiver<bool>| {
-            rx.has_changed().unwrap_or(false) && *rx.borrow_and_update()
-        };
-        if !self.drain_sent && self.drain.as_mut().is_some_and(changed_to_true) {
+        if !self.drain_sent && self.drain.as_ref().is_some_and(Drain::is_started) {
             self.send_drain();
         }
     }
@@ -648,7 +640,7 @@ where
             if let Poll::Ready(flushed) = self.poll_flush_queue(cx) {
                 return Poll::Ready(flushed);
             }
-            self.alarm.sleep.as_mut().poll(cx).map(|()| false)
+            self.alarm.poll_sleep(cx).map(|()| false)
         })
         .await;
         if flushed {
@@ -716,16 +708,34 @@ fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Po
 /// connection's deadline moves later with every request: so the alarm only moves earlier. Set
 /// for a later deadline than the one it waits for, it rings early, the wait finds the deadline
 /// not reached, and the next wait sets it for the new one.
+///
+/// The drain's wake-up shares its allocation: both must stay pinned for the connection's life,
+/// and in the connection's future they would make every connection's task larger.
 struct Alarm {
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    wakeups: Pin<Box<Wakeups>>,
     /// The deadline the sleep waits for; `None` once it rang (or before it was first set).
     set_for: Option<tokio::time::Instant>,
 }
 
+pin_project_lite::pin_project! {
+    /// What wakes a waiting connection besides its socket and its app.
+    struct Wakeups {
+        #[pin]
+        sleep: tokio::time::Sleep,
+        // Made before the connection first looks at the drain signal, registered once for
+        // its life (not per wait): see `Drain`.
+        #[pin]
+        drain: Option<OwnedNotified>,
+    }
+}
+
 impl Alarm {
-    fn new() -> Alarm {
+    fn new(drain: Option<&Drain>) -> Alarm {
         Alarm {
-            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            wakeups: Box::pin(Wakeups {
+                sleep: tokio::time::sleep(Duration::ZERO),
+                drain: drain.map(Drain::wake_up),
+            }),
             set_for: None,
         }
     }
@@ -738,7 +748,7 @@ impl Alarm {
             return false;
         };
         if self.set_for.is_none_or(|set| set > deadline) {
-            self.sleep.as_mut().reset(deadline);
+            self.wakeups.as_mut().project().sleep.reset(deadline);
             self.set_for = Some(deadline);
         }
         true
@@ -748,20 +758,16 @@ impl Alarm {
     fn fired(&mut self) {
         self.set_for = None;
     }
-}
 
-/// Resolves once the drain flag is true; never without a drain signal or once its sender is
-/// gone.
-async fn drain_signal(drain: Option<watch::Receiver<bool>>) {
-    let Some(mut rx) = drain else {
-        return std::future::pending().await;
-    };
-    loop {
-        if *rx.borrow_and_update() {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            return std::future::pending().await;
+    fn poll_sleep(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.wakeups.as_mut().project().sleep.poll(cx)
+    }
+
+    /// `Pending` for good without a drain signal.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.wakeups.as_mut().project().drain.as_pin_mut() {
+            Some(wake_up) => wake_up.poll(cx),
+            None => Poll::Pending,
         }
     }
 }

@@ -10,9 +10,11 @@ pub mod app;
 pub mod apps;
 mod clock;
 mod connection;
+mod drain;
 pub mod proxy;
 mod write_queue;
 
 pub use app::{App, NewApp};
 pub use clock::Clock;
 pub use connection::{run_connection, ConnectionEnd, Observer, RunOptions};
+pub use drain::Drain;

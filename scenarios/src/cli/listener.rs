@@ -13,9 +13,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
-use twine_driver::{Clock, RunOptions};
+use twine_driver::{Clock, Drain, RunOptions};
 use twine_engine::{AutoConnection, Config, ConnectionInfo, Limits, Timeouts};
 
 use tracing::level_filters::LevelFilter;
@@ -299,7 +298,7 @@ where
     info!("listening on {scheme}://{local}");
     // One config for every connection: each channel keeps a pointer to it, not a copy.
     let config = std::sync::Arc::new(args.config().with_date_origin_millis(origin));
-    let (drain_tx, drain_rx) = watch::channel(false);
+    let drain = Drain::new();
     let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
     let mut accept_failures = AcceptFailures::default();
     let connections = Live::new();
@@ -344,7 +343,7 @@ where
                     // idle (freed, but still resident). A busy connection's next request comes
                     // far sooner than this.
                     idle_release_after: Duration::from_millis(10),
-                    drain: Some(drain_rx.clone()),
+                    drain: Some(drain.clone()),
                     flush_timeout: config.timeouts.abort,
                     connection: Some(ConnectionInfo { peer, local, secure: tls.is_some() }),
                     ..RunOptions::default()
@@ -367,7 +366,7 @@ where
     rejections.abort_all();
     drop(listener);
     info!("draining {} connections", connections.count());
-    let _ = drain_tx.send(true);
+    drain.start();
     let drained = tokio::time::timeout(args.shutdown_timeout, async {
         connections.all_ended().await;
     })

@@ -6,8 +6,9 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const RESPONSE: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nhello world\n";
+/// The bytes `twine serve --app hello` sends, `Date` fixed: 129 bytes.
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\
+Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: fixed\r\n\r\nhello world\n";
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
