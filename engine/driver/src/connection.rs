@@ -632,7 +632,8 @@ where
             return reason;
         }
         let give_up_at = self.clock.to_tokio(self.now) + flush_timeout;
-        // The alarm only moves earlier: one set for a later deadline rings first, for nothing.
+        // `arm` only ever moves the alarm earlier; forgetting its deadline first sets it for
+        // exactly this one, later or not.
         self.alarm.fired();
         self.alarm.arm(Some(give_up_at));
         let flushed = std::future::poll_fn(|cx| {
