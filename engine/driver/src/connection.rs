@@ -4,7 +4,7 @@
 //! Order of work in one turn, always the same: drain every output; feed the app's commands;
 //! write without waiting; close or shut down when the channel said so and the queue is empty;
 //! once the queue is empty, hand the app the pulls the channel asked for, or let it produce;
-//! and only then wait, in a `biased` `select!`, for the socket to become writable or
+//! and only then wait, polling in a fixed order, for the socket to become writable or
 //! readable, for the next deadline, or for a drain signal.
 
 use std::future::Future;
@@ -631,17 +631,22 @@ where
         if reason == CloseReason::Abort {
             return reason;
         }
-        let give_up_at = self.clock.to_tokio(self.now) + flush_timeout;
+        // A flush timeout too long to add never runs out (as `tokio::time::timeout`'s).
+        let give_up_at = self.clock.to_tokio(self.now).checked_add(flush_timeout);
         // `arm` only ever moves the alarm earlier; forgetting its deadline first sets it for
         // exactly this one, later or not.
         self.alarm.fired();
-        self.alarm.arm(Some(give_up_at));
+        let armed = self.alarm.arm(give_up_at);
         let flushed = std::future::poll_fn(|cx| {
             // The writes first, then the time, as `tokio::time::timeout` polls them.
             if let Poll::Ready(flushed) = self.poll_flush_queue(cx) {
                 return Poll::Ready(flushed);
             }
-            self.alarm.poll_sleep(cx).map(|()| false)
+            if armed {
+                self.alarm.poll_sleep(cx).map(|()| false)
+            } else {
+                Poll::Pending
+            }
         })
         .await;
         if flushed {

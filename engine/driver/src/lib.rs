@@ -3,8 +3,8 @@
 //!
 //! The same loop runs the real server (tokio sockets, real time) and the simulation (turmoil
 //! sockets, whose tokio time is simulated), so it uses nothing else: no socket options, no
-//! `std::time`, and only `biased` `select!`, so that a simulated run is a pure function of its
-//! seed.
+//! `std::time`, and waits polled in a fixed order, so that a simulated run is a pure function
+//! of its seed.
 
 pub mod app;
 pub mod apps;
