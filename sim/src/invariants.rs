@@ -106,7 +106,7 @@ pub fn exchanges(sent: &[u8], received: &[u8]) -> Result<Vec<Exchange>, String> 
             continue;
         }
         exchange.status = Some(response.status);
-        exchange.response_body = response.complete.then(|| response.body.clone());
+        exchange.response_body = response.complete.then(|| response.body.to_vec());
         k += 1;
     }
     Ok(out)
@@ -201,19 +201,19 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
 }
 
 /// One connection's bytes, read both ways.
-struct Wire {
-    scan: Scan,
-    responses: Responses,
+struct Wire<'a> {
+    scan: Scan<'a>,
+    responses: Responses<'a>,
 }
 
-impl Wire {
-    fn read(sent: &[u8], received: &[u8], eof: bool) -> Wire {
+impl<'a> Wire<'a> {
+    fn read(sent: &'a [u8], received: &'a [u8], eof: bool) -> Wire<'a> {
         let scan = scan_requests(sent);
         let responses = parse_responses(received, &scan.heads(), eof);
         Wire { scan, responses }
     }
 
-    fn finals(&self) -> impl Iterator<Item = &response_parser::Response> {
+    fn finals(&self) -> impl Iterator<Item = &response_parser::Response<'a>> {
         self.responses.list.iter().filter(|r| r.is_final())
     }
 }

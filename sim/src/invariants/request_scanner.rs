@@ -8,9 +8,11 @@
 //! request for garbage is safe, because the server answers garbage with at most one error. It
 //! stops at the first thing it cannot parse; everything from there on is "the rest".
 
+use std::borrow::Cow;
+
 /// One request as the client sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ScannedRequest {
+pub(crate) struct ScannedRequest<'a> {
     /// The request line's length, without its line end.
     pub(crate) line_bytes: usize,
     /// The head's lines' lengths summed, without line ends (Twisted's counting).
@@ -19,12 +21,13 @@ pub(crate) struct ScannedRequest {
     pub(crate) field_count: usize,
     /// The declared body length, for a `Content-Length` body.
     pub(crate) content_length: Option<u64>,
-    /// The method, as sent.
-    pub(crate) method: String,
+    /// The method, as sent (borrowed from the stream, as the target and a body that is not
+    /// chunked: a scanned request allocates nothing).
+    pub(crate) method: Cow<'a, str>,
     /// The request target, as sent.
-    pub(crate) target: String,
+    pub(crate) target: Cow<'a, str>,
     /// The body with its framing removed: as much of it as was sent.
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Cow<'a, [u8]>,
     /// The whole request was sent, body included, and its framing was valid.
     pub(crate) complete: bool,
     /// The server closes the connection after answering it.
@@ -37,15 +40,15 @@ pub(crate) struct ScannedRequest {
 
 /// Everything a client sent, as requests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Scan {
+pub(crate) struct Scan<'a> {
     /// The requests whose head was sent whole, in order.
-    pub(crate) requests: Vec<ScannedRequest>,
+    pub(crate) requests: Vec<ScannedRequest<'a>>,
     /// Where bytes begin that are no request (garbage, or a head cut short), if any: the
     /// server may answer them with one error (400, 408, 414, 431, 501 or 505).
     pub(crate) rest_at: Option<usize>,
 }
 
-impl Scan {
+impl Scan<'_> {
     /// For each request in order, whether it is a `HEAD` request.
     pub(crate) fn heads(&self) -> Vec<bool> {
         self.requests.iter().map(|r| r.method == "HEAD").collect()
@@ -53,9 +56,9 @@ impl Scan {
 }
 
 /// A request head.
-struct Head {
-    method: String,
-    target: String,
+struct Head<'a> {
+    method: Cow<'a, str>,
+    target: Cow<'a, str>,
     http10: bool,
     /// The request line's length, without its line end.
     line_bytes: usize,
@@ -86,17 +89,17 @@ enum Framing {
 }
 
 /// A body read as far as the bytes go.
-enum Body {
+enum Body<'a> {
     /// Whole, ending at this offset.
-    Complete(Vec<u8>, usize),
+    Complete(Cow<'a, [u8]>, usize),
     /// The bytes ran out first.
-    Partial(Vec<u8>),
+    Partial(Cow<'a, [u8]>),
     /// Its chunked framing is broken: the server rejects the request there.
-    Invalid(Vec<u8>),
+    Invalid(Cow<'a, [u8]>),
 }
 
 /// Splits `sent` into requests. See the module documentation.
-pub(crate) fn scan_requests(sent: &[u8]) -> Scan {
+pub(crate) fn scan_requests(sent: &[u8]) -> Scan<'_> {
     let mut scan = Scan::default();
     let mut pos = 0;
     while pos < sent.len() {
@@ -160,7 +163,7 @@ fn next_line(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     (!line.contains(&b'\r')).then_some((line, pos + lf + 1))
 }
 
-fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
+fn scan_head(buf: &[u8], start: usize) -> Option<Head<'_>> {
     let (line, mut pos) = next_line(buf, start)?;
     let line_bytes = line.len();
     let mut head_bytes = line_bytes;
@@ -190,8 +193,8 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head> {
         }
     }
     Some(Head {
-        method: String::from_utf8_lossy(method).into_owned(),
-        target: String::from_utf8_lossy(target).into_owned(),
+        method: String::from_utf8_lossy(method),
+        target: String::from_utf8_lossy(target),
         http10,
         line_bytes,
         head_bytes,
@@ -229,7 +232,7 @@ pub(crate) fn is_token(bytes: &[u8]) -> bool {
 }
 
 /// `tchar` (RFC 9110 §5.6.2) as a table: the checks test every byte of every field name.
-const TCHAR: [bool; 256] = {
+pub(super) const TCHAR: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
@@ -259,7 +262,7 @@ fn list<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item
 }
 
 /// `Connection: close`, or HTTP/1.0 without `Connection: keep-alive` (RFC 9112 §9.3).
-fn closes(head: &Head) -> bool {
+fn closes(head: &Head<'_>) -> bool {
     let has = |token: &str| list(&head.fields, "connection").any(|t| t.eq_ignore_ascii_case(token));
     has("close") || (head.http10 && !has("keep-alive"))
 }
@@ -290,43 +293,43 @@ fn framing(fields: &[(String, String)]) -> Option<Framing> {
     }
 }
 
-fn scan_length(buf: &[u8], at: usize, n: u64) -> Body {
+fn scan_length(buf: &[u8], at: usize, n: u64) -> Body<'_> {
     let available = buf.len() - at;
     match usize::try_from(n) {
-        Ok(n) if n <= available => Body::Complete(buf[at..at + n].to_vec(), at + n),
-        _ => Body::Partial(buf[at..].to_vec()),
+        Ok(n) if n <= available => Body::Complete(Cow::Borrowed(&buf[at..at + n]), at + n),
+        _ => Body::Partial(Cow::Borrowed(&buf[at..])),
     }
 }
 
 /// A chunked body (RFC 9112 §7.1), read leniently: bare LF line ends, any chunk extension.
-fn scan_chunked(buf: &[u8], at: usize) -> Body {
+fn scan_chunked(buf: &[u8], at: usize) -> Body<'static> {
     let mut body = Vec::new();
     let mut pos = at;
     loop {
         let Some((line, next)) = next_line(buf, pos) else {
-            return Body::Partial(body);
+            return Body::Partial(Cow::Owned(body));
         };
         let Some(size) = chunk_size(line) else {
-            return Body::Invalid(body);
+            return Body::Invalid(Cow::Owned(body));
         };
         pos = next;
         if size == 0 {
             return match trailers_end(buf, pos) {
-                Some(end) => Body::Complete(body, end),
-                None => Body::Partial(body),
+                Some(end) => Body::Complete(Cow::Owned(body), end),
+                None => Body::Partial(Cow::Owned(body)),
             };
         }
         let data_end = usize::try_from(size).ok().and_then(|n| pos.checked_add(n));
         let Some(data_end) = data_end.filter(|&end| end <= buf.len()) else {
             body.extend_from_slice(&buf[pos..]);
-            return Body::Partial(body);
+            return Body::Partial(Cow::Owned(body));
         };
         body.extend_from_slice(&buf[pos..data_end]);
         pos = match buf.get(data_end..) {
             Some([b'\r', b'\n', ..]) => data_end + 2,
             Some([b'\n', ..]) => data_end + 1,
-            Some([] | [b'\r']) => return Body::Partial(body),
-            _ => return Body::Invalid(body),
+            Some([] | [b'\r']) => return Body::Partial(Cow::Owned(body)),
+            _ => return Body::Invalid(Cow::Owned(body)),
         };
     }
 }
@@ -371,8 +374,8 @@ mod tests {
         assert!(!is_token(b""));
     }
 
-    fn methods(scan: &Scan) -> Vec<&str> {
-        scan.requests.iter().map(|r| r.method.as_str()).collect()
+    fn methods<'a>(scan: &'a Scan<'_>) -> Vec<&'a str> {
+        scan.requests.iter().map(|r| &*r.method).collect()
     }
 
     #[test]
@@ -384,8 +387,8 @@ mod tests {
         let scan = scan_requests(sent);
         assert_eq!(methods(&scan), ["POST", "PUT", "HEAD"]);
         assert_eq!(scan.rest_at, None);
-        assert_eq!(scan.requests[0].body, b"hello");
-        assert_eq!(scan.requests[1].body, b"abcde");
+        assert_eq!(scan.requests[0].body[..], *b"hello");
+        assert_eq!(scan.requests[1].body[..], *b"abcde");
         assert_eq!(scan.requests[1].target, "/b");
         assert!(scan.requests.iter().all(|r| r.complete && !r.close));
         assert!(scan.requests[2].expect_continue && !scan.requests[0].expect_continue);
@@ -430,7 +433,7 @@ mod tests {
         let scan = scan_requests(b"GET / HTTP/1.1\r\n\r\nGET / HTT");
         assert_eq!((scan.requests.len(), scan.rest_at), (1, Some(18)));
         let scan = scan_requests(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc");
-        assert_eq!(scan.requests[0].body, b"abc");
+        assert_eq!(scan.requests[0].body[..], *b"abc");
         assert!(!scan.requests[0].complete);
         assert_eq!(scan.rest_at, None);
         let scan = scan_requests(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n");

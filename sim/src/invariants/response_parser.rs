@@ -6,27 +6,34 @@
 //! line, then a body framed per RFC 9112 §6.3 for responses: none for 1xx, 204, 304 and
 //! responses to `HEAD`; else `Transfer-Encoding` (chunked, decoded strictly); else a single valid
 //! `Content-Length`; else the body runs to the end of the stream.
+//!
+//! Every response of every run is read here, so a well-formed status or field line takes a
+//! one-pass fast path (a table test per byte); any other line, flawed or cut short, goes through
+//! the strict path, which names what is wrong. A property test holds the two in agreement.
+
+use std::borrow::Cow;
 
 use crate::trace::escape;
 
-use super::request_scanner::is_token;
+use super::request_scanner::{is_token, TCHAR};
 
 /// One response whose head arrived whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Response {
+pub(crate) struct Response<'a> {
     /// The offset of its status line in the stream.
     pub(crate) start: usize,
     /// The status code.
     pub(crate) status: u16,
     /// It carried `Connection: close`.
     pub(crate) close: bool,
-    /// The body, framing removed: as much of it as arrived.
-    pub(crate) body: Vec<u8>,
+    /// The body, framing removed: as much of it as arrived (borrowed from the stream unless
+    /// chunked).
+    pub(crate) body: Cow<'a, [u8]>,
     /// The whole body arrived (a close-delimited one: the stream ended with EOF).
     pub(crate) complete: bool,
 }
 
-impl Response {
+impl Response<'_> {
     /// Not a 1xx interim response.
     pub(crate) fn is_final(&self) -> bool {
         self.status >= 200
@@ -45,9 +52,9 @@ pub(crate) struct Malformed {
 /// Everything a client received, as responses. Parsing stops at the first of `malformed`,
 /// `truncated_at` and `after_close`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Responses {
+pub(crate) struct Responses<'a> {
     /// The responses whose head arrived, in order.
-    pub(crate) list: Vec<Response>,
+    pub(crate) list: Vec<Response<'a>>,
     /// The first protocol error.
     pub(crate) malformed: Option<Malformed>,
     /// Where the response starts that the stream ended in the middle of.
@@ -67,7 +74,7 @@ struct Head<'a> {
 
 /// The only fields the checks read: framing and `Connection`. Every field line is validated;
 /// the others are not kept.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kept {
     Connection,
     ContentLength,
@@ -102,7 +109,7 @@ type Parsed<T> = Result<Option<T>, Malformed>;
 /// Parses `received`. `heads[k]` says whether the k-th final response answers a `HEAD`
 /// request; `eof` whether the stream ended with the server's FIN (which completes a
 /// close-delimited body).
-pub(crate) fn parse_responses(received: &[u8], heads: &[bool], eof: bool) -> Responses {
+pub(crate) fn parse_responses<'a>(received: &'a [u8], heads: &[bool], eof: bool) -> Responses<'a> {
     let mut out = Responses::default();
     let mut pos = 0;
     // Final responses parsed so far: the request the next one answers.
@@ -159,7 +166,7 @@ fn parse_response(
     pos: usize,
     answers_head: bool,
     eof: bool,
-) -> Result<(Response, Option<usize>), Option<Malformed>> {
+) -> Result<(Response<'_>, Option<usize>), Option<Malformed>> {
     let head = parse_head(buf, pos)?.ok_or(None)?;
     let framing = framing(&head, answers_head).map_err(|what| Malformed { at: pos, what })?;
     let (body, end) = match framing {
@@ -167,10 +174,13 @@ fn parse_response(
             let n = usize::try_from(n).unwrap_or(usize::MAX);
             let end = head.end.checked_add(n).filter(|&end| end <= buf.len());
             let body_end = end.unwrap_or(buf.len());
-            (buf[head.end..body_end].to_vec(), end)
+            (Cow::Borrowed(&buf[head.end..body_end]), end)
         }
-        Framing::Chunked => parse_chunked(buf, head.end)?,
-        Framing::UntilClose => (buf[head.end..].to_vec(), eof.then_some(buf.len())),
+        Framing::Chunked => {
+            let (body, end) = parse_chunked(buf, head.end)?;
+            (Cow::Owned(body), end)
+        }
+        Framing::UntilClose => (Cow::Borrowed(&buf[head.end..]), eof.then_some(buf.len())),
     };
     let close = list(&head.fields, Kept::Connection).any(|t| t.eq_ignore_ascii_case(b"close"));
     let response = Response {
@@ -201,28 +211,86 @@ fn line(buf: &[u8], pos: usize) -> Parsed<(&[u8], usize)> {
 }
 
 fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head<'_>> {
-    let Some((first, mut next)) = line(buf, pos)? else {
-        return Ok(None);
+    let (status, mut next) = match quick_status_line(buf, pos) {
+        Some(parsed) => parsed,
+        None => {
+            let Some((first, next)) = line(buf, pos)? else {
+                return Ok(None);
+            };
+            let status = status_line(first).map_err(|what| Malformed { at: pos, what })?;
+            (status, next)
+        }
     };
-    let status = status_line(first).map_err(|what| Malformed { at: pos, what })?;
     let mut fields = Vec::new();
     loop {
-        let Some((field_line, after)) = line(buf, next)? else {
-            return Ok(None);
-        };
-        if field_line.is_empty() {
-            let end = after;
+        if buf.get(next..next + 2) == Some(&b"\r\n"[..]) {
+            let end = next + 2;
             return Ok(Some(Head {
                 status,
                 fields,
                 end,
             }));
         }
-        if let Some(kept) = field(field_line).map_err(|what| Malformed { at: next, what })? {
-            fields.push(kept);
-        }
+        let (kept, after) = match quick_field_line(buf, next) {
+            Some((name, value, after)) => (Kept::of(name).map(|k| (k, value.trim_ascii())), after),
+            None => {
+                // Not empty: an empty line (CRLF) ended the head above.
+                let Some((field_line, after)) = line(buf, next)? else {
+                    return Ok(None);
+                };
+                let kept = field(field_line).map_err(|what| Malformed { at: next, what })?;
+                (kept, after)
+            }
+        };
+        fields.extend(kept);
         next = after;
     }
+}
+
+/// The fast path for a well-formed status line at `pos`: the status and where the next line
+/// starts, in one pass. `None` for anything else, including a line not yet whole; the strict
+/// path ([`line`], [`status_line`]) then judges it, so both agree on every input.
+fn quick_status_line(buf: &[u8], pos: usize) -> Option<(u16, usize)> {
+    let rest = buf.get(pos..)?;
+    let after_version = rest
+        .strip_prefix(b"HTTP/1.1 ")
+        .or_else(|| rest.strip_prefix(b"HTTP/1.0 "))?;
+    let status = match after_version {
+        [a @ b'1'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9', b' ', ..] => {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return None,
+    };
+    let reason_at = pos + 9 + 4;
+    let end = reason_at + text_run(&buf[reason_at..]);
+    (buf.get(end..end + 2)? == b"\r\n").then_some((status, end + 2))
+}
+
+/// The fast path for a well-formed field line at `pos` (a token, a colon, text, CRLF): its
+/// name, its value untrimmed and where the next line starts. `None` for anything else, which
+/// the strict path ([`line`], [`field`]) judges; a line it accepts, the strict path accepts
+/// with the same name and value.
+fn quick_field_line(buf: &[u8], pos: usize) -> Option<(&[u8], &[u8], usize)> {
+    let rest = buf.get(pos..)?;
+    let colon = rest.iter().position(|&b| !TCHAR[usize::from(b)])?;
+    if colon == 0 || rest[colon] != b':' {
+        return None;
+    }
+    let value_at = colon + 1;
+    let end = value_at + text_run(&rest[value_at..]);
+    (rest.get(end..end + 2)? == b"\r\n").then_some((
+        &rest[..colon],
+        &rest[value_at..end],
+        pos + end + 2,
+    ))
+}
+
+/// How many bytes at the start of `bytes` are [`is_text`].
+fn text_run(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !TEXT[usize::from(b)])
+        .unwrap_or(bytes.len())
 }
 
 /// `HTTP/1.1 200 OK` (RFC 9112 §4): version, SP, three digits (100 to 599), SP, a reason of
@@ -407,7 +475,73 @@ fn trailers(buf: &[u8], mut pos: usize) -> Parsed<usize> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// A head's status, kept fields and end.
+    type HeadParts<'a> = (u16, Vec<(Kept, &'a [u8])>, usize);
+
+    /// A head read the strict way only, every line through [`line`], [`status_line`] and
+    /// [`field`] (the parser before its fast paths).
+    fn strict_head(buf: &[u8]) -> Parsed<HeadParts<'_>> {
+        let Some((first, mut next)) = line(buf, 0)? else {
+            return Ok(None);
+        };
+        let status = status_line(first).map_err(|what| Malformed { at: 0, what })?;
+        let mut fields = Vec::new();
+        loop {
+            let Some((field_line, after)) = line(buf, next)? else {
+                return Ok(None);
+            };
+            if field_line.is_empty() {
+                return Ok(Some((status, fields, after)));
+            }
+            fields.extend(field(field_line).map_err(|what| Malformed { at: next, what })?);
+            next = after;
+        }
+    }
+
+    /// Pieces of heads, well-formed and not: the fast paths must bail out on every flaw.
+    const PIECES: [&[u8]; 24] = [
+        b"HTTP/1.1 ",
+        b"HTTP/1.0 ",
+        b"HTTP/2 ",
+        b"200",
+        b"99",
+        b"600",
+        b" ",
+        b"OK",
+        b"\r\n",
+        b"\r",
+        b"\n",
+        b"Content-Length",
+        b"connection",
+        b":",
+        b" 12 ",
+        b"close",
+        b"\0",
+        b"\t",
+        b"x",
+        b"\xc3\xa9",
+        b"\x7f",
+        b"Transfer-Encoding: chunked",
+        b"\r\n\r\n",
+        b"a b",
+    ];
+
+    proptest! {
+        #[test]
+        fn the_fast_paths_agree_with_the_strict_parser(
+            status_first in any::<bool>(),
+            pieces in prop::collection::vec(prop::sample::select(&PIECES[..]), 0..24),
+        ) {
+            let mut buf = if status_first { b"HTTP/1.1 200 OK\r\n".to_vec() } else { Vec::new() };
+            buf.extend(pieces.concat());
+            let fast = parse_head(&buf, 0).map(|h| h.map(|h| (h.status, h.fields, h.end)));
+            prop_assert_eq!(fast, strict_head(&buf));
+        }
+    }
 
     #[test]
     fn the_text_table_holds_htab_sp_visible_ascii_and_obs_text() {
@@ -427,7 +561,10 @@ mod tests {
             (&None, None, None)
         );
         assert!(out.list.iter().all(|r| r.complete));
-        out.list.into_iter().map(|r| (r.status, r.body)).collect()
+        out.list
+            .into_iter()
+            .map(|r| (r.status, r.body.into_owned()))
+            .collect()
     }
 
     fn malformed(received: &[u8]) -> Malformed {
@@ -560,7 +697,7 @@ mod tests {
         let stream = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello";
         let out = parse_responses(stream, &[], true);
         assert_eq!((out.truncated_at, out.malformed), (Some(0), None));
-        assert_eq!(out.list[0].body, b"hello");
+        assert_eq!(out.list[0].body[..], *b"hello");
         let out = parse_responses(b"HTTP/1.1 200 OK\r\nContent-Le", &[], true);
         assert_eq!((out.truncated_at, out.list.len()), (Some(0), 0));
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab";
