@@ -95,12 +95,21 @@ fn run(buf: &[u8], limits: &Limits) -> Answer {
     Ok(Some((ExpectedHead::of(&request, flags), consumed)))
 }
 
-/// Every non-empty slice in `request` points into `head`. (`Bytes::slice` of an empty range
-/// is a static empty `Bytes`, which copies nothing either.)
+/// Every non-empty slice in `request` points into `head` or is one of the parser's static
+/// common pieces. (`Bytes::slice` of an empty range is a static empty `Bytes`, which copies
+/// nothing either.)
 fn assert_zero_copy(request: &RequestHead, head: &Bytes) {
+    let common = COMMON_METHODS
+        .iter()
+        .chain(&COMMON_TARGETS)
+        .chain(&COMMON_NAMES);
     let within = |part: &[u8]| {
         let range = head.as_ptr_range();
-        part.is_empty() || (range.start <= part.as_ptr() && part.as_ptr_range().end <= range.end)
+        part.is_empty()
+            || (range.start <= part.as_ptr() && part.as_ptr_range().end <= range.end)
+            || common
+                .clone()
+                .any(|c| c.as_ptr() == part.as_ptr() && c.len() == part.len())
     };
     assert!(within(request.method.as_bytes()) && within(&request.target));
     assert!(request
@@ -843,4 +852,49 @@ proptest! {
     fn word_check_matches_byte_check(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         prop_assert_eq!(all_field_bytes(&bytes), bytes.iter().all(|&b| is_field_byte(b)));
     }
+}
+
+/// Pieces of request lines, well-formed and not: the one-pass path must step aside for every
+/// flaw the strict path names.
+const REQUEST_LINE_PIECES: [&[u8]; 16] = [
+    b"GET",
+    b"POST",
+    b"g\xc3\xa9t",
+    b" ",
+    b"  ",
+    b"/",
+    b"/a?b=c",
+    b"http://h/x",
+    b"\t",
+    b"\x0b",
+    b"\r",
+    b"\x7f",
+    b"HTTP/1.1",
+    b"HTTP/1.0",
+    b"HTTP/2.0",
+    b"http/1.1",
+];
+
+proptest! {
+    #[test]
+    fn the_quick_request_line_agrees_with_the_strict_one(
+        pieces in prop::collection::vec(prop::sample::select(&REQUEST_LINE_PIECES[..]), 0..8),
+        at in 0_usize..4,
+    ) {
+        let line = pieces.concat();
+        if let Some(quick) = quick_request_line(&line, at) {
+            prop_assert_eq!(Ok(quick), strict_request_line(&line, at));
+        }
+    }
+}
+
+#[test]
+fn the_quick_request_line_takes_the_usual_lines() {
+    let line = quick_request_line(b"GET /a?b HTTP/1.1", 2).expect("well-formed");
+    assert_eq!(
+        (line.method, line.target, line.version),
+        (2..5, 6..10, Version::Http11)
+    );
+    assert_eq!(quick_request_line(b"GET / HTTP/2.0", 0), None);
+    assert_eq!(quick_request_line(b"GET  / HTTP/1.1", 0), None);
 }
