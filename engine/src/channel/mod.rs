@@ -310,12 +310,6 @@ impl Channel {
         self.exchanges.iter().position(|e| e.id == id)
     }
 
-    /// The `Date` header value for `now`, if configured.
-    fn date(&mut self) -> Option<Bytes> {
-        self.date_cache
-            .value(self.config.date_origin_unix_millis, self.now)
-    }
-
     /// Cross-field invariants, checked after every input (TigerBeetle). Crate-visible so the
     /// fuzz target (`crate::fuzzing`) also checks them after every drained output.
     pub(crate) fn invariants(&self) {

@@ -374,7 +374,9 @@ impl Channel {
     }
 
     fn error_bytes(&mut self, error: ProtocolError) -> bytes::Bytes {
-        let date = self.date();
-        error_response(error, date.as_deref(), self.config.server_name)
+        let date = self
+            .date_cache
+            .value(self.config.date_origin_unix_millis, self.now);
+        error_response(error, date, self.config.server_name)
     }
 }

@@ -276,17 +276,12 @@ impl Channel {
         exchange.send = SendState::Body(encoder);
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
-        let date = self.date();
+        let date = self
+            .date_cache
+            .value(self.config.date_origin_unix_millis, self.now);
         self.head_buf
             .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
-        write_response_head(
-            &mut self.head_buf,
-            head,
-            AddedHeaders {
-                date: date.as_deref(),
-                ..added
-            },
-        );
+        write_response_head(&mut self.head_buf, head, AddedHeaders { date, ..added });
         let written = self.head_buf.split().freeze();
         self.emit(index, written);
         if !persistent {

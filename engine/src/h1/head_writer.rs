@@ -141,6 +141,11 @@ pub(crate) fn write_informational(out: &mut BytesMut, head: &ResponseHead) {
 }
 
 fn write_status_line(out: &mut BytesMut, head: &ResponseHead) {
+    if head.status == 200 && head.reason.is_none() {
+        // Most responses: one copy instead of five pieces.
+        out.put_slice(b"HTTP/1.1 200 OK\r\n");
+        return;
+    }
     out.put_slice(b"HTTP/1.1 ");
     let mut digits = [0u8; 20];
     out.put_slice(decimal(u64::from(head.status), &mut digits));

@@ -3,7 +3,7 @@
 //! A request body is not read (an early reply: the connection closes after the response).
 
 use bytes::Bytes;
-use twine_engine::{AppCommand, Event, Instant, ResponseHead};
+use twine_engine::{AppCommand, Event, Headers, Instant, ResponseHead};
 
 use crate::App;
 
@@ -26,9 +26,14 @@ impl App for Hello {
         let Event::Request { id: request, .. } = event else {
             return;
         };
-        let head = ResponseHead::new(200)
-            .with_header("Content-Type", "text/plain")
-            .with_header("Content-Length", "12");
+        // Sized for its two fields: one allocation, no growth.
+        let headers = Headers::with_capacity(2)
+            .with("Content-Type", "text/plain")
+            .with("Content-Length", "12");
+        let head = ResponseHead {
+            headers,
+            ..ResponseHead::new(200)
+        };
         let body = Bytes::from_static(BODY);
         commands.push(AppCommand::Respond {
             request,
