@@ -124,13 +124,22 @@ impl Recorder {
     /// recorder is left empty: a run takes its trace once, when it has ended.
     pub fn take(&self) -> Trace {
         let recorded = std::mem::take(&mut *self.entries.borrow_mut());
+        // A connection's entries come in runs: the last port looked up is usually the next.
+        let mut last_peer: Option<(u16, Option<u32>)> = None;
         let entries = recorded
             .into_iter()
             .map(|(at_nanos, who, event)| {
                 let conn = match who {
                     Who::Nobody => None,
                     Who::Conn(c) => Some(c),
-                    Who::Peer(port) => self.net.conn_of(port),
+                    Who::Peer(port) => match last_peer {
+                        Some((last, conn)) if last == port => conn,
+                        _ => {
+                            let conn = self.net.conn_of(port);
+                            last_peer = Some((port, conn));
+                            conn
+                        }
+                    },
                 };
                 Entry {
                     at_nanos,
