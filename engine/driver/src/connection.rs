@@ -11,7 +11,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::{pin, Pin};
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
@@ -467,7 +467,11 @@ where
         };
         let alarm_armed = self.alarm.arm(alarm_at);
         let wake = std::future::poll_fn(|cx| self.poll_wait(cx, read_len, alarm_armed)).await;
-        self.now = self.clock.now();
+        // Bytes read were handed over with the time they came (`poll_wait`), which is this
+        // turn's time; any other wake reads the clock here.
+        if !matches!(wake, Wake::Read(Ok(read)) if read > 0) {
+            self.now = self.clock.now();
+        }
         let now = self.now;
         if !matches!(wake, Wake::Alarm) {
             // Something happened: the connection is not idle, whatever it was before.
@@ -523,11 +527,13 @@ where
         }
         if read_len > 0 {
             let (channel, observer, clock) = (&mut self.channel, &mut self.observer, self.clock);
+            let turn_now = &mut self.now;
             let deliver = |bytes: &[u8]| {
-                let input = Input::Received {
-                    now: clock.now(),
-                    bytes,
-                };
+                // The time of this turn too (`wait` reads no clock after a read that
+                // delivered bytes): one clock read per wake.
+                let now = clock.now();
+                *turn_now = now;
+                let input = Input::Received { now, bytes };
                 observer.on_input(&input);
                 let _ = channel.handle_input(input);
             };
@@ -539,8 +545,13 @@ where
         if alarm_armed && self.alarm.poll_sleep(cx).is_ready() {
             return Poll::Ready(Wake::Alarm);
         }
-        // Once rung and delivered, never polled again (`drain_sent`).
-        if !self.drain_sent && self.alarm.poll_drain(cx).is_ready() {
+        // Once rung and delivered, never polled again (`drain_sent`). The flag first: the
+        // wake-up is not polled again while the task's waker stays the same (`poll_drain`),
+        // and a wake by the signal must find it.
+        if !self.drain_sent
+            && (self.drain.as_ref().is_some_and(Drain::is_started)
+                || self.alarm.poll_drain(cx).is_ready())
+        {
             return Poll::Ready(Wake::Drain);
         }
         let now = self.now;
@@ -732,6 +743,9 @@ pin_project_lite::pin_project! {
         // its life (not per wait): see `Drain`.
         #[pin]
         drain: Option<OwnedNotified>,
+        // The waker the drain wake-up was last polled with. Polling it again with the same
+        // one would change nothing but takes the lock all the server's connections share.
+        drain_waker: Option<Waker>,
     }
 }
 
@@ -741,6 +755,7 @@ impl Alarm {
             wakeups: Box::pin(Wakeups {
                 sleep: tokio::time::sleep(Duration::ZERO),
                 drain: drain.map(Drain::wake_up),
+                drain_waker: None,
             }),
             set_for: None,
         }
@@ -769,12 +784,20 @@ impl Alarm {
         self.wakeups.as_mut().project().sleep.poll(cx)
     }
 
-    /// `Pending` for good without a drain signal.
+    /// `Pending` for good without a drain signal. Polls the wake-up only with a waker it does
+    /// not hold yet: the one it holds is woken when the signal starts, and the caller checks
+    /// the signal's flag before this.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match self.wakeups.as_mut().project().drain.as_pin_mut() {
-            Some(wake_up) => wake_up.poll(cx),
-            None => Poll::Pending,
+        let wakeups = self.wakeups.as_mut().project();
+        let Some(wake_up) = wakeups.drain.as_pin_mut() else {
+            return Poll::Pending;
+        };
+        let held = wakeups.drain_waker;
+        if held.as_ref().is_some_and(|held| held.will_wake(cx.waker())) {
+            return Poll::Pending;
         }
+        *held = Some(cx.waker().clone());
+        wake_up.poll(cx)
     }
 }
 
