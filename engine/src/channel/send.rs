@@ -13,6 +13,18 @@ const HEAD_BYTES_TYPICAL: usize = 128;
 /// is kept from request to request until the connection is idle a while; kept small so that a
 /// burst of new connections does not hold much each before their release.
 const HEAD_BUF_BYTES: usize = 512;
+
+/// A `Respond` body at most this long is written into the head buffer after the head.
+const RESPOND_INLINE_BODY_BYTES_MAX: usize = 1024;
+
+/// What [`Channel::emit_head`] needs to know of a head written into the head buffer.
+#[derive(Clone, Copy, Debug)]
+struct HeadWritten {
+    /// The connection stays open after this response.
+    persistent: bool,
+    /// The response came before its request's body was read (web2's early reply).
+    early_reply: bool,
+}
 use super::state::{CloseState, RecvState, SendState};
 use super::Channel;
 use crate::error::{SendError, UsageError};
@@ -195,6 +207,10 @@ impl Channel {
     /// `Respond`: every check of the three commands first, so a refused `Respond` changes
     /// nothing; then the head, the body (the app hands it over whole, so there is no producer
     /// to pause: it is taken if the send buffer had room before the head) and the end.
+    ///
+    /// A small response leaves as one buffer: its body and framing are written after the head
+    /// in the head buffer (a copy of at most [`RESPOND_INLINE_BODY_BYTES_MAX`] bytes, which the
+    /// driver would make anyway to coalesce small writes), so it is one output, not two.
     fn respond(
         &mut self,
         request: RequestId,
@@ -207,14 +223,24 @@ impl Channel {
         if len > 0 && !self.send_room(index) {
             return Err(SendError::Blocked.into());
         }
-        self.response_encoder(index, &head, app).check_whole(len)?;
-        self.write_head(index, &head, app);
-        let SendState::Body(mut encoder) = self.exchanges[index].send else {
-            unreachable!("a head was just sent");
-        };
-        encoder.encode_parts(len, std::iter::once(body), |piece| self.emit(index, piece))?;
-        self.exchanges[index].send = SendState::Body(encoder);
-        self.finish(request)
+        let mut encoder = self.response_encoder(index, &head, app);
+        encoder.check_whole(len)?;
+        if body.len() > RESPOND_INLINE_BODY_BYTES_MAX {
+            self.write_head(index, &head, app);
+            encoder.encode_parts(len, std::iter::once(body), |piece| self.emit(index, piece))?;
+            self.exchanges[index].send = SendState::Body(encoder);
+            return self.finish(request);
+        }
+        let written = self.write_head_bytes(index, &head, app);
+        let out = &mut self.head_buf;
+        // Neither fails: `check_whole` passed, and the whole body is framed.
+        encoder.encode_parts(len, std::iter::once(body), |piece| {
+            out.extend_from_slice(&piece)
+        })?;
+        encoder.finish(|piece| out.extend_from_slice(&piece))?;
+        self.exchanges[index].send = SendState::Done;
+        self.emit_head(index, written);
+        Ok(())
     }
 
     /// What `SendHead` checks before anything is written.
@@ -244,6 +270,13 @@ impl Channel {
     /// Writes a head that passed [`Channel::check_head`] (once: `Respond` checks it with its
     /// body, then writes it here).
     fn write_head(&mut self, index: usize, head: &ResponseHead, app: AppHead) {
+        let written = self.write_head_bytes(index, head, app);
+        self.emit_head(index, written);
+    }
+
+    /// Writes a checked head into the head buffer and moves the exchange's send side on; the
+    /// bytes leave with [`Channel::emit_head`].
+    fn write_head_bytes(&mut self, index: usize, head: &ResponseHead, app: AppHead) -> HeadWritten {
         let encoder = self.response_encoder(index, head, app);
         // The newest response that will reach the wire: a request behind this one that was
         // given up (`Abort`, a lost body) with nothing queued ends the connection where its
@@ -282,10 +315,19 @@ impl Channel {
         self.head_buf
             .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
         write_response_head(&mut self.head_buf, head, AddedHeaders { date, ..added });
-        let written = self.head_buf.split().freeze();
-        self.emit(index, written);
-        if !persistent {
-            self.last_exchange(index, early_reply);
+        HeadWritten {
+            persistent,
+            early_reply,
+        }
+    }
+
+    /// Hands out what the head buffer holds (a head, and a small response's body) and, after
+    /// the last response, stops what follows it.
+    fn emit_head(&mut self, index: usize, written: HeadWritten) {
+        let bytes = self.head_buf.split().freeze();
+        self.emit(index, bytes);
+        if !written.persistent {
+            self.last_exchange(index, written.early_reply);
         }
     }
 
