@@ -542,12 +542,13 @@ where
                 return Poll::Ready(Wake::Read(read));
             }
         }
+        self.alarm.poll_with(cx);
         if alarm_armed && self.alarm.poll_sleep(cx).is_ready() {
             return Poll::Ready(Wake::Alarm);
         }
-        // Once rung and delivered, never polled again (`drain_sent`). The flag first: the
-        // wake-up is not polled again while the task's waker stays the same (`poll_drain`),
-        // and a wake by the signal must find it.
+        // Once rung and delivered, never polled again (`drain_sent`). The flag first: a
+        // registered wake-up is not polled again (`poll_drain`), and a wake by the signal
+        // must find it.
         if !self.drain_sent
             && (self.drain.as_ref().is_some_and(Drain::is_started)
                 || self.alarm.poll_drain(cx).is_ready())
@@ -654,6 +655,7 @@ where
                 return Poll::Ready(flushed);
             }
             if armed {
+                self.alarm.poll_with(cx);
                 self.alarm.poll_sleep(cx).map(|()| false)
             } else {
                 Poll::Pending
@@ -728,6 +730,12 @@ fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Po
 ///
 /// The drain's wake-up shares its allocation: both must stay pinned for the connection's life,
 /// and in the connection's future they would make every connection's task larger.
+///
+/// Each wake-up is polled again only when polling could change something: the task's waker
+/// changed, the sleep was reset, or the sleep has elapsed. A registered wake-up wakes the waker
+/// it was polled with, so a later poll with the same waker is needless; polling the drain's
+/// takes the lock that all the server's connections share, and the sleep's costs as much as
+/// the rest of the alarm's work per wait.
 struct Alarm {
     wakeups: Pin<Box<Wakeups>>,
     /// The deadline the sleep waits for; `None` once it rang (or before it was first set).
@@ -743,9 +751,12 @@ pin_project_lite::pin_project! {
         // its life (not per wait): see `Drain`.
         #[pin]
         drain: Option<OwnedNotified>,
-        // The waker the drain wake-up was last polled with. Polling it again with the same
-        // one would change nothing but takes the lock all the server's connections share.
-        drain_waker: Option<Waker>,
+        // The waker the registered wake-ups below hold.
+        waker: Option<Waker>,
+        // The sleep was polled with `waker` since it was last reset.
+        sleep_registered: bool,
+        // The drain's wake-up was polled with `waker`.
+        drain_registered: bool,
     }
 }
 
@@ -755,7 +766,9 @@ impl Alarm {
             wakeups: Box::pin(Wakeups {
                 sleep: tokio::time::sleep(Duration::ZERO),
                 drain: drain.map(Drain::wake_up),
-                drain_waker: None,
+                waker: None,
+                sleep_registered: false,
+                drain_registered: false,
             }),
             set_for: None,
         }
@@ -769,7 +782,9 @@ impl Alarm {
             return false;
         };
         if self.set_for.is_none_or(|set| set > deadline) {
-            self.wakeups.as_mut().project().sleep.reset(deadline);
+            let wakeups = self.wakeups.as_mut().project();
+            wakeups.sleep.reset(deadline);
+            *wakeups.sleep_registered = false;
             self.set_for = Some(deadline);
         }
         true
@@ -780,23 +795,47 @@ impl Alarm {
         self.set_for = None;
     }
 
-    fn poll_sleep(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.wakeups.as_mut().project().sleep.poll(cx)
+    /// Notes the waker of this poll: with a new one, every wake-up is registered anew.
+    fn poll_with(&mut self, cx: &Context<'_>) {
+        let wakeups = self.wakeups.as_mut().project();
+        if wakeups
+            .waker
+            .as_ref()
+            .is_some_and(|held| held.will_wake(cx.waker()))
+        {
+            return;
+        }
+        *wakeups.waker = Some(cx.waker().clone());
+        *wakeups.sleep_registered = false;
+        *wakeups.drain_registered = false;
     }
 
-    /// `Pending` for good without a drain signal. Polls the wake-up only with a waker it does
-    /// not hold yet: the one it holds is woken when the signal starts, and the caller checks
-    /// the signal's flag before this.
+    /// After [`Alarm::poll_with`]. An elapsed sleep is polled (it is ready); a registered one
+    /// that has not elapsed is `Pending` as it stands (it wakes the waker it holds when it
+    /// elapses, before which `is_elapsed` says so).
+    fn poll_sleep(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let wakeups = self.wakeups.as_mut().project();
+        if *wakeups.sleep_registered && !wakeups.sleep.is_elapsed() {
+            return Poll::Pending;
+        }
+        // Out of its cooperative budget, tokio's sleep returns `Pending` without registering
+        // the waker (the task is woken to yield instead): then it is polled again next time.
+        *wakeups.sleep_registered = tokio::task::coop::has_budget_remaining();
+        wakeups.sleep.poll(cx)
+    }
+
+    /// After [`Alarm::poll_with`]; `Pending` for good without a drain signal. A registered
+    /// wake-up is not polled: the caller reads the signal's flag before this, and the flag is
+    /// set before the wake-up wakes the task.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let wakeups = self.wakeups.as_mut().project();
         let Some(wake_up) = wakeups.drain.as_pin_mut() else {
             return Poll::Pending;
         };
-        let held = wakeups.drain_waker;
-        if held.as_ref().is_some_and(|held| held.will_wake(cx.waker())) {
+        if *wakeups.drain_registered {
             return Poll::Pending;
         }
-        *held = Some(cx.waker().clone());
+        *wakeups.drain_registered = true;
         wake_up.poll(cx)
     }
 }
