@@ -37,6 +37,16 @@ impl DateCache {
     /// The value for `now`, if a wall-clock origin (milliseconds since the Unix epoch at
     /// `Instant::ZERO`) is configured.
     pub(crate) fn value(&mut self, origin_unix_millis: Option<u64>, now: Instant) -> Option<&[u8]> {
+        self.dated(origin_unix_millis, now).map(|(_, value)| value)
+    }
+
+    /// [`DateCache::value`] with the second it is for: what is derived from the value can be
+    /// kept as long as the second is the same.
+    pub(crate) fn dated(
+        &mut self,
+        origin_unix_millis: Option<u64>,
+        now: Instant,
+    ) -> Option<(u64, &[u8])> {
         let origin = origin_unix_millis?;
         let now = u64::try_from(now.since_epoch().as_millis()).unwrap_or(u64::MAX);
         let secs = origin.saturating_add(now) / 1000;
@@ -46,7 +56,7 @@ impl DateCache {
         }
         // Borrowed, not a `Bytes` clone: a shared count would cost two atomic operations per
         // response.
-        Some(&self.value)
+        Some((secs, &self.value))
     }
 }
 

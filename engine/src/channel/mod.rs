@@ -71,6 +71,9 @@ pub struct Channel {
     lost_ids: Vec<RequestId>,
     /// The `Date` value for one second, so it is formatted once per second, not per response.
     date_cache: crate::date::DateCache,
+    /// Our `Date` and `Server` fields and the blank line, formatted once per second.
+    /// Released by [`Channel::release_idle_memory`].
+    head_end: crate::h1::head_writer::HeadEnd,
 }
 
 impl Channel {
@@ -105,6 +108,7 @@ impl Channel {
             outputs: VecDeque::new(),
             lost_ids: Vec::new(),
             date_cache: crate::date::DateCache::default(),
+            head_end: crate::h1::head_writer::HeadEnd::default(),
         };
         channel.sync();
         channel
@@ -155,10 +159,11 @@ impl Channel {
     }
 
     /// Gives back the buffers kept from one request to the next (receive buffer, head buffer,
-    /// the exchange and output queues' space, the field scratch space) when nothing is in
-    /// flight, buffered or waiting to be taken; a busy connection keeps them. DESIGN.md §8:
-    /// buffers are released while a connection is idle, and not allocated per request while it
-    /// is busy. The driver calls this once the connection has been idle a while.
+    /// the exchange and output queues' space, the field scratch space, the head's end) when
+    /// nothing is in flight, buffered or waiting to be taken; a busy connection keeps them.
+    /// DESIGN.md §8: buffers are released while a connection is idle, and not allocated per
+    /// request while it is busy. The driver calls this once the connection has been idle a
+    /// while.
     pub fn release_idle_memory(&mut self) {
         if self.exchanges.is_empty() && self.recv_buf.is_empty() && self.outputs.is_empty() {
             self.recv_buf = BytesMut::new();
@@ -166,6 +171,7 @@ impl Channel {
             self.exchanges = VecDeque::new();
             self.outputs = VecDeque::new();
             self.head_fields = Vec::new();
+            self.head_end.release();
         }
     }
 

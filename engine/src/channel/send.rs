@@ -305,16 +305,23 @@ impl Channel {
             connection,
             date: None,
             server: self.config.server_name,
+            end: None,
         };
         exchange.send = SendState::Body(encoder);
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
-        let date = self
+        let dated = self
             .date_cache
-            .value(self.config.date_origin_unix_millis, self.now);
+            .dated(self.config.date_origin_unix_millis, self.now);
+        let date = dated.map(|(_, value)| value);
+        let end = (!app.sets_date_or_server).then(|| self.head_end.get(dated, added.server));
         self.head_buf
             .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
-        write_response_head(&mut self.head_buf, head, AddedHeaders { date, ..added });
+        write_response_head(
+            &mut self.head_buf,
+            head,
+            AddedHeaders { date, end, ..added },
+        );
         HeadWritten {
             persistent,
             early_reply,

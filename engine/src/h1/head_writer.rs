@@ -17,6 +17,8 @@ pub(crate) struct AppHead {
     pub(crate) content_length: Option<u64>,
     /// The app sent `Connection: close`: this is the last response on the connection.
     pub(crate) wants_close: bool,
+    /// The app set `Date` or `Server` itself (then ours are not added).
+    pub(crate) sets_date_or_server: bool,
 }
 
 /// Checks a head before anything of it is written.
@@ -36,26 +38,35 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
     let mut app = AppHead {
         content_length: None,
         wants_close: false,
+        sets_date_or_server: false,
     };
     for field in &head.headers {
         // `field-value` without CR, LF, NUL or other controls but HTAB (RFC 9110 §5.5).
         if !is_token(&field.name) || !all_field_bytes(&field.value) {
             return Err(UsageError::InvalidHeader);
         }
-        if is_named(&field.name, b"Transfer-Encoding") {
-            return Err(UsageError::FramingHeader);
-        }
-        if is_named(&field.name, b"Content-Length") {
-            let length = parse_decimal(&field.value).ok_or(UsageError::InvalidHeader)?;
-            if app.content_length.replace(length).is_some() {
-                return Err(UsageError::InvalidHeader);
+        // The names that matter here differ in length: one comparison per field at most.
+        let name = &field.name[..];
+        match name.len() {
+            17 if is_named(name, b"Transfer-Encoding") => {
+                return Err(UsageError::FramingHeader);
             }
-        }
-        if is_named(&field.name, b"Connection") {
-            app.wants_close |= field
-                .value
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            14 if is_named(name, b"Content-Length") => {
+                let length = parse_decimal(&field.value).ok_or(UsageError::InvalidHeader)?;
+                if app.content_length.replace(length).is_some() {
+                    return Err(UsageError::InvalidHeader);
+                }
+            }
+            10 if is_named(name, b"Connection") => {
+                app.wants_close |= field
+                    .value
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            }
+            4 | 6 if is_named(name, b"Date") || is_named(name, b"Server") => {
+                app.sets_date_or_server = true;
+            }
+            _ => {}
         }
     }
     if app.content_length.is_some() && (head.status < 200 || head.status == 204) {
@@ -104,6 +115,52 @@ pub(crate) struct AddedHeaders<'a> {
     pub(crate) connection: ConnectionHeader,
     pub(crate) date: Option<&'a [u8]>,
     pub(crate) server: Option<&'a str>,
+    /// `date` and `server` as fields and the blank line, already formatted ([`HeadEnd`]):
+    /// given only when the app set neither field.
+    pub(crate) end: Option<&'a [u8]>,
+}
+
+/// The end of a response head when the app set neither `Date` nor `Server`: our two fields and
+/// the blank line, formatted once per second (the `Date` value's) and copied whole, instead of
+/// looked up and written field by field for every response. Empty until used, and given back
+/// while the connection is idle ([`HeadEnd::release`]).
+#[derive(Debug, Default)]
+pub(crate) struct HeadEnd {
+    /// The second of the `Date` in `bytes` ([`NO_DATE`] without one).
+    second: u64,
+    bytes: Vec<u8>,
+}
+
+/// The key of an end without `Date`: no second a date can stand for is this large.
+const NO_DATE: u64 = u64::MAX;
+
+impl HeadEnd {
+    /// The end for `date` (a second and its `Date` value, from the date cache) and `server`.
+    /// `server` must be the same on every call: it is a connection's configuration.
+    pub(crate) fn get(&mut self, date: Option<(u64, &[u8])>, server: Option<&str>) -> &[u8] {
+        let second = date.map_or(NO_DATE, |(second, _)| second);
+        if self.bytes.is_empty() || self.second != second {
+            self.bytes.clear();
+            if let Some((_, date)) = date {
+                self.bytes.extend_from_slice(b"Date: ");
+                self.bytes.extend_from_slice(date);
+                self.bytes.extend_from_slice(b"\r\n");
+            }
+            if let Some(server) = server {
+                self.bytes.extend_from_slice(b"Server: ");
+                self.bytes.extend_from_slice(server.as_bytes());
+                self.bytes.extend_from_slice(b"\r\n");
+            }
+            self.bytes.extend_from_slice(b"\r\n");
+            self.second = second;
+        }
+        &self.bytes
+    }
+
+    /// Gives the buffer back; the next `get` formats it again.
+    pub(crate) fn release(&mut self) {
+        self.bytes = Vec::new();
+    }
 }
 
 /// Writes a checked head: the status line (always `HTTP/1.1`, RFC 9110 §2.5: a server sends
@@ -127,6 +184,10 @@ pub(crate) fn write_response_head(out: &mut BytesMut, head: &ResponseHead, added
         ConnectionHeader::Omit => {}
         ConnectionHeader::KeepAlive => write_field(out, b"Connection", b"keep-alive"),
         ConnectionHeader::Close => write_field(out, b"Connection", b"close"),
+    }
+    if let Some(end) = added.end {
+        out.put_slice(end);
+        return;
     }
     if let Some(date) = added.date.filter(|_| !head.headers.contains("date")) {
         write_field(out, b"Date", date);
@@ -200,6 +261,7 @@ pub(crate) fn error_response(
         connection: ConnectionHeader::Close,
         date,
         server,
+        end: None,
     };
     write_response_head(&mut out, &head, added);
     out.put_slice(body.as_bytes());
@@ -253,7 +315,8 @@ mod tests {
             ok,
             AppHead {
                 content_length: Some(12),
-                wants_close: false
+                wants_close: false,
+                sets_date_or_server: false,
             }
         );
         assert!(
@@ -275,6 +338,7 @@ mod tests {
             connection: ConnectionHeader::Close,
             date: Some(b"Thu, 01 Jan 1970 00:00:00 GMT"),
             server: Some("twine"),
+            end: None,
         };
         write_response_head(&mut out, &head, added);
         assert_eq!(
@@ -283,6 +347,65 @@ mod tests {
                Connection: close\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\
                Server: twine\r\n\r\n"[..]
         );
+    }
+
+    #[test]
+    fn the_formatted_end_is_the_fields_it_stands_for_and_follows_the_second() {
+        let date = b"Thu, 01 Jan 1970 00:00:00 GMT";
+        let head = ResponseHead::new(200).with_header("Yo", "One");
+        let mut end = HeadEnd::default();
+        for (dated, server) in [
+            (Some((0, &date[..])), Some("twine")),
+            (None, Some("twine")),
+            (Some((0, &date[..])), None),
+            (None, None),
+        ] {
+            let added = AddedHeaders {
+                content_length: Some(3),
+                chunked: false,
+                connection: ConnectionHeader::Omit,
+                date: dated.map(|(_, value)| value),
+                server,
+                end: None,
+            };
+            let mut field_by_field = BytesMut::new();
+            write_response_head(&mut field_by_field, &head, added);
+            let mut formatted = BytesMut::new();
+            let end = Some(end.get(dated, server));
+            write_response_head(&mut formatted, &head, AddedHeaders { end, ..added });
+            assert_eq!(formatted, field_by_field);
+        }
+        assert_eq!(end.get(None, None), b"\r\n");
+        let first = end.get(Some((7, &date[..])), Some("s")).to_vec();
+        assert_eq!(
+            first,
+            b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: s\r\n\r\n"
+        );
+        let next_second = b"Thu, 01 Jan 1970 00:00:01 GMT";
+        assert_eq!(
+            end.get(Some((8, &next_second[..])), Some("s")),
+            b"Date: Thu, 01 Jan 1970 00:00:01 GMT\r\nServer: s\r\n\r\n"
+        );
+        end.release();
+        assert_eq!(end.get(None, Some("s")), b"Server: s\r\n\r\n");
+    }
+
+    #[test]
+    fn an_app_date_or_server_in_any_case_is_noticed() {
+        for name in ["Date", "date", "SERVER", "server"] {
+            let head = ResponseHead::new(200).with_header(name, "x");
+            assert!(
+                check_response_head(&head).unwrap().sets_date_or_server,
+                "{name}"
+            );
+        }
+        for name in ["Dates", "Serve", "X-Date"] {
+            let head = ResponseHead::new(200).with_header(name, "x");
+            assert!(
+                !check_response_head(&head).unwrap().sets_date_or_server,
+                "{name}"
+            );
+        }
     }
 
     #[test]
