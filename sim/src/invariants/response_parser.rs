@@ -83,16 +83,16 @@ enum Kept {
 
 impl Kept {
     fn of(name: &[u8]) -> Option<Kept> {
-        let is = |kept: &str| name.eq_ignore_ascii_case(kept.as_bytes());
-        if is("connection") {
-            Some(Kept::Connection)
-        } else if is("content-length") {
-            Some(Kept::ContentLength)
-        } else if is("transfer-encoding") {
-            Some(Kept::TransferEncoding)
-        } else {
-            None
-        }
+        // The three names differ in length: at most one comparison per field line.
+        // Servers mostly send the usual spelling: a plain comparison first, a fraction of the
+        // case-folding one.
+        let (kept, spelled): (Kept, &[u8]) = match name.len() {
+            10 => (Kept::Connection, b"Connection"),
+            14 => (Kept::ContentLength, b"Content-Length"),
+            17 => (Kept::TransferEncoding, b"Transfer-Encoding"),
+            _ => return None,
+        };
+        (name == spelled || name.eq_ignore_ascii_case(spelled)).then_some(kept)
     }
 }
 
@@ -112,6 +112,8 @@ type Parsed<T> = Result<Option<T>, Malformed>;
 pub(crate) fn parse_responses<'a>(received: &'a [u8], heads: &[bool], eof: bool) -> Responses<'a> {
     let mut out = Responses::default();
     let mut pos = 0;
+    // The kept fields of the response being parsed: one list for all of them, not one each.
+    let mut fields = Vec::new();
     // Final responses parsed so far: the request the next one answers.
     let mut finals = 0;
     while pos < received.len() {
@@ -120,7 +122,7 @@ pub(crate) fn parse_responses<'a>(received: &'a [u8], heads: &[bool], eof: bool)
             break;
         }
         let answers_head = heads.get(finals).copied().unwrap_or(false);
-        match parse_response(received, pos, answers_head, eof) {
+        match parse_response(received, pos, answers_head, eof, &mut fields) {
             Ok((response, end)) => {
                 let complete = response.complete;
                 finals += usize::from(response.is_final());
@@ -161,13 +163,15 @@ fn could_start_response(bytes: &[u8]) -> bool {
 
 /// The response at `pos` and where it ends (`None`: incomplete). `Err(None)`: its head is
 /// incomplete.
-fn parse_response(
-    buf: &[u8],
+fn parse_response<'a>(
+    buf: &'a [u8],
     pos: usize,
     answers_head: bool,
     eof: bool,
-) -> Result<(Response<'_>, Option<usize>), Option<Malformed>> {
-    let head = parse_head(buf, pos)?.ok_or(None)?;
+    fields: &mut Vec<(Kept, &'a [u8])>,
+) -> Result<(Response<'a>, Option<usize>), Option<Malformed>> {
+    fields.clear();
+    let head = parse_head(buf, pos, std::mem::take(fields))?.ok_or(None)?;
     let framing = framing(&head, answers_head).map_err(|what| Malformed { at: pos, what })?;
     let (body, end) = match framing {
         Framing::Length(n) => {
@@ -190,6 +194,7 @@ fn parse_response(
         body,
         complete: end.is_some(),
     };
+    *fields = head.fields;
     Ok((response, end))
 }
 
@@ -210,7 +215,12 @@ fn line(buf: &[u8], pos: usize) -> Parsed<(&[u8], usize)> {
     Ok(Some((line, pos + lf + 1)))
 }
 
-fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head<'_>> {
+/// `fields` is where the kept fields go: empty, its space reused.
+fn parse_head<'a>(
+    buf: &'a [u8],
+    pos: usize,
+    mut fields: Vec<(Kept, &'a [u8])>,
+) -> Parsed<Head<'a>> {
     let (status, mut next) = match quick_status_line(buf, pos) {
         Some(parsed) => parsed,
         None => {
@@ -221,7 +231,6 @@ fn parse_head(buf: &[u8], pos: usize) -> Parsed<Head<'_>> {
             (status, next)
         }
     };
-    let mut fields = Vec::new();
     loop {
         if buf.get(next..next + 2) == Some(&b"\r\n"[..]) {
             let end = next + 2;
@@ -538,8 +547,42 @@ mod tests {
         ) {
             let mut buf = if status_first { b"HTTP/1.1 200 OK\r\n".to_vec() } else { Vec::new() };
             buf.extend(pieces.concat());
-            let fast = parse_head(&buf, 0).map(|h| h.map(|h| (h.status, h.fields, h.end)));
+            let fast =
+                parse_head(&buf, 0, Vec::new()).map(|h| h.map(|h| (h.status, h.fields, h.end)));
             prop_assert_eq!(fast, strict_head(&buf));
+        }
+    }
+
+    proptest! {
+        /// The table-driven run stops where the definition does.
+        #[test]
+        fn the_text_run_stops_at_the_first_byte_that_is_not_text(
+            bytes in prop::collection::vec(
+                prop_oneof![
+                    6 => prop::sample::select(b"aZ ~!:/".to_vec()),
+                    1 => any::<u8>(),
+                ],
+                0..40,
+            )
+        ) {
+            let defined = bytes.iter().position(|&b| !is_text(b)).unwrap_or(bytes.len());
+            prop_assert_eq!(text_run(&bytes), defined);
+        }
+    }
+
+    #[test]
+    fn the_kept_names_are_known_in_any_case_and_only_they() {
+        assert_eq!(Kept::of(b"Connection"), Some(Kept::Connection));
+        assert_eq!(Kept::of(b"CONTENT-length"), Some(Kept::ContentLength));
+        assert_eq!(Kept::of(b"transfer-Encoding"), Some(Kept::TransferEncoding));
+        for other in [
+            &b"Connectiom"[..],
+            b"Content-Lengths",
+            b"Content-Type",
+            b"te",
+            b"",
+        ] {
+            assert_eq!(Kept::of(other), None, "{}", escape(other));
         }
     }
 
