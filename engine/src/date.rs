@@ -1,5 +1,7 @@
 //! The `Date` header's value (RFC 9110 §6.6.1), formatted once per second, not per response.
 //! The engine reads no clock: the value is the configured wall-clock origin plus `now`.
+//! [`DateCache`] keeps the value for HTTP/2; an HTTP/1.1 channel keeps it inside the formatted
+//! end of its response heads (`h1::head_writer::HeadEnd`).
 //!
 //! Invariant: the cached value is an IMF-fixdate, always [`DATE_LEN`] bytes, held inline: no
 //! allocation per second per connection, and nothing on the heap for an idle connection to keep.
@@ -9,7 +11,7 @@ use std::io::Write;
 use crate::time::Instant;
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`: an IMF-fixdate has a fixed length.
-const DATE_LEN: usize = 29;
+pub(crate) const DATE_LEN: usize = 29;
 
 /// The last second formatted, and its value.
 #[derive(Debug)]
@@ -37,31 +39,26 @@ impl DateCache {
     /// The value for `now`, if a wall-clock origin (milliseconds since the Unix epoch at
     /// `Instant::ZERO`) is configured.
     pub(crate) fn value(&mut self, origin_unix_millis: Option<u64>, now: Instant) -> Option<&[u8]> {
-        self.dated(origin_unix_millis, now).map(|(_, value)| value)
-    }
-
-    /// [`DateCache::value`] with the second it is for: what is derived from the value can be
-    /// kept as long as the second is the same.
-    pub(crate) fn dated(
-        &mut self,
-        origin_unix_millis: Option<u64>,
-        now: Instant,
-    ) -> Option<(u64, &[u8])> {
-        let origin = origin_unix_millis?;
-        let now = u64::try_from(now.since_epoch().as_millis()).unwrap_or(u64::MAX);
-        let secs = origin.saturating_add(now) / 1000;
+        let secs = unix_second(origin_unix_millis?, now);
         if self.second != secs {
             self.value = format_date(secs);
             self.second = secs;
         }
         // Borrowed, not a `Bytes` clone: a shared count would cost two atomic operations per
         // response.
-        Some((secs, &self.value))
+        Some(&self.value)
     }
 }
 
+/// The second since the Unix epoch at `now`, for a wall-clock origin (milliseconds since the
+/// Unix epoch at `Instant::ZERO`).
+pub(crate) fn unix_second(origin_unix_millis: u64, now: Instant) -> u64 {
+    let now = u64::try_from(now.since_epoch().as_millis()).unwrap_or(u64::MAX);
+    origin_unix_millis.saturating_add(now) / 1000
+}
+
 /// The IMF-fixdate of `secs` after the Unix epoch, written in place.
-fn format_date(secs: u64) -> [u8; DATE_LEN] {
+pub(crate) fn format_date(secs: u64) -> [u8; DATE_LEN] {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
     let mut value = [0u8; DATE_LEN];
     let mut out = &mut value[..];

@@ -69,10 +69,8 @@ pub struct Channel {
     /// Requests the app was told are lost. Bounded: a loss ends the connection, so at most the
     /// pipeline depth plus one are ever lost.
     lost_ids: Vec<RequestId>,
-    /// The `Date` value for one second, so it is formatted once per second, not per response.
-    date_cache: crate::date::DateCache,
-    /// Our `Date` and `Server` fields and the blank line, formatted once per second.
-    /// Released by [`Channel::release_idle_memory`].
+    /// Our `Date` (formatted once per second, not per response) and `Server` fields and the
+    /// blank line. Released by [`Channel::release_idle_memory`].
     head_end: crate::h1::head_writer::HeadEnd,
 }
 
@@ -107,7 +105,6 @@ impl Channel {
             timers: TimerTable::default(),
             outputs: VecDeque::new(),
             lost_ids: Vec::new(),
-            date_cache: crate::date::DateCache::default(),
             head_end: crate::h1::head_writer::HeadEnd::default(),
         };
         channel.sync();

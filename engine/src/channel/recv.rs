@@ -374,9 +374,10 @@ impl Channel {
     }
 
     fn error_bytes(&mut self, error: ProtocolError) -> bytes::Bytes {
-        let date = self
-            .date_cache
-            .value(self.config.date_origin_unix_millis, self.now);
-        error_response(error, date, self.config.server_name)
+        let server = self.config.server_name;
+        let ending = self
+            .head_end
+            .get(self.config.date_origin_unix_millis, self.now, server);
+        error_response(error, ending.date, server)
     }
 }

@@ -310,11 +310,13 @@ impl Channel {
         exchange.send = SendState::Body(encoder);
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
-        let dated = self
-            .date_cache
-            .dated(self.config.date_origin_unix_millis, self.now);
-        let date = dated.map(|(_, value)| value);
-        let end = (!app.sets_date_or_server).then(|| self.head_end.get(dated, added.server));
+        let ending = self
+            .head_end
+            .get(self.config.date_origin_unix_millis, self.now, added.server);
+        let (date, end) = (
+            ending.date,
+            (!app.sets_date_or_server).then_some(ending.end),
+        );
         self.head_buf
             .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
         write_response_head(

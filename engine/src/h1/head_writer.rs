@@ -7,8 +7,10 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::head_parser::all_field_bytes;
+use crate::date::{format_date, unix_second, DATE_LEN};
 use crate::error::{ProtocolError, UsageError};
 use crate::message::{is_token, reason_phrase, ResponseHead};
+use crate::time::Instant;
 
 /// What the app's head says about framing and persistence, once checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,30 +122,51 @@ pub(crate) struct AddedHeaders<'a> {
     pub(crate) end: Option<&'a [u8]>,
 }
 
-/// The end of a response head when the app set neither `Date` nor `Server`: our two fields and
-/// the blank line, formatted once per second (the `Date` value's) and copied whole, instead of
-/// looked up and written field by field for every response. Empty until used, and given back
-/// while the connection is idle ([`HeadEnd::release`]).
+/// Our `Date` and `Server` fields and the blank line that end a response head, formatted once
+/// per second (the `Date` value's) and copied whole when the app set neither field, instead of
+/// written field by field for every response. The channel's `Date` value lives here too, for the
+/// heads that need it alone. Empty until used, and given back while the connection is idle
+/// ([`HeadEnd::release`]).
 #[derive(Debug, Default)]
 pub(crate) struct HeadEnd {
     /// The second of the `Date` in `bytes` ([`NO_DATE`] without one).
     second: u64,
+    /// `Date: <value>\r\n` when there is a date, `Server: <name>\r\n` when there is a name,
+    /// then `\r\n`.
     bytes: Vec<u8>,
 }
 
 /// The key of an end without `Date`: no second a date can stand for is this large.
 const NO_DATE: u64 = u64::MAX;
 
+/// Where the value starts in `Date: <value>`.
+const DATE_AT: usize = b"Date: ".len();
+
+/// A connection's response-head end for now ([`HeadEnd::get`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ending<'a> {
+    /// The `Date` value, if a wall-clock origin is configured.
+    pub(crate) date: Option<&'a [u8]>,
+    /// Our `Date` and `Server` fields and the blank line.
+    pub(crate) end: &'a [u8],
+}
+
 impl HeadEnd {
-    /// The end for `date` (a second and its `Date` value, from the date cache) and `server`.
-    /// `server` must be the same on every call: it is a connection's configuration.
-    pub(crate) fn get(&mut self, date: Option<(u64, &[u8])>, server: Option<&str>) -> &[u8] {
-        let second = date.map_or(NO_DATE, |(second, _)| second);
+    /// The end for `now`, with a wall-clock origin (milliseconds since the Unix epoch at
+    /// `Instant::ZERO`) and `server`. Both must be the same on every call: they are a
+    /// connection's configuration.
+    pub(crate) fn get(
+        &mut self,
+        origin_unix_millis: Option<u64>,
+        now: Instant,
+        server: Option<&str>,
+    ) -> Ending<'_> {
+        let second = origin_unix_millis.map_or(NO_DATE, |origin| unix_second(origin, now));
         if self.bytes.is_empty() || self.second != second {
             self.bytes.clear();
-            if let Some((_, date)) = date {
+            if second != NO_DATE {
                 self.bytes.extend_from_slice(b"Date: ");
-                self.bytes.extend_from_slice(date);
+                self.bytes.extend_from_slice(&format_date(second));
                 self.bytes.extend_from_slice(b"\r\n");
             }
             if let Some(server) = server {
@@ -154,7 +177,10 @@ impl HeadEnd {
             self.bytes.extend_from_slice(b"\r\n");
             self.second = second;
         }
-        &self.bytes
+        Ending {
+            date: (second != NO_DATE).then(|| &self.bytes[DATE_AT..DATE_AT + DATE_LEN]),
+            end: &self.bytes,
+        }
     }
 
     /// Gives the buffer back; the next `get` formats it again.
@@ -351,43 +377,48 @@ mod tests {
 
     #[test]
     fn the_formatted_end_is_the_fields_it_stands_for_and_follows_the_second() {
-        let date = b"Thu, 01 Jan 1970 00:00:00 GMT";
+        // 1970-01-01T00:00:07Z, and the next second.
+        let (origin, now) = (Some(7_000), Instant::ZERO);
+        let next = Instant::ZERO + crate::time::Duration::from_millis(1_000);
         let head = ResponseHead::new(200).with_header("Yo", "One");
         let mut end = HeadEnd::default();
-        for (dated, server) in [
-            (Some((0, &date[..])), Some("twine")),
+        for (origin, server) in [
+            (origin, Some("twine")),
             (None, Some("twine")),
-            (Some((0, &date[..])), None),
+            (origin, None),
             (None, None),
         ] {
+            let mut fresh = HeadEnd::default();
+            let ending = fresh.get(origin, now, server);
             let added = AddedHeaders {
                 content_length: Some(3),
                 chunked: false,
                 connection: ConnectionHeader::Omit,
-                date: dated.map(|(_, value)| value),
+                date: ending.date,
                 server,
                 end: None,
             };
             let mut field_by_field = BytesMut::new();
             write_response_head(&mut field_by_field, &head, added);
             let mut formatted = BytesMut::new();
-            let end = Some(end.get(dated, server));
+            let end = Some(ending.end);
             write_response_head(&mut formatted, &head, AddedHeaders { end, ..added });
             assert_eq!(formatted, field_by_field);
         }
-        assert_eq!(end.get(None, None), b"\r\n");
-        let first = end.get(Some((7, &date[..])), Some("s")).to_vec();
+        assert_eq!(end.get(None, now, None).end, b"\r\n");
+        let ending = end.get(origin, now, Some("s"));
+        assert_eq!(ending.date, Some(&b"Thu, 01 Jan 1970 00:00:07 GMT"[..]));
         assert_eq!(
-            first,
-            b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: s\r\n\r\n"
+            ending.end,
+            b"Date: Thu, 01 Jan 1970 00:00:07 GMT\r\nServer: s\r\n\r\n"
         );
-        let next_second = b"Thu, 01 Jan 1970 00:00:01 GMT";
         assert_eq!(
-            end.get(Some((8, &next_second[..])), Some("s")),
-            b"Date: Thu, 01 Jan 1970 00:00:01 GMT\r\nServer: s\r\n\r\n"
+            end.get(origin, next, Some("s")).end,
+            b"Date: Thu, 01 Jan 1970 00:00:08 GMT\r\nServer: s\r\n\r\n"
         );
         end.release();
-        assert_eq!(end.get(None, Some("s")), b"Server: s\r\n\r\n");
+        let ending = end.get(None, next, Some("s"));
+        assert_eq!((ending.date, ending.end), (None, &b"Server: s\r\n\r\n"[..]));
     }
 
     #[test]
