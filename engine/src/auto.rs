@@ -7,9 +7,8 @@
 //! fed to either engine; the first byte that departs from it, or the end of the preface,
 //! decides, and the held bytes go to the chosen engine first, in order.
 
+use std::borrow::Cow;
 use std::sync::Arc;
-
-use bytes::BytesMut;
 
 use crate::channel::Channel;
 use crate::config::Config;
@@ -25,14 +24,42 @@ pub struct AutoConnection {
     /// The engine; until the client's first bytes decide, the HTTP/1.1 channel, whose config
     /// is the connection's (no copy is kept here: a connection's size is its idle cost).
     engine: Engine,
-    /// Received bytes held while deciding; `None` once decided.
-    held: Option<BytesMut>,
+    /// Received bytes held while deciding: a proper prefix of the preface, boxed because it is
+    /// rare (a client whose first bytes come in pieces that start like the preface) and the
+    /// connection's size is its idle cost. `None` when nothing is held, and once decided.
+    held: Option<Box<Held>>,
 }
 
 #[derive(Debug)]
 enum Engine {
-    Http1(Box<Channel>),
+    /// The HTTP/1.1 channel. While `deciding`, it runs (its head deadline) but is fed nothing.
+    Http1 {
+        channel: Box<Channel>,
+        deciding: bool,
+    },
     Http2(Box<H2Connection>),
+}
+
+/// A proper prefix of the HTTP/2 preface.
+#[derive(Debug)]
+struct Held {
+    bytes: [u8; PREFACE.len()],
+    len: usize,
+}
+
+impl Held {
+    fn new(prefix: &[u8]) -> Held {
+        let mut bytes = [0; PREFACE.len()];
+        bytes[..prefix.len()].copy_from_slice(prefix);
+        Held {
+            bytes,
+            len: prefix.len(),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// Which protocol a connection speaks.
@@ -51,72 +78,89 @@ impl AutoConnection {
     /// HTTP/1.1 channel (its head deadline runs from now).
     pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> AutoConnection {
         AutoConnection {
-            engine: Engine::Http1(Box::new(Channel::new(config, now))),
-            held: Some(BytesMut::new()),
+            engine: Engine::Http1 {
+                channel: Box::new(Channel::new(config, now)),
+                deciding: true,
+            },
+            held: None,
         }
     }
 
     /// The protocol chosen so far.
     pub fn protocol(&self) -> Protocol {
-        match (&self.held, &self.engine) {
-            (Some(_), _) => Protocol::Undecided,
-            (None, Engine::Http1(_)) => Protocol::Http1,
-            (None, Engine::Http2(_)) => Protocol::Http2,
+        match &self.engine {
+            Engine::Http1 { deciding: true, .. } => Protocol::Undecided,
+            Engine::Http1 { .. } => Protocol::Http1,
+            Engine::Http2(_) => Protocol::Http2,
         }
     }
 
     /// Feeds one input (see [`Connection`]).
     pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {
-        let Some(held) = &mut self.held else {
+        if !self.deciding() {
             return self.engine_mut().handle_input(input);
-        };
+        }
         match input {
             Input::Received { now, bytes } => {
-                held.extend_from_slice(bytes);
-                let n = held.len().min(PREFACE.len());
-                if held[..n] != PREFACE[..n] {
-                    return self.decide_http1(now);
+                // The held bytes and these, as one input to whichever engine is chosen: copied
+                // only when something was held (the first read usually decides alone).
+                let bytes = match self.held.take() {
+                    None => Cow::Borrowed(bytes),
+                    Some(held) => Cow::Owned([held.as_slice(), bytes].concat()),
+                };
+                let n = bytes.len().min(PREFACE.len());
+                if bytes[..n] != PREFACE[..n] {
+                    self.decide_http1();
+                    return self
+                        .engine_mut()
+                        .handle_input(Input::Received { now, bytes: &bytes });
                 }
-                if held.len() >= PREFACE.len() {
-                    let held = self.held.take().expect("deciding");
-                    let Engine::Http1(channel) = &self.engine else {
-                        unreachable!("an undecided connection runs the HTTP/1.1 channel");
-                    };
-                    let mut h2 = H2Connection::new(channel.shared_config(), now);
-                    let result = h2.handle_input(Input::Received { now, bytes: &held });
-                    self.engine = Engine::Http2(Box::new(h2));
-                    return result;
+                if bytes.len() < PREFACE.len() {
+                    self.held = Some(Box::new(Held::new(&bytes)));
+                    return Ok(());
                 }
-                Ok(())
+                let Engine::Http1 { channel, .. } = &self.engine else {
+                    unreachable!("an undecided connection runs the HTTP/1.1 channel");
+                };
+                let mut h2 = H2Connection::new(channel.shared_config(), now);
+                let result = h2.handle_input(Input::Received { now, bytes: &bytes });
+                self.engine = Engine::Http2(Box::new(h2));
+                result
             }
             Input::ReceivedEof { now } => {
-                self.decide_http1(now)?;
+                self.decide_http1();
+                if let Some(held) = self.held.take() {
+                    let bytes = held.as_slice();
+                    self.engine_mut()
+                        .handle_input(Input::Received { now, bytes })?;
+                }
                 self.engine_mut().handle_input(Input::ReceivedEof { now })
             }
             other => self.engine_mut().handle_input(other),
         }
     }
 
-    /// Not HTTP/2: the held bytes go to the HTTP/1.1 channel.
-    fn decide_http1(&mut self, now: Instant) -> Result<(), UsageError> {
-        let held = self.held.take().unwrap_or_default();
-        if held.is_empty() {
-            return Ok(());
+    fn deciding(&self) -> bool {
+        matches!(self.engine, Engine::Http1 { deciding: true, .. })
+    }
+
+    /// Not HTTP/2: the channel that ran while deciding goes on as the connection's.
+    fn decide_http1(&mut self) {
+        if let Engine::Http1 { deciding, .. } = &mut self.engine {
+            *deciding = false;
         }
-        self.engine_mut()
-            .handle_input(Input::Received { now, bytes: &held })
     }
 
     fn engine_mut(&mut self) -> &mut dyn Connection {
         match &mut self.engine {
-            Engine::Http1(channel) => channel.as_mut(),
+            Engine::Http1 { channel, .. } => channel.as_mut(),
             Engine::Http2(h2) => h2.as_mut(),
         }
     }
 
     fn engine(&self) -> &dyn Connection {
         match &self.engine {
-            Engine::Http1(channel) => channel.as_ref(),
+            Engine::Http1 { channel, .. } => channel.as_ref(),
             Engine::Http2(h2) => h2.as_ref(),
         }
     }
@@ -136,7 +180,7 @@ impl Connection for AutoConnection {
     }
 
     fn release_idle_memory(&mut self) {
-        if self.held.is_none() {
+        if !self.deciding() {
             self.engine_mut().release_idle_memory();
         }
     }
@@ -145,7 +189,7 @@ impl Connection for AutoConnection {
         let window = self.engine().recv_window();
         match &self.held {
             // Held bytes count against the channel's window they will be fed into.
-            Some(held) => window.saturating_sub(held.len()),
+            Some(held) => window.saturating_sub(held.len),
             None => window,
         }
     }
