@@ -157,11 +157,6 @@ struct Driver<S, C, A, O> {
     read_buf: BytesMut,
     /// The next read's size: grows while reads fill it, shrinks when they come back small.
     read_size: usize,
-    /// The bounds of `read_size` ([`RunOptions`]).
-    read_bytes_min: usize,
-    read_bytes_max: usize,
-    /// How long the last bytes may take after a graceful close ([`RunOptions`]).
-    flush_timeout: Duration,
     /// The drain signal, read at every turn ([`RunOptions`]).
     drain: Option<Drain>,
     /// We told the channel the transport is blocked.
@@ -179,6 +174,17 @@ struct Driver<S, C, A, O> {
     release_at: Option<tokio::time::Instant>,
     /// The buffers were given back and nothing happened since: no release is due.
     released: bool,
+}
+
+/// The settings a connection reads rarely ([`RunOptions`]), kept on the heap beside its
+/// wake-ups ([`Alarm`]) rather than in its future: tokio rounds a task up to 128 bytes, and
+/// these are what keeps the future of `twine serve`'s connections under a boundary.
+struct Settings {
+    /// The bounds of the read size.
+    read_bytes_min: usize,
+    read_bytes_max: usize,
+    /// How long the last bytes may take after a graceful close.
+    flush_timeout: Duration,
     /// See [`RunOptions::idle_release_after`].
     idle_release_after: Duration,
 }
@@ -234,19 +240,23 @@ where
         pulls: Vec::new(),
         read_buf: BytesMut::new(),
         read_size: read_bytes_min,
-        read_bytes_min,
-        read_bytes_max,
-        flush_timeout,
         blocked: false,
         shutdown_pending: false,
         close: None,
         peer_eof: false,
         report_blocked,
         drain_sent: false,
-        alarm: Alarm::new(drain.as_ref()),
+        alarm: Alarm::new(
+            drain.as_ref(),
+            Settings {
+                read_bytes_min,
+                read_bytes_max,
+                flush_timeout,
+                idle_release_after,
+            },
+        ),
         release_at: None,
         released: false,
-        idle_release_after,
         drain,
     };
     async move {
@@ -277,7 +287,9 @@ where
                 continue;
             }
             if let Some(reason) = self.close {
-                return self.finish(reason, self.flush_timeout).await;
+                return self
+                    .finish(reason, self.alarm.settings().flush_timeout)
+                    .await;
             }
             if self.shutdown_pending && self.queue.is_empty() {
                 self.shutdown_pending = false;
@@ -450,7 +462,9 @@ where
         } else {
             self.channel.recv_window()
         };
-        let read_len = window.min(self.read_size).min(self.read_bytes_max);
+        let read_len = window
+            .min(self.read_size)
+            .min(self.alarm.settings().read_bytes_max);
         let deadline = self
             .channel
             .poll_timeout()
@@ -459,7 +473,8 @@ where
         if !quiet {
             self.release_at = None;
         } else if self.release_at.is_none() && !self.released {
-            self.release_at = Some(self.clock.to_tokio(self.now) + self.idle_release_after);
+            let after = self.alarm.settings().idle_release_after;
+            self.release_at = Some(self.clock.to_tokio(self.now) + after);
         }
         let alarm_at = match (deadline, self.release_at) {
             (Some(deadline), Some(release)) => Some(deadline.min(release)),
@@ -608,7 +623,8 @@ where
                 self.handle(Input::ReceivedEof { now });
             }
             Ok(n) => {
-                let (min, max) = (self.read_bytes_min, self.read_bytes_max);
+                let settings = self.alarm.settings();
+                let (min, max) = (settings.read_bytes_min, settings.read_bytes_max);
                 self.read_size = adapt_read_size(self.read_size, n, read_len, min, max);
                 if self.read_size <= STACK_READ_BYTES && self.read_buf.capacity() > 0 {
                     // The burst is over: reads land on the stack again.
@@ -728,8 +744,9 @@ fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Po
 /// for a later deadline than the one it waits for, it rings early, the wait finds the deadline
 /// not reached, and the next wait sets it for the new one.
 ///
-/// The drain's wake-up shares its allocation: both must stay pinned for the connection's life,
-/// and in the connection's future they would make every connection's task larger.
+/// The drain's wake-up shares its allocation, and so do the connection's rarely read
+/// [`Settings`]: the wake-ups must stay pinned for the connection's life, and in the
+/// connection's future all of them would make every connection's task larger.
 ///
 /// Each wake-up is polled again only when polling could change something: the task's waker
 /// changed, the sleep was reset, or the sleep has elapsed. A registered wake-up wakes the waker
@@ -757,11 +774,12 @@ pin_project_lite::pin_project! {
         sleep_registered: bool,
         // The drain's wake-up was polled with `waker`.
         drain_registered: bool,
+        settings: Settings,
     }
 }
 
 impl Alarm {
-    fn new(drain: Option<&Drain>) -> Alarm {
+    fn new(drain: Option<&Drain>, settings: Settings) -> Alarm {
         Alarm {
             wakeups: Box::pin(Wakeups {
                 sleep: tokio::time::sleep(Duration::ZERO),
@@ -769,9 +787,15 @@ impl Alarm {
                 waker: None,
                 sleep_registered: false,
                 drain_registered: false,
+                settings,
             }),
             set_for: None,
         }
+    }
+
+    /// The connection's rarely read settings, which share the alarm's allocation.
+    fn settings(&self) -> &Settings {
+        &self.wakeups.settings
     }
 
     /// Makes the alarm ring no later than `deadline`. Returns whether it is to be waited on.

@@ -80,13 +80,17 @@ fn serve_connection(accepted: Accepted, app: AppChoice) -> impl Future<Output = 
         let Some((stream, run)) = run.establish().await else {
             return;
         };
+        // The future holds the largest of these arms for every connection, whichever app it
+        // runs: an app that keeps state is boxed (one allocation per connection), so that a
+        // hello connection's task does not pay for a static-files one's.
         let end = match app {
-            AppChoice::Echo => drive(stream, run, Echo::new()).await,
+            AppChoice::Echo => drive(stream, run, Box::new(Echo::new())).await,
             AppChoice::Hello => drive(stream, run, Hello::new()).await,
-            AppChoice::Stream => drive(stream, run, Stream::new()).await,
-            // Boxed: the largest app, and the future holds the largest of these arms.
+            AppChoice::Stream => drive(stream, run, Box::new(Stream::new())).await,
             AppChoice::Api => drive(stream, run, Box::new(Api::new())).await,
-            AppChoice::Static(files) => drive(stream, run, StaticFiles::clone(&files)).await,
+            AppChoice::Static(files) => {
+                drive(stream, run, Box::new(StaticFiles::clone(&files))).await
+            }
         };
         if end.reason == CloseReason::Abort {
             // An abort is a reset: the peer must not mistake a truncated response for a
