@@ -24,42 +24,18 @@ pub struct AutoConnection {
     /// The engine; until the client's first bytes decide, the HTTP/1.1 channel, whose config
     /// is the connection's (no copy is kept here: a connection's size is its idle cost).
     engine: Engine,
-    /// Received bytes held while deciding: a proper prefix of the preface, boxed because it is
-    /// rare (a client whose first bytes come in pieces that start like the preface) and the
-    /// connection's size is its idle cost. `None` when nothing is held, and once decided.
-    held: Option<Box<Held>>,
 }
 
 #[derive(Debug)]
 enum Engine {
-    /// The HTTP/1.1 channel. While `deciding`, it runs (its head deadline) but is fed nothing.
+    /// The HTTP/1.1 channel. While deciding (`held` is `Some`), it runs (its head deadline) but
+    /// is fed nothing: `held` is how many bytes of the preface were received and held back.
+    /// Held bytes are a proper prefix of the preface, so their count says what they are.
     Http1 {
         channel: Box<Channel>,
-        deciding: bool,
+        held: Option<usize>,
     },
     Http2(Box<H2Connection>),
-}
-
-/// A proper prefix of the HTTP/2 preface.
-#[derive(Debug)]
-struct Held {
-    bytes: [u8; PREFACE.len()],
-    len: usize,
-}
-
-impl Held {
-    fn new(prefix: &[u8]) -> Held {
-        let mut bytes = [0; PREFACE.len()];
-        bytes[..prefix.len()].copy_from_slice(prefix);
-        Held {
-            bytes,
-            len: prefix.len(),
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
 }
 
 /// Which protocol a connection speaks.
@@ -80,16 +56,15 @@ impl AutoConnection {
         AutoConnection {
             engine: Engine::Http1 {
                 channel: Box::new(Channel::new(config, now)),
-                deciding: true,
+                held: Some(0),
             },
-            held: None,
         }
     }
 
     /// The protocol chosen so far.
     pub fn protocol(&self) -> Protocol {
         match &self.engine {
-            Engine::Http1 { deciding: true, .. } => Protocol::Undecided,
+            Engine::Http1 { held: Some(_), .. } => Protocol::Undecided,
             Engine::Http1 { .. } => Protocol::Http1,
             Engine::Http2(_) => Protocol::Http2,
         }
@@ -97,16 +72,16 @@ impl AutoConnection {
 
     /// Feeds one input (see [`Connection`]).
     pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {
-        if !self.deciding() {
+        let Some(held) = self.held() else {
             return self.engine_mut().handle_input(input);
-        }
+        };
         match input {
             Input::Received { now, bytes } => {
                 // The held bytes and these, as one input to whichever engine is chosen: copied
                 // only when something was held (the first read usually decides alone).
-                let bytes = match self.held.take() {
-                    None => Cow::Borrowed(bytes),
-                    Some(held) => Cow::Owned([held.as_slice(), bytes].concat()),
+                let bytes = match held {
+                    0 => Cow::Borrowed(bytes),
+                    held => Cow::Owned([&PREFACE[..held], bytes].concat()),
                 };
                 let n = bytes.len().min(PREFACE.len());
                 if bytes[..n] != PREFACE[..n] {
@@ -116,7 +91,7 @@ impl AutoConnection {
                         .handle_input(Input::Received { now, bytes: &bytes });
                 }
                 if bytes.len() < PREFACE.len() {
-                    self.held = Some(Box::new(Held::new(&bytes)));
+                    self.set_held(Some(bytes.len()));
                     return Ok(());
                 }
                 let Engine::Http1 { channel, .. } = &self.engine else {
@@ -129,8 +104,8 @@ impl AutoConnection {
             }
             Input::ReceivedEof { now } => {
                 self.decide_http1();
-                if let Some(held) = self.held.take() {
-                    let bytes = held.as_slice();
+                if held > 0 {
+                    let bytes = &PREFACE[..held];
                     self.engine_mut()
                         .handle_input(Input::Received { now, bytes })?;
                 }
@@ -140,15 +115,23 @@ impl AutoConnection {
         }
     }
 
-    fn deciding(&self) -> bool {
-        matches!(self.engine, Engine::Http1 { deciding: true, .. })
+    /// While deciding, how many bytes of the preface are held; `None` once decided.
+    fn held(&self) -> Option<usize> {
+        match self.engine {
+            Engine::Http1 { held, .. } => held,
+            Engine::Http2(_) => None,
+        }
+    }
+
+    fn set_held(&mut self, count: Option<usize>) {
+        if let Engine::Http1 { held, .. } = &mut self.engine {
+            *held = count;
+        }
     }
 
     /// Not HTTP/2: the channel that ran while deciding goes on as the connection's.
     fn decide_http1(&mut self) {
-        if let Engine::Http1 { deciding, .. } = &mut self.engine {
-            *deciding = false;
-        }
+        self.set_held(None);
     }
 
     fn engine_mut(&mut self) -> &mut dyn Connection {
@@ -180,18 +163,15 @@ impl Connection for AutoConnection {
     }
 
     fn release_idle_memory(&mut self) {
-        if !self.deciding() {
+        if self.held().is_none() {
             self.engine_mut().release_idle_memory();
         }
     }
 
     fn recv_window(&self) -> usize {
         let window = self.engine().recv_window();
-        match &self.held {
-            // Held bytes count against the channel's window they will be fed into.
-            Some(held) => window.saturating_sub(held.len),
-            None => window,
-        }
+        // Held bytes count against the channel's window they will be fed into.
+        window.saturating_sub(self.held().unwrap_or(0))
     }
 }
 
