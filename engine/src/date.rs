@@ -17,7 +17,7 @@ pub(crate) const DATE_LEN: usize = 29;
 #[derive(Debug)]
 pub(crate) struct DateCache {
     /// [`NOT_FORMATTED`] until the first value is formatted (a sentinel, not an `Option`: the
-    /// cache is 40 bytes of every connection instead of 48).
+    /// cache is 40 bytes of every HTTP/2 connection instead of 48).
     second: u64,
     value: [u8; DATE_LEN],
 }

@@ -5,6 +5,16 @@
 use bytes::{Bytes, BytesMut};
 
 use super::exchange::{Expect, Producer};
+use super::state::{CloseState, RecvState, SendState};
+use super::Channel;
+use crate::error::{SendError, UsageError};
+use crate::h1::body_encoder::BodyEncoder;
+use crate::h1::head_writer::{
+    check_response_head, write_informational, write_response_head, AddedHeaders, AppHead,
+    ConnectionHeader,
+};
+use crate::io::{AppCommand, CloseReason, ProducerKind, RequestId};
+use crate::message::{ResponseHead, Version};
 
 /// A response head's size before its fields: status line, framing, `Date`, `Server`.
 const HEAD_BYTES_TYPICAL: usize = 128;
@@ -25,16 +35,6 @@ struct HeadWritten {
     /// The response came before its request's body was read (web2's early reply).
     early_reply: bool,
 }
-use super::state::{CloseState, RecvState, SendState};
-use super::Channel;
-use crate::error::{SendError, UsageError};
-use crate::h1::body_encoder::BodyEncoder;
-use crate::h1::head_writer::{
-    check_response_head, write_informational, write_response_head, AddedHeaders, AppHead,
-    ConnectionHeader,
-};
-use crate::io::{AppCommand, CloseReason, ProducerKind, RequestId};
-use crate::message::{ResponseHead, Version};
 
 impl Channel {
     pub(super) fn handle_input_app(&mut self, command: AppCommand) -> Result<(), UsageError> {
