@@ -367,7 +367,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut s = proxy("proxy/slow_client_pauses_the_origin", origin_app(app::<Stream>()));
-            s.clients.push(ClientScript::new().send("GET /stream/300000 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s.clients.push(ClientScript::new().send("GET /stream/280000 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s.faults = super::slow_reader(32_768, 4096);
             s
         },
