@@ -18,7 +18,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::futures::OwnedNotified;
 
-use crate::write_queue::{WriteQueue, WRITE_SLICES_MAX};
+use crate::write_queue::WriteQueue;
 use crate::Drain;
 use crate::{App, Clock};
 use twine_engine::{
@@ -387,13 +387,11 @@ where
         if self.queue.is_empty() || self.close == Some(CloseReason::Abort) {
             return self.report_writable();
         }
-        let result = {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
-            let filled = self.queue.fill_slices(&mut slices);
-            let stream = &mut self.stream;
-            // Poll once: Ready means written (or failed), Pending means blocked.
-            poll_once(|cx| poll_write_slices(&mut *stream, cx, &slices[..filled]))
-        };
+        let stream = &mut self.stream;
+        // Poll once: Ready means written (or failed), Pending means blocked.
+        let result = self
+            .queue
+            .with_slices(|slices| poll_once(|cx| poll_write_slices(&mut *stream, cx, slices)));
         match result {
             Poll::Ready(Ok(written)) if written > 0 => {
                 self.queue.advance(written);
@@ -533,9 +531,10 @@ where
         alarm_armed: bool,
     ) -> Poll<Wake> {
         if !self.queue.is_empty() {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
-            let filled = self.queue.fill_slices(&mut slices);
-            let write = poll_write_slices(&mut self.stream, cx, &slices[..filled]);
+            let stream = &mut self.stream;
+            let write = self
+                .queue
+                .with_slices(|slices| poll_write_slices(stream, cx, slices));
             if let Poll::Ready(written) = write {
                 return Poll::Ready(Wake::Written(written));
             }
@@ -640,9 +639,11 @@ where
     /// Writes the queue out and flushes the stream: `Ready(false)` if the stream failed.
     fn poll_flush_queue(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         while !self.queue.is_empty() {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
-            let filled = self.queue.fill_slices(&mut slices);
-            match ready!(poll_write_slices(&mut self.stream, cx, &slices[..filled])) {
+            let stream = &mut self.stream;
+            let write = self
+                .queue
+                .with_slices(|slices| poll_write_slices(stream, cx, slices));
+            match ready!(write) {
                 Ok(n) if n > 0 => self.queue.advance(n),
                 _ => return Poll::Ready(false),
             }

@@ -29,6 +29,9 @@ const STAGING_BYTES: usize = 512;
 /// Most slices per vectored write.
 pub(crate) const WRITE_SLICES_MAX: usize = 64;
 
+/// A few slices: a head staged in front of a large body chunk and what follows it.
+const FEW_SLICES: usize = 4;
+
 /// Bytes waiting to be written.
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
@@ -65,7 +68,7 @@ impl WriteQueue {
     }
 
     /// The next bytes to write, as slices for one vectored write (empty when nothing is left):
-    /// the tests' view of [`WriteQueue::fill_slices`].
+    /// the tests' view of [`WriteQueue::with_slices`].
     #[cfg(test)]
     pub(crate) fn slices(&mut self) -> Vec<IoSlice<'_>> {
         self.seal();
@@ -76,19 +79,29 @@ impl WriteQueue {
             .collect()
     }
 
-    /// The next bytes to write, as slices in `out` (a caller's array, so the write that is
-    /// tried at once allocates nothing); returns how many slices were filled.
-    pub(crate) fn fill_slices<'a>(
-        &'a mut self,
-        out: &mut [IoSlice<'a>; WRITE_SLICES_MAX],
-    ) -> usize {
+    /// Hands `write` the next bytes to write as slices for one vectored write (none when
+    /// nothing is left), in an array on the stack sized to the queue, so the write allocates
+    /// nothing. Sized, because setting up all [`WRITE_SLICES_MAX`] slots for the one slice
+    /// of a usual response costs more instructions than the rest of its write.
+    pub(crate) fn with_slices<R>(&mut self, write: impl FnOnce(&[IoSlice<'_>]) -> R) -> R {
         self.seal();
+        match self.sealed.len() {
+            0 => write(&[]),
+            1 => write(&[IoSlice::new(&self.sealed[0])]),
+            n if n <= FEW_SLICES => self.write_slices::<FEW_SLICES, R>(write),
+            _ => self.write_slices::<WRITE_SLICES_MAX, R>(write),
+        }
+    }
+
+    /// [`WriteQueue::with_slices`] with room for `N` slices.
+    fn write_slices<const N: usize, R>(&self, write: impl FnOnce(&[IoSlice<'_>]) -> R) -> R {
+        let mut slices = [IoSlice::new(&[]); N];
         let mut filled = 0;
-        for (slot, bytes) in out.iter_mut().zip(&self.sealed) {
+        for (slot, bytes) in slices.iter_mut().zip(&self.sealed) {
             *slot = IoSlice::new(bytes);
             filled += 1;
         }
-        filled
+        write(&slices[..filled])
     }
 
     /// `written` bytes of the front left.
@@ -182,17 +195,22 @@ mod tests {
     }
 
     #[test]
-    fn filled_slices_are_the_same_slices() {
+    fn the_slices_written_are_the_queued_ones_however_many() {
         let large = Bytes::from(vec![b'x'; COALESCE_BYTES_MAX + 1]);
-        let mut queue = WriteQueue::new();
-        queue.push(Bytes::from_static(b"head"));
-        queue.push(large.clone());
-        let expected: Vec<Vec<u8>> = queue.slices().iter().map(|s| s.to_vec()).collect();
-        let mut out = [IoSlice::new(&[]); WRITE_SLICES_MAX];
-        let n = queue.fill_slices(&mut out);
-        let filled: Vec<Vec<u8>> = out[..n].iter().map(|s| s.to_vec()).collect();
-        assert_eq!(filled, expected);
-        assert_eq!(n, 2);
+        // One slice, a few and more than a few: each size of array.
+        for larges in [0, 1, FEW_SLICES, FEW_SLICES + 1, WRITE_SLICES_MAX + 3] {
+            let mut queue = WriteQueue::new();
+            queue.push(Bytes::from_static(b"head"));
+            for _ in 0..larges {
+                queue.push(large.clone());
+            }
+            let expected: Vec<Vec<u8>> = queue.slices().iter().map(|s| s.to_vec()).collect();
+            let written =
+                queue.with_slices(|slices| slices.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
+            assert_eq!(written, expected);
+            assert_eq!(written.len(), (larges + 1).min(WRITE_SLICES_MAX));
+        }
+        assert_eq!(WriteQueue::new().with_slices(|slices| slices.len()), 0);
     }
 
     #[test]
