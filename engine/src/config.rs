@@ -205,6 +205,30 @@ pub struct Config {
     /// plus `now`; `None` adds no `Date` header. The engine never reads a clock: the real server
     /// hands in the real time, the simulation a fixed epoch.
     pub date_origin_unix_millis: Option<u64>,
+    /// Which timer changes are reported as [`Output::Timer`](crate::Output::Timer): every one
+    /// (the default, what a trace shows) or fires only.
+    pub timer_reports: TimerReports,
+}
+
+/// Which changes of its named timers a connection reports as
+/// [`Output::Timer`](crate::Output::Timer). Its deadlines are the same either way:
+/// [`Connection::poll_timeout`](crate::Connection::poll_timeout) reads the timer table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimerReports {
+    /// Every arm, cancel and fire: the trace shows each.
+    #[default]
+    All,
+    /// Fires only. A driver that sleeps until `poll_timeout` has no use for arms and cancels,
+    /// and each is an output to queue and match: a keep-alive request cancels its head timer
+    /// and arms the idle one, two of its five outputs.
+    FiresOnly,
+}
+
+impl TimerReports {
+    /// Whether an arm or a cancel is reported.
+    pub(crate) fn arms_and_cancels(self) -> bool {
+        self == TimerReports::All
+    }
 }
 
 impl Config {
@@ -216,6 +240,7 @@ impl Config {
             h2: H2Limits::DEFAULT,
             server_name: Some("twine"),
             date_origin_unix_millis: None,
+            timer_reports: TimerReports::All,
         }
     }
 
@@ -228,6 +253,12 @@ impl Config {
     /// With these timeouts.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Config {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// Reporting these timer changes.
+    pub fn with_timer_reports(mut self, reports: TimerReports) -> Config {
+        self.timer_reports = reports;
         self
     }
 

@@ -66,7 +66,7 @@ pub mod fuzzing;
 pub use auto::{AutoConnection, Protocol};
 pub use channel::Channel;
 pub use client::ClientConnection;
-pub use config::{ClientConfig, ClientTimeouts, Config, H2Limits, Limits, Timeouts};
+pub use config::{ClientConfig, ClientTimeouts, Config, H2Limits, Limits, Timeouts, TimerReports};
 pub use error::{ProtocolError, ProtocolErrorKind, SendError, UsageError};
 pub use io::{
     AppCommand, CloseReason, Connection, ConnectionInfo, Event, Input, Output, ProducerKind,

@@ -6,6 +6,7 @@
 //! shows in the trace. Pushing an idle timer back (`extend`) is silent on purpose: a body
 //! arriving byte by byte would otherwise fill the trace with timer lines.
 
+use crate::config::TimerReports;
 use crate::io::{Output, Timer, TimerChange};
 use crate::time::Instant;
 
@@ -34,11 +35,20 @@ impl TimerTable {
     }
 
     /// Arms `timer` unless it is already armed.
-    pub(crate) fn arm(&mut self, timer: Timer, deadline: Instant, out: &mut impl Extend<Output>) {
+    pub(crate) fn arm(
+        &mut self,
+        timer: Timer,
+        deadline: Instant,
+        reports: TimerReports,
+        out: &mut impl Extend<Output>,
+    ) {
         let deadline = armed(deadline);
         let slot = &mut self.deadlines[timer as usize];
         if *slot == UNARMED {
             *slot = deadline.as_nanos();
+            if !reports.arms_and_cancels() {
+                return;
+            }
             out.extend([Output::Timer {
                 timer,
                 change: TimerChange::Set(deadline),
@@ -55,9 +65,14 @@ impl TimerTable {
     }
 
     /// Disarms `timer` if it is armed.
-    pub(crate) fn cancel(&mut self, timer: Timer, out: &mut impl Extend<Output>) {
+    pub(crate) fn cancel(
+        &mut self,
+        timer: Timer,
+        reports: TimerReports,
+        out: &mut impl Extend<Output>,
+    ) {
         let slot = &mut self.deadlines[timer as usize];
-        if std::mem::replace(slot, UNARMED) != UNARMED {
+        if std::mem::replace(slot, UNARMED) != UNARMED && reports.arms_and_cancels() {
             out.extend([Output::Timer {
                 timer,
                 change: TimerChange::Cancelled,
@@ -98,6 +113,8 @@ fn armed(deadline: Instant) -> Instant {
 mod tests {
     use super::*;
 
+    const ALL: TimerReports = TimerReports::All;
+
     /// Arm, extend, cancel and fire, with the outputs each reports; the far-future deadline
     /// stays armed (it is kept one nanosecond off the unarmed mark).
     #[test]
@@ -105,11 +122,12 @@ mod tests {
         let mut table = TimerTable::default();
         let mut out: Vec<Output> = Vec::new();
         assert_eq!(table.next_deadline(), None);
-        table.arm(Timer::HeaderRead, Instant::from_millis(10), &mut out);
-        table.arm(Timer::HeaderRead, Instant::from_millis(99), &mut out);
+        table.arm(Timer::HeaderRead, Instant::from_millis(10), ALL, &mut out);
+        table.arm(Timer::HeaderRead, Instant::from_millis(99), ALL, &mut out);
         table.arm(
             Timer::IdleKeepAlive,
             Instant::from_nanos(u64::MAX),
+            ALL,
             &mut out,
         );
         assert_eq!(out.len(), 2, "arming an armed timer is silent");
@@ -127,9 +145,31 @@ mod tests {
             table.take_expired(Instant::from_millis(20), &mut out),
             Some(Timer::HeaderRead)
         );
-        table.cancel(Timer::IdleKeepAlive, &mut out);
-        table.cancel(Timer::IdleKeepAlive, &mut out);
+        table.cancel(Timer::IdleKeepAlive, ALL, &mut out);
+        table.cancel(Timer::IdleKeepAlive, ALL, &mut out);
         assert_eq!(table.next_deadline(), None);
         assert_eq!(out.len(), 4, "one fire and one cancel reported");
+    }
+
+    /// Reporting fires only, the table keeps the same deadlines and says nothing of arms and
+    /// cancels.
+    #[test]
+    fn fires_only_keeps_the_deadlines_and_reports_the_fire() {
+        const FIRES: TimerReports = TimerReports::FiresOnly;
+        let mut table = TimerTable::default();
+        let mut out: Vec<Output> = Vec::new();
+        table.arm(Timer::HeaderRead, Instant::from_millis(10), FIRES, &mut out);
+        table.arm(Timer::Linger, Instant::from_millis(30), FIRES, &mut out);
+        table.cancel(Timer::Linger, FIRES, &mut out);
+        assert_eq!(out, []);
+        assert_eq!(table.next_deadline(), Some(Instant::from_millis(10)));
+        let expired = table.take_expired(Instant::from_millis(10), &mut out);
+        assert_eq!(expired, Some(Timer::HeaderRead));
+        let fired = Output::Timer {
+            timer: Timer::HeaderRead,
+            change: TimerChange::Fired,
+        };
+        assert_eq!(out, [fired]);
+        assert_eq!(table.next_deadline(), None);
     }
 }

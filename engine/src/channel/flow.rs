@@ -151,12 +151,14 @@ impl Channel {
 
     /// Arms the timers the state wants and cancels the others, in table order.
     pub(super) fn sync_timers(&mut self) {
+        let reports = self.config.timer_reports;
         for (timer, wanted) in self.timers_wanted() {
             match wanted {
-                Some(duration) => self
-                    .timers
-                    .arm(timer, self.now + duration, &mut self.outputs),
-                None => self.timers.cancel(timer, &mut self.outputs),
+                Some(duration) => {
+                    let deadline = self.now + duration;
+                    self.timers.arm(timer, deadline, reports, &mut self.outputs);
+                }
+                None => self.timers.cancel(timer, reports, &mut self.outputs),
             }
         }
     }

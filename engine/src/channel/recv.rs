@@ -198,7 +198,9 @@ impl Channel {
         }
         // This head arrived: its deadline ends here, and the next head gets a fresh one even
         // when it starts in the same read (pipelining depth > 1).
-        self.timers.cancel(Timer::HeaderRead, &mut self.outputs);
+        let reports = self.config.timer_reports;
+        self.timers
+            .cancel(Timer::HeaderRead, reports, &mut self.outputs);
         let mut exchange = Exchange::new(id, head.version, head.method.is_head(), persistent);
         exchange.is_connect = head.method.as_bytes() == b"CONNECT";
         let decoder = match head.body {

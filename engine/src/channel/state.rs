@@ -126,7 +126,8 @@ impl Channel {
         self.close = CloseState::Closed;
         self.recv_close();
         for timer in crate::io::Timer::ALL {
-            self.timers.cancel(timer, &mut self.outputs);
+            self.timers
+                .cancel(timer, self.config.timer_reports, &mut self.outputs);
         }
         self.outputs.push_back(Output::Close(reason));
     }

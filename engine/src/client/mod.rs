@@ -30,7 +30,7 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, TimerReports};
 use crate::error::{ProtocolError, SendError, UsageError};
 use crate::h1::body_encoder::BodyEncoder;
 use crate::h1::request_writer::{check_request_head, write_request_head};
@@ -402,7 +402,8 @@ impl ClientConnection {
         self.closed = true;
         self.last_exchange = true;
         for timer in Timer::ALL {
-            self.timers.cancel(timer, &mut self.outputs);
+            self.timers
+                .cancel(timer, TimerReports::All, &mut self.outputs);
         }
         self.recv_buf = BytesMut::new();
         self.outputs.push_back(Output::Close(reason));
@@ -502,10 +503,15 @@ impl ClientConnection {
     fn sync_timers(&mut self) {
         for timer in Timer::ALL {
             match self.timer_wanted(timer) {
-                Some(duration) => self
+                Some(duration) => self.timers.arm(
+                    timer,
+                    self.now + duration,
+                    TimerReports::All,
+                    &mut self.outputs,
+                ),
+                None => self
                     .timers
-                    .arm(timer, self.now + duration, &mut self.outputs),
-                None => self.timers.cancel(timer, &mut self.outputs),
+                    .cancel(timer, TimerReports::All, &mut self.outputs),
             }
         }
     }

@@ -121,6 +121,8 @@ fn config(reader: &mut Reader<'_>) -> Config {
         h2: crate::config::H2Limits::DEFAULT,
         server_name: (flags & 1 == 0).then_some("twine"),
         date_origin_unix_millis: (flags & 2 == 0).then_some(1_700_000_000_000),
+        // The script follows the timers by their reported arms and cancels.
+        timer_reports: crate::config::TimerReports::All,
     }
 }
 

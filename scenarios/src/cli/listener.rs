@@ -15,7 +15,7 @@ use clap::Args;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use twine_driver::{Clock, Drain, RunOptions};
-use twine_engine::{AutoConnection, Config, ConnectionInfo, Limits, Timeouts};
+use twine_engine::{AutoConnection, Config, ConnectionInfo, Limits, Timeouts, TimerReports};
 
 use tracing::level_filters::LevelFilter;
 use tracing::{debug, error, info, warn};
@@ -189,7 +189,12 @@ impl ServerArgs {
         timeouts.send_stall = t.send_stall_timeout;
         timeouts.linger = t.linger_timeout;
         timeouts.abort = t.abort_timeout;
-        Config::new().with_limits(limits).with_timeouts(timeouts)
+        // The driver sleeps until the connection's next deadline and the log reports fires
+        // only: arms and cancels would be outputs nobody reads.
+        Config::new()
+            .with_limits(limits)
+            .with_timeouts(timeouts)
+            .with_timer_reports(TimerReports::FiresOnly)
     }
 }
 

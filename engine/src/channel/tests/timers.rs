@@ -4,7 +4,7 @@
 use super::harness::{bare, count, Harness};
 use crate::{
     AppCommand, CloseReason, Config, Duration, Event, Output, ProtocolErrorKind, RequestId,
-    ResponseHead, Timeouts, Timer, TimerChange, TransportState,
+    ResponseHead, Timeouts, Timer, TimerChange, TimerReports, TransportState,
 };
 
 const R0: RequestId = RequestId::from_sequence(0);
@@ -204,6 +204,39 @@ fn timer_changes_are_outputs() {
             (Timer::IdleKeepAlive, secs(15)),
         ]
     );
+}
+
+/// Reporting fires only changes no byte and no deadline: the same keep-alive exchanges and
+/// idle timeout, with the arms and cancels left out of the outputs and the fire kept.
+#[test]
+fn fires_only_reports_changes_no_behaviour() {
+    let run = |config: Config| {
+        let mut h = Harness::dummy(config);
+        h.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+        let deadline = h.channel.poll_timeout();
+        h.advance_secs(15);
+        let timers: Vec<(Timer, TimerChange)> = h
+            .log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Timer { timer, change } => Some((*timer, *change)),
+                _ => None,
+            })
+            .collect();
+        (h.take_wire(), deadline, h.closed(), h.shut_down(), timers)
+    };
+    let all = run(bare());
+    let fires = run(bare().with_timer_reports(TimerReports::FiresOnly));
+    assert_eq!(fires.0, all.0, "the same bytes");
+    assert_eq!(count(&fires.0, "HTTP/1.1 200 OK"), 2);
+    assert_eq!(
+        fires.1,
+        Some(crate::Instant::ZERO + Duration::from_secs(15))
+    );
+    assert_eq!((fires.1, fires.2, fires.3), (all.1, all.2, all.3));
+    assert!(fires.3, "the idle timeout shut the connection down");
+    assert_eq!(fires.4, [(Timer::IdleKeepAlive, TimerChange::Fired)]);
+    assert!(all.4.len() > 1, "all: the arms and cancels too");
 }
 
 /// A slow reader is not a stalled one: progress while blocked (the transport reported

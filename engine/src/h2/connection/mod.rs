@@ -459,7 +459,8 @@ impl H2Connection {
         self.close = CloseState::Closed;
         self.recv_buf = BytesMut::new();
         for timer in Timer::ALL {
-            self.timers.cancel(timer, &mut self.outputs);
+            self.timers
+                .cancel(timer, self.config.timer_reports, &mut self.outputs);
         }
         self.outputs.push_back(Output::Close(reason));
     }

@@ -308,12 +308,13 @@ impl H2Connection {
             (Timer::Linger, lingering && !blocked, timeouts.linger),
             (Timer::Abort, lingering && blocked, timeouts.abort),
         ];
+        let reports = self.config.timer_reports;
         for (timer, want, duration) in wanted {
             if want {
-                self.timers
-                    .arm(timer, self.now + duration, &mut self.outputs);
+                let deadline = self.now + duration;
+                self.timers.arm(timer, deadline, reports, &mut self.outputs);
             } else {
-                self.timers.cancel(timer, &mut self.outputs);
+                self.timers.cancel(timer, reports, &mut self.outputs);
             }
         }
         if self.close == CloseState::Open
