@@ -177,7 +177,7 @@ impl Channel {
         }
         let limits = &self.config.limits;
         let quiet_bytes_max = limits.request_line_bytes_max.min(limits.head_bytes_max);
-        memchr::memchr(b'\n', &self.recv_buf[scanned..]).is_some()
+        crate::h1::line_end::find_lf(&self.recv_buf[scanned..]).is_some()
             || self.recv_buf.len() > quiet_bytes_max
     }
 

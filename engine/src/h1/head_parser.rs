@@ -35,6 +35,7 @@ use memchr::memchr;
 
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind as Kind};
+use crate::h1::line_end::find_lf;
 use crate::message::{is_tchar_byte, is_token, BodyLength, Headers, Method, RequestHead, Version};
 
 /// Whether the bytes hold a complete head.
@@ -259,7 +260,7 @@ impl Line {
 /// The line that starts at `start`, if its LF has arrived. RFC 9112 §2.2: CRLF ends a line, and
 /// so does a bare LF. A CR anywhere else stays in the content, where the line checks refuse it.
 fn next_line(buf: &[u8], start: usize) -> Option<Line> {
-    let lf = start + memchr(b'\n', buf.get(start..)?)?;
+    let lf = start + find_lf(buf.get(start..)?)?;
     let end = if lf > start && buf[lf - 1] == b'\r' {
         lf - 1
     } else {

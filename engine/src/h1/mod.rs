@@ -3,5 +3,6 @@ pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 pub(crate) mod head_parser;
 pub(crate) mod head_writer;
+pub(crate) mod line_end;
 pub(crate) mod request_writer;
 pub(crate) mod response_head;
