@@ -2,13 +2,14 @@
 //! connection, which the runtime keeps for the connection's whole life, stays small. Its size
 //! is most of an idle connection's cost (the task that holds it, rounded up to 128 bytes).
 //! Method: the size of `run_connection`'s future for a TCP stream, the auto-detecting
-//! connection and the hello app, against a literal bound. The rest of an idle connection (the
-//! channel, the alarm's sleep and drain wake-up, the runtime's registration) is measured with
-//! `bench/run` (KiB per idle connection).
+//! connection and the hello app, and the size of the HTTP/1 channel (the connection's other
+//! allocation of its own), each against a literal bound. The rest of an idle connection (the
+//! alarm's sleep and drain wake-up, the runtime's registration) is measured with `bench/run`
+//! (KiB per idle connection).
 
 use twine_driver::apps::Hello;
 use twine_driver::{run_connection, Clock, RunOptions};
-use twine_engine::{AutoConnection, Config};
+use twine_engine::{AutoConnection, Channel, Config};
 
 /// Bytes: 432 now. It was 664 with the wait as a `select!` over futures, the flush timed by a
 /// `timeout` (which holds a sleep) and the app and observer held by reference, 504 with the
@@ -38,4 +39,15 @@ async fn a_connections_future_is_small() {
     );
     let bytes = std::mem::size_of_val(&serving);
     assert!(bytes <= FUTURE_BYTES_MAX, "{bytes} bytes");
+}
+
+/// Bytes: 344 now, a 352-byte heap block (368, a 384-byte block, while the channel's timer
+/// table held the client role's three timers too).
+const CHANNEL_BYTES_MAX: usize = 344;
+
+/// An HTTP/1 connection's channel, on the heap for the connection's whole life, stays small.
+#[test]
+fn a_channel_is_small() {
+    let bytes = std::mem::size_of::<Channel>();
+    assert!(bytes <= CHANNEL_BYTES_MAX, "{bytes} bytes");
 }
