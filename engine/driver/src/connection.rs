@@ -124,6 +124,11 @@ fn adapt_read_size(size: usize, read: usize, asked: usize, min: usize, max: usiz
     size.clamp(min.min(max), max.max(1))
 }
 
+/// `n`, or `u32::MAX` if it is larger: a read size (no read is 4 GiB).
+fn clamp_to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// Reads of at most this many bytes land in a buffer on the stack and reach the channel (which
 /// copies what it keeps) before the poll that read them returns: a connection waiting for its
 /// next request keeps no read buffer. Longer reads (an upload's) go to a heap buffer.
@@ -137,7 +142,6 @@ struct Driver<S, C, A, O> {
     channel: C,
     app: A,
     observer: O,
-    clock: Clock,
     /// The engine time of this turn: read from the clock after each wait, not per turn, input
     /// or output. A turn does no waiting, so the time it stands for is the moment the wait
     /// before it ended; reading the clock per output was 8% of the instructions per pipelined
@@ -153,12 +157,19 @@ struct Driver<S, C, A, O> {
     /// queue like an unpaused push producer). In request order; a request leaves when its
     /// producer stops or it is lost.
     pulls: Vec<RequestId>,
-    /// Where reads longer than [`STACK_READ_BYTES`] land; empty (no allocation) otherwise.
-    read_buf: BytesMut,
+    /// Where reads longer than [`STACK_READ_BYTES`] land (an upload's); `None` otherwise. Boxed:
+    /// most connections never read that much, and a buffer's handle inline would be 32 bytes
+    /// of every connection's future.
+    read_buf: Option<Box<BytesMut>>,
     /// The next read's size: grows while reads fill it, shrinks when they come back small.
-    read_size: usize,
-    /// The drain signal, read at every turn ([`RunOptions`]).
-    drain: Option<Drain>,
+    /// (Read sizes are kept in 32 bits, like `read_len`: 8 bytes of every connection's future.)
+    read_size: u32,
+    /// The size of the read the current wait polls (0: none): set before the wait
+    /// ([`Driver::prepare_wait`]), read after it. A field rather than a local of the wait: a
+    /// local held across an await is a slot in the connection's future, its idle cost.
+    read_len: u32,
+    /// The alarm is set for the current wait (or the final flush): its sleep is polled.
+    alarm_armed: bool,
     /// We told the channel the transport is blocked.
     blocked: bool,
     shutdown_pending: bool,
@@ -178,7 +189,7 @@ struct Driver<S, C, A, O> {
 
 /// The settings a connection reads rarely ([`RunOptions`]), kept on the heap beside its
 /// wake-ups ([`Alarm`]) rather than in its future: tokio rounds a task up to 128 bytes, and
-/// these are what keeps the future of `twine serve`'s connections under a boundary.
+/// the future of `twine serve`'s connections is kept under a boundary.
 struct Settings {
     /// The bounds of the read size.
     read_bytes_min: usize,
@@ -232,14 +243,15 @@ where
         channel,
         app,
         observer,
-        clock,
         now: clock.now(),
         queue: WriteQueue::new(),
         commands: Vec::new(),
         spare_commands: Vec::new(),
         pulls: Vec::new(),
-        read_buf: BytesMut::new(),
-        read_size: read_bytes_min,
+        read_buf: None,
+        read_size: clamp_to_u32(read_bytes_min),
+        read_len: 0,
+        alarm_armed: false,
         blocked: false,
         shutdown_pending: false,
         close: None,
@@ -247,7 +259,8 @@ where
         report_blocked,
         drain_sent: false,
         alarm: Alarm::new(
-            drain.as_ref(),
+            clock,
+            drain,
             Settings {
                 read_bytes_min,
                 read_bytes_max,
@@ -257,7 +270,6 @@ where
         ),
         release_at: None,
         released: false,
-        drain,
     };
     async move {
         let reason = driver.run().await;
@@ -287,21 +299,32 @@ where
                 continue;
             }
             if let Some(reason) = self.close {
-                return self
-                    .finish(reason, self.alarm.settings().flush_timeout)
-                    .await;
+                if reason == CloseReason::Abort {
+                    return reason;
+                }
+                self.arm_flush_timeout();
+                let flushed = std::future::poll_fn(|cx| self.poll_finish(cx)).await;
+                return if flushed {
+                    CloseReason::Graceful
+                } else {
+                    CloseReason::Abort
+                };
             }
             if self.shutdown_pending && self.queue.is_empty() {
                 self.shutdown_pending = false;
                 // A second shutdown or one after a reset fails; the channel does not care.
                 let _ = self.stream.shutdown().await;
-                self.now = self.clock.now();
+                self.now = self.alarm.clock().now();
                 continue;
             }
             if self.queue.is_empty() && (self.deliver_pulls() || self.produce()) {
                 continue;
             }
-            self.wait().await;
+            // The wait: what it needs across the await is in the driver, so the future
+            // holds only the poll function's reference (`prepare_wait`).
+            self.prepare_wait();
+            let wake = std::future::poll_fn(|cx| self.poll_wait(cx)).await;
+            self.handle_wake(wake);
         }
     }
 
@@ -448,42 +471,52 @@ where
         true
     }
 
-    /// Waits for the first of: the socket taking bytes, bytes or EOF from the peer, the next
-    /// deadline, a drain signal. Polled in that order, so a simulation replays.
+    /// Sets up a wait for the first of: the socket taking bytes, bytes or EOF from the peer,
+    /// the next deadline, a drain signal ([`Driver::poll_wait`], which polls them in that
+    /// order, so a simulation replays; [`Driver::handle_wake`] takes what woke it).
     ///
-    /// The wait is polled by hand ([`Driver::poll_wait`]) rather than by `select!` over
-    /// futures: what it keeps across the await is a reference and three values, and the
-    /// connection's future, its cost while idle, is that much smaller.
-    async fn wait(&mut self) {
+    /// The wait is polled by hand rather than by `select!` over futures, and what it needs
+    /// across the await is kept in the driver: the connection's future, its cost while idle,
+    /// holds one reference for it.
+    fn prepare_wait(&mut self) {
         let window = if self.peer_eof {
             0
         } else {
             self.channel.recv_window()
         };
-        let read_len = window
-            .min(self.read_size)
-            .min(self.alarm.settings().read_bytes_max);
-        let deadline = self
-            .channel
-            .poll_timeout()
-            .map(|at| self.clock.to_tokio(at));
+        self.read_len = clamp_to_u32(
+            window
+                .min(self.read_size as usize)
+                .min(self.alarm.settings().read_bytes_max),
+        );
+        let deadline = self.deadline();
         let quiet = self.queue.is_empty() && self.commands.is_empty() && self.pulls.is_empty();
         if !quiet {
             self.release_at = None;
         } else if self.release_at.is_none() && !self.released {
             let after = self.alarm.settings().idle_release_after;
-            self.release_at = Some(self.clock.to_tokio(self.now) + after);
+            self.release_at = Some(self.alarm.clock().to_tokio(self.now) + after);
         }
         let alarm_at = match (deadline, self.release_at) {
             (Some(deadline), Some(release)) => Some(deadline.min(release)),
             (deadline, release) => deadline.or(release),
         };
-        let alarm_armed = self.alarm.arm(alarm_at);
-        let wake = std::future::poll_fn(|cx| self.poll_wait(cx, read_len, alarm_armed)).await;
+        self.alarm_armed = self.alarm.arm(alarm_at);
+    }
+
+    /// The channel's next deadline, in tokio's time.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.channel
+            .poll_timeout()
+            .map(|at| self.alarm.clock().to_tokio(at))
+    }
+
+    /// After a wait: what woke it.
+    fn handle_wake(&mut self, wake: Wake) {
         // Bytes read were handed over with the time they came (`poll_wait`), which is this
         // turn's time; any other wake reads the clock here.
         if !matches!(wake, Wake::Read(Ok(read)) if read > 0) {
-            self.now = self.clock.now();
+            self.now = self.alarm.clock().now();
         }
         let now = self.now;
         if !matches!(wake, Wake::Alarm) {
@@ -499,12 +532,15 @@ where
             Wake::Written(_) => {
                 self.lose_connection();
             }
-            Wake::Read(read) => self.handle_read(read, read_len),
+            Wake::Read(read) => self.handle_read(read, self.read_len as usize),
             Wake::Alarm => {
                 self.alarm.fired();
+                // The channel had no input during the wait (the alarm is polled only after a
+                // read that delivered nothing): its deadline is the one the wait was set for.
+                let deadline = self.deadline();
                 // The alarm may ring before the deadline it was set for moved later; then
                 // there is nothing to tell the channel, and the next wait sets it again.
-                let at = self.clock.to_tokio(now);
+                let at = self.alarm.clock().to_tokio(now);
                 if self.release_at.is_some_and(|release| at >= release) {
                     self.release_idle_memory();
                 }
@@ -524,12 +560,8 @@ where
     /// its own (the proxy's upstream side) wakes the connection with commands; other apps never
     /// do, and a connection idle on its app waits here for good (the engine arms a timer in
     /// every state that waits on the peer).
-    fn poll_wait(
-        &mut self,
-        cx: &mut Context<'_>,
-        read_len: usize,
-        alarm_armed: bool,
-    ) -> Poll<Wake> {
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+        let (read_len, alarm_armed) = (self.read_len as usize, self.alarm_armed);
         if !self.queue.is_empty() {
             let stream = &mut self.stream;
             let write = self
@@ -540,7 +572,8 @@ where
             }
         }
         if read_len > 0 {
-            let (channel, observer, clock) = (&mut self.channel, &mut self.observer, self.clock);
+            let clock = self.alarm.clock();
+            let (channel, observer) = (&mut self.channel, &mut self.observer);
             let turn_now = &mut self.now;
             let deliver = |bytes: &[u8]| {
                 // The time of this turn too (`wait` reads no clock after a read that
@@ -563,9 +596,7 @@ where
         // Once rung and delivered, never polled again (`drain_sent`). The flag first: a
         // registered wake-up is not polled again (`poll_drain`), and a wake by the signal
         // must find it.
-        if !self.drain_sent
-            && (self.drain.as_ref().is_some_and(Drain::is_started)
-                || self.alarm.poll_drain(cx).is_ready())
+        if !self.drain_sent && (self.alarm.drain_started() || self.alarm.poll_drain(cx).is_ready())
         {
             return Poll::Ready(Wake::Drain);
         }
@@ -588,7 +619,7 @@ where
         if self.pulls.is_empty() {
             self.pulls = Vec::new();
         }
-        self.read_buf = BytesMut::new();
+        self.read_buf = None;
         self.queue.release_idle_memory();
         self.channel.release_idle_memory();
     }
@@ -596,7 +627,7 @@ where
     /// Tells the channel to drain once the signal is up. Checked at the top of every turn: the
     /// signal may come while another branch wins the wait, and it is never missed then.
     fn deliver_drain(&mut self) {
-        if !self.drain_sent && self.drain.as_ref().is_some_and(Drain::is_started) {
+        if !self.drain_sent && self.alarm.drain_started() {
             self.send_drain();
         }
     }
@@ -624,10 +655,11 @@ where
             Ok(n) => {
                 let settings = self.alarm.settings();
                 let (min, max) = (settings.read_bytes_min, settings.read_bytes_max);
-                self.read_size = adapt_read_size(self.read_size, n, read_len, min, max);
-                if self.read_size <= STACK_READ_BYTES && self.read_buf.capacity() > 0 {
+                let size = adapt_read_size(self.read_size as usize, n, read_len, min, max);
+                self.read_size = clamp_to_u32(size);
+                if size <= STACK_READ_BYTES && self.read_buf.is_some() {
                     // The burst is over: reads land on the stack again.
-                    self.read_buf = BytesMut::new();
+                    self.read_buf = None;
                 }
             }
             Err(_) => {
@@ -653,49 +685,47 @@ where
             .map(|flushed| flushed.is_ok())
     }
 
-    /// The channel closed: write what is left (gracefully, within `flush_timeout`, timed by
-    /// the connection's alarm rather than a `timeout`, whose sleep the future would hold),
-    /// then hand the stream back.
-    async fn finish(&mut self, reason: CloseReason, flush_timeout: Duration) -> CloseReason {
-        if reason == CloseReason::Abort {
-            return reason;
-        }
+    /// The channel closed gracefully: the last bytes get `flush_timeout` to leave, timed by
+    /// the connection's alarm rather than a `timeout`, whose sleep the future would hold.
+    fn arm_flush_timeout(&mut self) {
+        let flush_timeout = self.alarm.settings().flush_timeout;
         // A flush timeout too long to add never runs out (as `tokio::time::timeout`'s).
-        let give_up_at = self.clock.to_tokio(self.now).checked_add(flush_timeout);
+        let give_up_at = self
+            .alarm
+            .clock()
+            .to_tokio(self.now)
+            .checked_add(flush_timeout);
         // `arm` only ever moves the alarm earlier; forgetting its deadline first sets it for
         // exactly this one, later or not.
         self.alarm.fired();
-        let armed = self.alarm.arm(give_up_at);
-        let flushed = std::future::poll_fn(|cx| {
-            // The writes first, then the time, as `tokio::time::timeout` polls them.
-            if let Poll::Ready(flushed) = self.poll_flush_queue(cx) {
-                return Poll::Ready(flushed);
-            }
-            if armed {
-                self.alarm.poll_with(cx);
-                self.alarm.poll_sleep(cx).map(|()| false)
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        if flushed {
-            CloseReason::Graceful
+        self.alarm_armed = self.alarm.arm(give_up_at);
+    }
+
+    /// One poll of the final flush: `Ready(true)` once everything is written, `Ready(false)`
+    /// if the stream failed or the flush timeout ran out.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        // The writes first, then the time, as `tokio::time::timeout` polls them.
+        if let Poll::Ready(flushed) = self.poll_flush_queue(cx) {
+            return Poll::Ready(flushed);
+        }
+        if self.alarm_armed {
+            self.alarm.poll_with(cx);
+            self.alarm.poll_sleep(cx).map(|()| false)
         } else {
-            CloseReason::Abort
+            Poll::Pending
         }
     }
 }
 
 /// Reads at most `len` bytes and hands them to `deliver` (before returning, so that bytes read
 /// onto the stack are used while they live): onto the stack when `len` allows
-/// ([`STACK_READ_BYTES`]), else into `heap`, left empty afterwards. `Ok(0)` is the peer's EOF
-/// and delivers nothing.
+/// ([`STACK_READ_BYTES`]), else into `heap` (made on first use), left empty afterwards. `Ok(0)`
+/// is the peer's EOF and delivers nothing.
 fn poll_read_into<S: AsyncRead + Unpin>(
     stream: &mut S,
     cx: &mut Context<'_>,
     len: usize,
-    heap: &mut BytesMut,
+    heap: &mut Option<Box<BytesMut>>,
     deliver: impl FnOnce(&[u8]),
 ) -> Poll<io::Result<usize>> {
     if len <= STACK_READ_BYTES {
@@ -708,8 +738,9 @@ fn poll_read_into<S: AsyncRead + Unpin>(
         }
         return Poll::Ready(Ok(read.len()));
     }
+    let heap = heap.get_or_insert_with(Box::default);
     heap.reserve(len);
-    let n = ready!(pin!(stream.read_buf(&mut (&mut *heap).limit(len))).poll(cx))?;
+    let n = ready!(pin!(stream.read_buf(&mut (&mut **heap).limit(len))).poll(cx))?;
     if n > 0 {
         deliver(&heap[..n]);
     }
@@ -745,9 +776,12 @@ fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Po
 /// for a later deadline than the one it waits for, it rings early, the wait finds the deadline
 /// not reached, and the next wait sets it for the new one.
 ///
-/// The drain's wake-up shares its allocation, and so do the connection's rarely read
-/// [`Settings`]: the wake-ups must stay pinned for the connection's life, and in the
-/// connection's future all of them would make every connection's task larger.
+/// The drain's wake-up shares its allocation, and so do the drain signal, the clock and the
+/// connection's rarely read [`Settings`], each read at most once a turn: the wake-ups must stay
+/// pinned for the connection's life, and in the connection's future all of them would make
+/// every connection's task larger. (tokio rounds a task up to 128 bytes: with the clock and
+/// the signal here, `twine serve`'s connection future is 392 bytes and its task 512, where
+/// they were 528 and 640, for 32 more bytes here.)
 ///
 /// Each wake-up is polled again only when polling could change something: the task's waker
 /// changed, the sleep was reset, or the sleep has elapsed. A registered wake-up wakes the waker
@@ -756,8 +790,6 @@ fn poll_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Po
 /// the rest of the alarm's work per wait.
 struct Alarm {
     wakeups: Pin<Box<Wakeups>>,
-    /// The deadline the sleep waits for; `None` once it rang (or before it was first set).
-    set_for: Option<tokio::time::Instant>,
 }
 
 pin_project_lite::pin_project! {
@@ -769,34 +801,56 @@ pin_project_lite::pin_project! {
         // its life (not per wait): see `Drain`.
         #[pin]
         drain: Option<OwnedNotified>,
+        // The drain signal itself ([`RunOptions`]), read at every turn.
+        drain_signal: Option<Drain>,
+        // Engine time from tokio's, read once a wait.
+        clock: Clock,
         // The waker the registered wake-ups below hold.
         waker: Option<Waker>,
         // The sleep was polled with `waker` since it was last reset.
         sleep_registered: bool,
         // The drain's wake-up was polled with `waker`.
         drain_registered: bool,
+        // The sleep waits for a deadline (its own `deadline()`); false once it rang, or
+        // before it was first set.
+        sleep_set: bool,
         settings: Settings,
     }
 }
 
 impl Alarm {
-    fn new(drain: Option<&Drain>, settings: Settings) -> Alarm {
+    fn new(clock: Clock, drain: Option<Drain>, settings: Settings) -> Alarm {
         Alarm {
             wakeups: Box::pin(Wakeups {
                 sleep: tokio::time::sleep(Duration::ZERO),
-                drain: drain.map(Drain::wake_up),
+                drain: drain.as_ref().map(Drain::wake_up),
+                drain_signal: drain,
+                clock,
                 waker: None,
                 sleep_registered: false,
                 drain_registered: false,
+                sleep_set: false,
                 settings,
             }),
-            set_for: None,
         }
     }
 
     /// The connection's rarely read settings, which share the alarm's allocation.
     fn settings(&self) -> &Settings {
         &self.wakeups.settings
+    }
+
+    /// The connection's clock, read once a wait (it shares the alarm's allocation).
+    fn clock(&self) -> Clock {
+        self.wakeups.clock
+    }
+
+    /// Whether the drain signal is up, read once a turn.
+    fn drain_started(&self) -> bool {
+        self.wakeups
+            .drain_signal
+            .as_ref()
+            .is_some_and(Drain::is_started)
     }
 
     /// Makes the alarm ring no later than `deadline`. Returns whether it is to be waited on.
@@ -806,18 +860,18 @@ impl Alarm {
             // once, for nothing; that is rarer than a timer-less wait is.
             return false;
         };
-        if self.set_for.is_none_or(|set| set > deadline) {
-            let wakeups = self.wakeups.as_mut().project();
+        let wakeups = self.wakeups.as_mut().project();
+        if !*wakeups.sleep_set || wakeups.sleep.deadline() > deadline {
             wakeups.sleep.reset(deadline);
             *wakeups.sleep_registered = false;
-            self.set_for = Some(deadline);
+            *wakeups.sleep_set = true;
         }
         true
     }
 
     /// The alarm rang.
     fn fired(&mut self) {
-        self.set_for = None;
+        *self.wakeups.as_mut().project().sleep_set = false;
     }
 
     /// Notes the waker of this poll: with a new one, every wake-up is registered anew.
