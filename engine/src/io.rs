@@ -387,10 +387,6 @@ pub enum Timer {
 }
 
 impl Timer {
-    /// How many of [`Timer::ALL`], from the first, a server connection uses: the client
-    /// role's come last.
-    pub(crate) const SERVER_COUNT: usize = 6;
-
     /// Every timer, in table order.
     pub const ALL: [Timer; 9] = [
         Timer::HeaderRead,

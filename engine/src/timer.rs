@@ -11,33 +11,26 @@ use crate::io::{Output, Timer, TimerChange};
 use crate::time::Instant;
 
 /// The deadlines in nanoseconds, [`UNARMED`] for a timer not armed: 8 bytes a timer where an
-/// `Option<Instant>` takes 16 (every connection holds a table). A table holds the first `N`
-/// timers of [`Timer::ALL`]: the server roles' six ([`ServerTimers`]) or all nine (the
-/// client role). A timer past `N` is never armed: arming one is a bug in the role (a debug
-/// assertion), cancelling one does nothing.
+/// `Option<Instant>` takes 16 (every connection holds a table).
 #[derive(Debug)]
-pub(crate) struct TimerTable<const N: usize = { Timer::ALL.len() }> {
-    deadlines: [u64; N],
+pub(crate) struct TimerTable {
+    deadlines: [u64; Timer::ALL.len()],
 }
-
-/// The table of a server connection (HTTP/1 or HTTP/2): the six server timers, 24 bytes
-/// fewer than all nine on every connection.
-pub(crate) type ServerTimers = TimerTable<{ Timer::SERVER_COUNT }>;
 
 /// A timer not armed. An armed deadline is at most one nanosecond earlier (585 years).
 const UNARMED: u64 = u64::MAX;
 
-impl<const N: usize> Default for TimerTable<N> {
-    fn default() -> TimerTable<N> {
+impl Default for TimerTable {
+    fn default() -> TimerTable {
         TimerTable {
-            deadlines: [UNARMED; N],
+            deadlines: [UNARMED; Timer::ALL.len()],
         }
     }
 }
 
-impl<const N: usize> TimerTable<N> {
+impl TimerTable {
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        let nanos = self.deadlines.get(timer as usize).copied()?;
+        let nanos = self.deadlines[timer as usize];
         (nanos != UNARMED).then(|| Instant::from_nanos(nanos))
     }
 
@@ -50,10 +43,7 @@ impl<const N: usize> TimerTable<N> {
         out: &mut impl Extend<Output>,
     ) {
         let deadline = armed(deadline);
-        let Some(slot) = self.deadlines.get_mut(timer as usize) else {
-            debug_assert!(false, "{timer:?} is not this role's timer");
-            return;
-        };
+        let slot = &mut self.deadlines[timer as usize];
         if *slot == UNARMED {
             *slot = deadline.as_nanos();
             if !reports.arms_and_cancels() {
@@ -68,9 +58,7 @@ impl<const N: usize> TimerTable<N> {
 
     /// Moves an armed timer's deadline, silently.
     pub(crate) fn extend(&mut self, timer: Timer, deadline: Instant) {
-        let Some(slot) = self.deadlines.get_mut(timer as usize) else {
-            return;
-        };
+        let slot = &mut self.deadlines[timer as usize];
         if *slot != UNARMED {
             *slot = armed(deadline).as_nanos();
         }
@@ -83,9 +71,7 @@ impl<const N: usize> TimerTable<N> {
         reports: TimerReports,
         out: &mut impl Extend<Output>,
     ) {
-        let Some(slot) = self.deadlines.get_mut(timer as usize) else {
-            return;
-        };
+        let slot = &mut self.deadlines[timer as usize];
         if std::mem::replace(slot, UNARMED) != UNARMED && reports.arms_and_cancels() {
             out.extend([Output::Timer {
                 timer,
@@ -102,7 +88,6 @@ impl<const N: usize> TimerTable<N> {
     ) -> Option<Timer> {
         let timer = Timer::ALL
             .into_iter()
-            .take(N)
             .find(|&t| self.get(t).is_some_and(|d| d <= now))?;
         self.deadlines[timer as usize] = UNARMED;
         out.extend([Output::Timer {
@@ -134,7 +119,7 @@ mod tests {
     /// stays armed (it is kept one nanosecond off the unarmed mark).
     #[test]
     fn the_table_arms_extends_cancels_and_fires() {
-        let mut table: TimerTable = TimerTable::default();
+        let mut table = TimerTable::default();
         let mut out: Vec<Output> = Vec::new();
         assert_eq!(table.next_deadline(), None);
         table.arm(Timer::HeaderRead, Instant::from_millis(10), ALL, &mut out);
@@ -171,7 +156,7 @@ mod tests {
     #[test]
     fn fires_only_keeps_the_deadlines_and_reports_the_fire() {
         const FIRES: TimerReports = TimerReports::FiresOnly;
-        let mut table: TimerTable = TimerTable::default();
+        let mut table = TimerTable::default();
         let mut out: Vec<Output> = Vec::new();
         table.arm(Timer::HeaderRead, Instant::from_millis(10), FIRES, &mut out);
         table.arm(Timer::Linger, Instant::from_millis(30), FIRES, &mut out);
@@ -186,27 +171,5 @@ mod tests {
         };
         assert_eq!(out, [fired]);
         assert_eq!(table.next_deadline(), None);
-    }
-
-    /// A server's table holds the six server timers: a client timer is never armed in it and
-    /// cancelling one is silent.
-    #[test]
-    fn a_server_table_holds_the_server_timers() {
-        let mut table = ServerTimers::default();
-        let mut out: Vec<Output> = Vec::new();
-        assert_eq!(std::mem::size_of::<ServerTimers>(), 48);
-        for (i, timer) in Timer::ALL.into_iter().take(Timer::SERVER_COUNT).enumerate() {
-            let at = Instant::from_millis(10 + i as u64);
-            table.arm(timer, at, ALL, &mut out);
-            assert_eq!(table.get(timer), Some(at));
-        }
-        table.cancel(Timer::ResponseHead, ALL, &mut out);
-        table.extend(Timer::ExpectContinue, Instant::from_millis(1));
-        assert_eq!(table.get(Timer::ResponseHead), None);
-        assert_eq!(out.len(), Timer::SERVER_COUNT, "the six arms, nothing else");
-        assert_eq!(table.next_deadline(), Some(Instant::from_millis(10)));
-        let last = Instant::from_millis(99);
-        let expired = std::iter::from_fn(|| table.take_expired(last, &mut out)).count();
-        assert_eq!(expired, Timer::SERVER_COUNT);
     }
 }

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::UsageError;
 use crate::io::{CloseReason, Event, Input, Output, ReadState, RequestId, Timer, TransportState};
 use crate::time::Instant;
-use crate::timer::ServerTimers;
+use crate::timer::TimerTable;
 use exchange::Exchange;
 use state::{CloseState, RecvState};
 
@@ -64,7 +64,7 @@ pub struct Channel {
     discarded_bytes: u64,
     /// The reading state last reported.
     reading: ReadState,
-    timers: ServerTimers,
+    timers: TimerTable,
     outputs: VecDeque<Output>,
     /// Requests the app was told are lost. Bounded: a loss ends the connection, so at most the
     /// pipeline depth plus one are ever lost.
@@ -102,7 +102,7 @@ impl Channel {
             head_scanned_bytes: 0,
             discarded_bytes: 0,
             reading: ReadState::Resumed,
-            timers: ServerTimers::default(),
+            timers: TimerTable::default(),
             outputs: VecDeque::new(),
             lost_ids: Vec::new(),
             head_end: crate::h1::head_writer::HeadEnd::default(),

@@ -34,7 +34,7 @@ use crate::error::UsageError;
 use crate::io::{CloseReason, Input, Output, ProducerKind, ProducerState, ReadState, RequestId};
 use crate::io::{Timer, TransportState};
 use crate::time::Instant;
-use crate::timer::ServerTimers;
+use crate::timer::TimerTable;
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -104,7 +104,7 @@ pub struct H2Connection {
     /// Empty DATA frames received in a row.
     empty_frames: u32,
     reading: ReadState,
-    timers: ServerTimers,
+    timers: TimerTable,
     outputs: VecDeque<Output>,
     date_cache: crate::date::DateCache,
 }
@@ -221,7 +221,7 @@ impl H2Connection {
             reset_filled_at: now,
             empty_frames: 0,
             reading: ReadState::Resumed,
-            timers: ServerTimers::default(),
+            timers: TimerTable::default(),
             outputs: VecDeque::new(),
             date_cache: crate::date::DateCache::default(),
             config,
