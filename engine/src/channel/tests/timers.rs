@@ -22,6 +22,17 @@ fn fired(h: &Harness) -> Vec<Timer> {
         .collect()
 }
 
+/// Every timer change reported, in order.
+fn timer_changes(h: &Harness) -> Vec<(Timer, TimerChange)> {
+    h.log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Timer { timer, change } => Some((*timer, *change)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Twisted case 11: an idle new connection is closed after the head deadline, without a
 /// response; then the linger.
 #[test]
@@ -187,14 +198,7 @@ fn connection_loss_cancels_timers() {
 fn timer_changes_are_outputs() {
     let mut h = Harness::dummy(bare());
     h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    let changes: Vec<(Timer, TimerChange)> = h
-        .log
-        .iter()
-        .filter_map(|o| match o {
-            Output::Timer { timer, change } => Some((*timer, *change)),
-            _ => None,
-        })
-        .collect();
+    let changes = timer_changes(&h);
     let secs = |s| TimerChange::Set(crate::Instant::ZERO + Duration::from_secs(s));
     assert_eq!(
         changes,
@@ -215,14 +219,7 @@ fn fires_only_reports_changes_no_behaviour() {
         h.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
         let deadline = h.channel.poll_timeout();
         h.advance_secs(15);
-        let timers: Vec<(Timer, TimerChange)> = h
-            .log
-            .iter()
-            .filter_map(|o| match o {
-                Output::Timer { timer, change } => Some((*timer, *change)),
-                _ => None,
-            })
-            .collect();
+        let timers = timer_changes(&h);
         (h.take_wire(), deadline, h.closed(), h.shut_down(), timers)
     };
     let all = run(bare());
