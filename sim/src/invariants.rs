@@ -39,7 +39,7 @@ mod server_trace;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
 use crate::event::{AppAction, Check, ClientEvent, Event, Fault, NetFault, ServerEvent, Violation};
@@ -123,17 +123,26 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
         ));
     }
     let notes = server_notes(trace);
-    let restarts = net_fault_times(trace, NetFault::RestartServer);
     // A proxy's origin restarting cuts the exchanges in flight: liveness is not owed then.
-    let origin_restarts = net_fault_times(trace, NetFault::RestartOrigin);
-    let partitions = net_fault_times(trace, NetFault::Partition);
-    let holds = net_fault_times(trace, NetFault::Hold);
+    let [restarts, origin_restarts, partitions, holds] = net_fault_times(
+        trace,
+        [
+            NetFault::RestartServer,
+            NetFault::RestartOrigin,
+            NetFault::Partition,
+            NetFault::Hold,
+        ],
+    );
     let touched = destructively_touched(trace);
     let completed = run_completed(trace, clients);
     let limit = scenario.config.limits.send_buffer_bytes_max;
-    let conns: BTreeSet<u32> = notes.keys().copied().chain(conn_numbers(clients)).collect();
+    let noted = (notes.iter().enumerate())
+        .filter(|(_, noted)| !noted.is_empty())
+        .filter_map(|(i, _)| u32::try_from(i).ok());
+    let conns: BTreeSet<u32> = noted.chain(conn_numbers(clients)).collect();
     for conn in conns {
-        let notes = notes.get(&conn).map_or(&[][..], Vec::as_slice);
+        let index = usize::try_from(conn).unwrap_or(usize::MAX);
+        let notes = notes.get(index).map_or(&[][..], Vec::as_slice);
         let interrupted = server_trace::open_during(notes, &restarts);
         // A partition drops what is in flight for good (turmoil does not retransmit,
         // notes/turmoil.md A2.6), so the server may never read what the client sent, and the
@@ -222,12 +231,20 @@ fn conn_numbers(clients: &[ClientLog]) -> impl Iterator<Item = u32> {
     (0..clients.len()).map_while(|i| u32::try_from(i).ok())
 }
 
-/// The server-side entries of each connection, in order.
-fn server_notes(trace: &Trace) -> BTreeMap<u32, Vec<Note<'_>>> {
-    let mut notes: BTreeMap<u32, Vec<Note<'_>>> = BTreeMap::new();
+/// The server-side entries of each connection, in order, indexed by connection number (the
+/// client scripts' indices: dense from 0, so a list rather than a map, which cost a search
+/// per entry).
+fn server_notes(trace: &Trace) -> Vec<Vec<Note<'_>>> {
+    let mut notes: Vec<Vec<Note<'_>>> = Vec::new();
     for entry in &trace.entries {
         if let (Some(conn), Event::Server { event }) = (entry.conn, &entry.event) {
-            notes.entry(conn).or_default().push((entry.at_nanos, event));
+            let Ok(index) = usize::try_from(conn) else {
+                continue;
+            };
+            if notes.len() <= index {
+                notes.resize_with(index + 1, Vec::new);
+            }
+            notes[index].push((entry.at_nanos, event));
         }
     }
     notes
@@ -283,11 +300,17 @@ fn in_flight_during(trace: &Trace, conn: u32, notes: &[Note<'_>], times: &[u64])
         .any(|&t| t >= accepted && client_end.is_none_or(|end| t <= end))
 }
 
-/// When the run applied this network fault.
-fn net_fault_times(trace: &Trace, fault: NetFault) -> Vec<u64> {
-    let fault = Fault::Network { fault };
-    let at = |e: &Entry| (e.event.as_fault() == Some(&fault)).then_some(e.at_nanos);
-    trace.entries.iter().filter_map(at).collect()
+/// When the run applied each of these network faults, in one pass over the trace.
+fn net_fault_times<const N: usize>(trace: &Trace, faults: [NetFault; N]) -> [Vec<u64>; N] {
+    let mut times = std::array::from_fn(|_| Vec::new());
+    for entry in &trace.entries {
+        if let Some(Fault::Network { fault }) = entry.event.as_fault() {
+            if let Some(k) = faults.iter().position(|f| f == fault) {
+                times[k].push(entry.at_nanos);
+            }
+        }
+    }
+    times
 }
 
 /// Whether the run completed: the simulation ends early (with an error, reported by the run)
