@@ -3,8 +3,10 @@
 //! Shared by both roles. Which timers are armed is decided by the connection's state
 //! (`Channel::sync_timers`, `ClientConnection::sync_timers`); this
 //! table only remembers deadlines and reports changes, so that every arm, cancel and fire
-//! shows in the trace. Pushing an idle timer back (`extend`) is silent on purpose: a body
-//! arriving byte by byte would otherwise fill the trace with timer lines.
+//! shows in the trace (arms and cancels unless the connection's [`TimerReports`] asks for
+//! fires only, as `twine serve` does; the client role reports all). Pushing an idle timer back
+//! (`extend`) is silent on purpose: a body arriving byte by byte would otherwise fill the
+//! trace with timer lines.
 
 use crate::config::TimerReports;
 use crate::io::{Output, Timer, TimerChange};
