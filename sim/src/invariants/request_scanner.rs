@@ -83,6 +83,7 @@ const KEPT_FIELDS: [&str; 4] = [
 ];
 
 /// How a request body is delimited (RFC 9112 §6.3, the request cases).
+#[derive(Clone, Copy)]
 enum Framing {
     Length(u64),
     Chunked,
@@ -100,41 +101,100 @@ enum Body<'a> {
 
 /// Splits `sent` into requests. See the module documentation.
 pub(crate) fn scan_requests(sent: &[u8]) -> Scan<'_> {
+    scan_requests_with(sent, Memo::Compare)
+}
+
+/// Whether a head the same as the last one is compared rather than scanned again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Memo {
+    Compare,
+    /// Every head scanned: what the comparison is tested against.
+    #[cfg(test)]
+    Off,
+}
+
+/// What a request head says, once read: everything about a request but its body.
+#[derive(Clone)]
+struct Reading<'a> {
+    method: Cow<'a, str>,
+    target: Cow<'a, str>,
+    http10: bool,
+    line_bytes: usize,
+    head_bytes: usize,
+    field_count: usize,
+    framing: Framing,
+    close: bool,
+    expect_continue: bool,
+}
+
+impl<'a> Reading<'a> {
+    /// `None` where the server must reject the request (see [`framing`]).
+    fn of(head: Head<'a>) -> Option<Reading<'a>> {
+        Some(Reading {
+            framing: framing(&head.fields)?,
+            close: closes(&head),
+            expect_continue: values(&head.fields, "expect")
+                .any(|v| v.eq_ignore_ascii_case("100-continue")),
+            method: head.method,
+            target: head.target,
+            http10: head.http10,
+            line_bytes: head.line_bytes,
+            head_bytes: head.head_bytes,
+            field_count: head.field_count,
+        })
+    }
+}
+
+fn scan_requests_with(sent: &[u8], memo: Memo) -> Scan<'_> {
     let mut scan = Scan::default();
     let mut pos = 0;
+    // The last head read, where it was and how long. A head's reading is a function of its
+    // bytes alone (request line through empty line), so a head byte for byte the same as the
+    // last one reads the same: one comparison instead of a scan (pipelined and keep-alive
+    // clients repeat their heads).
+    let mut last: Option<(usize, usize, Reading<'_>)> = None;
     while pos < sent.len() {
         let start = skip_empty_lines(sent, pos);
-        let head = scan_head(sent, start);
-        let Some((head, framing)) = head.and_then(|h| framing(&h.fields).map(|f| (h, f))) else {
+        let same = last.as_ref().filter(|(at, len, _)| {
+            memo == Memo::Compare && sent.get(start..start + len) == Some(&sent[*at..at + len])
+        });
+        let read = match same {
+            Some((_, len, reading)) => Some((reading.clone(), start + len)),
+            None => scan_head(sent, start).and_then(|h| {
+                let end = h.end;
+                Reading::of(h).map(|reading| (reading, end))
+            }),
+        };
+        let Some((reading, head_end)) = read else {
             scan.rest_at = Some(pos);
             break;
         };
-        let body = match framing {
-            Framing::Length(n) => scan_length(sent, head.end, n),
-            Framing::Chunked => scan_chunked(sent, head.end),
+        let body = match reading.framing {
+            Framing::Length(n) => scan_length(sent, head_end, n),
+            Framing::Chunked => scan_chunked(sent, head_end),
         };
         let (body, end, complete) = match body {
             Body::Complete(body, end) => (body, Some(end), true),
             Body::Partial(body) | Body::Invalid(body) => (body, None, false),
         };
-        let content_length = match framing {
+        let content_length = match reading.framing {
             Framing::Length(n) => Some(n),
             Framing::Chunked => None,
         };
         scan.requests.push(ScannedRequest {
-            line_bytes: head.line_bytes,
-            head_bytes: head.head_bytes,
-            field_count: head.field_count,
+            line_bytes: reading.line_bytes,
+            head_bytes: reading.head_bytes,
+            field_count: reading.field_count,
             content_length,
-            close: closes(&head),
-            expect_continue: values(&head.fields, "expect")
-                .any(|v| v.eq_ignore_ascii_case("100-continue")),
-            http10: head.http10,
-            method: head.method,
-            target: head.target,
+            close: reading.close,
+            expect_continue: reading.expect_continue,
+            http10: reading.http10,
+            method: reading.method.clone(),
+            target: reading.target.clone(),
             body,
             complete,
         });
+        last = Some((start, head_end - start, reading));
         match end {
             Some(end) => pos = end,
             None => break,
@@ -372,6 +432,38 @@ mod tests {
             .collect();
         assert_eq!(tchars, expected);
         assert!(!is_token(b""));
+    }
+
+    /// Whole requests and flawed ones, some heads the same but for their framing or a byte
+    /// (a head compared with the last one must read exactly as a scanned one).
+    const REQUESTS: [&[u8]; 11] = [
+        b"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost: h\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+        b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nhi!",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
+        b"GET / HTTP/1.1\nHost: h\n\n",
+        b"\r\n",
+        b"GET / HTTP/2.0\r\n\r\n",
+    ];
+
+    proptest::proptest! {
+        /// Comparing a head with the last one reads every stream as scanning every head does.
+        #[test]
+        fn a_head_compared_with_the_last_reads_as_a_scanned_one(
+            picks in proptest::collection::vec(0..REQUESTS.len(), 0..12),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let sent: Vec<u8> = picks.iter().flat_map(|&i| REQUESTS[i].iter().copied()).collect();
+            let sent = &sent[..cut.index(sent.len() + 1)];
+            proptest::prop_assert_eq!(
+                scan_requests_with(sent, Memo::Compare),
+                scan_requests_with(sent, Memo::Off)
+            );
+        }
     }
 
     fn methods<'a>(scan: &'a Scan<'_>) -> Vec<&'a str> {

@@ -22,6 +22,8 @@ use super::request_scanner::{is_token, TCHAR};
 pub(crate) struct Response<'a> {
     /// The offset of its status line in the stream.
     pub(crate) start: usize,
+    /// Its head's length, from the status line through the empty line.
+    pub(crate) head_len: usize,
     /// The status code.
     pub(crate) status: u16,
     /// It carried `Connection: close`.
@@ -110,10 +112,42 @@ type Parsed<T> = Result<Option<T>, Malformed>;
 /// request; `eof` whether the stream ended with the server's FIN (which completes a
 /// close-delimited body).
 pub(crate) fn parse_responses<'a>(received: &'a [u8], heads: &[bool], eof: bool) -> Responses<'a> {
+    parse_responses_with(received, heads, eof, Memo::Compare)
+}
+
+/// Whether a head the same as the last one is compared rather than parsed again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Memo {
+    Compare,
+    /// Every head parsed: what the comparison is tested against.
+    #[cfg(test)]
+    Off,
+}
+
+/// The last head parsed whole, by where it is in the stream. A head's parse is a function of
+/// its bytes alone (from its status line through its empty line), so a head byte for byte the
+/// same as the last one has the same status and kept fields: one comparison instead of a scan
+/// of every byte. Keep-alive and pipelined responses repeat their heads (`Date` changes once a
+/// second); the comparison costs a fraction of the parse.
+#[derive(Clone, Copy, Debug)]
+struct LastHead {
+    start: usize,
+    len: usize,
+    status: u16,
+}
+
+fn parse_responses_with<'a>(
+    received: &'a [u8],
+    heads: &[bool],
+    eof: bool,
+    memo: Memo,
+) -> Responses<'a> {
     let mut out = Responses::default();
     let mut pos = 0;
     // The kept fields of the response being parsed: one list for all of them, not one each.
+    // After a head is parsed they stay the last head's, which `last` describes.
     let mut fields = Vec::new();
+    let mut last: Option<LastHead> = None;
     // Final responses parsed so far: the request the next one answers.
     let mut finals = 0;
     while pos < received.len() {
@@ -122,8 +156,29 @@ pub(crate) fn parse_responses<'a>(received: &'a [u8], heads: &[bool], eof: bool)
             break;
         }
         let answers_head = heads.get(finals).copied().unwrap_or(false);
-        match parse_response(received, pos, answers_head, eof, &mut fields) {
+        let same_head = last.filter(|last| {
+            let earlier = &received[last.start..last.start + last.len];
+            memo == Memo::Compare && received.get(pos..pos + last.len) == Some(earlier)
+        });
+        let parsed = match same_head {
+            Some(same) => {
+                let head = Head {
+                    status: same.status,
+                    fields: std::mem::take(&mut fields),
+                    end: pos + same.len,
+                };
+                response_after_head(received, pos, head, answers_head, eof, &mut fields)
+            }
+            None => parse_response(received, pos, answers_head, eof, &mut fields),
+        };
+        match parsed {
             Ok((response, end)) => {
+                let len = response.head_len;
+                last = Some(LastHead {
+                    start: pos,
+                    len,
+                    status: response.status,
+                });
                 let complete = response.complete;
                 finals += usize::from(response.is_final());
                 out.list.push(response);
@@ -172,6 +227,19 @@ fn parse_response<'a>(
 ) -> Result<(Response<'a>, Option<usize>), Option<Malformed>> {
     fields.clear();
     let head = parse_head(buf, pos, std::mem::take(fields))?.ok_or(None)?;
+    response_after_head(buf, pos, head, answers_head, eof, fields)
+}
+
+/// The response whose head, at `pos`, is `head`: its body framed, and where it ends. The
+/// head's fields go back to `fields`.
+fn response_after_head<'a>(
+    buf: &'a [u8],
+    pos: usize,
+    head: Head<'a>,
+    answers_head: bool,
+    eof: bool,
+    fields: &mut Vec<(Kept, &'a [u8])>,
+) -> Result<(Response<'a>, Option<usize>), Option<Malformed>> {
     let framing = framing(&head, answers_head).map_err(|what| Malformed { at: pos, what })?;
     let (body, end) = match framing {
         Framing::Length(n) => {
@@ -189,6 +257,7 @@ fn parse_response<'a>(
     let close = list(&head.fields, Kept::Connection).any(|t| t.eq_ignore_ascii_case(b"close"));
     let response = Response {
         start: pos,
+        head_len: head.end - pos,
         status: head.status,
         close,
         body,
@@ -550,6 +619,42 @@ mod tests {
             let fast =
                 parse_head(&buf, 0, Vec::new()).map(|h| h.map(|h| (h.status, h.fields, h.end)));
             prop_assert_eq!(fast, strict_head(&buf));
+        }
+    }
+
+    /// Whole responses and flawed ones, some heads the same but for their framing or a byte
+    /// (a head compared with the last one must be read exactly as a parsed one).
+    const RESPONSES: [&[u8]; 12] = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi!",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nhi",
+        b"HTTP/1.0 200 OK\r\n\r\nto the end",
+    ];
+
+    proptest! {
+        /// Comparing a head with the last one reads every stream as parsing every head does:
+        /// the same responses, errors, offsets and ends, whichever requests were `HEAD`.
+        #[test]
+        fn a_head_compared_with_the_last_reads_as_a_parsed_one(
+            picks in prop::collection::vec(0..RESPONSES.len(), 0..12),
+            heads in prop::collection::vec(any::<bool>(), 0..12),
+            cut in any::<prop::sample::Index>(),
+            eof in any::<bool>(),
+        ) {
+            let stream: Vec<u8> = picks.iter().flat_map(|&i| RESPONSES[i].iter().copied()).collect();
+            let stream = &stream[..cut.index(stream.len() + 1)];
+            prop_assert_eq!(
+                parse_responses_with(stream, &heads, eof, Memo::Compare),
+                parse_responses_with(stream, &heads, eof, Memo::Off)
+            );
         }
     }
 
