@@ -6,7 +6,8 @@
 //! It is lenient on purpose (bare LF line ends, leading empty lines, chunk extensions, any byte
 //! in a target or a value): it only has to find where requests start and end, and taking a bad
 //! request for garbage is safe, because the server answers garbage with at most one error. It
-//! stops at the first thing it cannot parse; everything from there on is "the rest".
+//! stops at the first thing it cannot parse; everything from there on is "the rest". A head
+//! byte for byte the same as the one before is compared with it, not scanned again.
 
 use std::borrow::Cow;
 

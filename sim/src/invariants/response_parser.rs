@@ -9,7 +9,10 @@
 //!
 //! Every response of every run is read here, so a well-formed status or field line takes a
 //! one-pass fast path (a table test per byte); any other line, flawed or cut short, goes through
-//! the strict path, which names what is wrong. A property test holds the two in agreement.
+//! the strict path, which names what is wrong. A property test holds the two in agreement. A
+//! head byte for byte the same as the one before (keep-alive and pipelined responses repeat
+//! theirs) is compared with it, not parsed again; a second property holds that to parsing
+//! every head.
 
 use std::borrow::Cow;
 
