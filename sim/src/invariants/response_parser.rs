@@ -25,8 +25,6 @@ use super::request_scanner::{is_token, TCHAR};
 pub(crate) struct Response<'a> {
     /// The offset of its status line in the stream.
     pub(crate) start: usize,
-    /// Its head's length, from the status line through the empty line.
-    pub(crate) head_len: usize,
     /// The status code.
     pub(crate) status: u16,
     /// It carried `Connection: close`.
@@ -102,6 +100,7 @@ impl Kept {
 }
 
 /// How a response body is delimited.
+#[derive(Clone, Copy, Debug)]
 enum Framing {
     Length(u64),
     Chunked,
@@ -127,16 +126,20 @@ enum Memo {
     Off,
 }
 
-/// The last head parsed whole, by where it is in the stream. A head's parse is a function of
-/// its bytes alone (from its status line through its empty line), so a head byte for byte the
-/// same as the last one has the same status and kept fields: one comparison instead of a scan
-/// of every byte. Keep-alive and pipelined responses repeat their heads (`Date` changes once a
-/// second); the comparison costs a fraction of the parse.
+/// What a head says, once parsed: a function of its bytes alone (status line through empty
+/// line). So a head byte for byte the same as the last one reads the same: one comparison
+/// instead of a scan of every byte. Keep-alive and pipelined responses repeat their heads
+/// (`Date` changes once a second); the comparison costs a fraction of the parse.
 #[derive(Clone, Copy, Debug)]
-struct LastHead {
-    start: usize,
+struct Reading {
+    /// The head's length, through the empty line.
     len: usize,
     status: u16,
+    /// It carries `Connection: close`.
+    close: bool,
+    /// Its body's framing in answer to any request but `HEAD` (which gets no body whatever
+    /// the head says: whether a head is valid does not depend on it).
+    framing: Framing,
 }
 
 fn parse_responses_with<'a>(
@@ -147,10 +150,10 @@ fn parse_responses_with<'a>(
 ) -> Responses<'a> {
     let mut out = Responses::default();
     let mut pos = 0;
-    // The kept fields of the response being parsed: one list for all of them, not one each.
-    // After a head is parsed they stay the last head's, which `last` describes.
+    // The kept fields of the head being parsed: one list for all of them, not one each.
     let mut fields = Vec::new();
-    let mut last: Option<LastHead> = None;
+    // The last head read, and where.
+    let mut last: Option<(usize, Reading)> = None;
     // Final responses parsed so far: the request the next one answers.
     let mut finals = 0;
     while pos < received.len() {
@@ -159,29 +162,20 @@ fn parse_responses_with<'a>(
             break;
         }
         let answers_head = heads.get(finals).copied().unwrap_or(false);
-        let same_head = last.filter(|last| {
-            let earlier = &received[last.start..last.start + last.len];
-            memo == Memo::Compare && received.get(pos..pos + last.len) == Some(earlier)
+        let same = last.filter(|(at, reading)| {
+            let earlier = &received[*at..at + reading.len];
+            memo == Memo::Compare && received.get(pos..pos + reading.len) == Some(earlier)
         });
-        let parsed = match same_head {
-            Some(same) => {
-                let head = Head {
-                    status: same.status,
-                    fields: std::mem::take(&mut fields),
-                    end: pos + same.len,
-                };
-                response_after_head(received, pos, head, answers_head, eof, &mut fields)
-            }
-            None => parse_response(received, pos, answers_head, eof, &mut fields),
+        let reading = match same {
+            Some((_, reading)) => Ok(reading),
+            None => read_head(received, pos, &mut fields),
         };
+        let parsed = reading.and_then(|reading| {
+            last = Some((pos, reading));
+            response_at(received, pos, reading, answers_head, eof).map_err(Some)
+        });
         match parsed {
             Ok((response, end)) => {
-                let len = response.head_len;
-                last = Some(LastHead {
-                    start: pos,
-                    len,
-                    status: response.status,
-                });
                 let complete = response.complete;
                 finals += usize::from(response.is_final());
                 out.list.push(response);
@@ -219,54 +213,61 @@ fn could_start_response(bytes: &[u8]) -> bool {
     bytes[..n] == prefix[..n]
 }
 
-/// The response at `pos` and where it ends (`None`: incomplete). `Err(None)`: its head is
+/// Parses the head at `pos` (`fields`: space for its kept fields). `Err(None)`: it is
 /// incomplete.
-fn parse_response<'a>(
+fn read_head<'a>(
     buf: &'a [u8],
     pos: usize,
-    answers_head: bool,
-    eof: bool,
     fields: &mut Vec<(Kept, &'a [u8])>,
-) -> Result<(Response<'a>, Option<usize>), Option<Malformed>> {
+) -> Result<Reading, Option<Malformed>> {
     fields.clear();
     let head = parse_head(buf, pos, std::mem::take(fields))?.ok_or(None)?;
-    response_after_head(buf, pos, head, answers_head, eof, fields)
+    let framing = framing(&head).map_err(|what| Malformed { at: pos, what })?;
+    let close = list(&head.fields, Kept::Connection).any(|t| t.eq_ignore_ascii_case(b"close"));
+    let reading = Reading {
+        len: head.end - pos,
+        status: head.status,
+        close,
+        framing,
+    };
+    *fields = head.fields;
+    Ok(reading)
 }
 
-/// The response whose head, at `pos`, is `head`: its body framed, and where it ends. The
-/// head's fields go back to `fields`.
-fn response_after_head<'a>(
-    buf: &'a [u8],
+/// The response whose head at `pos` reads `reading`, and where it ends (`None`: incomplete).
+fn response_at(
+    buf: &[u8],
     pos: usize,
-    head: Head<'a>,
+    reading: Reading,
     answers_head: bool,
     eof: bool,
-    fields: &mut Vec<(Kept, &'a [u8])>,
-) -> Result<(Response<'a>, Option<usize>), Option<Malformed>> {
-    let framing = framing(&head, answers_head).map_err(|what| Malformed { at: pos, what })?;
+) -> Result<(Response<'_>, Option<usize>), Malformed> {
+    let head_end = pos + reading.len;
+    let framing = if answers_head {
+        Framing::Length(0)
+    } else {
+        reading.framing
+    };
     let (body, end) = match framing {
         Framing::Length(n) => {
             let n = usize::try_from(n).unwrap_or(usize::MAX);
-            let end = head.end.checked_add(n).filter(|&end| end <= buf.len());
+            let end = head_end.checked_add(n).filter(|&end| end <= buf.len());
             let body_end = end.unwrap_or(buf.len());
-            (Cow::Borrowed(&buf[head.end..body_end]), end)
+            (Cow::Borrowed(&buf[head_end..body_end]), end)
         }
         Framing::Chunked => {
-            let (body, end) = parse_chunked(buf, head.end)?;
+            let (body, end) = parse_chunked(buf, head_end)?;
             (Cow::Owned(body), end)
         }
-        Framing::UntilClose => (Cow::Borrowed(&buf[head.end..]), eof.then_some(buf.len())),
+        Framing::UntilClose => (Cow::Borrowed(&buf[head_end..]), eof.then_some(buf.len())),
     };
-    let close = list(&head.fields, Kept::Connection).any(|t| t.eq_ignore_ascii_case(b"close"));
     let response = Response {
         start: pos,
-        head_len: head.end - pos,
-        status: head.status,
-        close,
+        status: reading.status,
+        close: reading.close,
         body,
         complete: end.is_some(),
     };
-    *fields = head.fields;
     Ok((response, end))
 }
 
@@ -445,9 +446,10 @@ fn list<'a>(fields: &'a [(Kept, &'a [u8])], name: Kept) -> impl Iterator<Item = 
         .filter(|t| !t.is_empty())
 }
 
-/// RFC 9112 §6.3, the response cases, in order; and what RFC 9110 §8.6 and RFC 9112 §6.1 forbid
-/// a server to send: framing fields in 1xx and 204 responses, or both framing fields at once.
-fn framing(head: &Head<'_>, answers_head: bool) -> Result<Framing, String> {
+/// RFC 9112 §6.3, the response cases but `HEAD`'s, in order; and what RFC 9110 §8.6 and RFC
+/// 9112 §6.1 forbid a server to send: framing fields in 1xx and 204 responses, or both
+/// framing fields at once.
+fn framing(head: &Head<'_>) -> Result<Framing, String> {
     let status = head.status;
     let count = |name: Kept| head.fields.iter().filter(|(n, _)| *n == name).count();
     let (codings, lengths) = (count(Kept::TransferEncoding), count(Kept::ContentLength));
@@ -462,7 +464,7 @@ fn framing(head: &Head<'_>, answers_head: bool) -> Result<Framing, String> {
         1 => Some(content_length(head)?),
         _ => return Err(format!("{lengths} Content-Length fields")),
     };
-    if answers_head || status < 200 || status == 204 || status == 304 {
+    if status < 200 || status == 204 || status == 304 {
         return Ok(Framing::Length(0));
     }
     if codings > 0 {

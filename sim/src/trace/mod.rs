@@ -51,54 +51,62 @@ pub struct Entry {
     pub event: Event,
 }
 
-/// Who an entry is about while the run goes on: the client side knows its connection number,
-/// the server side knows only the peer's port until the client has registered it.
-#[derive(Clone, Copy, Debug)]
-enum Who {
-    Nobody,
-    Conn(u32),
-    Peer(u16),
-}
-
 /// The recorder, shared by every task of a run (turmoil runs all hosts on one thread). It only
 /// appends; what the network knows (which port is which connection) names the server's
 /// entries when the trace is taken.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    entries: Rc<RefCell<Vec<(u64, Who, Event)>>>,
+    log: Rc<RefCell<Log>>,
     net: Network,
+}
+
+/// The entries as recorded. The client side knows its connection number; the server side
+/// knows only the peer's port until the client has registered it, so its entries wait in
+/// `entries` without a connection and `by_peer` says which they are. The entries are the
+/// trace's own: taking the trace fills in connections, it copies nothing.
+#[derive(Debug, Default)]
+struct Log {
+    entries: Vec<Entry>,
+    /// For each server-side entry, in order: its index and its peer's port.
+    by_peer: Vec<(usize, u16)>,
 }
 
 impl Recorder {
     /// An empty trace of a run on `net`.
     pub fn new(net: Network) -> Recorder {
         Recorder {
-            entries: Rc::default(),
+            log: Rc::default(),
             net,
         }
     }
 
     /// Records an event now, for connection `conn` (client side).
     pub fn record(&self, conn: Option<u32>, event: Event) {
-        let who = conn.map_or(Who::Nobody, Who::Conn);
-        self.push(now(), who, event);
+        self.push(now(), conn, event);
     }
 
     /// Records an event now, for the connection from client port `port` (server side).
     pub fn record_peer(&self, port: u16, event: Event) {
-        self.push(now(), Who::Peer(port), event);
+        self.record_peer_at(now(), port, event);
     }
 
-    /// Records an event at a given time, for the connection from client port `port`.
+    /// Records an event at a given time (the driver's clock), for the connection from client
+    /// port `port` (server side).
     pub fn record_peer_at(&self, at: Duration, port: u16, event: Event) {
-        self.push(at, Who::Peer(port), event);
+        let mut log = self.log.borrow_mut();
+        let index = log.entries.len();
+        log.by_peer.push((index, port));
+        log.entries.push(Entry {
+            at_nanos: nanos(at),
+            conn: None,
+            event,
+        });
     }
 
     /// Records an event at a given time (for events outside any host, or stamped by the
     /// driver's clock).
     pub fn record_at(&self, at: Duration, conn: Option<u32>, event: Event) {
-        let who = conn.map_or(Who::Nobody, Who::Conn);
-        self.push(at, who, event);
+        self.push(at, conn, event);
     }
 
     /// Records a knob.
@@ -112,42 +120,38 @@ impl Recorder {
 
     /// When the last entry was recorded, if any: the run's last sign of activity.
     pub fn last_at(&self) -> Option<Duration> {
-        let entries = self.entries.borrow();
-        entries.last().map(|(at, _, _)| Duration::from_nanos(*at))
+        let log = self.log.borrow();
+        log.entries.last().map(|e| Duration::from_nanos(e.at_nanos))
     }
 
-    fn push(&self, at: Duration, who: Who, event: Event) {
-        self.entries.borrow_mut().push((nanos(at), who, event));
+    fn push(&self, at: Duration, conn: Option<u32>, event: Event) {
+        self.log.borrow_mut().entries.push(Entry {
+            at_nanos: nanos(at),
+            conn,
+            event,
+        });
     }
 
     /// The trace recorded, with every server-side entry named by its connection number. The
     /// recorder is left empty: a run takes its trace once, when it has ended.
     pub fn take(&self) -> Trace {
-        let recorded = std::mem::take(&mut *self.entries.borrow_mut());
+        let Log {
+            mut entries,
+            by_peer,
+        } = std::mem::take(&mut *self.log.borrow_mut());
         // A connection's entries come in runs: the last port looked up is usually the next.
         let mut last_peer: Option<(u16, Option<u32>)> = None;
-        let entries = recorded
-            .into_iter()
-            .map(|(at_nanos, who, event)| {
-                let conn = match who {
-                    Who::Nobody => None,
-                    Who::Conn(c) => Some(c),
-                    Who::Peer(port) => match last_peer {
-                        Some((last, conn)) if last == port => conn,
-                        _ => {
-                            let conn = self.net.conn_of(port);
-                            last_peer = Some((port, conn));
-                            conn
-                        }
-                    },
-                };
-                Entry {
-                    at_nanos,
-                    conn,
-                    event,
+        for (index, port) in by_peer {
+            let conn = match last_peer {
+                Some((last, conn)) if last == port => conn,
+                _ => {
+                    let conn = self.net.conn_of(port);
+                    last_peer = Some((port, conn));
+                    conn
                 }
-            })
-            .collect();
+            };
+            entries[index].conn = conn;
+        }
         Trace { entries }
     }
 }
