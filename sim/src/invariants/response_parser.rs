@@ -654,7 +654,7 @@ mod tests {
             cut in any::<prop::sample::Index>(),
             eof in any::<bool>(),
         ) {
-            let stream: Vec<u8> = picks.iter().flat_map(|&i| RESPONSES[i].iter().copied()).collect();
+            let stream: Vec<u8> = picks.iter().flat_map(|&i| RESPONSES[i].to_vec()).collect();
             let stream = &stream[..cut.index(stream.len() + 1)];
             prop_assert_eq!(
                 parse_responses_with(stream, &heads, eof, Memo::Compare),
