@@ -1,7 +1,7 @@
 //! The `Date` header's value (RFC 9110 §6.6.1), formatted once per second, not per response.
 //! The engine reads no clock: the value is the configured wall-clock origin plus `now`.
 //! [`DateCache`] keeps the value for HTTP/2; an HTTP/1.1 channel keeps it inside the formatted
-//! end of its response heads (`h1::head_writer::HeadEnd`).
+//! end of its response heads (`h1::head_memo::HeadMemo`).
 //!
 //! Invariant: the cached value is an IMF-fixdate, always [`DATE_LEN`] bytes, held inline: no
 //! allocation per second per connection, and nothing on the heap for an idle connection to keep.

@@ -69,9 +69,10 @@ pub struct Channel {
     /// Requests the app was told are lost. Bounded: a loss ends the connection, so at most the
     /// pipeline depth plus one are ever lost.
     lost_ids: Vec<RequestId>,
-    /// Our `Date` (formatted once per second, not per response) and `Server` fields and the
-    /// blank line. Released by [`Channel::release_idle_memory`].
-    head_end: crate::h1::head_writer::HeadEnd,
+    /// What the response heads repeat, worked out once: our `Date` (formatted once per second,
+    /// not per response) and `Server` fields and the blank line, the app's static field list
+    /// checked and written. Released by [`Channel::release_idle_memory`].
+    head_memo: crate::h1::head_memo::HeadMemo,
 }
 
 impl Channel {
@@ -105,7 +106,7 @@ impl Channel {
             timers: TimerTable::default(),
             outputs: VecDeque::new(),
             lost_ids: Vec::new(),
-            head_end: crate::h1::head_writer::HeadEnd::default(),
+            head_memo: crate::h1::head_memo::HeadMemo::default(),
         };
         channel.sync();
         channel
@@ -168,7 +169,7 @@ impl Channel {
             self.exchanges = VecDeque::new();
             self.outputs = VecDeque::new();
             self.head_fields = Vec::new();
-            self.head_end.release();
+            self.head_memo.release();
         }
     }
 

@@ -10,8 +10,7 @@ use super::Channel;
 use crate::error::{SendError, UsageError};
 use crate::h1::body_encoder::BodyEncoder;
 use crate::h1::head_writer::{
-    check_response_head, write_informational, write_response_head, AddedHeaders, AppHead,
-    ConnectionHeader,
+    write_informational, write_response_head, AddedHeaders, AppHead, ConnectionHeader,
 };
 use crate::io::{AppCommand, CloseReason, ProducerKind, RequestId};
 use crate::message::{ResponseHead, Version};
@@ -182,7 +181,7 @@ impl Channel {
         if !(100..=199).contains(&head.status) || head.status == 101 {
             return Err(UsageError::InvalidStatus);
         }
-        check_response_head(&head)?;
+        self.head_memo.check(&head)?;
         let exchange = &mut self.exchanges[index];
         if !matches!(exchange.send, SendState::AwaitingHead) {
             return Err(UsageError::HeadAlreadySent);
@@ -244,11 +243,11 @@ impl Channel {
     }
 
     /// What `SendHead` checks before anything is written.
-    fn check_head(&self, index: usize, head: &ResponseHead) -> Result<AppHead, UsageError> {
+    fn check_head(&mut self, index: usize, head: &ResponseHead) -> Result<AppHead, UsageError> {
         if head.status < 200 {
             return Err(UsageError::InvalidStatus);
         }
-        let app = check_response_head(head)?;
+        let app = self.head_memo.check(head)?;
         let exchange = &self.exchanges[index];
         if !matches!(exchange.send, SendState::AwaitingHead) {
             return Err(UsageError::HeadAlreadySent);
@@ -306,24 +305,31 @@ impl Channel {
             date: None,
             server: self.config.server_name,
             end: None,
+            app_fields: None,
         };
         exchange.send = SendState::Body(encoder);
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
-        let ending = self
-            .head_end
-            .get(self.config.date_origin_unix_millis, self.now, added.server);
+        let ending = self.head_memo.get(
+            self.config.date_origin_unix_millis,
+            self.now,
+            added.server,
+            &head.headers,
+        );
         let (date, end) = (
             ending.date,
             (!app.sets_date_or_server).then_some(ending.end),
         );
         self.head_buf
             .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
-        write_response_head(
-            &mut self.head_buf,
-            head,
-            AddedHeaders { date, end, ..added },
-        );
+        let app_fields = ending.app_fields;
+        let added = AddedHeaders {
+            date,
+            end,
+            app_fields,
+            ..added
+        };
+        write_response_head(&mut self.head_buf, head, added);
         HeadWritten {
             persistent,
             early_reply,

@@ -7,10 +7,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::head_parser::all_field_bytes;
-use crate::date::{format_date, unix_second, DATE_LEN};
 use crate::error::{ProtocolError, UsageError};
-use crate::message::{is_token, reason_phrase, ResponseHead};
-use crate::time::Instant;
+use crate::message::{is_token, reason_phrase, Headers, ResponseHead};
 
 /// What the app's head says about framing and persistence, once checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +23,13 @@ pub(crate) struct AppHead {
 
 /// Checks a head before anything of it is written.
 pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageError> {
+    check_status_line(head)?;
+    let app = check_fields(&head.headers)?;
+    check_framing_for_status(app, head.status)
+}
+
+/// The status is 100 to 999 and the reason phrase holds no control but HTAB.
+pub(super) fn check_status_line(head: &ResponseHead) -> Result<(), UsageError> {
     if !(100..=999).contains(&head.status) {
         return Err(UsageError::InvalidStatus);
     }
@@ -37,12 +42,19 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
             return Err(UsageError::InvalidHeader);
         }
     }
+    Ok(())
+}
+
+/// Checks the app's fields: names are tokens, values hold no CR, LF, NUL or other control but
+/// HTAB, no `Transfer-Encoding`, at most one valid `Content-Length`. What they say about
+/// framing and persistence, whatever the status.
+pub(super) fn check_fields(headers: &Headers) -> Result<AppHead, UsageError> {
     let mut app = AppHead {
         content_length: None,
         wants_close: false,
         sets_date_or_server: false,
     };
-    for field in &head.headers {
+    for field in headers {
         // `field-value` without CR, LF, NUL or other controls but HTAB (RFC 9110 §5.5).
         if !is_token(&field.name) || !all_field_bytes(&field.value) {
             return Err(UsageError::InvalidHeader);
@@ -71,8 +83,12 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
             _ => {}
         }
     }
-    if app.content_length.is_some() && (head.status < 200 || head.status == 204) {
-        // RFC 9110 §8.6: no Content-Length on a 1xx or a 204.
+    Ok(app)
+}
+
+/// RFC 9110 §8.6: no `Content-Length` on a 1xx or a 204.
+pub(super) fn check_framing_for_status(app: AppHead, status: u16) -> Result<AppHead, UsageError> {
+    if app.content_length.is_some() && (status < 200 || status == 204) {
         return Err(UsageError::FramingHeader);
     }
     Ok(app)
@@ -117,87 +133,21 @@ pub(crate) struct AddedHeaders<'a> {
     pub(crate) connection: ConnectionHeader,
     pub(crate) date: Option<&'a [u8]>,
     pub(crate) server: Option<&'a str>,
-    /// `date` and `server` as fields and the blank line, already formatted ([`HeadEnd`]):
-    /// given only when the app set neither field.
+    /// `date` and `server` as fields and the blank line, already formatted
+    /// ([`super::head_memo::HeadMemo`]): given only when the app set neither field.
     pub(crate) end: Option<&'a [u8]>,
-}
-
-/// Our `Date` and `Server` fields and the blank line that end a response head, formatted once
-/// per second (the `Date` value's) and copied whole when the app set neither field, instead of
-/// written field by field for every response. The channel's `Date` value lives here too, for the
-/// heads that need it alone. Empty until used, and given back while the connection is idle
-/// ([`HeadEnd::release`]).
-#[derive(Debug, Default)]
-pub(crate) struct HeadEnd {
-    /// The second of the `Date` in `bytes` ([`NO_DATE`] without one).
-    second: u64,
-    /// `Date: <value>\r\n` when there is a date, `Server: <name>\r\n` when there is a name,
-    /// then `\r\n`.
-    bytes: Vec<u8>,
-}
-
-/// The key of an end without `Date`: no second a date can stand for is this large.
-const NO_DATE: u64 = u64::MAX;
-
-/// Where the value starts in `Date: <value>`.
-const DATE_AT: usize = b"Date: ".len();
-
-/// A connection's response-head end for now ([`HeadEnd::get`]).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Ending<'a> {
-    /// The `Date` value, if a wall-clock origin is configured.
-    pub(crate) date: Option<&'a [u8]>,
-    /// Our `Date` and `Server` fields and the blank line.
-    pub(crate) end: &'a [u8],
-}
-
-impl HeadEnd {
-    /// The end for `now`, with a wall-clock origin (milliseconds since the Unix epoch at
-    /// `Instant::ZERO`) and `server`. Both must be the same on every call: they are a
-    /// connection's configuration.
-    pub(crate) fn get(
-        &mut self,
-        origin_unix_millis: Option<u64>,
-        now: Instant,
-        server: Option<&str>,
-    ) -> Ending<'_> {
-        let second = origin_unix_millis.map_or(NO_DATE, |origin| unix_second(origin, now));
-        if self.bytes.is_empty() || self.second != second {
-            self.bytes.clear();
-            if second != NO_DATE {
-                self.bytes.extend_from_slice(b"Date: ");
-                self.bytes.extend_from_slice(&format_date(second));
-                self.bytes.extend_from_slice(b"\r\n");
-            }
-            if let Some(server) = server {
-                self.bytes.extend_from_slice(b"Server: ");
-                self.bytes.extend_from_slice(server.as_bytes());
-                self.bytes.extend_from_slice(b"\r\n");
-            }
-            self.bytes.extend_from_slice(b"\r\n");
-            self.second = second;
-        }
-        Ending {
-            date: (second != NO_DATE).then(|| &self.bytes[DATE_AT..DATE_AT + DATE_LEN]),
-            end: &self.bytes,
-        }
-    }
-
-    /// Gives the buffer back; the next `get` formats it again.
-    pub(crate) fn release(&mut self) {
-        self.bytes = Vec::new();
-    }
+    /// The app's fields as [`write_app_fields`] writes them, already written (its static
+    /// list's, [`super::head_memo::HeadMemo`]).
+    pub(crate) app_fields: Option<&'a [u8]>,
 }
 
 /// Writes a checked head: the status line (always `HTTP/1.1`, RFC 9110 §2.5: a server sends
 /// its highest version), the app's fields in order minus `Connection`, then ours.
 pub(crate) fn write_response_head(out: &mut BytesMut, head: &ResponseHead, added: AddedHeaders) {
     write_status_line(out, head);
-    for field in &head.headers {
-        if is_named(&field.name, b"Connection") {
-            continue;
-        }
-        write_field(out, &field.name, &field.value);
+    match added.app_fields {
+        Some(written) => out.put_slice(written),
+        None => write_app_fields(out, &head.headers),
     }
     if let Some(length) = added.content_length {
         let mut digits = [0u8; 20];
@@ -222,6 +172,17 @@ pub(crate) fn write_response_head(out: &mut BytesMut, head: &ResponseHead, added
         write_field(out, b"Server", server.as_bytes());
     }
     out.put_slice(b"\r\n");
+}
+
+/// Writes the app's fields of a final response, in order, but `Connection` (the channel
+/// writes its own).
+pub(super) fn write_app_fields(out: &mut BytesMut, headers: &Headers) {
+    for field in headers {
+        if is_named(&field.name, b"Connection") {
+            continue;
+        }
+        write_field(out, &field.name, &field.value);
+    }
 }
 
 /// Writes an informational (1xx) head: status line and the app's fields only.
@@ -288,6 +249,7 @@ pub(crate) fn error_response(
         date,
         server,
         end: None,
+        app_fields: None,
     };
     write_response_head(&mut out, &head, added);
     out.put_slice(body.as_bytes());
@@ -365,6 +327,7 @@ mod tests {
             date: Some(b"Thu, 01 Jan 1970 00:00:00 GMT"),
             server: Some("twine"),
             end: None,
+            app_fields: None,
         };
         write_response_head(&mut out, &head, added);
         assert_eq!(
@@ -373,52 +336,6 @@ mod tests {
                Connection: close\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\
                Server: twine\r\n\r\n"[..]
         );
-    }
-
-    #[test]
-    fn the_formatted_end_is_the_fields_it_stands_for_and_follows_the_second() {
-        // 1970-01-01T00:00:07Z, and the next second.
-        let (origin, now) = (Some(7_000), Instant::ZERO);
-        let next = Instant::ZERO + crate::time::Duration::from_millis(1_000);
-        let head = ResponseHead::new(200).with_header("Yo", "One");
-        let mut end = HeadEnd::default();
-        for (origin, server) in [
-            (origin, Some("twine")),
-            (None, Some("twine")),
-            (origin, None),
-            (None, None),
-        ] {
-            let mut fresh = HeadEnd::default();
-            let ending = fresh.get(origin, now, server);
-            let added = AddedHeaders {
-                content_length: Some(3),
-                chunked: false,
-                connection: ConnectionHeader::Omit,
-                date: ending.date,
-                server,
-                end: None,
-            };
-            let mut field_by_field = BytesMut::new();
-            write_response_head(&mut field_by_field, &head, added);
-            let mut formatted = BytesMut::new();
-            let end = Some(ending.end);
-            write_response_head(&mut formatted, &head, AddedHeaders { end, ..added });
-            assert_eq!(formatted, field_by_field);
-        }
-        assert_eq!(end.get(None, now, None).end, b"\r\n");
-        let ending = end.get(origin, now, Some("s"));
-        assert_eq!(ending.date, Some(&b"Thu, 01 Jan 1970 00:00:07 GMT"[..]));
-        assert_eq!(
-            ending.end,
-            b"Date: Thu, 01 Jan 1970 00:00:07 GMT\r\nServer: s\r\n\r\n"
-        );
-        assert_eq!(
-            end.get(origin, next, Some("s")).end,
-            b"Date: Thu, 01 Jan 1970 00:00:08 GMT\r\nServer: s\r\n\r\n"
-        );
-        end.release();
-        let ending = end.get(None, next, Some("s"));
-        assert_eq!((ending.date, ending.end), (None, &b"Server: s\r\n\r\n"[..]));
     }
 
     #[test]

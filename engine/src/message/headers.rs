@@ -1,4 +1,10 @@
 //! Header fields: an ordered list of name/value pairs that keeps the original case.
+//!
+//! A list is either the program's own (fields fixed at compile time: [`Headers::from_static`],
+//! nothing to allocate, copy or free per message) or owned; the first change to a static list
+//! copies it.
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
 
@@ -22,28 +28,80 @@ impl std::fmt::Debug for Header {
     }
 }
 
+impl Header {
+    /// A field from static text: no allocation, usable in a `static` list for
+    /// [`Headers::from_static`]. What it holds is checked when it is written, as any field is.
+    pub const fn from_static(name: &'static str, value: &'static str) -> Header {
+        Header {
+            name: Bytes::from_static(name.as_bytes()),
+            value: Bytes::from_static(value.as_bytes()),
+        }
+    }
+}
+
+/// Where a static field list is and how long: what it holds, for the rest of the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StaticList {
+    at: usize,
+    len: usize,
+}
+
 /// Header fields in order. Lookups compare names ASCII-case-insensitively.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers {
-    fields: Vec<Header>,
+    fields: Cow<'static, [Header]>,
 }
 
 impl Headers {
     /// No fields.
     pub const fn new() -> Headers {
-        Headers { fields: Vec::new() }
+        Headers {
+            fields: Cow::Borrowed(&[]),
+        }
     }
 
     /// Room for `n` fields.
     pub fn with_capacity(n: usize) -> Headers {
         Headers {
-            fields: Vec::with_capacity(n),
+            fields: Cow::Owned(Vec::with_capacity(n)),
+        }
+    }
+
+    /// The fields of a `static` list, borrowed: making, cloning and dropping these headers
+    /// allocates and frees nothing (an app that answers every request with the same fields
+    /// pays nothing for them). The first change copies them.
+    ///
+    /// ```
+    /// use twine_engine::{Header, Headers};
+    ///
+    /// static PLAIN_TEXT: [Header; 1] = [Header::from_static("Content-Type", "text/plain")];
+    /// let mut headers = Headers::from_static(&PLAIN_TEXT);
+    /// headers.append("Cache-Control", "no-store");
+    /// assert_eq!(headers.len(), 2);
+    /// assert_eq!(PLAIN_TEXT.len(), 1);
+    /// ```
+    pub const fn from_static(fields: &'static [Header]) -> Headers {
+        Headers {
+            fields: Cow::Borrowed(fields),
+        }
+    }
+
+    /// Which static list these headers are, if they are one unchanged
+    /// ([`Headers::from_static`]): where it is and how long. A `&'static` list can never
+    /// change, so this stands for what it holds (a connection checks and writes it once).
+    pub(crate) fn static_list(&self) -> Option<StaticList> {
+        match &self.fields {
+            Cow::Borrowed(fields) => Some(StaticList {
+                at: fields.as_ptr() as usize,
+                len: fields.len(),
+            }),
+            Cow::Owned(_) => None,
         }
     }
 
     /// Appends a field.
     pub fn append(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.fields.push(Header {
+        self.fields.to_mut().push(Header {
             name: name.into(),
             value: value.into(),
         });
@@ -78,8 +136,10 @@ impl Headers {
 
     /// Removes every field `name`.
     pub fn remove(&mut self, name: &str) {
-        self.fields
-            .retain(|h| !h.name.eq_ignore_ascii_case(name.as_bytes()));
+        let named = |h: &Header| h.name.eq_ignore_ascii_case(name.as_bytes());
+        if self.fields.iter().any(named) {
+            self.fields.to_mut().retain(|h| !named(h));
+        }
     }
 
     /// Whether the comma-separated token list in the `name` fields contains `token`

@@ -10,6 +10,7 @@ mod request;
 mod response;
 
 pub(crate) use headers::is_tchar_byte;
+pub(crate) use headers::StaticList;
 pub use headers::{is_token, Header, Headers};
 pub use request::{BodyLength, Method, RequestHead, Version};
 pub use response::{reason_phrase, ResponseHead};

@@ -1,0 +1,314 @@
+//! What a connection's response heads repeat, worked out once rather than per response
+//! (DESIGN.md §8):
+//!
+//! - the end of a head: our `Date` and `Server` fields and the blank line, formatted once a
+//!   second (the `Date` value's) and copied whole when the app set neither field;
+//! - the app's field list when it is a `static` one ([`Headers::from_static`]): checked and
+//!   written once, then its facts reused and its bytes copied.
+//!
+//! Invariant: a memo answers exactly what working it out again would. A static list cannot
+//! change: a `&'static` slice is immutable for the rest of the program, and so is what its
+//! fields' `Bytes` hold (a `Bytes` never changes the bytes it shows; a buffer a `Bytes` still
+//! shares is never handed back for writing). So where a static list is, and its length, stand
+//! for what it holds.
+//!
+//! Empty until the first response, one allocation then, given back while the connection is
+//! idle ([`HeadMemo::release`]).
+
+use bytes::BytesMut;
+
+use super::head_writer::{
+    check_fields, check_framing_for_status, check_status_line, write_app_fields, AppHead,
+};
+use crate::date::{format_date, unix_second, DATE_LEN};
+use crate::error::UsageError;
+use crate::message::{Headers, ResponseHead, StaticList};
+use crate::time::Instant;
+
+/// A connection's memo of its response heads. See the module documentation.
+#[derive(Debug, Default)]
+pub(crate) struct HeadMemo(Option<Box<Memo>>);
+
+#[derive(Debug)]
+struct Memo {
+    /// The second of the `Date` in `end` ([`NO_DATE`] without one).
+    second: u64,
+    /// `Date: <value>\r\n` when there is a date, `Server: <name>\r\n` when there is a name,
+    /// then `\r\n`; empty until formatted.
+    end: Vec<u8>,
+    /// The static field list checked last.
+    fields: Option<StaticFields>,
+}
+
+/// A static field list, checked and written.
+#[derive(Debug)]
+struct StaticFields {
+    list: StaticList,
+    /// What its fields say, whatever the status.
+    app: AppHead,
+    /// Its fields as [`write_app_fields`] writes them.
+    written: BytesMut,
+}
+
+/// The key of an end without `Date`: no second a date can stand for is this large.
+const NO_DATE: u64 = u64::MAX;
+
+/// Where the value starts in `Date: <value>`.
+const DATE_AT: usize = b"Date: ".len();
+
+/// A connection's response-head end for now ([`HeadMemo::get`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ending<'a> {
+    /// The `Date` value, if a wall-clock origin is configured.
+    pub(crate) date: Option<&'a [u8]>,
+    /// Our `Date` and `Server` fields and the blank line.
+    pub(crate) end: &'a [u8],
+    /// The app's fields as written, when they are the static list checked last.
+    pub(crate) app_fields: Option<&'a [u8]>,
+}
+
+impl HeadMemo {
+    /// Checks a final or informational head before anything of it is written, as
+    /// [`super::head_writer::check_response_head`] does; a static field list only the first
+    /// time it comes (and again after the connection was idle).
+    pub(crate) fn check(&mut self, head: &ResponseHead) -> Result<AppHead, UsageError> {
+        check_status_line(head)?;
+        let app = match head.headers.static_list() {
+            None => check_fields(&head.headers)?,
+            Some(list) => self.check_static(list, &head.headers)?,
+        };
+        check_framing_for_status(app, head.status)
+    }
+
+    fn check_static(&mut self, list: StaticList, headers: &Headers) -> Result<AppHead, UsageError> {
+        let memo = self.memo();
+        if let Some(fields) = memo.fields.as_ref().filter(|f| f.list == list) {
+            return Ok(fields.app);
+        }
+        let app = check_fields(headers)?;
+        let mut written = BytesMut::new();
+        write_app_fields(&mut written, headers);
+        memo.fields = Some(StaticFields { list, app, written });
+        Ok(app)
+    }
+
+    /// The end for `now`, with a wall-clock origin (milliseconds since the Unix epoch at
+    /// `Instant::ZERO`) and `server`, both the same on every call (they are a connection's
+    /// configuration); and `headers` as written, if they are the static list checked last.
+    pub(crate) fn get(
+        &mut self,
+        origin_unix_millis: Option<u64>,
+        now: Instant,
+        server: Option<&str>,
+        headers: &Headers,
+    ) -> Ending<'_> {
+        let second = origin_unix_millis.map_or(NO_DATE, |origin| unix_second(origin, now));
+        let memo = self.memo();
+        if memo.end.is_empty() || memo.second != second {
+            memo.end.clear();
+            if second != NO_DATE {
+                memo.end.extend_from_slice(b"Date: ");
+                memo.end.extend_from_slice(&format_date(second));
+                memo.end.extend_from_slice(b"\r\n");
+            }
+            if let Some(server) = server {
+                memo.end.extend_from_slice(b"Server: ");
+                memo.end.extend_from_slice(server.as_bytes());
+                memo.end.extend_from_slice(b"\r\n");
+            }
+            memo.end.extend_from_slice(b"\r\n");
+            memo.second = second;
+        }
+        let list = headers.static_list();
+        let app_fields = (memo.fields.as_ref())
+            .filter(|fields| Some(fields.list) == list)
+            .map(|fields| &fields.written[..]);
+        Ending {
+            date: (second != NO_DATE).then(|| &memo.end[DATE_AT..DATE_AT + DATE_LEN]),
+            end: &memo.end,
+            app_fields,
+        }
+    }
+
+    /// Gives the memory back; the next head works everything out again.
+    pub(crate) fn release(&mut self) {
+        self.0 = None;
+    }
+
+    fn memo(&mut self) -> &mut Memo {
+        self.0.get_or_insert_with(|| {
+            Box::new(Memo {
+                second: NO_DATE,
+                end: Vec::new(),
+                fields: None,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+
+    use super::*;
+    use crate::h1::head_writer::{
+        check_response_head, write_response_head, AddedHeaders, ConnectionHeader,
+    };
+    use crate::message::Header;
+
+    static PLAIN: [Header; 3] = [
+        Header::from_static("Content-Type", "text/plain"),
+        Header::from_static("Connection", "close"),
+        Header::from_static("Content-Length", "12"),
+    ];
+
+    static BAD: [Header; 1] = [Header::from_static("Foo", "a\r\nb")];
+
+    /// A head written with the memo's end and fields, and written field by field.
+    fn both_ways(memo: &mut HeadMemo, head: &ResponseHead, origin: Option<u64>) -> [Bytes; 2] {
+        let server = Some("twine");
+        let ending = memo.get(origin, Instant::ZERO, server, &head.headers);
+        let added = AddedHeaders {
+            content_length: None,
+            chunked: false,
+            connection: ConnectionHeader::Close,
+            date: ending.date,
+            server,
+            end: None,
+            app_fields: None,
+        };
+        let mut field_by_field = BytesMut::new();
+        write_response_head(&mut field_by_field, head, added);
+        let (end, app_fields) = (Some(ending.end), ending.app_fields);
+        let mut memoised = BytesMut::new();
+        let added = AddedHeaders {
+            end,
+            app_fields,
+            ..added
+        };
+        write_response_head(&mut memoised, head, added);
+        [memoised.freeze(), field_by_field.freeze()]
+    }
+
+    #[test]
+    fn a_static_list_is_checked_once_and_written_as_its_fields() {
+        let mut memo = HeadMemo::default();
+        let head = ResponseHead {
+            headers: Headers::from_static(&PLAIN),
+            ..ResponseHead::new(200)
+        };
+        let checked = check_response_head(&head);
+        assert_eq!(memo.check(&head), checked);
+        assert!(checked.as_ref().is_ok_and(|app| app.wants_close));
+        let [memoised, field_by_field] = both_ways(&mut memo, &head, Some(7_000));
+        assert_eq!(memoised, field_by_field);
+        assert_eq!(
+            &memoised[..],
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\
+              Connection: close\r\nDate: Thu, 01 Jan 1970 00:00:07 GMT\r\n\
+              Server: twine\r\n\r\n"
+        );
+        // Known now: the same list again, the memo's facts and bytes.
+        assert!(memo.0.as_ref().is_some_and(|m| m.fields.is_some()));
+        assert_eq!(memo.check(&head), checked);
+        let [again, _] = both_ways(&mut memo, &head, Some(7_000));
+        assert_eq!(again, memoised);
+        // The status still counts: a Content-Length on a 204 is refused, list known or not.
+        let no_content = ResponseHead {
+            status: 204,
+            ..head.clone()
+        };
+        assert_eq!(memo.check(&no_content), Err(UsageError::FramingHeader));
+    }
+
+    #[test]
+    fn an_owned_or_changed_list_is_checked_every_time() {
+        let mut memo = HeadMemo::default();
+        let known = ResponseHead {
+            headers: Headers::from_static(&PLAIN),
+            ..ResponseHead::new(200)
+        };
+        assert!(memo.check(&known).is_ok());
+        // The same fields, owned; then the static list with a field added (copied, owned).
+        let mut owned = Headers::new();
+        for field in &PLAIN {
+            owned.append(field.name.clone(), field.value.clone());
+        }
+        let mut changed = Headers::from_static(&PLAIN);
+        changed.append("Foo", "a\nb");
+        for headers in [owned, changed] {
+            assert_eq!(headers.static_list(), None);
+            let head = ResponseHead {
+                headers,
+                ..ResponseHead::new(200)
+            };
+            assert_eq!(memo.check(&head), check_response_head(&head));
+            let ending = memo.get(None, Instant::ZERO, None, &head.headers);
+            assert_eq!(ending.app_fields, None);
+        }
+        // A bad static list is refused, and every time.
+        let bad = ResponseHead {
+            headers: Headers::from_static(&BAD),
+            ..ResponseHead::new(200)
+        };
+        for _ in 0..2 {
+            assert_eq!(memo.check(&bad), Err(UsageError::InvalidHeader));
+        }
+        // A prefix of a known list is another list.
+        let prefix = Headers::from_static(&PLAIN[..1]);
+        assert_ne!(
+            prefix.static_list(),
+            Headers::from_static(&PLAIN).static_list()
+        );
+        let ending = memo.get(None, Instant::ZERO, None, &prefix);
+        assert_eq!(ending.app_fields, None);
+    }
+
+    #[test]
+    fn the_formatted_end_is_the_fields_it_stands_for_and_follows_the_second() {
+        // 1970-01-01T00:00:07Z, and the next second.
+        let (origin, now) = (Some(7_000), Instant::ZERO);
+        let next = Instant::ZERO + crate::time::Duration::from_millis(1_000);
+        let head = ResponseHead::new(200).with_header("Yo", "One");
+        let none = Headers::new();
+        let mut end = HeadMemo::default();
+        for (origin, server) in [
+            (origin, Some("twine")),
+            (None, Some("twine")),
+            (origin, None),
+            (None, None),
+        ] {
+            let mut fresh = HeadMemo::default();
+            let ending = fresh.get(origin, now, server, &none);
+            let added = AddedHeaders {
+                content_length: Some(3),
+                chunked: false,
+                connection: ConnectionHeader::Omit,
+                date: ending.date,
+                server,
+                end: None,
+                app_fields: None,
+            };
+            let mut field_by_field = BytesMut::new();
+            write_response_head(&mut field_by_field, &head, added);
+            let mut formatted = BytesMut::new();
+            let end = Some(ending.end);
+            write_response_head(&mut formatted, &head, AddedHeaders { end, ..added });
+            assert_eq!(formatted, field_by_field);
+        }
+        assert_eq!(end.get(None, now, None, &none).end, b"\r\n");
+        let ending = end.get(origin, now, Some("s"), &none);
+        assert_eq!(ending.date, Some(&b"Thu, 01 Jan 1970 00:00:07 GMT"[..]));
+        assert_eq!(
+            ending.end,
+            b"Date: Thu, 01 Jan 1970 00:00:07 GMT\r\nServer: s\r\n\r\n"
+        );
+        assert_eq!(
+            end.get(origin, next, Some("s"), &none).end,
+            b"Date: Thu, 01 Jan 1970 00:00:08 GMT\r\nServer: s\r\n\r\n"
+        );
+        end.release();
+        let ending = end.get(None, next, Some("s"), &none);
+        assert_eq!((ending.date, ending.end), (None, &b"Server: s\r\n\r\n"[..]));
+    }
+}
