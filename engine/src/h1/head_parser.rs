@@ -523,6 +523,8 @@ fn is_field_byte(b: u8) -> bool {
 /// [`is_field_byte`] for every byte, eight at a time (SWAR): a word with no byte below 0x20 and
 /// no DEL passes at once; only a word that may hold one (a tab, usually) is looked at byte by
 /// byte. The word test may report a control byte that is not there (a borrow), never miss one.
+/// No byte is tested alone otherwise: past the whole words, the last eight bytes are one more
+/// word (overlapping the one before); a value shorter than a word is padded with spaces.
 /// Both directions use it: what we parse and what an app asks us to write.
 pub(super) fn all_field_bytes(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -533,15 +535,20 @@ pub(super) fn all_field_bytes(bytes: &[u8]) -> bool {
         let is_del = del.wrapping_sub(ONES) & !del & HIGHS;
         below_space | is_del != 0
     };
-    let mut words = bytes.chunks_exact(8);
-    for chunk in &mut words {
+    let passes = |chunk: &[u8; 8]| {
+        !may_hold_control(u64::from_le_bytes(*chunk)) || chunk.iter().all(|&b| is_field_byte(b))
+    };
+    let Some(last) = bytes.last_chunk::<8>() else {
+        let mut padded = [b' '; 8];
+        padded[..bytes.len()].copy_from_slice(bytes);
+        return passes(&padded);
+    };
+    let word = |chunk: &[u8]| {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        if may_hold_control(u64::from_le_bytes(word)) && !chunk.iter().all(|&b| is_field_byte(b)) {
-            return false;
-        }
-    }
-    words.remainder().iter().all(|&b| is_field_byte(b))
+        word
+    };
+    bytes.chunks_exact(8).all(|chunk| passes(&word(chunk))) && passes(last)
 }
 
 /// Where `bytes` is without leading and trailing OWS, SP and HTAB only (RFC 9110 §5.5, §5.6.3).
