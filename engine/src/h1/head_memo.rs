@@ -311,4 +311,66 @@ mod tests {
         let ending = end.get(None, next, Some("s"), &none);
         assert_eq!((ending.date, ending.end), (None, &b"Server: s\r\n\r\n"[..]));
     }
+
+    /// Names and values, valid and not, framing and persistence among them.
+    const NAMES: [&str; 8] = [
+        "Content-Type",
+        "Content-Length",
+        "connection",
+        "Date",
+        "Server",
+        "Transfer-Encoding",
+        "X-Custom",
+        "Bad Name",
+    ];
+    const VALUES: [&str; 7] = [
+        "text/plain",
+        "12",
+        "close",
+        "keep-alive",
+        "",
+        "a\r\nb",
+        "1x",
+    ];
+
+    proptest::proptest! {
+        /// For any static list, and any status, the memo's check says what a fresh check
+        /// says, the first time and every time after; and the fields it writes are the ones
+        /// written field by field.
+        #[test]
+        fn the_memo_answers_as_working_it_out_again(
+            fields in proptest::collection::vec((0..NAMES.len(), 0..VALUES.len()), 0..5),
+            statuses in proptest::collection::vec(
+                proptest::sample::select(&[200u16, 204, 304, 404, 103][..]),
+                1..4,
+            ),
+        ) {
+            let list: Vec<Header> = fields
+                .iter()
+                .map(|&(n, v)| Header::from_static(NAMES[n], VALUES[v]))
+                .collect();
+            // A list that lives as long as the program, as a `static` one does.
+            let list: &'static [Header] = Vec::leak(list);
+            let mut memo = HeadMemo::default();
+            for status in statuses {
+                let head = ResponseHead {
+                    headers: Headers::from_static(list),
+                    ..ResponseHead::new(status)
+                };
+                let checked = memo.check(&head);
+                proptest::prop_assert_eq!(checked, check_response_head(&head));
+                let ending = memo.get(None, Instant::ZERO, None, &head.headers);
+                let mut written = BytesMut::new();
+                write_app_fields(&mut written, &head.headers);
+                if checked.is_ok() {
+                    proptest::prop_assert_eq!(ending.app_fields, Some(&written[..]));
+                } else {
+                    // Only a list that passed is kept.
+                    proptest::prop_assert!(
+                        ending.app_fields.is_none() || status == 204 || status == 103
+                    );
+                }
+            }
+        }
+    }
 }
