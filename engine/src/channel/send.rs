@@ -320,8 +320,14 @@ impl Channel {
             ending.date,
             (!app.sets_date_or_server).then_some(ending.end),
         );
-        self.head_buf
-            .reserve((HEAD_BYTES_TYPICAL + head.headers.len() * 32).max(HEAD_BUF_BYTES));
+        // The first head sizes the buffer for a few; later ones reserve only their own, so
+        // the buffer is reclaimed (or replaced) once every few heads rather than for each.
+        let want = HEAD_BYTES_TYPICAL + head.headers.len() * 32;
+        let want = match self.head_buf.capacity() {
+            0 => want.max(HEAD_BUF_BYTES),
+            _ => want,
+        };
+        self.head_buf.reserve(want);
         let app_fields = ending.app_fields;
         let added = AddedHeaders {
             date,
