@@ -36,7 +36,9 @@ use memchr::memchr;
 use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind as Kind};
 use crate::h1::line_end::find_lf;
-use crate::message::{is_tchar_byte, is_token, BodyLength, Headers, Method, RequestHead, Version};
+use crate::message::{
+    is_tchar_byte, is_token, BodyLength, Header, Headers, Method, RequestHead, Version,
+};
 
 /// Whether the bytes hold a complete head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,11 +137,13 @@ pub(crate) fn take_head<L: StartLine>(
         return Ok(None);
     };
     let head = buf.split_to(consumed).freeze();
-    let mut headers = Headers::with_capacity(fields.len());
-    for (name, value) in fields.drain(..) {
-        headers.append(shared_slice(&head, name, &COMMON_NAMES), head.slice(value));
-    }
-    Ok(Some((line, headers, head)))
+    let headers: Vec<Header> = (fields.drain(..))
+        .map(|(name, value)| Header {
+            name: shared_slice(&head, name, &COMMON_NAMES),
+            value: head.slice(value),
+        })
+        .collect();
+    Ok(Some((line, Headers::from(headers), head)))
 }
 
 /// The methods most requests carry, as sent.

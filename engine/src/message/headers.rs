@@ -169,6 +169,15 @@ impl Headers {
     }
 }
 
+/// The fields of a list, owned, in its order.
+impl From<Vec<Header>> for Headers {
+    fn from(fields: Vec<Header>) -> Headers {
+        Headers {
+            fields: Cow::Owned(fields),
+        }
+    }
+}
+
 impl<'a> IntoIterator for &'a Headers {
     type Item = &'a Header;
     type IntoIter = std::slice::Iter<'a, Header>;
