@@ -56,23 +56,6 @@ impl Scan<'_> {
     }
 }
 
-/// A request head.
-struct Head<'a> {
-    method: Cow<'a, str>,
-    target: Cow<'a, str>,
-    http10: bool,
-    /// The request line's length, without its line end.
-    line_bytes: usize,
-    /// The head's lines' lengths summed, without line ends (Twisted's counting).
-    head_bytes: usize,
-    /// The fields this scanner reads ([`KEPT_FIELDS`]), names lowercased, values trimmed.
-    fields: Vec<(String, String)>,
-    /// How many field lines the head had, kept or not.
-    field_count: usize,
-    /// Just past the empty line.
-    end: usize,
-}
-
 /// The only fields the checks read: framing, `Connection` and `Expect`. The others are
 /// validated and counted, not kept (a kept field is two strings: the oracle's largest cost
 /// per request).
@@ -120,30 +103,15 @@ struct Reading<'a> {
     method: Cow<'a, str>,
     target: Cow<'a, str>,
     http10: bool,
+    /// The request line's length, without its line end.
     line_bytes: usize,
+    /// The head's lines' lengths summed, without line ends (Twisted's counting).
     head_bytes: usize,
+    /// How many field lines the head had.
     field_count: usize,
     framing: Framing,
     close: bool,
     expect_continue: bool,
-}
-
-impl<'a> Reading<'a> {
-    /// `None` where the server must reject the request (see [`framing`]).
-    fn of(head: Head<'a>) -> Option<Reading<'a>> {
-        Some(Reading {
-            framing: framing(&head.fields)?,
-            close: closes(&head),
-            expect_continue: values(&head.fields, "expect")
-                .any(|v| v.eq_ignore_ascii_case("100-continue")),
-            method: head.method,
-            target: head.target,
-            http10: head.http10,
-            line_bytes: head.line_bytes,
-            head_bytes: head.head_bytes,
-            field_count: head.field_count,
-        })
-    }
 }
 
 fn scan_requests_with(sent: &[u8], memo: Memo) -> Scan<'_> {
@@ -161,10 +129,7 @@ fn scan_requests_with(sent: &[u8], memo: Memo) -> Scan<'_> {
         });
         let read = match same {
             Some((_, len, reading)) => Some((reading.clone(), start + len)),
-            None => scan_head(sent, start).and_then(|h| {
-                let end = h.end;
-                Reading::of(h).map(|reading| (reading, end))
-            }),
+            None => read_head(sent, start),
         };
         let Some((reading, head_end)) = read else {
             scan.rest_at = Some(pos);
@@ -224,7 +189,9 @@ fn next_line(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     (!line.contains(&b'\r')).then_some((line, pos + lf + 1))
 }
 
-fn scan_head(buf: &[u8], start: usize) -> Option<Head<'_>> {
+/// The head at `start` read, and where it ends (just past its empty line); `None` if it is
+/// cut short, no request head, or one the server must reject (see [`framing`]).
+fn read_head(buf: &[u8], start: usize) -> Option<(Reading<'_>, usize)> {
     let (line, mut pos) = next_line(buf, start)?;
     let line_bytes = line.len();
     let mut head_bytes = line_bytes;
@@ -239,6 +206,7 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head<'_>> {
     if parts.next().is_some() || !is_token(method) || !target_ok {
         return None;
     }
+    // The fields this scanner reads ([`KEPT_FIELDS`]), names lowercased, values trimmed.
     let mut fields = Vec::new();
     let mut field_count = 0;
     loop {
@@ -253,16 +221,18 @@ fn scan_head(buf: &[u8], start: usize) -> Option<Head<'_>> {
             fields.push(kept);
         }
     }
-    Some(Head {
+    let reading = Reading {
         method: String::from_utf8_lossy(method),
         target: String::from_utf8_lossy(target),
         http10,
         line_bytes,
         head_bytes,
-        fields,
         field_count,
-        end: pos,
-    })
+        framing: framing(&fields)?,
+        close: closes(&fields, http10),
+        expect_continue: values(&fields, "expect").any(|v| v.eq_ignore_ascii_case("100-continue")),
+    };
+    Some((reading, pos))
 }
 
 /// `name: value`, with no whitespace before the colon and no obsolete line folding: `None`
@@ -323,9 +293,9 @@ fn list<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item
 }
 
 /// `Connection: close`, or HTTP/1.0 without `Connection: keep-alive` (RFC 9112 §9.3).
-fn closes(head: &Head<'_>) -> bool {
-    let has = |token: &str| list(&head.fields, "connection").any(|t| t.eq_ignore_ascii_case(token));
-    has("close") || (head.http10 && !has("keep-alive"))
+fn closes(fields: &[(String, String)], http10: bool) -> bool {
+    let has = |token: &str| list(fields, "connection").any(|t| t.eq_ignore_ascii_case(token));
+    has("close") || (http10 && !has("keep-alive"))
 }
 
 /// The body framing, or `None` where the server must reject the request (RFC 9112 §6.3:
