@@ -282,4 +282,63 @@ mod tests {
             proptest::prop_assert_eq!(is_token(&name), defined);
         }
     }
+
+    static LIST: [Header; 3] = [
+        Header::from_static("A", "1"),
+        Header::from_static("b", "2"),
+        Header::from_static("a", "3"),
+    ];
+
+    /// A change to headers: append a field or remove every field of a name.
+    #[derive(Clone, Debug)]
+    enum Change {
+        Append(&'static str, &'static str),
+        Remove(&'static str),
+    }
+
+    fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+        use proptest::prelude::*;
+        let name = prop::sample::select(&["a", "B", "c"][..]);
+        prop_oneof![
+            (name.clone(), prop::sample::select(&["x", "y"][..]))
+                .prop_map(|(n, v)| Change::Append(n, v)),
+            name.prop_map(Change::Remove),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Headers borrowed from a static list behave as an owned copy of it under any
+        /// changes; the list itself never changes, and they stay the static list only while
+        /// nothing changed them (a removal of a name they lack changes nothing).
+        #[test]
+        fn a_static_list_changes_as_an_owned_copy(
+            changes in proptest::collection::vec(change(), 0..6),
+        ) {
+            let mut borrowed = Headers::from_static(&LIST);
+            let mut owned = Headers::new();
+            for field in &LIST {
+                owned.append(field.name.clone(), field.value.clone());
+            }
+            let list = borrowed.static_list();
+            let mut changed = false;
+            for change in changes {
+                match change {
+                    Change::Append(name, value) => {
+                        borrowed.append(name, value);
+                        owned.append(name, value);
+                        changed = true;
+                    }
+                    Change::Remove(name) => {
+                        changed |= borrowed.contains(name);
+                        borrowed.remove(name);
+                        owned.remove(name);
+                    }
+                }
+                proptest::prop_assert_eq!(&borrowed, &owned);
+                proptest::prop_assert_eq!(borrowed.static_list(), list.filter(|_| !changed));
+            }
+            proptest::prop_assert_eq!(LIST[0].value.as_ref(), b"1");
+            proptest::prop_assert_eq!(LIST.len(), 3);
+        }
+    }
 }
