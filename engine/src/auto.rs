@@ -158,6 +158,13 @@ impl Connection for AutoConnection {
         self.engine_mut().poll_output()
     }
 
+    fn drain_outputs(&mut self, each: impl FnMut(Output)) {
+        match &mut self.engine {
+            Engine::Http1 { channel, .. } => channel.drain_outputs(each),
+            Engine::Http2(h2) => h2.drain_outputs(each),
+        }
+    }
+
     fn poll_timeout(&self) -> Option<Instant> {
         self.engine().poll_timeout()
     }

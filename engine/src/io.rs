@@ -64,6 +64,17 @@ pub trait Connection {
     fn handle_input(&mut self, input: Input<'_>) -> Result<(), crate::UsageError>;
     /// The next output, in order.
     fn poll_output(&mut self) -> Option<Output>;
+    /// Hands every output there is to `each`, in order: what calling
+    /// [`Connection::poll_output`] until `None` gives, for a driver's hot path (a connection
+    /// that chooses its protocol at run time dispatches once for all of them, not per output).
+    fn drain_outputs(&mut self, mut each: impl FnMut(Output))
+    where
+        Self: Sized,
+    {
+        while let Some(output) = self.poll_output() {
+            each(output);
+        }
+    }
     /// When to feed `Input::Timeout` next.
     fn poll_timeout(&self) -> Option<Instant>;
     /// How many bytes the driver may read now.

@@ -335,35 +335,46 @@ where
     }
 
     fn drain_outputs(&mut self) {
-        while let Some(output) = self.channel.poll_output() {
-            let now = self.now;
-            self.observer.on_output(now, &output);
+        let Driver {
+            channel,
+            app,
+            observer,
+            now,
+            queue,
+            commands,
+            pulls,
+            shutdown_pending,
+            close,
+            ..
+        } = self;
+        let now = *now;
+        channel.drain_outputs(|output| {
+            observer.on_output(now, &output);
             match output {
-                Output::Transmit(bytes) => self.queue.push(bytes),
-                Output::Event(Event::Pull { id }) => self.pulls.push(id),
+                Output::Transmit(bytes) => queue.push(bytes),
+                Output::Event(Event::Pull { id }) => pulls.push(id),
                 Output::Event(event) => {
                     if let Event::Lost { id } = event {
-                        self.pulls.retain(|&pull| pull != id);
+                        pulls.retain(|&pull| pull != id);
                     }
-                    self.app.on_event(now, event, &mut self.commands);
+                    app.on_event(now, event, commands);
                 }
                 Output::Producer { request, state } => {
                     if state == ProducerState::Stopped {
-                        self.pulls.retain(|&pull| pull != request);
+                        pulls.retain(|&pull| pull != request);
                     }
-                    self.app
-                        .on_producer(now, request, state, &mut self.commands)
+                    app.on_producer(now, request, state, commands)
                 }
                 Output::Reading(_) | Output::Timer { .. } => {}
-                Output::ShutdownWrite => self.shutdown_pending = true,
+                Output::ShutdownWrite => *shutdown_pending = true,
                 Output::Close(reason) => {
-                    self.close = Some(reason);
-                    self.app.on_close(now, reason);
+                    *close = Some(reason);
+                    app.on_close(now, reason);
                 }
                 // Outputs added later are advisory until this driver learns them.
                 _ => {}
             }
-        }
+        });
     }
 
     /// Hands the held pulls to the app, once the queue is empty. Returns whether there were any.
