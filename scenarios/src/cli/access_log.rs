@@ -28,7 +28,7 @@ use serde::Serialize;
 use tracing::{debug, info, warn};
 use twine_driver::Observer;
 use twine_engine::{
-    AppCommand, Event, Input, Instant, Output, RequestId, Timer, TimerChange, Version,
+    AppCommand, CloseReason, Event, Input, Instant, Output, RequestId, Timer, TimerChange, Version,
 };
 
 /// Most time a line waits in the buffer before it is written.
@@ -304,6 +304,14 @@ impl ConnectionLog {
     /// reading our response, the lingering close's abort): the connection is being timed out;
     /// at `debug` when the timer is the usual end (an idle keep-alive connection, a finished
     /// lingering close).
+    /// Out of line, as the timer's: the per-output path above stays small enough to inline
+    /// into the driver's loop (it runs for every output, logging or not).
+    #[cold]
+    fn on_close(&self, reason: CloseReason) {
+        debug!(peer = %self.peer, "connection closed ({reason:?})");
+    }
+
+    #[cold]
     fn on_timer_fired(&self, timer: Timer) {
         let peer = self.peer;
         match timer {
@@ -456,7 +464,7 @@ impl Observer for ConnectionLog {
                 timer,
                 change: TimerChange::Fired,
             } => self.on_timer_fired(*timer),
-            Output::Close(reason) => debug!(peer = %self.peer, "connection closed ({reason:?})"),
+            Output::Close(reason) => self.on_close(*reason),
             _ => {}
         }
     }
