@@ -335,6 +335,7 @@ where
     }
 
     fn drain_outputs(&mut self) {
+        // The channel is borrowed while it hands out its outputs; the rest, field by field.
         let Driver {
             channel,
             app,

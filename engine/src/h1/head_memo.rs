@@ -12,8 +12,8 @@
 //! shares is never handed back for writing). So where a static list is, and its length, stand
 //! for what it holds.
 //!
-//! Empty until the first response, one allocation then, given back while the connection is
-//! idle ([`HeadMemo::release`]).
+//! Empty until the first response (then the memo, its end and a static list's bytes are
+//! allocated once each), given back while the connection is idle ([`HeadMemo::release`]).
 
 use bytes::BytesMut;
 
