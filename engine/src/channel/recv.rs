@@ -12,7 +12,7 @@ use crate::h1::body_decoder::{BodyDecoder, Decoded};
 use crate::h1::head_parser::{parse_request_head, take_request_head, HeadFlags, Parsed};
 use crate::h1::head_writer::error_response;
 use crate::io::{Event, Output, RequestId, Timer, TransportState};
-use crate::message::{BodyLength, Headers, RequestHead, Version};
+use crate::message::{BodyLength, RequestHead, Version};
 
 impl Channel {
     pub(super) fn handle_input_received(&mut self, bytes: &[u8]) {
@@ -377,12 +377,7 @@ impl Channel {
 
     fn error_bytes(&mut self, error: ProtocolError) -> bytes::Bytes {
         let server = self.config.server_name;
-        let ending = self.head_memo.get(
-            self.config.date_origin_unix_millis,
-            self.now,
-            server,
-            &Headers::new(),
-        );
-        error_response(error, ending.date, server)
+        let date = (self.head_memo).date(self.config.date_origin_unix_millis, self.now, server);
+        error_response(error, date, server)
     }
 }

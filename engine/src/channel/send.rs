@@ -9,9 +9,7 @@ use super::state::{CloseState, RecvState, SendState};
 use super::Channel;
 use crate::error::{SendError, UsageError};
 use crate::h1::body_encoder::BodyEncoder;
-use crate::h1::head_writer::{
-    write_informational, write_response_head, AddedHeaders, AppHead, ConnectionHeader,
-};
+use crate::h1::head_writer::{write_informational, AddedHeaders, AppHead, ConnectionHeader};
 use crate::io::{AppCommand, CloseReason, ProducerKind, RequestId};
 use crate::message::{ResponseHead, Version};
 
@@ -310,16 +308,6 @@ impl Channel {
         exchange.send = SendState::Body(encoder);
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
-        let ending = self.head_memo.get(
-            self.config.date_origin_unix_millis,
-            self.now,
-            added.server,
-            &head.headers,
-        );
-        let (date, end) = (
-            ending.date,
-            (!app.sets_date_or_server).then_some(ending.end),
-        );
         // The first head sizes the buffer for a few; later ones reserve only their own, so
         // the buffer is reclaimed (or replaced) once every few heads rather than for each.
         let want = HEAD_BYTES_TYPICAL + head.headers.len() * 32;
@@ -328,14 +316,14 @@ impl Channel {
             _ => want,
         };
         self.head_buf.reserve(want);
-        let app_fields = ending.app_fields;
-        let added = AddedHeaders {
-            date,
-            end,
-            app_fields,
-            ..added
-        };
-        write_response_head(&mut self.head_buf, head, added);
+        self.head_memo.write_head(
+            &mut self.head_buf,
+            head,
+            added,
+            !app.sets_date_or_server,
+            self.config.date_origin_unix_millis,
+            self.now,
+        );
         HeadWritten {
             persistent,
             early_reply,

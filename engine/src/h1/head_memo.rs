@@ -4,7 +4,10 @@
 //! - the end of a head: our `Date` and `Server` fields and the blank line, formatted once a
 //!   second (the `Date` value's) and copied whole when the app set neither field;
 //! - the app's field list when it is a `static` one ([`Headers::from_static`]): checked and
-//!   written once, then its facts reused and its bytes copied.
+//!   written once, then its facts reused and its bytes copied;
+//! - the last whole head written from that list with that end (status line, fields, the
+//!   channel's framing and `Connection` fields, the end): copied whole while the status, the
+//!   added fields and the second stay the same (a keep-alive connection's usual case).
 //!
 //! Invariant: a memo answers exactly what working it out again would. A static list cannot
 //! change: a `&'static` slice is immutable for the rest of the program, and so is what its
@@ -18,7 +21,8 @@
 use bytes::BytesMut;
 
 use super::head_writer::{
-    check_fields, check_framing_for_status, check_status_line, write_app_fields, AppHead,
+    check_fields, check_framing_for_status, check_status_line, write_app_fields,
+    write_response_head, AddedHeaders, AppHead, ConnectionHeader,
 };
 use crate::date::{format_date, unix_second, DATE_LEN};
 use crate::error::UsageError;
@@ -38,6 +42,26 @@ struct Memo {
     end: Vec<u8>,
     /// The static field list checked last.
     fields: Option<StaticFields>,
+    /// The last whole head written from `fields` and `end`; gone when either changes.
+    head: Option<WholeHead>,
+}
+
+/// A whole response head, and what it was written for.
+#[derive(Debug)]
+struct WholeHead {
+    key: HeadKey,
+    bytes: Vec<u8>,
+}
+
+/// What a head written from the static list and the end depends on besides them: its status
+/// (its reason phrase the standard one) and the fields the channel adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HeadKey {
+    list: StaticList,
+    status: u16,
+    content_length: Option<u64>,
+    chunked: bool,
+    connection: ConnectionHeader,
 }
 
 /// A static field list, checked and written.
@@ -56,7 +80,9 @@ const NO_DATE: u64 = u64::MAX;
 /// Where the value starts in `Date: <value>`.
 const DATE_AT: usize = b"Date: ".len();
 
-/// A connection's response-head end for now ([`HeadMemo::get`]).
+/// A connection's response-head end for now ([`HeadMemo::get`]): what the tests compare
+/// the heads the memo writes with.
+#[cfg(test)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ending<'a> {
     /// The `Date` value, if a wall-clock origin is configured.
@@ -89,12 +115,85 @@ impl HeadMemo {
         let mut written = BytesMut::new();
         write_app_fields(&mut written, headers);
         memo.fields = Some(StaticFields { list, app, written });
+        memo.head = None;
         Ok(app)
     }
 
-    /// The end for `now`, with a wall-clock origin (milliseconds since the Unix epoch at
-    /// `Instant::ZERO`) and `server`, both the same on every call (they are a connection's
-    /// configuration); and `headers` as written, if they are the static list checked last.
+    /// Writes a checked final head into `out` as [`write_response_head`] would with `added`
+    /// completed from the memo: the `Date` value, our end when `uses_end` (the app set neither
+    /// `Date` nor `Server`), the static list's fields as written. `origin_unix_millis` (the
+    /// wall clock at `Instant::ZERO`) and `added.server` are the connection's configuration.
+    /// A head from the static list checked last, with the standard reason and our end, is
+    /// kept whole and copied while nothing it depends on changes.
+    pub(crate) fn write_head(
+        &mut self,
+        out: &mut BytesMut,
+        head: &ResponseHead,
+        added: AddedHeaders<'_>,
+        uses_end: bool,
+        origin_unix_millis: Option<u64>,
+        now: Instant,
+    ) {
+        let second = origin_unix_millis.map_or(NO_DATE, |origin| unix_second(origin, now));
+        let memo = self.memo();
+        memo.format_end(second, added.server);
+        let Memo {
+            end,
+            fields,
+            head: whole,
+            ..
+        } = memo;
+        let list = head.headers.static_list();
+        let app_fields = (fields.as_ref())
+            .filter(|fields| Some(fields.list) == list)
+            .map(|fields| &fields.written[..]);
+        let key = list
+            .filter(|_| uses_end && app_fields.is_some() && head.reason.is_none())
+            .map(|list| HeadKey {
+                list,
+                status: head.status,
+                content_length: added.content_length,
+                chunked: added.chunked,
+                connection: added.connection,
+            });
+        if let (Some(key), Some(kept)) = (key, whole.as_ref()) {
+            if kept.key == key {
+                out.extend_from_slice(&kept.bytes);
+                return;
+            }
+        }
+        let added = AddedHeaders {
+            date: (second != NO_DATE).then(|| &end[DATE_AT..DATE_AT + DATE_LEN]),
+            end: uses_end.then_some(&end[..]),
+            app_fields,
+            ..added
+        };
+        let start = out.len();
+        write_response_head(out, head, added);
+        if let Some(key) = key {
+            let bytes = out[start..].to_vec();
+            *whole = Some(WholeHead { key, bytes });
+        }
+    }
+
+    /// The `Date` value for `now` (with a wall-clock origin, milliseconds since the Unix epoch
+    /// at `Instant::ZERO`), for the heads the channel writes itself (its error responses);
+    /// `server` as [`HeadMemo::write_head`] has it. Both are the same on every call: they are
+    /// a connection's configuration.
+    pub(crate) fn date(
+        &mut self,
+        origin_unix_millis: Option<u64>,
+        now: Instant,
+        server: Option<&str>,
+    ) -> Option<&[u8]> {
+        let second = origin_unix_millis.map_or(NO_DATE, |origin| unix_second(origin, now));
+        let memo = self.memo();
+        memo.format_end(second, server);
+        (second != NO_DATE).then(|| &memo.end[DATE_AT..DATE_AT + DATE_LEN])
+    }
+
+    /// The end for `now` and `headers` as written, if they are the static list checked last.
+    #[cfg(test)]
     pub(crate) fn get(
         &mut self,
         origin_unix_millis: Option<u64>,
@@ -104,21 +203,7 @@ impl HeadMemo {
     ) -> Ending<'_> {
         let second = origin_unix_millis.map_or(NO_DATE, |origin| unix_second(origin, now));
         let memo = self.memo();
-        if memo.end.is_empty() || memo.second != second {
-            memo.end.clear();
-            if second != NO_DATE {
-                memo.end.extend_from_slice(b"Date: ");
-                memo.end.extend_from_slice(&format_date(second));
-                memo.end.extend_from_slice(b"\r\n");
-            }
-            if let Some(server) = server {
-                memo.end.extend_from_slice(b"Server: ");
-                memo.end.extend_from_slice(server.as_bytes());
-                memo.end.extend_from_slice(b"\r\n");
-            }
-            memo.end.extend_from_slice(b"\r\n");
-            memo.second = second;
-        }
+        memo.format_end(second, server);
         let list = headers.static_list();
         let app_fields = (memo.fields.as_ref())
             .filter(|fields| Some(fields.list) == list)
@@ -141,8 +226,33 @@ impl HeadMemo {
                 second: NO_DATE,
                 end: Vec::new(),
                 fields: None,
+                head: None,
             })
         })
+    }
+}
+
+impl Memo {
+    /// Formats the end for `second` unless it is formatted already; a whole head kept with
+    /// the old end goes.
+    fn format_end(&mut self, second: u64, server: Option<&str>) {
+        if !self.end.is_empty() && self.second == second {
+            return;
+        }
+        self.end.clear();
+        if second != NO_DATE {
+            self.end.extend_from_slice(b"Date: ");
+            self.end.extend_from_slice(&format_date(second));
+            self.end.extend_from_slice(b"\r\n");
+        }
+        if let Some(server) = server {
+            self.end.extend_from_slice(b"Server: ");
+            self.end.extend_from_slice(server.as_bytes());
+            self.end.extend_from_slice(b"\r\n");
+        }
+        self.end.extend_from_slice(b"\r\n");
+        self.second = second;
+        self.head = None;
     }
 }
 
@@ -155,6 +265,7 @@ mod tests {
         check_response_head, write_response_head, AddedHeaders, ConnectionHeader,
     };
     use crate::message::Header;
+    use crate::time::Duration;
 
     static PLAIN: [Header; 3] = [
         Header::from_static("Content-Type", "text/plain"),
@@ -370,6 +481,75 @@ mod tests {
                         ending.app_fields.is_none() || status == 204 || status == 103
                     );
                 }
+            }
+        }
+    }
+
+    static OTHER: [Header; 1] = [Header::from_static("Content-Type", "text/html")];
+
+    proptest::proptest! {
+        /// Whatever sequence of heads a connection writes, each is written exactly as
+        /// field-by-field writing with the same end would write it, whether the memo copies a
+        /// kept whole head or not: the status, the reason, the added fields, the list, the
+        /// end's use and the second all count.
+        #[test]
+        fn a_kept_whole_head_is_the_head_written_afresh(
+            // Each head: which list, status, a reason of its own, the added fields, whether
+            // our end is used, the second. Few values each, so that heads often repeat all
+            // but one thing.
+            turns in proptest::collection::vec(
+                (
+                    proptest::bool::weighted(0.7),
+                    proptest::sample::select(&[200u16, 404][..]),
+                    proptest::bool::weighted(0.2),
+                    proptest::sample::select(&[None, Some(2u64)][..]),
+                    proptest::bool::weighted(0.2),
+                    0u8..3,
+                    proptest::bool::weighted(0.8),
+                    0u64..2,
+                ),
+                1..16,
+            ),
+        ) {
+            let mut memo = HeadMemo::default();
+            for (plain, status, reason, content_length, chunked, connection, uses_end, second)
+                in turns
+            {
+                let list: &'static [Header] = if plain { &PLAIN[..] } else { &OTHER[..] };
+                let head = ResponseHead {
+                    headers: Headers::from_static(list),
+                    reason: reason.then(|| Bytes::from_static(b"Fine")),
+                    ..ResponseHead::new(status)
+                };
+                proptest::prop_assert!(memo.check(&head).is_ok());
+                let connection = [
+                    ConnectionHeader::Omit,
+                    ConnectionHeader::KeepAlive,
+                    ConnectionHeader::Close,
+                ][usize::from(connection)];
+                let added = AddedHeaders {
+                    content_length,
+                    chunked,
+                    connection,
+                    date: None,
+                    server: Some("twine"),
+                    end: None,
+                    app_fields: None,
+                };
+                let (origin, now) = (Some(7_000), Instant::ZERO + Duration::from_secs(second));
+                let mut memoised = BytesMut::new();
+                memo.write_head(&mut memoised, &head, added, uses_end, origin, now);
+                // Afresh: a new memo's end and date, every field written one by one.
+                let mut fresh = HeadMemo::default();
+                let ending = fresh.get(origin, now, Some("twine"), &Headers::new());
+                let afresh = AddedHeaders {
+                    date: ending.date,
+                    end: uses_end.then_some(ending.end),
+                    ..added
+                };
+                let mut field_by_field = BytesMut::new();
+                write_response_head(&mut field_by_field, &head, afresh);
+                proptest::prop_assert_eq!(memoised, field_by_field);
             }
         }
     }
