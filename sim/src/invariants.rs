@@ -50,6 +50,16 @@ use request_scanner::{scan_requests, Scan};
 use response_parser::{parse_responses, Responses};
 use server_trace::Note;
 
+/// Whether the wire's readers (`response_parser`, `request_scanner`) compare a head with the
+/// one before and reuse its reading when they are the same, rather than read it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Memo {
+    Compare,
+    /// Every head read: what the comparison is tested against.
+    #[cfg(test)]
+    Off,
+}
+
 /// One request and what answered it, for scenarios' own checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exchange {

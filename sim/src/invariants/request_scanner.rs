@@ -11,6 +11,8 @@
 
 use std::borrow::Cow;
 
+use super::Memo;
+
 /// One request as the client sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ScannedRequest<'a> {
@@ -86,15 +88,6 @@ enum Body<'a> {
 /// Splits `sent` into requests. See the module documentation.
 pub(crate) fn scan_requests(sent: &[u8]) -> Scan<'_> {
     scan_requests_with(sent, Memo::Compare)
-}
-
-/// Whether a head the same as the last one is compared rather than scanned again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Memo {
-    Compare,
-    /// Every head scanned: what the comparison is tested against.
-    #[cfg(test)]
-    Off,
 }
 
 /// What a request head says, once read: everything about a request but its body.

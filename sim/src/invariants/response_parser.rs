@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use crate::trace::escape;
 
 use super::request_scanner::{is_token, TCHAR};
+use super::Memo;
 
 /// One response whose head arrived whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,15 +116,6 @@ type Parsed<T> = Result<Option<T>, Malformed>;
 /// close-delimited body).
 pub(crate) fn parse_responses<'a>(received: &'a [u8], heads: &[bool], eof: bool) -> Responses<'a> {
     parse_responses_with(received, heads, eof, Memo::Compare)
-}
-
-/// Whether a head the same as the last one is compared rather than parsed again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Memo {
-    Compare,
-    /// Every head parsed: what the comparison is tested against.
-    #[cfg(test)]
-    Off,
 }
 
 /// What a head says, once parsed: a function of its bytes alone (status line through empty
