@@ -32,10 +32,18 @@ const PIPELINED: usize = 100;
 /// reordering or loss shows.
 fn numbered_body(len: usize) -> Vec<u8> {
     let mut body = Vec::with_capacity(len + 9);
-    let mut i = 0u32;
+    // The record counts up in place: formatting each one cost a fifth of the family's runs.
+    let mut record = *b"00000000\n";
     while body.len() < len {
-        body.extend_from_slice(format!("{i:08}\n").as_bytes());
-        i += 1;
+        body.extend_from_slice(&record);
+        for digit in record[..8].iter_mut().rev() {
+            if *digit == b'9' {
+                *digit = b'0';
+            } else {
+                *digit += 1;
+                break;
+            }
+        }
     }
     body.truncate(len);
     body
@@ -383,3 +391,17 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_body;
+
+    #[test]
+    fn numbered_body_is_its_records_in_order() {
+        // Past 10,000 records: every carry up to the fifth digit, and a cut last record.
+        let len = 9 * 10_012 + 4;
+        let records: String = (0..10_013).map(|i| format!("{i:08}\n")).collect();
+        assert_eq!(numbered_body(len), records.as_bytes()[..len]);
+        assert_eq!(&numbered_body(27)[18..], b"00000002\n");
+    }
+}
