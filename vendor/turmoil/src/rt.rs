@@ -7,7 +7,7 @@ use rand::rngs::SmallRng;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 use tokio::task::LocalSet;
-use tokio::time::{sleep, Duration, Instant};
+use tokio::time::{sleep_until, Duration, Instant, Sleep};
 
 use super::Result;
 
@@ -66,6 +66,16 @@ pub struct Rt<'a> {
 
     /// Runtime configuration.
     config: Config,
+
+    /// The sleep each tick waits on, reset to the tick's end (twine's patch,
+    /// see `PATCHES.md`: a new one per tick cost an allocation and a timer
+    /// entry). It belongs to the runtime that made it: `None` in a new one.
+    tick_sleep: Option<Pin<Box<Sleep>>>,
+
+    /// The runtime's clock when the last tick ended, which is its clock until
+    /// the next tick (twine's patch: reading it entered the runtime once per
+    /// host and step). `None` in a new runtime.
+    tick_end: Option<Instant>,
 }
 
 impl<'a> Rt<'a> {
@@ -84,6 +94,8 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            tick_sleep: None,
+            tick_end: None,
         }
     }
 
@@ -104,6 +116,8 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            tick_sleep: None,
+            tick_end: None,
         }
     }
 
@@ -118,6 +132,8 @@ impl<'a> Rt<'a> {
             nodename: String::new().into(),
             handle: None,
             config,
+            tick_sleep: None,
+            tick_end: None,
         }
     }
 
@@ -134,6 +150,9 @@ impl<'a> Rt<'a> {
     }
 
     pub(crate) fn now(&self) -> Instant {
+        if let Some(now) = self.tick_end {
+            return now;
+        }
         let _guard = self.tokio.enter();
         Instant::now()
     }
@@ -161,13 +180,19 @@ impl<'a> Rt<'a> {
     // that caused failure. Subsequent calls do not return the error as it is
     // expected to fail the simulation.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
-        self.tokio.block_on(async {
+        let tick_sleep = &mut self.tick_sleep;
+        let end = self.tokio.block_on(async {
             self.local
                 .run_until(async {
-                    sleep(duration).await;
+                    let deadline = Instant::now() + duration;
+                    let sleep = tick_sleep.get_or_insert_with(|| Box::pin(sleep_until(deadline)));
+                    sleep.as_mut().reset(deadline);
+                    sleep.as_mut().await;
+                    Instant::now()
                 })
                 .await
         });
+        self.tick_end = Some(end);
 
         // pull for software completion
         match &self.handle {
@@ -224,6 +249,8 @@ impl<'a> Rt<'a> {
     fn cancel_tasks(&mut self) {
         let (tokio, local) = init(&mut self.config);
 
+        self.tick_sleep = None;
+        self.tick_end = None;
         _ = mem::replace(&mut self.tokio, tokio);
         drop(mem::replace(&mut self.local, local));
     }
