@@ -876,6 +876,9 @@ pub enum Check {
     /// HTTP/2 DATA past a flow-control window the client had opened, or a frame past the
     /// client's frame size.
     FlowControl,
+    /// A final response without a `Date`, or dated before its request reached the engine or
+    /// after its bytes left it.
+    Date,
 }
 
 impl Check {
@@ -909,6 +912,7 @@ impl Check {
             Check::Expectation => "expectation",
             Check::Desync => "desync",
             Check::FlowControl => "flow-control",
+            Check::Date => "date",
         }
     }
 }

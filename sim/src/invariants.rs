@@ -8,7 +8,8 @@
 //!    not end gracefully or a request was lost or aborted; nothing follows a response with
 //!    `Connection: close`; there are no more final responses than requests (one more where the
 //!    client sent garbage: the error that answers it); a `100 Continue` answers a request that
-//!    asked for it, and the only interim responses are 100 and 103.
+//!    asked for it, and the only interim responses are 100 and 103; a response's `Date` is
+//!    no older than its request's arrival and no newer than its first byte's leaving.
 //! 2. **Order**: responses answer requests in order, 1xx aside. To know which responses answer
 //!    `HEAD` (and so have no body) the requests are read by an equally independent, lenient
 //!    scanner (`request_scanner`). Scenarios pair them with [`exchanges`] for their own checks.
@@ -176,6 +177,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
                 out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
+                out.extend(check_date(conn, log, &wire, notes));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched, on
             // connections whose app did not end them on purpose (an abort: a proxy whose
@@ -481,6 +483,81 @@ fn check_limits(
     }
     out.truncate(1);
     out
+}
+
+/// A final response's `Date` is no older than the second its request reached the engine and
+/// no newer than the second the engine handed out the response's first byte: a date
+/// formatted once and kept too long, or read off the wrong clock, shows here. A proxy relays
+/// its origin's `Date`, which the origin formatted after the proxy took the request and
+/// before it answered, so the same bounds hold. Requests and final responses are paired in
+/// order.
+fn check_date(conn: u32, log: &ClientLog, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
+    let dispatched = notes.iter().filter_map(|&(at, event)| match event {
+        ServerEvent::Request { .. } => Some(at),
+        _ => None,
+    });
+    // Where each write the engine handed out ends in the stream, and when it was handed out;
+    // responses come in stream order, so one walk through the writes serves them all.
+    let mut end = 0;
+    let mut writes = notes
+        .iter()
+        .filter_map(|&(at, event)| match event {
+            ServerEvent::Write { bytes } => {
+                end += bytes;
+                Some((end, at))
+            }
+            _ => None,
+        })
+        .peekable();
+    let second = |at_nanos: u64| crate::net::EPOCH_UNIX_SECS + at_nanos / 1_000_000_000;
+    let mut last = None;
+    for (response, dispatched_at) in wire.finals().zip(dispatched) {
+        let at = response.start;
+        // The engine dates every response; a hand-built one may have none.
+        let Some(date) = date_of(&log.received[at..], &mut last) else {
+            continue;
+        };
+        let earliest = second(dispatched_at);
+        while writes.next_if(|&(end, _)| end <= at).is_some() {}
+        let written = writes.peek().map(|&(_, at)| second(at));
+        if date < earliest || written.is_some_and(|latest| date > latest) {
+            let written = written.map_or("-".to_string(), |s| s.to_string());
+            let detail = format!(
+                "the response at byte {at} is dated {date} (Unix seconds), its request arrived \
+                 at {earliest} and its first byte left at {written}"
+            );
+            return Some(Violation::on(conn, Check::Date, detail));
+        }
+    }
+    None
+}
+
+/// The `Date` of the response head at the start of `stream`, in Unix seconds, if it has one
+/// that parses. `last` is the value read before and its reading: responses repeat their date
+/// within a second, and a repeated one is not parsed again.
+fn date_of<'a>(stream: &'a [u8], last: &mut Option<(&'a [u8], u64)>) -> Option<u64> {
+    let mut rest = stream;
+    let value = loop {
+        let lf = memchr::memchr(b'\n', rest)?;
+        let line = &rest[..lf];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return None;
+        }
+        if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"date:") {
+            break line[5..].trim_ascii();
+        }
+        rest = &rest[lf + 1..];
+    };
+    if let Some((seen, date)) = *last {
+        if seen == value {
+            return Some(date);
+        }
+    }
+    let date = httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()?;
+    let date = date.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    *last = Some((value, date));
+    Some(date)
 }
 
 /// `100 Continue` is lazy (DESIGN.md §2, web2): it goes out only once the app asks for the

@@ -686,3 +686,36 @@ fn an_app_close_that_aborts_or_loses_an_earlier_request_is_caught() {
     let peer = clean_with(Some(s(ServerEvent::ShutdownWrite)), &reset);
     assert_eq!(app_close(&peer), Vec::<String>::new());
 }
+
+#[test]
+fn a_response_dated_before_its_request_or_after_its_bytes_left_is_caught() {
+    // The clean run's request reaches the engine and its response leaves within the first
+    // second of the run: Unix second 1,700,000,000, Tue, 14 Nov 2023 22:13:20 GMT.
+    let dated = |date: &str| {
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n";
+        format!("{head}date:  {date} \r\n\r\nhi").into_bytes()
+    };
+    let trace = clean_with(None, &[]);
+    let script = || ClientScript::new().send(REQUEST);
+    let on_time = dated("Tue, 14 Nov 2023 22:13:20 GMT");
+    assert_eq!(
+        run_check(script(), &trace, log(REQUEST, &on_time)),
+        Vec::<String>::new()
+    );
+    let stale = dated("Tue, 14 Nov 2023 22:13:19 GMT");
+    assert_eq!(
+        run_check(script(), &trace, log(REQUEST, &stale)),
+        [
+            "c0: the response at byte 0 is dated 1699999999 (Unix seconds), its request \
+          arrived at 1700000000 and its first byte left at 1700000000"
+        ]
+    );
+    let early = dated("Tue, 14 Nov 2023 22:13:21 GMT");
+    assert_eq!(
+        run_check(script(), &trace, log(REQUEST, &early)),
+        [
+            "c0: the response at byte 0 is dated 1700000001 (Unix seconds), its request \
+          arrived at 1700000000 and its first byte left at 1700000000"
+        ]
+    );
+}
