@@ -12,6 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 // Simulated time: tokio's clock, which turmoil drives (never the wall clock).
 use tokio::time::Instant as SimTime;
+use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::event::{ClientEvent, Event, Fault, Side};
 use crate::net::{hold_fin, Network, SentSegments, IN_FLIGHT_BYTES_MAX};
@@ -48,7 +49,9 @@ pub enum Action {
     },
     /// Do nothing for a while (reading goes on).
     Sleep(Duration),
-    /// Wait until the bytes received so far contain this pattern (reading goes on).
+    /// Wait until the bytes received since the previous `WaitFor`'s match (from the start, for
+    /// the first) contain this pattern (reading goes on). Each match ends where the next
+    /// search begins, so a client can wait for one response after another by the same bytes.
     WaitFor(Bytes),
     /// Shut down the write side (FIN).
     ShutdownWrite,
@@ -387,9 +390,9 @@ async fn run_script(
     let mut client = ClientRun::new(&script, steps, conn, (recorder, net, pending));
     client.give_up_at = give_up;
     client.chaos = Some(chaos.chaos.clone());
-    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut socket = Halves::of(stream);
     loop {
-        client.run_immediate_steps(&mut writer).await;
+        client.run_immediate_steps(&mut socket.writer).await;
         if client.gives_up() {
             let after_bytes = client.log.received.len() as u64;
             let event = Event::Fault {
@@ -397,14 +400,14 @@ async fn run_script(
                 decision: Some((conn, GIVE_UP_DECISION)),
             };
             client.recorder.record(Some(conn), event);
-            drop(reader.unsplit(writer));
+            drop(socket);
             client.log.reset_by_client = true;
             client.note(ClientEvent::Reset);
             client.log.finished = true;
             return client.log;
         }
         if matches!(client.steps.get(client.next), Some(Step::Reset)) {
-            drop(reader.unsplit(writer));
+            drop(socket);
             client.log.reset_by_client = true;
             client.note(ClientEvent::Reset);
             client.log.finished = true;
@@ -418,13 +421,28 @@ async fn run_script(
             }
             None => {}
         }
-        let wake = client.wait(&mut reader, &mut writer).await;
+        let wake = client.wait(&mut socket.reader, &mut socket.writer).await;
         if !client.handle(wake) {
             return client.log;
         }
     }
     client.log.finished = true;
     client.log
+}
+
+/// A client's socket in turmoil's own halves (tokio's `split` would lock a mutex on every
+/// read and write), which drop as the whole stream does: the read half first (a reset if
+/// bytes are left unread, and then no FIN), then the write half (its FIN otherwise).
+struct Halves {
+    reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+}
+
+impl Halves {
+    fn of(stream: turmoil::net::TcpStream) -> Halves {
+        let (reader, writer) = stream.into_split();
+        Halves { reader, writer }
+    }
 }
 
 /// How a client's loop ends early.
@@ -444,6 +462,9 @@ struct ClientRun {
     steps: Vec<Step>,
     /// The step being run.
     next: usize,
+    /// Where the last `WaitFor`'s match ended in the bytes received: the next one's search
+    /// starts there.
+    matched_to: usize,
     /// When the current `Sleep` step ends.
     deadline: Option<SimTime>,
     read: ReadPolicy,
@@ -483,6 +504,7 @@ impl ClientRun {
             pending,
             steps,
             next: 0,
+            matched_to: 0,
             deadline: None,
             read,
             wait_for_close: script.wait_for_close,
@@ -510,7 +532,13 @@ impl ClientRun {
     async fn run_immediate_steps<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) {
         while let Some(step) = self.steps.get(self.next) {
             match step {
-                Step::WaitFor(pattern) if contains(&self.log.received, pattern) => {}
+                Step::WaitFor(pattern) => {
+                    let unmatched = &self.log.received[self.matched_to..];
+                    let Some(end) = match_end(unmatched, pattern) else {
+                        return;
+                    };
+                    self.matched_to += end;
+                }
                 Step::Shutdown if self.log.shutdown_by_client => {
                     // Already shut: turmoil refuses a second shutdown and sends nothing.
                     self.note(ClientEvent::ShutdownWriteAgain);
@@ -756,8 +784,9 @@ async fn connect(server: &str) -> std::io::Result<turmoil::net::TcpStream> {
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+/// Where the first occurrence of `needle` in `haystack` ends (0 for an empty needle).
+fn match_end(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle).map(|start| start + needle.len())
 }
 
 /// Well-known client shapes, so scenarios read as what they are.
@@ -772,6 +801,25 @@ impl ClientScript {
         for (i, request) in requests.into_iter().enumerate() {
             if i > 0 && !gap.is_zero() {
                 script = script.then(Action::Sleep(gap));
+            }
+            script = script.send(request);
+        }
+        script
+    }
+
+    /// A keep-alive client that sends each request only once the previous one's response has
+    /// arrived: once `response_end` (bytes that end every response, such as its body) has
+    /// been received again. The last request should carry `Connection: close` if the client
+    /// is to see the server close.
+    pub fn in_turn<I: IntoIterator<Item = B>, B: Into<Bytes>>(
+        requests: I,
+        response_end: impl Into<Bytes>,
+    ) -> ClientScript {
+        let response_end = response_end.into();
+        let mut script = ClientScript::new();
+        for (i, request) in requests.into_iter().enumerate() {
+            if i > 0 {
+                script = script.then(Action::WaitFor(response_end.clone()));
             }
             script = script.send(request);
         }

@@ -43,6 +43,8 @@ pub struct Backlog {
 struct State {
     /// Client port → connection number, registered by each client once connected.
     ports: BTreeMap<u16, u32>,
+    /// Connection number → its client port: the same registrations, looked up the other way.
+    port_of: BTreeMap<u32, u16>,
     /// Bytes each client has read, by connection.
     client_read: BTreeMap<u32, u64>,
     /// Bytes the server has read from each client, by connection.
@@ -69,7 +71,9 @@ impl Network {
 
     /// A client tells which port its connection `conn` uses.
     pub fn register_port(&self, port: u16, conn: u32) {
-        self.state.borrow_mut().ports.insert(port, conn);
+        let mut state = self.state.borrow_mut();
+        state.ports.insert(port, conn);
+        state.port_of.insert(conn, port);
     }
 
     /// The connection number a client registered for `port`.
@@ -120,10 +124,11 @@ impl Network {
     /// wait for it to read (a real peer would answer them with a reset).
     pub fn server_closed(&self, conn: u32) -> bool {
         let state = self.state.borrow();
-        state
-            .ports
-            .iter()
-            .any(|(port, c)| *c == conn && state.closed.contains(port))
+        let port = state
+            .port_of
+            .get(&conn)
+            .filter(|p| state.ports.get(p) == Some(&conn));
+        port.is_some_and(|port| state.closed.contains(port))
     }
 
     /// How many server connections are open.

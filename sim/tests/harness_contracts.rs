@@ -622,6 +622,36 @@ fn regression_a_hung_run_is_reported() {
         .any(|v| v.check == Check::Unfinished));
 }
 
+/// A client in turn (`ClientScript::in_turn`) sends each request only once the previous
+/// response has arrived, though every response ends with the same bytes: the server reads
+/// each request after it wrote the answer to the one before, a round trip (2 ms) later, so
+/// the client's `WaitFor` for the second response did not match the first one's again.
+#[test]
+fn in_turn_clients_wait_for_each_response() {
+    let mut s = scenario("review/in_turn", app::<Echo>());
+    let requests = [GET, "GET /two HTTP/1.1\r\nHost: h\r\n\r\n", GET_CLOSE];
+    s.clients.push(ClientScript::in_turn(requests, "\r\n\r\n"));
+    let outcome = run(&s, Seed(3));
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+    let text = outcome.trace.to_text_unfolded();
+    let server_io: Vec<(&str, u64)> = (outcome.trace.entries.iter())
+        .filter_map(|e| match e.event.as_server() {
+            Some(ServerEvent::Read { .. }) => Some(("read", e.at_nanos / 1_000_000)),
+            Some(ServerEvent::Write { .. }) => Some(("write", e.at_nanos / 1_000_000)),
+            _ => None,
+        })
+        .collect();
+    let kinds: Vec<&str> = server_io.iter().map(|&(kind, _)| kind).collect();
+    assert_eq!(
+        kinds,
+        ["read", "write", "read", "write", "read", "write"],
+        "{text}"
+    );
+    let millis: Vec<u64> = server_io.iter().map(|&(_, ms)| ms).collect();
+    let (first, second, third) = (millis[0], millis[2], millis[4]);
+    assert_eq!([second - first, third - second], [2, 2], "{text}");
+}
+
 /// REGRESSION (held up). Odd but legal scripts run cleanly: `Fragments::Random { max: 0 }`
 /// and `Fragments::Each(0)` send single bytes, an empty send sends nothing, `WaitFor` an empty
 /// pattern passes at once, and `Reset` as the first action ends the connection (turmoil sends a
