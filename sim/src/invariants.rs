@@ -177,7 +177,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
                 out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
-                out.extend(check_date(conn, log, &wire, notes));
+                out.extend(check_date(conn, &wire, notes));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched, on
             // connections whose app did not end them on purpose (an abort: a proxy whose
@@ -491,7 +491,7 @@ fn check_limits(
 /// its origin's `Date`, which the origin formatted after the proxy took the request and
 /// before it answered, so the same bounds hold. Requests and final responses are paired in
 /// order.
-fn check_date(conn: u32, log: &ClientLog, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
+fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
     let dispatched = notes.iter().filter_map(|&(at, event)| match event {
         ServerEvent::Request { .. } => Some(at),
         _ => None,
@@ -514,7 +514,10 @@ fn check_date(conn: u32, log: &ClientLog, wire: &Wire, notes: &[Note<'_>]) -> Op
     for (response, dispatched_at) in wire.finals().zip(dispatched) {
         let at = response.start;
         // The engine dates every response; a hand-built one may have none.
-        let Some(date) = date_of(&log.received[at..], &mut last) else {
+        let Some(date) = response
+            .date
+            .and_then(|value| unix_seconds(value, &mut last))
+        else {
             continue;
         };
         let earliest = second(dispatched_at);
@@ -532,23 +535,10 @@ fn check_date(conn: u32, log: &ClientLog, wire: &Wire, notes: &[Note<'_>]) -> Op
     None
 }
 
-/// The `Date` of the response head at the start of `stream`, in Unix seconds, if it has one
-/// that parses. `last` is the value read before and its reading: responses repeat their date
-/// within a second, and a repeated one is not parsed again.
-fn date_of<'a>(stream: &'a [u8], last: &mut Option<(&'a [u8], u64)>) -> Option<u64> {
-    let mut rest = stream;
-    let value = loop {
-        let lf = memchr::memchr(b'\n', rest)?;
-        let line = &rest[..lf];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            return None;
-        }
-        if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"date:") {
-            break line[5..].trim_ascii();
-        }
-        rest = &rest[lf + 1..];
-    };
+/// A `Date` value in Unix seconds, if it parses. `last` is the value read before and its
+/// reading: responses repeat their date within a second, and a repeated one is not parsed
+/// again.
+fn unix_seconds<'a>(value: &'a [u8], last: &mut Option<(&'a [u8], u64)>) -> Option<u64> {
     if let Some((seen, date)) = *last {
         if seen == value {
             return Some(date);

@@ -35,6 +35,8 @@ pub(crate) struct Response<'a> {
     pub(crate) body: Cow<'a, [u8]>,
     /// The whole body arrived (a close-delimited one: the stream ended with EOF).
     pub(crate) complete: bool,
+    /// The value of its first `Date` field, trimmed, if it has one.
+    pub(crate) date: Option<&'a [u8]>,
 }
 
 impl Response<'_> {
@@ -76,21 +78,23 @@ struct Head<'a> {
     end: usize,
 }
 
-/// The only fields the checks read: framing and `Connection`. Every field line is validated;
-/// the others are not kept.
+/// The only fields the checks read: framing, `Connection` and `Date`. Every field line is
+/// validated; the others are not kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kept {
     Connection,
     ContentLength,
     TransferEncoding,
+    Date,
 }
 
 impl Kept {
     fn of(name: &[u8]) -> Option<Kept> {
-        // The three names differ in length: at most one comparison per field line.
+        // The four names differ in length: at most one comparison per field line.
         // Servers mostly send the usual spelling: a plain comparison first, a fraction of the
         // case-folding one.
         let (kept, spelled): (Kept, &[u8]) = match name.len() {
+            4 => (Kept::Date, b"Date"),
             10 => (Kept::Connection, b"Connection"),
             14 => (Kept::ContentLength, b"Content-Length"),
             17 => (Kept::TransferEncoding, b"Transfer-Encoding"),
@@ -132,6 +136,9 @@ struct Reading {
     /// Its body's framing in answer to any request but `HEAD` (which gets no body whatever
     /// the head says: whether a head is valid does not depend on it).
     framing: Framing,
+    /// Where its first `Date` value lies, trimmed, from the head's start: offsets, so that
+    /// the same bytes elsewhere in the stream read the same.
+    date: Option<(usize, usize)>,
 }
 
 fn parse_responses_with<'a>(
@@ -216,11 +223,19 @@ fn read_head<'a>(
     let head = parse_head(buf, pos, std::mem::take(fields))?.ok_or(None)?;
     let framing = framing(&head).map_err(|what| Malformed { at: pos, what })?;
     let close = list(&head.fields, Kept::Connection).any(|t| t.eq_ignore_ascii_case(b"close"));
+    // A date holds a comma: it is one value, not a list.
+    let date = head.fields.iter().find(|(name, _)| *name == Kept::Date);
+    let date = date.map(|(_, value)| {
+        // The value is a slice of `buf`: where it starts, counted from the head's start.
+        let start = value.as_ptr() as usize - buf[pos..].as_ptr() as usize;
+        (start, start + value.len())
+    });
     let reading = Reading {
         len: head.end - pos,
         status: head.status,
         close,
         framing,
+        date,
     };
     *fields = head.fields;
     Ok(reading)
@@ -259,6 +274,9 @@ fn response_at(
         close: reading.close,
         body,
         complete: end.is_some(),
+        date: reading
+            .date
+            .map(|(start, end)| &buf[pos + start..pos + end]),
     };
     Ok((response, end))
 }
@@ -677,11 +695,13 @@ mod tests {
         assert_eq!(Kept::of(b"Connection"), Some(Kept::Connection));
         assert_eq!(Kept::of(b"CONTENT-length"), Some(Kept::ContentLength));
         assert_eq!(Kept::of(b"transfer-Encoding"), Some(Kept::TransferEncoding));
+        assert_eq!(Kept::of(b"DATE"), Some(Kept::Date));
         for other in [
             &b"Connectiom"[..],
             b"Content-Lengths",
             b"Content-Type",
             b"te",
+            b"Dates",
             b"",
         ] {
             assert_eq!(Kept::of(other), None, "{}", escape(other));
