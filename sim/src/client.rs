@@ -624,7 +624,13 @@ impl ClientRun {
         tokio::select! {
             biased;
             read = async {
-                tokio::time::sleep_until(read_at).await;
+                if read_at < SimTime::now() {
+                    // Past: a timer would be ready at its first poll. Only its toll on the
+                    // task's budget is paid, so that tasks take turns as they would.
+                    tokio::task::consume_budget().await;
+                } else {
+                    tokio::time::sleep_until(read_at).await;
+                }
                 let first = reader.read_buf(&mut limited).await;
                 // A paced reader takes up to its bytes of what has arrived, across segments,
                 // as a kernel's receive buffer hands it over (a turmoil read returns at most

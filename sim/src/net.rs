@@ -45,10 +45,11 @@ struct State {
     ports: BTreeMap<u16, u32>,
     /// Connection number → its client port: the same registrations, looked up the other way.
     port_of: BTreeMap<u32, u16>,
-    /// Bytes each client has read, by connection.
-    client_read: BTreeMap<u32, u64>,
-    /// Bytes the server has read from each client, by connection.
-    server_read: BTreeMap<u32, u64>,
+    /// Bytes each client has read, by connection number (dense from 0: a list, not a map,
+    /// since every read of either side counts here).
+    client_read: Vec<u64>,
+    /// Bytes the server has read from each client, by connection number.
+    server_read: Vec<u64>,
     /// Server connections accepted and not yet closed.
     open_connections: u32,
     /// Client ports whose server connection has closed its socket.
@@ -88,7 +89,11 @@ impl Network {
             Side::Client => &mut state.client_read,
             Side::Server => &mut state.server_read,
         };
-        *counts.entry(conn).or_default() += n as u64;
+        let index = usize::try_from(conn).expect("a connection number fits a usize");
+        if counts.len() <= index {
+            counts.resize(index + 1, 0);
+        }
+        counts[index] += n as u64;
     }
 
     /// The bytes `reader` has read on connection `conn`.
@@ -98,7 +103,8 @@ impl Network {
             Side::Client => &state.client_read,
             Side::Server => &state.server_read,
         };
-        counts.get(&conn).copied().unwrap_or(0)
+        let index = usize::try_from(conn).ok();
+        index.and_then(|i| counts.get(i)).copied().unwrap_or(0)
     }
 
     /// The server accepted a connection.

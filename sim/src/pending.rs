@@ -49,8 +49,9 @@ struct State {
     /// Engines that closed their connection but whose socket the driver has not yet closed
     /// (it flushes under its own bound).
     closing: BTreeSet<Engine>,
-    /// Connection number → what that client waits for.
-    clients: BTreeMap<u32, ClientWait>,
+    /// What each client waits for, by connection number (dense from 0: a list, not a map,
+    /// since every client's wait changes at each of its wake-ups).
+    clients: Vec<Option<ClientWait>>,
 }
 
 /// The shared record. Cheap to clone (a handle).
@@ -89,7 +90,12 @@ impl Pending {
 
     /// Client `conn` now waits for `wait`.
     pub fn client(&self, conn: u32, wait: ClientWait) {
-        self.state.borrow_mut().clients.insert(conn, wait);
+        let clients = &mut self.state.borrow_mut().clients;
+        let index = usize::try_from(conn).expect("a connection number fits a usize");
+        if clients.len() <= index {
+            clients.resize(index + 1, None);
+        }
+        clients[index] = Some(wait);
     }
 
     /// Client `conn` waits for its own deadline `at` (simulated time inside a host), or only
@@ -110,7 +116,7 @@ impl Pending {
     pub fn anything_due(&self, now: Duration) -> bool {
         let state = self.state.borrow();
         let timers = state.armed.values().any(|armed| !armed.is_empty());
-        let clients = state.clients.values().any(|wait| match wait {
+        let clients = state.clients.iter().flatten().any(|wait| match wait {
             ClientWait::Busy => true,
             ClientWait::Until(at) => *at >= now,
             ClientWait::Network => false,
