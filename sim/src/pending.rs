@@ -42,10 +42,36 @@ pub enum Engine {
     Origin(u32),
 }
 
+/// The timers armed on one engine, a bit each (in [`Timer::ALL`]'s order): they change at
+/// almost every request, and a set of nine kinds needs no tree.
+#[derive(Clone, Copy, Debug, Default)]
+struct ArmedTimers(u16);
+
+const _: () = assert!(Timer::ALL.len() <= 16, "a bit per timer in ArmedTimers");
+
+impl ArmedTimers {
+    fn bit(timer: Timer) -> u16 {
+        let index = Timer::ALL.iter().position(|&t| t == timer);
+        1 << index.expect("Timer::ALL lists every timer")
+    }
+
+    fn insert(&mut self, timer: Timer) {
+        self.0 |= ArmedTimers::bit(timer);
+    }
+
+    fn remove(&mut self, timer: Timer) {
+        self.0 &= !ArmedTimers::bit(timer);
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Engine → its timers armed.
-    armed: BTreeMap<Engine, BTreeSet<Timer>>,
+    armed: BTreeMap<Engine, ArmedTimers>,
     /// Engines that closed their connection but whose socket the driver has not yet closed
     /// (it flushes under its own bound).
     closing: BTreeSet<Engine>,
@@ -72,8 +98,8 @@ impl Pending {
         let armed = state.armed.entry(engine).or_default();
         match change {
             TimerChange::Set(_) => armed.insert(timer),
-            TimerChange::Cancelled | TimerChange::Fired => armed.remove(&timer),
-        };
+            TimerChange::Cancelled | TimerChange::Fired => armed.remove(timer),
+        }
     }
 
     /// `engine` closed its connection; the driver now flushes it.
@@ -122,5 +148,26 @@ impl Pending {
             ClientWait::Network => false,
         });
         timers || !state.closing.is_empty() || clients
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each timer has a bit of its own: arming one and cancelling another leaves the first.
+    #[test]
+    fn armed_timers_are_a_set() {
+        for armed in Timer::ALL {
+            for other in Timer::ALL.into_iter().filter(|&t| t != armed) {
+                let mut timers = ArmedTimers::default();
+                timers.insert(armed);
+                timers.insert(other);
+                timers.remove(other);
+                assert!(!timers.is_empty(), "{armed:?} survives {other:?}'s removal");
+                timers.remove(armed);
+                assert!(timers.is_empty(), "{armed:?} removed");
+            }
+        }
     }
 }
