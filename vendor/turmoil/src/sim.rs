@@ -36,6 +36,12 @@ pub struct Sim<'a> {
     elapsed: Duration,
 
     steps: usize,
+
+    /// twine patch: the indices in `rts` of the hosts running software, in the order they
+    /// tick, and of the others, for the step being taken: kept across steps so that a step
+    /// allocates nothing.
+    running: Vec<usize>,
+    stopped: Vec<usize>,
 }
 
 impl<'a> Sim<'a> {
@@ -52,6 +58,8 @@ impl<'a> Sim<'a> {
             since_epoch,
             elapsed: Duration::ZERO,
             steps: 1, // bumped after each step
+            running: Vec::new(),
+            stopped: Vec::new(),
         }
     }
 
@@ -425,15 +433,27 @@ impl<'a> Sim<'a> {
         // completes, extract the result and return early if an error is
         // encountered.
 
-        let (mut running, stopped): (Vec<_>, Vec<_>) = self
-            .rts
-            .iter_mut()
-            .partition(|(_, rt)| rt.is_software_running());
+        // twine patch: which hosts run software is decided before any of them ticks, as the
+        // published crate's `partition` into two new vectors did; the indices go into two
+        // vectors kept across steps (shuffled alike: a shuffle depends only on the length).
+        let (mut running, mut stopped) = (
+            std::mem::take(&mut self.running),
+            std::mem::take(&mut self.stopped),
+        );
+        running.clear();
+        stopped.clear();
+        for (index, rt) in self.rts.values().enumerate() {
+            match rt.is_software_running() {
+                true => running.push(index),
+                false => stopped.push(index),
+            }
+        }
         if self.config.random_node_order {
             running.shuffle(&mut self.world.borrow_mut().rng);
         }
 
-        for (&addr, rt) in running {
+        for &index in &running {
+            let (&addr, rt) = self.rts.get_index_mut(index).expect("a host's index");
             let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
             {
                 let mut world = self.world.borrow_mut();
@@ -468,10 +488,12 @@ impl<'a> Sim<'a> {
 
         // Tick the nodes that are not actively running (i.e., crashed) to ensure their clock keeps up
         // with the rest of the simulation when they are restarted (bounced).
-        for (&addr, _rt) in stopped {
+        for &index in &stopped {
+            let (&addr, _rt) = self.rts.get_index_mut(index).expect("a host's index");
             let mut world = self.world.borrow_mut();
             world.tick(addr, tick);
         }
+        (self.running, self.stopped) = (running, stopped);
 
         self.elapsed += tick;
         self.steps += 1;
