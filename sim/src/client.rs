@@ -432,7 +432,8 @@ async fn run_script(
 
 /// A client's socket in turmoil's own halves (tokio's `split` would lock a mutex on every
 /// read and write), which drop as the whole stream does: the read half first (a reset if
-/// bytes are left unread, and then no FIN), then the write half (its FIN otherwise).
+/// bytes are left unread, and then no FIN), then the write half (its FIN otherwise). The
+/// fields' order is that order (fields drop as declared): swapping them changes traces.
 struct Halves {
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
@@ -624,9 +625,11 @@ impl ClientRun {
         tokio::select! {
             biased;
             read = async {
-                if read_at < SimTime::now() {
-                    // Past: a timer would be ready at its first poll. Only its toll on the
-                    // task's budget is paid, so that tasks take turns as they would.
+                // A deadline a whole millisecond past is ready at a timer's first poll (tokio
+                // rounds deadlines up to the millisecond, and its wheel may not have reached
+                // the current one yet): only the timer's toll on the task's budget is paid
+                // then, so that tasks take turns as they would.
+                if read_at + Duration::from_millis(1) <= SimTime::now() {
                     tokio::task::consume_budget().await;
                 } else {
                     tokio::time::sleep_until(read_at).await;
@@ -814,9 +817,10 @@ impl ClientScript {
     }
 
     /// A keep-alive client that sends each request only once the previous one's response has
-    /// arrived: once `response_end` (bytes that end every response, such as its body) has
-    /// been received again. The last request should carry `Connection: close` if the client
-    /// is to see the server close.
+    /// arrived: once `response_end` has been received again. It must occur exactly once in
+    /// every response and end it (a body known in advance; `\r\n\r\n` only when no body
+    /// is chunked, since a chunked one ends with it too). The last request should carry
+    /// `Connection: close` if the client is to see the server close.
     pub fn in_turn<I: IntoIterator<Item = B>, B: Into<Bytes>>(
         requests: I,
         response_end: impl Into<Bytes>,

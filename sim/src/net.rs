@@ -82,7 +82,8 @@ impl Network {
         self.state.borrow().ports.get(&port).copied()
     }
 
-    /// `reader` read `n` more bytes on connection `conn`.
+    /// `reader` read `n` more bytes on connection `conn` (a client script's index: counts are
+    /// kept in a list as long as the highest connection number).
     pub fn note_read(&self, reader: Side, conn: u32, n: usize) {
         let mut state = self.state.borrow_mut();
         let counts = match reader {
@@ -130,6 +131,7 @@ impl Network {
     /// wait for it to read (a real peer would answer them with a reset).
     pub fn server_closed(&self, conn: u32) -> bool {
         let state = self.state.borrow();
+        // A port a later connection registered again is that connection's now.
         let port = state
             .port_of
             .get(&conn)

@@ -43,7 +43,7 @@ pub enum Engine {
 }
 
 /// The timers armed on one engine, a bit each (in [`Timer::ALL`]'s order): they change at
-/// almost every request, and a set of nine kinds needs no tree.
+/// almost every request, and a set of a few kinds needs no tree.
 #[derive(Clone, Copy, Debug, Default)]
 struct ArmedTimers(u16);
 
@@ -114,7 +114,8 @@ impl Pending {
         state.closing.remove(&engine);
     }
 
-    /// Client `conn` now waits for `wait`.
+    /// Client `conn` now waits for `wait` (`conn` a client script's index: waits are kept in a
+    /// list as long as the highest connection number).
     pub fn client(&self, conn: u32, wait: ClientWait) {
         let clients = &mut self.state.borrow_mut().clients;
         let index = usize::try_from(conn).expect("a connection number fits a usize");

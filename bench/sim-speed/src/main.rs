@@ -133,14 +133,13 @@ fn plain(server: Plain, workload: Workload, connections: usize, n: usize) -> f64
             tasks.push(tokio::task::spawn_local(async move {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 let mut stream = turmoil::net::TcpStream::connect("server:80").await?;
-                let received = match workload {
+                let mut received = match workload {
                     Workload::InTurn => in_turn(&mut stream, n).await?,
                     Workload::Pipelined => {
                         stream.write_all(&requests(n).concat()).await?;
                         Vec::new()
                     }
                 };
-                let mut received = received;
                 stream.read_to_end(&mut received).await?;
                 streams.borrow_mut().push(received);
                 Ok::<(), std::io::Error>(())

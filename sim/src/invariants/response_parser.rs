@@ -639,7 +639,10 @@ mod tests {
 
     /// Whole responses and flawed ones, some heads the same but for their framing or a byte
     /// (a head compared with the last one must be read exactly as a parsed one).
-    const RESPONSES: [&[u8]; 12] = [
+    const RESPONSES: [&[u8]; 15] = [
+        b"HTTP/1.1 200 OK\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nContent-Length: 2\r\n\r\nhi",
+        b"HTTP/1.1 200 OK\r\nDate: Tue, 14 Nov 2023 22:13:21 GMT\r\nContent-Length: 2\r\n\r\nhi",
+        b"HTTP/1.1 200 OK\r\ndate:  one \r\nDATE: two\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi!",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
@@ -688,6 +691,31 @@ mod tests {
             let defined = bytes.iter().position(|&b| !is_text(b)).unwrap_or(bytes.len());
             prop_assert_eq!(text_run(&bytes), defined);
         }
+    }
+
+    /// A response's `Date` is its first one, trimmed, read from its own bytes: a head equal
+    /// to the one before (whose reading is reused) gives the slice of the later response.
+    #[test]
+    fn the_date_is_the_first_one_of_each_response() {
+        let stream = [RESPONSES[0], RESPONSES[0], RESPONSES[2], RESPONSES[1]].concat();
+        let responses = parse_responses(&stream, &[], true);
+        let dates: Vec<Option<&[u8]>> = responses.list.iter().map(|r| r.date).collect();
+        let expected: [Option<&[u8]>; 4] = [
+            Some(b"Tue, 14 Nov 2023 22:13:20 GMT"),
+            Some(b"Tue, 14 Nov 2023 22:13:20 GMT"),
+            Some(b"one"),
+            Some(b"Tue, 14 Nov 2023 22:13:21 GMT"),
+        ];
+        assert_eq!(dates, expected);
+        let second = responses.list[1].date.expect("a date");
+        let second_at = second.as_ptr() as usize - stream.as_ptr() as usize;
+        assert_eq!(
+            second_at,
+            RESPONSES[0].len() + 23,
+            "read from the second response"
+        );
+        let undated = parse_responses(RESPONSES[3], &[], true);
+        assert_eq!(undated.list[0].date, None);
     }
 
     #[test]
