@@ -44,6 +44,7 @@ use std::collections::BTreeSet;
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
 use crate::event::{AppAction, Check, ClientEvent, Event, Fault, NetFault, ServerEvent, Violation};
+use crate::net::by_conn;
 use crate::scenario::Scenario;
 use crate::trace::{Entry, Trace};
 
@@ -250,13 +251,7 @@ fn server_notes(trace: &Trace) -> Vec<Vec<Note<'_>>> {
     let mut notes: Vec<Vec<Note<'_>>> = Vec::new();
     for entry in &trace.entries {
         if let (Some(conn), Event::Server { event }) = (entry.conn, &entry.event) {
-            let Ok(index) = usize::try_from(conn) else {
-                continue;
-            };
-            if notes.len() <= index {
-                notes.resize_with(index + 1, Vec::new);
-            }
-            notes[index].push((entry.at_nanos, event));
+            by_conn(&mut notes, conn).push((entry.at_nanos, event));
         }
     }
     notes

@@ -90,11 +90,7 @@ impl Network {
             Side::Client => &mut state.client_read,
             Side::Server => &mut state.server_read,
         };
-        let index = usize::try_from(conn).expect("a connection number fits a usize");
-        if counts.len() <= index {
-            counts.resize(index + 1, 0);
-        }
-        counts[index] += n as u64;
+        *by_conn(counts, conn) += n as u64;
     }
 
     /// The bytes `reader` has read on connection `conn`.
@@ -167,6 +163,17 @@ impl Network {
             .map(|(port, b)| (state.ports.get(port).copied(), *b))
             .collect()
     }
+}
+
+/// Connection `conn`'s slot in a list indexed by connection number, the list grown to hold
+/// it. Connection numbers are the client scripts' indices, dense from 0: the harness keeps
+/// what it counts per connection in lists rather than maps, which cost a search per update.
+pub(crate) fn by_conn<T: Default>(list: &mut Vec<T>, conn: u32) -> &mut T {
+    let index = usize::try_from(conn).expect("a connection number fits a usize");
+    if list.len() <= index {
+        list.resize_with(index + 1, T::default);
+    }
+    &mut list[index]
 }
 
 /// The segments one side of a connection has written, for the FIN rule: turmoil 0.7.2 lets a

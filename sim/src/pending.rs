@@ -17,6 +17,8 @@ use std::time::Duration;
 use tokio::time::Instant as SimTime;
 use twine_engine::{Timer, TimerChange};
 
+use crate::net::by_conn;
+
 /// What a client waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientWait {
@@ -117,12 +119,7 @@ impl Pending {
     /// Client `conn` now waits for `wait` (`conn` a client script's index: waits are kept in a
     /// list as long as the highest connection number).
     pub fn client(&self, conn: u32, wait: ClientWait) {
-        let clients = &mut self.state.borrow_mut().clients;
-        let index = usize::try_from(conn).expect("a connection number fits a usize");
-        if clients.len() <= index {
-            clients.resize(index + 1, None);
-        }
-        clients[index] = Some(wait);
+        *by_conn(&mut self.state.borrow_mut().clients, conn) = Some(wait);
     }
 
     /// Client `conn` waits for its own deadline `at` (simulated time inside a host), or only
