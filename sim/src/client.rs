@@ -471,6 +471,9 @@ struct ClientRun {
     read: ReadPolicy,
     wait_for_close: bool,
     connected: SimTime,
+    /// The tokio instant at which the run's clock read zero: notes are stamped from it, as the
+    /// server's driver stamps its own (asking turmoil costs three clock reads).
+    epoch: SimTime,
     next_read: SimTime,
     read_closed: bool,
     read_buf: BytesMut,
@@ -498,6 +501,8 @@ impl ClientRun {
             ref read => read.clone(),
         };
         let connected = SimTime::now();
+        let run_time = turmoil::sim_elapsed().unwrap_or_default();
+        let epoch = connected.checked_sub(run_time).unwrap_or(connected);
         ClientRun {
             conn,
             recorder,
@@ -510,6 +515,7 @@ impl ClientRun {
             read,
             wait_for_close: script.wait_for_close,
             connected,
+            epoch,
             next_read: connected,
             read_closed: false,
             read_buf: BytesMut::with_capacity(64 * 1024),
@@ -526,7 +532,9 @@ impl ClientRun {
     }
 
     fn note(&self, event: ClientEvent) {
-        self.recorder.record(Some(self.conn), Event::client(event));
+        let at = SimTime::now().saturating_duration_since(self.epoch);
+        self.recorder
+            .record_at(at, Some(self.conn), Event::client(event));
     }
 
     /// Runs the steps that need no waiting: a `WaitFor` already satisfied, a shutdown.
@@ -595,9 +603,11 @@ impl ClientRun {
             ReadPolicy::After(wait) => self.next_read.max(self.connected + *wait),
             _ => self.next_read,
         };
+        // Simulated time stands still while the task runs: one reading serves the whole poll.
+        let now = SimTime::now();
         let step = self.steps.get(self.next);
         let step_deadline = match step {
-            Some(Step::Sleep(d)) => Some(*self.deadline.get_or_insert_with(|| SimTime::now() + *d)),
+            Some(Step::Sleep(d)) => Some(*self.deadline.get_or_insert_with(|| now + *d)),
             _ => None,
         };
         let write = match step {
@@ -614,9 +624,9 @@ impl ClientRun {
         };
         let room_wait = write.as_ref().is_some_and(full);
         let write = write.filter(|_| !room_wait);
-        let retry = room_wait.then(|| SimTime::now() + Duration::from_millis(1));
+        let retry = room_wait.then(|| now + Duration::from_millis(1));
         // Its own next deadline, for the run's quiescence check.
-        let read_deadline = (read_len > 0 && read_at > SimTime::now()).then_some(read_at);
+        let read_deadline = (read_len > 0 && read_at > now).then_some(read_at);
         let own = [read_deadline, step_deadline].into_iter().flatten().min();
         self.pending.client_until(self.conn, own);
         self.read_buf.clear();
@@ -629,7 +639,7 @@ impl ClientRun {
                 // rounds deadlines up to the millisecond, and its wheel may not have reached
                 // the current one yet): only the timer's toll on the task's budget is paid
                 // then, so that tasks take turns as they would.
-                if read_at + Duration::from_millis(1) <= SimTime::now() {
+                if read_at + Duration::from_millis(1) <= now {
                     tokio::task::consume_budget().await;
                 } else {
                     tokio::time::sleep_until(read_at).await;

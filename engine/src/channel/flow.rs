@@ -7,7 +7,9 @@
 use super::exchange::{Exchange, Expect};
 use super::state::{CloseState, RecvState};
 use super::Channel;
+use crate::config::Timeouts;
 use crate::io::{Event, Output, ProducerKind, ProducerState, Timer, TransportState};
+use crate::time::Duration;
 
 impl Channel {
     /// How many received bytes may be held at once.
@@ -106,11 +108,9 @@ impl Channel {
         self.reading.follow(window, &mut self.outputs);
     }
 
-    /// The server's timers with what each waits for now: its duration if it should run, `None`
-    /// if not. The shared predicates are computed once; the client role's three timers never
-    /// run on a server channel and are not visited.
-    fn timers_wanted(&self) -> [(Timer, Option<crate::time::Duration>); 6] {
-        let timeouts = &self.config.timeouts;
+    /// Whether each of [`SERVER_TIMERS`] should run now. The shared predicates are computed
+    /// once, and no duration is looked up: most inputs change no timer.
+    fn timers_wanted(&self) -> [bool; SERVER_TIMERS.len()] {
         let open = self.close == CloseState::Open;
         let blocked = self.transport == TransportState::Blocked;
         let lingering = self.close == CloseState::Lingering;
@@ -120,15 +120,14 @@ impl Channel {
         let header_read = awaiting_head && (head_started || first_request);
         let idle = awaiting_head && !head_started && !first_request && self.exchanges.is_empty();
         let body_read =
-            open && !self.recv_eof && self.recv_window() > 0 && self.body_waits_on_peer();
-        let when = |wanted: bool, duration| wanted.then_some(duration);
+            open && !self.recv_eof && self.body_waits_on_peer() && self.recv_window() > 0;
         [
-            (Timer::HeaderRead, when(header_read, timeouts.header_read)),
-            (Timer::BodyRead, when(body_read, timeouts.body_read)),
-            (Timer::IdleKeepAlive, when(idle, timeouts.idle_keep_alive)),
-            (Timer::SendStall, when(open && blocked, timeouts.send_stall)),
-            (Timer::Linger, when(lingering && !blocked, timeouts.linger)),
-            (Timer::Abort, when(lingering && blocked, timeouts.abort)),
+            header_read,
+            body_read,
+            idle,
+            open && blocked,
+            lingering && !blocked,
+            lingering && blocked,
         ]
     }
 
@@ -149,16 +148,19 @@ impl Channel {
         }
     }
 
-    /// Arms the timers the state wants and cancels the others, in table order.
+    /// Arms the timers the state wants and cancels the others, in table order. A timer already
+    /// in the state wanted is left alone (arming an armed timer would not move it anyway).
     pub(super) fn sync_timers(&mut self) {
         let reports = self.config.timer_reports;
-        for (timer, wanted) in self.timers_wanted() {
-            match wanted {
-                Some(duration) => {
-                    let deadline = self.now + duration;
-                    self.timers.arm(timer, deadline, reports, &mut self.outputs);
-                }
-                None => self.timers.cancel(timer, reports, &mut self.outputs),
+        for (timer, wanted) in SERVER_TIMERS.into_iter().zip(self.timers_wanted()) {
+            if wanted == self.timers.get(timer).is_some() {
+                continue;
+            }
+            if wanted {
+                let deadline = self.now + server_timer_duration(&self.config.timeouts, timer);
+                self.timers.arm(timer, deadline, reports, &mut self.outputs);
+            } else {
+                self.timers.cancel(timer, reports, &mut self.outputs);
             }
         }
     }
@@ -176,6 +178,33 @@ impl Channel {
             self.transport == TransportState::Writable || self.blocked_bytes < bound
         } else {
             self.exchanges[index].queued_bytes < bound
+        }
+    }
+}
+
+/// The timers a server channel runs, in table order. The client role's three never run on a
+/// server channel and are not visited.
+const SERVER_TIMERS: [Timer; 6] = [
+    Timer::HeaderRead,
+    Timer::BodyRead,
+    Timer::IdleKeepAlive,
+    Timer::SendStall,
+    Timer::Linger,
+    Timer::Abort,
+];
+
+/// How long a server timer runs once armed.
+fn server_timer_duration(timeouts: &Timeouts, timer: Timer) -> Duration {
+    match timer {
+        Timer::HeaderRead => timeouts.header_read,
+        Timer::BodyRead => timeouts.body_read,
+        Timer::IdleKeepAlive => timeouts.idle_keep_alive,
+        Timer::SendStall => timeouts.send_stall,
+        Timer::Linger => timeouts.linger,
+        Timer::Abort => timeouts.abort,
+        // Invariant: only SERVER_TIMERS are armed here.
+        Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => {
+            unreachable!("{timer:?} is not a server timer")
         }
     }
 }

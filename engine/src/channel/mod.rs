@@ -322,12 +322,17 @@ impl Channel {
             "receive buffer over its bound: {} bytes",
             self.recv_buf.len()
         );
+        // One pass over the queue for the two invariants that need it.
+        let mut previous = None;
+        let mut dispatched = 0;
+        for exchange in &self.exchanges {
+            assert!(previous < Some(exchange.id), "exchanges out of order");
+            previous = Some(exchange.id);
+            dispatched += usize::from(!exchange.is_error);
+        }
         assert!(
-            self.exchanges
-                .iter()
-                .zip(self.exchanges.iter().skip(1))
-                .all(|(a, b)| a.id < b.id),
-            "exchanges out of order"
+            dispatched <= self.config.limits.pipeline_depth_max,
+            "pipeline deeper than max"
         );
         if self.close == CloseState::Closed {
             assert!(
@@ -343,11 +348,6 @@ impl Channel {
         assert!(
             lingering || self.timers.get(Timer::Linger).is_none(),
             "linger timer while open"
-        );
-        let dispatched = self.exchanges.iter().filter(|e| !e.is_error).count();
-        assert!(
-            dispatched <= self.config.limits.pipeline_depth_max,
-            "pipeline deeper than max"
         );
     }
 }
