@@ -90,6 +90,10 @@ pub const SLOW_SENDER_DECISION: u64 = 3;
 /// See [`SLOW_SENDER_DECISION`].
 pub const GIVE_UP_DECISION: u64 = 4;
 
+/// The most an eager reader takes in one read: its buffer, reused from read to read as a
+/// real client's is, so every read may fill it.
+const READ_BUF_BYTES: usize = 64 * 1024;
+
 /// What a client needs of the run's swarm: its faults, which decisions may fire, and whether
 /// the chaos phase is still on.
 #[derive(Clone, Debug)]
@@ -518,7 +522,7 @@ impl ClientRun {
             epoch,
             next_read: connected,
             read_closed: false,
-            read_buf: BytesMut::with_capacity(64 * 1024),
+            read_buf: BytesMut::with_capacity(READ_BUF_BYTES),
             segments: SentSegments::new(),
             give_up_at: None,
             chaos: None,
@@ -596,7 +600,7 @@ impl ClientRun {
         let read_len = match &self.read {
             _ if self.read_closed => 0,
             ReadPolicy::Never => 0,
-            ReadPolicy::Eager | ReadPolicy::After(_) => self.read_buf.capacity().max(1),
+            ReadPolicy::Eager | ReadPolicy::After(_) => READ_BUF_BYTES,
             ReadPolicy::Rate { bytes, .. } => *bytes,
         };
         let read_at = match &self.read {
@@ -629,7 +633,9 @@ impl ClientRun {
         let read_deadline = (read_len > 0 && read_at > now).then_some(read_at);
         let own = [read_deadline, step_deadline].into_iter().flatten().min();
         self.pending.client_until(self.conn, own);
+        // The buffer's bytes were copied out, so clearing it gives its whole space back.
         self.read_buf.clear();
+        self.read_buf.reserve(read_len);
         let mut limited = (&mut self.read_buf).limit(read_len);
         let paced = matches!(self.read, ReadPolicy::Rate { .. });
         tokio::select! {
@@ -674,7 +680,9 @@ impl ClientRun {
                 self.note(ClientEvent::Eof);
             }
             Wake::Read(Ok(_)) => {
-                let bytes = self.read_buf.split().freeze();
+                // Copied, not split off: a split-off piece would keep the buffer's space, and the
+                // next read would find less room (a read of 1 byte once 64 KiB had been read).
+                let bytes = Bytes::copy_from_slice(&self.read_buf);
                 self.log.received.extend_from_slice(&bytes);
                 self.net.note_read(Side::Client, self.conn, bytes.len());
                 let due = match &mut self.grants {

@@ -652,6 +652,32 @@ fn in_turn_clients_wait_for_each_response() {
     assert_eq!([second - first, third - second], [2, 2], "{text}");
 }
 
+/// An eager client reads whatever segment arrived whole, however much it has read before: its
+/// read buffer was split off for the trace and shrank by every read, so once 64 KiB had been
+/// read it read 1 byte, then short pieces, at every 64 KiB.
+#[test]
+fn an_eager_reader_takes_whole_segments_past_64_kib() {
+    let mut s = scenario("review/eager_reads", app::<Stream>());
+    s.clients.push(
+        ClientScript::new()
+            .send("GET /stream/300000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+    );
+    let outcome = run(&s, Seed(5));
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+    let text = outcome.trace.to_text_unfolded();
+    let entries = &outcome.trace.entries;
+    let reads: Vec<usize> = (entries.iter())
+        .filter_map(|e| match &e.event {
+            Event::ClientReceived { bytes } => Some(bytes.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reads.iter().sum::<usize>(), 154 + 300_000, "{text}");
+    // The smallest segment the server sends is the 154-byte head; turmoil hands over one
+    // segment per read, so no read is smaller (it was 1 byte, then 153, at every 64 KiB).
+    assert!(reads.iter().all(|&n| n >= 154), "a short read: {reads:?}");
+}
+
 /// REGRESSION (held up). Odd but legal scripts run cleanly: `Fragments::Random { max: 0 }`
 /// and `Fragments::Each(0)` send single bytes, an empty send sends nothing, `WaitFor` an empty
 /// pattern passes at once, and `Reset` as the first action ends the connection (turmoil sends a
