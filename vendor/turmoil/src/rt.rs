@@ -181,14 +181,21 @@ impl<'a> Rt<'a> {
     // expected to fail the simulation.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
         let tick_sleep = &mut self.tick_sleep;
+        // twine patch: the clock is read inside the runtime only on a new runtime's first
+        // tick. The clock moves only when the paused runtime advances it to its next timer,
+        // in whole milliseconds from where it started (tokio's timer wheel rounds deadlines
+        // up to the millisecond), and this tick's sleep is the last timer it reaches: so a
+        // tick ends at its start plus the duration rounded up to whole milliseconds.
+        let start = self.tick_end;
         let end = self.tokio.block_on(async {
             self.local
                 .run_until(async {
-                    let deadline = Instant::now() + duration;
+                    let start = start.unwrap_or_else(Instant::now);
+                    let deadline = start + duration;
                     let sleep = tick_sleep.get_or_insert_with(|| Box::pin(sleep_until(deadline)));
                     sleep.as_mut().reset(deadline);
                     sleep.as_mut().await;
-                    Instant::now()
+                    start + whole_millis(duration)
                 })
                 .await
         });
@@ -302,4 +309,11 @@ fn new_local() -> LocalSet {
 
 fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
     tokio.block_on(async { local.run_until(async { f() }).await })
+}
+
+/// `duration` rounded up to whole milliseconds, as tokio's timer wheel rounds a deadline
+/// (twine patch).
+fn whole_millis(duration: Duration) -> Duration {
+    let millis = duration.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
