@@ -4,6 +4,7 @@
 //! Twisted's numbers are the defaults (`notes/twisted.md` section 1.1); where twine deliberately
 //! differs the comment says so. Relationships between limits are `const` asserts.
 
+use crate::io::Timer;
 use crate::time::Duration;
 
 /// Size limits. Names end in their unit and qualifier (TigerBeetle).
@@ -181,6 +182,22 @@ impl Timeouts {
     };
 }
 
+impl Timeouts {
+    /// How long a server channel's timer runs once armed; `None` for the client role's
+    /// timers, which the client's own configuration times.
+    pub fn of(&self, timer: Timer) -> Option<Duration> {
+        match timer {
+            Timer::HeaderRead => Some(self.header_read),
+            Timer::BodyRead => Some(self.body_read),
+            Timer::IdleKeepAlive => Some(self.idle_keep_alive),
+            Timer::SendStall => Some(self.send_stall),
+            Timer::Linger => Some(self.linger),
+            Timer::Abort => Some(self.abort),
+            Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => None,
+        }
+    }
+}
+
 impl Default for Timeouts {
     fn default() -> Timeouts {
         Timeouts::DEFAULT
@@ -346,5 +363,30 @@ impl ClientConfig {
     pub fn with_timeouts(mut self, timeouts: ClientTimeouts) -> ClientConfig {
         self.timeouts = timeouts;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each server timer reads its own field; the client role's timers have none here.
+    #[test]
+    fn timeouts_time_each_server_timer_by_its_own_field() {
+        let timeouts = Timeouts {
+            header_read: Duration::from_secs(1),
+            body_read: Duration::from_secs(2),
+            idle_keep_alive: Duration::from_secs(3),
+            send_stall: Duration::from_secs(4),
+            linger: Duration::from_secs(5),
+            abort: Duration::from_secs(6),
+        };
+        let seconds: Vec<Option<u64>> = Timer::ALL
+            .into_iter()
+            .map(|timer| timeouts.of(timer).map(|d| d.as_secs()))
+            .collect();
+        let expected = [1, 2, 3, 4, 5, 6].map(Some).into_iter();
+        let expected: Vec<Option<u64>> = expected.chain([None, None, None]).collect();
+        assert_eq!(seconds, expected);
     }
 }

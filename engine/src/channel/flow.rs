@@ -7,9 +7,7 @@
 use super::exchange::{Exchange, Expect};
 use super::state::{CloseState, RecvState};
 use super::Channel;
-use crate::config::Timeouts;
 use crate::io::{Event, Output, ProducerKind, ProducerState, Timer, TransportState};
-use crate::time::Duration;
 
 impl Channel {
     /// How many received bytes may be held at once.
@@ -108,9 +106,10 @@ impl Channel {
         self.reading.follow(window, &mut self.outputs);
     }
 
-    /// Whether each of [`SERVER_TIMERS`] should run now. The shared predicates are computed
-    /// once, and no duration is looked up: most inputs change no timer.
-    fn timers_wanted(&self) -> [bool; SERVER_TIMERS.len()] {
+    /// The server's timers with whether each should run now. The shared predicates are
+    /// computed once, and no duration is looked up: most inputs change no timer. The client
+    /// role's three timers never run on a server channel and are not visited.
+    fn timers_wanted(&self) -> [(Timer, bool); 6] {
         let open = self.close == CloseState::Open;
         let blocked = self.transport == TransportState::Blocked;
         let lingering = self.close == CloseState::Lingering;
@@ -122,12 +121,12 @@ impl Channel {
         let body_read =
             open && !self.recv_eof && self.body_waits_on_peer() && self.recv_window() > 0;
         [
-            header_read,
-            body_read,
-            idle,
-            open && blocked,
-            lingering && !blocked,
-            lingering && blocked,
+            (Timer::HeaderRead, header_read),
+            (Timer::BodyRead, body_read),
+            (Timer::IdleKeepAlive, idle),
+            (Timer::SendStall, open && blocked),
+            (Timer::Linger, lingering && !blocked),
+            (Timer::Abort, lingering && blocked),
         ]
     }
 
@@ -152,12 +151,14 @@ impl Channel {
     /// in the state wanted is left alone (arming an armed timer would not move it anyway).
     pub(super) fn sync_timers(&mut self) {
         let reports = self.config.timer_reports;
-        for (timer, wanted) in SERVER_TIMERS.into_iter().zip(self.timers_wanted()) {
+        for (timer, wanted) in self.timers_wanted() {
             if wanted == self.timers.get(timer).is_some() {
                 continue;
             }
             if wanted {
-                let deadline = self.now + server_timer_duration(&self.config.timeouts, timer);
+                // Invariant: timers_wanted lists only server timers, which Timeouts times.
+                let duration = self.config.timeouts.of(timer).expect("a server timer");
+                let deadline = self.now + duration;
                 self.timers.arm(timer, deadline, reports, &mut self.outputs);
             } else {
                 self.timers.cancel(timer, reports, &mut self.outputs);
@@ -178,33 +179,6 @@ impl Channel {
             self.transport == TransportState::Writable || self.blocked_bytes < bound
         } else {
             self.exchanges[index].queued_bytes < bound
-        }
-    }
-}
-
-/// The timers a server channel runs, in table order. The client role's three never run on a
-/// server channel and are not visited.
-const SERVER_TIMERS: [Timer; 6] = [
-    Timer::HeaderRead,
-    Timer::BodyRead,
-    Timer::IdleKeepAlive,
-    Timer::SendStall,
-    Timer::Linger,
-    Timer::Abort,
-];
-
-/// How long a server timer runs once armed.
-fn server_timer_duration(timeouts: &Timeouts, timer: Timer) -> Duration {
-    match timer {
-        Timer::HeaderRead => timeouts.header_read,
-        Timer::BodyRead => timeouts.body_read,
-        Timer::IdleKeepAlive => timeouts.idle_keep_alive,
-        Timer::SendStall => timeouts.send_stall,
-        Timer::Linger => timeouts.linger,
-        Timer::Abort => timeouts.abort,
-        // Invariant: only SERVER_TIMERS are armed here.
-        Timer::ResponseHead | Timer::ResponseBodyIdle | Timer::ExpectContinue => {
-            unreachable!("{timer:?} is not a server timer")
         }
     }
 }

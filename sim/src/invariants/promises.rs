@@ -42,19 +42,6 @@ pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> 
         .collect()
 }
 
-/// The configured duration of a server channel timer; `None` for another role's timers.
-fn duration(timer: Timer, timeouts: &Timeouts) -> Option<std::time::Duration> {
-    Some(match timer {
-        Timer::HeaderRead => timeouts.header_read,
-        Timer::BodyRead => timeouts.body_read,
-        Timer::IdleKeepAlive => timeouts.idle_keep_alive,
-        Timer::SendStall => timeouts.send_stall,
-        Timer::Linger => timeouts.linger,
-        Timer::Abort => timeouts.abort,
-        _ => return None,
-    })
-}
-
 /// Whether a peer's progress pushes the timer's deadline back without a new `set`.
 fn extended_by_progress(timer: Timer) -> bool {
     match timer {
@@ -75,7 +62,7 @@ fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
         let name = timer.name();
         match change {
             TimerChange::Set(deadline) => {
-                if let Some(after) = duration(*timer, timeouts) {
+                if let Some(after) = timeouts.of(*timer) {
                     let want = Instant::from_nanos(at) + after;
                     if *deadline != want {
                         return Some(format!(
