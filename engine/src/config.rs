@@ -180,9 +180,7 @@ impl Timeouts {
         linger: Duration::from_secs(20),
         abort: Duration::from_secs(15),
     };
-}
 
-impl Timeouts {
     /// How long a server channel's timer runs once armed; `None` for the client role's
     /// timers, which the client's own configuration times.
     pub fn of(&self, timer: Timer) -> Option<Duration> {

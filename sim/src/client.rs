@@ -505,8 +505,10 @@ impl ClientRun {
             ref read => read.clone(),
         };
         let connected = SimTime::now();
-        let run_time = turmoil::sim_elapsed().unwrap_or_default();
-        let epoch = connected.checked_sub(run_time).unwrap_or(connected);
+        // Invariant: a client runs inside turmoil's client host, whose clock has run at least
+        // as long as the run (it started with the run).
+        let run_time = turmoil::sim_elapsed().expect("a client runs in a host");
+        let epoch = (connected.checked_sub(run_time)).expect("the host clock started with the run");
         ClientRun {
             conn,
             recorder,
@@ -536,9 +538,13 @@ impl ClientRun {
     }
 
     fn note(&self, event: ClientEvent) {
+        self.record(Event::client(event));
+    }
+
+    /// Records `event` for this connection, stamped from the run's time zero.
+    fn record(&self, event: Event) {
         let at = SimTime::now().saturating_duration_since(self.epoch);
-        self.recorder
-            .record_at(at, Some(self.conn), Event::client(event));
+        self.recorder.record_at(at, Some(self.conn), event);
     }
 
     /// Runs the steps that need no waiting: a `WaitFor` already satisfied, a shutdown.
@@ -635,7 +641,7 @@ impl ClientRun {
         self.pending.client_until(self.conn, own);
         // The buffer's bytes were copied out, so clearing it gives its whole space back.
         self.read_buf.clear();
-        self.read_buf.reserve(read_len);
+        self.read_buf.reserve(read_len.min(READ_BUF_BYTES));
         let mut limited = (&mut self.read_buf).limit(read_len);
         let paced = matches!(self.read, ReadPolicy::Rate { .. });
         tokio::select! {
@@ -689,8 +695,7 @@ impl ClientRun {
                     Some(grants) => grants.read(&bytes),
                     None => BytesMut::new(),
                 };
-                self.recorder
-                    .record(Some(self.conn), Event::ClientReceived { bytes });
+                self.record(Event::ClientReceived { bytes });
                 // Sent next, before the script's own next step; not once its write side is
                 // shut (the write would fail and end the script).
                 if !due.is_empty() && !self.log.shutdown_by_client {
@@ -710,8 +715,7 @@ impl ClientRun {
                     self.segments.push(bytes.len());
                     self.log.sent.extend_from_slice(bytes);
                     let bytes = bytes.clone();
-                    self.recorder
-                        .record(Some(self.conn), Event::ClientSent { bytes });
+                    self.record(Event::ClientSent { bytes });
                 }
                 self.next += 1;
             }

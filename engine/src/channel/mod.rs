@@ -323,10 +323,13 @@ impl Channel {
             self.recv_buf.len()
         );
         // One pass over the queue for the two invariants that need it.
-        let mut previous = None;
+        let mut previous: Option<RequestId> = None;
         let mut dispatched = 0;
         for exchange in &self.exchanges {
-            assert!(previous < Some(exchange.id), "exchanges out of order");
+            assert!(
+                previous.is_none_or(|id| id < exchange.id),
+                "exchanges out of order"
+            );
             previous = Some(exchange.id);
             dispatched += usize::from(!exchange.is_error);
         }

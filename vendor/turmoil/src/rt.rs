@@ -74,7 +74,8 @@ pub struct Rt<'a> {
 
     /// The runtime's clock when the last tick ended, which is its clock until
     /// the next tick (twine's patch: reading it entered the runtime once per
-    /// host and step). `None` in a new runtime.
+    /// host and step). Computed by `tick` from the one before; `None` in a new
+    /// runtime.
     tick_end: Option<Instant>,
 }
 
@@ -185,7 +186,9 @@ impl<'a> Rt<'a> {
         // tick. The clock moves only when the paused runtime advances it to its next timer,
         // in whole milliseconds from where it started (tokio's timer wheel rounds deadlines
         // up to the millisecond), and this tick's sleep is the last timer it reaches: so a
-        // tick ends at its start plus the duration rounded up to whole milliseconds.
+        // tick ends at its start plus the duration rounded up to whole milliseconds. This
+        // assumes no software moves the clock itself (`tokio::time::advance`, `pause`,
+        // `resume`); debug builds check it.
         let start = self.tick_end;
         let end = self.tokio.block_on(async {
             self.local
@@ -195,7 +198,9 @@ impl<'a> Rt<'a> {
                     let sleep = tick_sleep.get_or_insert_with(|| Box::pin(sleep_until(deadline)));
                     sleep.as_mut().reset(deadline);
                     sleep.as_mut().await;
-                    start + whole_millis(duration)
+                    let end = start + whole_millis(duration);
+                    debug_assert_eq!(end, Instant::now(), "a tick's end");
+                    end
                 })
                 .await
         });
