@@ -508,7 +508,8 @@ impl ClientRun {
         // Invariant: a client runs inside turmoil's client host, whose clock has run at least
         // as long as the run (it started with the run).
         let run_time = turmoil::sim_elapsed().expect("a client runs in a host");
-        let epoch = (connected.checked_sub(run_time)).expect("the host clock started with the run");
+        let epoch = connected.checked_sub(run_time);
+        let epoch = epoch.expect("the host clock started with the run");
         ClientRun {
             conn,
             recorder,

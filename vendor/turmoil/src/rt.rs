@@ -317,8 +317,8 @@ fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
 }
 
 /// `duration` rounded up to whole milliseconds, as tokio's timer wheel rounds a deadline
-/// (twine patch).
-fn whole_millis(duration: Duration) -> Duration {
+/// (twine patch; the network's clock, `Topology::tick_by`, moves the same way).
+pub(crate) fn whole_millis(duration: Duration) -> Duration {
     let millis = duration.as_nanos().div_ceil(1_000_000);
     Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }

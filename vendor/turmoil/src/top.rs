@@ -292,8 +292,7 @@ impl Topology {
     }
 
     pub(crate) fn tick_by(&mut self, duration: Duration) {
-        let millis = duration.as_nanos().div_ceil(1_000_000);
-        self.now += Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
+        self.now += crate::rt::whole_millis(duration);
         for link in self.links.values_mut() {
             link.tick(self.now);
         }
