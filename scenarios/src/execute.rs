@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use twine_sim::{run, Decision, Knob, Knobs, Outcome, Seed};
+use twine_sim::{run, Decision, Knob, Knobs, Outcome, Scenario, Seed};
 
 use crate::catalogue::{self, Entry};
 
@@ -92,7 +92,19 @@ pub fn parse_keep(list: &str) -> Option<BTreeSet<Decision>> {
 /// ([`Knobs::uncut`]), so that `explore` checks every entry's expectations. Under other swarm
 /// faults only the invariants are required to hold.
 pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
-    let (scenario, check_expectations) = match faults {
+    let (scenario, check_expectations) = scenario_of(entry, seed, faults);
+    let mut outcome = run(&scenario, seed);
+    if check_expectations {
+        let expected = (entry.expect)(&outcome);
+        outcome.add_violations(expected);
+    }
+    outcome
+}
+
+/// The scenario [`execute`] runs for `entry` under `seed` with `faults`, and whether the
+/// entry's own expectations are checked on it.
+pub fn scenario_of(entry: &Entry, seed: Seed, faults: &Faults) -> (Scenario, bool) {
+    match faults {
         Faults::Exact => ((entry.build)(seed), true),
         Faults::Swarm { knobs, keep } => {
             let mut knobs = Knobs::draw(seed).only(knobs);
@@ -114,13 +126,7 @@ pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
             scenario.keep = keep.clone().map(Rc::new);
             (scenario, knobs.resegment)
         }
-    };
-    let mut outcome = run(&scenario, seed);
-    if check_expectations {
-        let expected = (entry.expect)(&outcome);
-        outcome.add_violations(expected);
     }
-    outcome
 }
 
 /// Most replays one shrink may spend.

@@ -359,8 +359,10 @@ async fn run_script(
     (recorder, net, pending): (Recorder, Network, Pending),
     mut chaos: ClientChaos,
 ) -> ClientLog {
-    pending.client(conn, ClientWait::Busy);
+    // Its start is a deadline of its own; connecting, a wait of its own.
+    pending.client_until(conn, [Some(SimTime::now() + script.start), None]);
     tokio::time::sleep(script.start).await;
+    pending.client(conn, ClientWait::Busy);
     let stream = match connect(server).await {
         Ok(stream) => stream,
         Err(e) => {
@@ -638,8 +640,8 @@ impl ClientRun {
         let retry = room_wait.then(|| now + Duration::from_millis(1));
         // Its own next deadline, for the run's quiescence check.
         let read_deadline = (read_len > 0 && read_at > now).then_some(read_at);
-        let own = [read_deadline, step_deadline].into_iter().flatten().min();
-        self.pending.client_until(self.conn, own);
+        self.pending
+            .client_until(self.conn, [read_deadline, step_deadline]);
         // The buffer's bytes were copied out, so clearing it gives its whole space back.
         self.read_buf.clear();
         self.read_buf.reserve(read_len.min(READ_BUF_BYTES));

@@ -29,6 +29,7 @@ use tokio::time::{Instant as SimTime, Sleep};
 
 use crate::event::{Decision, Event, Fault, Side};
 use crate::net::{Network, SentSegments, FIN_HOLD_MS_MAX, IN_FLIGHT_BYTES_MAX};
+use crate::pending::{Engine, Pending, SocketWait};
 use crate::rng::{Seed, SimRng};
 use crate::trace::Recorder;
 
@@ -133,6 +134,8 @@ pub struct StreamWorld {
     pub recorder: Recorder,
     /// The network's shared state.
     pub net: Network,
+    /// What can still happen: a read stall's end is a deadline.
+    pub pending: Pending,
 }
 
 /// The wrapper. See the module documentation.
@@ -154,6 +157,7 @@ pub struct FaultyStream<S> {
     chaos: Chaos,
     recorder: Recorder,
     net: Network,
+    pending: Pending,
     port: u16,
     read_bytes: u64,
     /// Window tokens and when they were last refilled.
@@ -192,6 +196,7 @@ impl<S> FaultyStream<S> {
             chaos,
             recorder,
             net,
+            pending,
         } = world;
         FaultyStream {
             inner: Some(inner),
@@ -207,6 +212,7 @@ impl<S> FaultyStream<S> {
             chaos,
             recorder,
             net,
+            pending,
             port,
             read_bytes: 0,
             tokens: usize::MAX,
@@ -220,6 +226,12 @@ impl<S> FaultyStream<S> {
             state: StreamState::Open,
             write_blocked: false,
         }
+    }
+
+    /// Tells the run that this socket wakes its connection `after` from now.
+    fn wakes_after(&self, wait: SocketWait, after: Duration) {
+        self.pending
+            .socket_wait(Engine::Server(self.port), wait, after);
     }
 
     fn fault(&self, fault: Fault) {
@@ -406,7 +418,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for FaultyStream<S> {
                     let ms = this.rng.range(1..=max_ms.max(1));
                     if let Some(decision) = decision {
                         this.fired(decision, Fault::ReadStall { millis: ms });
-                        let stall = tokio::time::sleep(Duration::from_millis(ms));
+                        let stall = Duration::from_millis(ms);
+                        this.wakes_after(SocketWait::Read, stall);
+                        let stall = tokio::time::sleep(stall);
                         this.read_wake = Some(Box::pin(stall));
                     }
                 }
@@ -485,8 +499,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         if room == 0 {
             // The client's receive buffer is full: wait for it to read (a millisecond at a time,
             // as its reads are not signalled here). The network, not a fault: nothing recorded.
-            this.write_wake
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            if this.write_wake.is_none() {
+                // Each wake-up polls the reads too, which draw their faults during the chaos
+                // phase: then it is a wait of its own, and only the client's reads end it after.
+                if this.chaos.is_on() {
+                    this.wakes_after(SocketWait::Write, Duration::from_millis(1));
+                }
+                this.write_wake = Some(Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            }
             if poll_wake(&mut this.write_wake, cx).is_pending() {
                 return Poll::Pending;
             }
@@ -499,8 +519,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
                 this.fault(Fault::WindowFull);
             }
             // Wake when the peer has read a millisecond's worth.
-            this.write_wake
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            if this.write_wake.is_none() {
+                this.wakes_after(SocketWait::Write, Duration::from_millis(1));
+                this.write_wake = Some(Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            }
             if poll_wake(&mut this.write_wake, cx).is_pending() {
                 return Poll::Pending;
             }
@@ -566,8 +588,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FaultyStream<S> {
         let hold_over = held_since.elapsed() >= Duration::from_millis(FIN_HOLD_MS_MAX);
         if !stalled && !hold_over && self.fin_would_be_lost() {
             let this = &mut *self;
-            this.write_wake
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            // Held a millisecond at a time, up to a bound: a wait of its own.
+            if this.write_wake.is_none() {
+                this.wakes_after(SocketWait::Write, Duration::from_millis(1));
+                this.write_wake = Some(Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+            }
             if poll_wake(&mut this.write_wake, cx).is_pending() {
                 return Poll::Pending;
             }

@@ -10,12 +10,13 @@
 //! records, typed) and [`escape`]; [`window_grants`] (the WINDOW_UPDATEs an HTTP/2 client
 //! owes) and [`sabotage`] (a broken engine, for the checkers' own tests), which know only the
 //! engine; [`net`] (the simulated network's shared state: byte-accurate in-flight bounds, the
-//! FIN rule) and [`pending`] (what can still happen: quiescence); [`trace`] (the append-only
-//! recorder, its folded text and JSON forms, the HTTP/2 frames it decodes) and [`pattern`]
-//! (typed matchers for expectations); [`fault`] (`FaultyStream`), [`client`] (scripted
-//! clients), [`link`] (the proxy's upstream links) and `server`, [`proxy`]; [`scenario`] and
-//! [`swarm`] (the knobs a seed draws); [`invariants`] (the checkers: the wire, the server's
-//! trace, the engine's promises, HTTP/2's frames and windows, liveness, desync); [`mod@run`].
+//! FIN rule) and [`pending`] (what can still happen, and when: quiescence, idle spans);
+//! [`trace`] (the append-only recorder, its folded text and JSON forms, the HTTP/2 frames it
+//! decodes) and [`pattern`] (typed matchers for expectations); [`fault`] (`FaultyStream`),
+//! [`client`] (scripted clients), [`link`] (the proxy's upstream links) and `server`,
+//! [`proxy`]; [`scenario`] and [`swarm`] (the knobs a seed draws); [`invariants`] (the
+//! checkers: the wire, the server's trace, the engine's promises, HTTP/2's frames and windows,
+//! liveness, desync); [`mod@run`].
 
 // Without tokio's unstable cfg, turmoil cannot seed `select!` or surface task panics, and a
 // run would no longer be a function of its seed (notes/turmoil.md A4).
@@ -54,7 +55,7 @@ pub use proxy::{Origin, OriginStep, ProxySetup};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Outcome};
 pub use sabotage::Sabotage;
-pub use scenario::{Latency, Scenario};
+pub use scenario::{Latency, Scenario, Stepping};
 pub use server::{app, AppFactory};
 pub use swarm::{Knob, Knobs};
 pub use trace::{Recorder, Trace};

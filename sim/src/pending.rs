@@ -7,6 +7,14 @@
 //! is closing and no client waits for a deadline of its own. Then nothing can happen again,
 //! and simulating the rest of the run's time budget would only burn CPU: a broken engine
 //! whose response stalls forever is reported as soon as it stalls, not after the budget.
+//!
+//! Its [`Pending::horizon`] is the other use: the earliest time at which any host can act by
+//! itself (each driver's alarm, each server socket's own timed wait, each client's
+//! deadlines), or now if something acts on its own at a time only it knows (a client
+//! connecting or holding its FIN, a connection closing, a scripted origin's sleep). The run
+//! steps to just before it at once when nothing is in flight (`run::idle_ticks`), so every
+//! source of such a wake-up must be told here, or the span would swallow it: debug builds
+//! check each span for anything recorded or sent inside it.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,9 +32,10 @@ use crate::net::by_conn;
 pub enum ClientWait {
     /// Something of its own that will end by itself (connecting, a FIN held, a start delay).
     Busy,
-    /// Its own deadline (a sleep step, the next read of a slow reader), as time since the
-    /// start of the run.
-    Until(Duration),
+    /// Its own deadlines (the next read of a slow reader, a sleep step), as time since the
+    /// start of the run: the first, and the other one if both are set (once a paced read's
+    /// time has come, the read waits for bytes while the sleep goes on).
+    Until(Duration, Option<Duration>),
     /// Only the network: bytes to read, a write to be taken, or nothing at all (finished).
     Network,
 }
@@ -70,16 +79,60 @@ impl ArmedTimers {
     }
 }
 
+/// What one engine may still do by itself.
+#[derive(Clone, Copy, Debug, Default)]
+struct EngineTimers {
+    armed: ArmedTimers,
+    /// When its driver's alarm rings (as time since the start of the run, as are the
+    /// others): told before each of the driver's waits, so it follows idle timers pushed back
+    /// by activity (which `armed` hears of only when they are first set).
+    alarm: Option<Duration>,
+    /// When its socket wakes it by itself: the end of a read stall, the next refill of a
+    /// slow reader's window, the FIN hold's bound (faults of the server's socket).
+    socket: [Option<Duration>; SocketWait::COUNT],
+}
+
+/// A server socket's own timed waits (`fault::FaultyStream`), each with its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketWait {
+    /// A read stall's end.
+    Read,
+    /// A write's or a shutdown's next try.
+    Write,
+}
+
+impl SocketWait {
+    const COUNT: usize = 2;
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// Engine → its timers armed.
-    armed: BTreeMap<Engine, ArmedTimers>,
+    /// Engine → its timers.
+    engines: BTreeMap<Engine, EngineTimers>,
     /// Engines that closed their connection but whose socket the driver has not yet closed
     /// (it flushes under its own bound).
     closing: BTreeSet<Engine>,
     /// What each client waits for, by connection number (dense from 0: a list, not a map,
     /// since every client's wait changes at each of its wake-ups).
     clients: Vec<Option<ClientWait>>,
+    /// Scripted origins sleeping or holding their FIN: they act on their own, at a time only
+    /// they know.
+    busy_origins: u32,
+}
+
+/// How long after its time a wake-up surely happened.
+const STALE_AFTER: Duration = Duration::from_millis(2);
+
+/// How long a run may go on with nothing happening, as far as [`Pending`] knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Horizon {
+    /// Something may happen at any moment: a busy client, a closing connection, a scripted
+    /// origin's own wait.
+    Now,
+    /// Nothing happens by itself before this time (since the start of the run).
+    At(Duration),
+    /// Nothing happens by itself ever again: only the network or the run can wake anyone.
+    Never,
 }
 
 /// The shared record. Cheap to clone (a handle).
@@ -97,11 +150,30 @@ impl Pending {
     /// A timer of `engine` changed.
     pub fn timer(&self, engine: Engine, timer: Timer, change: TimerChange) {
         let mut state = self.state.borrow_mut();
-        let armed = state.armed.entry(engine).or_default();
+        let armed = &mut state.engines.entry(engine).or_default().armed;
         match change {
             TimerChange::Set(_) => armed.insert(timer),
             TimerChange::Cancelled | TimerChange::Fired => armed.remove(timer),
         }
+    }
+
+    /// `engine`'s driver's alarm now rings at `at` (time since the start of the run), or not.
+    pub fn alarm(&self, engine: Engine, at: Option<Duration>) {
+        let mut state = self.state.borrow_mut();
+        state.engines.entry(engine).or_default().alarm = at;
+    }
+
+    /// `engine`'s socket wakes it `after` from now, for `wait` (a fault).
+    pub fn socket_wait(&self, engine: Engine, wait: SocketWait, after: Duration) {
+        let at = turmoil::sim_elapsed().unwrap_or_default() + after;
+        let mut state = self.state.borrow_mut();
+        state.engines.entry(engine).or_default().socket[wait as usize] = Some(at);
+    }
+
+    /// A scripted origin is busy on its own (a sleep, a FIN held) while the guard lives.
+    pub fn origin_busy(&self) -> OriginBusy {
+        self.state.borrow_mut().busy_origins += 1;
+        OriginBusy(self.clone())
     }
 
     /// `engine` closed its connection; the driver now flushes it.
@@ -112,7 +184,7 @@ impl Pending {
     /// The driver closed `engine`'s socket: nothing of it is pending.
     pub fn ended(&self, engine: Engine) {
         let mut state = self.state.borrow_mut();
-        state.armed.remove(&engine);
+        state.engines.remove(&engine);
         state.closing.remove(&engine);
     }
 
@@ -122,15 +194,15 @@ impl Pending {
         *by_conn(&mut self.state.borrow_mut().clients, conn) = Some(wait);
     }
 
-    /// Client `conn` waits for its own deadline `at` (simulated time inside a host), or only
-    /// for the network if it has none.
-    pub fn client_until(&self, conn: u32, at: Option<SimTime>) {
-        let wait = match at {
-            Some(at) => {
-                let ahead = at.saturating_duration_since(SimTime::now());
-                ClientWait::Until(turmoil::sim_elapsed().unwrap_or_default() + ahead)
-            }
-            None => ClientWait::Network,
+    /// Client `conn` waits for its own deadlines (simulated time inside a host), or only for
+    /// the network if it has none.
+    pub fn client_until(&self, conn: u32, deadlines: [Option<SimTime>; 2]) {
+        let (now, elapsed) = (SimTime::now(), turmoil::sim_elapsed().unwrap_or_default());
+        let run_time = |at: SimTime| elapsed + at.saturating_duration_since(now);
+        let wait = match deadlines.map(|at| at.map(run_time)) {
+            [Some(a), Some(b)] => ClientWait::Until(a.min(b), Some(a.max(b))),
+            [Some(at), None] | [None, Some(at)] => ClientWait::Until(at, None),
+            [None, None] => ClientWait::Network,
         };
         self.client(conn, wait);
     }
@@ -139,13 +211,54 @@ impl Pending {
     /// closing connection, a busy client or a client deadline still ahead.
     pub fn anything_due(&self, now: Duration) -> bool {
         let state = self.state.borrow();
-        let timers = state.armed.values().any(|armed| !armed.is_empty());
+        let timers = state.engines.values().any(|e| !e.armed.is_empty());
         let clients = state.clients.iter().flatten().any(|wait| match wait {
             ClientWait::Busy => true,
-            ClientWait::Until(at) => *at >= now,
+            // The first deadline only, as this check has always read it.
+            ClientWait::Until(at, _) => *at >= now,
             ClientWait::Network => false,
         });
         timers || !state.closing.is_empty() || clients
+    }
+
+    /// The earliest time at which anything may happen by itself, as seen at `now`: a
+    /// driver's alarm, a server socket's own wait, a client's deadline. Now, if a client is
+    /// busy, a connection is closing or a scripted origin waits on its own.
+    pub fn horizon(&self, now: Duration) -> Horizon {
+        let state = self.state.borrow();
+        let busy_client = || {
+            state
+                .clients
+                .iter()
+                .flatten()
+                .any(|w| *w == ClientWait::Busy)
+        };
+        if !state.closing.is_empty() || state.busy_origins > 0 || busy_client() {
+            return Horizon::Now;
+        }
+        let engines = state.engines.values();
+        let wakes = engines.flat_map(|e| std::iter::once(e.alarm).chain(e.socket).flatten());
+        let clients = state.clients.iter().flatten().flat_map(|wait| match wait {
+            ClientWait::Until(first, then) => [Some(*first), *then],
+            _ => [None, None],
+        });
+        let clients = clients.flatten();
+        // A time more than a tick past woke its task then (a timer due at a tick's end may
+        // wake its task only at the start of the next): it is no deadline any more.
+        let live = |at: &Duration| *at + STALE_AFTER > now;
+        match wakes.chain(clients).filter(live).min() {
+            Some(at) => Horizon::At(at),
+            None => Horizon::Never,
+        }
+    }
+}
+
+/// Marks a scripted origin busy until dropped (see [`Pending::origin_busy`]).
+pub struct OriginBusy(Pending);
+
+impl Drop for OriginBusy {
+    fn drop(&mut self) {
+        self.0.state.borrow_mut().busy_origins -= 1;
     }
 }
 

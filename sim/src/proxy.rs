@@ -182,7 +182,8 @@ pub(crate) async fn serve_origin(
             }
             Origin::Script(script) => {
                 let steps = script(conn);
-                tokio::task::spawn_local(scripted_origin(stream, steps, conn, recorder));
+                let origin = scripted_origin(stream, steps, conn, (recorder, pending));
+                tokio::task::spawn_local(origin);
             }
         }
     }
@@ -220,7 +221,7 @@ async fn scripted_origin(
     mut stream: Windowed<turmoil::net::TcpStream>,
     steps: Vec<OriginStep>,
     conn: u32,
-    recorder: Recorder,
+    (recorder, pending): (Recorder, Pending),
 ) {
     recorder.record(None, upstream(conn, ServerEvent::Accepted));
     let mut buf = vec![0_u8; 16 * 1024];
@@ -271,7 +272,10 @@ async fn scripted_origin(
                 }
                 recorder.record(None, Event::UpstreamSent { conn, bytes });
             }
-            OriginStep::Sleep(duration) => tokio::time::sleep(duration).await,
+            OriginStep::Sleep(duration) => {
+                let _busy = pending.origin_busy();
+                tokio::time::sleep(duration).await;
+            }
             OriginStep::Close => break,
             OriginStep::Hang => {
                 let ended = loop {
@@ -286,7 +290,9 @@ async fn scripted_origin(
             }
         }
     }
+    let busy = pending.origin_busy();
     hold_fin(|| stream.fin_would_be_lost()).await;
+    drop(busy);
     recorder.record(None, upstream(conn, ServerEvent::SocketClosed));
     drop(stream);
 }

@@ -5,7 +5,7 @@
 //! fire at exact ticks and the chaos phase ends at an exact time; after it the liveness phase
 //! gives every timer room to fire and checks that everything finished.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
@@ -16,9 +16,9 @@ use crate::fault::{Chaos, StreamWorld};
 use crate::invariants::check;
 use crate::net::{Network, EPOCH_UNIX_SECS, TCP_CAPACITY};
 use crate::pending::ClientWait;
-use crate::pending::Pending;
+use crate::pending::{Horizon, Pending};
 use crate::rng::{Seed, SimRng};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Stepping};
 use crate::server::{serve, ServerEnv, PORT};
 use crate::trace::{Entry, Recorder, Trace};
 
@@ -37,6 +37,8 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     /// The fault decisions that fired, in order: the run's fault schedule.
     pub fired: Vec<Decision>,
+    /// The steps the simulation took (an idle span skipped is one): what the run cost.
+    pub steps: u64,
 }
 
 impl Outcome {
@@ -117,6 +119,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
             chaos: chaos.clone(),
             recorder: recorder.clone(),
             net: net.clone(),
+            pending: pending.clone(),
         },
         pending: pending.clone(),
         ignore_transport_blocked: scenario.ignore_transport_blocked,
@@ -157,6 +160,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         recorder: &recorder,
         pending: &pending,
         net: &net,
+        steps: Cell::new(0),
     };
     let mut violations = step_to_the_end(&mut sim, scenario, &world);
     let clients = std::mem::take(&mut *logs.borrow_mut());
@@ -179,6 +183,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         trace,
         clients,
         violations,
+        steps: world.steps.get(),
     }
 }
 
@@ -364,6 +369,8 @@ struct Watch<'a> {
     recorder: &'a Recorder,
     pending: &'a Pending,
     net: &'a Network,
+    /// Steps taken so far.
+    steps: Cell<u64>,
 }
 
 /// How the step loop ended.
@@ -389,6 +396,8 @@ fn drive(
     let mut net: Vec<(Duration, NetFault)> = scenario.net.clone();
     net.sort_by_key(|(at, _)| *at);
     let mut net = net.into_iter().peekable();
+    // How many messages the hosts had sent, and when that last grew.
+    let mut last_sent = (0, Duration::ZERO);
     loop {
         let now = sim.elapsed();
         while let Some((_, fault)) = net.next_if(|(at, _)| *at <= now) {
@@ -406,18 +415,74 @@ fn drive(
             sim.set_link_latency("clients", "server", scenario.latency.min);
             recorder.record_at(now, None, Event::fault(Fault::ChaosOver));
         }
+        let last_at = recorder.last_at();
         if !chaos.is_on() {
-            let quiet = recorder
-                .last_at()
-                .is_none_or(|last| now >= last + QUIET_BEFORE_QUIESCENT);
+            let quiet = last_at.is_none_or(|last| now >= last + QUIET_BEFORE_QUIESCENT);
             if quiet && !world.pending.anything_due(now) {
                 return Ok(Ending::Quiescent(now));
             }
         }
-        if sim.step()? {
+        let sent = sim.messages_sent();
+        if sent != last_sent.0 {
+            last_sent = (sent, now);
+        }
+        let last_activity = last_at.map_or(last_sent.1, |last| last.max(last_sent.1));
+        let next_fault = net.peek().map(|(at, _)| *at);
+        let idle = idle_ticks(sim, scenario, world, (now, last_activity), next_fault);
+        let finished = sim.skip(idle)?;
+        world.steps.set(world.steps.get() + 1);
+        debug_assert!(
+            idle == 1 || (recorder.last_at() == last_at && sim.messages_sent() == sent),
+            "{idle} ticks taken at once from {now:?}, but something happened inside them"
+        );
+        if finished {
             return Ok(Ending::Finished);
         }
     }
+}
+
+/// How many ticks the run may take at once from `now` (1: a plain step): as many as end
+/// before anything can happen, under [`Stepping::SkipIdle`]. That needs two ticks with
+/// nothing recorded and no message sent (whatever polls shared state a millisecond at a time
+/// has seen the last change), no message in flight, and a span short of the first of: a
+/// driver's alarm, a server socket's own wait, a client's deadline ([`Pending::horizon`]),
+/// the next network fault, the end of the chaos phase, the quiescence check, the time limit.
+/// Inside such a span a host only wakes for nothing (a poll that finds no change), so taking
+/// it at once changes nothing but the cost: most of a run's simulated time is connections
+/// waiting for their timers. Debug builds check after each span that nothing was recorded
+/// or sent inside it.
+fn idle_ticks(
+    sim: &turmoil::Sim<'_>,
+    scenario: &Scenario,
+    world: &Watch<'_>,
+    (now, last_activity): (Duration, Duration),
+    next_fault: Option<Duration>,
+) -> u32 {
+    const TICK: Duration = Duration::from_millis(1);
+    let settled = now >= last_activity + 2 * TICK;
+    if scenario.stepping == Stepping::EveryTick || !settled || !sim.is_network_quiet() {
+        return 1;
+    }
+    let horizon = match world.pending.horizon(now) {
+        Horizon::At(at) if at > now => Some(at),
+        // Overdue: that engine wakes at once.
+        Horizon::Now | Horizon::At(_) => return 1,
+        Horizon::Never => None,
+    };
+    let chaos_end = world.chaos.is_on().then_some(scenario.chaos_phase);
+    let quiescence = world
+        .recorder
+        .last_at()
+        .map(|last| last + QUIET_BEFORE_QUIESCENT);
+    let limit = scenario.chaos_phase + scenario.liveness_budget;
+    let stops = [horizon, next_fault, chaos_end, quiescence, Some(limit)];
+    let first = stops.into_iter().flatten().filter(|&at| at > now).min();
+    let Some(first) = first else { return 1 };
+    // Whole ticks strictly before the one in which `first` falls.
+    let ticks = (first - now).as_nanos() / TICK.as_nanos();
+    u32::try_from(ticks.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .max(1)
 }
 
 fn apply(sim: &mut turmoil::Sim<'_>, fault: NetFault) {

@@ -27,6 +27,18 @@ impl Latency {
     }
 }
 
+/// How a run moves simulated time forward.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stepping {
+    /// A tick at a time while anything may happen, and each idle span (no message in flight,
+    /// no deadline before its end) as one step: the same trace, far faster when connections
+    /// wait for their timers.
+    #[default]
+    SkipIdle,
+    /// Every tick stepped, as turmoil steps: to check that skipping changes nothing.
+    EveryTick,
+}
+
 /// Everything a run needs besides its seed.
 #[derive(Clone)]
 pub struct Scenario {
@@ -66,6 +78,8 @@ pub struct Scenario {
     /// In a proxy run, partial reads and writes on its upstream links (the swarm's fragment
     /// knobs), during the chaos phase.
     pub link_faults: crate::link::LinkFaults,
+    /// How simulated time moves: idle spans skipped, unless told otherwise.
+    pub stepping: Stepping,
 }
 
 impl Scenario {
@@ -93,6 +107,7 @@ impl Scenario {
             keep: None,
             proxy: None,
             link_faults: crate::link::LinkFaults::default(),
+            stepping: Stepping::SkipIdle,
         }
     }
 }

@@ -163,6 +163,8 @@ pub(crate) struct TraceObserver {
     transport: Option<TransportState>,
     /// The last app command, in case it is refused.
     last_command: Option<AppAction>,
+    /// When the driver's alarm rings, as last told to `pending`.
+    alarm: Option<Instant>,
 }
 
 impl TraceObserver {
@@ -179,6 +181,7 @@ impl TraceObserver {
             sink,
             transport: None,
             last_command: None,
+            alarm: None,
         }
     }
 
@@ -209,6 +212,8 @@ impl TraceObserver {
 }
 
 impl Observer for TraceObserver {
+    const WATCHES_ALARM: bool = true;
+
     fn on_input(&mut self, input: &Input<'_>) {
         let event = match input {
             Input::Received { bytes, .. } => ServerEvent::Read { bytes: bytes.len() },
@@ -266,6 +271,15 @@ impl Observer for TraceObserver {
             },
         };
         self.note(now, event);
+    }
+
+    fn on_alarm(&mut self, at: Option<Instant>) {
+        // Told before every wait; mostly unchanged.
+        if at != self.alarm {
+            self.alarm = at;
+            self.pending
+                .alarm(self.engine(), at.map(Instant::since_epoch));
+        }
     }
 
     fn on_usage_error(&mut self, now: Instant, error: UsageError) {

@@ -28,6 +28,9 @@ use twine_engine::{
 
 /// Sees every input and output of a connection: the simulation's trace recorder.
 pub trait Observer {
+    /// Whether it wants [`Observer::on_alarm`]: the driver works the alarm's time out only
+    /// for an observer that does.
+    const WATCHES_ALARM: bool = false;
     /// An input, just before the channel handles it.
     fn on_input(&mut self, input: &Input<'_>) {
         let _ = input;
@@ -40,6 +43,14 @@ pub trait Observer {
     fn on_usage_error(&mut self, now: Instant, error: UsageError) {
         let _ = (now, error);
     }
+    /// Before each wait while the channel is open (not in the final flush): when the
+    /// connection's alarm will next wake it by itself, if at all. That is its channel's next
+    /// deadline or the release of its idle buffers, or an earlier deadline since pushed back
+    /// (it then wakes for nothing and sets the alarm again). A simulation steps over the time
+    /// before it.
+    fn on_alarm(&mut self, at: Option<Instant>) {
+        let _ = at;
+    }
 }
 
 /// The observer that sees nothing.
@@ -47,6 +58,8 @@ impl Observer for () {}
 
 /// A lent observer: the caller looks at it once the connection is done.
 impl<O: Observer + ?Sized> Observer for &mut O {
+    const WATCHES_ALARM: bool = O::WATCHES_ALARM;
+
     fn on_input(&mut self, input: &Input<'_>) {
         (**self).on_input(input);
     }
@@ -57,6 +70,10 @@ impl<O: Observer + ?Sized> Observer for &mut O {
 
     fn on_usage_error(&mut self, now: Instant, error: UsageError) {
         (**self).on_usage_error(now, error);
+    }
+
+    fn on_alarm(&mut self, at: Option<Instant>) {
+        (**self).on_alarm(at);
     }
 }
 
@@ -514,6 +531,11 @@ where
             (deadline, release) => deadline.or(release),
         };
         self.alarm_armed = self.alarm.arm(alarm_at);
+        if O::WATCHES_ALARM {
+            let clock = self.alarm.clock();
+            let rings_at = self.alarm.rings_at().map(|at| clock.to_engine(at));
+            self.observer.on_alarm(rings_at);
+        }
     }
 
     /// The channel's next deadline, in tokio's time.
@@ -879,6 +901,13 @@ impl Alarm {
             *wakeups.sleep_set = true;
         }
         true
+    }
+
+    /// When the alarm's sleep rings, if it is set: armed or not, since a sleep set and then
+    /// not polled may still wake the task once.
+    fn rings_at(&self) -> Option<tokio::time::Instant> {
+        let wakeups = &*self.wakeups;
+        wakeups.sleep_set.then(|| wakeups.sleep.deadline())
     }
 
     /// The alarm rang.

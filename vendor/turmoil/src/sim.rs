@@ -419,9 +419,37 @@ impl<'a> Sim<'a> {
     ///
     /// Returns whether or not all clients have completed.
     pub fn step(&mut self) -> Result<bool> {
+        self.step_ticks(1)
+    }
+
+    /// twine patch: steps `ticks` ticks at once, as one step whose tick is that long. Each
+    /// host's runtime advances its clock once to the same end, running every timer inside it
+    /// at its own time, and the network delivers once, at the start. Counted as `ticks` steps.
+    ///
+    /// Only for a caller that knows nothing happens inside the span: no message due
+    /// ([`Sim::is_network_quiet`]) and no host's timer that would make it act on the network
+    /// or on what other hosts see. What a host does inside the span is seen by the others
+    /// only at its end, where stepping tick by tick would have shown it at once.
+    pub fn skip(&mut self, ticks: u32) -> Result<bool> {
+        self.step_ticks(ticks.max(1))
+    }
+
+    /// twine patch: whether no message can be delivered until someone acts: none is
+    /// deliverable or scheduled for delivery (held messages wait for a release).
+    pub fn is_network_quiet(&self) -> bool {
+        self.world.borrow().topology.is_quiet()
+    }
+
+    /// twine patch: how many messages the hosts have sent since the start (delivered, in
+    /// flight or lost): a caller can tell whether a host sent anything in a step.
+    pub fn messages_sent(&self) -> u64 {
+        self.world.borrow().topology.messages_sent()
+    }
+
+    fn step_ticks(&mut self, ticks: u32) -> Result<bool> {
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
 
-        let tick = self.config.tick;
+        let tick = self.config.tick * ticks;
         let mut is_finished = true;
 
         // Tick the networking, processing messages. This is done before
@@ -496,7 +524,7 @@ impl<'a> Sim<'a> {
         (self.running, self.stopped) = (running, stopped);
 
         self.elapsed += tick;
-        self.steps += 1;
+        self.steps += ticks as usize;
 
         if self.elapsed > self.config.duration && !is_finished {
             return Err(format!(

@@ -25,6 +25,9 @@ pub(crate) struct Topology {
     /// started at a whole millisecond and a tick moved it to the next timer
     /// deadline, the tick rounded up to whole milliseconds: so does this.
     now: Instant,
+
+    /// twine patch: messages enqueued since the start, for `Sim::messages_sent`.
+    messages_sent: u64,
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -186,7 +189,13 @@ impl Topology {
             config,
             links: IndexMap::default(),
             now: Rt::no_software().now(),
+            messages_sent: 0,
         }
+    }
+
+    /// twine patch: how many messages hosts have sent so far (delivered, in flight or lost).
+    pub(crate) fn messages_sent(&self) -> u64 {
+        self.messages_sent
     }
 
     /// Register a link between two hosts
@@ -246,6 +255,7 @@ impl Topology {
         dst: SocketAddr,
         message: Protocol,
     ) -> Result<()> {
+        self.messages_sent += 1;
         if let Some(link) = self.links.get_mut(&Pair::new(src.ip(), dst.ip())) {
             link.enqueue_message(&self.config, rand, src, dst, message)
         } else {
@@ -296,6 +306,14 @@ impl Topology {
         for link in self.links.values_mut() {
             link.tick(self.now);
         }
+    }
+
+    /// twine patch: no message is deliverable or scheduled for delivery on any link.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.links.values().all(|link| {
+            let held = |sent: &Sent| matches!(sent.status, DeliveryStatus::Hold);
+            link.sent.iter().all(held) && link.deliverable.values().all(VecDeque::is_empty)
+        })
     }
 
     pub(crate) fn iter_mut(&mut self) -> LinksIter<'_> {
