@@ -474,17 +474,24 @@ impl Link {
 
     fn process_deliverables(&mut self) {
         self.due_unscanned = false;
-        // TODO: `drain_filter` is not yet stable, and so we have a low quality
-        // implementation here that avoids clones.
-        let mut deliverable = 0;
-        for i in 0..self.sent.len() {
-            let index = i - deliverable;
-            let sent = &self.sent[index];
-            if let DeliveryStatus::DeliverAfter(time) = sent.status {
-                if time <= self.now {
-                    let sent = self.sent.remove(index).unwrap();
+        // twine patch: every due message leaves in order, in one pass. Removing each from the
+        // middle of the queue shifted the rest once per message (with jitter, messages fall
+        // due out of order).
+        let now = self.now;
+        let due = |sent: &Sent| {
+            matches!(sent.status, DeliveryStatus::DeliverAfter(time) if time <= now)
+        };
+        while self.sent.front().is_some_and(due) {
+            if let Some(sent) = self.sent.pop_front() {
+                self.make_deliverable(sent);
+            }
+        }
+        if self.sent.iter().any(due) {
+            for sent in std::mem::take(&mut self.sent) {
+                if due(&sent) {
                     self.make_deliverable(sent);
-                    deliverable += 1;
+                } else {
+                    self.sent.push_back(sent);
                 }
             }
         }
