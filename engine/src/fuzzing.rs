@@ -19,6 +19,7 @@
 //!   back the same once written.
 //! - [`h2_connection`]: an HTTP/2 connection reading arbitrary frames never panics, writes only
 //!   well-formed frames and header blocks, and reports each request's events in order.
+//! - [`hpack_decoder`]: our HPACK decoder agrees with `loona-hpack`'s, block by block.
 //!
 //! Not part of the engine's API: hidden from the docs and absent from a normal build.
 
@@ -29,6 +30,7 @@ mod connection;
 mod h2_connection;
 mod h2_frames;
 mod head;
+mod hpack;
 #[cfg(test)]
 mod tests;
 
@@ -70,6 +72,12 @@ pub fn h2_frames(data: &[u8]) {
 /// (see `fuzzing/h2_connection.rs`).
 pub fn h2_connection(data: &[u8]) {
     h2_connection::check(data);
+}
+
+/// The `hpack_decoder` target. Panics if our HPACK decoder and `loona-hpack`'s part on a
+/// block of the connection the bytes encode (see `fuzzing/hpack.rs`).
+pub fn hpack_decoder(data: &[u8]) {
+    hpack::check(data);
 }
 
 /// The first byte of an input that selects small limits instead of the defaults (`0xF0` and

@@ -68,6 +68,11 @@ fn h2_frames_corpus_replays() {
 }
 
 #[test]
+fn hpack_decoder_corpus_replays() {
+    replay("hpack_decoder", super::hpack_decoder);
+}
+
+#[test]
 fn channel_corpus_replays() {
     replay("channel", super::channel);
 }

@@ -25,7 +25,7 @@ use super::huffman;
 const ENTRY_OVERHEAD_BYTES: usize = 32;
 
 /// The static table, RFC 7541 Appendix A; index 1 is the first entry.
-const STATIC: [(&[u8], &[u8]); 61] = [
+pub(super) const STATIC: [(&[u8], &[u8]); 61] = [
     (b":authority", b""),
     (b":method", b"GET"),
     (b":method", b"POST"),
@@ -257,7 +257,7 @@ impl Encoder {
 }
 
 /// An integer with an N-bit prefix (§5.1), the prefix's other bits `pattern`.
-pub(super) fn encode_integer(value: usize, prefix_bits: u8, pattern: u8, out: &mut BytesMut) {
+pub(crate) fn encode_integer(value: usize, prefix_bits: u8, pattern: u8, out: &mut BytesMut) {
     let max = (1usize << prefix_bits) - 1;
     if value < max {
         out.put_u8(pattern | value as u8);

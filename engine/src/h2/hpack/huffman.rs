@@ -1,6 +1,10 @@
-//! Huffman coding of HPACK string literals (RFC 7541 §5.2), encoding only (decoding is the
-//! codec's): each octet's code from Appendix B, most significant bit first, the last octet
-//! padded with the high bits of EOS (all ones, §5.2).
+//! Huffman coding of HPACK string literals (RFC 7541 §5.2): each octet's code from Appendix
+//! B, most significant bit first, the last octet padded with the high bits of EOS (all ones,
+//! §5.2).
+//!
+//! Decoding reads a bit at a time against a table built at compile time: the code is
+//! canonical (the codes of one length are consecutive, in the order of their octets), so
+//! each length needs only its first code, how many codes it has and where their octets start.
 
 use bytes::{BufMut, BytesMut};
 
@@ -264,6 +268,93 @@ const CODES: [(u32, u8); 256] = [
     (0x3ffffee, 26),
 ];
 
+/// The longest code: EOS's, and three octets'.
+const CODE_BITS_MAX: usize = 30;
+
+/// EOS (symbol 256): thirty ones.
+const EOS: u32 = (1 << CODE_BITS_MAX) - 1;
+
+/// The canonical code's decoding table (see the module documentation).
+struct Decoding {
+    /// By code length: the first code of that length.
+    first: [u32; CODE_BITS_MAX + 1],
+    /// By code length: how many octets have a code of that length.
+    count: [u32; CODE_BITS_MAX + 1],
+    /// By code length: where its octets start in `octets`.
+    start: [u16; CODE_BITS_MAX + 1],
+    /// The octets, by code length, then by code.
+    octets: [u8; 256],
+}
+
+const DECODING: Decoding = decoding();
+
+/// Builds [`DECODING`] from [`CODES`]: within one length, octets in increasing order have
+/// increasing codes (`the_code_is_canonical` checks it against every code).
+const fn decoding() -> Decoding {
+    let mut table = Decoding {
+        first: [0; CODE_BITS_MAX + 1],
+        count: [0; CODE_BITS_MAX + 1],
+        start: [0; CODE_BITS_MAX + 1],
+        octets: [0; 256],
+    };
+    let mut placed = 0;
+    let mut bits = 1;
+    while bits <= CODE_BITS_MAX {
+        table.start[bits] = placed as u16;
+        let mut octet = 0;
+        while octet < 256 {
+            let (code, len) = CODES[octet];
+            if len as usize == bits {
+                if table.count[bits] == 0 {
+                    table.first[bits] = code;
+                }
+                table.count[bits] += 1;
+                table.octets[placed] = octet as u8;
+                placed += 1;
+            }
+            octet += 1;
+        }
+        bits += 1;
+    }
+    table
+}
+
+/// Why a Huffman-coded string is invalid (RFC 7541 §5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HuffmanError {
+    /// The EOS symbol inside the string.
+    Eos,
+    /// Padding longer than 7 bits, or not the high bits of EOS (not all ones).
+    Padding,
+}
+
+/// Appends the octets `coded` stands for to `out`.
+pub(super) fn decode(coded: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
+    let table = &DECODING;
+    // The bits of the code being read, and how many.
+    let (mut code, mut bits) = (0u32, 0usize);
+    for &byte in coded {
+        for shift in (0..8).rev() {
+            code = (code << 1) | u32::from((byte >> shift) & 1);
+            bits += 1;
+            let offset = code.wrapping_sub(table.first[bits]);
+            if offset < table.count[bits] {
+                out.push(table.octets[usize::from(table.start[bits]) + offset as usize]);
+                (code, bits) = (0, 0);
+            } else if bits == CODE_BITS_MAX {
+                // Every 30-bit pattern that is no octet's code is EOS.
+                debug_assert_eq!(code, EOS);
+                return Err(HuffmanError::Eos);
+            }
+        }
+    }
+    // What is left is padding: at most 7 bits, all ones (§5.2).
+    if bits > 7 || code != (1 << bits) - 1 {
+        return Err(HuffmanError::Padding);
+    }
+    Ok(())
+}
+
 /// The length in octets of `bytes` Huffman-coded.
 pub(super) fn encoded_len(bytes: &[u8]) -> usize {
     let bits: usize = bytes
@@ -274,7 +365,7 @@ pub(super) fn encoded_len(bytes: &[u8]) -> usize {
 }
 
 /// Appends `bytes` Huffman-coded.
-pub(super) fn encode(bytes: &[u8], out: &mut BytesMut) {
+pub(crate) fn encode(bytes: &[u8], out: &mut BytesMut) {
     // Bits not yet written, in the low `pending` bits of `acc` (at most 7 + 30 < 64).
     let mut acc: u64 = 0;
     let mut pending: u32 = 0;
@@ -316,5 +407,62 @@ mod tests {
         assert_eq!(coded("302"), [0x64, 0x02]);
         assert_eq!(coded("private"), [0xae, 0xc3, 0x77, 0x1a, 0x4b]);
         assert_eq!(coded(""), Vec::<u8>::new());
+    }
+
+    fn decoded(coded: &[u8]) -> Result<Vec<u8>, HuffmanError> {
+        let mut out = Vec::new();
+        decode(coded, &mut out).map(|()| out)
+    }
+
+    /// The table's premise: within one length, codes follow the octets' order with no gap.
+    #[test]
+    fn the_code_is_canonical() {
+        for (octet, &(code, bits)) in CODES.iter().enumerate() {
+            let bits = usize::from(bits);
+            let rank = CODES[..octet]
+                .iter()
+                .filter(|c| usize::from(c.1) == bits)
+                .count();
+            assert_eq!(code, DECODING.first[bits] + rank as u32, "octet {octet}");
+            let at = usize::from(DECODING.start[bits]) + rank;
+            assert_eq!(usize::from(DECODING.octets[at]), octet);
+        }
+        let longest = CODES.iter().filter(|c| usize::from(c.1) == CODE_BITS_MAX);
+        let last = longest.map(|c| c.0).max();
+        assert_eq!(last, Some(EOS - 1), "EOS is the one 30-bit pattern left");
+    }
+
+    #[test]
+    fn appendix_c_strings_decode() {
+        let coded = [
+            0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff,
+        ];
+        assert_eq!(decoded(&coded), Ok(b"www.example.com".to_vec()));
+        assert_eq!(decoded(&[0x64, 0x02]), Ok(b"302".to_vec()));
+        assert_eq!(decoded(&[]), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn bad_padding_and_eos_are_errors() {
+        // '0' is 00000 (5 bits): three bits of padding must be ones.
+        assert_eq!(decoded(&[0x07]), Ok(b"0".to_vec()));
+        assert_eq!(decoded(&[0x06]), Err(HuffmanError::Padding));
+        // A whole octet of ones is 8 bits of padding: '&' is 11111000, a whole octet.
+        assert_eq!(decoded(&[0xf8]), Ok(b"&".to_vec()));
+        assert_eq!(decoded(&[0xf8, 0xff]), Err(HuffmanError::Padding));
+        assert_eq!(decoded(&[0x07, 0xff]), Err(HuffmanError::Padding));
+        assert_eq!(decoded(&[0xff, 0xff, 0xff, 0xff]), Err(HuffmanError::Eos));
+    }
+
+    proptest::proptest! {
+        /// Whatever the octets, decoding their code gives them back.
+        #[test]
+        fn decoding_inverts_encoding(
+            octets in proptest::collection::vec(proptest::num::u8::ANY, 0..200)
+        ) {
+            let mut coded = BytesMut::new();
+            encode(&octets, &mut coded);
+            proptest::prop_assert_eq!(decoded(&coded), Ok(octets));
+        }
     }
 }
