@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use twine_sim::{run, Decision, Knob, Knobs, Outcome, Scenario, Seed};
+use twine_sim::{run, Decision, Knob, Knobs, Outcome, Scenario, Seed, Stepping};
 
 use crate::catalogue::{self, Entry};
 
@@ -92,7 +92,13 @@ pub fn parse_keep(list: &str) -> Option<BTreeSet<Decision>> {
 /// ([`Knobs::uncut`]), so that `explore` checks every entry's expectations. Under other swarm
 /// faults only the invariants are required to hold.
 pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
-    let (scenario, check_expectations) = scenario_of(entry, seed, faults);
+    execute_stepped(entry, seed, faults, Stepping::SkipIdle)
+}
+
+/// [`execute`], simulated time moving as `stepping` says.
+pub fn execute_stepped(entry: &Entry, seed: Seed, faults: &Faults, stepping: Stepping) -> Outcome {
+    let (mut scenario, check_expectations) = scenario_of(entry, seed, faults);
+    scenario.stepping = stepping;
     let mut outcome = run(&scenario, seed);
     if check_expectations {
         let expected = (entry.expect)(&outcome);

@@ -77,6 +77,23 @@ fn replay_prints_the_snapshot_trace_identically_every_time() {
         .all(|l| l.starts_with("{\"at_nanos\":") && l.ends_with('}')));
 }
 
+/// Stepping every tick is an escape hatch: it must print the very trace skipping prints.
+#[test]
+fn a_replay_stepped_every_tick_prints_the_same_trace() {
+    let args = [
+        "replay",
+        "timeouts/header_read_silent",
+        "--seed",
+        "3",
+        "--swarm",
+    ];
+    let skipping = twine(&args);
+    let every_tick = twine(&[&args[..], &["--every-tick"]].concat());
+    assert!(stdout(&skipping).contains("fired"), "{}", stdout(&skipping));
+    assert_eq!(stdout(&skipping), stdout(&every_tick));
+    assert_eq!(skipping.status.code(), every_tick.status.code());
+}
+
 #[test]
 fn swarm_replays_are_identical_too() {
     let args = [

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::Instant as WallInstant;
 
 use clap::{Args, Subcommand};
-use twine_sim::{Knob, Outcome, Seed};
+use twine_sim::{Knob, Outcome, Seed, Stepping};
 
 use super::Failure;
 use crate::campaign::{self, report, run_jobs, CampaignFile, Plan, Shard};
 use crate::catalogue::{self, Entry};
-use crate::execute::{execute, parse_keep, reproduction, Faults};
+use crate::execute::{execute, execute_stepped, parse_keep, reproduction, Faults};
 
 /// How faults are chosen for `run` and `replay`.
 #[derive(Debug, Args)]
@@ -89,6 +89,10 @@ pub(crate) struct ReplayArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// Step every simulated millisecond instead of taking idle spans at once: the same
+    /// trace, slower (to rule the skipping out when a run looks wrong).
+    #[arg(long)]
+    every_tick: bool,
 }
 
 /// Arguments of `twine explore`.
@@ -164,7 +168,11 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
 pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode, Failure> {
     let entry = find(&args.scenario)?;
     let faults = args.faults.faults()?;
-    let outcome = execute(&entry, Seed(args.seed), &faults);
+    let stepping = match args.every_tick {
+        true => Stepping::EveryTick,
+        false => Stepping::SkipIdle,
+    };
+    let outcome = execute_stepped(&entry, Seed(args.seed), &faults, stepping);
     let text = if args.json {
         outcome.trace.to_json_lines()
     } else {
