@@ -360,7 +360,9 @@ async fn run_script(
     mut chaos: ClientChaos,
 ) -> ClientLog {
     // Its start is a deadline of its own; connecting, a wait of its own.
-    pending.client_until(conn, [Some(SimTime::now() + script.start), None]);
+    let now = SimTime::now();
+    let clock = (now, run_epoch());
+    pending.client_until(conn, [Some(now + script.start), None], clock);
     tokio::time::sleep(script.start).await;
     pending.client(conn, ClientWait::Busy);
     let stream = match connect(server).await {
@@ -507,11 +509,7 @@ impl ClientRun {
             ref read => read.clone(),
         };
         let connected = SimTime::now();
-        // Invariant: a client runs inside turmoil's client host, whose clock has run at least
-        // as long as the run (it started with the run).
-        let run_time = turmoil::sim_elapsed().expect("a client runs in a host");
-        let epoch = connected.checked_sub(run_time);
-        let epoch = epoch.expect("the host clock started with the run");
+        let epoch = run_epoch();
         ClientRun {
             conn,
             recorder,
@@ -640,8 +638,9 @@ impl ClientRun {
         let retry = room_wait.then(|| now + Duration::from_millis(1));
         // Its own next deadline, for the run's quiescence check.
         let read_deadline = (read_len > 0 && read_at > now).then_some(read_at);
-        self.pending
-            .client_until(self.conn, [read_deadline, step_deadline]);
+        let clock = (now, self.epoch);
+        let deadlines = [read_deadline, step_deadline];
+        self.pending.client_until(self.conn, deadlines, clock);
         // The buffer's bytes were copied out, so clearing it gives its whole space back.
         self.read_buf.clear();
         self.read_buf.reserve(read_len.min(READ_BUF_BYTES));
@@ -800,6 +799,15 @@ async fn sleep_until(deadline: Option<SimTime>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The client host's clock at the start of the run: what its deadlines are counted from.
+fn run_epoch() -> SimTime {
+    // Invariant: a client runs inside turmoil's client host, whose clock has run at least as
+    // long as the run (it started with the run).
+    let run_time = turmoil::sim_elapsed().expect("a client runs in a host");
+    let epoch = SimTime::now().checked_sub(run_time);
+    epoch.expect("the host clock started with the run")
 }
 
 /// Connects, retrying while the server is not listening yet (turmoil answers a SYN that

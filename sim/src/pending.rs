@@ -194,11 +194,16 @@ impl Pending {
         *by_conn(&mut self.state.borrow_mut().clients, conn) = Some(wait);
     }
 
-    /// Client `conn` waits for its own deadlines (simulated time inside a host), or only for
-    /// the network if it has none.
-    pub fn client_until(&self, conn: u32, deadlines: [Option<SimTime>; 2]) {
-        let (now, elapsed) = (SimTime::now(), turmoil::sim_elapsed().unwrap_or_default());
-        let run_time = |at: SimTime| elapsed + at.saturating_duration_since(now);
+    /// Client `conn` waits for its own deadlines (simulated time inside its host, where it is
+    /// `now` and the run started at `epoch`), or only for the network if it has none. A
+    /// deadline already past counts as now.
+    pub fn client_until(
+        &self,
+        conn: u32,
+        deadlines: [Option<SimTime>; 2],
+        (now, epoch): (SimTime, SimTime),
+    ) {
+        let run_time = |at: SimTime| at.max(now).saturating_duration_since(epoch);
         let wait = match deadlines.map(|at| at.map(run_time)) {
             [Some(a), Some(b)] => ClientWait::Until(a.min(b), Some(a.max(b))),
             [Some(at), None] | [None, Some(at)] => ClientWait::Until(at, None),
