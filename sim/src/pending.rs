@@ -219,8 +219,8 @@ impl Pending {
         let timers = state.engines.values().any(|e| !e.armed.is_empty());
         let clients = state.clients.iter().flatten().any(|wait| match wait {
             ClientWait::Busy => true,
-            // The first deadline only, as this check has always read it.
-            ClientWait::Until(at, _) => *at >= now,
+            // Either deadline: once a paced read's has passed, a sleep step's may not have.
+            ClientWait::Until(first, then) => *first >= now || then.is_some_and(|at| at >= now),
             ClientWait::Network => false,
         });
         timers || !state.closing.is_empty() || clients
@@ -270,6 +270,48 @@ impl Drop for OriginBusy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A paced read's deadline passing leaves the client's sleep: still due, still a stop.
+    #[test]
+    fn a_clients_second_deadline_counts_once_the_first_has_passed() {
+        let pending = Pending::new();
+        pending.client(0, ClientWait::Until(ms(10), Some(ms(500))));
+        assert!(pending.anything_due(ms(100)));
+        assert_eq!(pending.horizon(ms(100)), Horizon::At(ms(500)));
+        assert!(!pending.anything_due(ms(501)));
+        assert_eq!(pending.horizon(ms(600)), Horizon::Never);
+    }
+
+    /// The horizon is the first of the alarms, the socket waits and the client deadlines
+    /// still ahead (a time more than two ticks past is stale); anything busy makes it now.
+    #[test]
+    fn the_horizon_is_the_first_wake_up_ahead() {
+        let pending = Pending::new();
+        assert_eq!(pending.horizon(ms(0)), Horizon::Never);
+        pending.alarm(Engine::Server(1), Some(ms(900)));
+        pending.alarm(Engine::Origin(0), Some(ms(700)));
+        pending.client(0, ClientWait::Until(ms(800), None));
+        assert_eq!(pending.horizon(ms(100)), Horizon::At(ms(700)));
+        // Overdue by a tick: its task may not have run yet.
+        assert_eq!(pending.horizon(ms(701)), Horizon::At(ms(700)));
+        assert_eq!(pending.horizon(ms(702)), Horizon::At(ms(800)));
+        pending.ended(Engine::Origin(0));
+        assert_eq!(pending.horizon(ms(100)), Horizon::At(ms(800)));
+        pending.client(1, ClientWait::Busy);
+        assert_eq!(pending.horizon(ms(100)), Horizon::Now);
+        pending.client(1, ClientWait::Network);
+        pending.closing(Engine::Server(1));
+        assert_eq!(pending.horizon(ms(100)), Horizon::Now);
+        pending.ended(Engine::Server(1));
+        let busy = pending.origin_busy();
+        assert_eq!(pending.horizon(ms(100)), Horizon::Now);
+        drop(busy);
+        assert_eq!(pending.horizon(ms(100)), Horizon::At(ms(800)));
+    }
 
     /// Each timer has a bit of its own: arming one and cancelling another leaves the first.
     #[test]
