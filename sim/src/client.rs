@@ -636,7 +636,7 @@ impl ClientRun {
         let room_wait = write.as_ref().is_some_and(full);
         let write = write.filter(|_| !room_wait);
         let retry = room_wait.then(|| now + Duration::from_millis(1));
-        // Its own next deadline, for the run's quiescence check.
+        // Its own deadlines, for the run's quiescence check and its idle spans.
         let read_deadline = (read_len > 0 && read_at > now).then_some(read_at);
         let clock = (now, self.epoch);
         let deadlines = [read_deadline, step_deadline];

@@ -134,7 +134,7 @@ pub struct StreamWorld {
     pub recorder: Recorder,
     /// The network's shared state.
     pub net: Network,
-    /// What can still happen: a read stall's end is a deadline.
+    /// What can still happen: the stream's own timed waits (a read stall, a write's retries).
     pub pending: Pending,
 }
 

@@ -93,6 +93,16 @@ impl Links {
         }
     }
 
+    /// Bytes read at either end of every link so far: a read that no trace entry records
+    /// (a hanging origin's) still makes room for the writer at the other end.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        let links = self.links.borrow();
+        links
+            .values()
+            .map(|c| c.borrow().read.iter().sum::<u64>())
+            .sum()
+    }
+
     /// `stream` as end `end` of the link through the proxy's port `port`; `conn` numbers
     /// that end's connection (`p<conn>` or `u<conn>` in the trace).
     pub(crate) fn wrap<S>(&self, stream: S, port: u16, end: End, conn: u32) -> Windowed<S> {

@@ -30,7 +30,7 @@ use crate::net::by_conn;
 /// What a client waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientWait {
-    /// Something of its own that will end by itself (connecting, a FIN held, a start delay).
+    /// Something of its own that will end by itself (connecting, a FIN held).
     Busy,
     /// Its own deadlines (the next read of a slow reader, a sleep step), as time since the
     /// start of the run: the first, and the other one if both are set (once a paced read's
@@ -87,8 +87,9 @@ struct EngineTimers {
     /// others): told before each of the driver's waits, so it follows idle timers pushed back
     /// by activity (which `armed` hears of only when they are first set).
     alarm: Option<Duration>,
-    /// When its socket wakes it by itself: the end of a read stall, the next refill of a
-    /// slow reader's window, the FIN hold's bound (faults of the server's socket).
+    /// When its socket wakes it by itself (`fault::FaultyStream`): the end of a read stall,
+    /// or the next try of a write or a shutdown waiting a millisecond at a time (a slow
+    /// reader's window, the FIN hold, a full receive buffer during the chaos phase).
     socket: [Option<Duration>; SocketWait::COUNT],
 }
 

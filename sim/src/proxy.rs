@@ -82,7 +82,8 @@ pub enum OriginStep {
     Sleep(Duration),
     /// Close: a FIN, or a reset when bytes sent to us are unread (turmoil's rule).
     Close,
-    /// Keep the connection open and read nothing more, until the peer closes it.
+    /// Keep the connection open, reading and dropping whatever comes (untraced), until the
+    /// peer closes it.
     Hang,
 }
 

@@ -14,6 +14,7 @@ use crate::client::{run_client, ClientChaos, ClientLog};
 use crate::event::{Check, Decision, Event, Fault, NetFault, Violation};
 use crate::fault::{Chaos, StreamWorld};
 use crate::invariants::check;
+use crate::link::Links;
 use crate::net::{Network, EPOCH_UNIX_SECS, TCP_CAPACITY};
 use crate::pending::ClientWait;
 use crate::pending::{Horizon, Pending};
@@ -147,6 +148,8 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
             )
         });
     }
+    // The links' shared counters, for the step loop (`env` moves into the server host).
+    let links = env.links.clone();
     sim.host("server", move || serve(env.clone()));
     add_clients(
         &mut sim,
@@ -160,6 +163,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         recorder: &recorder,
         pending: &pending,
         net: &net,
+        links: &links,
         steps: Cell::new(0),
     };
     let mut violations = step_to_the_end(&mut sim, scenario, &world);
@@ -369,6 +373,7 @@ struct Watch<'a> {
     recorder: &'a Recorder,
     pending: &'a Pending,
     net: &'a Network,
+    links: &'a Links,
     /// Steps taken so far.
     steps: Cell<u64>,
 }
@@ -396,8 +401,9 @@ fn drive(
     let mut net: Vec<(Duration, NetFault)> = scenario.net.clone();
     net.sort_by_key(|(at, _)| *at);
     let mut net = net.into_iter().peekable();
-    // How many messages the hosts had sent, and when that last grew.
-    let mut last_sent = (0, Duration::ZERO);
+    // How many messages the hosts had sent plus the bytes read on the proxy's links, and
+    // when that last grew.
+    let mut last_moved = (0, Duration::ZERO);
     loop {
         let now = sim.elapsed();
         while let Some((_, fault)) = net.next_if(|(at, _)| *at <= now) {
@@ -422,17 +428,19 @@ fn drive(
                 return Ok(Ending::Quiescent(now));
             }
         }
-        let sent = sim.messages_sent();
-        if sent != last_sent.0 {
-            last_sent = (sent, now);
+        let moved = sim.messages_sent() + world.links.bytes_read();
+        if moved != last_moved.0 {
+            last_moved = (moved, now);
         }
-        let last_activity = last_at.map_or(last_sent.1, |last| last.max(last_sent.1));
+        let last_activity = last_at.map_or(last_moved.1, |last| last.max(last_moved.1));
         let next_fault = net.peek().map(|(at, _)| *at);
         let idle = idle_ticks(sim, scenario, world, (now, last_activity), next_fault);
         let finished = sim.skip(idle)?;
         world.steps.set(world.steps.get() + 1);
         debug_assert!(
-            idle == 1 || (recorder.last_at() == last_at && sim.messages_sent() == sent),
+            idle == 1
+                || (recorder.last_at() == last_at
+                    && sim.messages_sent() + world.links.bytes_read() == moved),
             "{idle} ticks taken at once from {now:?}, but something happened inside them"
         );
         if finished {
@@ -443,8 +451,9 @@ fn drive(
 
 /// How many ticks the run may take at once from `now` (1: a plain step): as many as end
 /// before anything can happen, under [`Stepping::SkipIdle`]. That needs two ticks with
-/// nothing recorded and no message sent (whatever polls shared state a millisecond at a time
-/// has seen the last change), no message in flight, and a span short of the first of: a
+/// nothing recorded, no message sent and no byte read on a proxy link (whatever polls shared
+/// state a millisecond at a time has seen the last change), no message in flight, and a span
+/// ending a tick short of the tick in which falls the first of: a
 /// driver's alarm, a server socket's own wait, a client's deadline ([`Pending::horizon`]),
 /// the next network fault, the end of the chaos phase, the quiescence check, the time limit.
 /// Inside such a span a host only wakes for nothing (a poll that finds no change), so taking
@@ -478,7 +487,8 @@ fn idle_ticks(
     let stops = [horizon, next_fault, chaos_end, quiescence, Some(limit)];
     let first = stops.into_iter().flatten().filter(|&at| at > now).min();
     let Some(first) = first else { return 1 };
-    // Whole ticks strictly before the one in which `first` falls.
+    // Whole ticks up to a tick short of the one in which `first` falls: a margin, since a
+    // timer due at a span's end would wake its task in the next tick either way.
     let ticks = (first - now).as_nanos() / TICK.as_nanos();
     u32::try_from(ticks.saturating_sub(1))
         .unwrap_or(u32::MAX)

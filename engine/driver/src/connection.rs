@@ -43,11 +43,11 @@ pub trait Observer {
     fn on_usage_error(&mut self, now: Instant, error: UsageError) {
         let _ = (now, error);
     }
-    /// Before each wait while the channel is open (not in the final flush): when the
-    /// connection's alarm will next wake it by itself, if at all. That is its channel's next
-    /// deadline or the release of its idle buffers, or an earlier deadline since pushed back
-    /// (it then wakes for nothing and sets the alarm again). A simulation steps over the time
-    /// before it.
+    /// Before each wait while the channel is open (not in a shutdown or the final flush):
+    /// when the connection's alarm will next wake it by itself, if at all. That is its
+    /// channel's next deadline or the release of its idle buffers, or an earlier deadline
+    /// since pushed back (it then wakes for nothing and sets the alarm again). A simulation
+    /// steps over the time before it.
     fn on_alarm(&mut self, at: Option<Instant>) {
         let _ = at;
     }
