@@ -30,7 +30,7 @@ mod connection;
 mod h2_connection;
 mod h2_frames;
 mod head;
-mod hpack;
+pub(crate) mod hpack;
 #[cfg(test)]
 mod tests;
 

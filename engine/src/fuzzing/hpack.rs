@@ -17,13 +17,23 @@ pub(super) fn check(data: &[u8]) {
         return;
     };
     let table_size = TABLE_SIZES[usize::from(choice) % TABLE_SIZES.len()];
+    let mut blocks = Vec::new();
+    while let Some((&len, after)) = rest.split_first() {
+        let (block, after) = after.split_at(usize::from(len).min(after.len()));
+        blocks.push(block);
+        rest = after;
+    }
+    decoders_agree(table_size, blocks);
+}
+
+/// Decodes `blocks` as one connection's, with both decoders at our `table_size`, and panics
+/// where they part: the same fields, or both refuse the block (and the connection ends).
+pub(crate) fn decoders_agree<'a>(table_size: usize, blocks: impl IntoIterator<Item = &'a [u8]>) {
     let mut ours = HpackDecoder::new(table_size, usize::MAX);
     let mut reference = loona_hpack::Decoder::new();
     reference.set_max_allowed_table_size(table_size);
     reference.set_max_table_size(table_size);
-    while let Some((&len, after)) = rest.split_first() {
-        let (block, after) = after.split_at(usize::from(len).min(after.len()));
-        rest = after;
+    for block in blocks {
         let expected = reference_decode(&mut reference, block);
         let got = ours.decode(block).ok();
         assert_eq!(got, expected, "the decoders part on block {block:02x?}");
