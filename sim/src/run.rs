@@ -452,14 +452,14 @@ fn drive(
 /// How many ticks the run may take at once from `now` (1: a plain step): as many as end
 /// before anything can happen, under [`Stepping::SkipIdle`]. That needs two ticks with
 /// nothing recorded, no message sent and no byte read on a proxy link (whatever polls shared
-/// state a millisecond at a time has seen the last change), no message in flight, and a span
-/// ending a tick short of the tick in which falls the first of: a
-/// driver's alarm, a server socket's own wait, a client's deadline ([`Pending::horizon`]),
-/// the next network fault, the end of the chaos phase, the quiescence check, the time limit.
-/// Inside such a span a host only wakes for nothing (a poll that finds no change), so taking
-/// it at once changes nothing but the cost: most of a run's simulated time is connections
-/// waiting for their timers. Debug builds check after each span that nothing was recorded
-/// or sent inside it.
+/// state a millisecond at a time has seen the last change) and no message in flight. The
+/// span then ends a tick short of the tick of the first stop: a driver's alarm, a server
+/// socket's own wait, a client's deadline ([`Pending::horizon`]), the next network fault,
+/// the end of the chaos phase, the quiescence check, the time limit. Inside such a span a
+/// host only wakes for nothing (a poll that finds no change), so taking it at once changes
+/// nothing but the cost: most of a run's simulated time is connections waiting for their
+/// timers. Debug builds check after each span that nothing was recorded, sent or read on a
+/// link inside it.
 fn idle_ticks(
     sim: &turmoil::Sim<'_>,
     scenario: &Scenario,
@@ -474,7 +474,7 @@ fn idle_ticks(
     }
     let horizon = match world.pending.horizon(now) {
         Horizon::At(at) if at > now => Some(at),
-        // Overdue: that engine wakes at once.
+        // Overdue: its task wakes at once.
         Horizon::Now | Horizon::At(_) => return 1,
         Horizon::Never => None,
     };
