@@ -9,15 +9,11 @@
 //! reference), so swapping it in changed no verdict: a size update between fields passes too.
 //! Work is linear in the block's length: a Huffman string costs a few instructions a bit.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
 use super::encoder::STATIC;
 use super::huffman;
-
-/// RFC 7541 §4.1: each entry counts 32 octets of overhead.
-const ENTRY_OVERHEAD_BYTES: usize = 32;
+use super::table::DynamicTable;
 
 /// Octets past an integer's prefix (§5.1): 7 bits each, so 4 reach 2^28 past the prefix,
 /// beyond any size or index that can be valid here.
@@ -30,12 +26,8 @@ pub(super) struct Invalid;
 /// One connection's decoding state.
 #[derive(Debug)]
 pub(super) struct Decoder {
-    /// Newest first: index 62 is the front.
-    dynamic: VecDeque<(Bytes, Bytes)>,
-    /// The dynamic table's size, by §4.1.
-    size: usize,
-    /// The size the peer's last update set (or the initial one).
-    max_size: usize,
+    /// Its maximum is the size the peer's last update set (or the initial one).
+    dynamic: DynamicTable,
     /// Our `SETTINGS_HEADER_TABLE_SIZE`: no update may exceed it.
     allowed: usize,
     /// Scratch for Huffman-decoded strings.
@@ -46,9 +38,7 @@ impl Decoder {
     /// A decoder whose table may hold `allowed` octets, and does from the start.
     pub(super) fn new(allowed: usize) -> Decoder {
         Decoder {
-            dynamic: VecDeque::new(),
-            size: 0,
-            max_size: allowed,
+            dynamic: DynamicTable::new(allowed),
             allowed,
             scratch: Vec::new(),
         }
@@ -75,8 +65,7 @@ impl Decoder {
                 if size > self.allowed {
                     return Err(Invalid);
                 }
-                self.max_size = size;
-                self.evict_to(size);
+                self.dynamic.set_max_size(size);
             } else {
                 // Literal (§6.2): with incremental indexing (01), never indexed (0001) or
                 // without indexing (0000).
@@ -89,7 +78,7 @@ impl Decoder {
                 let value = self.read_string(&mut rest)?;
                 field(&name, &value);
                 if indexed {
-                    self.insert(name, value);
+                    self.dynamic.insert(name, value);
                 }
             }
         }
@@ -126,29 +115,6 @@ impl Decoder {
         self.scratch.clear();
         huffman::decode(octets, &mut self.scratch).map_err(|_| Invalid)?;
         Ok(Bytes::copy_from_slice(&self.scratch))
-    }
-
-    /// Adds an entry, evicting the oldest to make room (§4.4): one larger than the whole
-    /// table empties it and is not added.
-    fn insert(&mut self, name: Bytes, value: Bytes) {
-        let entry_size = name.len() + value.len() + ENTRY_OVERHEAD_BYTES;
-        if entry_size > self.max_size {
-            self.evict_to(0);
-            return;
-        }
-        self.evict_to(self.max_size - entry_size);
-        self.size += entry_size;
-        self.dynamic.push_front((name, value));
-    }
-
-    /// Evicts the oldest entries until the table holds at most `size` octets.
-    fn evict_to(&mut self, size: usize) {
-        while self.size > size {
-            let Some((name, value)) = self.dynamic.pop_back() else {
-                break;
-            };
-            self.size -= name.len() + value.len() + ENTRY_OVERHEAD_BYTES;
-        }
     }
 }
 

@@ -15,14 +15,10 @@
 //! passes its maximum; an entry larger than the maximum empties the table and is not added
 //! (§4.4), as the decoder does, so both stay in step.
 
-use std::collections::VecDeque;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::huffman;
-
-/// RFC 7541 §4.1: each entry counts 32 octets of overhead.
-const ENTRY_OVERHEAD_BYTES: usize = 32;
+use super::table::DynamicTable;
 
 /// The static table, RFC 7541 Appendix A; index 1 is the first entry.
 pub(super) const STATIC: [(&[u8], &[u8]); 61] = [
@@ -113,10 +109,7 @@ enum Literal {
 /// The encoder's half of a connection's HPACK context.
 #[derive(Debug)]
 pub(super) struct Encoder {
-    /// Newest first: index 62 is the front.
-    dynamic: VecDeque<(Bytes, Bytes)>,
-    size: usize,
-    max_size: usize,
+    dynamic: DynamicTable,
     indexing: Indexing,
     /// Never Huffman-code (RFC 7541 C.3 and C.5 show the plain forms).
     #[cfg(test)]
@@ -126,9 +119,7 @@ pub(super) struct Encoder {
 impl Encoder {
     pub(super) fn new(max_size: usize, indexing: Indexing) -> Encoder {
         Encoder {
-            dynamic: VecDeque::new(),
-            size: 0,
-            max_size,
+            dynamic: DynamicTable::new(max_size),
             indexing,
             #[cfg(test)]
             plain: false,
@@ -145,8 +136,7 @@ impl Encoder {
     /// The dynamic table's new maximum (the caller signals it to the peer): entries are
     /// evicted, oldest first, until the table fits.
     pub(super) fn set_max_size(&mut self, max_size: usize) {
-        self.max_size = max_size;
-        self.evict_to(max_size);
+        self.dynamic.set_max_size(max_size);
     }
 
     /// Appends the representation of one field.
@@ -171,7 +161,8 @@ impl Encoder {
         }
         self.encode_string(value, out);
         if literal == Literal::Indexed {
-            self.insert(name, value);
+            let (name, value) = (Bytes::copy_from_slice(name), Bytes::copy_from_slice(value));
+            self.dynamic.insert(name, value);
         }
     }
 
@@ -232,26 +223,6 @@ impl Encoder {
         } else {
             encode_integer(bytes.len(), 7, 0x00, out);
             out.put_slice(bytes);
-        }
-    }
-
-    fn insert(&mut self, name: &[u8], value: &[u8]) {
-        let entry = name.len() + value.len() + ENTRY_OVERHEAD_BYTES;
-        if entry > self.max_size {
-            // §4.4: the table empties and the entry is not added.
-            self.evict_to(0);
-            return;
-        }
-        self.evict_to(self.max_size - entry);
-        self.size += entry;
-        self.dynamic
-            .push_front((Bytes::copy_from_slice(name), Bytes::copy_from_slice(value)));
-    }
-
-    fn evict_to(&mut self, size: usize) {
-        while self.size > size {
-            let (name, value) = self.dynamic.pop_back().expect("a table over 0 has entries");
-            self.size -= name.len() + value.len() + ENTRY_OVERHEAD_BYTES;
         }
     }
 }
@@ -322,7 +293,7 @@ mod tests {
         for (fields, expected) in APPENDIX_C_REQUESTS.iter().zip(APPENDIX_C4_BLOCKS) {
             assert_eq!(block(&mut encoder, fields), hex(expected));
         }
-        assert_eq!(encoder.size, 164);
+        assert_eq!(encoder.dynamic.len_and_size().1, 164);
     }
 
     /// RFC 7541 C.5 and C.6: three responses in a 256-octet table, entries evicted as they go.
@@ -354,7 +325,7 @@ mod tests {
         for (fields, expected) in RESPONSES.iter().zip(huffman) {
             assert_eq!(block(&mut encoder, fields), hex(expected));
         }
-        assert_eq!((encoder.dynamic.len(), encoder.size), (3, 215));
+        assert_eq!(encoder.dynamic.len_and_size(), (3, 215));
     }
 
     /// What a server's responses cost after the first: the status, `content-type`, `server`
@@ -376,21 +347,21 @@ mod tests {
             block(&mut encoder, &response),
             hex("88 c0 0f0d 8208 bf bf be")
         );
-        assert_eq!(encoder.dynamic.len(), 3);
+        assert_eq!(encoder.dynamic.len_and_size().0, 3);
         let cookie = block(&mut encoder, &[("set-cookie", "a=b")]);
         assert_eq!(cookie[0], 0x1f, "never indexed, name 55");
-        assert_eq!(encoder.dynamic.len(), 3);
+        assert_eq!(encoder.dynamic.len_and_size().0, 3);
     }
 
     #[test]
     fn an_entry_larger_than_the_table_empties_it() {
         let mut encoder = Encoder::new(100, Indexing::Selective);
         block(&mut encoder, &[("x-a", "1")]);
-        assert_eq!(encoder.dynamic.len(), 1);
+        assert_eq!(encoder.dynamic.len_and_size().0, 1);
         block(&mut encoder, &[("x-b", &"v".repeat(100))]);
-        assert_eq!((encoder.dynamic.len(), encoder.size), (0, 0));
+        assert_eq!(encoder.dynamic.len_and_size(), (0, 0));
         encoder.set_max_size(0);
         block(&mut encoder, &[("x-c", "1")]);
-        assert_eq!((encoder.dynamic.len(), encoder.size), (0, 0));
+        assert_eq!(encoder.dynamic.len_and_size(), (0, 0));
     }
 }

@@ -20,6 +20,7 @@
 mod decoder;
 mod encoder;
 mod huffman;
+mod table;
 
 /// For the tests' own blocks.
 #[cfg(test)]
