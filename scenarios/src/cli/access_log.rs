@@ -300,17 +300,18 @@ impl ConnectionLog {
         }
     }
 
-    /// A timer fired: reported at `info` when the client was too slow (its head, its body,
-    /// reading our response, the lingering close's abort): the connection is being timed out;
-    /// at `debug` when the timer is the usual end (an idle keep-alive connection, a finished
-    /// lingering close).
-    /// Out of line, as the timer's: the per-output path above stays small enough to inline
-    /// into the driver's loop (it runs for every output, logging or not).
+    /// The connection closed, at `debug`. Out of line, as the timer's: the per-output path
+    /// stays small enough to inline into the driver's loop (it runs for every output, logging
+    /// or not).
     #[cold]
     fn on_close(&self, reason: CloseReason) {
         debug!(peer = %self.peer, "connection closed ({reason:?})");
     }
 
+    /// A timer fired: reported at `info` when the client was too slow (its head, its body,
+    /// reading our response, the lingering close's abort): the connection is being timed out;
+    /// at `debug` when the timer is the usual end (an idle keep-alive connection, a finished
+    /// lingering close).
     #[cold]
     fn on_timer_fired(&self, timer: Timer) {
         let peer = self.peer;
@@ -322,7 +323,9 @@ impl ConnectionLog {
 }
 
 impl Logging {
-    /// What a request's log line counts: its status, its body bytes, and its end.
+    /// What a request's log line counts: its status, its body bytes, and its end. Out of
+    /// line, so that the observer's per-input path stays small.
+    #[inline(never)]
     fn on_command(&mut self, command: &AppCommand) {
         match command {
             AppCommand::SendHead { request, head } => {
@@ -357,7 +360,9 @@ impl Logging {
         }
     }
 
-    /// Requests open with their head and end with an error or their loss.
+    /// Requests open with their head and end with an error or their loss. Out of line, as
+    /// `on_command`.
+    #[inline(never)]
     fn on_event(&mut self, now: Instant, event: &Event) {
         match event {
             Event::Request { id, head } => {
@@ -444,7 +449,10 @@ impl Logging {
     }
 }
 
+// Both run for every input and output, logging or not: inlined, a connection without an
+// access log pays a match for them and no call.
 impl Observer for ConnectionLog {
+    #[inline]
     fn on_input(&mut self, input: &Input<'_>) {
         let (Some(logging), Input::App { command, .. }) = (self.logging.as_deref_mut(), input)
         else {
@@ -453,6 +461,7 @@ impl Observer for ConnectionLog {
         logging.on_command(command);
     }
 
+    #[inline]
     fn on_output(&mut self, now: Instant, output: &Output) {
         match output {
             Output::Event(event) => {
