@@ -20,4 +20,8 @@ scenarios!("http2":
     ping_flood_not_read,
     hpack_bomb,
     slow_headers_frame,
+    window_opened_by_settings,
+    upload_past_the_window,
+    client_goaway_after_its_request,
+    streams_past_the_concurrency_limit,
 );

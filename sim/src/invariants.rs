@@ -26,9 +26,10 @@
 //!    request the server could answer.
 //! 6. **HTTP/2 connections** are read as frames instead of responses: `h2_wire` (frames in
 //!    order, one final head per stream before its data, nothing after a stream's end, every
-//!    stream ended) and `h2_flow` (DATA within the windows the client had opened by then,
-//!    frames within its frame size, header blocks unbroken, nothing above a GOAWAY's last
-//!    stream, acknowledgements only of what the client sent).
+//!    stream ended, every SETTINGS and PING the server read acknowledged) and `h2_flow` (DATA
+//!    within the windows the client had opened by then, frames within its frame size, header
+//!    blocks unbroken, nothing above a GOAWAY's last stream, acknowledgements only of what the
+//!    client sent).
 
 mod desync;
 mod h2_flow;
@@ -203,7 +204,10 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             let owed = |s: &&ClientScript| s.well_behaved && spared;
             let script = scenario.clients.get(index).filter(owed);
             match script {
-                Some(_) if h2 => out.extend(h2_wire::check_liveness(conn, log)),
+                Some(_) if h2 => {
+                    let read = server_trace::bytes_read(notes);
+                    out.extend(h2_wire::check_liveness(conn, log, read));
+                }
                 Some(script) => out.extend(check_liveness(conn, script, log, &wire)),
                 None => {}
             }

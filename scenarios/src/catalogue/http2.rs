@@ -24,7 +24,7 @@ use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript
 use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
 use twine_sim::{ServerEvent, Violation};
 
-use super::expect::{all, before_first, failed_on, in_order};
+use super::expect::{absent, all, before_first, failed_on, in_order};
 use super::{quick_config, Entry};
 
 const FAMILY: &str = "http2";
@@ -252,6 +252,12 @@ fn scenario_with(name: &str, factory: twine_sim::AppFactory, script: &H2Script) 
 }
 
 const R0: RequestId = RequestId::from_sequence(0);
+
+/// An upload's DATA payload: as many bytes as one frame of the default size carries.
+static UPLOAD_CHUNK: [u8; 16_384] = [b'u'; 16_384];
+
+/// The header of a WINDOW_UPDATE on stream 1: a 4-byte payload, type 8, no flags.
+const STREAM_1_WINDOW_UPDATE: &[u8] = &[0, 0, 4, 8, 0, 0, 0, 0, 1];
 
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
@@ -553,6 +559,95 @@ pub(super) const ENTRIES: &[Entry] = &[
                 reset(o, 1, ErrorCode::ProtocolError),
                 answered(o, 3, &[200], b""),
                 in_order(o, &[server(ServerEvent::Request { id: R0, method: twine_engine::Method::new("GET"), target: Bytes::from_static(b"/ok"), version: twine_engine::Version::Http2 })]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "window_opened_by_settings",
+        about: "a client whose streams start with a window of 0 opens them with SETTINGS_INITIAL_WINDOW_SIZE alone, no WINDOW_UPDATE: the open stream's window moves by the difference and its response goes out (RFC 9113 §6.9.2); every SETTINGS is acknowledged, and the PING sent with the last one",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 0)] });
+            first.request(1, "GET", "/stream/20000", true);
+            let mut then = H2Script::empty();
+            then.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 65_535)] });
+            then.frame(Frame::Ping { ack: false, payload: *b"opened!!" });
+            let mut s = Scenario::new("http2/window_opened_by_settings", quick_config(), app_factory::<Stream>());
+            let client = ClientScript::new().send(first.bytes()).then(Action::Sleep(Duration::from_millis(20))).send(then.bytes());
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            all([
+                answered(o, 1, &[200], &expected_body(20_000)),
+                in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), producer(0, ProducerState::Stopped)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "upload_past_the_window",
+        about: "an upload of 81 919 bytes on a stream window of 65 535: the client sends the window's worth, waits for the server's WINDOW_UPDATE on its stream (sent once the app has taken half), then the rest; the echo app returns all of it",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/echo", false);
+            for _ in 0..3 {
+                first.data(1, &UPLOAD_CHUNK, false);
+            }
+            first.data(1, &UPLOAD_CHUNK[..16_383], false);
+            let mut then = H2Script::empty();
+            then.data(1, &UPLOAD_CHUNK, true);
+            let mut s = Scenario::new("http2/upload_past_the_window", quick_config(), app_factory::<Echo>());
+            let wait = Action::WaitFor(Bytes::from_static(STREAM_1_WINDOW_UPDATE));
+            let client = ClientScript::new().send(first.bytes()).then(wait).send(then.bytes());
+            s.clients.push(client.granting(Grants::All));
+            s
+        },
+        expect: |o| answered(o, 1, &[200], &[b'u'; 81_919]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "client_goaway_after_its_request",
+        about: "a client sends GOAWAY after its request: the server answers the stream, then closes at once rather than when its idle timer fires",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/x", true);
+            script.frame(Frame::GoAway { last_stream: StreamId::new(0), code: ErrorCode::NoError, debug: Bytes::new() });
+            scenario_with("http2/client_goaway_after_its_request", app_factory::<Echo>(), &script)
+        },
+        expect: |o| {
+            all([
+                answered(o, 1, &[200], b""),
+                in_order(o, &[finish(0), client(ClientEvent::Eof)]),
+                absent(o, timer_fired(Timer::IdleKeepAlive)),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "streams_past_the_concurrency_limit",
+        about: "a client opens three streams at once on a server that allows two (SETTINGS_MAX_CONCURRENT_STREAMS): the third is refused with RST_STREAM(REFUSED_STREAM) while the first two, slow to read, are answered in full (RFC 9113 §5.1.2)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/100000", true).request(3, "GET", "/stream/100000", true).request(5, "GET", "/x", true);
+            let mut config = quick_config();
+            config.h2.max_concurrent_streams = 2;
+            let mut s = Scenario::new("http2/streams_past_the_concurrency_limit", config, app_factory::<Stream>());
+            let read = ReadPolicy::Rate { bytes: 16_384, every: Duration::from_millis(10) };
+            // Past the limit the server announced: not owed liveness.
+            s.clients.push(ClientScript::new().send(script.bytes()).reading(read).granting(Grants::All).misbehaving());
+            s
+        },
+        expect: |o| {
+            all([
+                answered(o, 1, &[200], &expected_body(100_000)),
+                answered(o, 3, &[200], &expected_body(100_000)),
+                reset(o, 5, ErrorCode::RefusedStream),
             ])
         },
     },

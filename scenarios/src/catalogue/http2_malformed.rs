@@ -505,4 +505,36 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
+    malformed!(
+        "body_shorter_than_content_length",
+        "a body that ends short of its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
+        |s| {
+            let fields = [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "sim"),
+                ("content-length", "10"),
+            ];
+            s.headers(1, &fields, false);
+            s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "body_past_content_length_before_its_end",
+        "DATA past the Content-Length is malformed as it arrives, before END_STREAM: a stream PROTOCOL_ERROR (§8.1.1)",
+        |s| {
+            let fields = [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "sim"),
+                ("content-length", "3"),
+            ];
+            s.headers(1, &fields, false);
+            s.raw(&raw(DATA, 0, 1, b"hello"));
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
 ];

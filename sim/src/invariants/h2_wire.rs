@@ -7,7 +7,8 @@
 //!   and nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM).
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
-//!   END_STREAM, or a reset).
+//!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
+//!   PING with its own payload.
 //!
 //! The frames are read with the engine's frame layer (small, table-tested and fuzzed); the
 //! rules applied to them are written here, from RFC 9113, independently of the connection.
@@ -169,8 +170,9 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
     out
 }
 
-/// Liveness: the streams the client opened that the server never ended.
-pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
+/// Liveness: the streams the client opened that the server never ended, and the SETTINGS and
+/// PINGs it read and never acknowledged.
+pub(crate) fn check_liveness(conn: u32, log: &ClientLog, server_read: usize) -> Vec<Violation> {
     let (received, _) = frames(&log.received);
     let ended: Vec<u32> = received
         .iter()
@@ -197,7 +199,7 @@ pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
             _ => None,
         })
         .collect();
-    client_streams(&log.sent)
+    let mut out: Vec<Violation> = client_streams(&log.sent)
         .into_iter()
         .filter(|s| !ended.contains(s) && !reset_by_client.contains(s))
         .map(|s| {
@@ -207,7 +209,45 @@ pub(crate) fn check_liveness(conn: u32, log: &ClientLog) -> Vec<Violation> {
                 format!("stream {s} was never ended"),
             )
         })
-        .collect()
+        .collect();
+    let read = &log.sent[..server_read.min(log.sent.len())];
+    out.extend(unacknowledged(conn, &client_frames(read).0, &received));
+    out
+}
+
+/// Every SETTINGS and PING the server read (`read`: the client's whole frames within the
+/// bytes the server read) is acknowledged, a PING with its own payload (RFC 9113 §6.5.3,
+/// §6.7).
+fn unacknowledged(conn: u32, read: &[Frame], received: &[Frame]) -> Vec<Violation> {
+    let settings = |frames: &[Frame], ack: bool| {
+        (frames.iter())
+            .filter(|f| matches!(f, Frame::Settings { ack: a, .. } if *a == ack))
+            .count()
+    };
+    let pings = |frames: &[Frame], ack: bool| -> Vec<[u8; 8]> {
+        (frames.iter())
+            .filter_map(|f| match f {
+                Frame::Ping { ack: a, payload } if *a == ack => Some(*payload),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    let (owed, acks) = (settings(read, false), settings(received, true));
+    if acks < owed {
+        let detail = format!("{owed} SETTINGS read, {acks} acknowledged");
+        out.push(Violation::on(conn, Check::Unanswered, detail));
+    }
+    let answered = pings(received, true);
+    let unanswered = pings(read, false)
+        .into_iter()
+        .filter(|payload| !answered.contains(payload))
+        .count();
+    if unanswered > 0 {
+        let detail = format!("{unanswered} PINGs read and never answered with their payload");
+        out.push(Violation::on(conn, Check::Unanswered, detail));
+    }
+    out
 }
 
 /// The `:status` of a header block, if it decodes.
@@ -253,5 +293,111 @@ fn kind(frame: &Frame) -> &'static str {
         Frame::Priority { .. } => "PRIORITY",
         Frame::PushPromise { .. } => "PUSH_PROMISE",
         _ => "a frame",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twine_engine::h2::frame::StreamId;
+
+    use super::*;
+
+    /// `:status: 200` from the static table.
+    const STATUS_200: &[u8] = &[0x88];
+    /// `:method: GET`, `:scheme: http`, `:path: /` from the static table.
+    const GET: &[u8] = &[0x82, 0x86, 0x84];
+
+    fn bytes(frames: &[Frame]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        for frame in frames {
+            frame.write(&mut out);
+        }
+        out.to_vec()
+    }
+
+    fn settings(ack: bool) -> Frame {
+        Frame::Settings {
+            ack,
+            settings: Vec::new(),
+        }
+    }
+
+    fn ping(ack: bool, payload: &[u8; 8]) -> Frame {
+        Frame::Ping {
+            ack,
+            payload: *payload,
+        }
+    }
+
+    fn headers(block: &'static [u8]) -> Frame {
+        Frame::Headers {
+            stream: StreamId::new(1),
+            priority: None,
+            fragment: Bytes::from_static(block),
+            end_stream: true,
+            end_headers: true,
+        }
+    }
+
+    /// A client that sent SETTINGS, a PING and a GET, and what the server answered: its
+    /// violations when the server read `read` bytes, as `check: detail`.
+    fn liveness(answer: &[Frame], read: usize) -> Vec<String> {
+        let mut sent = PREFACE.to_vec();
+        sent.extend(bytes(&[
+            settings(false),
+            ping(false, b"12345678"),
+            headers(GET),
+        ]));
+        let log = ClientLog {
+            sent,
+            received: bytes(answer),
+            ..ClientLog::default()
+        };
+        check_liveness(0, &log, read.min(log.sent.len()))
+            .into_iter()
+            .map(|v| format!("{}: {}", v.check.name(), v.detail))
+            .collect()
+    }
+
+    #[test]
+    fn every_settings_and_ping_read_is_acknowledged() {
+        let acked = [
+            settings(false),
+            settings(true),
+            ping(true, b"12345678"),
+            headers(STATUS_200),
+        ];
+        assert_eq!(liveness(&acked, usize::MAX), Vec::<String>::new());
+        let no_settings_ack = [
+            settings(false),
+            ping(true, b"12345678"),
+            headers(STATUS_200),
+        ];
+        assert_eq!(
+            liveness(&no_settings_ack, usize::MAX),
+            ["unanswered: 1 SETTINGS read, 0 acknowledged"]
+        );
+        let wrong_payload = [
+            settings(false),
+            settings(true),
+            ping(true, b"87654321"),
+            headers(STATUS_200),
+        ];
+        assert_eq!(
+            liveness(&wrong_payload, usize::MAX),
+            ["unanswered: 1 PINGs read and never answered with their payload"]
+        );
+    }
+
+    #[test]
+    fn a_frame_the_server_never_read_is_not_owed_an_answer() {
+        // The preface and the client's SETTINGS (9 bytes), not the PING after them.
+        let read = PREFACE.len() + FRAME_HEADER_BYTES;
+        let answer = [settings(false), settings(true), headers(STATUS_200)];
+        assert_eq!(liveness(&answer, read), Vec::<String>::new());
+        assert_eq!(
+            liveness(&answer, usize::MAX),
+            ["unanswered: 1 PINGs read and never answered with their payload"]
+        );
     }
 }

@@ -166,3 +166,13 @@ pub(crate) fn open_during(notes: &[Note<'_>], times: &[u64]) -> bool {
         .iter()
         .any(|&r| r >= accepted && ended.is_none_or(|e| r <= e))
 }
+
+/// The bytes the server read on the connection.
+pub(crate) fn bytes_read(notes: &[Note<'_>]) -> usize {
+    (notes.iter())
+        .map(|&(_, event)| match event {
+            ServerEvent::Read { bytes } => *bytes,
+            _ => 0,
+        })
+        .sum()
+}
