@@ -24,4 +24,5 @@ scenarios!("http2":
     upload_past_the_window,
     client_goaway_after_its_request,
     streams_past_the_concurrency_limit,
+    head_request,
 );

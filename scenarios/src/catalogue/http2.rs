@@ -651,4 +651,16 @@ pub(super) const ENTRIES: &[Entry] = &[
             ])
         },
     },
+    Entry {
+        family: FAMILY,
+        name: "head_request",
+        about: "a HEAD over HTTP/2: the head says the length a GET would get, and the stream ends without a body byte (RFC 9110 §9.3.2)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "HEAD", "/stream/1000", true);
+            scenario_with("http2/head_request", app_factory::<Stream>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b""),
+    },
 ];

@@ -4,7 +4,9 @@
 //! - **Safety**, for every connection: the server's bytes are frames, SETTINGS first; its
 //!   header blocks decode in one HPACK context; it answers only streams the client named
 //!   (opened, or sent any frame on), the final head comes before any DATA and at most once,
-//!   and nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM).
+//!   nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM), the
+//!   response to a HEAD has no body bytes, and a GOAWAY names as its last stream at least
+//!   every stream answered before it.
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
@@ -77,6 +79,49 @@ fn client_frames(sent: &[u8]) -> (Vec<Frame>, Vec<u32>) {
     (frames, named)
 }
 
+/// The streams the client opened with a HEAD request, its header blocks decoded in order in
+/// one HPACK context (a block that does not decode ends the reading: what follows it cannot
+/// be read either).
+fn head_streams(frames: &[Frame]) -> Vec<u32> {
+    let mut hpack = HpackDecoder::new(4096, usize::MAX);
+    let mut out = Vec::new();
+    let mut block: Option<(u32, BytesMut)> = None;
+    for frame in frames {
+        let (stream, fragment, end_headers) = match frame {
+            Frame::Headers {
+                stream,
+                fragment,
+                end_headers,
+                ..
+            } => (stream.get(), fragment, *end_headers),
+            Frame::Continuation {
+                stream,
+                fragment,
+                end_headers,
+            } => (stream.get(), fragment, *end_headers),
+            _ => continue,
+        };
+        let (_, bytes) = block.get_or_insert_with(|| (stream, BytesMut::new()));
+        bytes.extend_from_slice(fragment);
+        if !end_headers {
+            continue;
+        }
+        let Some((stream, bytes)) = block.take() else {
+            continue;
+        };
+        let Ok(fields) = hpack.decode(&bytes) else {
+            break;
+        };
+        if fields
+            .iter()
+            .any(|(n, v)| &n[..] == b":method" && &v[..] == b"HEAD")
+        {
+            out.push(stream);
+        }
+    }
+    out
+}
+
 /// The streams the client opened (HEADERS it sent), in order.
 fn client_streams(sent: &[u8]) -> Vec<u32> {
     let (frames, _) = client_frames(sent);
@@ -106,12 +151,26 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
         ));
     }
     // The server may answer (reset) any stream the client named, opened or not.
-    let (_, named) = client_frames(&log.sent);
+    let (client, named) = client_frames(&log.sent);
+    let heads = head_streams(&client);
     let mut hpack = HpackDecoder::new(4096, usize::MAX);
     let mut answers: BTreeMap<u32, Answer> = BTreeMap::new();
     let mut block: Option<(u32, BytesMut, bool)> = None;
+    // The highest stream the server sent a head on: a stream it acted on.
+    let mut highest_answered = 0;
     for frame in &frames {
         let stream = frame.stream().get();
+        if let Frame::GoAway { last_stream, .. } = frame {
+            // §6.8: the last stream is the highest the sender acted on; naming a lower one
+            // tells the client a request it answered was not processed, and may be retried.
+            let last = last_stream.get();
+            if highest_answered > last {
+                fail(format!(
+                    "GOAWAY names stream {last} the last processed, after answering stream \
+                     {highest_answered}"
+                ));
+            }
+        }
         if stream != 0 && !named.contains(&stream) {
             fail(format!(
                 "a frame on stream {stream}, which the client never named"
@@ -127,6 +186,7 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                 end_headers,
                 ..
             } => {
+                highest_answered = highest_answered.max(stream);
                 let mut bytes = BytesMut::from(&fragment[..]);
                 if *end_headers {
                     let status = decode_status(&mut hpack, &bytes);
@@ -152,9 +212,17 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                     "CONTINUATION on stream {stream} outside a header block"
                 )),
             },
-            Frame::Data { end_stream, .. } => {
+            Frame::Data {
+                data, end_stream, ..
+            } => {
                 if !answer.head {
                     fail(format!("DATA on stream {stream} before its response head"));
+                }
+                if !data.is_empty() && heads.contains(&stream) {
+                    let n = data.len();
+                    fail(format!(
+                        "{n} body bytes on stream {stream}, a HEAD request's"
+                    ));
                 }
                 answer.ended |= *end_stream;
             }
@@ -386,6 +454,68 @@ mod tests {
         assert_eq!(
             liveness(&wrong_payload, usize::MAX),
             ["unanswered: 1 PINGs read and never answered with their payload"]
+        );
+    }
+
+    #[test]
+    fn a_goaway_below_a_stream_already_answered_is_caught() {
+        let mut sent = PREFACE.to_vec();
+        sent.extend(bytes(&[settings(false), headers(GET)]));
+        let goaway = |last: u32| Frame::GoAway {
+            last_stream: StreamId::new(last),
+            code: twine_engine::h2::frame::ErrorCode::NoError,
+            debug: Bytes::new(),
+        };
+        let safety = |last: u32| -> Vec<String> {
+            let log = ClientLog {
+                sent: sent.clone(),
+                received: bytes(&[settings(false), headers(STATUS_200), goaway(last)]),
+                ..ClientLog::default()
+            };
+            (check_safety(0, &log).into_iter())
+                .map(|v| format!("{}: {}", v.check.name(), v.detail))
+                .collect()
+        };
+        assert_eq!(safety(1), Vec::<String>::new());
+        assert_eq!(
+            safety(0),
+            ["malformed: GOAWAY names stream 0 the last processed, after answering stream 1"]
+        );
+    }
+
+    #[test]
+    fn body_bytes_answering_a_head_are_caught() {
+        // `:method: HEAD` (a literal with the static table's name), `:scheme: http`, `:path: /`.
+        const HEAD: &[u8] = &[0x02, 0x04, b'H', b'E', b'A', b'D', 0x86, 0x84];
+        let mut sent = PREFACE.to_vec();
+        sent.extend(bytes(&[settings(false), headers(HEAD)]));
+        let data = |body: &'static [u8]| Frame::Data {
+            stream: StreamId::new(1),
+            data: Bytes::from_static(body),
+            end_stream: true,
+            flow_len: body.len() as u32,
+        };
+        let head = Frame::Headers {
+            stream: StreamId::new(1),
+            priority: None,
+            fragment: Bytes::from_static(STATUS_200),
+            end_stream: false,
+            end_headers: true,
+        };
+        let safety = |body: &'static [u8]| -> Vec<String> {
+            let log = ClientLog {
+                sent: sent.clone(),
+                received: bytes(&[settings(false), head.clone(), data(body)]),
+                ..ClientLog::default()
+            };
+            (check_safety(0, &log).into_iter())
+                .map(|v| format!("{}: {}", v.check.name(), v.detail))
+                .collect()
+        };
+        assert_eq!(safety(b""), Vec::<String>::new());
+        assert_eq!(
+            safety(b"hello"),
+            ["malformed: 5 body bytes on stream 1, a HEAD request's"]
         );
     }
 
