@@ -10,6 +10,7 @@ scenarios!("framing":
     chunked_not_last,
     unknown_coding,
     te_on_http10,
+    te_on_http10_answered_with_a_length,
     obs_fold,
     bare_lf,
     bare_cr,

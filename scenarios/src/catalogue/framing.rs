@@ -177,6 +177,49 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "te_on_http10_answered_with_a_length",
+        about: "Transfer-Encoding on HTTP/1.0 closes the connection after its response even when that response has a Content-Length and could have kept it alive: the next request is never served (RFC 9112 §6.1)",
+        seed: 1,
+        build: |_| {
+            let mut s = Scenario::new(
+                "framing/te_on_http10_answered_with_a_length",
+                quick_config(),
+                twine_sim::app::<twine_driver::apps::Api>(),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send(
+                        "POST /accept HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\
+                         Connection: keep-alive\r\n\r\n5\r\nhello\r\n0\r\n\r\n\
+                         GET /never HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                    )
+                    // Keep-alive taken at its word, the second request looks owed: a broken
+                    // peer, by RFC 9112 §6.1.
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                in_order(
+                    o,
+                    &[
+                        request(0, "POST", "/accept"),
+                        body_end(0),
+                        finish(0),
+                        server(ServerEvent::ShutdownWrite),
+                        bytes_received(b"Connection: close\r\n"),
+                        client(ClientEvent::Eof),
+                    ],
+                ),
+                absent(o, concerning(1)),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "obs_fold",
         about: "a folded header line (obs-fold) is refused with 400, not joined",
         seed: 1,
