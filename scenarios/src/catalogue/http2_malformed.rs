@@ -145,6 +145,18 @@ fn get_with(s: &mut H2Script, extra: (&str, &str)) {
     s.headers(1, &fields, true);
 }
 
+/// Stream 1 opened by a POST declaring `content_length`, its body to follow.
+fn post_declaring(s: &mut H2Script, content_length: &str) {
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "sim"),
+        ("content-length", content_length),
+    ];
+    s.headers(1, &fields, false);
+}
+
 /// One malformed-frame scenario.
 macro_rules! malformed {
     ($name:literal, $about:literal, $build:expr, $verdict:expr $(,)?) => {
@@ -452,14 +464,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         "body_longer_than_content_length",
         "a body longer than its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
         |s| {
-            let fields = [
-                (":method", "POST"),
-                (":scheme", "http"),
-                (":path", "/"),
-                (":authority", "sim"),
-                ("content-length", "3"),
-            ];
-            s.headers(1, &fields, false);
+            post_declaring(s, "3");
             s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
         },
         Verdict::Stream(1, ErrorCode::ProtocolError),
@@ -509,14 +514,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         "body_shorter_than_content_length",
         "a body that ends short of its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
         |s| {
-            let fields = [
-                (":method", "POST"),
-                (":scheme", "http"),
-                (":path", "/"),
-                (":authority", "sim"),
-                ("content-length", "10"),
-            ];
-            s.headers(1, &fields, false);
+            post_declaring(s, "10");
             s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
         },
         Verdict::Stream(1, ErrorCode::ProtocolError),
@@ -525,14 +523,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         "body_past_content_length_before_its_end",
         "DATA past the Content-Length is malformed as it arrives, before END_STREAM: a stream PROTOCOL_ERROR (§8.1.1)",
         |s| {
-            let fields = [
-                (":method", "POST"),
-                (":scheme", "http"),
-                (":path", "/"),
-                (":authority", "sim"),
-                ("content-length", "3"),
-            ];
-            s.headers(1, &fields, false);
+            post_declaring(s, "3");
             s.raw(&raw(DATA, 0, 1, b"hello"));
         },
         Verdict::Stream(1, ErrorCode::ProtocolError),
