@@ -427,6 +427,19 @@ mod tests {
             .collect()
     }
 
+    /// The safety violations of a connection where the client sent `sent` and the server
+    /// answered `answer`, as `check: detail`.
+    fn safety(sent: &[u8], answer: &[Frame]) -> Vec<String> {
+        let log = ClientLog {
+            sent: sent.to_vec(),
+            received: bytes(answer),
+            ..ClientLog::default()
+        };
+        (check_safety(0, &log).into_iter())
+            .map(|v| format!("{}: {}", v.check.name(), v.detail))
+            .collect()
+    }
+
     #[test]
     fn every_settings_and_ping_read_is_acknowledged() {
         let acked = [
@@ -466,19 +479,10 @@ mod tests {
             code: twine_engine::h2::frame::ErrorCode::NoError,
             debug: Bytes::new(),
         };
-        let safety = |last: u32| -> Vec<String> {
-            let log = ClientLog {
-                sent: sent.clone(),
-                received: bytes(&[settings(false), headers(STATUS_200), goaway(last)]),
-                ..ClientLog::default()
-            };
-            (check_safety(0, &log).into_iter())
-                .map(|v| format!("{}: {}", v.check.name(), v.detail))
-                .collect()
-        };
-        assert_eq!(safety(1), Vec::<String>::new());
+        let answer = |last: u32| [settings(false), headers(STATUS_200), goaway(last)];
+        assert_eq!(safety(&sent, &answer(1)), Vec::<String>::new());
         assert_eq!(
-            safety(0),
+            safety(&sent, &answer(0)),
             ["malformed: GOAWAY names stream 0 the last processed, after answering stream 1"]
         );
     }
@@ -502,19 +506,10 @@ mod tests {
             end_stream: false,
             end_headers: true,
         };
-        let safety = |body: &'static [u8]| -> Vec<String> {
-            let log = ClientLog {
-                sent: sent.clone(),
-                received: bytes(&[settings(false), head.clone(), data(body)]),
-                ..ClientLog::default()
-            };
-            (check_safety(0, &log).into_iter())
-                .map(|v| format!("{}: {}", v.check.name(), v.detail))
-                .collect()
-        };
-        assert_eq!(safety(b""), Vec::<String>::new());
+        let answer = |body| [settings(false), head.clone(), data(body)];
+        assert_eq!(safety(&sent, &answer(b"")), Vec::<String>::new());
         assert_eq!(
-            safety(b"hello"),
+            safety(&sent, &answer(b"hello")),
             ["malformed: 5 body bytes on stream 1, a HEAD request's"]
         );
     }
