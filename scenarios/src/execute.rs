@@ -15,6 +15,7 @@ use std::rc::Rc;
 use twine_sim::{run, Decision, Knob, Knobs, Outcome, Scenario, Seed, Stepping};
 
 use crate::catalogue::{self, Entry};
+use crate::watchdog;
 
 /// Which faults a run adds to the scenario's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +100,11 @@ pub fn execute(entry: &Entry, seed: Seed, faults: &Faults) -> Outcome {
 pub fn execute_stepped(entry: &Entry, seed: Seed, faults: &Faults, stepping: Stepping) -> Outcome {
     let (mut scenario, check_expectations) = scenario_of(entry, seed, faults);
     scenario.stepping = stepping;
+    let _watch = watchdog::watch(|| {
+        let what = format!("{} --seed {seed}{}", entry.id(), faults.flags());
+        let [replay, _] = reproduction(entry, seed, faults);
+        (what, replay)
+    });
     let mut outcome = run(&scenario, seed);
     if check_expectations {
         let expected = (entry.expect)(&outcome);
@@ -114,10 +120,7 @@ pub fn scenario_of(entry: &Entry, seed: Seed, faults: &Faults) -> (Scenario, boo
         Faults::Exact => ((entry.build)(seed), true),
         Faults::Swarm { knobs, keep } => {
             let mut knobs = Knobs::draw(seed).only(knobs);
-            if knobs.resegment
-                && catalogue::expectations_need_exact_segments(entry)
-                && std::env::var_os("CUTALL").is_none()
-            {
+            if knobs.resegment && catalogue::expectations_need_exact_segments(entry) {
                 knobs = knobs.uncut();
             }
             // A resegment run is the scenario as scripted: built as for its own seed (the

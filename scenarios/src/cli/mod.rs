@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::watchdog::{Limits, Watchdog};
+
 /// twine: an HTTP/1.1 channel engine and its deterministic network chaos harness.
 #[derive(Debug, Parser)]
 #[command(name = "twine", version, max_term_width = 100)]
@@ -62,6 +64,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_failure(error),
     };
+    // Simulated runs are watched: one that never ends fails with a report (see `watchdog`).
+    let simulates = matches!(
+        cli.command,
+        Command::Explore(_) | Command::Run(_) | Command::Replay(_)
+    );
+    let _watchdog = simulates.then(|| Watchdog::start(Limits::for_this_machine()));
     let result = match cli.command {
         Command::Explore(args) => sim::explore(args),
         Command::Run(args) => sim::run(args),
