@@ -56,8 +56,9 @@ pub enum ProtocolErrorKind {
     /// A header line starts with whitespace (obsolete line folding, RFC 9112 §5.2).
     #[error("obsolete line folding")]
     ObsoleteFold,
-    /// An HTTP/1.1 request without exactly one `Host` (RFC 9112 §3.2).
-    #[error("missing or duplicate Host")]
+    /// An HTTP/1.1 request without a `Host`, or any request with several or with an invalid
+    /// one: no `host[:port]` (RFC 9112 §3.2).
+    #[error("missing, duplicate or invalid Host")]
     InvalidHost,
     /// A `Content-Length` that is not a plain decimal number, or that overflows.
     #[error("invalid Content-Length")]

@@ -17,4 +17,5 @@ scenarios!("framing":
     request_line_double_space,
     http2_version,
     host_missing_or_doubled,
+    host_invalid,
 );

@@ -43,6 +43,7 @@ scenarios!("http2_malformed":
     unknown_pseudo_header,
     pseudo_header_after_a_regular_field,
     missing_method,
+    authority_with_userinfo,
     body_shorter_than_content_length,
     body_past_content_length_before_its_end,
 );

@@ -37,7 +37,8 @@ use crate::config::Limits;
 use crate::error::{ProtocolError, ProtocolErrorKind as Kind};
 use crate::h1::line_end::find_lf;
 use crate::message::{
-    is_tchar_byte, is_token, BodyLength, Header, Headers, Method, RequestHead, Version,
+    is_tchar_byte, is_token, is_valid_host, BodyLength, Header, Headers, Method, RequestHead,
+    Version,
 };
 
 /// Whether the bytes hold a complete head.
@@ -574,13 +575,15 @@ pub(super) fn fail<T>(kind: Kind) -> Result<T, ProtocolError> {
 }
 
 /// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host, and to any
-/// request with more than one. (Twisted checked neither.)
+/// request with more than one or with one whose value is invalid: no `host[:port]`. (Twisted
+/// checked none of these.)
 fn check_host(version: Version, headers: &Headers) -> Result<(), ProtocolError> {
-    let hosts = headers.get_all("host").take(2).count();
-    if hosts > 1 || (hosts == 0 && version == Version::Http11) {
-        return fail(Kind::InvalidHost);
+    let mut hosts = headers.get_all("host");
+    match (hosts.next(), hosts.next()) {
+        (Some(host), None) if is_valid_host(host) => Ok(()),
+        (None, _) if version != Version::Http11 => Ok(()),
+        _ => fail(Kind::InvalidHost),
     }
-    Ok(())
 }
 
 /// How the request body is framed: the steps of RFC 9112 §6.3 that apply to a request, in

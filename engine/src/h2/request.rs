@@ -12,7 +12,7 @@
 use bytes::Bytes;
 
 use super::hpack::Field;
-use crate::message::{is_token, BodyLength, Headers, Method, RequestHead, Version};
+use crate::message::{is_token, is_valid_host, BodyLength, Headers, Method, RequestHead, Version};
 
 /// Why a header list is no request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +115,10 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
             .ok_or(Malformed::MissingPseudo)?
     };
     if let Some(authority) = authority {
+        // §8.3.1: `host[:port]`, userinfo excluded, as a `Host` must be (RFC 9112 §3.2).
+        if !is_valid_host(&authority) {
+            return Err(Malformed::BadPseudo);
+        }
         if !headers.contains("host") {
             headers.append(Bytes::from_static(b"host"), authority);
         }

@@ -6,11 +6,13 @@
 //! faithful).
 
 mod headers;
+mod host;
 mod request;
 mod response;
 
 pub(crate) use headers::is_tchar_byte;
 pub(crate) use headers::StaticList;
 pub use headers::{is_token, Header, Headers};
+pub(crate) use host::is_valid_host;
 pub use request::{BodyLength, Method, RequestHead, Version};
 pub use response::{reason_phrase, ResponseHead};

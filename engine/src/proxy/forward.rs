@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::io::ConnectionInfo;
-use crate::message::{BodyLength, Headers, RequestHead, ResponseHead, Version};
+use crate::message::{is_valid_host, BodyLength, Headers, RequestHead, ResponseHead, Version};
 
 /// How the proxy forwards.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,8 +197,9 @@ fn upstream_target(target: &Bytes, prefix: &Bytes) -> Option<(Bytes, Option<Byte
         let rest = &target[scheme_end..];
         let end = rest.iter().position(|&b| b == b'/' || b == b'?');
         let authority = target.slice(scheme_end..scheme_end + end.unwrap_or(rest.len()));
-        if authority.is_empty() || authority.contains(&b'@') {
-            // No host, or userinfo (deprecated, RFC 9110 §4.2.4): not forwarded.
+        if authority.is_empty() || !is_valid_host(&authority) {
+            // No host, userinfo (deprecated, RFC 9110 §4.2.4) or anything else no `host[:port]`
+            // is: not forwarded.
             return None;
         }
         let origin = match end {

@@ -315,4 +315,23 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidHost),
     },
+    Entry {
+        family: FAMILY,
+        name: "host_invalid",
+        about: "a Host that is no `host[:port]` (a space, userinfo, a path, a bad port, a quote) is refused with 400 (RFC 9112 §3.2), on HTTP/1.0 too",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/host_invalid",
+                &[
+                    "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: user@front\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: front/path\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: front:80x\r\n\r\n",
+                    "GET / HTTP/1.0\r\nHost: \"front\"\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidHost),
+    },
 ];

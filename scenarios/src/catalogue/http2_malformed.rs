@@ -511,6 +511,20 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "authority_with_userinfo",
+        "an :authority with userinfo is malformed, a stream PROTOCOL_ERROR (§8.3.1)",
+        |s| {
+            let fields = [
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "user@sim"),
+            ];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "body_shorter_than_content_length",
         "a body that ends short of its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
         |s| {

@@ -532,6 +532,15 @@ fn host_rules() {
         b"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
         Err(K::InvalidHost),
     );
+    // And so is one that is no `host[:port]` (the grammar's cases: `message::host`).
+    for host in [&b"a b"[..], b"user@h", b"h:8o", b"\"h\"", b"h/p"] {
+        for version in [&b"HTTP/1.1"[..], b"HTTP/1.0"] {
+            let input = [b"GET / ", version, b"\r\nHost: ", host, b"\r\n\r\n"].concat();
+            assert_all_splits(&input, Err(K::InvalidHost));
+        }
+    }
+    let expected = ExpectedHead::new("GET", b"/", Version::Http11).header("Host", b"[::1]:8080");
+    assert_all_splits(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", Ok(expected));
 }
 
 #[test]
