@@ -24,4 +24,10 @@ scenarios!("proxy":
     slow_client_pauses_the_origin,
     slow_origin_withholds_upload_credit,
     two_clients_share_the_pool,
+    forwarding_fields_appended,
+    host_rewritten,
+    unsafe_targets_refused,
+    origin_sends_both_lengths,
+    origin_204_with_a_length,
+    post_not_replayed,
 );

@@ -49,18 +49,38 @@ enum Accumulated {
 /// A needle looked for in a connection's stream in one direction.
 #[derive(Clone, Copy)]
 struct StreamNeedle {
-    to_client: bool,
+    toward: Toward,
     needle: &'static [u8],
+}
+
+/// Which stream a [`StreamNeedle`] is looked for in: the bytes going toward whom.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Toward {
+    /// What a client received, per client connection.
+    Client,
+    /// What a client sent, per client connection.
+    Server,
+    /// What a scripted origin read from the proxy, per origin connection.
+    Origin,
 }
 
 impl StreamNeedle {
     /// The bytes of `event` if it carries this direction's stream.
     fn bytes<'e>(&self, event: &'e Event) -> Option<&'e [u8]> {
-        match (self.to_client, event) {
-            (true, Event::ClientReceived { bytes }) | (false, Event::ClientSent { bytes }) => {
-                Some(bytes)
-            }
+        match (self.toward, event) {
+            (Toward::Client, Event::ClientReceived { bytes })
+            | (Toward::Server, Event::ClientSent { bytes })
+            | (Toward::Origin, Event::UpstreamReceived { bytes, .. }) => Some(bytes),
             _ => None,
+        }
+    }
+
+    /// The connection whose stream `entry` continues: the client's it is recorded on, or for
+    /// what a scripted origin read, the origin's.
+    fn stream_of(entry: &Entry) -> Option<u32> {
+        match &entry.event {
+            Event::UpstreamReceived { conn, .. } => Some(*conn),
+            _ => entry.conn,
         }
     }
 }
@@ -78,9 +98,9 @@ impl Pattern {
         }
     }
 
-    /// `needle` in the stream to the client (`to_client`) or to the server.
-    fn stream(label: String, to_client: bool, needle: &'static [u8]) -> Pattern {
-        let looked_for = StreamNeedle { to_client, needle };
+    /// `needle` in the stream toward `toward`.
+    fn stream(label: String, toward: Toward, needle: &'static [u8]) -> Pattern {
+        let looked_for = StreamNeedle { toward, needle };
         let mut pattern = Pattern::new(label, move |e| {
             looked_for
                 .bytes(e)
@@ -171,7 +191,10 @@ fn stream_matches(looked_for: StreamNeedle, trace: &Trace) -> Vec<usize> {
     let mut streams: std::collections::BTreeMap<u32, (Vec<u8>, usize)> = Default::default();
     let mut found = Vec::new();
     for (index, entry) in trace.entries.iter().enumerate() {
-        let (Some(conn), Some(bytes)) = (entry.conn, looked_for.bytes(&entry.event)) else {
+        let (Some(conn), Some(bytes)) = (
+            StreamNeedle::stream_of(entry),
+            looked_for.bytes(&entry.event),
+        ) else {
             continue;
         };
         let (stream, next) = streams.entry(conn).or_default();
@@ -632,7 +655,7 @@ pub fn any_write() -> Pattern {
 /// whose bytes complete it in the connection's stream, however the stream was cut.
 pub fn bytes_received(needle: &'static [u8]) -> Pattern {
     let label = format!("s→c {}", crate::escape::escape(needle));
-    Pattern::stream(label, true, needle)
+    Pattern::stream(label, Toward::Client, needle)
 }
 
 /// The client received a response head that begins with `start` (its status line, or the
@@ -652,7 +675,15 @@ pub fn response_head_with(start: &'static [u8], field: &'static [u8]) -> Pattern
 /// The client sent `needle`, found as [`bytes_received`] finds its needle.
 pub fn bytes_sent(needle: &'static [u8]) -> Pattern {
     let label = format!("c→s {}", crate::escape::escape(needle));
-    Pattern::stream(label, false, needle)
+    Pattern::stream(label, Toward::Server, needle)
+}
+
+/// A scripted origin read `needle` from the proxy, found as [`bytes_received`] finds its
+/// needle, in the origin connection's stream (`u0`, ...: not a client's, so not for
+/// [`Pattern::on`]).
+pub fn origin_received(needle: &'static [u8]) -> Pattern {
+    let label = format!("p→u {}", crate::escape::escape(needle));
+    Pattern::stream(label, Toward::Origin, needle)
 }
 
 /// The client received some bytes.

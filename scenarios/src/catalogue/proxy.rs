@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use twine_driver::apps::{Echo, Stream};
+use twine_engine::proxy::ProxyConfig;
 use twine_engine::{ClientConfig, ClientTimeouts};
 use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
 
@@ -16,7 +17,7 @@ use super::expect::{absent, all, bodies, count, failed_on, in_order, received_in
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
 use twine_engine::{CloseReason, ProducerState};
-use twine_sim::pattern::{bytes_received, client, close, producer, server};
+use twine_sim::pattern::{bytes_received, client, close, origin_received, producer, server};
 use twine_sim::{AppAction, NetFault, ServerEvent};
 
 const FAMILY: &str = "proxy";
@@ -444,6 +445,151 @@ pub(super) const ENTRIES: &[Entry] = &[
                 count(o, upstream_accepted(), 1),
             ])
         },
+    },
+    Entry {
+        family: FAMILY,
+        name: "forwarding_fields_appended",
+        about: "a client's own X-Forwarded-For is kept with its address appended, its X-Forwarded-Proto replaced, and the origin reads exactly the forwarded head",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/forwarding_fields_appended",
+                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Close]),
+            );
+            s.clients.push(ClientScript::new().send(
+                "GET /a?b=c HTTP/1.1\r\nHost: front\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\
+                 Connection: close\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                count(
+                    o,
+                    origin_received(
+                        b"GET /a?b=c HTTP/1.1\r\nHost: front\r\nVia: 1.1 twine\r\n\
+                          Forwarded: for=192.168.0.3;host=\"front\";proto=http\r\n\
+                          X-Forwarded-For: 10.0.0.1, 192.168.0.3\r\nX-Forwarded-Proto: http\r\n\r\n",
+                    ),
+                    1,
+                ),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "host_rewritten",
+        about: "with the Host rewritten to the origin's, the origin reads that Host and the client's in Forwarded",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/host_rewritten",
+                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Close]),
+            );
+            if let Some(setup) = s.proxy.as_mut() {
+                setup.forward = ProxyConfig::new("upstream").with_rewrite_host(true);
+            }
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                count(o, origin_received(b"\r\nHost: upstream\r\n"), 1),
+                count(o, origin_received(b";host=\"front\";"), 1),
+                absent(o, origin_received(b"Host: front")),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "unsafe_targets_refused",
+        about: "under a path prefix, a target with a dot segment (plain or percent-encoded) would climb out of it, and one with userinfo could forge the authority: each refused with 400, never forwarded",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/unsafe_targets_refused", origin_app(app::<Stream>()));
+            if let Some(setup) = s.proxy.as_mut() {
+                setup.forward = ProxyConfig::new("upstream").with_path_prefix("/app");
+            }
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /../secret HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /stream/%2E%2e/x HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET http://front/a/./b HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET http://user@front/ HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[400, 400, 400, 400]), count(o, upstream_accepted(), 0)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_sends_both_lengths",
+        about: "an origin answering with both Content-Length and chunked, a smuggling sign RFC 9112 §6.3 says to handle as an error: 502, nothing of its body relayed",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/origin_sends_both_lengths",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502]), absent(o, bytes_received(b"hello"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_204_with_a_length",
+        about: "an origin's 204 with `Content-Length: 0` (RFC 9110 §8.6 forbids it) reaches the client without it, and the connection serves the next request",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/origin_204_with_a_length",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"),
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("DELETE /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[204, 200]), bodies(o, 0, &[Some(b""), Some(b"ok")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "post_not_replayed",
+        about: "the origin drops a reused connection on a POST it read: 502, never a replay on a fresh one (RFC 9110 §9.2.2: only idempotent requests are retried)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/post_not_replayed",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::ReadHead,
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("POST /p HTTP/1.1\r\nHost: front\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 502]), count(o, origin_received(b"POST /p "), 1)]),
     },
 ];
 
