@@ -30,4 +30,9 @@ scenarios!("proxy":
     origin_sends_both_lengths,
     origin_204_with_a_length,
     post_not_replayed,
+    origin_closing_answers_not_reused,
+    bodiless_answers_keep_the_connection,
+    origin_sends_two_lengths,
+    origin_answers_twice,
+    early_answer_not_reused,
 );

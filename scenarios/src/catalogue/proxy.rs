@@ -591,6 +591,137 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| all([statuses(o, 0, &[200, 502]), count(o, origin_received(b"POST /p "), 1)]),
     },
+    Entry {
+        family: FAMILY,
+        name: "origin_closing_answers_not_reused",
+        about: "an origin answering with `Connection: close`, or as HTTP/1.0 without keep-alive, then leaving the connection open: the next request goes on a fresh connection, never the one it said it would close",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/origin_closing_answers_not_reused",
+                Origin::Script(Rc::new(|conn| {
+                    let answer: &'static [u8] = match conn {
+                        0 => b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\na",
+                        1 => b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb",
+                        _ => b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc",
+                    };
+                    vec![OriginStep::ReadHead, write(answer), OriginStep::Hang]
+                })),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /c HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200, 200]), bodies(o, 0, &[Some(b"a"), Some(b"b"), Some(b"c")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "bodiless_answers_keep_the_connection",
+        about: "an origin's answers to HEAD and a 304, each with a Content-Length and no body: relayed with their lengths, and the upstream connection serves the next request",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/bodiless_answers_keep_the_connection",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\nETag: \"x\"\r\n\r\n"),
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("HEAD /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nIf-None-Match: \"x\"\r\n\r\n")
+                    .send("GET /c HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 304, 200]),
+                bodies(o, 0, &[Some(b""), Some(b""), Some(b"ok")]),
+                count(o, bytes_received(b"Content-Length: 5\r\n"), 1),
+                count(o, upstream_accepted(), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_sends_two_lengths",
+        about: "an origin answering with two different Content-Lengths: 502, nothing of its body relayed (RFC 9112 §6.3: unrecoverable framing)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/origin_sends_two_lengths",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello"),
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502]), absent(o, bytes_received(b"hello"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_answers_twice",
+        about: "an origin sending a second response nobody asked for: its connection is dropped, and the next request goes on a fresh one, so the stray response never answers it (a desync)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/origin_answers_twice",
+                Origin::Script(Rc::new(|conn| match conn {
+                    0 => vec![
+                        OriginStep::ReadHead,
+                        write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"),
+                        OriginStep::Hang,
+                    ],
+                    _ => vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"), OriginStep::Close],
+                })),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"a"), Some(b"b")]), absent(o, bytes_received(b"stale"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "early_answer_not_reused",
+        about: "an origin answering before the upload ended may not have read it: that connection carries no other request (RFC 9112 §9.3), the next goes on a fresh one",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/early_answer_not_reused",
+                Origin::Script(Rc::new(|conn| match conn {
+                    0 => vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Hang],
+                    _ => vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nn"), OriginStep::Close],
+                })),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 10\r\n\r\n01234")
+                    .then(Action::Sleep(Duration::from_millis(20)))
+                    .send("56789")
+                    .send("GET /next HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"ok"), Some(b"n")])]),
+    },
 ];
 
 /// The origin accepted a connection.
