@@ -8,8 +8,30 @@
 //! percent-escapes and sub-delimiters (which an IPv4 address also is). The empty name is valid
 //! (RFC 9110 §7.2: an authority without a host).
 
-/// `uri-host [ ":" port ]`.
+/// `uri-host [ ":" port ]`. A `Host` is read on every request, and nearly every one is a name
+/// or an IPv4 address, with or without a port: those take one pass, a table test a byte up
+/// to the `:`, digits after it. An IP literal or a percent-escape takes the full check. (About
+/// 140 instructions for `127.0.0.1:PORT`, 2% of a keep-alive request: nginx pays the same to
+/// validate its `Host`; hyper does not check.)
+#[inline]
 pub(crate) fn is_valid_host(value: &[u8]) -> bool {
+    let mut rest = value;
+    while let [b, after @ ..] = rest {
+        if !NAME_BYTES[usize::from(*b)] {
+            break;
+        }
+        rest = after;
+    }
+    match rest {
+        [] => true,
+        [b':', port @ ..] => port.iter().all(u8::is_ascii_digit),
+        [b'%' | b'[', ..] => is_valid_host_in_full(value),
+        _ => false,
+    }
+}
+
+/// [`is_valid_host`] for any value, IP literals and escapes included.
+fn is_valid_host_in_full(value: &[u8]) -> bool {
     let (host, port) = match value.first() {
         Some(b'[') => match value.iter().position(|&b| b == b']') {
             Some(end) => {
@@ -93,7 +115,21 @@ const fn is_sub_delim(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid_host;
+    use super::{is_valid_host, is_valid_host_in_full};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-pass check and the full one agree on any bytes, and on host-like ones.
+        #[test]
+        fn the_fast_path_agrees_with_the_full_check(
+            value in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..24),
+                "[a-z0-9.:%\\[\\]@_~-]{0,24}".prop_map(String::into_bytes),
+            ]
+        ) {
+            prop_assert_eq!(is_valid_host(&value), is_valid_host_in_full(&value));
+        }
+    }
 
     #[test]
     fn names_addresses_and_ports_are_hosts() {
