@@ -68,6 +68,17 @@ fn write(bytes: &'static [u8]) -> OriginStep {
     OriginStep::Write(Bytes::from_static(bytes))
 }
 
+/// An origin connection that reads one request head, writes `answer` and closes.
+fn answer_once(answer: &'static [u8]) -> Vec<OriginStep> {
+    vec![OriginStep::ReadHead, write(answer), OriginStep::Close]
+}
+
+/// An origin connection that reads one request head, writes `answer`, then keeps the
+/// connection open, reading and dropping what comes.
+fn answer_then_hang(answer: &'static [u8]) -> Vec<OriginStep> {
+    vec![OriginStep::ReadHead, write(answer), OriginStep::Hang]
+}
+
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
@@ -89,11 +100,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/hop_by_hop_stripped",
-                script(vec![
-                    OriginStep::ReadHead,
-                    write(b"HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok"),
-                    OriginStep::Close,
-                ]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok")),
             );
             s.clients.push(ClientScript::new().send(
                 "GET /a HTTP/1.1\r\nHost: front\r\nConnection: keep-alive, X-Foo\r\nX-Foo: 1\r\nKeep-Alive: 300\r\n\
@@ -202,7 +209,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an origin answering something that is not HTTP/1.x: 502",
         seed: 1,
         build: |_| {
-            let mut s = proxy("proxy/garbage_origin_502", script(vec![OriginStep::ReadHead, write(b"ICY 200 OK\r\n\r\n"), OriginStep::Hang]));
+            let mut s = proxy("proxy/garbage_origin_502", script(answer_then_hang(b"ICY 200 OK\r\n\r\n")));
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
         },
@@ -216,7 +223,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/truncated_body_is_cut",
-                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), OriginStep::Close]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")),
             );
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\n\r\n"));
             s
@@ -238,7 +245,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/truncated_close_delimited_is_reset",
-                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), OriginStep::Close]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")),
             );
             s.clients.push(ClientScript::new().send("GET / HTTP/1.0\r\n\r\n"));
             s
@@ -253,7 +260,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/close_delimited_reframed",
-                script(vec![OriginStep::ReadHead, write(b"HTTP/1.0 200 OK\r\nFoo: bar\r\nFoo: baz\r\n\r\nSome data\r\n"), OriginStep::Close]),
+                script(answer_once(b"HTTP/1.0 200 OK\r\nFoo: bar\r\nFoo: baz\r\n\r\nSome data\r\n")),
             );
             s.clients.push(ClientScript::new().send("GET /foo HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
@@ -289,7 +296,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/early_answer_before_the_body",
-                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 413 Too Big\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), OriginStep::Close]),
+                script(answer_once(b"HTTP/1.1 413 Too Big\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")),
             );
             s.clients.push(
                 ClientScript::new()
@@ -454,7 +461,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/forwarding_fields_appended",
-                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Close]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
             );
             s.clients.push(ClientScript::new().send(
                 "GET /a?b=c HTTP/1.1\r\nHost: front\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\
@@ -485,7 +492,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/host_rewritten",
-                script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Close]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
             );
             if let Some(setup) = s.proxy.as_mut() {
                 setup.forward = ProxyConfig::new("upstream").with_rewrite_host(true);
@@ -531,11 +538,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/origin_sends_both_lengths",
-                script(vec![
-                    OriginStep::ReadHead,
-                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-                    OriginStep::Close,
-                ]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")),
             );
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
@@ -605,7 +608,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         1 => b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb",
                         _ => b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc",
                     };
-                    vec![OriginStep::ReadHead, write(answer), OriginStep::Hang]
+                    answer_then_hang(answer)
                 })),
             );
             s.clients.push(
@@ -661,11 +664,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         build: |_| {
             let mut s = proxy(
                 "proxy/origin_sends_two_lengths",
-                script(vec![
-                    OriginStep::ReadHead,
-                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello"),
-                    OriginStep::Close,
-                ]),
+                script(answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello")),
             );
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
@@ -686,7 +685,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                         write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"),
                         OriginStep::Hang,
                     ],
-                    _ => vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"), OriginStep::Close],
+                    _ => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"),
                 })),
             );
             s.clients.push(
@@ -707,8 +706,8 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut s = proxy(
                 "proxy/early_answer_not_reused",
                 Origin::Script(Rc::new(|conn| match conn {
-                    0 => vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Hang],
-                    _ => vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nn"), OriginStep::Close],
+                    0 => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    _ => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nn"),
                 })),
             );
             s.clients.push(
