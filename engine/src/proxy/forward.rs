@@ -198,8 +198,8 @@ fn upstream_target(target: &Bytes, prefix: &Bytes) -> Option<(Bytes, Option<Byte
         let end = rest.iter().position(|&b| b == b'/' || b == b'?');
         let authority = target.slice(scheme_end..scheme_end + end.unwrap_or(rest.len()));
         if authority.is_empty() || !is_valid_host(&authority) {
-            // No host, userinfo (deprecated, RFC 9110 §4.2.4) or anything else no `host[:port]`
-            // is: not forwarded.
+            // No host, or not a `host[:port]` (userinfo, deprecated by RFC 9110 §4.2.4,
+            // included): not forwarded.
             return None;
         }
         let origin = match end {
