@@ -44,6 +44,7 @@ scenarios!("http2_malformed":
     pseudo_header_after_a_regular_field,
     missing_method,
     authority_with_userinfo,
+    host_differs_from_authority,
     body_shorter_than_content_length,
     body_past_content_length_before_its_end,
 );

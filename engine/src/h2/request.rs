@@ -32,6 +32,34 @@ pub enum Malformed {
     ConnectionSpecific,
     /// `Content-Length` not a number, or two that differ.
     BadContentLength,
+    /// `:authority` or `host` not a `host[:port]`, two `host` fields, or a `host` naming
+    /// another host than `:authority` (§8.3.1).
+    BadHost,
+}
+
+/// §8.3.1: `:authority` is a `host[:port]`, userinfo excluded, as a `host` field must be (RFC
+/// 9112 §3.2); there is one `host` at most, and with both they name the same host (a server
+/// "SHOULD treat a request as malformed" otherwise: an app reading `host` and a proxy
+/// routing on `:authority` would disagree).
+fn check_host(authority: Option<&Bytes>, headers: &Headers) -> Result<(), Malformed> {
+    let mut hosts = headers.get_all("host");
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err(Malformed::BadHost);
+    }
+    if authority
+        .into_iter()
+        .chain(host)
+        .any(|value| !is_valid_host(value))
+    {
+        return Err(Malformed::BadHost);
+    }
+    match (authority, host) {
+        (Some(authority), Some(host)) if !authority.eq_ignore_ascii_case(host) => {
+            Err(Malformed::BadHost)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2), lower-case.
@@ -114,11 +142,8 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
         path.filter(|p| !p.is_empty())
             .ok_or(Malformed::MissingPseudo)?
     };
+    check_host(authority.as_ref(), &headers)?;
     if let Some(authority) = authority {
-        // §8.3.1: `host[:port]`, userinfo excluded, as a `Host` must be (RFC 9112 §3.2).
-        if !is_valid_host(&authority) {
-            return Err(Malformed::BadPseudo);
-        }
         if !headers.contains("host") {
             headers.append(Bytes::from_static(b"host"), authority);
         }

@@ -525,6 +525,12 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "host_differs_from_authority",
+        "a host field naming another host than :authority is malformed, a stream PROTOCOL_ERROR (§8.3.1): an app reading one and a proxy routing on the other would disagree",
+        |s| get_with(s, ("host", "elsewhere")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "body_shorter_than_content_length",
         "a body that ends short of its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
         |s| {

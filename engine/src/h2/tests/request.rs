@@ -210,3 +210,47 @@ fn malformed_lists_are_refused_with_their_reason() {
     trailers.push(("te", "trailers"));
     assert!(request_head(list(&trailers), false).is_ok());
 }
+
+#[test]
+fn hosts_are_checked_and_agree() {
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = GET.to_vec();
+        fields.extend_from_slice(extra);
+        request_head(list(&fields), true).map(|head| head.headers.get("host").cloned())
+    };
+    let example = Some(Bytes::from_static(b"example.com"));
+    assert_eq!(with(&[]), Ok(example.clone()));
+    assert_eq!(
+        with(&[("host", "EXAMPLE.com")]).map(|h| h.is_some()),
+        Ok(true)
+    );
+    assert_eq!(with(&[("host", "other.example")]), Err(Malformed::BadHost));
+    assert_eq!(
+        with(&[("host", "example.com"), ("host", "example.com")]),
+        Err(Malformed::BadHost)
+    );
+    let userinfo = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "u@h"),
+    ];
+    assert_eq!(request_head(list(&userinfo), true), Err(Malformed::BadHost));
+    let host_only = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        ("host", "a b"),
+    ];
+    assert_eq!(
+        request_head(list(&host_only), true),
+        Err(Malformed::BadHost)
+    );
+    let valid_host_only = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        ("host", "h:80"),
+    ];
+    assert!(request_head(list(&valid_host_only), true).is_ok());
+}
