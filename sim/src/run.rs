@@ -171,8 +171,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     let mut trace = recorder.take();
     if !violations.iter().any(|v| v.check == Check::Panic) {
         // After a panic everything else is a consequence of it.
-        violations.extend(check(scenario, &trace, &clients));
-        violations.extend(check_backlog(scenario, &net));
+        violations.extend(judge(scenario, &trace, &clients, &net));
     }
     for violation in &violations {
         let event = Event::Violation {
@@ -294,6 +293,33 @@ fn step_to_the_end(
             vec![Violation::run(Check::Panic, message)]
         }
     }
+}
+
+/// Judges a finished run. The judge decodes the bytes each way with parts of the engine (its
+/// HTTP/2 frame parser, HPACK): a panic there, on bytes a broken engine or a malformed
+/// scenario produced, fails this run like any other panic instead of the whole campaign.
+fn judge(
+    scenario: &Scenario,
+    trace: &Trace,
+    clients: &[ClientLog],
+    net: &Network,
+) -> Vec<Violation> {
+    FIRST_PANIC.with(|p| p.borrow_mut().take());
+    IN_RUN.with(|r| r.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut violations = check(scenario, trace, clients);
+        violations.extend(check_backlog(scenario, net));
+        violations
+    }));
+    IN_RUN.with(|r| r.set(false));
+    let first_panic = FIRST_PANIC.with(|p| p.borrow_mut().take());
+    result.unwrap_or_else(|payload| {
+        let message = first_panic.unwrap_or_else(|| panic_message(payload.as_ref()));
+        vec![Violation::run(
+            Check::Panic,
+            format!("the judge panicked: {message}"),
+        )]
+    })
 }
 
 /// The largest single write an app makes (echo's credit, the static app's chunk), plus room
