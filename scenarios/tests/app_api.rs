@@ -22,4 +22,8 @@ scenarios!("app_api":
     misuse_body_after_finish,
     misuse_late_hints,
     misuse_framing_header,
+    misuse_body_lengths,
+    misuse_heads,
+    own_fields,
+    empty_writes_send_nothing,
 );

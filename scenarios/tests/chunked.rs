@@ -16,4 +16,7 @@ scenarios!("chunked":
     trailers_too_large,
     body_over_limit,
     bad_size_after_response_started,
+    size_overflow,
+    empty_size,
+    trailers_malformed,
 );

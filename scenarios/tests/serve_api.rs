@@ -122,6 +122,8 @@ fn misuse_never_reaches_the_wire() {
         "/misuse/body-after-finish",
         "/misuse/late-hints",
         "/misuse/framing",
+        "/misuse/heads",
+        "/misuse/body-lengths",
     ] {
         let mut client = server.connect();
         client.send(format!(

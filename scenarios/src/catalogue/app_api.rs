@@ -13,7 +13,9 @@ use twine_sim::{app as app_factory, Action, ClientScript, Outcome, Scenario, Vio
 use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 use super::backpressure::long_bodies;
-use super::expect::{absent, all, bodies, clean_eof, count, failed, in_order, received, statuses};
+use super::expect::{
+    absent, all, bodies, clean_eof, count, failed, in_order, received, received_dated, statuses,
+};
 use super::{quick_config, slow_reader, Entry};
 
 const FAMILY: &str = "app_api";
@@ -364,6 +366,70 @@ pub(super) const ENTRIES: &[Entry] = &[
                 received_body_then_eof(o),
                 absent(o, bytes_received(b"Transfer-Encoding")),
                 count(o, refused(AppAction::Head { request: R0, status: 200 }, UsageError::FramingHeader), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_body_lengths",
+        about: "bodies that do not match their `Content-Length` are refused and write nothing: a `Respond` short of it or past it, a `SendBody` past it (`BodyTooLong`), a `Finish` short of it (`BodyTooShort`); the body then completed goes out",
+        seed: 1,
+        build: |_| one("app_api/misuse_body_lengths", get_close("/misuse/body-lengths")),
+        expect: |o| {
+            all([
+                received_body_then_eof(o),
+                absent(o, bytes_received(b"too long")),
+                count(o, refused(AppAction::Respond { request: R0, status: 200, bytes: 3 }, UsageError::BodyTooShort), 1),
+                count(o, refused(AppAction::Respond { request: R0, status: 200, bytes: 3 }, UsageError::BodyTooLong), 1),
+                count(o, refused(AppAction::Body { request: R0, bytes: 9 }, UsageError::BodyTooLong), 1),
+                count(o, refused(AppAction::Finish { request: R0 }, UsageError::BodyTooShort), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_heads",
+        about: "heads the channel must not write are refused one by one: a status of 1000 (`InvalidStatus`), a reason phrase and a field value carrying a CRLF and a second field (`InvalidHeader`: no response splitting), a 204 with a `Content-Length` (`FramingHeader`); the app's next head goes out",
+        seed: 1,
+        build: |_| one("app_api/misuse_heads", get_close("/misuse/heads")),
+        expect: |o| {
+            all([
+                received_body_then_eof(o),
+                absent(o, bytes_received(b"smuggled")),
+                absent(o, bytes_received(b"1000")),
+                count(o, refused(AppAction::Head { request: R0, status: 1000 }, UsageError::InvalidStatus), 1),
+                count(o, refused(AppAction::Head { request: R0, status: 200 }, UsageError::InvalidHeader), 2),
+                count(o, refused(AppAction::Head { request: R0, status: 204 }, UsageError::FramingHeader), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "own_fields",
+        about: "a head naming its own `Server` and `Connection: keep-alive, Close` goes out with one `Server` and one `Connection: close`; the connection closes after it and the request pipelined behind it is never answered",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/own_fields", quick_config());
+            s.clients.push(ClientScript::new().send(format!("{}{}", get("/own-fields"), get("/respond"))));
+            s
+        },
+        expect: |o| {
+            all([
+                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: api\r\nContent-Length: 3\r\nConnection: close\r\nDate: *\r\n\r\nok\n"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "empty_writes_send_nothing",
+        about: "empty `SendBody` and `SendBodyParts` pieces in a chunked body write nothing (an empty chunk would end the body early, Twisted's `write(b\"\")`)",
+        seed: 1,
+        build: |_| one("app_api/empty_writes_send_nothing", get_close("/empty-writes")),
+        expect: |o| {
+            all([
+                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\n3\r\nok\n\r\n2\r\n!\n\r\n0\r\n\r\n"),
+                clean_eof(o, 0),
             ])
         },
     },

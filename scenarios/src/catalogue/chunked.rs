@@ -423,4 +423,47 @@ pub(super) const ENTRIES: &[Entry] = &[
             ])
         },
     },
+    Entry {
+        family: FAMILY,
+        name: "size_overflow",
+        about: "a chunk size past 64 bits (`10000000000000005`, 5 once wrapped: a smuggling vector) is refused with 400, never read as 5",
+        seed: 1,
+        build: |_| {
+            one_bad_request(
+                "chunked/size_overflow",
+                quick_config(),
+                &chunked_post("10000000000000005\r\nhello\r\n0\r\n\r\n"),
+            )
+        },
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidChunkSize),
+    },
+    Entry {
+        family: FAMILY,
+        name: "empty_size",
+        about: "a chunk-size line with no digits (an empty line, or only an extension) is refused with 400, never read as 0",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("chunked/empty_size", quick_config());
+            for body in ["\r\nhello\r\n0\r\n\r\n", ";a=b\r\nhello\r\n0\r\n\r\n"] {
+                s.clients.push(ClientScript::new().send(chunked_post(body)).misbehaving());
+            }
+            s
+        },
+        expect: |o| all([0, 1].map(|conn| refused(o, conn, 400, ProtocolErrorKind::InvalidChunkSize))),
+    },
+    Entry {
+        family: FAMILY,
+        name: "trailers_malformed",
+        about: "a trailer line ended by a bare LF, and one without a colon, are refused with 400: the request behind them is never read",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("chunked/trailers_malformed", quick_config());
+            for trailers in ["X-Sum: 1\n\r\n", "junk\r\n\r\n"] {
+                let body = format!("5\r\nhello\r\n0\r\n{trailers}GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
+                s.clients.push(ClientScript::new().send(chunked_post(&body)).misbehaving());
+            }
+            s
+        },
+        expect: |o| all([0, 1].map(|conn| refused(o, conn, 400, ProtocolErrorKind::InvalidTrailers))),
+    },
 ];

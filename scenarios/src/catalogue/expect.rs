@@ -62,6 +62,34 @@ pub fn received(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violatio
     }
 }
 
+/// Connection `conn` received exactly these bytes, where each `Date: *` of `expected` stands
+/// for any one IMF-fixdate (29 bytes): for exact heads in runs whose faults move the clock.
+pub fn received_dated(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
+    const FIELD: &[u8] = b"Date: ";
+    const DATE_LEN: usize = 29;
+    let got = &outcome.clients[conn].received;
+    let mut masked = Vec::with_capacity(got.len());
+    let mut rest = &got[..];
+    while let Some(at) = rest.windows(FIELD.len()).position(|w| w == FIELD) {
+        let date_end = (at + FIELD.len() + DATE_LEN).min(rest.len());
+        masked.extend_from_slice(&rest[..at + FIELD.len()]);
+        masked.push(b'*');
+        rest = &rest[date_end..];
+    }
+    masked.extend_from_slice(rest);
+    if masked == expected {
+        return Vec::new();
+    }
+    failed_on(
+        conn,
+        format!(
+            "expected to receive {}, got {}",
+            twine_sim::trace::escape(expected),
+            twine_sim::trace::escape(got)
+        ),
+    )
+}
+
 /// Connection `conn` received these byte strings in this order, each after the end of the
 /// last, however the bytes were split into segments.
 pub fn received_in_order(outcome: &Outcome, conn: usize, parts: &[&[u8]]) -> Vec<Violation> {

@@ -548,4 +548,99 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
+    malformed!(
+        "ping_too_long",
+        "a PING of 9 bytes is a connection FRAME_SIZE_ERROR (§6.7): exactly 8, not at least 8",
+        |s| {
+            s.raw(&raw(PING, 0, 0, b"123456789"));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "rst_stream_too_long",
+        "RST_STREAM of 5 bytes is a connection FRAME_SIZE_ERROR (§6.4): exactly 4, not at least 4",
+        |s| {
+            s.request(1, "GET", "/", true);
+            s.raw(&raw(RST_STREAM, 0, 1, &[0, 0, 0, 8, 0]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "window_update_too_long",
+        "a WINDOW_UPDATE of 5 bytes is a connection FRAME_SIZE_ERROR (§6.9): exactly 4, not at least 4",
+        |s| {
+            s.raw(&raw(WINDOW_UPDATE, 0, 0, &[0, 0, 1, 0, 0]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "pseudo_header_twice",
+        "a second :path is malformed, a stream PROTOCOL_ERROR (§8.3): no last-one-wins",
+        |s| get_with(s, (":path", "/other")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "missing_scheme",
+        "a GET without :scheme is malformed, a stream PROTOCOL_ERROR (§8.3.1)",
+        |s| {
+            s.headers(1, &[(":method", "GET"), (":path", "/"), (":authority", "sim")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "empty_path",
+        "an empty :path is malformed, a stream PROTOCOL_ERROR (§8.3.1)",
+        |s| {
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", ""), (":authority", "sim")];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "connect_with_a_path",
+        "a CONNECT carrying :scheme and :path is malformed, a stream PROTOCOL_ERROR (§8.5)",
+        |s| {
+            let fields = [(":method", "CONNECT"), (":scheme", "http"), (":path", "/"), (":authority", "sim:443")];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "value_with_crlf",
+        "a field value carrying CR LF (HPACK passes any byte) is malformed, a stream PROTOCOL_ERROR (§8.2.1): never a second field once written as HTTP/1",
+        |s| get_with(s, ("x-note", "a\r\nx-smuggled: 1")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "value_padded",
+        "a field value with leading whitespace is malformed, a stream PROTOCOL_ERROR (§8.2.1)",
+        |s| get_with(s, ("x-note", " a")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "content_lengths_differ",
+        "two content-length fields that differ are malformed, a stream PROTOCOL_ERROR (§8.1.1)",
+        |s| {
+            let fields = [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "sim"),
+                ("content-length", "3"),
+                ("content-length", "5"),
+            ];
+            s.headers(1, &fields, false);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "data_after_the_client_reset",
+        "DATA on a stream the client reset is a stream STREAM_CLOSED (§5.1), never taken as body",
+        |s| {
+            post_declaring(s, "5");
+            s.raw(&raw(RST_STREAM, 0, 1, &8u32.to_be_bytes()));
+            s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
+        },
+        Verdict::Stream(1, ErrorCode::StreamClosed),
+    ),
 ];

@@ -19,10 +19,23 @@
 //! | `/misuse/body-after-finish` | `SendBody` after `Finish` (refused) | `RuntimeError` |
 //! | `/misuse/late-hints` | a 103 after the final head (refused) | |
 //! | `/misuse/framing` | a head with `Transfer-Encoding` (refused), then a good one | |
+//! | `/misuse/body-lengths` | bodies past or short of their `Content-Length` (refused) | |
+//! | `/misuse/heads` | heads the channel must refuse, then a good one (see below) | |
+//! | `/empty-writes` | a chunked body with empty `SendBody`s and parts between | `write(b"")` |
+//! | `/own-fields` | a head with its own `Connection` and `Server` (below) | `setHeader` |
 //!
 //! `/handover/<n>` sends `n` bytes of the stream app's pattern: a push producer
 //! (`streaming=True`) sends the first half, is unregistered (`unregisterProducer`), and a pull
 //! producer (`streaming=False`) sends the rest.
+//!
+//! `/misuse/heads` sends, one after another, a status of 1000, a reason phrase and a field value
+//! each carrying a CRLF and a second field (response splitting), and a 204 with a
+//! `Content-Length`: each is refused (`InvalidStatus`, `InvalidHeader` twice, `FramingHeader`).
+//!
+//! `/own-fields` answers `ok` under a head that names its own `Server` (the channel adds none)
+//! and asks, in a mixed-case list, for the connection to close (the channel writes one
+//! `Connection: close` and closes after the response). It sets no `Date`: the app has no
+//! clock, and the simulation checks every `Date` against its own.
 //!
 //! The misuse routes then answer `200 ok`: the refused command writes nothing, so the client
 //! sees a correct response (the driver reports the typed `UsageError` to its observer: the
@@ -179,6 +192,60 @@ impl Api {
                 });
                 commands.push(AppCommand::Finish { request });
             }
+            b"/misuse/body-lengths" => {
+                // Each body that does not match its length is refused and writes nothing.
+                for length in ["10", "2"] {
+                    let head = text_head(200).with_header("Content-Length", length);
+                    let body = ok();
+                    commands.push(AppCommand::Respond {
+                        request,
+                        head,
+                        body,
+                    });
+                }
+                let head = text_head(200).with_header("Content-Length", "3");
+                commands.push(AppCommand::SendHead { request, head });
+                for data in [&b"too long\n"[..], b"o"] {
+                    let data = Bytes::from_static(data);
+                    commands.push(AppCommand::SendBody { request, data });
+                }
+                commands.push(AppCommand::Finish { request });
+                let data = Bytes::from_static(b"k\n");
+                commands.push(AppCommand::SendBody { request, data });
+                commands.push(AppCommand::Finish { request });
+            }
+            b"/misuse/heads" => {
+                for head in refused_heads() {
+                    commands.push(AppCommand::SendHead { request, head });
+                }
+                respond(commands, id, 200, ok());
+            }
+            b"/empty-writes" => {
+                // An empty chunk would end a chunked body: each empty write must send nothing.
+                let head = text_head(200);
+                commands.push(AppCommand::SendHead { request, head });
+                let data = Bytes::new();
+                commands.push(AppCommand::SendBody { request, data });
+                commands.push(AppCommand::SendBody {
+                    request,
+                    data: ok(),
+                });
+                let parts = vec![Bytes::new(), Bytes::from_static(b"!\n"), Bytes::new()];
+                commands.push(AppCommand::SendBodyParts { request, parts });
+                let data = Bytes::new();
+                commands.push(AppCommand::SendBody { request, data });
+                commands.push(AppCommand::Finish { request });
+            }
+            b"/own-fields" => {
+                let head = text_head(200)
+                    .with_header("Connection", "keep-alive, Close")
+                    .with_header("Server", "api")
+                    .with_header("Content-Length", "3");
+                commands.push(AppCommand::SendHead { request, head });
+                let data = ok();
+                commands.push(AppCommand::SendBody { request, data });
+                commands.push(AppCommand::Finish { request });
+            }
             b"/misuse/framing" => {
                 let head = text_head(200).with_header("Transfer-Encoding", "chunked");
                 commands.push(AppCommand::SendHead { request, head });
@@ -239,6 +306,19 @@ impl Api {
         }
         true
     }
+}
+
+/// The heads `/misuse/heads` sends, each of which the channel must refuse.
+fn refused_heads() -> [ResponseHead; 4] {
+    let split = "Set-Cookie: smuggled=1";
+    let mut bad_reason = ResponseHead::new(200);
+    bad_reason.reason = Some(Bytes::from(format!("OK\r\n{split}")));
+    [
+        text_head(1000),
+        bad_reason,
+        text_head(200).with_header("X-Note", format!("ok\r\n{split}")),
+        ResponseHead::new(204).with_header("Content-Length", "0"),
+    ]
 }
 
 /// A `text/plain` head with `status`.

@@ -8,7 +8,7 @@ use super::{CloseState, H2Connection, HeaderBlock, Response, Stream, PREFACE, SK
 use crate::h2::frame::{ErrorCode, Frame, FrameError, SettingId, StreamId};
 use crate::h2::hpack::DecodeError;
 use crate::h2::request::request_head;
-use crate::h2::stream::{Received, StreamState, Verdict};
+use crate::h2::stream::{ClosedBy, Received, StreamState, Verdict};
 use crate::io::{Event, Output, RequestId, TransportState};
 use crate::message::BodyLength;
 
@@ -84,9 +84,9 @@ impl H2Connection {
             stream: StreamId::new(id),
             code,
         });
-        self.remember_reset(id);
+        self.remember_reset(id, ClosedBy::LocalReset);
         if let Some(stream) = self.streams.get_mut(&id) {
-            stream.state = StreamState::Closed(crate::h2::stream::ClosedBy::LocalReset);
+            stream.state = StreamState::Closed(ClosedBy::LocalReset);
         }
         self.lose_stream(id);
     }
@@ -260,6 +260,7 @@ impl H2Connection {
         if let Some(stream) = self.streams.get_mut(&id) {
             stream.state = next;
         }
+        self.remember_reset(id, ClosedBy::RemoteReset);
         self.lose_stream(id);
         Ok(())
     }
@@ -279,15 +280,21 @@ impl H2Connection {
     }
 
     /// The state of stream `id`, known or not: idle above the highest opened, closed below;
-    /// a forgotten stream closed as it was, by our reset if we remember one (frames in flight
-    /// are ignored), else by its end (DATA after END_STREAM is an error, however late).
+    /// a forgotten stream closed as it was, by a reset if we remember one (after ours, frames
+    /// in flight are ignored; after the peer's, DATA is a stream error), else by its end (DATA
+    /// after END_STREAM is a connection error, however late).
     pub(super) fn stream_state(&self, id: u32) -> StreamState {
-        use crate::h2::stream::ClosedBy;
         match self.streams.get(&id) {
             Some(stream) => stream.state,
             None if id > self.highest_stream => StreamState::Idle,
-            None if self.reset_streams.contains(&id) => StreamState::Closed(ClosedBy::LocalReset),
-            None => StreamState::Closed(ClosedBy::EndStream),
+            None => {
+                let reset = self
+                    .reset_streams
+                    .iter()
+                    .rev()
+                    .find(|(reset, _)| *reset == id);
+                StreamState::Closed(reset.map_or(ClosedBy::EndStream, |&(_, by)| by))
+            }
         }
     }
 
@@ -492,7 +499,7 @@ impl H2Connection {
                 stream: stream_id,
                 code: ErrorCode::NoError,
             });
-            self.remember_reset(id);
+            self.remember_reset(id, ClosedBy::LocalReset);
         }
     }
 }
