@@ -58,4 +58,6 @@ scenarios!("http2_malformed":
     value_padded,
     content_lengths_differ,
     data_after_the_client_reset,
+    goaway_on_a_stream,
+    rst_stream_on_stream_zero,
 );

@@ -454,11 +454,11 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "trailers_malformed",
-        about: "a trailer line ended by a bare LF, and one without a colon, are refused with 400: the request behind them is never read",
+        about: "a trailer line ended by a bare LF (`X-Sum: 1\\n`), and one without a colon, are refused with 400 even when the trailers then end well: the request behind them is never read",
         seed: 1,
         build: |_| {
             let mut s = echo("chunked/trailers_malformed", quick_config());
-            for trailers in ["X-Sum: 1\n\r\n", "junk\r\n\r\n"] {
+            for trailers in ["X-Sum: 1\n\r\n\r\n", "junk\r\n\r\n"] {
                 let body = format!("5\r\nhello\r\n0\r\n{trailers}GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
                 s.clients.push(ClientScript::new().send(chunked_post(&body)).misbehaving());
             }

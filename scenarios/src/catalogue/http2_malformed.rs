@@ -643,4 +643,20 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         Verdict::Stream(1, ErrorCode::StreamClosed),
     ),
+    malformed!(
+        "goaway_on_a_stream",
+        "GOAWAY on stream 1 is a connection PROTOCOL_ERROR (§6.8)",
+        |s| {
+            s.raw(&raw(GOAWAY, 0, 1, &[0; 8]));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "rst_stream_on_stream_zero",
+        "RST_STREAM on stream 0 is a connection PROTOCOL_ERROR (§6.4)",
+        |s| {
+            s.raw(&raw(RST_STREAM, 0, 0, &8u32.to_be_bytes()));
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
 ];
