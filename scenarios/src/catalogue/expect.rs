@@ -48,18 +48,7 @@ pub fn bodies(outcome: &Outcome, conn: usize, expected: &[Option<&[u8]>]) -> Vec
 /// Connection `conn` received exactly these bytes.
 pub fn received(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
     let got = &outcome.clients[conn].received;
-    if got == expected {
-        Vec::new()
-    } else {
-        failed_on(
-            conn,
-            format!(
-                "expected to receive {}, got {}",
-                twine_sim::trace::escape(expected),
-                twine_sim::trace::escape(got)
-            ),
-        )
-    }
+    received_as(conn, expected, got, got)
 }
 
 /// Connection `conn` received exactly these bytes, where each `Date: *` of `expected` stands
@@ -77,7 +66,13 @@ pub fn received_dated(outcome: &Outcome, conn: usize, expected: &[u8]) -> Vec<Vi
         rest = &rest[date_end..];
     }
     masked.extend_from_slice(rest);
-    if masked == expected {
+    received_as(conn, expected, &masked, got)
+}
+
+/// What connection `conn` received, as compared (`seen`), is `expected`; a failure shows the
+/// bytes as they came (`got`).
+fn received_as(conn: usize, expected: &[u8], seen: &[u8], got: &[u8]) -> Vec<Violation> {
+    if seen == expected {
         return Vec::new();
     }
     failed_on(

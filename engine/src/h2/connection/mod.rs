@@ -28,7 +28,7 @@ use bytes::{Bytes, BytesMut};
 use super::flow::{RecvWindow, SendWindow};
 use super::frame::{ErrorCode, Frame, FrameDecoder, SettingId, StreamId, MAX_WINDOW};
 use super::hpack::{HpackDecoder, HpackEncoder};
-use super::stream::{ClosedBy, StreamState};
+use super::stream::StreamState;
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::io::{CloseReason, Input, Output, ProducerKind, ProducerState, ReadState, RequestId};
@@ -46,12 +46,21 @@ const CONNECTION_WINDOW: u32 = 65_535;
 /// rare, so a few ranges cover every honest case and a hostile client cannot grow the list).
 const SKIPPED_RANGES_MAX: usize = 16;
 
-/// How many reset streams are remembered once forgotten (RFC 9113 §5.1, which lets the period
-/// be limited): frames the peer sent before it saw our RST_STREAM are ignored, and DATA or
-/// HEADERS after its own RST_STREAM is a stream error STREAM_CLOSED. Any other forgotten
-/// stream ended by END_STREAM both ways, and DATA or HEADERS on it is a connection error,
-/// however long ago it ended.
+/// How many reset streams are remembered once forgotten, ours and the peer's each (RFC 9113
+/// §5.1, which lets the period be limited): frames the peer sent before it saw our RST_STREAM
+/// are ignored, and DATA or HEADERS after its own RST_STREAM is a stream error STREAM_CLOSED.
+/// Any other forgotten stream ended by END_STREAM both ways, and DATA or HEADERS on it is a
+/// connection error, however long ago it ended.
 const RESETS_REMEMBERED_MAX: usize = 16;
+
+/// Appends `id` to a list of reset streams, the oldest dropped past
+/// [`RESETS_REMEMBERED_MAX`].
+fn remember(resets: &mut VecDeque<u32>, id: u32) {
+    if resets.len() == RESETS_REMEMBERED_MAX {
+        resets.pop_front();
+    }
+    resets.push_back(id);
+}
 
 /// One HTTP/2 server connection.
 #[derive(Debug)]
@@ -81,8 +90,11 @@ pub struct H2Connection {
     /// Client stream ids skipped over (never opened, implicitly closed, §5.1.1), the most
     /// recent [`SKIPPED_RANGES_MAX`] ranges: HEADERS on one is a connection error.
     skipped_streams: std::collections::VecDeque<(u32, u32)>,
-    /// The most recent [`RESETS_REMEMBERED_MAX`] streams reset, and by whom.
-    reset_streams: VecDeque<(u32, ClosedBy)>,
+    /// The most recent [`RESETS_REMEMBERED_MAX`] streams we reset.
+    reset_streams: VecDeque<u32>,
+    /// The most recent [`RESETS_REMEMBERED_MAX`] streams the peer reset: a list of its own, so
+    /// that a client cancelling many streams never pushes ours out.
+    peer_reset_streams: VecDeque<u32>,
     next_request: u64,
     /// A header block waiting for its CONTINUATION frames.
     block: Option<HeaderBlock>,
@@ -208,6 +220,7 @@ impl H2Connection {
             highest_stream: 0,
             skipped_streams: std::collections::VecDeque::new(),
             reset_streams: VecDeque::new(),
+            peer_reset_streams: VecDeque::new(),
             next_request: 0,
             block: None,
             last_sent: 0,
@@ -466,13 +479,16 @@ impl H2Connection {
         self.outputs.push_back(Output::Close(reason));
     }
 
-    /// Stream `id` was reset (or is about to be), `by` us or the peer: remembered once the
-    /// stream is forgotten, so that what comes after is judged as §5.1 says for each.
-    fn remember_reset(&mut self, id: u32, by: ClosedBy) {
-        if self.reset_streams.len() == RESETS_REMEMBERED_MAX {
-            self.reset_streams.pop_front();
-        }
-        self.reset_streams.push_back((id, by));
+    /// We reset stream `id` (or are about to): remembered, so that what the peer sent before
+    /// seeing it is ignored once the stream is forgotten.
+    fn remember_reset(&mut self, id: u32) {
+        remember(&mut self.reset_streams, id);
+    }
+
+    /// The peer reset stream `id`: remembered, so that DATA it sends after is a stream error
+    /// once the stream is forgotten, not the connection error of a stream that ended.
+    fn remember_peer_reset(&mut self, id: u32) {
+        remember(&mut self.peer_reset_streams, id);
     }
 
     /// The stream is gone: the app hears `Lost` unless it knows, its producer stops.

@@ -84,7 +84,7 @@ impl H2Connection {
             stream: StreamId::new(id),
             code,
         });
-        self.remember_reset(id, ClosedBy::LocalReset);
+        self.remember_reset(id);
         if let Some(stream) = self.streams.get_mut(&id) {
             stream.state = StreamState::Closed(ClosedBy::LocalReset);
         }
@@ -260,7 +260,7 @@ impl H2Connection {
         if let Some(stream) = self.streams.get_mut(&id) {
             stream.state = next;
         }
-        self.remember_reset(id, ClosedBy::RemoteReset);
+        self.remember_peer_reset(id);
         self.lose_stream(id);
         Ok(())
     }
@@ -287,14 +287,11 @@ impl H2Connection {
         match self.streams.get(&id) {
             Some(stream) => stream.state,
             None if id > self.highest_stream => StreamState::Idle,
-            None => {
-                let reset = self
-                    .reset_streams
-                    .iter()
-                    .rev()
-                    .find(|(reset, _)| *reset == id);
-                StreamState::Closed(reset.map_or(ClosedBy::EndStream, |&(_, by)| by))
+            None if self.reset_streams.contains(&id) => StreamState::Closed(ClosedBy::LocalReset),
+            None if self.peer_reset_streams.contains(&id) => {
+                StreamState::Closed(ClosedBy::RemoteReset)
             }
+            None => StreamState::Closed(ClosedBy::EndStream),
         }
     }
 
@@ -499,7 +496,7 @@ impl H2Connection {
                 stream: stream_id,
                 code: ErrorCode::NoError,
             });
-            self.remember_reset(id, ClosedBy::LocalReset);
+            self.remember_reset(id);
         }
     }
 }

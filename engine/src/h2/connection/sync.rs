@@ -8,7 +8,7 @@ use bytes::BytesMut;
 
 use super::{CloseState, H2Connection, Stream};
 use crate::h2::frame::{write_data_header, ErrorCode, Frame, StreamId};
-use crate::h2::stream::{ClosedBy, Sent, StreamState};
+use crate::h2::stream::{Sent, StreamState};
 use crate::io::{Event, Output, ProducerKind, ProducerState, Timer, TransportState};
 
 impl H2Connection {
@@ -181,7 +181,7 @@ impl H2Connection {
                 stream: StreamId::new(id),
                 code: ErrorCode::NoError,
             });
-            self.remember_reset(id, ClosedBy::LocalReset);
+            self.remember_reset(id);
             done.push(id);
         }
         for id in done {

@@ -521,6 +521,44 @@ fn data_on_an_ended_stream_is_an_error_even_once_forgotten() {
     assert_eq!(peer.closed, None);
 }
 
+/// RFC 9113 §5.1: DATA after the peer's own RST_STREAM is a stream error STREAM_CLOSED, not
+/// the connection error of a stream that ended; and however many streams the peer resets,
+/// DATA in flight on a stream we reset is still ignored (the two are remembered apart).
+#[test]
+fn data_after_the_peers_reset_is_a_stream_error_and_never_pushes_ours_out() {
+    let mut peer = Peer::ready();
+    peer.headers(1, &post_fields(), false);
+    peer.frame(Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::Cancel,
+    });
+    peer.frames();
+    peer.frame(data_frame(1, b"x", true));
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::StreamClosed
+        }]
+    );
+    assert_eq!(peer.closed, None);
+
+    let mut peer = Peer::ready();
+    peer.headers(1, &post_fields(), false);
+    peer.respond(R0, "a");
+    for stream in (3..3 + 2 * 20).step_by(2) {
+        peer.headers(stream, &post_fields(), false);
+        peer.frame(Frame::RstStream {
+            stream: s(stream),
+            code: ErrorCode::Cancel,
+        });
+    }
+    peer.frames();
+    peer.frame(data_frame(1, b"late", true));
+    assert_eq!(peer.frames(), []);
+    assert_eq!(peer.closed, None);
+}
+
 /// Twisted's test_dataAndRstStream: a body then a reset in one read. Twisted acknowledges the
 /// connection's share only; here no window is owed for the reset stream, and the body the
 /// app never took goes back to the connection's window (no WINDOW_UPDATE for so little).
