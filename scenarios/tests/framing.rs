@@ -18,4 +18,6 @@ scenarios!("framing":
     http2_version,
     host_missing_or_doubled,
     host_invalid,
+    method_pri_is_http1,
+    preface_cut_by_eof,
 );

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use twine_sim::{ClientScript, Outcome, Scenario};
+use twine_sim::{Action, ClientScript, Outcome, Scenario};
 
 use super::chunked::refused;
 use super::expect::{absent, all, bodies, clean_eof, in_order, statuses};
@@ -333,5 +333,29 @@ pub(super) const ENTRIES: &[Entry] = &[
             )
         },
         expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidHost),
+    },
+    Entry {
+        family: FAMILY,
+        name: "method_pri_is_http1",
+        about: "a request whose method is `PRI` but whose line is not the HTTP/2 preface is HTTP/1.1: it is answered as one, never taken for a connection preface on its first bytes",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/method_pri_is_http1", quick_config());
+            s.clients.push(ClientScript::new().send("PRI / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "preface_cut_by_eof",
+        about: "the first bytes of the HTTP/2 preface, then the client's FIN: the bytes held while the protocol was undecided reach the HTTP/1.1 channel, which answers its request line (`PRI * HTTP/2.0`) with 505",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/preface_cut_by_eof", quick_config());
+            s.clients.push(ClientScript::new().send("PRI * HTTP/2.0\r\n").then(Action::ShutdownWrite).misbehaving());
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[505]), clean_eof(o, 0)]),
     },
 ];
