@@ -62,6 +62,20 @@ pub(super) fn one_bad_request(name: &str, config: Config, bytes: &[u8]) -> Scena
     s
 }
 
+/// An echo scenario with one broken client per chunked body in `bodies`, each sending its
+/// POST in one segment.
+fn bad_bodies(name: &str, bodies: &[impl AsRef<str>]) -> Scenario {
+    let mut s = echo(name, quick_config());
+    for body in bodies {
+        s.clients.push(
+            ClientScript::new()
+                .send(chunked_post(body.as_ref()))
+                .misbehaving(),
+        );
+    }
+    s
+}
+
 /// A chunked POST whose body is `body`.
 fn chunked_post(body: &str) -> Vec<u8> {
     format!("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n{body}").into_bytes()
@@ -442,13 +456,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "empty_size",
         about: "a chunk-size line with no digits (an empty line, or only an extension) is refused with 400, never read as 0",
         seed: 1,
-        build: |_| {
-            let mut s = echo("chunked/empty_size", quick_config());
-            for body in ["\r\nhello\r\n0\r\n\r\n", ";a=b\r\nhello\r\n0\r\n\r\n"] {
-                s.clients.push(ClientScript::new().send(chunked_post(body)).misbehaving());
-            }
-            s
-        },
+        build: |_| bad_bodies("chunked/empty_size", &["\r\nhello\r\n0\r\n\r\n", ";a=b\r\nhello\r\n0\r\n\r\n"]),
         expect: |o| all([0, 1].map(|conn| refused(o, conn, 400, ProtocolErrorKind::InvalidChunkSize))),
     },
     Entry {
@@ -457,12 +465,9 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "a trailer line ended by a bare LF (`X-Sum: 1\\n`), and one without a colon, are refused with 400 even when the trailers then end well: the request behind them is never read",
         seed: 1,
         build: |_| {
-            let mut s = echo("chunked/trailers_malformed", quick_config());
-            for trailers in ["X-Sum: 1\n\r\n\r\n", "junk\r\n\r\n"] {
-                let body = format!("5\r\nhello\r\n0\r\n{trailers}GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
-                s.clients.push(ClientScript::new().send(chunked_post(&body)).misbehaving());
-            }
-            s
+            let bodies = ["X-Sum: 1\n\r\n\r\n", "junk\r\n\r\n"]
+                .map(|trailers| format!("5\r\nhello\r\n0\r\n{trailers}GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n"));
+            bad_bodies("chunked/trailers_malformed", &bodies)
         },
         expect: |o| all([0, 1].map(|conn| refused(o, conn, 400, ProtocolErrorKind::InvalidTrailers))),
     },
