@@ -26,4 +26,6 @@ scenarios!("app_api":
     misuse_heads,
     own_fields,
     empty_writes_send_nothing,
+    request_as_the_app_sees_it,
+    reason_phrases,
 );

@@ -18,6 +18,8 @@ scenarios!("framing":
     http2_version,
     host_missing_or_doubled,
     host_invalid,
+    host_forms_accepted,
+    leading_empty_lines,
     method_pri_is_http1,
     preface_cut_by_eof,
 );

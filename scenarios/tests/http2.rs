@@ -4,6 +4,9 @@
 mod catalogue;
 
 scenarios!("http2":
+    request_as_the_app_sees_it,
+    expect_continue,
+    app_api_routes,
     get,
     post_echoed,
     streams_interleaved,

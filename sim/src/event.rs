@@ -868,6 +868,9 @@ pub enum Check {
     Lingering,
     /// An app's graceful close (`Close`) that aborted, or lost a request before it.
     AppClose,
+    /// The app heard of a request out of turn: before its announcement, twice, body after
+    /// the body's end, or anything after its loss.
+    RequestEvents,
     /// A scenario's own expectation.
     Expectation,
     /// A proxy's origin received requests other than its clients': one the proxy never
@@ -909,6 +912,7 @@ impl Check {
             Check::Limit => "limit",
             Check::Lingering => "lingering",
             Check::AppClose => "app-close",
+            Check::RequestEvents => "request-events",
             Check::Expectation => "expectation",
             Check::Desync => "desync",
             Check::FlowControl => "flow-control",

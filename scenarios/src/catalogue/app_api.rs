@@ -14,13 +14,61 @@ use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 use super::backpressure::long_bodies;
 use super::expect::{
-    absent, all, bodies, clean_eof, count, failed, in_order, received, received_dated, statuses,
+    absent, all, bodies, clean_eof, count, failed, in_order, received, received_dated,
+    received_in_order, statuses,
 };
 use super::{quick_config, slow_reader, Entry};
 
 const FAMILY: &str = "app_api";
 
 const R0: RequestId = RequestId::from_sequence(0);
+
+/// The final statuses with a registered reason phrase, and the phrase (RFC 9110 §15).
+const REASONS: &[(u16, &str)] = &[
+    (200, "OK"),
+    (201, "Created"),
+    (202, "Accepted"),
+    (203, "Non-Authoritative Information"),
+    (204, "No Content"),
+    (205, "Reset Content"),
+    (206, "Partial Content"),
+    (300, "Multiple Choices"),
+    (301, "Moved Permanently"),
+    (302, "Found"),
+    (303, "See Other"),
+    (304, "Not Modified"),
+    (307, "Temporary Redirect"),
+    (308, "Permanent Redirect"),
+    (400, "Bad Request"),
+    (401, "Unauthorized"),
+    (402, "Payment Required"),
+    (403, "Forbidden"),
+    (404, "Not Found"),
+    (405, "Method Not Allowed"),
+    (406, "Not Acceptable"),
+    (408, "Request Timeout"),
+    (409, "Conflict"),
+    (410, "Gone"),
+    (411, "Length Required"),
+    (412, "Precondition Failed"),
+    (413, "Content Too Large"),
+    (414, "URI Too Long"),
+    (415, "Unsupported Media Type"),
+    (416, "Range Not Satisfiable"),
+    (417, "Expectation Failed"),
+    (421, "Misdirected Request"),
+    (422, "Unprocessable Content"),
+    (426, "Upgrade Required"),
+    (428, "Precondition Required"),
+    (429, "Too Many Requests"),
+    (431, "Request Header Fields Too Large"),
+    (500, "Internal Server Error"),
+    (501, "Not Implemented"),
+    (502, "Bad Gateway"),
+    (503, "Service Unavailable"),
+    (504, "Gateway Timeout"),
+    (505, "HTTP Version Not Supported"),
+];
 
 /// Request `request` was never given more body than the app's `Consume` credit allowed:
 /// at every body piece, the bytes delivered so far are at most the credit granted so far.
@@ -431,6 +479,43 @@ pub(super) const ENTRIES: &[Entry] = &[
                 received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\n3\r\nok\n\r\n2\r\n!\n\r\n0\r\n\r\n"),
                 clean_eof(o, 0),
             ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "request_as_the_app_sees_it",
+        about: "what the channel hands the app (the api app's `/request` describes it): the request line as sent, every field in order with its name's case and its value trimmed, the body's framing and whether a `100 Continue` is owed; an absolute-form target is routed by its path",
+        seed: 1,
+        build: |_| {
+            let get = "GET /request?q=1 HTTP/1.1\r\nHost: h\r\nX-Mixed-Case:  a b  \r\nAccept: */*\r\n\r\n";
+            let absolute = "POST http://h/request HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n";
+            let chunked = "PUT /request HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n0\r\n\r\n";
+            one("app_api/request_as_the_app_sees_it", format!("{get}{absolute}{chunked}"))
+        },
+        expect: |o| {
+            all([
+                bodies(o, 0, &[
+                    Some(b"GET /request?q=1 HTTP/1.1\nHost: h\nX-Mixed-Case: a b\nAccept: */*\nbody: length 0\n100 continue owed: no\n"),
+                    Some(b"POST http://h/request HTTP/1.1\nHost: h\nContent-Length: 0\nbody: length 0\n100 continue owed: no\n"),
+                    Some(b"PUT /request HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\nExpect: 100-continue\nConnection: close\nbody: until its end\n100 continue owed: yes\n"),
+                ]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "reason_phrases",
+        about: "every final status with a registered reason phrase (RFC 9110 §15), asked of the api app's `/status/<n>`, goes out with that phrase; an unregistered one (599) with an empty one",
+        seed: 1,
+        build: |_| {
+            let gets: String = REASONS.iter().map(|(status, _)| get(&format!("/status/{status}"))).collect();
+            one("app_api/reason_phrases", format!("{gets}{}", get_close("/status/599")))
+        },
+        expect: |o| {
+            let lines: Vec<String> = REASONS.iter().map(|(status, reason)| format!("HTTP/1.1 {status} {reason}\r\n")).chain(["HTTP/1.1 599 \r\n".to_owned()]).collect();
+            let parts: Vec<&[u8]> = lines.iter().map(|line| line.as_bytes()).collect();
+            all([received_in_order(o, 0, &parts), clean_eof(o, 0)])
         },
     },
 ];

@@ -24,6 +24,9 @@ const FAMILY: &str = "framing";
 /// The valid request sent right after each bad one, in the same segment.
 const AFTER: &str = "GET /after HTTP/1.1\r\nHost: h\r\n\r\n";
 
+/// The last request of a well-behaved connection.
+const AFTER_CLOSE: &str = "GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+
 /// An echo scenario with one broken client per request head in `heads`, each sending its
 /// head followed by `AFTER` in one segment, 100 ms after the previous client (so their traces
 /// do not interleave).
@@ -318,7 +321,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "host_invalid",
-        about: "a Host that is no `host[:port]` (a space, userinfo, a path, a bad port, a quote) is refused with 400 (RFC 9112 §3.2), on HTTP/1.0 too",
+        about: "a Host that is no `host[:port]` (a space, userinfo, a path, a bad port, a quote, an IP literal unclosed, empty, with a bad byte or junk after it, a cut or non-hex percent escape) is refused with 400 (RFC 9112 §3.2), on HTTP/1.0 too",
         seed: 1,
         build: |_| {
             bad_heads(
@@ -329,10 +332,44 @@ pub(super) const ENTRIES: &[Entry] = &[
                     "GET / HTTP/1.1\r\nHost: front/path\r\n\r\n",
                     "GET / HTTP/1.1\r\nHost: front:80x\r\n\r\n",
                     "GET / HTTP/1.0\r\nHost: \"front\"\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: []\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: [::1]:8o\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: [a/b]\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: front%4\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: front%zz:80\r\n\r\n",
                 ],
             )
         },
         expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidHost),
+    },
+    Entry {
+        family: FAMILY,
+        name: "host_forms_accepted",
+        about: "every form of `host[:port]` RFC 3986 allows is served on one connection: an IPv6 literal with a port, an IPvFuture literal, percent escapes, sub-delims, an empty port",
+        seed: 1,
+        build: |_| {
+            let hosts = ["[::1]:8080", "[v1.fe80::a+en1]", "front%41b", "a-b.c_d~e!$&'()*+,;=", "front:", "front%2e:80"];
+            let requests: String = hosts.iter().map(|host| format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n")).collect();
+            let mut s = echo("framing/host_forms_accepted", quick_config());
+            s.clients.push(ClientScript::new().send(format!("{requests}{AFTER_CLOSE}")));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200; 7]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "leading_empty_lines",
+        about: "one empty line before a request line is skipped (RFC 9112 §2.2) and the request served; two are refused with 400",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/leading_empty_lines", quick_config());
+            s.clients.push(ClientScript::new().send(format!("\r\n{AFTER_CLOSE}")));
+            s.clients.push(ClientScript::new().starting_at(Duration::from_millis(100)).send(format!("\r\n\r\n{AFTER}")).misbehaving());
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), clean_eof(o, 0), refused(o, 1, 400, ProtocolErrorKind::LeadingEmptyLines)]),
     },
     Entry {
         family: FAMILY,

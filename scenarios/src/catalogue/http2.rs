@@ -253,6 +253,23 @@ fn scenario_with(name: &str, factory: twine_sim::AppFactory, script: &H2Script) 
 
 const R0: RequestId = RequestId::from_sequence(0);
 
+/// The api app's routes `http2/app_api_routes` asks for, a stream each, with the statuses and
+/// the body each must get: the misuse routes' refused commands send nothing, so each answers a
+/// plain `ok`.
+const API_ROUTES: &[(&str, &[u16], &[u8])] = &[
+    ("/hints", &[103, 200], b"hinted\n"),
+    ("/respond", &[200], b"whole\n"),
+    ("/parts", &[200], b"Hello, world!\n"),
+    ("/empty-writes", &[200], b"ok\n!\n"),
+    ("/status/204", &[204], b""),
+    ("/status/404", &[404], b""),
+    ("/misuse/heads", &[200], b"ok\n"),
+    ("/misuse/body-lengths", &[200], b"ok\n"),
+    ("/misuse/late-hints", &[200], b"ok\n"),
+    ("/misuse/body-after-finish", &[200], b"ok\n"),
+    ("/misuse/framing", &[200], b"ok\n"),
+];
+
 /// An upload's DATA payload: as many bytes as one frame of the default size carries.
 static UPLOAD_CHUNK: [u8; 16_384] = [b'u'; 16_384];
 
@@ -260,6 +277,47 @@ static UPLOAD_CHUNK: [u8; 16_384] = [b'u'; 16_384];
 const STREAM_1_WINDOW_UPDATE: &[u8] = &[0, 0, 4, 8, 0, 0, 0, 0, 1];
 
 pub(super) const ENTRIES: &[Entry] = &[
+    Entry {
+        family: FAMILY,
+        name: "request_as_the_app_sees_it",
+        about: "a GET ending with its HEADERS reaches the app as an HTTP/2 request: its fields in order, then `:authority` as its `Host`, a body of length 0, no `100 Continue` owed (the api app's `/request` describes it)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/request?q=1"), (":authority", "sim"), ("user-agent", "sim"), ("accept", "*/*")];
+            script.headers(1, &fields, true);
+            scenario_with("http2/request_as_the_app_sees_it", app_factory::<Api>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b"GET /request?q=1 HTTP/2\nuser-agent: sim\naccept: */*\nhost: sim\nbody: length 0\n100 continue owed: no\n"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "expect_continue",
+        about: "`expect: 100-continue` over HTTP/2: the app's first credit sends a HEADERS frame of `:status 100` alone, and the final response follows on the same stream (Twisted's test_respondWith100Continue)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/accept"), (":authority", "sim"), ("expect", "100-continue"), ("content-length", "20")];
+            script.headers(1, &fields, false);
+            script.data(1, b"twenty bytes of body", true);
+            scenario_with("http2/expect_continue", app_factory::<Api>(), &script)
+        },
+        expect: |o| answered(o, 1, &[100, 200], b"received 20 bytes\n"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "app_api_routes",
+        about: "the api app's routes over HTTP/2, one stream each: a 103 then the answer, a whole `Respond`, body parts, empty writes, a 204 and a 404, and the misuse routes, whose refused commands (heads HTTP/2 cannot carry, bodies off their length, a 103 after the head) send nothing",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            for (i, (path, _, _)) in API_ROUTES.iter().enumerate() {
+                script.request(1 + 2 * i as u32, "GET", path, true);
+            }
+            scenario_with("http2/app_api_routes", app_factory::<Api>(), &script)
+        },
+        expect: |o| all(API_ROUTES.iter().enumerate().map(|(i, (_, statuses, body))| answered(o, 1 + 2 * i as u32, statuses, body))),
+    },
     Entry {
         family: FAMILY,
         name: "get",
@@ -270,7 +328,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             script.request(1, "GET", "/x", true);
             scenario_with("http2/get", app_factory::<Echo>(), &script)
         },
-        expect: |o| all([answered(o, 1, &[200], b""), in_order(o, &[app(AppAction::Head { request: R0, status: 200 }), client(ClientEvent::Eof)])]),
+        expect: |o| all([answered(o, 1, &[200], b""), in_order(o, &[app(AppAction::Head { request: R0, status: 200 }), client(ClientEvent::Eof)]), goaway(o, ErrorCode::NoError)]),
     },
     Entry {
         family: FAMILY,

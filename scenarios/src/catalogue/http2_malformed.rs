@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::Echo;
+use twine_driver::apps::{Echo, Stream};
 use twine_engine::h2::frame::{ErrorCode, Frame, SettingId, StreamId};
 use twine_sim::{app as app_factory, Action, ClientScript, Outcome, Scenario, Violation};
 
@@ -307,6 +307,15 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::FlowControlError),
     ),
     malformed!(
+        "window_update_on_a_skipped_stream",
+        "a WINDOW_UPDATE on stream 1, which the client skipped by opening stream 3 first (so closed, §5.1.1), is ignored and the connection goes on",
+        |s| {
+            s.request(3, "GET", "/", true);
+            window_update(s, 1, 100);
+        },
+        Verdict::Ignored,
+    ),
+    malformed!(
         "window_update_wrong_length",
         "a WINDOW_UPDATE of 3 bytes is a connection FRAME_SIZE_ERROR (§6.9)",
         |s| {
@@ -418,6 +427,24 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         Verdict::Stream(1, ErrorCode::StreamClosed),
     ),
+    Entry {
+        family: FAMILY,
+        name: "data_past_the_window",
+        about: "an upload of 65 536 bytes, one past the stream's window of 65 535, sent without waiting for a WINDOW_UPDATE on a GET whose answer the stream app is sending and which takes none of the body (so no window is given back): a stream FLOW_CONTROL_ERROR (§6.9.1) after the head, and the request after it is served",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/1000000", false);
+            for _ in 0..4 {
+                script.raw(&raw(DATA, 0, 1, &[b'u'; 16_384]));
+            }
+            script.request(AFTER, "GET", "/stream/0", true);
+            let mut s = Scenario::new("http2_malformed/data_past_the_window", quick_config(), app_factory::<Stream>());
+            s.clients.push(ClientScript::new().send(script.bytes()).misbehaving());
+            s
+        },
+        expect: |o| judge(o, Verdict::Stream(1, ErrorCode::FlowControlError)),
+    },
     Entry {
         family: FAMILY,
         name: "data_after_the_stream_closed",

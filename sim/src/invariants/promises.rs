@@ -12,6 +12,9 @@
 //! - **The app's graceful close** (`Close`): the connection ends gracefully, and no request
 //!   before the closed one is lost, unless something else broke the connection first (the
 //!   peer, a timer, the app's own abort).
+//! - **Requests, as the app hears of them**: each is announced once, before anything names
+//!   it; its body ends at most once and no body follows the end; it is lost at most once, and
+//!   nothing reaches the app for it after that.
 //! - **Lingering close**: after a protocol error, the connection closes gracefully only after
 //!   shutting down its write side (so a client still sending reads the error, not a reset),
 //!   unless the peer's FIN came first.
@@ -37,6 +40,7 @@ pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> 
     out.extend(reading(notes).map(|d| (Check::Reading, d)));
     out.extend(lingering(notes).map(|d| (Check::Lingering, d)));
     out.extend(app_close(notes).map(|d| (Check::AppClose, d)));
+    out.extend(request_events(notes).map(|d| (Check::RequestEvents, d)));
     out.into_iter()
         .map(|(check, detail)| Violation::on(conn, check, detail))
         .collect()
@@ -231,6 +235,52 @@ fn app_close(notes: &[Note<'_>]) -> Option<String> {
                     ms(at)
                 ));
             }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What the app has been told of one request so far.
+#[derive(Default)]
+struct Told {
+    body_ended: bool,
+    lost: bool,
+}
+
+/// The first broken promise of what the app hears of a request, if any: each request is
+/// announced once, before anything else names it; its body ends at most once and no body
+/// follows the end; it is lost at most once, and nothing reaches the app for it after that
+/// (a lost request's producer is stopped, so not even a pull).
+fn request_events(notes: &[Note<'_>]) -> Option<String> {
+    let mut told: BTreeMap<RequestId, Told> = BTreeMap::new();
+    for &(at, event) in notes {
+        let (id, what) = match event {
+            ServerEvent::Request { id, .. } => {
+                if told.insert(*id, Told::default()).is_some() {
+                    return Some(format!("{id} announced again at {}", ms(at)));
+                }
+                continue;
+            }
+            ServerEvent::Body { id, .. } => (id, "body"),
+            ServerEvent::BodyEnd { id } => (id, "its body's end"),
+            ServerEvent::Pull { id } => (id, "a pull"),
+            ServerEvent::Lost { id } => (id, "its loss"),
+            _ => continue,
+        };
+        let at = ms(at);
+        let Some(request) = told.get_mut(id) else {
+            return Some(format!("{id}: {what} at {at}, before the request"));
+        };
+        if request.lost {
+            return Some(format!("{id}: {what} at {at}, after it was lost"));
+        }
+        match event {
+            ServerEvent::Body { .. } | ServerEvent::BodyEnd { .. } if request.body_ended => {
+                return Some(format!("{id}: {what} at {at}, after its body ended"));
+            }
+            ServerEvent::BodyEnd { .. } => request.body_ended = true,
+            ServerEvent::Lost { .. } => request.lost = true,
             _ => {}
         }
     }

@@ -23,6 +23,8 @@
 //! | `/misuse/heads` | heads the channel must refuse, then a good one (see below) | |
 //! | `/empty-writes` | a chunked body with empty `SendBody`s and parts between | `write(b"")` |
 //! | `/own-fields` | a head with its own `Connection` and `Server` (below) | `setHeader` |
+//! | `/request` | a 200 describing the request as the app got it (below) | `getAllHeaders` |
+//! | `/status/<n>` | `Respond` with status `n` (200 to 599) and no body | `setResponseCode` |
 //!
 //! `/handover/<n>` sends `n` bytes of the stream app's pattern: a push producer
 //! (`streaming=True`) sends the first half, is unregistered (`unregisterProducer`), and a pull
@@ -37,6 +39,11 @@
 //! `Connection: close` and closes after the response). It sets no `Date`: the app has no
 //! clock, and the simulation checks every `Date` against its own.
 //!
+//! `/request` answers, one line each, the request line, every field in the order the app got
+//! them (an HTTP/2 request's `:authority` arrives as `host`), how the body is framed
+//! (`length N`, `until its end`) and whether a `100 Continue` is owed: what the channel made
+//! of the request, for the client to see. It reads no body.
+//!
 //! The misuse routes then answer `200 ok`: the refused command writes nothing, so the client
 //! sees a correct response (the driver reports the typed `UsageError` to its observer: the
 //! simulation's trace). Anything else is 404.
@@ -45,8 +52,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use twine_engine::{
-    AppCommand, ConnectionInfo, Event, Instant, ProducerKind, ProducerState, RequestHead,
-    RequestId, ResponseHead,
+    AppCommand, BodyLength, ConnectionInfo, Event, Instant, ProducerKind, ProducerState,
+    RequestHead, RequestId, ResponseHead,
 };
 
 use crate::apps::stream::pattern_chunk;
@@ -98,6 +105,21 @@ impl Api {
             .and_then(|digits| digits.parse::<u64>().ok())
         {
             self.start_handover(id, total, commands);
+            return;
+        }
+        if let Some(status) = path
+            .strip_prefix(b"/status/")
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| digits.parse::<u16>().ok())
+            .filter(|status| (200..=599).contains(status))
+        {
+            // No `Content-Length`: a 204 or 304 may not carry one; the channel frames the rest.
+            let (head, body) = (ResponseHead::new(status), Bytes::new());
+            commands.push(AppCommand::Respond {
+                request: id,
+                head,
+                body,
+            });
             return;
         }
         let request = id;
@@ -246,6 +268,7 @@ impl Api {
                 commands.push(AppCommand::SendBody { request, data });
                 commands.push(AppCommand::Finish { request });
             }
+            b"/request" => respond(commands, id, 200, Bytes::from(describe(head))),
             b"/misuse/framing" => {
                 let head = text_head(200).with_header("Transfer-Encoding", "chunked");
                 commands.push(AppCommand::SendHead { request, head });
@@ -324,6 +347,27 @@ fn refused_heads() -> [ResponseHead; 4] {
 /// A `text/plain` head with `status`.
 fn text_head(status: u16) -> ResponseHead {
     ResponseHead::new(status).with_header("Content-Type", "text/plain")
+}
+
+/// The `/request` answer: what the channel handed the app.
+fn describe(head: &RequestHead) -> String {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let mut out = format!(
+        "{} {} {}\n",
+        text(head.method.as_bytes()),
+        text(&head.target),
+        head.version.as_str()
+    );
+    for field in head.headers.iter() {
+        out += &format!("{}: {}\n", text(&field.name), text(&field.value));
+    }
+    match head.body {
+        BodyLength::Known(length) => out += &format!("body: length {length}\n"),
+        BodyLength::Chunked => out += "body: until its end\n",
+        BodyLength::UntilClose => out += "body: until close\n",
+    }
+    let owed = if head.expect_continue { "yes" } else { "no" };
+    out + &format!("100 continue owed: {owed}\n")
 }
 
 /// A complete response with a `Content-Length` body.
