@@ -723,7 +723,12 @@ fn a_response_dated_before_its_request_or_after_its_bytes_left_is_caught() {
 #[test]
 fn a_request_the_app_hears_of_out_of_turn_is_caught() {
     let id = RequestId::from_sequence;
-    let body = |n| s(ServerEvent::Body { id: id(n), bytes: 3 });
+    let body = |n| {
+        s(ServerEvent::Body {
+            id: id(n),
+            bytes: 3,
+        })
+    };
     let end = |n| s(ServerEvent::BodyEnd { id: id(n) });
     let pull = |n| s(ServerEvent::Pull { id: id(n) });
     let lost = |n| s(ServerEvent::Lost { id: id(n) });
@@ -733,10 +738,22 @@ fn a_request_the_app_hears_of_out_of_turn_is_caught() {
     let fine = clean_with(write.clone(), &[body(0), end(0), pull(0), lost(0)]);
     assert_eq!(heard(&fine), Vec::<String>::new());
     let broken: [(&[Event], &str); 5] = [
-        (&[lost(0), lost(0)], "c0: req#0: its loss at 6.000ms, after it was lost"),
-        (&[lost(0), pull(0)], "c0: req#0: a pull at 6.000ms, after it was lost"),
-        (&[end(0), body(0)], "c0: req#0: body at 6.000ms, after its body ended"),
-        (&[end(0), end(0)], "c0: req#0: its body's end at 6.000ms, after its body ended"),
+        (
+            &[lost(0), lost(0)],
+            "c0: req#0: its loss at 6.000ms, after it was lost",
+        ),
+        (
+            &[lost(0), pull(0)],
+            "c0: req#0: a pull at 6.000ms, after it was lost",
+        ),
+        (
+            &[end(0), body(0)],
+            "c0: req#0: body at 6.000ms, after its body ended",
+        ),
+        (
+            &[end(0), end(0)],
+            "c0: req#0: its body's end at 6.000ms, after its body ended",
+        ),
         (&[body(1)], "c0: req#1: body at 5.000ms, before the request"),
     ];
     for (extra, want) in broken {
