@@ -72,7 +72,7 @@ const REASONS: &[(u16, &str)] = &[
 
 /// Request `request` was never given more body than the app's `Consume` credit allowed:
 /// at every body piece, the bytes delivered so far are at most the credit granted so far.
-fn within_credit(o: &Outcome, request: RequestId) -> Vec<Violation> {
+pub(super) fn within_credit(o: &Outcome, request: RequestId) -> Vec<Violation> {
     let (mut credit, mut delivered) = (0_u64, 0_u64);
     for entry in &o.trace.entries {
         match entry.event.as_server() {

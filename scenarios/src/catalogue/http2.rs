@@ -24,6 +24,7 @@ use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript
 use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
 use twine_sim::{ServerEvent, Violation};
 
+use super::app_api::within_credit;
 use super::expect::{absent, all, before_first, failed_on, in_order};
 use super::{quick_config, Entry};
 
@@ -293,7 +294,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "expect_continue",
-        about: "`expect: 100-continue` over HTTP/2: the app's first credit sends a HEADERS frame of `:status 100` alone, and the final response follows on the same stream (Twisted's test_respondWith100Continue)",
+        about: "`expect: 100-continue` over HTTP/2: the app's first credit sends a HEADERS frame of `:status 100` alone, the body reaches the app 8 bytes of credit at a time, and the final response follows on the same stream (Twisted's test_respondWith100Continue)",
         seed: 1,
         build: |_| {
             let mut script = H2Script::new();
@@ -302,7 +303,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             script.data(1, b"twenty bytes of body", true);
             scenario_with("http2/expect_continue", app_factory::<Api>(), &script)
         },
-        expect: |o| answered(o, 1, &[100, 200], b"received 20 bytes\n"),
+        expect: |o| all([answered(o, 1, &[100, 200], b"received 20 bytes\n"), within_credit(o, R0)]),
     },
     Entry {
         family: FAMILY,
@@ -503,6 +504,22 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "empty_data_at_the_bound",
+        about: "exactly as many empty DATA frames in a row as the bound allows (100), then the body: within the bound, the request is served",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "POST", "/", false);
+            for _ in 0..100 {
+                script.data(1, b"", false);
+            }
+            script.data(1, b"body", true);
+            scenario_with("http2/empty_data_at_the_bound", app_factory::<Echo>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b"body"),
+    },
+    Entry {
+        family: FAMILY,
         name: "empty_data_flood",
         about: "empty DATA frames in a row past the bound (100) end the connection with GOAWAY(ENHANCE_YOUR_CALM) (CVE-2019-9518)",
         seed: 1,
@@ -619,6 +636,24 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(o, &[server(ServerEvent::Request { id: R0, method: twine_engine::Method::new("GET"), target: Bytes::from_static(b"/ok"), version: twine_engine::Version::Http2 })]),
             ])
         },
+    },
+    Entry {
+        family: FAMILY,
+        name: "window_shrunk_by_settings",
+        about: "SETTINGS_INITIAL_WINDOW_SIZE lowered to 1 000 while a stream is open moves its window by the difference, below zero if more was sent already (RFC 9113 §6.9.2), and a later SETTINGS raising it lets the response complete",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "GET", "/stream/30000", true);
+            first.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 1_000)] });
+            let mut then = H2Script::empty();
+            then.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 65_535)] });
+            let mut s = Scenario::new("http2/window_shrunk_by_settings", quick_config(), app_factory::<Stream>());
+            let client = ClientScript::new().send(first.bytes()).then(Action::Sleep(Duration::from_millis(20))).send(then.bytes());
+            s.clients.push(client);
+            s
+        },
+        expect: |o| answered(o, 1, &[200], &expected_body(30_000)),
     },
     Entry {
         family: FAMILY,
