@@ -26,6 +26,7 @@ scenarios!("app_api":
     misuse_heads,
     own_fields,
     empty_writes_send_nothing,
+    misuse_write_while_paused,
     request_as_the_app_sees_it,
     reason_phrases,
 );

@@ -483,6 +483,27 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "misuse_write_while_paused",
+        about: "an app that answers its first pause with 8 writes of 16 KiB: the channel takes them while the bytes handed out since the transport blocked stay under the send buffer's bound (64 KiB: 4 writes) and refuses the other 4 (`Blocked`, nothing written); the response then completes with what was taken",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/misuse_write_while_paused", quick_config());
+            s.faults = slow_reader(8192, 4096);
+            s.clients.push(ClientScript::new().send(get_close("/misuse/write-while-paused")));
+            s
+        },
+        expect: |o| {
+            let blocked = UsageError::Send(twine_engine::SendError::Blocked);
+            let write = AppAction::Body { request: R0, bytes: 16_384 };
+            all([
+                count(o, refused(write, blocked), 4),
+                statuses(o, 0, &[200]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "request_as_the_app_sees_it",
         about: "what the channel hands the app (the api app's `/request` describes it): the request line as sent, every field in order with its name's case and its value trimmed, the body's framing and whether a `100 Continue` is owed; an absolute-form target is routed by its path",
         seed: 1,

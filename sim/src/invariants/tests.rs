@@ -762,3 +762,41 @@ fn a_request_the_app_hears_of_out_of_turn_is_caught() {
     let again = clean_with(write, &[s(request(0, "/b"))]);
     assert_eq!(heard(&again), ["c0: req#0 announced again at 5.000ms"]);
 }
+
+#[test]
+fn an_input_writing_once_the_blocked_bytes_reach_the_bound_is_caught() {
+    let blocked = s(ServerEvent::Transport {
+        state: TransportState::Blocked,
+    });
+    let write = |bytes| s(ServerEvent::Write { bytes });
+    let body = s(ServerEvent::App {
+        command: AppAction::Body {
+            request: RequestId::from_sequence(0),
+            bytes: 65_536,
+        },
+    });
+    let judged = |trace: &Trace| found(trace, Check::WriteWhileBlocked);
+    let shutdown = Some(s(ServerEvent::ShutdownWrite));
+    // Kept: one app write taken with room left, its chunk's pieces ending past the bound.
+    let one_input = [
+        blocked.clone(),
+        body.clone(),
+        write(6),
+        write(65_536),
+        write(2),
+    ];
+    assert_eq!(
+        judged(&clean_with(shutdown.clone(), &one_input)),
+        Vec::<String>::new()
+    );
+    // Broken: a second input writes after the bound was reached.
+    let mut two_inputs = one_input.to_vec();
+    two_inputs.extend([body, write(6)]);
+    assert_eq!(
+        judged(&clean_with(shutdown, &two_inputs)),
+        [
+            "c0: wrote 6 bytes at 12.000ms while the transport was blocked (since 6.000ms) with \
+          65544 bytes already written, the limit being 65536"
+        ]
+    );
+}

@@ -23,6 +23,7 @@
 //! | `/misuse/heads` | heads the channel must refuse, then a good one (see below) | |
 //! | `/empty-writes` | a chunked body with empty `SendBody`s and parts between | `write(b"")` |
 //! | `/own-fields` | a head with its own `Connection` and `Server` (below) | `setHeader` |
+//! | `/misuse/write-while-paused` | 8 writes of 16 KiB when first paused (below) | |
 //! | `/request` | a 200 describing the request as the app got it (below) | `getAllHeaders` |
 //! | `/status/<n>` | `Respond` with status `n` (200 to 599) and no body | `setResponseCode` |
 //!
@@ -38,6 +39,12 @@
 //! and asks, in a mixed-case list, for the connection to close (the channel writes one
 //! `Connection: close` and closes after the response). It sets no `Date`: the app has no
 //! clock, and the simulation checks every `Date` against its own.
+//!
+//! `/misuse/write-while-paused` streams a chunked body in writes of 16 KiB under a push
+//! producer, 16 in all, and ignores the first pause: told `paused`, it writes 8 at once. The
+//! channel takes them while the bytes handed out since the transport blocked stay under the
+//! send buffer's bound (64 KiB by default: 4 writes) and refuses the rest (`Blocked`); the
+//! app writes the rest when told `producing` again, and finishes.
 //!
 //! `/request` answers, one line each, the request line, every field in the order the app got
 //! them (an HTTP/2 request's `:authority` arrives as `host`), how the body is framed
@@ -62,6 +69,13 @@ use crate::App;
 /// Credit per `/accept` grant: small, so a body takes several.
 const ACCEPT_CREDIT_BYTES: u64 = 8;
 
+/// Bytes per `/misuse/write-while-paused` write.
+const PAUSE_WRITE_BYTES: usize = 16 * 1024;
+
+/// `/misuse/write-while-paused` writes in all, and how many it sends when first paused.
+const PAUSE_WRITES: u32 = 16;
+const PAUSE_BURST_WRITES: u32 = 8;
+
 /// Bytes per handover chunk: small, so each producer sends several.
 const HANDOVER_CHUNK_BYTES: u64 = 4 * 1024;
 
@@ -73,6 +87,17 @@ pub struct Api {
     /// `/accept` requests and the body bytes each has received.
     accepting: BTreeMap<RequestId, u64>,
     handovers: BTreeMap<RequestId, Handover>,
+    /// `/misuse/write-while-paused` requests.
+    ignoring_pause: BTreeMap<RequestId, IgnoringPause>,
+}
+
+/// A `/misuse/write-while-paused` response in progress.
+#[derive(Debug, Default)]
+struct IgnoringPause {
+    /// Writes made (refused ones included: the app is not told).
+    written: u32,
+    burst_done: bool,
+    producing: bool,
 }
 
 /// A `/handover/<n>` response in progress.
@@ -269,6 +294,15 @@ impl Api {
                 commands.push(AppCommand::Finish { request });
             }
             b"/request" => respond(commands, id, 200, Bytes::from(describe(head))),
+            b"/misuse/write-while-paused" => {
+                commands.push(AppCommand::SendHead {
+                    request,
+                    head: text_head(200),
+                });
+                let kind = ProducerKind::Push;
+                commands.push(AppCommand::RegisterProducer { request, kind });
+                self.ignoring_pause.insert(id, IgnoringPause::default());
+            }
             b"/misuse/framing" => {
                 let head = text_head(200).with_header("Transfer-Encoding", "chunked");
                 commands.push(AppCommand::SendHead { request, head });
@@ -424,11 +458,24 @@ impl App for Api {
         _now: Instant,
         id: RequestId,
         state: ProducerState,
-        _commands: &mut Vec<AppCommand>,
+        commands: &mut Vec<AppCommand>,
     ) {
         if state == ProducerState::Stopped {
             self.handovers.remove(&id);
+            self.ignoring_pause.remove(&id);
             return;
+        }
+        if let Some(pushing) = self.ignoring_pause.get_mut(&id) {
+            pushing.producing = state == ProducerState::Producing;
+            if state == ProducerState::Paused && !pushing.burst_done {
+                // The misuse: the first pause is answered with more writes, not fewer.
+                pushing.burst_done = true;
+                for _ in 0..PAUSE_BURST_WRITES {
+                    pushing.written += 1;
+                    let data = Bytes::from(vec![b'p'; PAUSE_WRITE_BYTES]);
+                    commands.push(AppCommand::SendBody { request: id, data });
+                }
+            }
         }
         if let Some(handover) = self.handovers.get_mut(&id) {
             if let Stage::Push { producing } = &mut handover.stage {
@@ -443,7 +490,20 @@ impl App for Api {
             .iter()
             .find(|(_, h)| h.stage == Stage::Push { producing: true })
             .map(|(&id, _)| id);
-        pushing.is_some_and(|id| self.send_chunk(id, commands))
+        if pushing.is_some_and(|id| self.send_chunk(id, commands)) {
+            return true;
+        }
+        let Some((&id, pushing)) = self.ignoring_pause.iter_mut().find(|(_, p)| p.producing) else {
+            return false;
+        };
+        pushing.written += 1;
+        let data = Bytes::from(vec![b'p'; PAUSE_WRITE_BYTES]);
+        commands.push(AppCommand::SendBody { request: id, data });
+        if pushing.written >= PAUSE_WRITES {
+            commands.push(AppCommand::Finish { request: id });
+            self.ignoring_pause.remove(&id);
+        }
+        true
     }
 }
 
