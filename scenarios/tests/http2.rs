@@ -13,6 +13,7 @@ scenarios!("http2":
     window_never_granted,
     rapid_reset_flood,
     continuation_flood,
+    large_header_block_in_continuations,
     empty_data_at_the_bound,
     empty_data_flood,
     abort_resets_one_stream,

@@ -99,6 +99,43 @@ impl H2Script {
         })
     }
 
+    /// A header block cut into a HEADERS frame and CONTINUATIONs of at most `frame_bytes`.
+    fn headers_in_pieces(
+        &mut self,
+        stream: u32,
+        fields: &[(&str, &str)],
+        frame_bytes: usize,
+    ) -> &mut H2Script {
+        let mut block = BytesMut::new();
+        self.hpack.encode(
+            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &mut block,
+        );
+        let mut pieces: Vec<Bytes> = Vec::new();
+        while !block.is_empty() {
+            pieces.push(block.split_to(frame_bytes.min(block.len())).freeze());
+        }
+        let last = pieces.len() - 1;
+        for (i, fragment) in pieces.into_iter().enumerate() {
+            let (stream, end_headers) = (StreamId::new(stream), i == last);
+            self.frame(match i {
+                0 => Frame::Headers {
+                    stream,
+                    priority: None,
+                    fragment,
+                    end_stream: true,
+                    end_headers,
+                },
+                _ => Frame::Continuation {
+                    stream,
+                    fragment,
+                    end_headers,
+                },
+            });
+        }
+        self
+    }
+
     fn data(&mut self, stream: u32, data: &'static [u8], end_stream: bool) -> &mut H2Script {
         self.frame(Frame::Data {
             stream: StreamId::new(stream),
@@ -501,6 +538,20 @@ pub(super) const ENTRIES: &[Entry] = &[
             flood("http2/continuation_flood", &script, |_| {})
         },
         expect: |o| goaway(o, ErrorCode::EnhanceYourCalm),
+    },
+    Entry {
+        family: FAMILY,
+        name: "large_header_block_in_continuations",
+        about: "a GET whose header block (a 40 000-byte field) comes as HEADERS and CONTINUATION frames of 16 KiB, within the header list bound: the pieces are joined and the request served",
+        seed: 1,
+        build: |_| {
+            let big = "a".repeat(40_000);
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "sim"), ("x-big", big.as_str())];
+            script.headers_in_pieces(1, &fields, 16_384);
+            scenario_with("http2/large_header_block_in_continuations", app_factory::<Echo>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b""),
     },
     Entry {
         family: FAMILY,
