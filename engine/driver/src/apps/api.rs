@@ -124,19 +124,12 @@ impl Api {
 
     fn on_request(&mut self, id: RequestId, head: &RequestHead, commands: &mut Vec<AppCommand>) {
         let path = head.path();
-        if let Some(total) = path
-            .strip_prefix(b"/handover/")
-            .and_then(|digits| std::str::from_utf8(digits).ok())
-            .and_then(|digits| digits.parse::<u64>().ok())
-        {
+        if let Some(total) = number_after(path, b"/handover/") {
             self.start_handover(id, total, commands);
             return;
         }
-        if let Some(status) = path
-            .strip_prefix(b"/status/")
-            .and_then(|digits| std::str::from_utf8(digits).ok())
-            .and_then(|digits| digits.parse::<u16>().ok())
-            .filter(|status| (200..=599).contains(status))
+        if let Some(status) =
+            number_after::<u16>(path, b"/status/").filter(|status| (200..=599).contains(status))
         {
             // No `Content-Length`: a 204 or 304 may not carry one; the channel frames the rest.
             let (head, body) = (ResponseHead::new(status), Bytes::new());
@@ -383,6 +376,12 @@ fn text_head(status: u16) -> ResponseHead {
     ResponseHead::new(status).with_header("Content-Type", "text/plain")
 }
 
+/// The number after `prefix` in `path` (`/status/204`), if that is all there is.
+fn number_after<T: std::str::FromStr>(path: &[u8], prefix: &[u8]) -> Option<T> {
+    let digits = path.strip_prefix(prefix)?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
 /// The `/request` answer: what the channel handed the app.
 fn describe(head: &RequestHead) -> String {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
@@ -448,6 +447,7 @@ impl App for Api {
             Event::Lost { id } => {
                 self.handovers.remove(&id);
                 self.accepting.remove(&id);
+                self.ignoring_pause.remove(&id);
             }
             _ => {}
         }
