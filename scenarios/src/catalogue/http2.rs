@@ -85,11 +85,7 @@ impl H2Script {
         fields: &[(&str, &str)],
         end_stream: bool,
     ) -> &mut H2Script {
-        let mut block = BytesMut::new();
-        self.hpack.encode(
-            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
-            &mut block,
-        );
+        let block = self.block(fields);
         self.frame(Frame::Headers {
             stream: StreamId::new(stream),
             priority: None,
@@ -99,6 +95,16 @@ impl H2Script {
         })
     }
 
+    /// `fields` as a header block, in this script's HPACK context.
+    fn block(&mut self, fields: &[(&str, &str)]) -> BytesMut {
+        let mut block = BytesMut::new();
+        self.hpack.encode(
+            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &mut block,
+        );
+        block
+    }
+
     /// A header block cut into a HEADERS frame and CONTINUATIONs of at most `frame_bytes`.
     fn headers_in_pieces(
         &mut self,
@@ -106,11 +112,7 @@ impl H2Script {
         fields: &[(&str, &str)],
         frame_bytes: usize,
     ) -> &mut H2Script {
-        let mut block = BytesMut::new();
-        self.hpack.encode(
-            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
-            &mut block,
-        );
+        let mut block = self.block(fields);
         let mut pieces: Vec<Bytes> = Vec::new();
         while !block.is_empty() {
             pieces.push(block.split_to(frame_bytes.min(block.len())).freeze());
