@@ -26,9 +26,9 @@ pub enum Event {
     /// A knob of the run (seed, faults chosen, config), printed first.
     Knob {
         /// The knob.
-        name: String,
+        name: Box<str>,
         /// Its value, for people: nothing reads it back.
-        value: String,
+        value: Box<str>,
     },
     /// The client wrote these bytes (one segment).
     ClientSent {
@@ -61,8 +61,8 @@ pub enum Event {
     },
     /// A checker's finding.
     Violation {
-        /// What.
-        violation: Violation,
+        /// What (boxed: a finding is rare, and every entry is as large as the largest).
+        violation: Box<Violation>,
     },
     /// In a proxy run: an engine input or output of the origin's connection `conn` (`u0`,
     /// `u1`, ... in the order the origin accepted them).
@@ -273,15 +273,9 @@ pub enum ServerEvent {
         /// The request.
         #[serde(serialize_with = "display")]
         id: RequestId,
-        /// Its method.
-        #[serde(serialize_with = "method_str")]
-        method: Method,
-        /// Its target, as sent.
-        #[serde(serialize_with = "escaped")]
-        target: Bytes,
-        /// Its version.
-        #[serde(serialize_with = "version_str")]
-        version: Version,
+        /// Its line.
+        #[serde(flatten)]
+        line: Box<RequestLine>,
     },
     /// Output: request body bytes.
     Body {
@@ -397,16 +391,12 @@ impl fmt::Display for ServerEvent {
                 write!(f, "app error: {command} refused: {error}")
             }
             ServerEvent::Write { bytes } => write!(f, "write {bytes} bytes"),
-            ServerEvent::Request {
-                id,
-                method,
-                target,
-                version,
-            } => write!(
+            ServerEvent::Request { id, line } => write!(
                 f,
-                "event request {id} {method:?} {} {}",
-                String::from_utf8_lossy(target),
-                version.as_str()
+                "event request {id} {:?} {} {}",
+                line.method,
+                String::from_utf8_lossy(&line.target),
+                line.version.as_str()
             ),
             ServerEvent::Body { id, bytes } => write!(f, "event body {id} {bytes} bytes"),
             ServerEvent::BodyEnd { id } => write!(f, "event body end {id}"),
@@ -437,6 +427,34 @@ impl fmt::Display for ServerEvent {
             ServerEvent::SocketAborted => f.write_str("socket aborted"),
         }
     }
+}
+
+/// A request's line as the server side of the trace records it, boxed in
+/// [`ServerEvent::Request`]: a trace holds one entry per event, each as large as the largest
+/// variant, so the few large payloads live behind a pointer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestLine {
+    /// The method.
+    #[serde(serialize_with = "method_str")]
+    pub method: Method,
+    /// The target, as sent.
+    #[serde(serialize_with = "escaped")]
+    pub target: Bytes,
+    /// The version.
+    #[serde(serialize_with = "version_str")]
+    pub version: Version,
+}
+
+/// What a client-role app asked to send (`AppAction::SendRequest`), boxed like
+/// [`RequestLine`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SentRequest {
+    /// The method.
+    #[serde(serialize_with = "method_str")]
+    pub method: Method,
+    /// The target.
+    #[serde(serialize_with = "escaped")]
+    pub target: Bytes,
 }
 
 /// An app command as the trace shows it: the request and sizes, not the payloads.
@@ -532,12 +550,9 @@ pub enum AppAction {
     Drain,
     /// Client role: send a request.
     SendRequest {
-        /// Its method.
-        #[serde(serialize_with = "method_str")]
-        method: Method,
-        /// Its target.
-        #[serde(serialize_with = "escaped")]
-        target: Bytes,
+        /// Its method and target.
+        #[serde(flatten)]
+        request: Box<SentRequest>,
     },
     /// A command this harness does not know yet.
     Other {
@@ -567,10 +582,11 @@ impl fmt::Display for AppAction {
                 bytes,
             } => write!(f, "respond {request} {status} with {bytes} bytes"),
             AppAction::Close { request } => write!(f, "close {request}"),
-            AppAction::SendRequest { method, target } => write!(
+            AppAction::SendRequest { request } => write!(
                 f,
-                "send request {method:?} {}",
-                String::from_utf8_lossy(target)
+                "send request {:?} {}",
+                request.method,
+                String::from_utf8_lossy(&request.target)
             ),
             AppAction::Abort { request } => write!(f, "abort {request}"),
             AppAction::RegisterProducer { request, kind } => {

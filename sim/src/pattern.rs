@@ -491,15 +491,10 @@ pub fn body_total(request: u64, bytes: usize) -> Pattern {
 pub fn request(request: u64, method: &'static str, target: &'static str) -> Pattern {
     let label = format!("event request req#{request} {method} {target}");
     server_where(&label, move |e| match e {
-        ServerEvent::Request {
-            id,
-            method: m,
-            target: t,
-            ..
-        } => {
+        ServerEvent::Request { id, line } => {
             *id == RequestId::from_sequence(request)
-                && m.as_bytes() == method.as_bytes()
-                && t == target
+                && line.method.as_bytes() == method.as_bytes()
+                && line.target == target
         }
         _ => false,
     })

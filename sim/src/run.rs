@@ -82,7 +82,7 @@ impl Outcome {
         let at = self.trace.entries.last().map_or(0, |e| e.at_nanos);
         for violation in &violations {
             let event = Event::Violation {
-                violation: violation.clone(),
+                violation: Box::new(violation.clone()),
             };
             self.trace.entries.push(Entry {
                 at_nanos: at,
@@ -175,7 +175,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     }
     for violation in &violations {
         let event = Event::Violation {
-            violation: violation.clone(),
+            violation: Box::new(violation.clone()),
         };
         trace.push(sim.elapsed(), event);
     }

@@ -11,7 +11,7 @@ use twine_engine::{
     TransportState, UsageError,
 };
 
-use crate::event::{AppAction, Event, ServerEvent};
+use crate::event::{AppAction, Event, RequestLine, SentRequest, ServerEvent};
 use crate::fault::{FaultyStream, StreamWorld};
 use crate::net::hold_fin;
 use crate::pending::{Engine, Pending};
@@ -335,8 +335,10 @@ fn app_action(command: &AppCommand) -> AppAction {
         }
         AppCommand::Drain => AppAction::Drain,
         AppCommand::SendRequest { head } => AppAction::SendRequest {
-            method: head.method.clone(),
-            target: head.target.clone(),
+            request: Box::new(SentRequest {
+                method: head.method.clone(),
+                target: head.target.clone(),
+            }),
         },
         other => AppAction::Other {
             debug: format!("{other:?}"),
@@ -349,9 +351,11 @@ fn engine_event(event: &EngineEvent) -> ServerEvent {
     match event {
         EngineEvent::Request { id, head } => ServerEvent::Request {
             id: *id,
-            method: head.method.clone(),
-            target: head.target.clone(),
-            version: head.version,
+            line: Box::new(RequestLine {
+                method: head.method.clone(),
+                target: head.target.clone(),
+                version: head.version,
+            }),
         },
         EngineEvent::Body { id, data } => ServerEvent::Body {
             id: *id,

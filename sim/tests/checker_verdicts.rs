@@ -25,9 +25,11 @@ const OK0: &str = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 fn request(id: u64, method: &'static str, target: &'static str) -> ServerEvent {
     ServerEvent::Request {
         id: RequestId::from_sequence(id),
-        method: Method::new(method),
-        target: Bytes::from_static(target.as_bytes()),
-        version: Version::Http11,
+        line: Box::new(twine_sim::event::RequestLine {
+            method: Method::new(method),
+            target: Bytes::from_static(target.as_bytes()),
+            version: Version::Http11,
+        }),
     }
 }
 

@@ -16,6 +16,7 @@ use twine_engine::h2::frame::{
 };
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
 use twine_engine::{ProducerKind, ProducerState, RequestId, Timer};
+use twine_sim::event::RequestLine;
 use twine_sim::pattern::{
     app, client, finish, lost, producer, server, server_where, timer_cancelled, timer_fired,
     timer_set,
@@ -686,7 +687,14 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 reset(o, 1, ErrorCode::ProtocolError),
                 answered(o, 3, &[200], b""),
-                in_order(o, &[server(ServerEvent::Request { id: R0, method: twine_engine::Method::new("GET"), target: Bytes::from_static(b"/ok"), version: twine_engine::Version::Http2 })]),
+                in_order(o, &[server(ServerEvent::Request {
+                    id: R0,
+                    line: Box::new(RequestLine {
+                        method: twine_engine::Method::new("GET"),
+                        target: Bytes::from_static(b"/ok"),
+                        version: twine_engine::Version::Http2,
+                    }),
+                })]),
             ])
         },
     },

@@ -154,13 +154,11 @@ fn requests<'a>(
         };
         let list = out.entry(conn).or_default();
         match event {
-            ServerEvent::Request {
-                id, method, target, ..
-            } => {
+            ServerEvent::Request { id, line } => {
                 list.push(Seen {
                     at: entry.at_nanos,
-                    method: String::from_utf8_lossy(method.as_bytes()).into_owned(),
-                    target: String::from_utf8_lossy(target).into_owned(),
+                    method: String::from_utf8_lossy(line.method.as_bytes()).into_owned(),
+                    target: String::from_utf8_lossy(&line.target).into_owned(),
                     body: 0,
                     ended: false,
                     id: *id,

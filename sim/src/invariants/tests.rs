@@ -54,9 +54,11 @@ fn c(event: ClientEvent) -> Event {
 fn request(id: u64, target: &'static str) -> ServerEvent {
     ServerEvent::Request {
         id: RequestId::from_sequence(id),
-        method: twine_engine::Method::new("GET"),
-        target: bytes::Bytes::from_static(target.as_bytes()),
-        version: twine_engine::Version::Http11,
+        line: Box::new(crate::event::RequestLine {
+            method: twine_engine::Method::new("GET"),
+            target: bytes::Bytes::from_static(target.as_bytes()),
+            version: twine_engine::Version::Http11,
+        }),
     }
 }
 

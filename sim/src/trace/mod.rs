@@ -112,8 +112,8 @@ impl Recorder {
     /// Records a knob.
     pub fn knob(&self, name: &str, value: impl std::fmt::Display) {
         let event = Event::Knob {
-            name: name.to_string(),
-            value: value.to_string(),
+            name: name.into(),
+            value: value.to_string().into(),
         };
         self.record_at(Duration::ZERO, None, event);
     }
