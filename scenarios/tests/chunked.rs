@@ -19,4 +19,9 @@ scenarios!("chunked":
     size_overflow,
     empty_size,
     trailers_malformed,
+    extension_forms_accepted,
+    extensions_malformed,
+    trailers_at_the_limit,
+    trailer_lines_add_up,
+    body_at_the_limit,
 );

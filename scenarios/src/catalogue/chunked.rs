@@ -81,6 +81,31 @@ fn chunked_post(body: &str) -> Vec<u8> {
     format!("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n{body}").into_bytes()
 }
 
+/// An echo scenario with one connection per body, each a chunked POST with
+/// `Connection: close` that the server must accept.
+fn good_bodies(name: &str, config: Config, bodies: &[impl AsRef<str>]) -> Scenario {
+    let mut s = echo(name, config);
+    for body in bodies {
+        let post = format!(
+            "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
+             Connection: close\r\n\r\n{}",
+            body.as_ref()
+        );
+        s.clients.push(ClientScript::new().send(post));
+    }
+    s
+}
+
+/// Connection `conn`'s one upload was accepted: `data` echoed with a 200, then a clean close.
+fn echoed(o: &Outcome, conn: usize, data: &[u8]) -> Vec<Violation> {
+    all([
+        statuses(o, conn, &[200]),
+        bodies(o, conn, &[Some(data)]),
+        absent(o, any_protocol_error().on(conn as u32)),
+        clean_eof(o, conn),
+    ])
+}
+
 /// The first response on connection `conn` carried this body, whole. (The requests after a
 /// refused one, which the harness's scanner may still see, are never answered.)
 fn first_body(o: &Outcome, conn: usize, expected: &[u8]) -> Vec<Violation> {
@@ -396,6 +421,106 @@ pub(super) const ENTRIES: &[Entry] = &[
             )
         },
         expect: |o| refused(o, 0, 413, ProtocolErrorKind::BodyTooLarge),
+    },
+    Entry {
+        family: FAMILY,
+        name: "extension_forms_accepted",
+        about: "chunk extensions with whitespace around `=` and before `;`, and a quoted-pair in a quoted value, are accepted and the data echoed",
+        seed: 1,
+        build: |_| {
+            good_bodies(
+                "chunked/extension_forms_accepted",
+                quick_config(),
+                &[
+                    "5;a =b\r\nhello\r\n0\r\n\r\n",
+                    "5;a= \"q\\\"x\"\r\nhello\r\n0\r\n\r\n",
+                    "5;a ;b\r\nhello\r\n0\r\n\r\n",
+                    "5;a=b\t;c\r\nhello\r\n0\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all((0..4).map(|conn| echoed(o, conn, b"hello"))),
+    },
+    Entry {
+        family: FAMILY,
+        name: "extensions_malformed",
+        about: "a chunk extension with no name, a line ending after `=` or inside a quoted value, a second value after whitespace, or a quote in a name is refused with 400",
+        seed: 1,
+        build: |_| {
+            bad_bodies(
+                "chunked/extensions_malformed",
+                &[
+                    "5;=x\r\nhello\r\n0\r\n\r\n",
+                    "5;a=\r\nhello\r\n0\r\n\r\n",
+                    "5;a=\"open\r\nhello\r\n0\r\n\r\n",
+                    "5;a=b c\r\nhello\r\n0\r\n\r\n",
+                    "5;a\"b\"\r\nhello\r\n0\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| {
+            let kind = ProtocolErrorKind::InvalidChunkExtension;
+            all((0..5).map(|conn| refused(o, conn, 400, kind)))
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "trailers_at_the_limit",
+        about: "with trailer_bytes_max 11, a trailer section of exactly 11 bytes (`X: 1234` and the empty line) is accepted; one byte more is refused with 400",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.trailer_bytes_max = 11;
+            let mut s = good_bodies(
+                "chunked/trailers_at_the_limit",
+                config,
+                &["5\r\nhello\r\n0\r\nX: 1234\r\n\r\n"],
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send(chunked_post("5\r\nhello\r\n0\r\nX: 12345\r\n\r\n"))
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                echoed(o, 0, b"hello"),
+                refused(o, 1, 400, ProtocolErrorKind::InvalidTrailers),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "trailer_lines_add_up",
+        about: "with trailer_bytes_max 32, three trailer lines of 13 bytes each are refused with 400: the limit bounds the whole section, not each line",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.trailer_bytes_max = 32;
+            let mut s = echo("chunked/trailer_lines_add_up", config);
+            let trailers = "X-A: 123456\r\nX-B: 123456\r\nX-C: 123456\r\n\r\n";
+            let body = format!("5\r\nhello\r\n0\r\n{trailers}");
+            s.clients.push(ClientScript::new().send(chunked_post(&body)).misbehaving());
+            s
+        },
+        expect: |o| refused(o, 0, 400, ProtocolErrorKind::InvalidTrailers),
+    },
+    Entry {
+        family: FAMILY,
+        name: "body_at_the_limit",
+        about: "with body_bytes_max 16, a chunked body of exactly 16 bytes in two chunks is accepted and echoed",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.body_bytes_max = Some(16);
+            good_bodies(
+                "chunked/body_at_the_limit",
+                config,
+                &["a\r\n0123456789\r\n6\r\nabcdef\r\n0\r\n\r\n"],
+            )
+        },
+        expect: |o| echoed(o, 0, b"0123456789abcdef"),
     },
     Entry {
         family: FAMILY,
