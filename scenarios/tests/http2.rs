@@ -5,6 +5,7 @@ mod catalogue;
 
 scenarios!("http2":
     request_as_the_app_sees_it,
+    content_length_of_nineteen_digits,
     expect_continue,
     app_api_routes,
     get,

@@ -57,6 +57,8 @@ scenarios!("http2_malformed":
     empty_path,
     connect_with_a_path,
     value_with_crlf,
+    field_name_not_a_token,
+    method_not_a_token,
     value_padded,
     content_lengths_differ,
     data_after_the_client_reset,

@@ -214,11 +214,23 @@ pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
 
 /// Stream `stream` got these statuses and this whole body, ended by END_STREAM.
 pub(super) fn answered(o: &Outcome, stream: u32, statuses: &[u16], body: &[u8]) -> Vec<Violation> {
+    answered_then(o, stream, statuses, body, None)
+}
+
+/// Stream `stream` got these statuses and this body with END_STREAM, then, if `reset`, a
+/// RST_STREAM with that code (a response complete before its request: RFC 9113 §8.1).
+fn answered_then(
+    o: &Outcome,
+    stream: u32,
+    statuses: &[u16],
+    body: &[u8],
+    reset: Option<ErrorCode>,
+) -> Vec<Violation> {
     let got = answers(o, 0).remove(&stream).unwrap_or_default();
     let want = Answer {
         statuses: statuses.to_vec(),
         body: body.to_vec(),
-        reset: None,
+        reset,
         ended: true,
     };
     if got == want {
@@ -330,6 +342,25 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/request_as_the_app_sees_it", app_factory::<Api>(), &script)
         },
         expect: |o| answered(o, 1, &[200], b"GET /request?q=1 HTTP/2\nuser-agent: sim\naccept: */*\nhost: sim\nbody: length 0\n100 continue owed: no\n"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "content_length_of_nineteen_digits",
+        about: "a `content-length` of 19 digits (10^18, within a u64) is a length like any other: the app sees it and answers before the body, which never comes, so the stream is reset with NO_ERROR after the response (§8.1)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/request"), (":authority", "sim"), ("content-length", "1000000000000000000")];
+            script.headers(1, &fields, false);
+            scenario_with("http2/content_length_of_nineteen_digits", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            let body = b"POST /request HTTP/2\ncontent-length: 1000000000000000000\nhost: sim\nbody: length 1000000000000000000\n100 continue owed: no\n";
+            all([
+                answered_then(o, 1, &[200], body, Some(ErrorCode::NoError)),
+                goaway(o, ErrorCode::NoError),
+            ])
+        },
     },
     Entry {
         family: FAMILY,

@@ -633,6 +633,21 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "field_name_not_a_token",
+        "a field name holding `(` and `)` is not a token: malformed, a stream PROTOCOL_ERROR (§8.2)",
+        |s| get_with(s, ("x(ab)cd", "1")),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "method_not_a_token",
+        "a :method holding `(` and `)` is not a token: malformed, a stream PROTOCOL_ERROR (§8.3.1)",
+        |s| {
+            let fields = [(":method", "G(E)T123"), (":scheme", "http"), (":path", "/"), (":authority", "sim")];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "value_with_crlf",
         "a field value carrying CR LF (HPACK passes any byte) is malformed, a stream PROTOCOL_ERROR (§8.2.1): never a second field once written as HTTP/1",
         |s| get_with(s, ("x-note", "a\r\nx-smuggled: 1")),
