@@ -15,6 +15,7 @@ scenarios!("framing":
     bare_lf,
     bare_cr,
     request_line_double_space,
+    request_line_stray_spaces,
     http2_version,
     host_missing_or_doubled,
     host_invalid,

@@ -296,6 +296,23 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "request_line_stray_spaces",
+        about: "a request line with a space after the version, a second word after it, or a space before the method is refused with 400 as a bad request line, never read for its version",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/request_line_stray_spaces",
+                &[
+                    "GET / HTTP/1.1 \r\nHost: h\r\n\r\n",
+                    "GET / HTTP/1.1 x\r\nHost: h\r\n\r\n",
+                    " GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidRequestLine),
+    },
+    Entry {
+        family: FAMILY,
         name: "http2_version",
         about: "an HTTP/2.0 request line is refused with 505 HTTP Version Not Supported",
         seed: 1,
