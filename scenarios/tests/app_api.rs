@@ -11,6 +11,7 @@ scenarios!("app_api":
     early_hints_dropped_for_http10,
     body_parts_one_chunk,
     close_before_head,
+    close_during_upload,
     close_mid_body,
     close_after_loses_pipelined,
     close_waits_for_the_response_before_it,

@@ -234,6 +234,29 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "close_during_upload",
+        about: "`Close` on a POST whose body is still coming stops reading it: the body that follows never reaches the app, nothing is written, and the connection closes gracefully",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/close_during_upload", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /close HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(5)))
+                    .send("0123456789"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                received(o, 0, b""),
+                absent(o, twine_sim::pattern::any_body()),
+                in_order(o, &[app(AppAction::Close { request: R0 }), server(ServerEvent::ShutdownWrite), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "close_mid_body",
         about: "`Close` mid-body writes what was sent, then FIN: the client sees 10 of 20 declared bytes and a clean end, no reset",
         seed: 1,

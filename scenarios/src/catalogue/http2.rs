@@ -27,7 +27,7 @@ use twine_sim::{ServerEvent, Violation};
 
 use super::app_api::within_credit;
 use super::expect::{absent, all, before_first, failed_on, in_order};
-use super::{quick_config, Entry};
+use super::{quick_config, slow_reader, Entry};
 
 const FAMILY: &str = "http2";
 
@@ -169,13 +169,18 @@ pub(super) struct Answer {
     pub(super) ended: bool,
 }
 
-/// The client's streams as it read them (server frames decoded, one HPACK context).
-pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
+/// The frames the client on connection `conn` read, decoded, up to the first it cannot decode.
+fn frames_received(o: &Outcome, conn: usize) -> Vec<Frame> {
     let mut buf = BytesMut::from(&o.clients[conn].received[..]);
     let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
+    std::iter::from_fn(|| decoder.decode(&mut buf).ok().flatten()).collect()
+}
+
+/// The client's streams as it read them (server frames decoded, one HPACK context).
+pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
     let mut hpack = HpackDecoder::new(4096, usize::MAX);
     let mut out: BTreeMap<u32, Answer> = BTreeMap::new();
-    while let Ok(Some(frame)) = decoder.decode(&mut buf) {
+    for frame in frames_received(o, conn) {
         let stream = frame.stream().get();
         match frame {
             Frame::Headers {
@@ -792,6 +797,62 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| answered(o, 1, &[200], &[b'u'; 81_919]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "window_updates_batched",
+        about: "an upload of 20 000 bytes, under half the stream's window, taken by the app 8 bytes at a time (the api app's `/accept`): no WINDOW_UPDATE is sent for it, not one per grant",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/accept"), (":authority", "sim"), ("content-length", "20000")];
+            script.headers(1, &fields, false);
+            script.data(1, &UPLOAD_CHUNK, false).data(1, &UPLOAD_CHUNK[..20_000 - 16_384], true);
+            scenario_with("http2/window_updates_batched", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            // The connection's own, sent with our SETTINGS, is the only one.
+            let updates = frames_received(o, 0)
+                .into_iter()
+                .filter(|f| matches!(f, Frame::WindowUpdate { .. }))
+                .count();
+            all([
+                answered(o, 1, &[200], b"received 20000 bytes\n"),
+                if updates == 1 { Vec::new() } else { failed_on(0, format!("{updates} WINDOW_UPDATE frames, expected only the connection's first")) },
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "upload_echoed_to_a_slow_reader",
+        about: "an upload of 81 919 bytes, past the stream's window, echoed to a client that reads slowly (the transport blocks again and again) and pings midway: window updates owed while blocked are queued, never taken for a flood of control frames, the PING is acknowledged and every byte comes back",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/echo", false);
+            for _ in 0..3 {
+                first.data(1, &UPLOAD_CHUNK, false);
+            }
+            first.data(1, &UPLOAD_CHUNK[..16_383], false);
+            let mut then = H2Script::empty();
+            then.frame(Frame::Ping { ack: false, payload: *b"midway!!" });
+            then.data(1, &UPLOAD_CHUNK, true);
+            let mut s = Scenario::new("http2/upload_echoed_to_a_slow_reader", quick_config(), app_factory::<Echo>());
+            s.faults = slow_reader(8192, 4096);
+            let wait = Action::WaitFor(Bytes::from_static(STREAM_1_WINDOW_UPDATE));
+            let client = ClientScript::new().send(first.bytes()).then(wait).send(then.bytes());
+            s.clients.push(client.granting(Grants::All));
+            s
+        },
+        expect: |o| {
+            let acked = frames_received(o, 0).iter().any(|f| matches!(f, Frame::Ping { ack: true, payload } if payload == b"midway!!"));
+            let blocked = server(ServerEvent::Transport { state: twine_engine::TransportState::Blocked });
+            all([
+                answered(o, 1, &[200], &[b'u'; 81_919]),
+                in_order(o, &[blocked]),
+                if acked { Vec::new() } else { failed_on(0, "the PING was never acknowledged".into()) },
+            ])
+        },
     },
     Entry {
         family: FAMILY,
