@@ -316,6 +316,30 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "reset_loses_the_queued_response",
+        about: "a client resets its connection while a 100 000-byte response streams to it and a second, complete response waits behind it (pipeline depth 2): the app is told both requests are lost, the finished one too, since its bytes never reached the wire",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/reset_loses_the_queued_response", depth_two());
+            s.faults = slow_reader(8192, 4096);
+            let client = ClientScript::new()
+                .send(format!("{}{}", get("/handover/100000"), get("/respond")))
+                .then(Action::WaitFor("\r\n\r\n".into()))
+                .then(Action::Reset)
+                .misbehaving();
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            let finished = app(AppAction::Respond { request: RequestId::from_sequence(1), status: 200, bytes: 6 });
+            all([
+                in_order(o, &[finished, client(ClientEvent::Reset), lost(0)]),
+                in_order(o, &[client(ClientEvent::Reset), lost(1)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "abort_before_head",
         about: "`Abort` before any head (web2's `abortConnection`) aborts the connection (a reset on a real socket) with nothing written",
         seed: 1,
