@@ -635,6 +635,10 @@ pub enum NetFault {
     RestartServer,
     /// In a proxy run, restart the origin host behind the proxy.
     RestartOrigin,
+    /// Drain the server, as `twine serve` does on SIGTERM: it stops accepting, and each
+    /// connection finishes the requests it has begun, then closes (HTTP/2: GOAWAY with the
+    /// last stream taken, and the open streams finish).
+    DrainServer,
 }
 
 impl fmt::Display for NetFault {
@@ -646,6 +650,7 @@ impl fmt::Display for NetFault {
             NetFault::Repair => "repair client↔server",
             NetFault::RestartServer => "restart server",
             NetFault::RestartOrigin => "restart origin",
+            NetFault::DrainServer => "drain server (as on SIGTERM)",
         })
     }
 }
@@ -780,6 +785,9 @@ impl Fault {
             Fault::Network {
                 fault: NetFault::RestartServer | NetFault::RestartOrigin,
             } => "restart",
+            Fault::Network {
+                fault: NetFault::DrainServer,
+            } => "drain",
             Fault::ChaosOver => "chaos-over",
         }
     }

@@ -137,13 +137,14 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     }
     let notes = server_notes(trace);
     // A proxy's origin restarting cuts the exchanges in flight: liveness is not owed then.
-    let [restarts, origin_restarts, partitions, holds] = net_fault_times(
+    let [restarts, origin_restarts, partitions, holds, drains] = net_fault_times(
         trace,
         [
             NetFault::RestartServer,
             NetFault::RestartOrigin,
             NetFault::Partition,
             NetFault::Hold,
+            NetFault::DrainServer,
         ],
     );
     let touched = destructively_touched(trace);
@@ -163,6 +164,10 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
         // client's requests. A hold delays everything, long enough for a timer to fire.
         let partitioned = in_flight_during(trace, conn, notes, &partitions);
         let held = in_flight_during(trace, conn, notes, &holds);
+        // A drain ends a connection after the requests it has begun, so a script's later
+        // requests go unanswered, and a client that connects after it is refused: no
+        // liveness is owed. Safety is, and a response begun is finished (the cut-short check).
+        let drained = server_trace::open_during(notes, &drains);
         let index = usize::try_from(conn).unwrap_or(usize::MAX);
         if let Some(log) = clients.get(index) {
             let wire = Wire::read(&log.sent, &log.received, log.saw_eof);
@@ -199,6 +204,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !interrupted
                 && !partitioned
                 && !held
+                && !drained
                 && !app_cut
                 && !origin_cut;
             let owed = |s: &&ClientScript| s.well_behaved && spared;

@@ -20,7 +20,7 @@ use crate::pending::ClientWait;
 use crate::pending::{Horizon, Pending};
 use crate::rng::{Seed, SimRng};
 use crate::scenario::{Scenario, Stepping};
-use crate::server::{serve, ServerEnv, PORT};
+use crate::server::{serve, DrainSwitch, ServerEnv, PORT};
 use crate::trace::{Entry, Recorder, Trace};
 
 /// What a run produced.
@@ -132,6 +132,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
             chaos.clone(),
             recorder.clone(),
         ),
+        drain: DrainSwitch::default(),
     };
     if let Some(setup) = &scenario.proxy {
         let origin = setup.origin.clone();
@@ -149,7 +150,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         });
     }
     // The links' shared counters, for the step loop (`env` moves into the server host).
-    let links = env.links.clone();
+    let (links, drain) = (env.links.clone(), env.drain.clone());
     sim.host("server", move || serve(env.clone()));
     add_clients(
         &mut sim,
@@ -164,6 +165,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         pending: &pending,
         net: &net,
         links: &links,
+        drain: &drain,
         steps: Cell::new(0),
     };
     let mut violations = step_to_the_end(&mut sim, scenario, &world);
@@ -400,6 +402,8 @@ struct Watch<'a> {
     pending: &'a Pending,
     net: &'a Network,
     links: &'a Links,
+    /// The server's drain signal.
+    drain: &'a DrainSwitch,
     /// Steps taken so far.
     steps: Cell<u64>,
 }
@@ -435,7 +439,7 @@ fn drive(
         while let Some((_, fault)) = net.next_if(|(at, _)| *at <= now) {
             // The liveness phase is fault-free: a fault scheduled in it is not applied.
             if chaos.is_on() {
-                apply(sim, fault);
+                apply(sim, world.drain, fault);
                 recorder.record_at(now, None, Event::fault(Fault::Network { fault }));
             }
         }
@@ -521,7 +525,7 @@ fn idle_ticks(
         .max(1)
 }
 
-fn apply(sim: &mut turmoil::Sim<'_>, fault: NetFault) {
+fn apply(sim: &mut turmoil::Sim<'_>, drain: &DrainSwitch, fault: NetFault) {
     match fault {
         NetFault::Hold => sim.hold("clients", "server"),
         NetFault::Release => sim.release("clients", "server"),
@@ -529,5 +533,6 @@ fn apply(sim: &mut turmoil::Sim<'_>, fault: NetFault) {
         NetFault::Repair => sim.repair("clients", "server"),
         NetFault::RestartServer => sim.bounce("server"),
         NetFault::RestartOrigin => sim.bounce(crate::proxy::ORIGIN.0),
+        NetFault::DrainServer => drain.start(),
     }
 }

@@ -1,10 +1,12 @@
 //! The server host: the real engine and driver on turmoil sockets, each connection wrapped in
 //! a `FaultyStream`, every engine input and output written to the trace.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use tokio::sync::Notify;
 use twine_driver::proxy::Proxy;
-use twine_driver::{run_connection, App, Clock, Observer, RunOptions};
+use twine_driver::{run_connection, App, Clock, Drain, Observer, RunOptions};
 use twine_engine::ConnectionInfo;
 use twine_engine::{
     AppCommand, AutoConnection, CloseReason, Config, Event as EngineEvent, Input, Instant, Output,
@@ -43,11 +45,45 @@ pub struct ServerEnv {
     pub proxy: Option<crate::proxy::ProxySetup>,
     /// The byte windows of the proxy's upstream links.
     pub links: crate::link::Links,
+    /// The drain signal of the host's current incarnation.
+    pub drain: DrainSwitch,
+}
+
+/// The server's drain signal, as `twine serve` raises it on SIGTERM: one per incarnation of
+/// the host (a restarted server has not been told to drain), started by the step loop when
+/// the scenario says ([`crate::NetFault::DrainServer`]).
+#[derive(Clone, Default)]
+pub struct DrainSwitch(Rc<RefCell<Incarnation>>);
+
+#[derive(Default)]
+struct Incarnation {
+    /// What every connection of the incarnation watches.
+    drain: Drain,
+    /// Wakes the accept loop, which then stops accepting (a permit, so it is never missed).
+    stop_accepting: Rc<Notify>,
+}
+
+impl DrainSwitch {
+    /// A fresh signal for a new incarnation of the host.
+    fn renew(&self) -> (Drain, Rc<Notify>) {
+        let fresh = Incarnation::default();
+        let handles = (fresh.drain.clone(), Rc::clone(&fresh.stop_accepting));
+        *self.0.borrow_mut() = fresh;
+        handles
+    }
+
+    /// Starts the current incarnation's drain: no more accepts, every connection drains.
+    pub(crate) fn start(&self) {
+        let current = self.0.borrow();
+        current.drain.start();
+        current.stop_accepting.notify_one();
+    }
 }
 
 /// The server host's main future: accept forever.
 pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
+    let (drain, stop_accepting) = env.drain.renew();
     // Engine time counts from the start of the run, across server restarts.
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     // One pool per incarnation of the host: a restart loses its upstream connections too.
@@ -60,7 +96,11 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
         crate::proxy::upstream_pool(setup, world, env.links.clone(), clock)
     });
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop_accepting.notified() => break,
+        };
+        let (stream, peer) = accepted?;
         let from = ConnectionInfo {
             peer,
             local: stream.local_addr()?,
@@ -72,17 +112,23 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
             }
             _ => (env.app)(),
         };
-        tokio::task::spawn_local(serve_connection(env.clone(), clock, stream, from, app));
+        let drain = drain.clone();
+        let task = serve_connection(env.clone(), clock, (stream, from), app, drain);
+        tokio::task::spawn_local(task);
     }
+    // Draining: new connections are refused, as by a server that closed its listening
+    // socket; the host lives on while its connections finish.
+    drop(listener);
+    std::future::pending().await
 }
 
 /// One connection: the engine and the app behind a `FaultyStream`, traced, until it closes.
 async fn serve_connection(
     env: ServerEnv,
     clock: Clock,
-    stream: turmoil::net::TcpStream,
-    from: ConnectionInfo,
+    (stream, from): (turmoil::net::TcpStream, ConnectionInfo),
     mut app: Box<dyn App>,
+    drain: Drain,
 ) {
     let port = from.peer.port();
     let recorder = env.world.recorder.clone();
@@ -96,6 +142,7 @@ async fn serve_connection(
         flush_timeout: env.config.timeouts.abort,
         report_blocked: !env.ignore_transport_blocked,
         connection: Some(from),
+        drain: Some(drain),
         ..RunOptions::default()
     };
     let end = match env.sabotage {

@@ -170,7 +170,7 @@ pub(super) struct Answer {
 }
 
 /// The frames the client on connection `conn` read, decoded, up to the first it cannot decode.
-fn frames_received(o: &Outcome, conn: usize) -> Vec<Frame> {
+pub(super) fn frames_received(o: &Outcome, conn: usize) -> Vec<Frame> {
     let mut buf = BytesMut::from(&o.clients[conn].received[..]);
     let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
     std::iter::from_fn(|| decoder.decode(&mut buf).ok().flatten()).collect()

@@ -10,6 +10,7 @@ mod app_api;
 mod backpressure;
 mod build;
 mod chunked;
+mod drain;
 pub mod expect;
 mod expect_continue;
 mod framing;
@@ -77,6 +78,7 @@ pub fn all() -> Vec<Entry> {
         partial_io::ENTRIES,
         resets::ENTRIES,
         restart::ENTRIES,
+        drain::ENTRIES,
         network::ENTRIES,
         proxy::ENTRIES,
         app_api::ENTRIES,
