@@ -49,6 +49,9 @@ pub enum Knob {
     Partition,
     /// The server restarted at a drawn time (destructive).
     Restart,
+    /// The server drained, as on SIGTERM, at a drawn time (destructive: the requests behind
+    /// the drain go unanswered). Drawn from a stream of its own.
+    Drain,
     /// A run of the scenario exactly as scripted (its own latency, built for its own seed)
     /// with only its bytes cut anew into reads and writes, and no other knob: the faults that
     /// leave a scenario's expectations meaningful, so they are checked too. Drawn for one seed
@@ -58,7 +61,7 @@ pub enum Knob {
 
 impl Knob {
     /// Every knob.
-    pub const ALL: [Knob; 15] = [
+    pub const ALL: [Knob; 16] = [
         Knob::ReadFragments,
         Knob::WriteFragments,
         Knob::SlowReader,
@@ -73,6 +76,7 @@ impl Knob {
         Knob::Hold,
         Knob::Partition,
         Knob::Restart,
+        Knob::Drain,
         Knob::Resegment,
     ];
 
@@ -93,6 +97,7 @@ impl Knob {
             Knob::Hold => "hold",
             Knob::Partition => "partition",
             Knob::Restart => "restart",
+            Knob::Drain => "drain",
             Knob::Resegment => "resegment",
         }
     }
@@ -135,6 +140,8 @@ pub struct Knobs {
     pub partition: Option<Span>,
     /// A server restart, at this many thousandths of the chaos phase.
     pub restart: Option<u64>,
+    /// A drain of the server (as on SIGTERM), likewise.
+    pub drain: Option<u64>,
     /// A resegment run ([`Knob::Resegment`]): every knob above is off but the fragments, and
     /// the scenario keeps its own latency.
     pub resegment: bool,
@@ -236,6 +243,7 @@ impl Knobs {
             hold: None,
             partition: None,
             restart: None,
+            drain: None,
             resegment: false,
         }
     }
@@ -279,6 +287,9 @@ impl Knobs {
         let partition = destructive(&mut rng).then(|| Span::draw(&mut rng));
         let restart = destructive(&mut rng).then(|| rng.range(0..=900u64));
         // From a stream of its own, so that adding it changed no other draw.
+        let mut drain_rng = SimRng::fork(seed, "drain");
+        let drain = destructive(&mut drain_rng).then(|| drain_rng.range(0..=900u64));
+        // From a stream of its own, so that adding it changed no other draw.
         let mut resegment = SimRng::fork(seed, "resegment");
         if resegment.range(0..RESEGMENT_ONE_IN) == 0 {
             return Knobs {
@@ -304,6 +315,7 @@ impl Knobs {
             hold,
             partition,
             restart,
+            drain,
             resegment: false,
         }
     }
@@ -346,6 +358,7 @@ impl Knobs {
             (self.hold.is_some(), Knob::Hold),
             (self.partition.is_some(), Knob::Partition),
             (self.restart.is_some(), Knob::Restart),
+            (self.drain.is_some(), Knob::Drain),
         ];
         on.extend(
             destructive
@@ -384,6 +397,7 @@ impl Knobs {
             hold: self.hold.filter(|_| has(Knob::Hold)),
             partition: self.partition.filter(|_| has(Knob::Partition)),
             restart: self.restart.filter(|_| has(Knob::Restart)),
+            drain: self.drain.filter(|_| has(Knob::Drain)),
             resegment: self.resegment && has(Knob::Resegment),
         }
     }
@@ -482,6 +496,13 @@ impl Knobs {
                 ),
             ),
             (
+                "drain".into(),
+                show(
+                    self.drain
+                        .map(|at| format!("at {at}/1000 of the chaos phase")),
+                ),
+            ),
+            (
                 "resegment".into(),
                 show(self.resegment.then(|| {
                     let cut = self.read_fragment_max.is_some() || self.write_fragment_max.is_some();
@@ -536,6 +557,11 @@ impl Knobs {
                 let at = chaos * (1000 - permille) / 1000;
                 scenario.net.push((at, NetFault::RestartOrigin));
             }
+        }
+        if let Some(permille) = self.drain {
+            let permille = u32::try_from(permille).unwrap_or(1000).min(1000);
+            let at = chaos * permille / 1000;
+            scenario.net.push((at, NetFault::DrainServer));
         }
         if scenario.latency == Latency::fixed(Duration::from_millis(1)) {
             // As with stream faults, a scenario's own latency wins.

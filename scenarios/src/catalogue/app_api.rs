@@ -317,7 +317,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "reset_loses_the_queued_response",
-        about: "a client resets its connection while a 100 000-byte response streams to it and a second, complete response waits behind it (pipeline depth 2): the app is told both requests are lost, the finished one too, since its bytes never reached the wire",
+        about: "a client resets its connection while a 100 000-byte response streams to it and a second, complete response waits behind it (pipeline depth 2): the app is told both requests are lost, the finished one too, since its bytes never reached the wire (when the second was read before the reset)",
         seed: 1,
         build: |_| {
             let mut s = api("app_api/reset_loses_the_queued_response", depth_two());
@@ -331,10 +331,14 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| {
-            let finished = app(AppAction::Respond { request: RequestId::from_sequence(1), status: 200, bytes: 6 });
+            let finished = || app(AppAction::Respond { request: RequestId::from_sequence(1), status: 200, bytes: 6 });
+            let reset = || client(ClientEvent::Reset);
+            // Cut into small reads, the second request may not have been read before the
+            // reset: then the app never heard of it, and there is nothing to lose.
+            let answered_first = in_order(o, &[finished(), reset()]).is_empty();
             all([
-                in_order(o, &[finished, client(ClientEvent::Reset), lost(0)]),
-                in_order(o, &[client(ClientEvent::Reset), lost(1)]),
+                in_order(o, &[reset(), lost(0)]),
+                if answered_first { in_order(o, &[reset(), lost(1)]) } else { absent(o, lost(1)) },
             ])
         },
     },

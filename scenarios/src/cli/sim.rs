@@ -21,7 +21,7 @@ pub(crate) struct FaultArgs {
     swarm: bool,
     /// Add only these swarm faults, of those the seed chooses: a comma-separated list of
     /// read-fragments, write-fragments, slow-reader, read-stalls, jitter, half-close, reset,
-    /// stall, config, slow-sender, give-up, hold, partition, restart, resegment (or `none`).
+    /// stall, config, slow-sender, give-up, hold, partition, restart, drain, resegment (or `none`).
     #[arg(long, value_name = "LIST")]
     faults: Option<String>,
     /// Of those faults, let only these decisions fire: `conn:decision` pairs, comma-separated

@@ -17,7 +17,7 @@
 //!   nothing reaches the app for it after that.
 //! - **Lingering close**: after a protocol error, the connection closes gracefully only after
 //!   shutting down its write side (so a client still sending reads the error, not a reset),
-//!   unless the peer's FIN came first.
+//!   unless the peer's FIN came first or the server is draining (it then closes promptly).
 
 use std::collections::BTreeMap;
 
@@ -155,19 +155,27 @@ fn producers(notes: &[Note<'_>]) -> Vec<String> {
 
 /// A graceful close after a protocol error without a lingering close first, if any.
 fn lingering(notes: &[Note<'_>]) -> Option<String> {
+    // A draining server skips the lingering close to shut down promptly (the engine's
+    // documented choice: `AppCommand::Drain`), whether it was told before the error or after.
+    let drain = ServerEvent::App {
+        command: AppAction::Drain,
+    };
+    if notes.iter().any(|&(_, e)| *e == drain) {
+        return None;
+    }
     let error = notes
         .iter()
         .position(|&(_, e)| matches!(e, ServerEvent::ProtocolError { .. }))?;
     // The peer's FIN, before the error or after it, leaves nothing to linger for.
-    let mut drained = notes[..error]
+    let mut nothing_to_linger_for = notes[..error]
         .iter()
         .any(|&(_, e)| *e == ServerEvent::ReadEof);
     for &(at, event) in &notes[error..] {
         match event {
-            ServerEvent::ShutdownWrite | ServerEvent::ReadEof => drained = true,
+            ServerEvent::ShutdownWrite | ServerEvent::ReadEof => nothing_to_linger_for = true,
             ServerEvent::Close {
                 reason: CloseReason::Graceful,
-            } if !drained => {
+            } if !nothing_to_linger_for => {
                 return Some(format!(
                     "closed at {} after a protocol error without a lingering close",
                     ms(at)

@@ -613,15 +613,36 @@ fn a_close_after_a_protocol_error_without_lingering_is_caught() {
     // Closed straight after the error.
     let abrupt = trace(&[
         s(ServerEvent::Accepted),
-        error,
+        error.clone(),
         s(ServerEvent::Write { bytes: 59 }),
-        close,
+        close.clone(),
         s(ServerEvent::SocketClosed),
     ]);
     assert_eq!(
         lingering(&abrupt),
         ["c0: closed at 4.000ms after a protocol error without a lingering close"]
     );
+    // A draining server closes promptly on purpose, told before the error or after it.
+    let drain = s(ServerEvent::App {
+        command: AppAction::Drain,
+    });
+    for drained in [
+        [
+            error.clone(),
+            drain.clone(),
+            s(ServerEvent::Write { bytes: 59 }),
+        ],
+        [
+            drain.clone(),
+            error.clone(),
+            s(ServerEvent::Write { bytes: 59 }),
+        ],
+    ] {
+        let mut events = vec![s(ServerEvent::Accepted)];
+        events.extend(drained);
+        events.extend([close.clone(), s(ServerEvent::SocketClosed)]);
+        assert_eq!(lingering(&trace(&events)), Vec::<String>::new());
+    }
 }
 
 #[test]
