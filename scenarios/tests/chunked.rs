@@ -11,6 +11,7 @@ scenarios!("chunked":
     hex_prefix,
     negative_size,
     size_line_too_long,
+    size_line_at_the_limit,
     extension_bad_byte,
     missing_crlf_after_data,
     trailers_too_large,

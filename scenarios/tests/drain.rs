@@ -7,4 +7,5 @@ scenarios!("drain":
     download_in_flight_finishes,
     newcomer_refused,
     http2_stream_in_flight_finishes,
+    http2_stream_after_goaway_ignored,
 );

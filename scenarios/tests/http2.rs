@@ -6,6 +6,7 @@ mod catalogue;
 scenarios!("http2":
     request_as_the_app_sees_it,
     content_length_of_nineteen_digits,
+    host_matching_authority,
     expect_continue,
     app_api_routes,
     get,
@@ -15,6 +16,7 @@ scenarios!("http2":
     rapid_reset_flood,
     continuation_flood,
     large_header_block_in_continuations,
+    header_block_past_the_list_bound,
     empty_data_at_the_bound,
     empty_data_flood,
     abort_resets_one_stream,

@@ -524,6 +524,26 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "size_line_at_the_limit",
+        about: "a chunk-size line of exactly chunk_line_bytes_max (1024) bytes, its first 1024 bytes in one segment and its CRLF in the next, is accepted and the data echoed",
+        seed: 1,
+        build: |_| {
+            let line = format!("5;x={}", "v".repeat(1024 - 4));
+            let mut s = echo("chunked/size_line_at_the_limit", quick_config());
+            let head = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
+                        Connection: close\r\n\r\n";
+            s.clients.push(
+                ClientScript::new()
+                    .send(format!("{head}{line}"))
+                    .then(Action::Sleep(Duration::from_millis(5)))
+                    .send("\r\nhello\r\n0\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| echoed(o, 0, b"hello"),
+    },
+    Entry {
+        family: FAMILY,
         name: "bad_size_after_response_started",
         about: "a bad chunk size arriving after the echo's 200 head went out truncates that response and closes: no 400 is spliced into it",
         seed: 1,

@@ -11,12 +11,12 @@ use twine_driver::apps::Stream;
 use twine_engine::h2::frame::{ErrorCode, Frame};
 use twine_engine::{CloseReason, Timer};
 use twine_sim::pattern::{app, close, fault, finish, timer_fired};
-use twine_sim::{app as app_factory, ClientScript, Grants, NetFault, Outcome, Scenario};
+use twine_sim::{app as app_factory, Action, ClientScript, Grants, NetFault, Outcome, Scenario};
 use twine_sim::{AppAction, Fault, Violation};
 
 use super::backpressure::long_bodies;
 use super::expect::{absent, all, bodies, clean_eof, failed_on, in_order, statuses};
-use super::http2::{answered, frames_received, goaway, H2Script};
+use super::http2::{answered, answers, frames_received, goaway, H2Script};
 use super::{echo, quick_config, slow_reader, stream, Entry};
 
 const FAMILY: &str = "drain";
@@ -146,6 +146,36 @@ pub(super) const ENTRIES: &[Entry] = &[
                 goaway(o, ErrorCode::NoError),
                 order,
                 drained_gracefully(o),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "http2_stream_after_goaway_ignored",
+        about: "a stream the client opens after the drain's GOAWAY (stream 3, above the last one taken) is not processed (RFC 9113 §6.8), while stream 1 finishes whole",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "GET", &format!("/stream/{DOWNLOAD}"), true);
+            let mut late = H2Script::empty();
+            late.request(3, "GET", "/stream/10", true);
+            let mut s = Scenario::new("drain/http2_stream_after_goaway_ignored", quick_config(), app_factory::<Stream>());
+            s.faults = slow_reader(8192, 4096);
+            let wait = Action::Sleep(DRAIN_AT * 2);
+            let client = ClientScript::new().send(first.bytes()).then(wait).send(late.bytes());
+            s.clients.push(client.granting(Grants::All));
+            drain_at(&mut s, DRAIN_AT);
+            s
+        },
+        expect: |o| {
+            let late = match answers(o, 0).get(&3) {
+                None => Vec::new(),
+                Some(answer) => failed_on(0, format!("stream 3, opened after the GOAWAY, was processed: {answer:?}")),
+            };
+            all([
+                answered(o, 1, &[200], &expected_body(DOWNLOAD)),
+                late,
+                absent(o, twine_sim::pattern::request_id(1)),
             ])
         },
     },

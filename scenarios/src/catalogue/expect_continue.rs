@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use twine_sim::{Action, ClientScript, Fragments, Seed};
+use twine_driver::apps::Api;
+use twine_sim::{app as app_factory, Action, ClientScript, Fragments, Scenario, Seed};
 
 use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
 use super::{echo, quick_config, stream, Entry};
@@ -78,6 +79,32 @@ pub(super) const ENTRIES: &[Entry] = &[
                 ),
                 // Nothing at all is written before the app's first credit.
                 first_before(o, app_where("consume", |c| matches!(c, AppAction::Consume { .. })), any_write()),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "app_100_after_the_lazy_one_dropped",
+        about: "an app that sends its own 100 Continue after its first credit (the lazy 100 already out) gets no second one on the wire: a 100 is a one-time signal (RFC 9110 §15.2.1)",
+        seed: 1,
+        build: |_: Seed| {
+            let mut s = Scenario::new("expect_continue/app_100_after_the_lazy_one_dropped", quick_config(), app_factory::<Api>());
+            s.clients.push(
+                ClientScript::new()
+                    .send(
+                        "POST /continue-again HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\
+                         Expect: 100-continue\r\nConnection: close\r\n\r\n",
+                    )
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("twenty bytes of body"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[100, 200]),
+                bodies(o, 0, &[Some(b"received 20 bytes\n")]),
                 clean_eof(o, 0),
             ])
         },

@@ -52,7 +52,7 @@ impl H2Script {
     }
 
     /// A script that goes on a connection already opened: frames only.
-    fn empty() -> H2Script {
+    pub(super) fn empty() -> H2Script {
         H2Script {
             hpack: HpackEncoder::new(),
             bytes: BytesMut::new(),
@@ -350,6 +350,19 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "host_matching_authority",
+        about: "a `host` field that names the same host as `:authority` (in another case) is accepted: the app sees the request's own `host` once, not a second one made from `:authority`",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/request"), (":authority", "sim"), ("host", "SIM")];
+            script.headers(1, &fields, true);
+            scenario_with("http2/host_matching_authority", app_factory::<Api>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b"GET /request HTTP/2\nhost: SIM\nbody: length 0\n100 continue owed: no\n"),
+    },
+    Entry {
+        family: FAMILY,
         name: "content_length_of_nineteen_digits",
         about: "a `content-length` of 19 digits (10^18, within a u64) is a length like any other: the app sees it and answers before the body, which never comes, so the stream is reset with NO_ERROR after the response (§8.1)",
         seed: 1,
@@ -591,6 +604,24 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/large_header_block_in_continuations", app_factory::<Echo>(), &script)
         },
         expect: |o| answered(o, 1, &[200], b""),
+    },
+    Entry {
+        family: FAMILY,
+        name: "header_block_past_the_list_bound",
+        about: "a header block that grows past the header list bound (64 KiB) across CONTINUATION frames ends the connection with GOAWAY(ENHANCE_YOUR_CALM) before it is decoded (CVE-2024-27316)",
+        seed: 1,
+        build: |_| {
+            // `~` has a 13-bit Huffman code, so the encoder sends it raw: 70 000 bytes of block,
+            // in pieces of 16 000 so that no prefix of it is exactly the bound.
+            let big = "~".repeat(70_000);
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "sim"), ("x-big", big.as_str())];
+            script.headers_in_pieces(1, &fields, 16_000);
+            let mut s = Scenario::new("http2/header_block_past_the_list_bound", quick_config(), app_factory::<Echo>());
+            s.clients.push(ClientScript::new().send(script.bytes()).misbehaving());
+            s
+        },
+        expect: |o| all([goaway(o, ErrorCode::EnhanceYourCalm), absent(o, twine_sim::pattern::any_request())]),
     },
     Entry {
         family: FAMILY,

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `/whoami` | the `ConnectionInfo` of `App::on_connect` | `getPeer`, `getHost`, `isSecure` |
 //! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
+//! | `/continue-again` | as `/accept`, then a `SendInformational(100)` (dropped: one 100) | |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
 //! | `/respond` | `Respond`: head, whole body and end in one command | `write`, `finish` |
@@ -143,11 +144,16 @@ impl Api {
         let request = id;
         let ok = || Bytes::from_static(b"ok\n");
         match path {
-            b"/accept" => {
+            b"/accept" | b"/continue-again" => {
                 // Credit in small steps: the client's `100 Continue` waits for the first.
                 self.accepting.insert(id, 0);
                 let bytes = ACCEPT_CREDIT_BYTES;
                 commands.push(AppCommand::Consume { request, bytes });
+                if path == b"/continue-again" {
+                    // A 100 of the app's own after the lazy one: the channel drops it.
+                    let head = ResponseHead::new(100);
+                    commands.push(AppCommand::SendInformational { request, head });
+                }
             }
             b"/whoami" => {
                 let body = match &self.connection {
