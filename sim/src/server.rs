@@ -80,7 +80,8 @@ impl DrainSwitch {
     }
 }
 
-/// The server host's main future: accept forever.
+/// The server host's main future: accept until the server drains, then let its connections
+/// finish.
 pub async fn serve(env: ServerEnv) -> turmoil::Result {
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
     let (drain, stop_accepting) = env.drain.renew();
