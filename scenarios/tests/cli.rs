@@ -231,3 +231,26 @@ fn faults_help_names_every_fault_kind_and_each_is_accepted() {
         );
     }
 }
+
+/// A proxy run's JSON trace names each link connection apart from the entry's own `conn` (the
+/// client connection): no line carries a key twice, which JSON readers would resolve by
+/// keeping one of the two.
+#[test]
+fn json_trace_of_a_proxy_run_has_one_conn_key_per_line() {
+    let json = stdout(&twine(&[
+        "replay",
+        "proxy/get_through",
+        "--seed",
+        "1",
+        "--json",
+    ]));
+    let links = json
+        .lines()
+        .filter(|l| l.contains("\"proxy_conn\":"))
+        .count();
+    assert!(links > 0, "the proxy's own connection appears: {json}");
+    assert!(json.contains("\"origin_conn\":"), "the origin's too");
+    for line in json.lines() {
+        assert_eq!(line.matches("\"conn\":").count(), 1, "{line}");
+    }
+}

@@ -67,7 +67,9 @@ pub enum Event {
     /// In a proxy run: an engine input or output of the origin's connection `conn` (`u0`,
     /// `u1`, ... in the order the origin accepted them).
     Upstream {
-        /// The origin's connection number.
+        /// The origin's connection number (`origin_conn` in JSON: the entry's own `conn` is
+        /// the client connection's).
+        #[serde(rename = "origin_conn")]
         conn: u32,
         /// What.
         event: ServerEvent,
@@ -75,14 +77,16 @@ pub enum Event {
     /// In a proxy run: an engine input or output of the proxy's own client connection `conn`
     /// to the origin (`p0`, `p1`, ... in the order the proxy opened them).
     ProxyClient {
-        /// The proxy's upstream connection number.
+        /// The proxy's upstream connection number (`proxy_conn` in JSON).
+        #[serde(rename = "proxy_conn")]
         conn: u32,
         /// What.
         event: ServerEvent,
     },
     /// In a proxy run with a scripted origin: the origin read these bytes from the proxy.
     UpstreamReceived {
-        /// The origin's connection number.
+        /// The origin's connection number (`origin_conn` in JSON).
+        #[serde(rename = "origin_conn")]
         conn: u32,
         /// Exactly.
         #[serde(serialize_with = "escaped")]
@@ -90,7 +94,8 @@ pub enum Event {
     },
     /// In a proxy run with a scripted origin: the origin wrote these bytes to the proxy.
     UpstreamSent {
-        /// The origin's connection number.
+        /// The origin's connection number (`origin_conn` in JSON).
+        #[serde(rename = "origin_conn")]
         conn: u32,
         /// Exactly.
         #[serde(serialize_with = "escaped")]
