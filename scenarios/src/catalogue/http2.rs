@@ -274,14 +274,13 @@ pub(super) fn reset(o: &Outcome, stream: u32, code: ErrorCode) -> Vec<Violation>
 
 /// The connection ended with GOAWAY carrying `code`.
 pub(super) fn goaway(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
-    let mut buf = BytesMut::from(&o.clients[0].received[..]);
-    let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
-    let mut last = None;
-    while let Ok(Some(frame)) = decoder.decode(&mut buf) {
-        if let Frame::GoAway { code, .. } = frame {
-            last = Some(code);
-        }
-    }
+    let last = frames_received(o, 0)
+        .into_iter()
+        .filter_map(|frame| match frame {
+            Frame::GoAway { code, .. } => Some(code),
+            _ => None,
+        })
+        .last();
     if last == Some(code) {
         return Vec::new();
     }
@@ -306,6 +305,29 @@ fn flood(
 fn scenario_with(name: &str, factory: twine_sim::AppFactory, script: &H2Script) -> Scenario {
     let mut s = Scenario::new(name, quick_config(), factory);
     s.clients.push(ClientScript::new().send(script.bytes()));
+    s
+}
+
+/// An upload of 81 919 bytes to the echo app on stream 1, past the stream's window of 65 535:
+/// the window's worth, then, once the server's WINDOW_UPDATE on stream 1 has arrived, what
+/// `between` adds and the last 16 384 bytes.
+fn upload_past_the_window(name: &str, between: impl FnOnce(&mut H2Script)) -> Scenario {
+    let mut first = H2Script::new();
+    first.request(1, "POST", "/echo", false);
+    for _ in 0..3 {
+        first.data(1, &UPLOAD_CHUNK, false);
+    }
+    first.data(1, &UPLOAD_CHUNK[..16_383], false);
+    let mut then = H2Script::empty();
+    between(&mut then);
+    then.data(1, &UPLOAD_CHUNK, true);
+    let mut s = Scenario::new(name, quick_config(), app_factory::<Echo>());
+    let wait = Action::WaitFor(Bytes::from_static(STREAM_1_WINDOW_UPDATE));
+    let client = ClientScript::new()
+        .send(first.bytes())
+        .then(wait)
+        .send(then.bytes());
+    s.clients.push(client.granting(Grants::All));
     s
 }
 
@@ -813,19 +835,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an upload of 81 919 bytes on a stream window of 65 535: the client sends the window's worth, waits for the server's WINDOW_UPDATE on its stream (sent once the app has taken half), then the rest; the echo app returns all of it",
         seed: 1,
         build: |_| {
-            let mut first = H2Script::new();
-            first.request(1, "POST", "/echo", false);
-            for _ in 0..3 {
-                first.data(1, &UPLOAD_CHUNK, false);
-            }
-            first.data(1, &UPLOAD_CHUNK[..16_383], false);
-            let mut then = H2Script::empty();
-            then.data(1, &UPLOAD_CHUNK, true);
-            let mut s = Scenario::new("http2/upload_past_the_window", quick_config(), app_factory::<Echo>());
-            let wait = Action::WaitFor(Bytes::from_static(STREAM_1_WINDOW_UPDATE));
-            let client = ClientScript::new().send(first.bytes()).then(wait).send(then.bytes());
-            s.clients.push(client.granting(Grants::All));
-            s
+            upload_past_the_window("http2/upload_past_the_window", |_| {})
         },
         expect: |o| answered(o, 1, &[200], &[b'u'; 81_919]),
     },
@@ -859,20 +869,11 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an upload of 81 919 bytes, past the stream's window, echoed to a client that reads slowly (the transport blocks again and again) and pings midway: window updates owed while blocked are queued, never taken for a flood of control frames, the PING is acknowledged and every byte comes back",
         seed: 1,
         build: |_| {
-            let mut first = H2Script::new();
-            first.request(1, "POST", "/echo", false);
-            for _ in 0..3 {
-                first.data(1, &UPLOAD_CHUNK, false);
-            }
-            first.data(1, &UPLOAD_CHUNK[..16_383], false);
-            let mut then = H2Script::empty();
-            then.frame(Frame::Ping { ack: false, payload: *b"midway!!" });
-            then.data(1, &UPLOAD_CHUNK, true);
-            let mut s = Scenario::new("http2/upload_echoed_to_a_slow_reader", quick_config(), app_factory::<Echo>());
+            let ping = |then: &mut H2Script| {
+                then.frame(Frame::Ping { ack: false, payload: *b"midway!!" });
+            };
+            let mut s = upload_past_the_window("http2/upload_echoed_to_a_slow_reader", ping);
             s.faults = slow_reader(8192, 4096);
-            let wait = Action::WaitFor(Bytes::from_static(STREAM_1_WINDOW_UPDATE));
-            let client = ClientScript::new().send(first.bytes()).then(wait).send(then.bytes());
-            s.clients.push(client.granting(Grants::All));
             s
         },
         expect: |o| {
