@@ -5,6 +5,9 @@ mod catalogue;
 
 scenarios!("half_close":
     fin_after_request,
+    http2_fin_after_request,
+    http2_fin_while_the_window_is_shut,
+    http2_fin_mid_body,
     fin_after_two_pipelined,
     fin_mid_head,
     fin_mid_body_echo,

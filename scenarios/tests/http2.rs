@@ -11,6 +11,7 @@ scenarios!("http2":
     app_api_routes,
     get,
     post_echoed,
+    post_with_trailers,
     streams_interleaved,
     window_never_granted,
     rapid_reset_flood,

@@ -37,6 +37,7 @@ scenarios!("http2_malformed":
     data_after_end_stream,
     data_past_the_window,
     data_after_the_stream_closed,
+    data_after_our_reset,
     padding_longer_than_the_payload,
     unknown_frame_type_ignored,
     body_longer_than_content_length,
@@ -64,4 +65,9 @@ scenarios!("http2_malformed":
     data_after_the_client_reset,
     goaway_on_a_stream,
     rst_stream_on_stream_zero,
+    headers_after_the_stream_closed,
+    trailers_without_end_stream,
+    trailers_with_a_pseudo_header,
+    trailers_with_an_upper_case_name,
+    trailers_with_a_connection_field,
 );

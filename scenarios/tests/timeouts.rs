@@ -8,6 +8,7 @@ scenarios!("timeouts":
     header_read_partial_head_408,
     header_read_not_reset_by_dribble,
     body_read_408,
+    http2_body_read_goaway,
     body_read_truncates_started_response,
     idle_keep_alive_between_requests,
     send_stall_aborts,

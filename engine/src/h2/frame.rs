@@ -463,12 +463,9 @@ impl Frame {
                     if block.len() < 5 {
                         return connection(FrameSizeError);
                     }
-                    let priority = read_priority(&mut block);
-                    if priority.dependency == stream {
-                        // §5.3.1: a stream cannot depend on itself.
-                        return Err(FrameError::Stream(stream, ProtocolError));
-                    }
-                    Some(priority)
+                    // A stream depending on itself (§5.3.1) is the connection's to refuse,
+                    // once it has decoded the block: HPACK's state must stay in step (§4.3).
+                    Some(read_priority(&mut block))
                 } else {
                     None
                 };

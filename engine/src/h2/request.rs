@@ -8,6 +8,8 @@
 //! `trailers`, values with NUL, CR or LF or surrounding whitespace, conflicting
 //! `Content-Length`s. `:authority` becomes `Host` when the request has none (Twisted's
 //! `H2Stream._convertHeaders`); `:scheme` is checked, then dropped (Twisted ignores it).
+//! Trailers are held to the same rules for regular fields and carry no pseudo-header field
+//! (§8.1); they are checked, then dropped.
 
 use bytes::Bytes;
 
@@ -165,6 +167,25 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
         body,
         expect_continue,
     })
+}
+
+/// A trailer section (§8.1): regular fields only, each as a request's must be. Trailers
+/// reach no app (Twisted drops them too), but a malformed one is answered like a malformed
+/// head, so a request is never taken whole on the strength of a section that is not HTTP.
+pub fn check_trailers(fields: &[Field]) -> Result<(), Malformed> {
+    for (name, value) in fields {
+        check_value(value)?;
+        if name.starts_with(b":") {
+            return Err(Malformed::BadPseudo);
+        }
+        if !is_token(name) || name.iter().any(u8::is_ascii_uppercase) {
+            return Err(Malformed::BadName);
+        }
+        if is_connection_specific(name) {
+            return Err(Malformed::ConnectionSpecific);
+        }
+    }
+    Ok(())
 }
 
 /// §8.2.1: no NUL, CR or LF; no leading or trailing SP or HTAB.

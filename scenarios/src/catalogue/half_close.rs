@@ -10,10 +10,12 @@ use twine_sim::{Action, ClientScript, StreamFaults};
 
 use super::backpressure::long_bodies;
 use super::expect::{
-    absent, absent_on, all, bodies, clean_eof, in_order, in_order_on, received, statuses,
+    absent, absent_on, all, bodies, clean_eof, failed_on, in_order, in_order_on, received, statuses,
 };
+use super::http2::{answered, answers, goaway, H2Script};
 use super::slow_peers::collect;
 use super::{echo, quick_config, slow_reader, stream, Entry};
+use twine_engine::h2::frame::ErrorCode;
 use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
     any_body_end, any_finish, any_head, any_lost, any_protocol_error, any_read_error, any_request,
@@ -139,6 +141,79 @@ pub(super) const ENTRIES: &[Entry] = &[
                 ),
                 absent(o, any_lost()),
                 absent(o, server(ServerEvent::ShutdownWrite)),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "http2_fin_after_request",
+        about: "HTTP/2: a FIN right after a GET that ended its stream still gets the whole 50 000-byte response, streamed to a slow reader, then GOAWAY(NO_ERROR) and a clean close",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/50000", true);
+            let mut s = stream("half_close/http2_fin_after_request", quick_config());
+            s.faults = slow_reader(16384, 8192);
+            s.clients.push(ClientScript::new().send(script.bytes()).then(Action::ShutdownWrite));
+            s
+        },
+        expect: |o| {
+            all([
+                answered(o, 1, &[200], &expected_body(50_000)),
+                // Reading pauses while the transport is blocked: the FIN may be read late.
+                in_order(o, &[client(ClientEvent::ShutdownWrite), finish(0), close(CloseReason::Graceful), server(ServerEvent::SocketClosed)]),
+                in_order(o, &[server(ServerEvent::ReadEof), close(CloseReason::Graceful)]),
+                goaway(o, ErrorCode::NoError),
+                absent(o, any_lost()),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "http2_fin_while_the_window_is_shut",
+        about: "HTTP/2: a FIN after a GET whose 100 000-byte response stops at the 65 535 bytes of window the client gave: the FIN does not end the stream (its request was whole); the send stall timer does, with GOAWAY(FLOW_CONTROL_ERROR)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/100000", true);
+            let mut s = stream("half_close/http2_fin_while_the_window_is_shut", quick_config());
+            // It never grants window: a response it asked for can never arrive whole.
+            s.clients.push(ClientScript::new().send(script.bytes()).then(Action::ShutdownWrite).misbehaving());
+            s
+        },
+        expect: |o| {
+            let got = answers(o, 0).remove(&1).unwrap_or_default();
+            let window = if got.body.len() == 65_535 && !got.ended {
+                Vec::new()
+            } else {
+                failed_on(0, format!("stream 1: {} body bytes, ended {}; expected 65535, open", got.body.len(), got.ended))
+            };
+            all([
+                window,
+                in_order(o, &[server(ServerEvent::ReadEof), timer_fired(Timer::SendStall), lost(0), client(ClientEvent::Eof)]),
+                goaway(o, ErrorCode::FlowControlError),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "http2_fin_mid_body",
+        about: "HTTP/2: a FIN while a POST's body is still open loses that stream (echo's started response is never ended), then GOAWAY(NO_ERROR) and a clean close",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "POST", "/echo", false);
+            let mut s = echo("half_close/http2_fin_mid_body", quick_config());
+            s.clients.push(ClientScript::new().send(script.bytes()).then(Action::ShutdownWrite).misbehaving());
+            s
+        },
+        expect: |o| {
+            all([
+                in_order(o, &[server(ServerEvent::ReadEof), lost(0), close(CloseReason::Graceful), client(ClientEvent::Eof)]),
+                goaway(o, ErrorCode::NoError),
+                absent(o, any_finish()),
                 clean_eof(o, 0),
             ])
         },

@@ -139,7 +139,12 @@ impl H2Script {
         self
     }
 
-    fn data(&mut self, stream: u32, data: &'static [u8], end_stream: bool) -> &mut H2Script {
+    pub(super) fn data(
+        &mut self,
+        stream: u32,
+        data: &'static [u8],
+        end_stream: bool,
+    ) -> &mut H2Script {
         self.frame(Frame::Data {
             stream: StreamId::new(stream),
             data: Bytes::from_static(data),
@@ -453,6 +458,19 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/post_echoed", app_factory::<Echo>(), &script)
         },
         expect: |o| answered(o, 1, &[200], b"hello world"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "post_with_trailers",
+        about: "a body followed by a trailer section that ends the stream: the trailers are read and dropped (as Twisted does), the body ends there and comes back whole",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "POST", "/echo", false).data(1, b"hello ", false).data(1, b"world", false);
+            script.headers(1, &[("x-checksum", "5eb63bbb"), ("x-note", "done")], true);
+            scenario_with("http2/post_with_trailers", app_factory::<Echo>(), &script)
+        },
+        expect: |o| all([answered(o, 1, &[200], b"hello world"), goaway(o, ErrorCode::NoError)]),
     },
     Entry {
         family: FAMILY,

@@ -90,6 +90,26 @@ fn answered_before_the_error(o: &Outcome, code: ErrorCode) -> Vec<Violation> {
     ])
 }
 
+/// A GET on stream 1, answered, its stream closed and forgotten (the client waits 20 ms),
+/// then what `late` writes, then the good GET.
+fn after_the_stream_closed(name: &str, late: fn(&mut H2Script)) -> Scenario {
+    let mut script = H2Script::new();
+    script.request(1, "GET", "/", true);
+    let answered_at = script.bytes().len();
+    late(&mut script);
+    script.request(AFTER, "GET", "/after", true);
+    let bytes = script.bytes();
+    let mut s = Scenario::new(name, quick_config(), app_factory::<Echo>());
+    s.clients.push(
+        ClientScript::new()
+            .send(bytes.slice(..answered_at))
+            .then(Action::Sleep(Duration::from_millis(20)))
+            .send(bytes.slice(answered_at..))
+            .misbehaving(),
+    );
+    s
+}
+
 /// A frame exactly as given: its header says `payload.len()`.
 fn raw(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = (payload.len() as u32).to_be_bytes()[1..].to_vec();
@@ -451,22 +471,21 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "DATA on a stream whose request and response both ended (closed, and forgotten by the server) is a connection STREAM_CLOSED (§5.1, §6.1), never ignored (found by explore: data_after_end_stream cut so that its GET was answered first)",
         seed: 1,
         build: |_| {
-            let mut script = H2Script::new();
-            script.request(1, "GET", "/", true);
-            let answered_at = script.bytes().len();
-            script.raw(&raw(DATA, 0, 1, b"x"));
-            script.request(AFTER, "GET", "/after", true);
-            let bytes = script.bytes();
-            let mut s = Scenario::new("http2_malformed/data_after_the_stream_closed", quick_config(), app_factory::<Echo>());
-            s.clients.push(
-                ClientScript::new()
-                    .send(bytes.slice(..answered_at))
-                    // The GET is answered, its stream closed and forgotten.
-                    .then(Action::Sleep(Duration::from_millis(20)))
-                    .send(bytes.slice(answered_at..))
-                    .misbehaving(),
-            );
-            s
+            after_the_stream_closed("http2_malformed/data_after_the_stream_closed", |s| {
+                s.raw(&raw(DATA, 0, 1, b"x"));
+            })
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), judge(o, Verdict::Connection(ErrorCode::StreamClosed))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "headers_after_the_stream_closed",
+        about: "HEADERS reopening a stream whose request and response both ended (closed, and forgotten by the server) is a connection STREAM_CLOSED (§5.1; h2spec http2/5.1/12), as DATA there is",
+        seed: 1,
+        build: |_| {
+            after_the_stream_closed("http2_malformed/headers_after_the_stream_closed", |s| {
+                s.request(1, "GET", "/", true);
+            })
         },
         expect: |o| all([answered(o, 1, &[200], b""), judge(o, Verdict::Connection(ErrorCode::StreamClosed))]),
     },
@@ -686,6 +705,22 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::StreamClosed),
     ),
     malformed!(
+        "data_after_our_reset",
+        "DATA the client sent before our RST_STREAM reached it (its POST was malformed, a stream PROTOCOL_ERROR) is ignored once the stream is gone: no second error, the connection goes on (§5.1)",
+        |s| {
+            let fields = [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "sim"),
+                ("connection", "keep-alive"),
+            ];
+            s.headers(1, &fields, false);
+            s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "goaway_on_a_stream",
         "GOAWAY on stream 1 is a connection PROTOCOL_ERROR (§6.8)",
         |s| {
@@ -700,5 +735,41 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.raw(&raw(RST_STREAM, 0, 0, &8u32.to_be_bytes()));
         },
         Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "trailers_without_end_stream",
+        "a trailer section that does not end its stream is malformed, a stream PROTOCOL_ERROR (§8.1)",
+        |s| {
+            post_open(s, 1);
+            s.headers(1, &[("x-checksum", "1")], false);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "trailers_with_a_pseudo_header",
+        "a pseudo-header field among trailers is malformed, a stream PROTOCOL_ERROR (§8.1)",
+        |s| {
+            post_open(s, 1);
+            s.headers(1, &[(":path", "/")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "trailers_with_an_upper_case_name",
+        "a trailer field whose name has upper-case letters is malformed, a stream PROTOCOL_ERROR (§8.2.1)",
+        |s| {
+            post_open(s, 1);
+            s.headers(1, &[("X-Checksum", "1")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "trailers_with_a_connection_field",
+        "a connection-specific field among trailers is malformed, a stream PROTOCOL_ERROR (§8.2.2)",
+        |s| {
+            post_open(s, 1);
+            s.headers(1, &[("transfer-encoding", "chunked")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
 ];

@@ -18,7 +18,9 @@ use twine_sim::{
 use super::expect::{
     absent, all, bodies, clean_eof, count, failed, fired_after, in_order, received, statuses,
 };
+use super::http2::{goaway, H2Script};
 use super::{echo, quick_config, stream, Entry};
+use twine_engine::h2::frame::ErrorCode;
 use twine_engine::{CloseReason, ProducerState, ProtocolErrorKind, Timer, TransportState};
 use twine_sim::pattern::{
     any_body, any_head, any_read, any_request, any_write, body_total, bytes_received, client,
@@ -255,6 +257,45 @@ pub(super) const ENTRIES: &[Entry] = &[
                 // Body bytes push the deadline back: 10 s after the last of them.
                 fired_after(o, 0, timer_fired(Timer::BodyRead), any_body(), 10_000),
                 absent(o, any_head()),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "http2_body_read_goaway",
+        about: "HTTP/2: an upload that stops mid-body ends when body_read fires, 10 s after its last DATA (DATA pushes the timer back): GOAWAY(PROTOCOL_ERROR), the stream lost, a graceful close (Twisted's timeoutConnection)",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/echo", false).data(1, b"0123456789", false);
+            let mut then = H2Script::empty();
+            then.data(1, b"0123456789", false);
+            let mut s = echo("timeouts/http2_body_read_goaway", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send(first.bytes())
+                    .then(Action::Sleep(Duration::from_secs(5)))
+                    .send(then.bytes())
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                goaway(o, ErrorCode::ProtocolError),
+                in_order(
+                    o,
+                    &[
+                        timer_set_after(Timer::BodyRead, 10_000),
+                        body_total(0, 20),
+                        timer_fired(Timer::BodyRead),
+                        lost(0),
+                        server(ServerEvent::ShutdownWrite),
+                        client(ClientEvent::Eof),
+                        close(CloseReason::Graceful),
+                    ],
+                ),
+                fired_after(o, 0, timer_fired(Timer::BodyRead), any_body(), 10_000),
             ])
         },
     },

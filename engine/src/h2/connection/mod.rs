@@ -127,6 +127,9 @@ pub struct H2Connection {
 struct HeaderBlock {
     stream: u32,
     end_stream: bool,
+    /// Its HEADERS frame made the stream depend on itself (§5.3.1): a stream error once the
+    /// block is decoded.
+    self_dependent: bool,
     bytes: BytesMut,
     frames: usize,
 }
@@ -172,6 +175,12 @@ struct Stream {
     producer: Option<Producer>,
     /// The app knows the stream is gone (`Event::Lost`, or its own abort).
     lost: bool,
+    /// The response is complete and the request is still coming: the rest of its body is
+    /// read, checked as any body is, and dropped, within the window the peer already has
+    /// (no more is granted), so the stream ends as the peer meant it to. Reset with NO_ERROR
+    /// (§8.1) once that window cannot hold the rest, when the connection idles, or when it
+    /// ends.
+    discarding: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,6 +352,9 @@ impl H2Connection {
             // No preface in time, idle, or a peer that stopped sending what it owes (a body, the
             // rest of a header block): GOAWAY and close (Twisted's `timeoutConnection`:
             // NO_ERROR when idle, PROTOCOL_ERROR with streams open).
+            // Idle but for requests whose bodies are being discarded: those end, not the
+            // connection.
+            Timer::IdleKeepAlive if !self.streams.is_empty() => self.stop_discarding(),
             Timer::HeaderRead | Timer::IdleKeepAlive | Timer::BodyRead => {
                 let code = if self.active_streams() > 0 {
                     ErrorCode::ProtocolError
@@ -553,6 +565,7 @@ impl Stream {
             end_queued: false,
             producer: None,
             lost: false,
+            discarding: false,
         }
     }
 }

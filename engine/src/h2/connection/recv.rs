@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use super::{CloseState, H2Connection, HeaderBlock, Response, Stream, PREFACE, SKIPPED_RANGES_MAX};
 use crate::h2::frame::{ErrorCode, Frame, FrameError, SettingId, StreamId};
 use crate::h2::hpack::DecodeError;
-use crate::h2::request::request_head;
+use crate::h2::request::{check_trailers, request_head};
 use crate::h2::stream::{ClosedBy, Received, StreamState, Verdict};
 use crate::io::{Event, Output, RequestId, TransportState};
 use crate::message::BodyLength;
@@ -125,14 +125,15 @@ impl H2Connection {
             } => self.on_data(stream.get(), data, end_stream, flow_len),
             Frame::Headers {
                 stream,
+                priority,
                 fragment,
                 end_stream,
                 end_headers,
-                ..
             } => {
                 self.block = Some(HeaderBlock {
                     stream: stream.get(),
                     end_stream,
+                    self_dependent: priority.is_some_and(|p| p.dependency == stream),
                     bytes: BytesMut::from(&fragment[..]),
                     frames: 0,
                 });
@@ -340,10 +341,16 @@ impl H2Connection {
             // §8.1.1: a body that does not match its Content-Length is malformed.
             return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
         }
+        stream.body_ended |= end_stream;
+        if stream.discarding {
+            // Read and dropped: room again on the connection, none on the stream (a stream
+            // whose window is spent before its end is reset when streams are retired).
+            self.recv_window.release(data.len() as u32);
+            return Ok(());
+        }
         if !data.is_empty() {
             stream.body.push_back(data);
         }
-        stream.body_ended |= end_stream;
         self.tell_body_end(id);
         Ok(())
     }
@@ -366,23 +373,29 @@ impl H2Connection {
             if !stream_id.is_client_initiated() {
                 return Err(FrameError::Connection(ErrorCode::ProtocolError));
             }
-            return self.open_stream(id, block.end_stream, fields);
+            return self.open_stream(id, block.end_stream, fields, block.self_dependent);
         }
         if !self.streams.contains_key(&id) {
             // A stream no longer (or never) open. Skipped over: an unexpected identifier
-            // (§5.1.1). Forgotten after it ended: its HEADERS are not silently dropped but
-            // answered RST_STREAM(STREAM_CLOSED), as h2 does; our own reset may have crossed
-            // the peer's trailers, so the connection lives on.
+            // (§5.1.1). Forgotten after it ended, the state machine answers by how it ended
+            // (§5.1): ignored after our reset (it may have crossed the peer's trailers), a
+            // stream STREAM_CLOSED after the peer's, a connection STREAM_CLOSED after both
+            // ends' END_STREAM, as DATA there is. Never dropped in silence.
             let skipped = self
                 .skipped_streams
                 .iter()
                 .any(|&(low, high)| (low..=high).contains(&id));
-            return Err(match skipped {
-                true => FrameError::Connection(ErrorCode::ProtocolError),
-                false => FrameError::Stream(stream_id, ErrorCode::StreamClosed),
-            });
+            if skipped {
+                return Err(FrameError::Connection(ErrorCode::ProtocolError));
+            }
+            let end_stream = block.end_stream;
+            state.recv(stream_id, Received::Headers { end_stream })?;
+            return Ok(());
         }
-        // Trailers (§8.1): they must end the stream; they are read and dropped.
+        if block.self_dependent {
+            return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
+        }
+        // Trailers (§8.1): they must end the stream and be well formed; then they are dropped.
         let (next, verdict) = state.recv(
             stream_id,
             Received::Headers {
@@ -392,7 +405,8 @@ impl H2Connection {
         if verdict == Verdict::Ignore {
             return Ok(());
         }
-        if !block.end_stream {
+        let malformed = fields.is_some_and(|fields| check_trailers(&fields).is_err());
+        if !block.end_stream || malformed {
             return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
         }
         if let Some(stream) = self.streams.get_mut(&id) {
@@ -412,6 +426,7 @@ impl H2Connection {
         id: u32,
         end_stream: bool,
         fields: Option<Vec<crate::h2::hpack::Field>>,
+        self_dependent: bool,
     ) -> Result<(), FrameError> {
         let stream_id = StreamId::new(id);
         let next_expected = if self.highest_stream == 0 {
@@ -430,6 +445,11 @@ impl H2Connection {
         if refused_by_goaway || self.peer_goaway {
             // §6.8: streams above our GOAWAY's last id are not processed.
             return Ok(());
+        }
+        if self_dependent {
+            // §5.3.1, refused only now: the stream counts as opened, and the block was
+            // decoded.
+            return Err(FrameError::Stream(stream_id, ErrorCode::ProtocolError));
         }
         if self.active_streams() >= self.config.h2.max_concurrent_streams as usize {
             return Err(FrameError::Stream(stream_id, ErrorCode::RefusedStream));
@@ -470,7 +490,8 @@ impl H2Connection {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
-        if stream.body_ended && stream.body.is_empty() && !stream.body_end_told && !stream.lost {
+        let gone = stream.lost || stream.discarding;
+        if stream.body_ended && stream.body.is_empty() && !stream.body_end_told && !gone {
             stream.body_end_told = true;
             let id = stream.id;
             self.outputs.push_back(Output::Event(Event::BodyEnd { id }));

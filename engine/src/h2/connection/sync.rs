@@ -31,7 +31,7 @@ impl H2Connection {
     /// Request body bytes to the apps, as far as each has credit; `BodyEnd` after the last.
     fn deliver_bodies(&mut self) {
         for stream in self.streams.values_mut() {
-            if stream.lost {
+            if stream.lost || stream.discarding {
                 continue;
             }
             while stream.credit > 0 {
@@ -164,7 +164,8 @@ impl H2Connection {
     fn retire_streams(&mut self) {
         let mut done = Vec::new();
         let mut early = Vec::new();
-        for (&id, stream) in &self.streams {
+        let mut untaken = 0;
+        for (&id, stream) in &mut self.streams {
             let sent_all = stream.response_done() && !stream.end_queued;
             if !sent_all {
                 continue;
@@ -172,16 +173,24 @@ impl H2Connection {
             match stream.state {
                 // The app finished: a body it never took is not owed to it any more.
                 StreamState::Closed(_) => done.push(id),
-                StreamState::HalfClosedLocal if !stream.body_ended => early.push(id),
+                StreamState::HalfClosedLocal if !stream.body_ended => {
+                    // Answered before the request ended: the rest is discarded while it can
+                    // still come within the stream's window, refused at once otherwise.
+                    let open = u64::from(stream.recv_window.open());
+                    let rest = stream.declared_length.map(|n| n - stream.received);
+                    if open == 0 || rest.is_some_and(|rest| rest > open) {
+                        early.push(id);
+                    } else if !stream.discarding {
+                        stream.discarding = true;
+                        untaken += stream.body.drain(..).map(|b| b.len()).sum::<usize>();
+                    }
+                }
                 _ => {}
             }
         }
+        self.recv_window.release(untaken as u32);
         for id in early {
-            self.control(Frame::RstStream {
-                stream: StreamId::new(id),
-                code: ErrorCode::NoError,
-            });
-            self.remember_reset(id);
+            self.reset_with_no_error(id);
             done.push(id);
         }
         for id in done {
@@ -191,8 +200,36 @@ impl H2Connection {
         }
     }
 
+    /// Asks the peer to stop sending a request whose response is complete (§8.1).
+    fn reset_with_no_error(&mut self, id: u32) {
+        self.control(Frame::RstStream {
+            stream: StreamId::new(id),
+            code: ErrorCode::NoError,
+        });
+        self.remember_reset(id);
+    }
+
+    /// Every request whose body is being discarded is reset with NO_ERROR and forgotten.
+    pub(super) fn stop_discarding(&mut self) {
+        let discarding: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.discarding)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in discarding {
+            self.reset_with_no_error(id);
+            if let Some(mut stream) = self.streams.remove(&id) {
+                self.forget(&mut stream);
+            }
+        }
+    }
+
     fn maybe_close(&mut self) {
         let ending = self.goaway_last.is_some() || self.peer_goaway || self.recv_eof;
+        if ending && self.streams.values().all(|s| s.discarding) {
+            self.stop_discarding();
+        }
         if ending && self.streams.is_empty() {
             if self.goaway_last.is_none() {
                 self.drain();
@@ -261,7 +298,7 @@ impl H2Connection {
             || self
                 .streams
                 .values()
-                .any(|s| !s.body_ended && !s.lost && s.recv_window.open() > 0);
+                .any(|s| !s.body_ended && !s.lost && !s.discarding && s.recv_window.open() > 0);
         // Response bytes wait for a window only the peer can open (CVE-2019-9517: a client
         // that never grants window would hold the stream for ever): bytes queued, or a
         // producer paused by the window before it queued any.
@@ -289,7 +326,7 @@ impl H2Connection {
             (
                 Timer::IdleKeepAlive,
                 open && preface_in
-                    && self.streams.is_empty()
+                    && self.streams.values().all(|s| s.discarding)
                     && self.goaway_last.is_none()
                     && !mid_frame
                     && self.block.is_none(),

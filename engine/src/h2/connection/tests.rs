@@ -8,7 +8,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::{H2Connection, PREFACE};
-use crate::h2::frame::{ErrorCode, Frame, FrameDecoder, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT};
+use crate::h2::frame::{
+    ErrorCode, Frame, FrameDecoder, Priority, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
+};
 use crate::h2::hpack::{HpackDecoder, HpackEncoder};
 use crate::{
     AppCommand, CloseReason, Config, Event, Input, Instant, Output, ProducerKind, ProducerState,
@@ -507,18 +509,124 @@ fn data_on_an_ended_stream_is_an_error_even_once_forgotten() {
 
     let mut peer = Peer::ready();
     peer.headers(1, &post_fields(), false);
-    peer.respond(R0, "a");
-    // The response ended before the body: RST_STREAM(NO_ERROR), then the body in flight.
+    peer.app(AppCommand::Abort { request: R0 }).unwrap();
+    // Our reset, then the body the peer sent before it saw it.
     assert_eq!(
         peer.frames().last(),
         Some(&Frame::RstStream {
             stream: s(1),
-            code: ErrorCode::NoError
+            code: ErrorCode::Cancel
         })
     );
     peer.frame(data_frame(1, b"late", true));
     assert_eq!(peer.frames(), []);
     assert_eq!(peer.closed, None);
+}
+
+/// A response complete before its request (§8.1): the rest of the body is read, checked
+/// and dropped within the window the peer has, so the stream ends as the peer meant it to
+/// and a malformed rest is still an error; the app hears nothing more of it.
+#[test]
+fn a_request_answered_early_is_read_to_its_end() {
+    let mut peer = Peer::ready();
+    peer.headers(1, &post_fields(), false);
+    peer.respond(R0, "a");
+    let frames = peer.frames();
+    assert!(
+        !frames.iter().any(|f| matches!(f, Frame::RstStream { .. })),
+        "{frames:?}"
+    );
+    peer.take_events();
+    peer.frame(data_frame(1, b"late", false));
+    peer.frame(data_frame(1, b" body", true));
+    assert_eq!(peer.frames(), []);
+    assert_eq!(peer.take_events(), []);
+    // Closed by both ends' END_STREAM: more DATA is the connection error it always is.
+    peer.frame(data_frame(1, b"x", false));
+    assert!(matches!(
+        peer.frames()[..],
+        [Frame::GoAway {
+            code: ErrorCode::StreamClosed,
+            ..
+        }]
+    ));
+
+    // The rest breaks the request's Content-Length: a stream error, as before the response.
+    let mut peer = Peer::ready();
+    let [method, scheme, path, authority] = post_fields();
+    peer.headers(
+        1,
+        &[method, scheme, path, authority, ("content-length", "3")],
+        false,
+    );
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.frame(data_frame(1, b"four", true));
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::ProtocolError
+        }]
+    );
+}
+
+/// A request answered early whose rest cannot come within the stream's window (a declared
+/// length past it, or the window spent) is reset with NO_ERROR at once; one whose rest never
+/// comes is reset when the connection would idle, and the connection lives on.
+#[test]
+fn a_request_answered_early_is_reset_when_its_rest_cannot_or_does_not_come() {
+    let no_error = Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::NoError,
+    };
+    let mut peer = Peer::ready();
+    let [method, scheme, path, authority] = post_fields();
+    peer.headers(
+        1,
+        &[method, scheme, path, authority, ("content-length", "65536")],
+        false,
+    );
+    peer.respond(R0, "a");
+    assert_eq!(peer.frames().last(), Some(&no_error));
+
+    let mut peer = Peer::ready();
+    peer.headers(1, &post_fields(), false);
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.frame(Frame::Data {
+        stream: s(1),
+        data: Bytes::from(vec![b'u'; 16_384]),
+        end_stream: false,
+        flow_len: 16_384,
+    });
+    assert_eq!(peer.frames(), []);
+    for len in [16_384, 16_384, 16_383] {
+        peer.frame(Frame::Data {
+            stream: s(1),
+            data: Bytes::from(vec![b'u'; len]),
+            end_stream: false,
+            flow_len: len as u32,
+        });
+    }
+    // The stream's window of 65 535 is spent, and the body goes on.
+    let frames = peer.frames();
+    assert_eq!(frames.last(), Some(&no_error), "{frames:?}");
+
+    let mut peer = Peer::ready();
+    peer.headers(1, &post_fields(), false);
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.advance(Config::new().timeouts.idle_keep_alive);
+    assert_eq!(peer.frames(), [no_error]);
+    assert_eq!(peer.closed, None);
+    peer.take_events();
+    peer.get(3, "/");
+    let r1 = RequestId::from_sequence(1);
+    assert!(matches!(
+        peer.take_events()[..],
+        [Event::Request { id, .. }, ..] if id == r1
+    ));
 }
 
 /// RFC 9113 §5.1: DATA after the peer's own RST_STREAM is a stream error STREAM_CLOSED, not
@@ -651,33 +759,19 @@ fn a_malformed_request_resets_its_stream_only() {
 }
 
 /// HEADERS on a stream id below the highest: a skipped id is an unexpected identifier, a
-/// connection error (§5.1.1); a stream that ended and was forgotten gets RST_STREAM
-/// (STREAM_CLOSED) and the connection lives on. Neither is dropped in silence (found by the
+/// connection error (§5.1.1); a stream that ended both ways and was forgotten is closed, and
+/// HEADERS there is the connection error STREAM_CLOSED (§5.1, as DATA there is; h2spec
+/// http2/5.1/12). Neither is dropped in silence (found by the
 /// `http2_malformed/stream_id_going_backwards` scenario: the request was ignored).
 #[test]
 fn headers_on_an_old_stream_id_are_answered_not_dropped() {
     let mut peer = Peer::ready();
-    peer.get(1, "/");
-    peer.respond(R0, "a");
-    peer.frames();
-    peer.get(1, "/");
-    assert_eq!(
-        peer.frames(),
-        [Frame::RstStream {
-            stream: s(1),
-            code: ErrorCode::StreamClosed
-        }]
-    );
     peer.get(7, "/");
-    let r1 = RequestId::from_sequence(1);
-    let events = peer.take_events();
-    assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, Event::Request { id, .. } if *id == r1)),
-        "{events:?}"
-    );
-    // 3 and 5 were skipped by opening 7.
+    assert!(matches!(
+        peer.take_events()[0],
+        Event::Request { id: R0, .. }
+    ));
+    // 1, 3 and 5 were skipped by opening 7.
     peer.get(5, "/");
     assert_eq!(
         peer.frames(),
@@ -687,6 +781,111 @@ fn headers_on_an_old_stream_id_are_answered_not_dropped() {
             debug: Bytes::new()
         }]
     );
+
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.respond(R0, "a");
+    peer.frames();
+    peer.get(1, "/");
+    assert_eq!(
+        peer.frames(),
+        [Frame::GoAway {
+            last_stream: s(1),
+            code: ErrorCode::StreamClosed,
+            debug: Bytes::new()
+        }]
+    );
+}
+
+/// A HEADERS frame making its stream depend on itself is a stream PROTOCOL_ERROR (§5.3.1),
+/// but its block is decoded first: HPACK's table stays in step with the peer's (§4.3), so the
+/// next request, whose block refers to what the refused one added, is read right.
+#[test]
+fn a_self_dependent_stream_is_refused_after_its_block_is_decoded() {
+    let mut peer = Peer::ready();
+    let [method, scheme, path, authority] = get_fields("/");
+    let fields = [method, scheme, path, authority, ("x-trace", "abc")];
+    let Frame::Headers { fragment, .. } = peer.headers_frame(1, &fields, true) else {
+        unreachable!("headers_frame makes HEADERS");
+    };
+    let priority = Priority {
+        dependency: s(1),
+        exclusive: false,
+        weight: 15,
+    };
+    peer.frame(Frame::Headers {
+        stream: s(1),
+        priority: Some(priority),
+        fragment,
+        end_stream: true,
+        end_headers: true,
+    });
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::ProtocolError
+        }]
+    );
+    assert_eq!(peer.take_events(), []);
+    peer.headers(3, &fields, true);
+    let events = peer.take_events();
+    let [Event::Request { id: R0, head }, Event::BodyEnd { id: R0 }] = &events[..] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(
+        head.headers.get("x-trace").map(|v| &v[..]),
+        Some(&b"abc"[..])
+    );
+    assert_eq!(
+        head.headers.get("host").map(|v| &v[..]),
+        Some(&b"localhost"[..])
+    );
+}
+
+/// HEADERS on a forgotten stream the peer reset is the stream error STREAM_CLOSED, and the
+/// connection lives on; on one we reset, it is ignored (the peer may have sent it before our
+/// RST_STREAM arrived).
+#[test]
+fn headers_after_a_reset_depend_on_who_reset() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.frame(Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::Cancel,
+    });
+    peer.frames();
+    peer.get(1, "/");
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::StreamClosed
+        }]
+    );
+    peer.take_events();
+    peer.get(3, "/");
+    let r1 = RequestId::from_sequence(1);
+    let events = peer.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Request { id, .. } if *id == r1)),
+        "{events:?}"
+    );
+
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.app(AppCommand::Abort { request: R0 }).unwrap();
+    assert_eq!(
+        peer.frames(),
+        [Frame::RstStream {
+            stream: s(1),
+            code: ErrorCode::Cancel
+        }]
+    );
+    peer.get(1, "/");
+    assert_eq!(peer.frames(), []);
 }
 
 #[test]

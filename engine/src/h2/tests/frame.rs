@@ -206,11 +206,6 @@ fn malformed_frames_get_the_rfcs_code_and_scope() {
             conn(ProtocolError),
         ),
         (
-            "HEADERS depending on itself",
-            "000005 01 24 00000001 00000001 0f",
-            stream(1, ProtocolError),
-        ),
-        (
             "HEADERS priority cut",
             "000002 01 24 00000001 0000",
             conn(FrameSizeError),
