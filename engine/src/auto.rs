@@ -61,6 +61,28 @@ impl AutoConnection {
         }
     }
 
+    /// The client chose HTTP/2 before sending a byte (TLS ALPN `h2`, RFC 9113 §3.2): the
+    /// connection is HTTP/2 from now on, so bytes other than the preface are an HTTP/2
+    /// connection error (GOAWAY(PROTOCOL_ERROR), §3.4), never an HTTP/1.1 request. A
+    /// connection already decided is left as it is.
+    pub fn require_http2(&mut self, now: Instant) {
+        let Engine::Http1 {
+            channel,
+            held: Some(held),
+        } = &self.engine
+        else {
+            return;
+        };
+        let held = *held;
+        let mut h2 = H2Connection::new(channel.shared_config(), now);
+        if held > 0 {
+            // The preface's first bytes: received bytes are no app command, never refused.
+            let bytes = &PREFACE[..held];
+            let _ = h2.handle_input(Input::Received { now, bytes });
+        }
+        self.engine = Engine::Http2(Box::new(h2));
+    }
+
     /// The protocol chosen so far.
     pub fn protocol(&self) -> Protocol {
         match &self.engine {

@@ -11,10 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
 use common::curl::{curl_any, have_curl};
 use common::{run_twine, Server};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use twine_engine::h2::frame::{ErrorCode, Frame, FrameDecoder, StreamId, MAX_FRAME_SIZE_LIMIT};
 
 /// A self-signed certificate for `localhost` and its key, as PEM files in a scratch directory
 /// removed on drop.
@@ -98,8 +100,8 @@ fn curl_speaks_http2_by_alpn_and_http11_when_asked() {
     assert!(body.contains("\nsecure true"), "{body:?}");
 }
 
-/// A rustls client offering only `http/1.1`.
-fn rustls_client(certs: &Certs) -> rustls::ClientConnection {
+/// A rustls client offering only `protocol` by ALPN.
+fn rustls_client(certs: &Certs, protocol: &[u8]) -> rustls::ClientConnection {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(certs.path("cert.pem")).expect("cert file") {
         roots.add(cert.expect("a certificate")).expect("a root");
@@ -110,7 +112,7 @@ fn rustls_client(certs: &Certs) -> rustls::ClientConnection {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![protocol.to_vec()];
     let name = ServerName::try_from("localhost").expect("a name");
     rustls::ClientConnection::new(Arc::new(config), name).expect("a client")
 }
@@ -122,7 +124,7 @@ fn a_rust_client_gets_http11_over_tls_and_the_app_sees_a_secure_connection() {
     let mut tcp = TcpStream::connect(server.addr).expect("connect");
     tcp.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut client = rustls_client(&certs);
+    let mut client = rustls_client(&certs, b"http/1.1");
     let mut tls = rustls::Stream::new(&mut client, &mut tcp);
     tls.write_all(b"GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .expect("write");
@@ -139,6 +141,42 @@ fn a_rust_client_gets_http11_over_tls_and_the_app_sees_a_secure_connection() {
             server.addr
         )),
         "{text}"
+    );
+}
+
+/// A client that chose `h2` by ALPN speaks HTTP/2 from its first byte: opening with anything
+/// but the preface is GOAWAY(PROTOCOL_ERROR) after our SETTINGS (RFC 9113 §3.4; h2spec
+/// http2/3.5/2 over TLS), not an HTTP/1.1 `400` it would read as a frame.
+#[test]
+fn a_bad_preface_after_alpn_h2_is_an_http2_protocol_error() {
+    let certs = Certs::new("alpn-h2");
+    let server = certs.server(&[]);
+    let mut tcp = TcpStream::connect(server.addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut client = rustls_client(&certs, b"h2");
+    let mut tls = rustls::Stream::new(&mut client, &mut tcp);
+    tls.write_all(b"INVALID CONNECTION PREFACE\r\n\r\n")
+        .expect("write");
+    let mut received = Vec::new();
+    let _ = tls.read_to_end(&mut received);
+    assert_eq!(client.alpn_protocol(), Some(&b"h2"[..]));
+    let mut buf = BytesMut::from(&received[..]);
+    let decoder = FrameDecoder::new(MAX_FRAME_SIZE_LIMIT);
+    let frames: Vec<Frame> =
+        std::iter::from_fn(|| decoder.decode(&mut buf).ok().flatten()).collect();
+    assert!(
+        matches!(frames.first(), Some(Frame::Settings { ack: false, .. })),
+        "{frames:?}"
+    );
+    assert_eq!(
+        frames.last(),
+        Some(&Frame::GoAway {
+            last_stream: StreamId::new(0),
+            code: ErrorCode::ProtocolError,
+            debug: Bytes::new(),
+        }),
+        "{frames:?}"
     );
 }
 

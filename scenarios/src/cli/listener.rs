@@ -222,9 +222,13 @@ pub(crate) struct Run {
 
 impl Run {
     /// Does the handshake, the run waiting in its box: then the stream to serve, and the run
-    /// out of its box, the box freed. `None` if the handshake failed or took too long.
+    /// out of its box, the box freed. `None` if the handshake failed or took too long. A
+    /// client that chose `h2` by ALPN is held to HTTP/2 from its first byte.
     pub(crate) async fn establish(mut self: Box<Run>) -> Option<(Transport, Run)> {
         let stream = self.incoming.take()?.establish().await?;
+        if stream.negotiated_http2() {
+            self.channel.require_http2(self.clock.now());
+        }
         Some((stream, *self))
     }
 

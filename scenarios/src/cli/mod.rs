@@ -35,7 +35,7 @@ enum Command {
     Replay(sim::ReplayArgs),
     /// List every scenario with what it proves.
     List,
-    /// Serve HTTP/1.1 for real on a TCP address.
+    /// Serve HTTP/1.1 and HTTP/2 for real on a TCP address.
     Serve(serve::ServeArgs),
     /// Run a reverse proxy in front of an HTTP/1.1 server.
     Proxy(proxy::ProxyArgs),

@@ -6,9 +6,9 @@
 //! the handshake (bounded by `--tls-handshake-timeout`) the stream the driver reads and
 //! writes, plain or TLS ([`Transport`]).
 //!
-//! Which protocol is spoken is still the engine's choice (`AutoConnection` reads the client's
-//! first bytes): a client that negotiated `h2` sends the HTTP/2 preface, one that negotiated
-//! `http/1.1` or nothing sends a request line.
+//! A client that negotiated `h2` is held to HTTP/2 from its first byte (a bad preface is
+//! GOAWAY(PROTOCOL_ERROR), not an HTTP/1.1 `400`); otherwise the engine chooses by the
+//! client's first bytes (`AutoConnection`): the HTTP/2 preface, or a request line.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -153,6 +153,14 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
+    /// Whether the client chose HTTP/2 in the TLS handshake (ALPN `h2`).
+    pub(crate) fn negotiated_http2(&self) -> bool {
+        match self {
+            Transport::Plain(_) => false,
+            Transport::Tls(tls) => tls.get_ref().1.alpn_protocol() == Some(&b"h2"[..]),
+        }
+    }
+
     /// The TCP stream underneath.
     pub(crate) fn tcp(&self) -> &TcpStream {
         match self {
