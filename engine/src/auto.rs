@@ -256,4 +256,30 @@ mod tests {
             .any(|o| matches!(o, Output::Transmit(b) if b.starts_with(b"HTTP/1.1 505")));
         assert!(status_505, "{outputs:?}");
     }
+
+    /// ALPN `h2` decides before any byte: a first flight that is not the preface is
+    /// HTTP/2's GOAWAY(PROTOCOL_ERROR), never an HTTP/1.1 answer; held preface bytes carry over.
+    #[test]
+    fn http2_required_refuses_what_is_not_the_preface() {
+        let mut conn = AutoConnection::new(Config::new(), Instant::ZERO);
+        conn.require_http2(Instant::ZERO);
+        assert_eq!(conn.protocol(), Protocol::Http2);
+        let outputs = feed(&mut conn, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(requests(&outputs), 0);
+        let goaway = [0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let sent_goaway = outputs
+            .iter()
+            .any(|o| matches!(o, Output::Transmit(b) if b.ends_with(&goaway)));
+        assert!(sent_goaway, "{outputs:?}");
+
+        let mut conn = AutoConnection::new(Config::new(), Instant::ZERO);
+        feed(&mut conn, &PREFACE[..5]);
+        conn.require_http2(Instant::ZERO);
+        feed(&mut conn, &PREFACE[5..]);
+        assert_eq!(conn.protocol(), Protocol::Http2);
+        let Engine::Http2(h2) = &conn.engine else {
+            unreachable!("required");
+        };
+        assert!(!h2.is_closed());
+    }
 }
