@@ -8,6 +8,7 @@ scenarios!("app_api":
     respond_whole,
     accept_data_paces_the_upload,
     early_hints,
+    processing,
     early_hints_dropped_for_http10,
     body_parts_one_chunk,
     close_before_head,

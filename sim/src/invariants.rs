@@ -419,12 +419,14 @@ fn check_interim(wire: &Wire) -> Vec<String> {
                 )),
                 Some(_) => {}
             },
-            103 if wire.scan.requests.get(turn).is_none() => out.push(format!(
-                "103 Early Hints at byte {at} answers no request ({turn} sent and answered)"
+            102 | 103 if wire.scan.requests.get(turn).is_none() => out.push(format!(
+                "interim response {} at byte {at} answers no request ({turn} sent and answered)",
+                response.status
             )),
-            103 => {}
+            102 | 103 => {}
             status if status < 200 => out.push(format!(
-                "interim response {status} at byte {at}: only 100 and 103 are expected"
+                "interim response {status} at byte {at}: only 100, 102 and 103 are expected \
+                 (101 needs an upgrade the engine never makes)"
             )),
             _ => turn += 1,
         }

@@ -425,7 +425,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "extension_forms_accepted",
-        about: "chunk extensions with whitespace around `=` and before `;`, and a quoted-pair in a quoted value, are accepted and the data echoed",
+        about: "chunk extensions with whitespace around `=` and on either side of `;`, a quoted-pair in a quoted value, and several in a row (names alone, token and quoted values) are accepted and the data echoed",
         seed: 1,
         build: |_| {
             good_bodies(
@@ -436,10 +436,12 @@ pub(super) const ENTRIES: &[Entry] = &[
                     "5;a= \"q\\\"x\"\r\nhello\r\n0\r\n\r\n",
                     "5;a ;b\r\nhello\r\n0\r\n\r\n",
                     "5;a=b\t;c\r\nhello\r\n0\r\n\r\n",
+                    "5; a=b;c=d\r\nhello\r\n0\r\n\r\n",
+                    "5;a;b=\"c\";d\r\nhello\r\n0\r\n\r\n",
                 ],
             )
         },
-        expect: |o| all((0..4).map(|conn| echoed(o, conn, b"hello"))),
+        expect: |o| all((0..6).map(|conn| echoed(o, conn, b"hello"))),
     },
     Entry {
         family: FAMILY,

@@ -18,8 +18,8 @@ use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
 use twine_engine::{ProducerKind, ProducerState, RequestId, Timer};
 use twine_sim::event::RequestLine;
 use twine_sim::pattern::{
-    app, client, finish, lost, producer, server, server_where, timer_cancelled, timer_fired,
-    timer_set,
+    any_body_end, app, client, finish, lost, producer, server, server_where, timer_cancelled,
+    timer_fired, timer_set,
 };
 use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
 use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
@@ -222,6 +222,34 @@ pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
     out
 }
 
+/// The fields of the first header block the client read on `stream` (every block decoded in
+/// order, one HPACK context), `date`'s value replaced: it follows the clock.
+fn response_fields(o: &Outcome, stream: u32) -> Vec<(String, String)> {
+    let mut hpack = HpackDecoder::new(4096, usize::MAX);
+    let mut first = None;
+    for frame in frames_received(o, 0) {
+        if let Frame::Headers {
+            stream: on,
+            fragment,
+            ..
+        } = frame
+        {
+            let fields = hpack.decode(&fragment).unwrap_or_default();
+            if on.get() == stream && first.is_none() {
+                first = Some(fields);
+            }
+        }
+    }
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let fields = first.unwrap_or_default().into_iter();
+    fields
+        .map(|(name, value)| match &name[..] {
+            b"date" => (text(&name), "(the clock's)".to_owned()),
+            _ => (text(&name), text(&value)),
+        })
+        .collect()
+}
+
 /// Stream `stream` got these statuses and this whole body, ended by END_STREAM.
 pub(super) fn answered(o: &Outcome, stream: u32, statuses: &[u16], body: &[u8]) -> Vec<Violation> {
     answered_then(o, stream, statuses, body, None)
@@ -343,6 +371,7 @@ const R0: RequestId = RequestId::from_sequence(0);
 /// plain `ok`.
 const API_ROUTES: &[(&str, &[u16], &[u8])] = &[
     ("/hints", &[103, 200], b"hinted\n"),
+    ("/processing", &[102, 200], b"processed\n"),
     ("/respond", &[200], b"whole\n"),
     ("/parts", &[200], b"Hello, world!\n"),
     ("/empty-writes", &[200], b"ok\n!\n"),
@@ -423,8 +452,62 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "app_100_after_the_lazy_one_dropped",
+        about: "over HTTP/2 as over HTTP/1.1, an app's own 100 Continue after its first credit (the lazy one already sent) is dropped: one HEADERS of `:status 100` on the stream, then the answer",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/continue-again"), (":authority", "sim"), ("expect", "100-continue"), ("content-length", "20")];
+            script.headers(1, &fields, false);
+            script.data(1, b"twenty bytes of body", true);
+            scenario_with("http2/app_100_after_the_lazy_one_dropped", app_factory::<Api>(), &script)
+        },
+        expect: |o| answered(o, 1, &[100, 200], b"received 20 bytes\n"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "own_fields",
+        about: "the api app's `/own-fields` over HTTP/2: its `Connection` field is dropped (connection-specific, §8.2.2), its own `server` kept and none added, names lower-cased, `date` added",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/own-fields", true);
+            scenario_with("http2/own_fields", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            let want = [(":status", "200"), ("content-type", "text/plain"), ("server", "api"), ("content-length", "3"), ("date", "(the clock's)")];
+            let want: Vec<(String, String)> = want.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            let got = response_fields(o, 1);
+            let fields = match got == want {
+                true => Vec::new(),
+                false => failed_on(0, format!("stream 1's fields: {got:?}; expected {want:?}")),
+            };
+            all([fields, answered(o, 1, &[200], b"ok\n")])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "answered_early_then_trailers",
+        about: "a POST whose whole response (`/respond`) comes before its body: the body and its trailers, sent after the response, are read and dropped, the stream ends with both END_STREAMs (no RST_STREAM), and the app hears nothing more of it",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/respond", false);
+            let mut then = H2Script::empty();
+            then.data(1, b"late body", false);
+            then.headers(1, &[("x-checksum", "1")], true);
+            let mut s = Scenario::new("http2/answered_early_then_trailers", quick_config(), app_factory::<Api>());
+            // The response's last frame's header: 6 bytes of DATA with END_STREAM on stream 1.
+            let ended = Bytes::from_static(&[0, 0, 6, 0, 1, 0, 0, 0, 1]);
+            s.clients.push(ClientScript::new().send(first.bytes()).then(Action::WaitFor(ended)).send(then.bytes()));
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], b"whole\n"), absent(o, any_body_end()), goaway(o, ErrorCode::NoError)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "app_api_routes",
-        about: "the api app's routes over HTTP/2, one stream each: a 103 then the answer, a whole `Respond`, body parts, empty writes, a 204 and a 404, and the misuse routes, whose refused commands (heads HTTP/2 cannot carry, bodies off their length, a 103 after the head) send nothing",
+        about: "the api app's routes over HTTP/2, one stream each: a 103 then the answer, a 102 then the answer, a whole `Respond`, body parts, empty writes, a 204 and a 404, and the misuse routes, whose refused commands (heads HTTP/2 cannot carry, bodies off their length, a 103 after the head) send nothing",
         seed: 1,
         build: |_| {
             let mut script = H2Script::new();

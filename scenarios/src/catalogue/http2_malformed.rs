@@ -241,6 +241,16 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Connection(ErrorCode::ProtocolError),
     ),
     malformed!(
+        "stream_id_skipped_two_ranges_ago",
+        "opening stream 3 (skipping 1), then 7 (skipping 5), then 1 is a connection PROTOCOL_ERROR (§5.1.1): every skipped range is remembered, not only the last",
+        |s| {
+            s.request(3, "GET", "/", true)
+                .request(7, "GET", "/", true)
+                .request(1, "GET", "/", true);
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "settings_ack_with_payload",
         "a SETTINGS acknowledgement with a payload is a connection FRAME_SIZE_ERROR (§6.5)",
         |s| {
@@ -703,6 +713,21 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
         },
         Verdict::Stream(1, ErrorCode::StreamClosed),
+    ),
+    malformed!(
+        "content_length_with_a_sign",
+        "a content-length of `+5` is not a number (digits only, RFC 9110 §8.6): the request is malformed, a stream PROTOCOL_ERROR (§8.1.1), even with 5 bytes of body",
+        |s| {
+            post_declaring(s, "+5");
+            s.raw(&raw(DATA, END_STREAM, 1, b"hello"));
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "content_length_of_twenty_digits",
+        "a content-length of 20 digits (10^19) is past what twine takes (19 digits, as on HTTP/1.1): the request is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
+        |s| post_declaring(s, "10000000000000000000"),
+        Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
         "data_after_our_reset",

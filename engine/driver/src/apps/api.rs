@@ -8,6 +8,7 @@
 //! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
 //! | `/continue-again` | as `/accept`, then a `SendInformational(100)` (dropped: one 100) | |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
+//! | `/processing` | `SendInformational(102)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
 //! | `/respond` | `Respond`: head, whole body and end in one command | `write`, `finish` |
 //! | `/close` | `Close` before any head | `loseConnection` |
@@ -172,6 +173,11 @@ impl Api {
                     head: hints,
                 });
                 respond(commands, id, 200, Bytes::from_static(b"hinted\n"));
+            }
+            b"/processing" => {
+                let head = ResponseHead::new(102);
+                commands.push(AppCommand::SendInformational { request, head });
+                respond(commands, id, 200, Bytes::from_static(b"processed\n"));
             }
             b"/parts" => {
                 commands.push(AppCommand::SendHead {
