@@ -11,6 +11,7 @@ scenarios!("http2":
     app_100_after_the_lazy_one_dropped,
     own_fields,
     answered_early_then_trailers,
+    misuse_write_while_paused,
     app_api_routes,
     get,
     post_echoed,

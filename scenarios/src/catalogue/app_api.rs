@@ -134,7 +134,7 @@ fn one(name: &str, request: String) -> Scenario {
 }
 
 /// The app's command was refused with `error`.
-fn refused(command: AppAction, error: UsageError) -> twine_sim::Pattern {
+pub(super) fn refused(command: AppAction, error: UsageError) -> twine_sim::Pattern {
     server(ServerEvent::AppRefused { command, error })
 }
 

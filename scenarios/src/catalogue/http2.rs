@@ -15,7 +15,7 @@ use twine_engine::h2::frame::{
     ErrorCode, Frame, FrameDecoder, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
 };
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
-use twine_engine::{ProducerKind, ProducerState, RequestId, Timer};
+use twine_engine::{ProducerKind, ProducerState, RequestId, Timer, UsageError};
 use twine_sim::event::RequestLine;
 use twine_sim::pattern::{
     any_body_end, app, client, finish, lost, producer, server, server_where, timer_cancelled,
@@ -25,8 +25,8 @@ use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript
 use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
 use twine_sim::{ServerEvent, Violation};
 
-use super::app_api::within_credit;
-use super::expect::{absent, all, before_first, failed_on, in_order};
+use super::app_api::{refused, within_credit};
+use super::expect::{absent, all, before_first, count, failed_on, in_order};
 use super::{quick_config, slow_reader, Entry};
 
 const FAMILY: &str = "http2";
@@ -433,6 +433,8 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 answered_then(o, 1, &[200], body, Some(ErrorCode::NoError)),
                 goaway(o, ErrorCode::NoError),
+                // Reset at once, not kept for a body that cannot come within its window.
+                count(o, timer_fired(Timer::IdleKeepAlive), 1),
             ])
         },
     },
@@ -503,6 +505,30 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([answered(o, 1, &[200], b"whole\n"), absent(o, any_body_end()), goaway(o, ErrorCode::NoError)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "misuse_write_while_paused",
+        about: "over HTTP/2, an app that answers its first pause (the stream's window full) with 8 writes of 16 KiB: the stream takes them while its queue stays under the send buffer's bound (64 KiB) and refuses the rest (`Blocked`); the response then completes with what was taken, within the windows the reader grants",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/misuse/write-while-paused", true);
+            let mut s = Scenario::new("http2/misuse_write_while_paused", quick_config(), app_factory::<Api>());
+            let read = ReadPolicy::Rate { bytes: 16_384, every: Duration::from_millis(10) };
+            s.clients.push(ClientScript::new().send(script.bytes()).reading(read).granting(Grants::All));
+            s
+        },
+        expect: |o| {
+            let blocked = UsageError::Send(twine_engine::SendError::Blocked);
+            let write = AppAction::Body { request: R0, bytes: 16_384 };
+            let got = answers(o, 0).remove(&1).unwrap_or_default();
+            let whole = match got.statuses == [200] && got.ended && got.reset.is_none() {
+                true => Vec::new(),
+                false => failed_on(0, format!("stream 1: {got:?}; expected a 200 ended by END_STREAM")),
+            };
+            all([whole, in_order(o, &[refused(write, blocked)])])
+        },
     },
     Entry {
         family: FAMILY,

@@ -349,12 +349,12 @@ impl H2Connection {
 
     fn handle_timeout(&mut self, timer: Timer) {
         match timer {
-            // No preface in time, idle, or a peer that stopped sending what it owes (a body, the
-            // rest of a header block): GOAWAY and close (Twisted's `timeoutConnection`:
-            // NO_ERROR when idle, PROTOCOL_ERROR with streams open).
             // Idle but for requests whose bodies are being discarded: those end, not the
             // connection.
             Timer::IdleKeepAlive if !self.streams.is_empty() => self.stop_discarding(),
+            // No preface in time, idle, or a peer that stopped sending what it owes (a body, the
+            // rest of a header block): GOAWAY and close (Twisted's `timeoutConnection`:
+            // NO_ERROR when idle, PROTOCOL_ERROR with streams open).
             Timer::HeaderRead | Timer::IdleKeepAlive | Timer::BodyRead => {
                 let code = if self.active_streams() > 0 {
                     ErrorCode::ProtocolError

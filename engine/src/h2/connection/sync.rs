@@ -177,7 +177,9 @@ impl H2Connection {
                     // Answered before the request ended: the rest is discarded while it can
                     // still come within the stream's window, refused at once otherwise.
                     let open = u64::from(stream.recv_window.open());
-                    let rest = stream.declared_length.map(|n| n - stream.received);
+                    let rest = stream
+                        .declared_length
+                        .map(|n| n.saturating_sub(stream.received));
                     if open == 0 || rest.is_some_and(|rest| rest > open) {
                         early.push(id);
                     } else if !stream.discarding {
