@@ -224,6 +224,12 @@ fn post_fields() -> [(&'static str, &'static str); 4] {
     ]
 }
 
+/// A POST of `/` declaring a `content-length` of `length`, its body to follow.
+fn post_declaring(length: &str) -> [(&'static str, &str); 5] {
+    let [method, scheme, path, authority] = post_fields();
+    [method, scheme, path, authority, ("content-length", length)]
+}
+
 fn s(id: u32) -> StreamId {
     StreamId::new(id)
 }
@@ -553,12 +559,7 @@ fn a_request_answered_early_is_read_to_its_end() {
 
     // The rest breaks the request's Content-Length: a stream error, as before the response.
     let mut peer = Peer::ready();
-    let [method, scheme, path, authority] = post_fields();
-    peer.headers(
-        1,
-        &[method, scheme, path, authority, ("content-length", "3")],
-        false,
-    );
+    peer.headers(1, &post_declaring("3"), false);
     peer.respond(R0, "a");
     peer.frames();
     peer.frame(data_frame(1, b"four", true));
@@ -581,12 +582,7 @@ fn a_request_answered_early_is_reset_when_its_rest_cannot_or_does_not_come() {
         code: ErrorCode::NoError,
     };
     let mut peer = Peer::ready();
-    let [method, scheme, path, authority] = post_fields();
-    peer.headers(
-        1,
-        &[method, scheme, path, authority, ("content-length", "65536")],
-        false,
-    );
+    peer.headers(1, &post_declaring("65536"), false);
     peer.respond(R0, "a");
     assert_eq!(peer.frames().last(), Some(&no_error));
 
