@@ -8,8 +8,8 @@
 //! `trailers`, values with NUL, CR or LF or surrounding whitespace, conflicting
 //! `Content-Length`s. `:authority` becomes `Host` when the request has none (Twisted's
 //! `H2Stream._convertHeaders`); `:scheme` is checked, then dropped (Twisted ignores it).
-//! Trailers are held to the same rules for regular fields and carry no pseudo-header field
-//! (§8.1); they are checked, then dropped.
+//! Trailers are held to the same rules for regular fields (one check serves both) and carry
+//! no pseudo-header field (§8.1); they are checked, then dropped.
 
 use bytes::Bytes;
 
@@ -108,15 +108,7 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
             continue;
         }
         regular_seen = true;
-        if !is_token(&name) || name.iter().any(u8::is_ascii_uppercase) {
-            return Err(Malformed::BadName);
-        }
-        if is_connection_specific(&name) {
-            return Err(Malformed::ConnectionSpecific);
-        }
-        if &name[..] == b"te" && !value.eq_ignore_ascii_case(b"trailers") {
-            return Err(Malformed::ConnectionSpecific);
-        }
+        check_regular_name(&name, &value)?;
         if &name[..] == b"content-length" {
             let length = parse_length(&value).ok_or(Malformed::BadContentLength)?;
             if content_length
@@ -178,12 +170,22 @@ pub fn check_trailers(fields: &[Field]) -> Result<(), Malformed> {
         if name.starts_with(b":") {
             return Err(Malformed::BadPseudo);
         }
-        if !is_token(name) || name.iter().any(u8::is_ascii_uppercase) {
-            return Err(Malformed::BadName);
-        }
-        if is_connection_specific(name) {
-            return Err(Malformed::ConnectionSpecific);
-        }
+        check_regular_name(name, value)?;
+    }
+    Ok(())
+}
+
+/// A regular field's name (§8.2): a lower-case token, not connection-specific, and `TE` only
+/// as `trailers` (§8.2.2).
+fn check_regular_name(name: &[u8], value: &[u8]) -> Result<(), Malformed> {
+    if !is_token(name) || name.iter().any(u8::is_ascii_uppercase) {
+        return Err(Malformed::BadName);
+    }
+    if is_connection_specific(name) {
+        return Err(Malformed::ConnectionSpecific);
+    }
+    if name == b"te" && !value.eq_ignore_ascii_case(b"trailers") {
+        return Err(Malformed::ConnectionSpecific);
     }
     Ok(())
 }
