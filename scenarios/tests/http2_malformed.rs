@@ -69,6 +69,8 @@ scenarios!("http2_malformed":
     goaway_on_a_stream,
     rst_stream_on_stream_zero,
     headers_after_the_stream_closed,
+    alpn_h2_then_an_http1_request,
+    settings_at_their_bounds_accepted,
     trailers_without_end_stream,
     trailers_with_a_pseudo_header,
     trailers_with_an_upper_case_name,

@@ -662,7 +662,7 @@ impl fmt::Display for NetFault {
 
 /// One end of a proxy's upstream link: the proxy's client connection `p<n>` or the origin's
 /// server connection `u<n>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "end", content = "conn", rename_all = "snake_case")]
 pub enum LinkEnd {
     /// The proxy's n-th connection to the origin.
@@ -911,6 +911,8 @@ pub enum Check {
     /// A final response without a `Date`, or dated before its request reached the engine or
     /// after its bytes left it.
     Date,
+    /// Body bytes delivered to an app past the credit it granted.
+    Credit,
 }
 
 impl Check {
@@ -946,6 +948,7 @@ impl Check {
             Check::Desync => "desync",
             Check::FlowControl => "flow-control",
             Check::Date => "date",
+            Check::Credit => "credit",
         }
     }
 }

@@ -41,10 +41,12 @@ mod server_trace;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::client::{Action, ClientLog, ClientScript, ReadPolicy};
-use crate::event::{AppAction, Check, ClientEvent, Event, Fault, NetFault, ServerEvent, Violation};
+use crate::event::{
+    AppAction, Check, ClientEvent, Event, Fault, LinkEnd, NetFault, ServerEvent, Violation,
+};
 use crate::net::by_conn;
 use crate::scenario::Scenario;
 use crate::trace::{Entry, Trace};
@@ -176,10 +178,10 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !log.reset_by_client
                 && !interrupted
                 && !server_trace::lost_or_aborted(notes);
-            let h2 = h2_wire::is_h2(log);
+            let h2 = h2_wire::judged_as_h2(log, scenario.negotiation);
             if !partitioned && h2 {
                 out.extend(h2_wire::check_safety(conn, log));
-                out.extend(h2_flow::check(conn, trace));
+                out.extend(h2_flow::check(conn, trace, h2_wire::is_h2(log)));
             } else if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
@@ -228,8 +230,29 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     }
     if let Some(setup) = &scenario.proxy {
         out.extend(desync::check(trace, &setup.forward.path_prefix, clients));
+        out.extend(upstream_credit(trace));
     }
     out
+}
+
+/// The credit promise on the connections behind a proxy: its own upstream connections (the
+/// proxy's session is their app) and the origin's, when an engine serves the origin.
+fn upstream_credit(trace: &Trace) -> Vec<Violation> {
+    let mut hops: BTreeMap<LinkEnd, Vec<(u64, &ServerEvent)>> = BTreeMap::new();
+    for entry in &trace.entries {
+        let (end, event) = match &entry.event {
+            Event::ProxyClient { conn, event } => (LinkEnd::Proxy(*conn), event),
+            Event::Upstream { conn, event } => (LinkEnd::Origin(*conn), event),
+            _ => continue,
+        };
+        hops.entry(end).or_default().push((entry.at_nanos, event));
+    }
+    hops.into_iter()
+        .filter_map(|(end, events)| {
+            let broken = promises::credit(events)?;
+            Some(Violation::run(Check::Credit, format!("{end}: {broken}")))
+        })
+        .collect()
 }
 
 /// One connection's bytes, read both ways.

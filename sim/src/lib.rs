@@ -55,7 +55,7 @@ pub use proxy::{Origin, OriginStep, ProxySetup};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Outcome};
 pub use sabotage::Sabotage;
-pub use scenario::{Latency, Scenario, Stepping};
+pub use scenario::{Latency, Negotiation, Scenario, Stepping};
 pub use server::{app, AppFactory};
 pub use swarm::{Knob, Knobs};
 pub use trace::{Recorder, Trace};

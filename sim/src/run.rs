@@ -19,7 +19,7 @@ use crate::net::{Network, EPOCH_UNIX_SECS, TCP_CAPACITY};
 use crate::pending::ClientWait;
 use crate::pending::{Horizon, Pending};
 use crate::rng::{Seed, SimRng};
-use crate::scenario::{Scenario, Stepping};
+use crate::scenario::{Negotiation, Scenario, Stepping};
 use crate::server::{serve, DrainSwitch, ServerEnv, PORT};
 use crate::trace::{Entry, Recorder, Trace};
 
@@ -104,6 +104,9 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     for (name, value) in &scenario.knobs {
         recorder.knob(name, value);
     }
+    if scenario.negotiation == Negotiation::AlpnH2 {
+        recorder.knob("negotiation", "ALPN h2 (HTTP/2 from the first byte)");
+    }
     let chaos = Chaos::on();
     let logs: Logs = Rc::new(RefCell::new(vec![
         ClientLog::default();
@@ -125,6 +128,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         pending: pending.clone(),
         ignore_transport_blocked: scenario.ignore_transport_blocked,
         sabotage: scenario.sabotage,
+        negotiation: scenario.negotiation,
         proxy: scenario.proxy.clone(),
         links: crate::link::Links::with_faults(
             scenario.link_faults,

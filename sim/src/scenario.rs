@@ -27,6 +27,18 @@ impl Latency {
     }
 }
 
+/// How the server learns which protocol a connection speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Negotiation {
+    /// A cleartext port (`twine serve` without TLS): HTTP/2 for a client that opens with its
+    /// preface (prior knowledge), HTTP/1.1 for any other.
+    #[default]
+    FirstBytes,
+    /// As over TLS whose ALPN chose `h2` (`twine serve --tls`): HTTP/2 from the first byte,
+    /// whatever the client sends (RFC 9113 §3.2), and the connection counts as secure.
+    AlpnH2,
+}
+
 /// How a run moves simulated time forward.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stepping {
@@ -80,6 +92,9 @@ pub struct Scenario {
     pub link_faults: crate::link::LinkFaults,
     /// How simulated time moves: idle spans skipped, unless told otherwise.
     pub stepping: Stepping,
+    /// How the server picks each connection's protocol: by its first bytes, unless told
+    /// otherwise.
+    pub negotiation: Negotiation,
 }
 
 impl Scenario {
@@ -108,6 +123,7 @@ impl Scenario {
             proxy: None,
             link_faults: crate::link::LinkFaults::default(),
             stepping: Stepping::SkipIdle,
+            negotiation: Negotiation::FirstBytes,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::event::{AppAction, Event, RequestLine, SentRequest, ServerEvent};
 use crate::fault::{FaultyStream, StreamWorld};
 use crate::net::hold_fin;
 use crate::pending::{Engine, Pending};
+use crate::scenario::Negotiation;
 
 /// The port the server listens on.
 pub const PORT: u16 = 80;
@@ -47,6 +48,8 @@ pub struct ServerEnv {
     pub links: crate::link::Links,
     /// The drain signal of the host's current incarnation.
     pub drain: DrainSwitch,
+    /// How each connection's protocol is chosen.
+    pub negotiation: Negotiation,
 }
 
 /// The server's drain signal, as `twine serve` raises it on SIGTERM: one per incarnation of
@@ -105,7 +108,7 @@ pub async fn serve(env: ServerEnv) -> turmoil::Result {
         let from = ConnectionInfo {
             peer,
             local: stream.local_addr()?,
-            secure: false,
+            secure: env.negotiation == Negotiation::AlpnH2,
         };
         let app: Box<dyn App> = match (&env.proxy, &pool) {
             (Some(setup), Some(pool)) => {
@@ -136,7 +139,11 @@ async fn serve_connection(
     recorder.record_peer(port, Event::server(ServerEvent::Accepted));
     let _open = OpenConnection::new(env.world.net.clone(), env.pending.clone(), port);
     let stream = FaultyStream::new(stream, port, env.world.clone());
-    let channel = AutoConnection::new(env.config.clone(), clock.now());
+    let mut channel = AutoConnection::new(env.config.clone(), clock.now());
+    if env.negotiation == Negotiation::AlpnH2 {
+        // What the real listener does once the TLS handshake chose `h2`.
+        channel.require_http2(clock.now());
+    }
     let (net, pending) = (env.world.net.clone(), env.pending.clone());
     let mut observer = TraceObserver::new(recorder.clone(), net, pending, Sink::Server(port));
     let options = RunOptions {

@@ -12,7 +12,7 @@ use twine_driver::apps::stream::expected_body;
 use twine_driver::apps::{Api, Echo, Stream};
 use twine_engine::h2::connection::PREFACE;
 use twine_engine::h2::frame::{
-    ErrorCode, Frame, FrameDecoder, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
+    ErrorCode, Frame, FrameDecoder, Priority, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
 };
 use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
 use twine_engine::{ProducerKind, ProducerState, RequestId, Timer, UsageError};
@@ -162,6 +162,17 @@ impl H2Script {
     pub(super) fn bytes(&self) -> Bytes {
         Bytes::copy_from_slice(&self.bytes)
     }
+}
+
+/// A frame's 9-byte header: `length`, `kind`, `flags`, `stream`.
+fn frame_header(length: usize, kind: u8, flags: u8, stream: u32) -> Vec<u8> {
+    let mut out = u32::try_from(length)
+        .expect("a frame's length")
+        .to_be_bytes()[1..]
+        .to_vec();
+    out.extend_from_slice(&[kind, flags]);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out
 }
 
 /// What the client read on one stream.
@@ -558,6 +569,20 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "get_after_alpn",
+        about: "a GET on a connection whose TLS handshake chose `h2` by ALPN, so HTTP/2 from its first byte (as `twine serve --tls` runs it): our SETTINGS may go before the client's preface arrives, and the GET is answered as over prior knowledge",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/x", true);
+            let mut s = scenario_with("http2/get_after_alpn", app_factory::<Echo>(), &script);
+            s.negotiation = twine_sim::Negotiation::AlpnH2;
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), goaway(o, ErrorCode::NoError)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "post_echoed",
         about: "a body in two DATA frames reaches the app within its credit and comes back on the same stream",
         seed: 1,
@@ -567,6 +592,54 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/post_echoed", app_factory::<Echo>(), &script)
         },
         expect: |o| answered(o, 1, &[200], b"hello world"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "post_padded",
+        about: "a POST whose HEADERS and DATA frames are both PADDED (3 and 5 bytes of padding): the padding is stripped from each, the block decoded, and only the body's 5 bytes reach the app and come back (§6.1, §6.2)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/echo"), (":authority", "sim")];
+            let block = script.block(&fields);
+            // Type, flags (END_HEADERS | PADDED), stream 1; the pad length, the block, the pad.
+            let mut headers = frame_header(1 + block.len() + 3, 0x1, 0x4 | 0x8, 1);
+            headers.push(3);
+            headers.extend_from_slice(&block);
+            headers.extend_from_slice(&[0; 3]);
+            script.raw(&headers);
+            // DATA with END_STREAM | PADDED: 5 of padding after "hello".
+            let mut data = frame_header(1 + 5 + 5, 0x0, 0x1 | 0x8, 1);
+            data.push(5);
+            data.extend_from_slice(b"hello");
+            data.extend_from_slice(&[0; 5]);
+            script.raw(&data);
+            scenario_with("http2/post_padded", app_factory::<Echo>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b"hello"),
+    },
+    Entry {
+        family: FAMILY,
+        name: "header_table_size_lowered",
+        about: "a client whose SETTINGS lower HPACK's dynamic table to 0 bytes: the server's first header block after them opens with a dynamic table size update to 0 (RFC 7541 §4.2, RFC 9113 §6.5.2) and indexes nothing after it, so both GETs are read right by a decoder holding no table",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.frame(Frame::Settings { ack: false, settings: vec![(SettingId::HeaderTableSize, 0)] });
+            script.request(1, "GET", "/a", true).request(3, "GET", "/b", true);
+            scenario_with("http2/header_table_size_lowered", app_factory::<Echo>(), &script)
+        },
+        expect: |o| {
+            let blocks: Vec<Bytes> = frames_received(o, 0).into_iter().filter_map(|f| match f { Frame::Headers { fragment, .. } => Some(fragment), _ => None }).collect();
+            let first = match blocks.first() {
+                Some(block) if block.first() == Some(&0x20) => Vec::new(),
+                other => failed_on(0, format!("the first header block {other:?} does not open with a size update to 0 (0x20)")),
+            };
+            // A decoder allowed no table reads every block, or names the index it lacks.
+            let mut decoder = HpackDecoder::new(0, usize::MAX);
+            let read = blocks.iter().filter_map(|b| decoder.decode(b).err().map(|e| failed_on(0, format!("{e:?}")))).flatten().collect();
+            all([answered(o, 1, &[200], b""), answered(o, 3, &[200], b""), first, read])
+        },
     },
     Entry {
         family: FAMILY,
@@ -753,6 +826,21 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/large_header_block_in_continuations", app_factory::<Echo>(), &script)
         },
         expect: |o| answered(o, 1, &[200], b""),
+    },
+    Entry {
+        family: FAMILY,
+        name: "headers_with_priority",
+        about: "a GET whose HEADERS carries the PRIORITY flag (5 bytes of dependency and weight before its header block): the priority is read and set aside (RFC 9113 §5.3.2), the block decoded and the request served",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/prioritised"), (":authority", "sim")];
+            let fragment = script.block(&fields).freeze();
+            let priority = Some(Priority { dependency: StreamId::new(0), exclusive: true, weight: 200 });
+            script.frame(Frame::Headers { stream: StreamId::new(1), priority, fragment, end_stream: true, end_headers: true });
+            scenario_with("http2/headers_with_priority", app_factory::<Echo>(), &script)
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), count(o, server_where("the request for /prioritised", |e| matches!(e, ServerEvent::Request { line, .. } if line.target == "/prioritised")), 1)]),
     },
     Entry {
         family: FAMILY,

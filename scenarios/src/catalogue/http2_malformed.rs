@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use twine_driver::apps::{Echo, Stream};
 use twine_engine::h2::frame::{ErrorCode, Frame, SettingId, StreamId};
-use twine_sim::{app as app_factory, Action, ClientScript, Outcome, Scenario, Violation};
+use twine_sim::{
+    app as app_factory, Action, ClientScript, Negotiation, Outcome, Scenario, Violation,
+};
 
-use super::expect::{all, failed_on, in_order};
+use super::expect::{absent, all, failed_on, in_order};
 use super::http2::{answered, answers, goaway, reset, H2Script};
 use super::{quick_config, Entry};
-use twine_sim::pattern::{finish, head, lost};
+use twine_sim::pattern::{any_request, finish, head, lost};
 
 const FAMILY: &str = "http2_malformed";
 
@@ -489,6 +491,19 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "alpn_h2_then_an_http1_request",
+        about: "on a connection whose TLS handshake chose `h2` by ALPN, a client that sends an HTTP/1.1 request in place of the preface gets our SETTINGS and GOAWAY(PROTOCOL_ERROR) (RFC 9113 §3.4), never an HTTP/1.1 answer, and its request is never served (h2spec http2/3.5/2 over TLS)",
+        seed: 1,
+        build: |_| {
+            let mut s = Scenario::new("http2_malformed/alpn_h2_then_an_http1_request", quick_config(), app_factory::<Echo>());
+            s.negotiation = Negotiation::AlpnH2;
+            s.clients.push(ClientScript::new().send(&b"GET / HTTP/1.1\r\nHost: sim\r\n\r\n"[..]).misbehaving());
+            s
+        },
+        expect: |o| all([goaway(o, ErrorCode::ProtocolError), absent(o, any_request())]),
+    },
+    Entry {
+        family: FAMILY,
         name: "headers_after_the_stream_closed",
         about: "HEADERS reopening a stream whose request and response both ended (closed, and forgotten by the server) is a connection STREAM_CLOSED (§5.1; h2spec http2/5.1/12), as DATA there is",
         seed: 1,
@@ -507,6 +522,19 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.raw(&raw(DATA, PADDED, 1, &[3, b'a', b'b']));
         },
         Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "settings_at_their_bounds_accepted",
+        "SETTINGS at the edge of each range (ENABLE_PUSH 1, INITIAL_WINDOW_SIZE 2^31-1, MAX_FRAME_SIZE 2^24-1, then 2^14) are legal (§6.5.2), so nothing happens",
+        |s| {
+            let mut settings = Vec::new();
+            for (id, value) in [(2_u16, 1_u32), (4, 0x7fff_ffff), (5, 0xff_ffff), (5, 0x4000)] {
+                settings.extend_from_slice(&id.to_be_bytes());
+                settings.extend_from_slice(&value.to_be_bytes());
+            }
+            s.raw(&raw(SETTINGS, 0, 0, &settings));
+        },
+        Verdict::Ignored,
     ),
     malformed!(
         "unknown_frame_type_ignored",

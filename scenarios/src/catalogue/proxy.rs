@@ -16,7 +16,7 @@ use super::chunked::cut_chunked_response;
 use super::expect::{absent, all, bodies, count, failed_on, in_order, received_in_order, statuses};
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
-use twine_engine::{CloseReason, ProducerState};
+use twine_engine::{CloseReason, ProducerState, Timer, TimerChange};
 use twine_sim::pattern::{bytes_received, client, close, origin_received, producer, server};
 use twine_sim::{AppAction, NetFault, ServerEvent};
 
@@ -113,7 +113,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "chunked_upload_reframed",
-        about: "a chunked upload with extensions and trailers is decoded and framed again for the origin, and echoed back",
+        about: "a chunked upload with extensions and trailers is decoded and framed again for the origin, and echoed back; no `Expect` was sent, so the body goes upstream without waiting for a 100",
         seed: 1,
         build: |_| {
             let mut s = proxy("proxy/chunked_upload_reframed", origin_app(app::<Echo>()));
@@ -123,7 +123,10 @@ pub(super) const ENTRIES: &[Entry] = &[
             ));
             s
         },
-        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdefg")])]),
+        expect: |o| {
+            let wait = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ExpectContinue, .. }));
+            all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdefg")]), absent(o, wait), absent(o, origin_received(b"Expect"))])
+        },
     },
     Entry {
         family: FAMILY,
@@ -201,7 +204,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
         },
-        expect: |o| all([statuses(o, 0, &[504])]),
+        expect: |o| all([statuses(o, 0, &[504]), received_in_order(o, 0, &[b"\r\n\r\nthe upstream server did not answer in time\n"])]),
     },
     Entry {
         family: FAMILY,
@@ -287,6 +290,33 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([statuses(o, 0, &[103, 103, 200]), received_in_order(o, 0, &[&b"Link: </a.css>"[..], b"Link: </b.js>", b"\r\n\r\nok"])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "expect_continue_through",
+        about: "an upload with `Expect: 100-continue`: the proxy's lazy 100 lets the client send its body, the expectation goes upstream, and the origin's own 100 (not relayed: the client has had one), which it sends before it answers, releases the body to it at once, not after the proxy's 1 s wait for a 100",
+        seed: 1,
+        build: |_| {
+            let origin = script(vec![
+                OriginStep::ReadHead,
+                write(b"HTTP/1.1 100 Continue\r\n\r\n"),
+                OriginStep::Read(5),
+                write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                OriginStep::Hang,
+            ]);
+            let mut s = proxy("proxy/expect_continue_through", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("hello"),
+            );
+            s
+        },
+        expect: |o| {
+            let waited = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ExpectContinue, change: TimerChange::Fired }));
+            all([statuses(o, 0, &[100, 200]), bodies(o, 0, &[Some(b"ok")]), in_order(o, &[origin_received(b"Expect: 100-continue\r\n"), origin_received(b"hello")]), count(o, bytes_received(b"100 Continue"), 1), absent(o, waited)])
+        },
     },
     Entry {
         family: FAMILY,
@@ -511,6 +541,53 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "absolute_form_forwarded",
+        about: "absolute-form targets (RFC 9112 §3.2.2) go upstream in origin form: the path and query kept, a query with no path given the root path, the scheme matched without regard to case, and the target's authority sent as the Host in place of the client's",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/absolute_form_forwarded",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"),
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo"),
+                    OriginStep::Hang,
+                ]),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET http://one.example/a/b?x=1 HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET HTTP://two.example:8080?y=2 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200]),
+                bodies(o, 0, &[Some(b"one"), Some(b"two")]),
+                in_order(o, &[origin_received(b"GET /a/b?x=1 HTTP/1.1\r\nHost: one.example\r\n"), origin_received(b"GET /?y=2 HTTP/1.1\r\nHost: two.example:8080\r\n")]),
+                absent(o, origin_received(b"Host: front")),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "status_line_and_length_relayed",
+        about: "a final response other than 200, with a reason phrase of the origin's own: the client reads the origin's status line as it was sent (Twisted's proxy relays the message too) and its Content-Length (only a 1xx, a 204 or a close-delimited body drops one, RFC 9110 §8.6), not a chunked body",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/status_line_and_length_relayed",
+                script(answer_then_hang(b"HTTP/1.1 404 Nothing Here\r\nContent-Length: 9\r\n\r\nnot found")),
+            );
+            s.clients.push(ClientScript::new().send("GET /gone HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([received_head(o, 0, b"HTTP/1.1 404 Nothing Here\r\n"), bodies(o, 0, &[Some(b"not found")]), count(o, bytes_received(b"\r\nContent-Length: 9\r\n"), 1), absent(o, bytes_received(b"chunked"))]),
+    },
+    Entry {
+        family: FAMILY,
         name: "unsafe_targets_refused",
         about: "under a path prefix, a target with a dot segment (plain or percent-encoded) would climb out of it, and one with userinfo could forge the authority: each refused with 400, never forwarded",
         seed: 1,
@@ -569,6 +646,63 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([statuses(o, 0, &[204, 200]), bodies(o, 0, &[Some(b""), Some(b"ok")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "get_replayed_once",
+        about: "the origin drops a reused connection on a GET it read without answering (it had closed it as idle, say): the GET, idempotent and bodiless, goes once more on a fresh connection and its answer is relayed (RFC 9110 §9.2.2)",
+        seed: 1,
+        build: |_| {
+            let origin = Origin::Script(Rc::new(|conn| match conn {
+                0 => vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::ReadHead,
+                    OriginStep::Close,
+                ],
+                _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nretried"),
+            }));
+            let mut s = proxy("proxy/get_replayed_once", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"ok"), Some(b"retried")]), count(o, origin_received(b"GET /b "), 2), count(o, upstream_accepted(), 2)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_close_ends_the_pooled_connection",
+        about: "an origin that closes its connection after answering, without saying so: the pooled connection is closed the moment its EOF is read (not left for its keep-alive timer), and the client's next request goes on a fresh one",
+        seed: 1,
+        build: |_| {
+            let origin = Origin::Script(Rc::new(|conn| match conn {
+                0 => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"),
+            }));
+            let mut s = proxy("proxy/origin_close_ends_the_pooled_connection", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::WaitFor("ok".into()))
+                    .then(Action::Sleep(Duration::from_millis(100)))
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            let events = |wanted: fn(&ServerEvent) -> bool| -> Vec<u64> {
+                o.trace.entries.iter().filter(|e| matches!(&e.event, twine_sim::Event::ProxyClient { conn: 0, event } if wanted(event))).map(|e| e.at_nanos).collect()
+            };
+            let (eof, closed) = (events(|e| *e == ServerEvent::ReadEof), events(|e| matches!(e, ServerEvent::Close { .. })));
+            let at_eof = match (eof.first(), closed.first()) {
+                (Some(eof), Some(closed)) if eof == closed => Vec::new(),
+                (eof, closed) => failed_on(0, format!("p0 read EOF at {eof:?} ns and closed at {closed:?} ns")),
+            };
+            all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"ok"), Some(b"fresh")]), count(o, upstream_accepted(), 2), at_eof])
+        },
     },
     Entry {
         family: FAMILY,
@@ -726,6 +860,14 @@ pub(super) const ENTRIES: &[Entry] = &[
 /// The origin accepted a connection.
 fn upstream_accepted() -> twine_sim::Pattern {
     upstream(|e| matches!(e, ServerEvent::Accepted))
+}
+
+/// An event of the proxy's upstream connection for which `test` holds.
+fn proxy_client(test: fn(&ServerEvent) -> bool) -> twine_sim::Pattern {
+    twine_sim::Pattern::new(
+        "a proxy upstream connection event",
+        move |e| matches!(e, twine_sim::Event::ProxyClient { event, .. } if test(event)),
+    )
 }
 
 /// An origin engine event for which `test` holds.

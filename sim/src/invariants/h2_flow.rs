@@ -149,8 +149,10 @@ impl ClientSaid {
     }
 }
 
-/// Every rule of the module documentation the server broke on connection `conn`.
-pub(crate) fn check(conn: u32, trace: &Trace) -> Vec<Violation> {
+/// Every rule of the module documentation the server broke on connection `conn`. A client
+/// that did not open with the preface (on a connection HTTP/2 from its first byte) said
+/// nothing the server must heed: its bytes are not frames.
+pub(crate) fn check(conn: u32, trace: &Trace, client_opened: bool) -> Vec<Violation> {
     let (mut sent, mut received) = (Vec::new(), Vec::new());
     for entry in trace.entries.iter().filter(|e| e.conn == Some(conn)) {
         match &entry.event {
@@ -159,7 +161,10 @@ pub(crate) fn check(conn: u32, trace: &Trace) -> Vec<Violation> {
             _ => {}
         }
     }
-    let said = ClientSaid::read(&timed_frames(&sent, PREFACE.len()));
+    let said = match client_opened {
+        true => ClientSaid::read(&timed_frames(&sent, PREFACE.len())),
+        false => ClientSaid::default(),
+    };
     judge(conn, &said, &timed_frames(&received, 0))
 }
 

@@ -26,10 +26,17 @@ use twine_engine::h2::hpack::HpackDecoder;
 
 use crate::client::ClientLog;
 use crate::event::{Check, Violation};
+use crate::scenario::Negotiation;
 
 /// Whether the client spoke HTTP/2 (prior knowledge).
 pub(crate) fn is_h2(log: &ClientLog) -> bool {
     log.sent.starts_with(PREFACE)
+}
+
+/// Whether connection `log` is judged as HTTP/2: its client spoke it, or the server had to
+/// (ALPN chose `h2`).
+pub(crate) fn judged_as_h2(log: &ClientLog, negotiation: Negotiation) -> bool {
+    is_h2(log) || negotiation == Negotiation::AlpnH2
 }
 
 /// One stream as the server answered it.
@@ -61,7 +68,11 @@ fn frames(bytes: &[u8]) -> (Vec<Frame>, Option<String>) {
 /// client's to send; its length is known, so what follows it is still read), with the stream
 /// of every frame, refused or not.
 fn client_frames(sent: &[u8]) -> (Vec<Frame>, Vec<u32>) {
-    let mut buf = Bytes::copy_from_slice(&sent[PREFACE.len().min(sent.len())..]);
+    let Some(after_preface) = sent.strip_prefix(PREFACE) else {
+        // No preface, so no frames: what follows is not read as HTTP/2.
+        return (Vec::new(), Vec::new());
+    };
+    let mut buf = Bytes::copy_from_slice(after_preface);
     let (mut frames, mut named) = (Vec::new(), Vec::new());
     while let Some(head) = buf.first_chunk::<FRAME_HEADER_BYTES>() {
         let header = FrameHeader::parse(head);

@@ -15,6 +15,9 @@
 //! - **Requests, as the app hears of them**: each is announced once, before anything names
 //!   it; its body ends at most once and no body follows the end; it is lost at most once, and
 //!   nothing reaches the app for it after that.
+//! - **Credit** (backpressure, DESIGN.md §2): body bytes reach an app only within the credit
+//!   it granted for that request (its `Consume`s), on the server's connections and on the
+//!   proxy's upstream ones alike.
 //! - **Lingering close**: after a protocol error, the connection closes gracefully only after
 //!   shutting down its write side (so a client still sending reads the error, not a reset),
 //!   unless the peer's FIN came first or the server is draining (it then closes promptly).
@@ -41,9 +44,38 @@ pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> 
     out.extend(lingering(notes).map(|d| (Check::Lingering, d)));
     out.extend(app_close(notes).map(|d| (Check::AppClose, d)));
     out.extend(request_events(notes).map(|d| (Check::RequestEvents, d)));
+    out.extend(credit(notes.iter().map(|&(at, e)| (at, e))).map(|d| (Check::Credit, d)));
     out.into_iter()
         .map(|(check, detail)| Violation::on(conn, check, detail))
         .collect()
+}
+
+/// The first body delivered past its request's credit: every `Body` is counted against the
+/// sum of the app's `Consume`s for that request before it.
+pub(crate) fn credit<'a>(
+    events: impl IntoIterator<Item = (u64, &'a ServerEvent)>,
+) -> Option<String> {
+    // Per request: credit granted, body bytes delivered.
+    let mut books: BTreeMap<RequestId, (u64, u64)> = BTreeMap::new();
+    for (at, event) in events {
+        match event {
+            ServerEvent::App {
+                command: AppAction::Consume { request, bytes },
+            } => books.entry(*request).or_default().0 += *bytes,
+            ServerEvent::Body { id, bytes } => {
+                let (granted, delivered) = books.entry(*id).or_default();
+                *delivered += *bytes as u64;
+                if *delivered > *granted {
+                    return Some(format!(
+                        "{id}: {delivered} body bytes delivered by {} on {granted} of credit",
+                        ms(at)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether a peer's progress pushes the timer's deadline back without a new `set`.

@@ -823,3 +823,35 @@ fn an_input_writing_once_the_blocked_bytes_reach_the_bound_is_caught() {
         ]
     );
 }
+
+#[test]
+fn body_past_its_credit_is_caught() {
+    let (r0, r1) = (RequestId::from_sequence(0), RequestId::from_sequence(1));
+    let consume = |request, bytes| ServerEvent::App {
+        command: AppAction::Consume { request, bytes },
+    };
+    let body = |id, bytes| ServerEvent::Body { id, bytes };
+    let events = [
+        (1, consume(r0, 10)),
+        (2, body(r0, 6)),
+        (3, body(r0, 4)),
+        // Another request's credit is no credit for this one.
+        (4, consume(r1, 100)),
+        (5, consume(r0, 5)),
+        (6, body(r0, 5)),
+        (7, body(r0, 1)),
+    ];
+    let checked =
+        |n: usize| promises::credit(events[..n].iter().map(|(ms, e)| (ms * 1_000_000, e)));
+    assert_eq!(checked(6), None);
+    assert_eq!(
+        checked(7).as_deref(),
+        Some("req#0: 16 body bytes delivered by 7.000ms on 15 of credit")
+    );
+    // Body before any credit.
+    let early = [(1, body(r1, 1))];
+    assert_eq!(
+        promises::credit(early.iter().map(|(ms, e)| (ms * 1_000_000, e))).as_deref(),
+        Some("req#1: 1 body bytes delivered by 1.000ms on 0 of credit")
+    );
+}
