@@ -12,6 +12,7 @@ scenarios!("proxy":
     pipelined_one_at_a_time,
     origin_closes_at_once_502,
     silent_origin_504,
+    silent_origin_504_before_any_body,
     garbage_origin_502,
     truncated_body_is_cut,
     truncated_close_delimited_is_reset,

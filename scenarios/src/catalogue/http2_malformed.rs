@@ -417,6 +417,17 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Connection(ErrorCode::CompressionError),
     ),
     malformed!(
+        "integer_of_too_many_octets",
+        "an HPACK integer (a name's index, 16) spread over 5 octets past its prefix, more than the 4 any valid size or index needs, is a connection COMPRESSION_ERROR (RFC 7541 §5.1: encodings past an implementation's limits in octet length are decoding errors)",
+        |s| {
+            // GET /, then `accept-encoding: x` with its name's index as 15 + 1, the 1 and
+            // four zero continuation octets after the 4-bit prefix.
+            let block = [0x82, 0x86, 0x84, 0x0f, 0x81, 0x80, 0x80, 0x80, 0x00, 0x01, b'x'];
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &block));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
         "push_promise_from_a_client",
         "PUSH_PROMISE from a client is a connection PROTOCOL_ERROR (§8.4)",
         |s| {

@@ -208,6 +208,21 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "silent_origin_504_before_any_body",
+        about: "a silent origin is the response head timer's to end (504 at 5 s), never the body idle timer's, even one shorter (2 s): no body is idle before a head",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/silent_origin_504_before_any_body", script(vec![OriginStep::ReadHead, OriginStep::Hang]));
+            if let Some(setup) = s.proxy.as_mut() {
+                setup.client.timeouts.response_body_idle = Duration::from_secs(2);
+            }
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[504]), absent(o, proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ResponseBodyIdle, .. })))]),
+    },
+    Entry {
+        family: FAMILY,
         name: "garbage_origin_502",
         about: "an origin answering something that is not HTTP/1.x: 502",
         seed: 1,
