@@ -72,6 +72,7 @@ scenarios!("http2_malformed":
     alpn_h2_then_an_http1_request,
     settings_at_their_bounds_accepted,
     integer_of_too_many_octets,
+    priority_and_no_header_block,
     trailers_without_end_stream,
     trailers_with_a_pseudo_header,
     trailers_with_an_upper_case_name,

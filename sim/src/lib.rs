@@ -30,6 +30,7 @@ pub mod client;
 pub mod escape;
 pub mod event;
 pub mod fault;
+pub mod hpack_reference;
 pub mod invariants;
 pub mod link;
 pub mod net;
@@ -50,6 +51,7 @@ pub use event::{
     AppAction, Check, ClientEvent, Decision, Event, Fault, NetFault, ServerEvent, Side, Violation,
 };
 pub use fault::{Chaos, FaultPlan, Keep, RandomOffset, SendWindow, StreamFaults};
+pub use hpack_reference::ReferenceDecoder;
 pub use pattern::Pattern;
 pub use proxy::{Origin, OriginStep, ProxySetup};
 pub use rng::{Seed, SimRng};

@@ -67,6 +67,8 @@ pub enum Origin {
     /// A script per connection (by the origin's connection number): how a broken or hostile
     /// server behaves.
     Script(Rc<dyn Fn(u32) -> Vec<OriginStep>>),
+    /// Nothing listens on the origin's port: every connection the proxy attempts is refused.
+    Down,
 }
 
 /// One step of a scripted origin connection.
@@ -159,6 +161,10 @@ pub(crate) async fn serve_origin(
     links: Links,
     accepted: Rc<Cell<u32>>,
 ) -> turmoil::Result {
+    if matches!(origin, Origin::Down) {
+        // The host is up and its port closed, so a connection attempt is refused at once.
+        std::future::pending::<()>().await;
+    }
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", ORIGIN.1)).await?;
     let clock = Clock::started_ago(turmoil::sim_elapsed().unwrap_or_default());
     loop {
@@ -186,6 +192,7 @@ pub(crate) async fn serve_origin(
                 let origin = scripted_origin(stream, steps, conn, (recorder, pending));
                 tokio::task::spawn_local(origin);
             }
+            Origin::Down => unreachable!("a down origin accepts nothing"),
         }
     }
 }

@@ -14,15 +14,15 @@ use twine_engine::h2::connection::PREFACE;
 use twine_engine::h2::frame::{
     ErrorCode, Frame, FrameDecoder, Priority, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
 };
-use twine_engine::h2::hpack::{HpackDecoder, HpackEncoder};
+use twine_engine::h2::hpack::HpackEncoder;
 use twine_engine::{ProducerKind, ProducerState, RequestId, Timer, UsageError};
 use twine_sim::event::RequestLine;
 use twine_sim::pattern::{
-    any_body_end, app, client, finish, lost, producer, server, server_where, timer_cancelled,
-    timer_fired, timer_set,
+    any_body_end, app, bytes_received, bytes_sent, client, finish, lost, producer, server,
+    server_where, timer_cancelled, timer_fired, timer_set,
 };
 use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
-use twine_sim::{Outcome, ReadPolicy, Scenario, SendWindow, StreamFaults};
+use twine_sim::{Outcome, ReadPolicy, ReferenceDecoder, Scenario, SendWindow, StreamFaults};
 use twine_sim::{ServerEvent, Violation};
 
 use super::app_api::{refused, within_credit};
@@ -194,7 +194,7 @@ pub(super) fn frames_received(o: &Outcome, conn: usize) -> Vec<Frame> {
 
 /// The client's streams as it read them (server frames decoded, one HPACK context).
 pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
-    let mut hpack = HpackDecoder::new(4096, usize::MAX);
+    let mut hpack = ReferenceDecoder::new();
     let mut out: BTreeMap<u32, Answer> = BTreeMap::new();
     for frame in frames_received(o, conn) {
         let stream = frame.stream().get();
@@ -235,8 +235,48 @@ pub(super) fn answers(o: &Outcome, conn: usize) -> BTreeMap<u32, Answer> {
 
 /// The fields of the first header block the client read on `stream` (every block decoded in
 /// order, one HPACK context), `date`'s value replaced: it follows the clock.
+/// `/own-fields` asked for on streams 1, 3, 5 and 7 of one connection, its client's
+/// `SETTINGS_HEADER_TABLE_SIZE` set to `table` if given.
+fn fields_across(name: &str, table: Option<u32>) -> Scenario {
+    let mut script = H2Script::new();
+    if let Some(size) = table {
+        let settings = vec![(SettingId::HeaderTableSize, size)];
+        script.frame(Frame::Settings {
+            ack: false,
+            settings,
+        });
+    }
+    for stream in [1, 3, 5, 7] {
+        script.request(stream, "GET", "/own-fields", true);
+    }
+    scenario_with(name, app_factory::<Api>(), &script)
+}
+
+/// Stream `stream` was answered with the api app's `/own-fields` head as HTTP/2 sends it.
+fn own_fields_on(o: &Outcome, stream: u32) -> Vec<Violation> {
+    let want = [
+        (":status", "200"),
+        ("content-type", "text/plain"),
+        ("server", "api"),
+        ("content-length", "3"),
+        ("date", "(the clock's)"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let got = response_fields(o, stream);
+    if got == want {
+        return Vec::new();
+    }
+    failed_on(
+        0,
+        format!("stream {stream}'s fields: {got:?}; expected {want:?}"),
+    )
+}
+
 fn response_fields(o: &Outcome, stream: u32) -> Vec<(String, String)> {
-    let mut hpack = HpackDecoder::new(4096, usize::MAX);
+    let mut hpack = ReferenceDecoder::new();
     let mut first = None;
     for frame in frames_received(o, 0) {
         if let Frame::Headers {
@@ -487,16 +527,23 @@ pub(super) const ENTRIES: &[Entry] = &[
             script.request(1, "GET", "/own-fields", true);
             scenario_with("http2/own_fields", app_factory::<Api>(), &script)
         },
-        expect: |o| {
-            let want = [(":status", "200"), ("content-type", "text/plain"), ("server", "api"), ("content-length", "3"), ("date", "(the clock's)")];
-            let want: Vec<(String, String)> = want.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-            let got = response_fields(o, 1);
-            let fields = match got == want {
-                true => Vec::new(),
-                false => failed_on(0, format!("stream 1's fields: {got:?}; expected {want:?}")),
-            };
-            all([fields, answered(o, 1, &[200], b"ok\n")])
-        },
+        expect: |o| all([own_fields_on(o, 1), answered(o, 1, &[200], b"ok\n")]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "fields_across_responses",
+        about: "`/own-fields` four times on one connection: every response decodes (by an HPACK decoder other than the engine's) to the same fields, the later ones by reference to the entries the first added to the dynamic table (RFC 7541 §2.3.3)",
+        seed: 1,
+        build: |_| fields_across("http2/fields_across_responses", None),
+        expect: |o| all([1, 3, 5, 7].map(|stream| all([own_fields_on(o, stream), answered(o, stream, &[200], b"ok\n")]))),
+    },
+    Entry {
+        family: FAMILY,
+        name: "fields_across_a_small_table",
+        about: "`/own-fields` four times on one connection whose client allows HPACK a dynamic table of 100 bytes: every response decodes (by an HPACK decoder other than the engine's) to the same fields, and never by reference to an entry the table had to evict to stay within the 100 bytes (RFC 7541 §4.4)",
+        seed: 1,
+        build: |_| fields_across("http2/fields_across_a_small_table", Some(100)),
+        expect: |o| all([1, 3, 5, 7].map(|stream| all([own_fields_on(o, stream), answered(o, stream, &[200], b"ok\n")]))),
     },
     Entry {
         family: FAMILY,
@@ -569,6 +616,22 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "preface_alone_first",
+        about: "a client whose 24-byte preface arrives alone, its SETTINGS and GET 50 ms later: the preface decides the protocol, so our SETTINGS go out at once, before the rest arrives",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/x", true);
+            let bytes = script.bytes();
+            let mut s = Scenario::new("http2/preface_alone_first", quick_config(), app_factory::<Echo>());
+            s.clients.push(ClientScript::new().send(bytes.slice(..PREFACE.len())).then(Action::Sleep(Duration::from_millis(50))).send(bytes.slice(PREFACE.len()..)));
+            s
+        },
+        // Our SETTINGS (36 bytes of payload) before the client's own (empty) SETTINGS.
+        expect: |o| all([answered(o, 1, &[200], b""), in_order(o, &[bytes_received(b"\x00\x00\x24\x04\x00\x00\x00\x00\x00"), bytes_sent(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")])]),
+    },
+    Entry {
+        family: FAMILY,
         name: "get_after_alpn",
         about: "a GET on a connection whose TLS handshake chose `h2` by ALPN, so HTTP/2 from its first byte (as `twine serve --tls` runs it): our SETTINGS may go before the client's preface arrives, and the GET is answered as over prior knowledge",
         seed: 1,
@@ -636,7 +699,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 other => failed_on(0, format!("the first header block {other:?} does not open with a size update to 0 (0x20)")),
             };
             // A decoder allowed no table reads every block, or names the index it lacks.
-            let mut decoder = HpackDecoder::new(0, usize::MAX);
+            let mut decoder = ReferenceDecoder::allowing(0);
             let read = blocks.iter().filter_map(|b| decoder.decode(b).err().map(|e| failed_on(0, format!("{e:?}")))).flatten().collect();
             all([answered(o, 1, &[200], b""), answered(o, 3, &[200], b""), first, read])
         },

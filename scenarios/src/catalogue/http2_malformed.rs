@@ -137,6 +137,7 @@ const END_STREAM: u8 = 0x1;
 const ACK: u8 = 0x1;
 const END_HEADERS: u8 = 0x4;
 const PADDED: u8 = 0x8;
+const PRIORITY_FLAG: u8 = 0x20;
 
 /// `:method GET :scheme http :path /`, all from the static table.
 const GET_BLOCK: &[u8] = &[0x82, 0x86, 0x84];
@@ -415,6 +416,14 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &[0xc6]));
         },
         Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
+        "priority_and_no_header_block",
+        "HEADERS with the PRIORITY flag and exactly its 5 bytes, so an empty header block: a frame of legal size (§6.2), and a request without its pseudo-header fields, a stream PROTOCOL_ERROR (§8.1.1, §8.3.1)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS | PRIORITY_FLAG, 1, &[0, 0, 0, 0, 15]));
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
         "integer_of_too_many_octets",

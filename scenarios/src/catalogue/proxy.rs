@@ -223,6 +223,69 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "origin_down_502",
+        about: "an origin whose port is closed: the proxy's connection attempt is refused, and the client gets a 502 at once, not a wait for a timer; its next request is tried afresh and answered the same",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/origin_down_502", Origin::Down);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            let refused = b"the upstream server could not be reached or answered badly\n";
+            let prompt = match o.trace.entries.last() {
+                Some(last) if last.at_nanos < 1_000_000_000 => Vec::new(),
+                last => failed_on(0, format!("the run went on to {:?} ns", last.map(|e| e.at_nanos))),
+            };
+            all([statuses(o, 0, &[502, 502]), bodies(o, 0, &[Some(refused), Some(refused)]), prompt])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "status_lines_read_as_sent",
+        about: "the origin's status line read by RFC 9112 §4: a code of fewer than three digits and a code run into its reason are each a 502 (the connection dropped), while a code with no reason and no space after it is a 200 like any other",
+        seed: 1,
+        build: |_| {
+            let origin = Origin::Script(Rc::new(|conn| match conn {
+                0 => answer_then_hang(b"HTTP/1.1 20\r\nContent-Length: 0\r\n\r\n"),
+                1 => answer_then_hang(b"HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n"),
+                _ => answer_then_hang(b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok"),
+            }));
+            let mut s = proxy("proxy/status_lines_read_as_sent", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /c HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            let refused = b"the upstream server could not be reached or answered badly\n";
+            all([statuses(o, 0, &[502, 502, 200]), bodies(o, 0, &[Some(refused), Some(refused), Some(b"ok")]), count(o, upstream_accepted(), 3)])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_endless_status_line_502",
+        about: "an origin whose status line runs on past the head limit with no end of line: a 502 as soon as the line passes the limit, not a 504 when the head timer fires",
+        seed: 1,
+        build: |_| {
+            let mut line = b"HTTP/1.1 200 ".to_vec();
+            line.resize(100_000, b'x');
+            let origin = script(vec![OriginStep::ReadHead, OriginStep::Write(Bytes::from(line)), OriginStep::Hang]);
+            let mut s = proxy("proxy/origin_endless_status_line_502", origin);
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502]), absent(o, proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ResponseHead, change: TimerChange::Fired })))]),
+    },
+    Entry {
+        family: FAMILY,
         name: "garbage_origin_502",
         about: "an origin answering something that is not HTTP/1.x: 502",
         seed: 1,
@@ -416,7 +479,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "slow_client_pauses_the_origin",
-        about: "backpressure end to end: a slow reader pauses the proxy's response producer, the proxy stops granting the origin credit, and the origin's producer pauses",
+        about: "backpressure end to end: a slow reader pauses the proxy's response producer, the proxy stops granting the origin credit and stops reading from it, and the origin's producer pauses",
         seed: 1,
         build: |_| {
             let mut s = proxy("proxy/slow_client_pauses_the_origin", origin_app(app::<Stream>()));
@@ -424,7 +487,26 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.faults = super::slow_reader(32_768, 4096);
             s
         },
-        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[producer(0, ProducerState::Paused), upstream(|e| matches!(e, ServerEvent::Producer { state: ProducerState::Paused, .. })), client(ClientEvent::Eof)])]),
+        expect: |o| {
+            let reading_paused = proxy_client(|e| *e == ServerEvent::Reading { state: twine_engine::ReadState::Paused });
+            all([statuses(o, 0, &[200]), in_order(o, &[producer(0, ProducerState::Paused), upstream(|e| matches!(e, ServerEvent::Producer { state: ProducerState::Paused, .. })), client(ClientEvent::Eof)]), in_order(o, &[reading_paused])])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_closes_while_its_answer_waits",
+        about: "an origin that writes a 200 000-byte answer and closes at once, to a client that reads slowly: the origin's FIN comes while the answer's bytes still wait in the proxy for credit, and the whole answer is relayed, not cut short",
+        seed: 1,
+        build: |_| {
+            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n".to_vec();
+            answer.resize(answer.len() + 200_000, b'z');
+            let origin = script(vec![OriginStep::ReadHead, OriginStep::Write(Bytes::from(answer)), OriginStep::Close]);
+            let mut s = proxy("proxy/origin_closes_while_its_answer_waits", origin);
+            s.clients.push(ClientScript::new().send("GET /big HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s.faults = super::slow_reader(32_768, 4096);
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(&[b'z'; 200_000][..])])]),
     },
     Entry {
         family: FAMILY,

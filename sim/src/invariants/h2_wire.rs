@@ -26,6 +26,7 @@ use twine_engine::h2::hpack::HpackDecoder;
 
 use crate::client::ClientLog;
 use crate::event::{Check, Violation};
+use crate::hpack_reference::ReferenceDecoder;
 use crate::scenario::Negotiation;
 
 /// Whether the client spoke HTTP/2 (prior knowledge).
@@ -164,7 +165,8 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
     // The server may answer (reset) any stream the client named, opened or not.
     let (client, named) = client_frames(&log.sent);
     let heads = head_streams(&client);
-    let mut hpack = HpackDecoder::new(4096, usize::MAX);
+    // The server's blocks are read as a client reads them, not by the engine's own HPACK.
+    let mut hpack = ReferenceDecoder::new();
     let mut answers: BTreeMap<u32, Answer> = BTreeMap::new();
     let mut block: Option<(u32, BytesMut, bool)> = None;
     // The highest stream the server sent a head on: a stream it acted on.
@@ -330,7 +332,7 @@ fn unacknowledged(conn: u32, read: &[Frame], received: &[Frame]) -> Vec<Violatio
 }
 
 /// The `:status` of a header block, if it decodes.
-fn decode_status(hpack: &mut HpackDecoder, block: &[u8]) -> Result<u16, String> {
+fn decode_status(hpack: &mut ReferenceDecoder, block: &[u8]) -> Result<u16, String> {
     let fields = hpack
         .decode(block)
         .map_err(|e| format!("a header block that does not decode: {e:?}"))?;
