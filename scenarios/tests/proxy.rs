@@ -34,6 +34,7 @@ scenarios!("proxy":
     host_rewritten,
     absolute_form_forwarded,
     status_line_and_length_relayed,
+    prefixed_targets_forwarded,
     unsafe_targets_refused,
     origin_sends_both_lengths,
     origin_204_with_a_length,

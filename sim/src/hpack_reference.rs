@@ -32,15 +32,22 @@ impl ReferenceDecoder {
     /// The fields of one whole header block, or why it does not decode.
     pub fn decode(&mut self, block: &[u8]) -> Result<Vec<(Bytes, Bytes)>, String> {
         let mut fields = Vec::new();
-        self.0
-            .decode_with_cb(block, |name, value| {
-                fields.push((
-                    Bytes::copy_from_slice(&name),
-                    Bytes::copy_from_slice(&value),
-                ));
-            })
-            .map_err(|e| format!("{e:?}"))?;
+        self.decode_each(block, |name, value| {
+            fields.push((Bytes::copy_from_slice(name), Bytes::copy_from_slice(value)));
+        })?;
         Ok(fields)
+    }
+
+    /// Decodes one whole header block, handing each field to `field` (nothing is copied),
+    /// or says why it does not decode.
+    pub fn decode_each(
+        &mut self,
+        block: &[u8],
+        mut field: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), String> {
+        self.0
+            .decode_with_cb(block, |name, value| field(&name, &value))
+            .map_err(|e| format!("{e:?}"))
     }
 }
 

@@ -230,14 +230,16 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     }
     if let Some(setup) = &scenario.proxy {
         out.extend(desync::check(trace, &setup.forward.path_prefix, clients));
-        out.extend(upstream_credit(trace));
+        out.extend(upstream_promises(trace));
     }
     out
 }
 
-/// The credit promise on the connections behind a proxy: its own upstream connections (the
-/// proxy's session is their app) and the origin's, when an engine serves the origin.
-fn upstream_credit(trace: &Trace) -> Vec<Violation> {
+/// The credit and producer promises on the connections behind a proxy: its own upstream
+/// connections (the proxy's session is their app) and the origin's, when an engine serves
+/// the origin. The engine's order to close ends a connection's producers (the proxy's
+/// upstream connections have no socket events of their own).
+fn upstream_promises(trace: &Trace) -> Vec<Violation> {
     let mut hops: BTreeMap<LinkEnd, Vec<(u64, &ServerEvent)>> = BTreeMap::new();
     for entry in &trace.entries {
         let (end, event) = match &entry.event {
@@ -247,12 +249,21 @@ fn upstream_credit(trace: &Trace) -> Vec<Violation> {
         };
         hops.entry(end).or_default().push((entry.at_nanos, event));
     }
-    hops.into_iter()
-        .filter_map(|(end, events)| {
-            let broken = promises::credit(events)?;
-            Some(Violation::run(Check::Credit, format!("{end}: {broken}")))
-        })
-        .collect()
+    let closed = |e: &ServerEvent| {
+        matches!(
+            e,
+            ServerEvent::Close { .. } | ServerEvent::SocketClosed | ServerEvent::SocketAborted
+        )
+    };
+    let mut out = Vec::new();
+    for (end, events) in hops {
+        let credit = promises::credit(events.iter().copied()).map(|d| (Check::Credit, d));
+        let producers = promises::producers(&events, closed).map(|d| (Check::Producer, d));
+        for (check, detail) in credit.into_iter().chain(producers) {
+            out.push(Violation::run(check, format!("{end}: {detail}")));
+        }
+    }
+    out
 }
 
 /// One connection's bytes, read both ways.

@@ -426,6 +426,36 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "huffman_padding_not_ones",
+        "a Huffman-coded value whose padding bits are zeros, not the most significant bits of EOS, is a connection COMPRESSION_ERROR (RFC 7541 §5.2)",
+        |s| {
+            // GET /, then `x-a` with the value `a` (code 00011), padded with 000.
+            let block = [0x82, 0x86, 0x84, 0x00, 0x03, b'x', b'-', b'a', 0x81, 0x18];
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &block));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
+        "size_update_past_the_table",
+        "a header block opening with a dynamic table size update to 4097, one past the 4096 our SETTINGS allow, is a connection COMPRESSION_ERROR (RFC 7541 §6.3)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &[0x3f, 0xe2, 0x1f, 0x82, 0x86, 0x84]));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    Entry {
+        family: FAMILY,
+        name: "size_update_to_the_table_size",
+        about: "a header block opening with a dynamic table size update to exactly the 4096 our SETTINGS allow is legal (RFC 7541 §6.3): the request is served, and so is the GET after it",
+        seed: 1,
+        build: |_| {
+            scenario("http2_malformed/size_update_to_the_table_size", |s| {
+                s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &[0x3f, 0xe1, 0x1f, 0x82, 0x86, 0x84]));
+            })
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), judge(o, Verdict::Ignored)]),
+    },
+    malformed!(
         "integer_of_too_many_octets",
         "an HPACK integer (a name's index, 16) spread over 5 octets past its prefix, more than the 4 any valid size or index needs, is a connection COMPRESSION_ERROR (RFC 7541 §5.1: encodings past an implementation's limits in octet length are decoding errors)",
         |s| {

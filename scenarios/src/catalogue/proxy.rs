@@ -442,7 +442,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "client_leaves_mid_upload",
-        about: "a client leaving mid-upload: the upstream exchange is aborted, so the origin never sees the body end",
+        about: "a client leaving mid-upload: the upstream exchange is aborted at once, so the origin never sees the body end, and loses the request without waiting for its body timer",
         seed: 1,
         build: |_| {
             let mut s = proxy("proxy/client_leaves_mid_upload", origin_app(app::<Echo>()));
@@ -455,7 +455,11 @@ pub(super) const ENTRIES: &[Entry] = &[
             );
             s
         },
-        expect: |o| all([absent(o, upstream(|e| matches!(e, ServerEvent::BodyEnd { .. }))), count(o, upstream(|e| matches!(e, ServerEvent::Body { .. })), 1)]),
+        expect: |o| {
+            let aborted = proxy_client(|e| matches!(e, ServerEvent::App { command: AppAction::Abort { .. } }));
+            let waited = upstream(|e| matches!(e, ServerEvent::Timer { timer: Timer::BodyRead, change: TimerChange::Fired }));
+            all([absent(o, upstream(|e| matches!(e, ServerEvent::BodyEnd { .. }))), count(o, upstream(|e| matches!(e, ServerEvent::Body { .. })), 1), in_order(o, &[aborted, upstream(|e| matches!(e, ServerEvent::Lost { .. }))]), absent(o, waited)])
+        },
     },
     Entry {
         family: FAMILY,
@@ -682,6 +686,34 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([received_head(o, 0, b"HTTP/1.1 404 Nothing Here\r\n"), bodies(o, 0, &[Some(b"not found")]), count(o, bytes_received(b"\r\nContent-Length: 9\r\n"), 1), absent(o, bytes_received(b"chunked"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "prefixed_targets_forwarded",
+        about: "under a path prefix, targets whose segments only look like dot segments (`.hidden`, `a..b`, `...`, `%2e%2ex`) are no escape from it: each forwarded under the prefix",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/prefixed_targets_forwarded",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1"),
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2"),
+                    OriginStep::Hang,
+                ]),
+            );
+            if let Some(setup) = s.proxy.as_mut() {
+                setup.forward = ProxyConfig::new("upstream").with_path_prefix("/app");
+            }
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /.hidden/a..b HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /.../%2e%2ex?q=.. HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), in_order(o, &[origin_received(b"GET /app/.hidden/a..b HTTP/1.1\r\n"), origin_received(b"GET /app/.../%2e%2ex?q=.. HTTP/1.1\r\n")])]),
     },
     Entry {
         family: FAMILY,

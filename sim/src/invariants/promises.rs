@@ -39,7 +39,9 @@ const TICK_NANOS: u64 = 1_000_000;
 pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> Vec<Violation> {
     let mut out = Vec::new();
     out.extend(timers(notes, timeouts).map(|d| (Check::Timer, d)));
-    out.extend(producers(notes).into_iter().map(|d| (Check::Producer, d)));
+    let socket_ended =
+        |e: &ServerEvent| matches!(e, ServerEvent::SocketClosed | ServerEvent::SocketAborted);
+    out.extend(producers(notes, socket_ended).map(|d| (Check::Producer, d)));
     out.extend(reading(notes).map(|d| (Check::Reading, d)));
     out.extend(lingering(notes).map(|d| (Check::Lingering, d)));
     out.extend(app_close(notes).map(|d| (Check::AppClose, d)));
@@ -133,8 +135,9 @@ fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
     None
 }
 
-/// The broken producer promises.
-fn producers(notes: &[Note<'_>]) -> Vec<String> {
+/// The first broken producer promise; `ends` tells the event after which every producer of
+/// the connection must have stopped.
+pub(crate) fn producers(notes: &[Note<'_>], ends: impl Fn(&ServerEvent) -> bool) -> Option<String> {
     let mut out = Vec::new();
     let mut last: BTreeMap<RequestId, (u64, ProducerState)> = BTreeMap::new();
     for (index, &(at, event)) in notes.iter().enumerate() {
@@ -168,10 +171,7 @@ fn producers(notes: &[Note<'_>]) -> Vec<String> {
         }
         last.insert(*request, (at, *state));
     }
-    let ended = notes
-        .iter()
-        .any(|&(_, e)| matches!(e, ServerEvent::SocketClosed | ServerEvent::SocketAborted));
-    if ended {
+    if notes.iter().any(|&(_, e)| ends(e)) {
         for (request, (at, state)) in &last {
             if *state != ProducerState::Stopped {
                 out.push(format!(
@@ -181,8 +181,7 @@ fn producers(notes: &[Note<'_>]) -> Vec<String> {
             }
         }
     }
-    out.truncate(1);
-    out
+    out.into_iter().next()
 }
 
 /// A graceful close after a protocol error without a lingering close first, if any.
