@@ -161,9 +161,10 @@ pub(crate) fn check(conn: u32, trace: &Trace, client_opened: bool) -> Vec<Violat
             _ => {}
         }
     }
-    let said = match client_opened {
-        true => ClientSaid::read(&timed_frames(&sent, PREFACE.len())),
-        false => ClientSaid::default(),
+    let said = if client_opened {
+        ClientSaid::read(&timed_frames(&sent, PREFACE.len()))
+    } else {
+        ClientSaid::default()
     };
     judge(conn, &said, &timed_frames(&received, 0))
 }
