@@ -12,6 +12,8 @@ scenarios!("http2":
     own_fields,
     fields_across_responses,
     fields_across_a_small_table,
+    fields_across_a_table_one_byte_short,
+    request_fields_from_another_encoder,
     answered_early_then_trailers,
     misuse_write_while_paused,
     app_api_routes,

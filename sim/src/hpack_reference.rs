@@ -1,13 +1,17 @@
-//! [`ReferenceDecoder`]: the HPACK decoder the harness reads the server's header blocks with,
-//! `loona-hpack`'s rather than the engine's (the fuzz target's reference too). The engine's
-//! encoder and decoder share their dynamic table, so a bug in it, read back by the engine's
-//! own decoder, would agree with itself; an independent decoder sees the blocks as a client
-//! does.
+//! HPACK as someone other than the engine speaks it, from `loona-hpack` (the fuzz target's
+//! reference too). The engine's encoder and decoder share their dynamic table's code, so a bug
+//! in it, read back by the engine's own decoder, would agree with itself.
+//! - [`ReferenceDecoder`]: what the harness reads the server's header blocks with, as a
+//!   client does.
+//! - [`ReferenceEncoder`]: what a scripted client may write its header blocks with, so the
+//!   server's decoder meets a table it did not keep itself (plain strings, every new name
+//!   added to the table: another client's habits than the engine's Huffman and selective
+//!   indexing).
 //!
-//! Invariant: one decoder per connection direction, fed every header block in order, as the
-//! peer's decoder is (HPACK's state is the connection's).
+//! Invariant: one context per connection direction, fed every header block in order, as the
+//! peer's is (HPACK's state is the connection's).
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use twine_engine::h2::hpack::TABLE_SIZE_DEFAULT;
 
 /// One connection's HPACK decoding context, from loona-hpack.
@@ -57,6 +61,42 @@ impl Default for ReferenceDecoder {
     }
 }
 
+/// One connection's HPACK encoding context, from loona-hpack: a field found whole in a table
+/// is written as its index; otherwise a literal, added to the dynamic table when its name is
+/// in neither table; strings never Huffman-coded.
+pub struct ReferenceEncoder(loona_hpack::Encoder<'static>);
+
+impl ReferenceEncoder {
+    /// An encoder with the default table (4096 bytes).
+    pub fn new() -> ReferenceEncoder {
+        ReferenceEncoder(loona_hpack::Encoder::new())
+    }
+
+    /// An encoder whose table is `table_size` bytes from the start, as the server's decoder's
+    /// is when it announced that `SETTINGS_HEADER_TABLE_SIZE` (no size update is written).
+    pub fn with_table(table_size: usize) -> ReferenceEncoder {
+        let mut encoder = loona_hpack::Encoder::new();
+        encoder.set_max_table_size(table_size);
+        ReferenceEncoder(encoder)
+    }
+
+    /// Appends the header block of `fields`, in order.
+    pub fn encode<'a>(
+        &mut self,
+        fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        out: &mut BytesMut,
+    ) {
+        let block = self.0.encode(fields);
+        out.extend_from_slice(&block);
+    }
+}
+
+impl Default for ReferenceEncoder {
+    fn default() -> ReferenceEncoder {
+        ReferenceEncoder::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +121,18 @@ mod tests {
         assert!(none.decode(&[0x88, 0x5f, 0x01, b'a']).is_ok());
         assert!(none.decode(&[0xbe]).is_err());
         assert!(none.decode(&[0x3f, 0x45]).is_err());
+    }
+
+    #[test]
+    fn encodes_new_names_into_its_table_and_refers_to_them() {
+        let mut encoder = ReferenceEncoder::new();
+        let field: [(&[u8], &[u8]); 2] = [(b":method", b"GET"), (b"x-a", b"b")];
+        let mut block = BytesMut::new();
+        encoder.encode(field, &mut block);
+        // `:method GET` by its static index; `x-a: b` a plain literal, added as index 62.
+        assert_eq!(block[..], [0x82, 0x40, 3, b'x', b'-', b'a', 1, b'b']);
+        block.clear();
+        encoder.encode(field, &mut block);
+        assert_eq!(block[..], [0x82, 0xbe]);
     }
 }

@@ -51,7 +51,7 @@ pub use event::{
     AppAction, Check, ClientEvent, Decision, Event, Fault, NetFault, ServerEvent, Side, Violation,
 };
 pub use fault::{Chaos, FaultPlan, Keep, RandomOffset, SendWindow, StreamFaults};
-pub use hpack_reference::ReferenceDecoder;
+pub use hpack_reference::{ReferenceDecoder, ReferenceEncoder};
 pub use pattern::Pattern;
 pub use proxy::{Origin, OriginStep, ProxySetup};
 pub use rng::{Seed, SimRng};

@@ -22,7 +22,8 @@ use twine_sim::pattern::{
     server_where, timer_cancelled, timer_fired, timer_set,
 };
 use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
-use twine_sim::{Outcome, ReadPolicy, ReferenceDecoder, Scenario, SendWindow, StreamFaults};
+use twine_sim::{Outcome, ReadPolicy, ReferenceDecoder, ReferenceEncoder, Scenario};
+use twine_sim::{SendWindow, StreamFaults};
 use twine_sim::{ServerEvent, Violation};
 
 use super::app_api::{refused, within_credit};
@@ -34,14 +35,35 @@ const FAMILY: &str = "http2";
 /// A scripted HTTP/2 client's bytes: the preface, empty SETTINGS, then its frames, header
 /// blocks encoded with one HPACK context as a real client's would be.
 pub(super) struct H2Script {
-    hpack: HpackEncoder,
+    hpack: ScriptHpack,
     bytes: BytesMut,
+}
+
+/// Whose HPACK encoder writes a script's header blocks.
+enum ScriptHpack {
+    /// The engine's own (Huffman strings, selective indexing): most scripts'.
+    Engine(HpackEncoder),
+    /// loona-hpack's (plain strings, every new name indexed): the server's decoder then keeps
+    /// a table that its own encoder's code did not build in step with it.
+    Reference(ReferenceEncoder),
 }
 
 impl H2Script {
     pub(super) fn new() -> H2Script {
+        H2Script::opening(ScriptHpack::Engine(HpackEncoder::new()))
+    }
+
+    /// A script whose header blocks an HPACK encoder other than the engine's writes, with a
+    /// dynamic table of `table_size` bytes (the server's `SETTINGS_HEADER_TABLE_SIZE`).
+    pub(super) fn with_reference_hpack(table_size: usize) -> H2Script {
+        H2Script::opening(ScriptHpack::Reference(ReferenceEncoder::with_table(
+            table_size,
+        )))
+    }
+
+    fn opening(hpack: ScriptHpack) -> H2Script {
         let mut script = H2Script {
-            hpack: HpackEncoder::new(),
+            hpack,
             bytes: BytesMut::from(&PREFACE[..]),
         };
         script.frame(Frame::Settings {
@@ -54,7 +76,7 @@ impl H2Script {
     /// A script that goes on a connection already opened: frames only.
     pub(super) fn empty() -> H2Script {
         H2Script {
-            hpack: HpackEncoder::new(),
+            hpack: ScriptHpack::Engine(HpackEncoder::new()),
             bytes: BytesMut::new(),
         }
     }
@@ -99,10 +121,11 @@ impl H2Script {
     /// `fields` as a header block, in this script's HPACK context.
     fn block(&mut self, fields: &[(&str, &str)]) -> BytesMut {
         let mut block = BytesMut::new();
-        self.hpack.encode(
-            fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
-            &mut block,
-        );
+        let fields = fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+        match &mut self.hpack {
+            ScriptHpack::Engine(hpack) => hpack.encode(fields, &mut block),
+            ScriptHpack::Reference(hpack) => hpack.encode(fields, &mut block),
+        }
         block
     }
 
@@ -273,6 +296,21 @@ fn own_fields_on(o: &Outcome, stream: u32) -> Vec<Violation> {
         0,
         format!("stream {stream}'s fields: {got:?}; expected {want:?}"),
     )
+}
+
+/// `request_fields_from_another_encoder`'s requests: the stream, then the names of its own
+/// fields, each an entry of 128 bytes in the server's 256-byte HPACK table.
+const REFERENCE_ENCODED_REQUESTS: [(u32, &[&str]); 4] = [
+    (1, &["x-a", "x-b"]),
+    (3, &["x-a", "x-b", "x-c"]),
+    (5, &["x-b", "x-c", "x-a"]),
+    (7, &["x-c", "x-a"]),
+];
+
+/// A value that makes `name`'s entry exactly 128 bytes (RFC 7541 §4.1: name, value and 32
+/// octets): the name's last letter, 93 times.
+fn table_filling_value(name: &str) -> String {
+    name[name.len() - 1..].repeat(128 - 32 - name.len())
 }
 
 fn response_fields(o: &Outcome, stream: u32) -> Vec<(String, String)> {
@@ -544,6 +582,41 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| fields_across("http2/fields_across_a_small_table", Some(100)),
         expect: |o| all([1, 3, 5, 7].map(|stream| all([own_fields_on(o, stream), answered(o, stream, &[200], b"ok\n")]))),
+    },
+    Entry {
+        family: FAMILY,
+        name: "fields_across_a_table_one_byte_short",
+        about: "`/own-fields` four times on one connection whose client allows HPACK a dynamic table of 159 bytes, one byte short of the 160 its three indexed fields take (name, value and 32 octets each, RFC 7541 §4.1): each response's `date` evicts its `content-type`, and every response decodes (by an HPACK decoder other than the engine's) to the same fields",
+        seed: 1,
+        build: |_| fields_across("http2/fields_across_a_table_one_byte_short", Some(159)),
+        expect: |o| all([1, 3, 5, 7].map(|stream| all([own_fields_on(o, stream), answered(o, stream, &[200], b"ok\n")]))),
+    },
+    Entry {
+        family: FAMILY,
+        name: "request_fields_from_another_encoder",
+        about: "four requests to `/request` on a server whose HPACK table is 256 bytes, their header blocks written by an HPACK encoder other than the engine's (plain strings, each new name added to the table): the first request's two 128-byte entries fill the table exactly, the second's third entry evicts only the oldest, the third's re-added name evicts the next; every request reads back with the fields it was sent, each reference to an entry still in the table resolved to it (RFC 7541 §4.1, §4.4)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::with_reference_hpack(256);
+            for (stream, names) in REFERENCE_ENCODED_REQUESTS {
+                let mut fields = vec![(":method", "GET"), (":scheme", "http"), (":path", "/request"), (":authority", "sim")];
+                let values: Vec<String> = names.iter().map(|&name| table_filling_value(name)).collect();
+                fields.extend(names.iter().zip(&values).map(|(&name, value)| (name, value.as_str())));
+                script.headers(stream, &fields, true);
+            }
+            let mut config = quick_config();
+            config.h2.header_table_size = 256;
+            let mut s = Scenario::new("http2/request_fields_from_another_encoder", config, app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()));
+            s
+        },
+        expect: |o| {
+            all(REFERENCE_ENCODED_REQUESTS.map(|(stream, names)| {
+                let fields: String = names.iter().map(|&name| format!("{name}: {}\n", table_filling_value(name))).collect();
+                let body = format!("GET /request HTTP/2\n{fields}host: sim\nbody: length 0\n100 continue owed: no\n");
+                answered(o, stream, &[200], body.as_bytes())
+            }))
+        },
     },
     Entry {
         family: FAMILY,

@@ -497,6 +497,26 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "client_pause_not_charged_to_the_origin",
+        about: "a client that reads nothing for 7 s in the middle of a 280 000-byte download, longer than the proxy's 5 s wait for an origin's next body bytes: while the proxy grants the origin no credit the wait is the client's, not the origin's, so no body timer runs and the whole answer arrives once the client reads",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/client_pause_not_charged_to_the_origin", origin_app(app::<Stream>()));
+            let read = twine_sim::ReadPolicy::After(Duration::from_secs(7));
+            s.clients.push(ClientScript::new().send("GET /stream/280000 HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n").reading(read));
+            // Nothing drains until the client reads (the chaos phase's end lifts the window).
+            s.faults = super::slow_reader(32_768, 0);
+            s.chaos_phase = Duration::from_secs(7);
+            s
+        },
+        expect: |o| {
+            let body = twine_driver::apps::stream::expected_body(280_000);
+            let body_timer = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ResponseBodyIdle, change: TimerChange::Fired }));
+            all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(&body)]), absent(o, body_timer)])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "origin_closes_while_its_answer_waits",
         about: "an origin that writes a 200 000-byte answer and closes at once, to a client that reads slowly: the origin's FIN comes while the answer's bytes still wait in the proxy for credit, and the whole answer is relayed, not cut short",
         seed: 1,
@@ -533,20 +553,21 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| {
-            // What the proxy read from the client before the origin read past the head.
-            let mut origin_reads = 0;
-            let mut proxy_read = 0_u64;
-            for entry in &o.trace.entries {
-                match &entry.event {
-                    twine_sim::Event::UpstreamReceived { .. } => origin_reads += 1,
-                    twine_sim::Event::Server { event: ServerEvent::Read { bytes } } if origin_reads < 2 => proxy_read += *bytes as u64,
-                    _ => {}
-                }
-            }
+            // What the proxy read from the client in the second the origin reads nothing.
+            let proxy_read: u64 = o
+                .trace
+                .entries
+                .iter()
+                .filter(|entry| entry.at_nanos < 1_000_000_000)
+                .map(|entry| match &entry.event {
+                    twine_sim::Event::Server { event: ServerEvent::Read { bytes } } => *bytes as u64,
+                    _ => 0,
+                })
+                .sum();
             let bounded = if proxy_read < 400_000 {
                 Vec::new()
             } else {
-                super::expect::failed(format!("the proxy read {proxy_read} bytes of the upload before the origin read any"))
+                super::expect::failed(format!("the proxy read {proxy_read} bytes of the upload in the second the origin read none"))
             };
             all([statuses(o, 0, &[200]), bounded])
         },
@@ -774,6 +795,31 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([statuses(o, 0, &[204, 200]), bodies(o, 0, &[Some(b""), Some(b"ok")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_204_without_a_length",
+        about: "an origin's 204 with no framing field at all: it has no body (RFC 9112 §6.3, 1), not one read until the origin closes, so it is relayed at once and the same upstream connection serves the next request",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/origin_204_without_a_length",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 204 No Content\r\n\r\n"),
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Close,
+                ]),
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send("DELETE /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[204, 200]), bodies(o, 0, &[Some(b""), Some(b"ok")]), count(o, upstream_accepted(), 1)]),
     },
     Entry {
         family: FAMILY,
