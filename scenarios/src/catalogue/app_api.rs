@@ -483,6 +483,21 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "misuse_informational_statuses",
+        about: "a 101 and a 200 sent as informational heads are refused (`InvalidStatus`: a 1xx other than 101 only), nothing of them written; the app's final head goes out",
+        seed: 1,
+        build: |_| one("app_api/misuse_informational_statuses", get_close("/misuse/informational-statuses")),
+        expect: |o| {
+            all([
+                received_body_then_eof(o),
+                absent(o, bytes_received(b"101")),
+                count(o, refused(AppAction::Informational { request: R0, status: 101 }, UsageError::InvalidStatus), 1),
+                count(o, refused(AppAction::Informational { request: R0, status: 200 }, UsageError::InvalidStatus), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "misuse_framing_header",
         about: "a head carrying `Transfer-Encoding` is refused (`FramingHeader`: the channel owns framing); the app's next head goes out",
         seed: 1,
@@ -526,6 +541,28 @@ pub(super) const ENTRIES: &[Entry] = &[
                 count(o, refused(AppAction::Head { request: R0, status: 1000 }, UsageError::InvalidStatus), 1),
                 count(o, refused(AppAction::Head { request: R0, status: 200 }, UsageError::InvalidHeader), 2),
                 count(o, refused(AppAction::Head { request: R0, status: 204 }, UsageError::FramingHeader), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "fields_mirrored",
+        about: "response fields the app copies from the request (`/mirror`) go out as they came, in order: a 14-letter name that is not `Content-Length` (`X-Checksum-Md5`), a lower-case name, a value with an inner tab, an empty value and one with an obs-text byte (RFC 9110 §5.5)",
+        seed: 1,
+        build: |_| {
+            let request = "GET /mirror HTTP/1.1\r\nHost: h\r\nX-Checksum-Md5: abc\r\nx-lower: a\tb\r\nX-Empty:\r\nX-Obs: caf\u{e9}\r\nConnection: close\r\n\r\n";
+            let mut bytes = request.as_bytes().to_vec();
+            // The obs-text byte as itself (0xE9), not as the two bytes of UTF-8's é.
+            let e = bytes.windows(2).position(|w| w == "\u{e9}".as_bytes()).expect("é");
+            bytes.splice(e..e + 2, [0xe9]);
+            let mut s = api("app_api/fields_mirrored", quick_config());
+            s.clients.push(ClientScript::new().send(bytes));
+            s
+        },
+        expect: |o| {
+            all([
+                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Checksum-Md5: abc\r\nx-lower: a\tb\r\nX-Empty: \r\nX-Obs: caf\xe9\r\nContent-Length: 3\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nok\n"),
+                clean_eof(o, 0),
             ])
         },
     },

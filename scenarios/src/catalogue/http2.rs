@@ -469,6 +469,7 @@ const API_ROUTES: &[(&str, &[u16], &[u8])] = &[
     ("/misuse/heads", &[200], b"ok\n"),
     ("/misuse/body-lengths", &[200], b"ok\n"),
     ("/misuse/late-hints", &[200], b"ok\n"),
+    ("/misuse/informational-statuses", &[200], b"ok\n"),
     ("/misuse/body-after-finish", &[200], b"ok\n"),
     ("/misuse/framing", &[200], b"ok\n"),
 ];
@@ -636,6 +637,25 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([answered(o, 1, &[200], b"whole\n"), absent(o, any_body_end()), goaway(o, ErrorCode::NoError)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "answered_early_then_silent",
+        about: "a POST whose whole response (`/respond`) comes before its body, then a client silent for 3 s, past the 2 s idle time: only the stream whose body was being discarded ends (RST_STREAM(NO_ERROR) after its END_STREAM, RFC 9113 §8.1), not the connection, which serves the GET that follows",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/respond", false);
+            let mut then = H2Script::empty();
+            then.request(3, "GET", "/respond", true);
+            let mut s = Scenario::new("http2/answered_early_then_silent", quick_config(), app_factory::<Api>());
+            // The response's last frame's header: 6 bytes of DATA with END_STREAM on stream 1.
+            let ended = Bytes::from_static(&[0, 0, 6, 0, 1, 0, 0, 0, 1]);
+            let client = ClientScript::new().send(first.bytes()).then(Action::WaitFor(ended)).then(Action::Sleep(Duration::from_secs(3)));
+            s.clients.push(client.send(then.bytes()));
+            s
+        },
+        expect: |o| all([answered_then(o, 1, &[200], b"whole\n", Some(ErrorCode::NoError)), answered(o, 3, &[200], b"whole\n")]),
     },
     Entry {
         family: FAMILY,
@@ -933,6 +953,41 @@ pub(super) const ENTRIES: &[Entry] = &[
             flood("http2/rapid_reset_flood", &script, |h2| h2.resets_burst = 10)
         },
         expect: |o| goaway(o, ErrorCode::EnhanceYourCalm),
+    },
+    Entry {
+        family: FAMILY,
+        name: "resets_refill_at_their_rate",
+        about: "the reset bucket (10 here) refills at 33 a second: 10 streams opened (POSTs whose bodies never come) and reset at once are allowed, 10 more a second later too (the bucket full again), but of 4 more 100 ms after those only 3 are (3.3 earned): the fourth ends the connection with GOAWAY(ENHANCE_YOUR_CALM), its last stream the fourth's (CVE-2023-44487)",
+        seed: 1,
+        build: |_| {
+            let batch = |first: u32, resets: u32| {
+                let mut script = if first == 1 { H2Script::new() } else { H2Script::empty() };
+                for id in (first..first + 2 * resets).step_by(2) {
+                    // A POST whose body never comes: open until its reset, however the bytes are cut.
+                    script.request(id, "POST", "/", false).frame(Frame::RstStream { stream: StreamId::new(id), code: ErrorCode::Cancel });
+                }
+                script.bytes()
+            };
+            let mut config = quick_config();
+            config.h2.resets_burst = 10;
+            config.h2.resets_per_second = 33;
+            let mut s = Scenario::new("http2/resets_refill_at_their_rate", config, app_factory::<Echo>());
+            let client = ClientScript::new().send(batch(1, 10)).then(Action::Sleep(Duration::from_secs(1))).send(batch(21, 10));
+            let client = client.then(Action::Sleep(Duration::from_millis(100))).send(batch(41, 4));
+            s.clients.push(client.misbehaving());
+            s
+        },
+        expect: |o| {
+            let last = frames_received(o, 0).into_iter().find_map(|frame| match frame {
+                Frame::GoAway { last_stream, .. } => Some(last_stream.get()),
+                _ => None,
+            });
+            let at_the_fourth = match last {
+                Some(47) => Vec::new(),
+                other => failed_on(0, format!("GOAWAY's last stream {other:?}, expected 47")),
+            };
+            all([goaway(o, ErrorCode::EnhanceYourCalm), at_the_fourth])
+        },
     },
     Entry {
         family: FAMILY,
@@ -1254,6 +1309,57 @@ pub(super) const ENTRIES: &[Entry] = &[
                 in_order(o, &[finish(0), client(ClientEvent::Eof)]),
                 absent(o, timer_fired(Timer::IdleKeepAlive)),
             ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "reader_paused_past_the_abort_time",
+        about: "a client that reads nothing for 5 s in the middle of a 300 000-byte response, its socket full: longer than the 3 s a closing connection may stay blocked, shorter than the 10 s send stall; the connection is not closing, so only the stall timer runs, and the whole response arrives once the client reads",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/300000", true);
+            let mut s = Scenario::new("http2/reader_paused_past_the_abort_time", quick_config(), app_factory::<Stream>());
+            let read = ReadPolicy::After(Duration::from_secs(5));
+            s.clients.push(ClientScript::new().send(script.bytes()).reading(read).granting(Grants::All));
+            // Nothing drains until the client reads (the chaos phase's end lifts the window).
+            s.faults = slow_reader(32_768, 0);
+            s.chaos_phase = Duration::from_secs(5);
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], &expected_body(300_000)), absent(o, timer_fired(Timer::Abort))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "shut_window_given_back_at_once",
+        about: "a stream window of 64 bytes (SETTINGS_INITIAL_WINDOW_SIZE) filled by an upload to `/accept`, whose app takes 8 bytes at a time: with the window shut, the first 8 taken go back at once (WINDOW_UPDATE +8: the peer has no room left, so a batch held for half the window would only stall it), then in batches of half; the 100-byte upload completes",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/accept", false).data(1, &[b'u'; 64], false);
+            let mut rest = H2Script::empty();
+            rest.data(1, &[b'v'; 36], true);
+            let mut config = quick_config();
+            config.h2.initial_window_size = 64;
+            let mut s = Scenario::new("http2/shut_window_given_back_at_once", config, app_factory::<Api>());
+            // The client sends the rest once the server has opened 40 bytes: a WINDOW_UPDATE of 32 on stream 1.
+            let opened = Bytes::from_static(&[0, 0, 4, 8, 0, 0, 0, 0, 1, 0, 0, 0, 32]);
+            s.clients.push(ClientScript::new().send(first.bytes()).then(Action::WaitFor(opened)).send(rest.bytes()));
+            s
+        },
+        expect: |o| {
+            let increments: Vec<u32> = frames_received(o, 0)
+                .into_iter()
+                .filter_map(|frame| match frame {
+                    Frame::WindowUpdate { stream, increment } if stream.get() == 1 => Some(increment),
+                    _ => None,
+                })
+                .collect();
+            let at_once = match increments.first() {
+                Some(8) => Vec::new(),
+                first => failed_on(0, format!("the shut window's first WINDOW_UPDATE {first:?}, expected 8")),
+            };
+            all([answered(o, 1, &[200], b"received 100 bytes\n"), at_once])
         },
     },
     Entry {

@@ -254,6 +254,16 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Connection(ErrorCode::ProtocolError),
     ),
     malformed!(
+        "stream_id_skipped_after_three_opened",
+        "opening streams 1, 3 and 5 in turn, then 13 (skipping 7 to 11), then 9 is a connection PROTOCOL_ERROR (§5.1.1): the skipped range starts two past the highest stream opened, wherever that is",
+        |s| {
+            for id in [1, 3, 5, 13, 9] {
+                s.request(id, "GET", "/", true);
+            }
+        },
+        Verdict::Connection(ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "settings_ack_with_payload",
         "a SETTINGS acknowledgement with a payload is a connection FRAME_SIZE_ERROR (§6.5)",
         |s| {
@@ -338,6 +348,16 @@ pub(super) const ENTRIES: &[Entry] = &[
             window_update(s, 1, 0x7fff_ffff);
         },
         Verdict::Stream(1, ErrorCode::FlowControlError),
+    ),
+    malformed!(
+        "window_updates_to_the_maximum_accepted",
+        "WINDOW_UPDATEs taking the connection's send window and an open stream's from 65 535 to exactly 2^31-1 are legal (§6.9.1: only past it is an error), so nothing happens",
+        |s| {
+            window_update(s, 0, 0x7fff_ffff - 65_535);
+            post_open(s, 1);
+            window_update(s, 1, 0x7fff_ffff - 65_535);
+        },
+        Verdict::Ignored,
     ),
     malformed!(
         "window_update_on_a_skipped_stream",

@@ -20,6 +20,7 @@
 //! | `/misuse/second-producer` | a second `RegisterProducer` (refused) | `RuntimeError` |
 //! | `/misuse/body-after-finish` | `SendBody` after `Finish` (refused) | `RuntimeError` |
 //! | `/misuse/late-hints` | a 103 after the final head (refused) | |
+//! | `/misuse/informational-statuses` | a 101 and a 200 sent as 1xx heads (refused) | |
 //! | `/misuse/framing` | a head with `Transfer-Encoding` (refused), then a good one | |
 //! | `/misuse/body-lengths` | bodies past or short of their `Content-Length` (refused) | |
 //! | `/misuse/heads` | heads the channel must refuse, then a good one (see below) | |
@@ -27,6 +28,7 @@
 //! | `/own-fields` | a head with its own `Connection` and `Server` (below) | `setHeader` |
 //! | `/misuse/write-while-paused` | 8 writes of 16 KiB when first paused (below) | |
 //! | `/request` | a 200 describing the request as the app got it (below) | `getAllHeaders` |
+//! | `/mirror` | a 200 carrying the request's `x-` fields back (below) | `setHeader` |
 //! | `/status/<n>` | `Respond` with status `n` (200 to 599) and no body | `setResponseCode` |
 //!
 //! `/handover/<n>` sends `n` bytes of the stream app's pattern: a push producer
@@ -52,6 +54,10 @@
 //! them (an HTTP/2 request's `:authority` arrives as `host`), how the body is framed
 //! (`length N`, `until its end`) and whether a `100 Continue` is owed: what the channel made
 //! of the request, for the client to see. It reads no body.
+//!
+//! `/mirror` answers `ok` under a head carrying each request field whose name starts with
+//! `x-` (any case), name and value as the app got them, in their order: response fields
+//! the client chooses, for the channel to check and write.
 //!
 //! The misuse routes then answer `200 ok`: the refused command writes nothing, so the client
 //! sees a correct response (the driver reports the typed `UsageError` to its observer: the
@@ -299,6 +305,24 @@ impl Api {
                 commands.push(AppCommand::Finish { request });
             }
             b"/request" => respond(commands, id, 200, Bytes::from(describe(head))),
+            b"/mirror" => {
+                let mut mirrored = text_head(200);
+                for field in head.headers.iter() {
+                    if field
+                        .name
+                        .get(..2)
+                        .is_some_and(|p| p.eq_ignore_ascii_case(b"x-"))
+                    {
+                        mirrored = mirrored.with_header(field.name.clone(), field.value.clone());
+                    }
+                }
+                let head = mirrored.with_header("Content-Length", "3");
+                commands.push(AppCommand::Respond {
+                    request,
+                    head,
+                    body: ok(),
+                });
+            }
             b"/misuse/write-while-paused" => {
                 commands.push(AppCommand::SendHead {
                     request,
@@ -307,6 +331,14 @@ impl Api {
                 let kind = ProducerKind::Push;
                 commands.push(AppCommand::RegisterProducer { request, kind });
                 self.ignoring_pause.insert(id, IgnoringPause::default());
+            }
+            b"/misuse/informational-statuses" => {
+                // A 101 would switch protocols; a 200 would be the final head in disguise.
+                for status in [101, 200] {
+                    let head = ResponseHead::new(status);
+                    commands.push(AppCommand::SendInformational { request, head });
+                }
+                respond(commands, id, 200, ok());
             }
             b"/misuse/framing" => {
                 let head = text_head(200).with_header("Transfer-Encoding", "chunked");

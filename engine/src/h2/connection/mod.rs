@@ -156,8 +156,6 @@ struct Stream {
     body: VecDeque<Bytes>,
     /// Request body bytes the app will still take.
     credit: u64,
-    /// The app has granted credit at least once.
-    credit_granted: bool,
     /// `Expect: 100-continue` not yet answered.
     expect_pending: bool,
     /// END_STREAM came from the peer; `BodyEnd` is owed once `body` is delivered.
@@ -553,7 +551,6 @@ impl Stream {
             is_head: false,
             body: VecDeque::new(),
             credit: 0,
-            credit_granted: false,
             expect_pending: false,
             body_ended: false,
             body_end_told: false,

@@ -25,9 +25,6 @@ impl H2Connection {
             AppCommand::Consume { request, bytes } => {
                 let (_, stream) = self.open_stream_mut(request)?;
                 stream.credit = stream.credit.saturating_add(bytes);
-                if bytes > 0 {
-                    stream.credit_granted = true;
-                }
                 if bytes > 0 && stream.expect_pending && stream.response == Response::AwaitingHead {
                     // Lazy 100-continue, per stream.
                     stream.expect_pending = false;
