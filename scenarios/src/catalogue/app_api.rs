@@ -547,21 +547,22 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "fields_mirrored",
-        about: "response fields the app copies from the request (`/mirror`) go out as they came, in order: a 14-letter name that is not `Content-Length` (`X-Checksum-Md5`), a lower-case name, a value with an inner tab, an empty value and one with an obs-text byte (RFC 9110 §5.5)",
+        about: "response fields the app copies from the request (`/mirror`) go out as they came, in order: a 14-letter name that is not `Content-Length` (`X-Checksum-Md5`), a 10-letter one that is not `Connection` though its value is `close`, a lower-case name, a value with an inner tab, an empty value and one with an obs-text byte (RFC 9110 §5.5); the app's lower-case `content-length` frames the body, and the connection serves the next request",
         seed: 1,
         build: |_| {
-            let request = "GET /mirror HTTP/1.1\r\nHost: h\r\nX-Checksum-Md5: abc\r\nx-lower: a\tb\r\nX-Empty:\r\nX-Obs: caf\u{e9}\r\nConnection: close\r\n\r\n";
-            let mut bytes = request.as_bytes().to_vec();
+            let first = "GET /mirror HTTP/1.1\r\nHost: h\r\nX-Checksum-Md5: abc\r\nX-Close-It: close\r\nx-lower: a\tb\r\nX-Empty:\r\nX-Obs: caf\u{e9}\r\n\r\n";
+            let mut bytes = first.as_bytes().to_vec();
             // The obs-text byte as itself (0xE9), not as the two bytes of UTF-8's é.
             let e = bytes.windows(2).position(|w| w == "\u{e9}".as_bytes()).expect("é");
             bytes.splice(e..e + 2, [0xe9]);
+            bytes.extend_from_slice(get_close("/mirror").as_bytes());
             let mut s = api("app_api/fields_mirrored", quick_config());
             s.clients.push(ClientScript::new().send(bytes));
             s
         },
         expect: |o| {
             all([
-                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Checksum-Md5: abc\r\nx-lower: a\tb\r\nX-Empty: \r\nX-Obs: caf\xe9\r\nContent-Length: 3\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nok\n"),
+                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Checksum-Md5: abc\r\nX-Close-It: close\r\nx-lower: a\tb\r\nX-Empty: \r\nX-Obs: caf\xe9\r\ncontent-length: 3\r\nDate: *\r\nServer: twine\r\n\r\nok\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 3\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nok\n"),
                 clean_eof(o, 0),
             ])
         },

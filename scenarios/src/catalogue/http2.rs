@@ -15,10 +15,10 @@ use twine_engine::h2::frame::{
     ErrorCode, Frame, FrameDecoder, Priority, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,
 };
 use twine_engine::h2::hpack::HpackEncoder;
-use twine_engine::{ProducerKind, ProducerState, RequestId, Timer, UsageError};
+use twine_engine::{CloseReason, ProducerKind, ProducerState, RequestId, Timer, UsageError};
 use twine_sim::event::RequestLine;
 use twine_sim::pattern::{
-    any_body_end, app, bytes_received, bytes_sent, client, finish, lost, producer, server,
+    any_body_end, app, bytes_received, bytes_sent, client, close, finish, lost, producer, server,
     server_where, timer_cancelled, timer_fired, timer_set,
 };
 use twine_sim::{app as app_factory, Action, AppAction, ClientEvent, ClientScript, Grants};
@@ -617,6 +617,23 @@ pub(super) const ENTRIES: &[Entry] = &[
                 let body = format!("GET /request HTTP/2\n{fields}host: sim\nbody: length 0\n100 continue owed: no\n");
                 answered(o, stream, &[200], body.as_bytes())
             }))
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "hints_without_server_or_date",
+        about: "an informational head (`/hints`: a 103 with a `Link`) carries only its own fields, no `server` or `date`, which belong to the final head (RFC 9110 §6.6.1); the 200 after it has both",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/hints", true);
+            scenario_with("http2/hints_without_server_or_date", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            let got = response_fields(o, 1);
+            let want = [(":status", "103"), ("link", "</style.css>; rel=preload")].map(|(n, v)| (n.to_string(), v.to_string()));
+            let hints = if got == want { Vec::new() } else { failed_on(0, format!("the 103's fields: {got:?}; expected {want:?}")) };
+            all([hints, answered(o, 1, &[103, 200], b"hinted\n")])
         },
     },
     Entry {
@@ -1328,6 +1345,29 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([answered(o, 1, &[200], &expected_body(300_000)), absent(o, timer_fired(Timer::Abort))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "reader_gone_silent_aborted",
+        about: "a client that never reads a 1 000 000-byte response, its socket full: after the 10 s send stall the connection is aborted at once (nothing more can reach the peer, so no GOAWAY is queued for it and no closing timer runs)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/1000000", true);
+            let mut s = Scenario::new("http2/reader_gone_silent_aborted", quick_config(), app_factory::<Stream>());
+            s.clients.push(ClientScript::new().send(script.bytes()).reading(ReadPolicy::Never).granting(Grants::All).misbehaving());
+            s.faults = slow_reader(32_768, 0);
+            // The window stays shut past the stall.
+            s.chaos_phase = Duration::from_secs(20);
+            s
+        },
+        expect: |o| {
+            all([
+                in_order(o, &[timer_fired(Timer::SendStall), close(CloseReason::Abort)]),
+                absent(o, timer_set(Timer::Linger)),
+                absent(o, timer_set(Timer::Abort)),
+            ])
+        },
     },
     Entry {
         family: FAMILY,

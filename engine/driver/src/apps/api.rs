@@ -56,8 +56,8 @@
 //! of the request, for the client to see. It reads no body.
 //!
 //! `/mirror` answers `ok` under a head carrying each request field whose name starts with
-//! `x-` (any case), name and value as the app got them, in their order: response fields
-//! the client chooses, for the channel to check and write.
+//! `x-` (any case), name and value as the app got them, in their order, then a lower-case
+//! `content-length`: response fields the client chooses, for the channel to check and write.
 //!
 //! The misuse routes then answer `200 ok`: the refused command writes nothing, so the client
 //! sees a correct response (the driver reports the typed `UsageError` to its observer: the
@@ -316,7 +316,8 @@ impl Api {
                         mirrored = mirrored.with_header(field.name.clone(), field.value.clone());
                     }
                 }
-                let head = mirrored.with_header("Content-Length", "3");
+                // Lower case, as HTTP/2 apps write names: the channel reads it as the framing.
+                let head = mirrored.with_header("content-length", "3");
                 commands.push(AppCommand::Respond {
                     request,
                     head,
