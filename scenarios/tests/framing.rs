@@ -12,6 +12,7 @@ scenarios!("framing":
     te_on_http10,
     te_on_http10_answered_with_a_length,
     obs_fold,
+    field_value_control_bytes,
     bare_lf,
     bare_cr,
     request_line_double_space,

@@ -547,10 +547,10 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "fields_mirrored",
-        about: "response fields the app copies from the request (`/mirror`) go out as they came, in order: a 14-letter name that is not `Content-Length` (`X-Checksum-Md5`), a 10-letter one that is not `Connection` though its value is `close`, a lower-case name, a value with an inner tab, an empty value and one with an obs-text byte (RFC 9110 §5.5); the app's lower-case `content-length` frames the body, and the connection serves the next request",
+        about: "response fields the app copies from the request (`/mirror`) go out as they came, in order: a 14-letter name that is not `Content-Length` (`X-Checksum-Md5`), a 10-letter one that is not `Connection` though its value is `close`, a 4-letter one that is not `Date` (the channel still adds its own `Date` and `Server`), a lower-case name, a value with an inner tab, an empty value and one with an obs-text byte (RFC 9110 §5.5); the app's lower-case `content-length` frames the body, and the connection serves the next request",
         seed: 1,
         build: |_| {
-            let first = "GET /mirror HTTP/1.1\r\nHost: h\r\nX-Checksum-Md5: abc\r\nX-Close-It: close\r\nx-lower: a\tb\r\nX-Empty:\r\nX-Obs: caf\u{e9}\r\n\r\n";
+            let first = "GET /mirror HTTP/1.1\r\nHost: h\r\nX-Checksum-Md5: abc\r\nX-Close-It: close\r\nx-lower: a\tb\r\nX-Empty:\r\nX-Ab: 4\r\nX-Obs: caf\u{e9}\r\n\r\n";
             let mut bytes = first.as_bytes().to_vec();
             // The obs-text byte as itself (0xE9), not as the two bytes of UTF-8's é.
             let e = bytes.windows(2).position(|w| w == "\u{e9}".as_bytes()).expect("é");
@@ -562,7 +562,26 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
-                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Checksum-Md5: abc\r\nX-Close-It: close\r\nx-lower: a\tb\r\nX-Empty: \r\nX-Obs: caf\xe9\r\ncontent-length: 3\r\nDate: *\r\nServer: twine\r\n\r\nok\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 3\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nok\n"),
+                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Checksum-Md5: abc\r\nX-Close-It: close\r\nx-lower: a\tb\r\nX-Empty: \r\nX-Ab: 4\r\nX-Obs: caf\xe9\r\ncontent-length: 3\r\nDate: *\r\nServer: twine\r\n\r\nok\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 3\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nok\n"),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "http10_keep_alive_close_delimited",
+        about: "an HTTP/1.0 request asking for keep-alive, answered by an app that gives no length (`/parts`): the body can only be delimited by closing, so the response says `Connection: close`, the connection closes after it and the request pipelined behind is never answered (RFC 9112 §6.3, 8)",
+        seed: 1,
+        build: |_| {
+            let requests = "GET /parts HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /respond HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+            let mut s = api("app_api/http10_keep_alive_close_delimited", quick_config());
+            s.clients.push(ClientScript::new().send(requests));
+            s
+        },
+        expect: |o| {
+            all([
+                received_dated(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nHello, world!\n"),
+                absent(o, bytes_received(b"whole")),
                 clean_eof(o, 0),
             ])
         },

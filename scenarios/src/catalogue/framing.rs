@@ -236,6 +236,25 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "field_value_control_bytes",
+        about: "a field value holding a DEL, a NUL or an ESC, in a value shorter than eight bytes, in the middle of a longer one and as its last byte, is refused with 400 (RFC 9110 §5.5: controls other than HTAB are not field content), however the value falls across the parser's eight-byte words",
+        seed: 1,
+        build: |_| {
+            bad_heads(
+                "framing/field_value_control_bytes",
+                &[
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7fb\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: abcdefghij\x7fklmnopqrstu\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: abcdefghijklmnop\x7f\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: abc\x00def\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: h\r\nX-A: abcdefghijk\x1blmnop\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidHeader),
+    },
+    Entry {
+        family: FAMILY,
         name: "bare_lf",
         about: "bare LF line ends are accepted, in the head of a request with a body and of the pipelined one after it",
         seed: 1,

@@ -6,8 +6,9 @@
 //!   granularity), except the two a peer's progress pushes back (`body_read`, `send_stall`),
 //!   which never fire before it.
 //! - **Producers**: a producer's states follow each other (never the same twice in a row),
-//!   nothing follows `stopped`, and every producer of a connection that ended is stopped or
-//!   was unregistered by its app.
+//!   nothing follows `stopped`, a producer still registered when its app's `Finish` is taken
+//!   is stopped at that instant (its work is over), and every producer of a connection that
+//!   ended is stopped or was unregistered by its app.
 //! - **Reading**: paused and resumed alternate, starting from reading.
 //! - **The app's graceful close** (`Close`): the connection ends gracefully, and no request
 //!   before the closed one is lost, unless something else broke the connection first (the
@@ -140,18 +141,41 @@ fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
 pub(crate) fn producers(notes: &[Note<'_>], ends: impl Fn(&ServerEvent) -> bool) -> Option<String> {
     let mut out = Vec::new();
     let mut last: BTreeMap<RequestId, (u64, ProducerState)> = BTreeMap::new();
+    // Producers whose app finished their response, by the instant they must stop at.
+    let mut finished: BTreeMap<RequestId, u64> = BTreeMap::new();
     for (index, &(at, event)) in notes.iter().enumerate() {
+        if let Some((request, finished_at)) = finished.iter().find(|(_, &t)| t < at) {
+            out.push(format!(
+                "producer {request} not stopped when its response finished, at {}",
+                ms(*finished_at)
+            ));
+            let request = *request;
+            finished.remove(&request);
+        }
+        let refused = notes
+            .get(index + 1)
+            .is_some_and(|(_, next)| matches!(next, ServerEvent::AppRefused { .. }));
+        if let ServerEvent::App {
+            command: AppAction::Finish { request },
+        } = event
+        {
+            let running = last
+                .get(request)
+                .is_some_and(|(_, state)| *state != ProducerState::Stopped);
+            if running && !refused {
+                finished.insert(*request, at);
+            }
+            continue;
+        }
         if let ServerEvent::App {
             command: AppAction::UnregisterProducer { request },
         } = event
         {
             // The app took its producer back (no `stopped`: Twisted's `unregisterProducer`
             // does not stop it); a producer registered next starts afresh. Unless refused.
-            let refused = notes
-                .get(index + 1)
-                .is_some_and(|(_, next)| matches!(next, ServerEvent::AppRefused { .. }));
             if !refused {
                 last.remove(request);
+                finished.remove(request);
             }
             continue;
         }
@@ -169,7 +193,16 @@ pub(crate) fn producers(notes: &[Note<'_>], ends: impl Fn(&ServerEvent) -> bool)
             )),
             _ => {}
         }
+        if *state == ProducerState::Stopped {
+            finished.remove(request);
+        }
         last.insert(*request, (at, *state));
+    }
+    if let Some((request, at)) = finished.iter().next() {
+        out.push(format!(
+            "producer {request} not stopped when its response finished, at {}",
+            ms(*at)
+        ));
     }
     if notes.iter().any(|&(_, e)| ends(e)) {
         for (request, (at, state)) in &last {

@@ -521,6 +521,30 @@ fn illegal_producer_moves_and_unstopped_producers_are_caught() {
 }
 
 #[test]
+fn a_producer_running_past_its_finish_is_caught() {
+    let request = RequestId::from_sequence(0);
+    let producer = |state| s(ServerEvent::Producer { request, state });
+    let finish = s(ServerEvent::App {
+        command: AppAction::Finish { request },
+    });
+    let events = [
+        producer(ProducerState::Producing),
+        finish,
+        producer(ProducerState::Stopped),
+    ];
+    let mut trace = clean_with(Some(s(ServerEvent::ShutdownWrite)), &events);
+    // Stopped a millisecond after the finish (the helper spaces its lines so).
+    assert_eq!(
+        found(&trace, Check::Producer),
+        ["c0: producer req#0 not stopped when its response finished, at 7.000ms"]
+    );
+    // Stopped at the finish's instant, as the engine does.
+    let finished_at = trace.entries[6].at_nanos;
+    trace.entries[7].at_nanos = finished_at;
+    assert_eq!(found(&trace, Check::Producer), Vec::<String>::new());
+}
+
+#[test]
 fn reading_paused_twice_is_caught() {
     let paused = s(ServerEvent::Reading {
         state: ReadState::Paused,
