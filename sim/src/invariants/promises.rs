@@ -143,13 +143,15 @@ pub(crate) fn producers(notes: &[Note<'_>], ends: impl Fn(&ServerEvent) -> bool)
     let mut last: BTreeMap<RequestId, (u64, ProducerState)> = BTreeMap::new();
     // Producers whose app finished their response, by the instant they must stop at.
     let mut finished: BTreeMap<RequestId, u64> = BTreeMap::new();
+    let not_stopped = |request: &RequestId, at: u64| {
+        format!(
+            "producer {request} not stopped when its response finished, at {}",
+            ms(at)
+        )
+    };
     for (index, &(at, event)) in notes.iter().enumerate() {
-        if let Some((request, finished_at)) = finished.iter().find(|(_, &t)| t < at) {
-            out.push(format!(
-                "producer {request} not stopped when its response finished, at {}",
-                ms(*finished_at)
-            ));
-            let request = *request;
+        if let Some((&request, &finished_at)) = finished.iter().find(|(_, &t)| t < at) {
+            out.push(not_stopped(&request, finished_at));
             finished.remove(&request);
         }
         let refused = notes
@@ -198,11 +200,8 @@ pub(crate) fn producers(notes: &[Note<'_>], ends: impl Fn(&ServerEvent) -> bool)
         }
         last.insert(*request, (at, *state));
     }
-    if let Some((request, at)) = finished.iter().next() {
-        out.push(format!(
-            "producer {request} not stopped when its response finished, at {}",
-            ms(*at)
-        ));
+    if let Some((request, &at)) = finished.iter().next() {
+        out.push(not_stopped(request, at));
     }
     if notes.iter().any(|&(_, e)| ends(e)) {
         for (request, (at, state)) in &last {
