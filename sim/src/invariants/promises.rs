@@ -339,16 +339,17 @@ fn request_events(notes: &[Note<'_>]) -> Option<String> {
             ServerEvent::Lost { id } => (id, "its loss"),
             _ => continue,
         };
-        let at = ms(at);
+        // Formatted only when broken: this runs for every event of every run.
+        let broken = |why: &str| Some(format!("{id}: {what} at {}, {why}", ms(at)));
         let Some(request) = told.get_mut(id) else {
-            return Some(format!("{id}: {what} at {at}, before the request"));
+            return broken("before the request");
         };
         if request.lost {
-            return Some(format!("{id}: {what} at {at}, after it was lost"));
+            return broken("after it was lost");
         }
         match event {
             ServerEvent::Body { .. } | ServerEvent::BodyEnd { .. } if request.body_ended => {
-                return Some(format!("{id}: {what} at {at}, after its body ended"));
+                return broken("after its body ended");
             }
             ServerEvent::BodyEnd { .. } => request.body_ended = true,
             ServerEvent::Lost { .. } => request.lost = true,
