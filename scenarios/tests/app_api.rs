@@ -29,6 +29,7 @@ scenarios!("app_api":
     misuse_body_lengths,
     misuse_heads,
     fields_mirrored,
+    static_field_heads_told_apart,
     http10_keep_alive_close_delimited,
     own_fields,
     empty_writes_send_nothing,

@@ -30,6 +30,7 @@ scenarios!("proxy":
     client_pause_not_charged_to_the_origin,
     origin_closes_while_its_answer_waits,
     slow_origin_withholds_upload_credit,
+    upload_cut_short_still_relayed,
     two_clients_share_the_pool,
     forwarding_fields_appended,
     host_rewritten,

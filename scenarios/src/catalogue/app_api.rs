@@ -569,6 +569,45 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "static_field_heads_told_apart",
+        about: "responses under one static field list (`/fixed/`), whose head the channel keeps and reuses while nothing in it changes: a reason phrase of the app's, another status, a HEAD, a 500, an HTTP/1.0 keep-alive and a last `Connection: close` each get their own head, and the plain 200 between them its first one again",
+        seed: 1,
+        build: |_| {
+            let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: h\r\n\r\n");
+            let requests = [
+                get("/fixed/200"),
+                get("/fixed/200/Fine"),
+                get("/fixed/200"),
+                get("/fixed/404"),
+                "HEAD /fixed/200 HTTP/1.1\r\nHost: h\r\n\r\n".to_owned(),
+                get("/fixed/500"),
+                "GET /fixed/200 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".to_owned(),
+                get_close("/fixed/200"),
+            ];
+            let mut s = api("app_api/static_field_heads_told_apart", quick_config());
+            s.clients.push(ClientScript::new().send(requests.concat()));
+            s
+        },
+        expect: |o| {
+            let ok = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: *\r\nServer: twine\r\n\r\n";
+            let stream = [
+                ok,
+                "ok\n",
+                "HTTP/1.1 200 Fine\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: *\r\nServer: twine\r\n\r\nok\n",
+                ok,
+                "ok\n",
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: *\r\nServer: twine\r\n\r\nok\n",
+                ok,
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: *\r\nServer: twine\r\n\r\nok\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\nDate: *\r\nServer: twine\r\n\r\nok\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\nDate: *\r\nServer: twine\r\n\r\nok\n",
+            ]
+            .concat();
+            all([received_dated(o, 0, stream.as_bytes()), clean_eof(o, 0)])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "http10_keep_alive_close_delimited",
         about: "an HTTP/1.0 request asking for keep-alive, answered by an app that gives no length (`/parts`): the body can only be delimited by closing, so the response says `Connection: close`, the connection closes after it and the request pipelined behind is never answered (RFC 9112 §6.3, 8)",
         seed: 1,

@@ -446,7 +446,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "extensions_malformed",
-        about: "a chunk extension with no name, a line ending after `=` or inside a quoted value, a second value after whitespace, or a quote in a name is refused with 400",
+        about: "a chunk extension with no name, a line ending after `=` or inside a quoted value, a second value after whitespace, a quote or an `@` in a name, or a value starting with `@` is refused with 400",
         seed: 1,
         build: |_| {
             bad_bodies(
@@ -457,12 +457,14 @@ pub(super) const ENTRIES: &[Entry] = &[
                     "5;a=\"open\r\nhello\r\n0\r\n\r\n",
                     "5;a=b c\r\nhello\r\n0\r\n\r\n",
                     "5;a\"b\"\r\nhello\r\n0\r\n\r\n",
+                    "5;a=@\r\nhello\r\n0\r\n\r\n",
+                    "5;a@=b\r\nhello\r\n0\r\n\r\n",
                 ],
             )
         },
         expect: |o| {
             let kind = ProtocolErrorKind::InvalidChunkExtension;
-            all((0..5).map(|conn| refused(o, conn, 400, kind)))
+            all((0..7).map(|conn| refused(o, conn, 400, kind)))
         },
     },
     Entry {

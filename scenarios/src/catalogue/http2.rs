@@ -1023,6 +1023,24 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "continuations_at_the_bound",
+        about: "a header block in a HEADERS frame and exactly as many CONTINUATION frames as the bound allows (32), the last one ending it: within the bound, the request is served",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "sim")];
+            let fragment = script.block(&fields).freeze();
+            let stream = StreamId::new(1);
+            script.frame(Frame::Headers { stream, priority: None, fragment, end_stream: true, end_headers: false });
+            for i in 1..=32 {
+                script.frame(Frame::Continuation { stream, fragment: Bytes::new(), end_headers: i == 32 });
+            }
+            scenario_with("http2/continuations_at_the_bound", app_factory::<Echo>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b""),
+    },
+    Entry {
+        family: FAMILY,
         name: "large_header_block_in_continuations",
         about: "a GET whose header block (a 40 000-byte field) comes as HEADERS and CONTINUATION frames of 16 KiB, within the header list bound: the pieces are joined and the request served",
         seed: 1,
@@ -1067,6 +1085,43 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([goaway(o, ErrorCode::EnhanceYourCalm), absent(o, twine_sim::pattern::any_request())]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "header_block_at_the_list_bound",
+        about: "a header block of exactly the header list bound (65 536 bytes) across HEADERS and CONTINUATION frames is not too long to read: it is decoded, its list (past the bound with each field's 32 bytes) is answered 431 on its stream, and the connection serves the next request",
+        seed: 1,
+        build: |_| {
+            let base = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "sim")];
+            let block_len = |value: &str| {
+                let fields: Vec<(&str, &str)> = base.iter().copied().chain([("x-big", value)]).collect();
+                H2Script::new().block(&fields).len()
+            };
+            // `~` goes raw (a 13-bit Huffman code): the block grows a byte per byte of value.
+            let value = "~".repeat(65_000 + 65_536 - block_len(&"~".repeat(65_000)));
+            assert_eq!(block_len(&value), 65_536, "the block is the bound exactly");
+            let exact: Vec<(&str, &str)> = base.iter().copied().chain([("x-big", value.as_str())]).collect();
+            let mut script = H2Script::new();
+            script.headers_in_pieces(1, &exact, 16_000).request(3, "GET", "/after", true);
+            scenario_with("http2/header_block_at_the_list_bound", app_factory::<Echo>(), &script)
+        },
+        expect: |o| all([answered(o, 1, &[431], b""), answered(o, 3, &[200], b"")]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "body_in_many_small_frames",
+        about: "an upload in 150 DATA frames of one byte each, more than the bound on empty frames in a row (100): frames that carry bytes are not empty ones, so the body is taken whole and echoed",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "POST", "/", false);
+            for _ in 0..149 {
+                script.data(1, b"x", false);
+            }
+            script.data(1, b"x", true);
+            scenario_with("http2/body_in_many_small_frames", app_factory::<Echo>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], &[b'x'; 150]),
     },
     Entry {
         family: FAMILY,

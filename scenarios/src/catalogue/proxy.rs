@@ -17,7 +17,7 @@ use super::expect::{absent, all, bodies, count, failed_on, in_order, received_in
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
 use twine_engine::{CloseReason, ProducerState, Timer, TimerChange};
-use twine_sim::pattern::{bytes_received, client, close, origin_received, producer, server};
+use twine_sim::pattern::{self, bytes_received, client, close, origin_received, producer, server};
 use twine_sim::{AppAction, NetFault, ServerEvent};
 
 const FAMILY: &str = "proxy";
@@ -571,6 +571,28 @@ pub(super) const ENTRIES: &[Entry] = &[
             };
             all([statuses(o, 0, &[200]), bounded])
         },
+    },
+    Entry {
+        family: FAMILY,
+        name: "upload_cut_short_still_relayed",
+        about: "a client that sends 600 000 of a 1 MB upload and shuts down its write side while the origin reads nothing: the proxy withholds credit, so bytes wait in its channel when the client's FIN comes, and all 600 000 reach the proxy app (to be relayed) before the request is lost",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/upload_cut_short_still_relayed",
+                script(vec![
+                    OriginStep::ReadHead,
+                    OriginStep::Sleep(Duration::from_millis(1000)),
+                    OriginStep::Read(1_000_000),
+                    OriginStep::Close,
+                ]),
+            );
+            let mut upload = b"POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+            upload.resize(upload.len() + 600_000, b'z');
+            s.clients.push(ClientScript::new().send(upload).then(Action::ShutdownWrite).misbehaving());
+            s
+        },
+        expect: |o| in_order(o, &[pattern::body_total(0, 600_000), pattern::lost(0)]),
     },
     Entry {
         family: FAMILY,

@@ -30,6 +30,7 @@
 //! | `/request` | a 200 describing the request as the app got it (below) | `getAllHeaders` |
 //! | `/mirror` | a 200 carrying the request's `x-` fields back (below) | `setHeader` |
 //! | `/status/<n>` | `Respond` with status `n` (200 to 599) and no body | `setResponseCode` |
+//! | `/fixed/<n>[/<r>]` | `Respond`: status `n`, reason `r`, static fields | `setResponseCode` |
 //!
 //! `/handover/<n>` sends `n` bytes of the stream app's pattern: a push producer
 //! (`streaming=True`) sends the first half, is unregistered (`unregisterProducer`), and a pull
@@ -59,6 +60,12 @@
 //! `x-` (any case), name and value as the app got them, in their order, then a lower-case
 //! `content-length`: response fields the client chooses, for the channel to check and write.
 //!
+//! `/fixed/<n>` answers `ok` under status `n` (not 204 or 304: the body has a length), the
+//! reason given after a second `/` if any, and one `static` field list with the length
+//! (`Headers::from_static`, as `--app hello` answers): the channel keeps the head it wrote
+//! for such a list and reuses it while the status, reason and added fields stay the same, so
+//! a run of these shows whether it tells them apart.
+//!
 //! The misuse routes then answer `200 ok`: the refused command writes nothing, so the client
 //! sees a correct response (the driver reports the typed `UsageError` to its observer: the
 //! simulation's trace). Anything else is 404.
@@ -67,8 +74,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use twine_engine::{
-    AppCommand, BodyLength, ConnectionInfo, Event, Instant, ProducerKind, ProducerState,
-    RequestHead, RequestId, ResponseHead,
+    AppCommand, BodyLength, ConnectionInfo, Event, Header, Headers, Instant, ProducerKind,
+    ProducerState, RequestHead, RequestId, ResponseHead,
 };
 
 use crate::apps::stream::pattern_chunk;
@@ -141,6 +148,15 @@ impl Api {
         {
             // No `Content-Length`: a 204 or 304 may not carry one; the channel frames the rest.
             let (head, body) = (ResponseHead::new(status), Bytes::new());
+            commands.push(AppCommand::Respond {
+                request: id,
+                head,
+                body,
+            });
+            return;
+        }
+        if let Some(head) = path.strip_prefix(b"/fixed/").and_then(fixed_head) {
+            let body = Bytes::from_static(b"ok\n");
             commands.push(AppCommand::Respond {
                 request: id,
                 head,
@@ -419,6 +435,30 @@ fn refused_heads() -> [ResponseHead; 4] {
 /// A `text/plain` head with `status`.
 fn text_head(status: u16) -> ResponseHead {
     ResponseHead::new(status).with_header("Content-Type", "text/plain")
+}
+
+/// The `/fixed/` fields: one static list for every such response, as `--app hello`'s, so
+/// the channel checks it once and keeps the head it wrote for the next.
+static FIXED_FIELDS: [Header; 2] = [
+    Header::from_static("Content-Type", "text/plain"),
+    Header::from_static("Content-Length", "3"),
+];
+
+/// The head `/fixed/<status>[/<reason>]` asks for (a status from 200 to 599 that may carry a
+/// body: not 204 or 304), with the static field list.
+fn fixed_head(rest: &[u8]) -> Option<ResponseHead> {
+    let (status, reason) = match rest.iter().position(|&b| b == b'/') {
+        Some(slash) => (&rest[..slash], Some(&rest[slash + 1..])),
+        None => (rest, None),
+    };
+    let status: u16 = std::str::from_utf8(status).ok()?.parse().ok()?;
+    if !(200..=599).contains(&status) || status == 204 || status == 304 {
+        return None;
+    }
+    let mut head = ResponseHead::new(status);
+    head.headers = Headers::from_static(&FIXED_FIELDS);
+    head.reason = reason.map(Bytes::copy_from_slice);
+    Some(head)
 }
 
 /// The number after `prefix` in `path` (`/status/204`), if that is all there is.
