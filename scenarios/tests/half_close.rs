@@ -5,6 +5,7 @@ mod catalogue;
 
 scenarios!("half_close":
     fin_after_request,
+    fin_after_a_quiet_spell,
     http2_fin_after_request,
     http2_fin_while_the_window_is_shut,
     http2_fin_mid_body,

@@ -913,6 +913,9 @@ pub enum Check {
     Date,
     /// Body bytes delivered to an app past the credit it granted.
     Credit,
+    /// The server saw something before its cause: the peer's FIN read before the client
+    /// sent it (the driver stamping an input with a clock left behind).
+    Causality,
 }
 
 impl Check {
@@ -949,6 +952,7 @@ impl Check {
             Check::FlowControl => "flow-control",
             Check::Date => "date",
             Check::Credit => "credit",
+            Check::Causality => "causality",
         }
     }
 }

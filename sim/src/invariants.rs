@@ -49,7 +49,7 @@ use crate::event::{
 };
 use crate::net::by_conn;
 use crate::scenario::Scenario;
-use crate::trace::{Entry, Trace};
+use crate::trace::{ms, Entry, Trace};
 
 use request_scanner::{scan_requests, Scan};
 use response_parser::{parse_responses, Responses};
@@ -150,6 +150,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
         ],
     );
     let touched = destructively_touched(trace);
+    let fins = fins_sent(trace);
     let completed = run_completed(trace, clients);
     let limit = scenario.config.limits.send_buffer_bytes_max;
     let noted = (notes.iter().enumerate())
@@ -227,6 +228,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
             completed && !interrupted,
         ));
         out.extend(promises::check_conn(conn, notes, &scenario.config.timeouts));
+        out.extend(eof_before_fin(conn, notes, fins.get(&conn).copied()));
     }
     if let Some(setup) = &scenario.proxy {
         out.extend(desync::check(trace, &setup.forward.path_prefix, clients));
@@ -235,7 +237,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     out
 }
 
-/// The credit and producer promises on the connections behind a proxy: its own upstream
+/// The credit, producer and reading promises on the connections behind a proxy: its own upstream
 /// connections (the proxy's session is their app) and the origin's, when an engine serves
 /// the origin. The engine's order to close ends a connection's producers (the proxy's
 /// upstream connections have no socket events of their own).
@@ -259,7 +261,8 @@ fn upstream_promises(trace: &Trace) -> Vec<Violation> {
     for (end, events) in hops {
         let credit = promises::credit(events.iter().copied()).map(|d| (Check::Credit, d));
         let producers = promises::producers(&events, closed).map(|d| (Check::Producer, d));
-        for (check, detail) in credit.into_iter().chain(producers) {
+        let reading = promises::reading(&events).map(|d| (Check::Reading, d));
+        for (check, detail) in credit.into_iter().chain(producers).chain(reading) {
             out.push(Violation::run(check, format!("{end}: {detail}")));
         }
     }
@@ -349,6 +352,40 @@ fn in_flight_during(trace: &Trace, conn: u32, notes: &[Note<'_>], times: &[u64])
     times
         .iter()
         .any(|&t| t >= accepted && client_end.is_none_or(|end| t <= end))
+}
+
+/// When each connection's peer first sent a FIN the server may read: the client shutting
+/// down its write side, or a fault showing the server a FIN at a byte offset. A client that
+/// ends by dropping its socket sends one too, untraced: such connections are not judged.
+fn fins_sent(trace: &Trace) -> BTreeMap<u32, u64> {
+    let mut fins = BTreeMap::new();
+    for entry in &trace.entries {
+        let fin = match &entry.event {
+            Event::Client { event } => *event == ClientEvent::ShutdownWrite,
+            Event::Fault { fault, .. } => matches!(fault, Fault::PeerFinAt { .. }),
+            _ => false,
+        };
+        if let (true, Some(conn)) = (fin, entry.conn) {
+            fins.entry(conn).or_insert(entry.at_nanos);
+        }
+    }
+    fins
+}
+
+/// The server read the peer's EOF no earlier than the peer sent its FIN (`sent_at`): an input
+/// stamped with a clock left behind would show its effects (a close, a timer's deadline) too
+/// early.
+fn eof_before_fin(conn: u32, notes: &[Note<'_>], sent_at: Option<u64>) -> Option<Violation> {
+    let sent_at = sent_at?;
+    let (read_at, _) = notes.iter().find(|&&(_, e)| *e == ServerEvent::ReadEof)?;
+    (*read_at < sent_at).then(|| {
+        let detail = format!(
+            "read the peer's EOF at {}, before it was sent at {}",
+            ms(*read_at),
+            ms(sent_at)
+        );
+        Violation::on(conn, Check::Causality, detail)
+    })
 }
 
 /// When the run applied each of these network faults, in one pass over the trace.

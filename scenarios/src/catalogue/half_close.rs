@@ -95,6 +95,31 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "fin_after_a_quiet_spell",
+        about: "a keep-alive client that reads its response, stays quiet for 800 ms (within the idle timer) and then sends a FIN: the server reads the EOF when it comes, not at its last activity, and closes cleanly then",
+        seed: 1,
+        build: |_| {
+            let mut s = stream("half_close/fin_after_a_quiet_spell", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /stream/10 HTTP/1.1\r\nHost: h\r\n\r\n")
+                    .then(Action::WaitFor(bytes::Bytes::from_static(b"0123456789")))
+                    .then(Action::Sleep(std::time::Duration::from_millis(800)))
+                    .then(Action::ShutdownWrite),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(b"0123456789")]),
+                in_order(o, &[client(ClientEvent::ShutdownWrite), server(ServerEvent::ReadEof), close(CloseReason::Graceful)]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "fin_after_two_pipelined",
         about: "a FIN after two pipelined requests, read while the first response is blocked: both are answered in full, the second with Connection: close, then a clean close",
         seed: 1,

@@ -9,7 +9,8 @@
 //!   nothing follows `stopped`, a producer still registered when its app's `Finish` is taken
 //!   is stopped at that instant (its work is over), and every producer of a connection that
 //!   ended is stopped or was unregistered by its app.
-//! - **Reading**: paused and resumed alternate, starting from reading.
+//! - **Reading**: paused and resumed alternate, starting from reading, and neither comes after
+//!   the peer's EOF or the close.
 //! - **The app's graceful close** (`Close`): the connection ends gracefully, and no request
 //!   before the closed one is lost, unless something else broke the connection first (the
 //!   peer, a timer, the app's own abort).
@@ -251,15 +252,25 @@ fn lingering(notes: &[Note<'_>]) -> Option<String> {
     None
 }
 
-/// The first broken reading promise, if any.
-fn reading(notes: &[Note<'_>]) -> Option<String> {
+/// The first broken reading promise, if any: paused and resumed alternate, starting from
+/// reading, and neither comes after the peer's EOF or the close (nothing is left to read).
+pub(crate) fn reading(notes: &[Note<'_>]) -> Option<String> {
     let mut reading = ReadState::Resumed;
+    let mut ended: Option<&str> = None;
     for &(at, event) in notes {
-        if let ServerEvent::Reading { state } = event {
-            if *state == reading {
-                return Some(format!("reading {state:?} twice in a row, at {}", ms(at)));
+        match event {
+            ServerEvent::ReadEof => ended = ended.or(Some("the peer's EOF")),
+            ServerEvent::Close { .. } => ended = ended.or(Some("the close")),
+            ServerEvent::Reading { state } => {
+                if let Some(after) = ended {
+                    return Some(format!("reading {state:?} at {}, after {after}", ms(at)));
+                }
+                if *state == reading {
+                    return Some(format!("reading {state:?} twice in a row, at {}", ms(at)));
+                }
+                reading = *state;
             }
-            reading = *state;
+            _ => {}
         }
     }
     None

@@ -557,6 +557,33 @@ fn reading_paused_twice_is_caught() {
 }
 
 #[test]
+fn reading_after_the_peers_eof_is_caught() {
+    let paused = s(ServerEvent::Reading {
+        state: ReadState::Paused,
+    });
+    let trace = clean_with(
+        Some(c(ClientEvent::Eof)),
+        &[s(ServerEvent::ReadEof), paused],
+    );
+    assert_eq!(
+        found(&trace, Check::Reading),
+        ["c0: reading Paused at 8.000ms, after the peer's EOF"]
+    );
+}
+
+#[test]
+fn an_eof_read_before_the_fin_was_sent_is_caught() {
+    // The client's shutdown recorded after the server read the EOF: a clock left behind.
+    let late = clean_with(None, &[c(ClientEvent::ShutdownWrite)]);
+    assert_eq!(
+        found(&late, Check::Causality),
+        ["c0: read the peer's EOF at 8.000ms, before it was sent at 11.000ms"]
+    );
+    let in_time = clean_with(Some(c(ClientEvent::Eof)), &[c(ClientEvent::ShutdownWrite)]);
+    assert_eq!(found(&in_time, Check::Causality), Vec::<String>::new());
+}
+
+#[test]
 fn a_100_continue_the_app_never_asked_for_is_caught() {
     let request: &[u8] = b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\
         Content-Length: 2\r\nConnection: close\r\n\r\nhi";
