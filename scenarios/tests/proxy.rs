@@ -43,6 +43,7 @@ scenarios!("proxy":
     origin_204_without_a_length,
     get_replayed_once,
     origin_close_ends_the_pooled_connection,
+    post_after_the_origin_closed_goes_fresh,
     post_not_replayed,
     origin_closing_answers_not_reused,
     bodiless_answers_keep_the_connection,

@@ -913,6 +913,9 @@ pub enum Check {
     Date,
     /// Body bytes delivered to an app past the credit it granted.
     Credit,
+    /// A command of the proxy's own refused by a connection (the proxy holds each until it
+    /// can be taken: `proxy::outbox`).
+    ProxyRefused,
     /// The server saw something before its cause: the peer's FIN read before the client
     /// sent it (the driver stamping an input with a clock left behind).
     Causality,
@@ -952,6 +955,7 @@ impl Check {
             Check::FlowControl => "flow-control",
             Check::Date => "date",
             Check::Credit => "credit",
+            Check::ProxyRefused => "proxy-refused",
             Check::Causality => "causality",
         }
     }

@@ -50,6 +50,7 @@ use crate::event::{
 use crate::net::by_conn;
 use crate::scenario::Scenario;
 use crate::trace::{ms, Entry, Trace};
+use twine_engine::UsageError;
 
 use request_scanner::{scan_requests, Scan};
 use response_parser::{parse_responses, Responses};
@@ -233,8 +234,38 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     if let Some(setup) = &scenario.proxy {
         out.extend(desync::check(trace, &setup.forward.path_prefix, clients));
         out.extend(upstream_promises(trace));
+        out.extend(proxy_refused(trace));
     }
     out
+}
+
+/// The proxy's commands refused, on its clients' connections or its upstream ones: it holds
+/// each until its connection can take it, so none should be (a refused body followed by an
+/// accepted end would cut a message short). Except those for a request the connection lost
+/// or finished while they were on their way (a credit grant, an abort): the proxy hears of
+/// that after it sent them, and they change nothing.
+fn proxy_refused(trace: &Trace) -> Vec<Violation> {
+    let refused = trace.entries.iter().filter_map(|entry| match &entry.event {
+        Event::Server {
+            event: ServerEvent::AppRefused { command, error },
+        } => Some((entry.conn.map(|c| format!("c{c}")), command, error)),
+        Event::ProxyClient {
+            conn,
+            event: ServerEvent::AppRefused { command, error },
+        } => Some((Some(format!("p{conn}")), command, error)),
+        _ => None,
+    });
+    refused
+        .filter(|(_, _, error)| {
+            !matches!(error, UsageError::RequestLost | UsageError::AlreadyFinished)
+        })
+        .map(|(on, command, error)| {
+            let on = on.unwrap_or_else(|| "?".into());
+            let detail = format!("{on}: {command} refused ({error:?})");
+            Violation::run(Check::ProxyRefused, detail)
+        })
+        .take(1)
+        .collect()
 }
 
 /// The credit, producer and reading promises on the connections behind a proxy: its own upstream

@@ -870,6 +870,28 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "post_after_the_origin_closed_goes_fresh",
+        about: "an origin that closes its connection after answering, then a POST from the same client: a POST cannot be replayed if a dead connection fails it, so it must never be put on the closed one; it goes on a fresh connection and is answered",
+        seed: 1,
+        build: |_| {
+            let origin = Origin::Script(Rc::new(|conn| match conn {
+                0 => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"),
+            }));
+            let mut s = proxy("proxy/post_after_the_origin_closed_goes_fresh", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .then(Action::WaitFor("ok".into()))
+                    .then(Action::Sleep(Duration::from_millis(100)))
+                    .send("POST /b HTTP/1.1\r\nHost: front\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"ok"), Some(b"fresh")]), count(o, upstream_accepted(), 2)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "origin_close_ends_the_pooled_connection",
         about: "an origin that closes its connection after answering, without saying so: the pooled connection is closed the moment its EOF is read (not left for its keep-alive timer), and the client's next request goes on a fresh one",
         seed: 1,

@@ -584,6 +584,29 @@ fn an_eof_read_before_the_fin_was_sent_is_caught() {
 }
 
 #[test]
+fn a_proxy_command_refused_is_caught_unless_its_request_went_meanwhile() {
+    let refused = |error| {
+        s(ServerEvent::AppRefused {
+            command: AppAction::Finish {
+                request: RequestId::from_sequence(0),
+            },
+            error,
+        })
+    };
+    let findings = |trace: &Trace| -> Vec<String> {
+        let violations = proxy_refused(trace);
+        violations.iter().map(|v| v.to_string()).collect()
+    };
+    let short = clean_with(None, &[refused(twine_engine::UsageError::BodyTooShort)]);
+    assert_eq!(
+        findings(&short),
+        ["run: c0: finish req#0 refused (BodyTooShort)"]
+    );
+    let lost = clean_with(None, &[refused(twine_engine::UsageError::RequestLost)]);
+    assert_eq!(findings(&lost), Vec::<String>::new());
+}
+
+#[test]
 fn a_100_continue_the_app_never_asked_for_is_caught() {
     let request: &[u8] = b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\
         Content-Length: 2\r\nConnection: close\r\n\r\nhi";
