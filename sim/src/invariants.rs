@@ -245,26 +245,25 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
 /// or finished while they were on their way (a credit grant, an abort): the proxy hears of
 /// that after it sent them, and they change nothing.
 fn proxy_refused(trace: &Trace) -> Vec<Violation> {
-    let refused = trace.entries.iter().filter_map(|entry| match &entry.event {
-        Event::Server {
-            event: ServerEvent::AppRefused { command, error },
-        } => Some((entry.conn.map(|c| format!("c{c}")), command, error)),
-        Event::ProxyClient {
-            conn,
-            event: ServerEvent::AppRefused { command, error },
-        } => Some((Some(format!("p{conn}")), command, error)),
-        _ => None,
+    let refused = trace.entries.iter().find_map(|entry| {
+        let (on, event) = match &entry.event {
+            Event::Server { event } => (('c', entry.conn), event),
+            Event::ProxyClient { conn, event } => (('p', Some(*conn)), event),
+            _ => return None,
+        };
+        let ServerEvent::AppRefused { command, error } = event else {
+            return None;
+        };
+        let raced = matches!(error, UsageError::RequestLost | UsageError::AlreadyFinished);
+        (!raced).then_some((on, command, error))
     });
     refused
-        .filter(|(_, _, error)| {
-            !matches!(error, UsageError::RequestLost | UsageError::AlreadyFinished)
-        })
-        .map(|(on, command, error)| {
-            let on = on.unwrap_or_else(|| "?".into());
-            let detail = format!("{on}: {command} refused ({error:?})");
+        .map(|((side, conn), command, error)| {
+            let conn = conn.map_or("?".into(), |c| c.to_string());
+            let detail = format!("{side}{conn}: {command} refused ({error:?})");
             Violation::run(Check::ProxyRefused, detail)
         })
-        .take(1)
+        .into_iter()
         .collect()
 }
 

@@ -82,6 +82,15 @@ fn answer_then_hang(answer: &'static [u8]) -> Vec<OriginStep> {
     vec![OriginStep::ReadHead, write(answer), OriginStep::Hang]
 }
 
+/// An origin that answers `ok` on its first connection and closes it without saying so, and
+/// `fresh` on the next.
+fn closing_after_its_first_answer() -> Origin {
+    Origin::Script(Rc::new(|conn| match conn {
+        0 => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"),
+    }))
+}
+
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
@@ -874,10 +883,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an origin that closes its connection after answering, then a POST from the same client: a POST cannot be replayed if a dead connection fails it, so it must never be put on the closed one; it goes on a fresh connection and is answered",
         seed: 1,
         build: |_| {
-            let origin = Origin::Script(Rc::new(|conn| match conn {
-                0 => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-                _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"),
-            }));
+            let origin = closing_after_its_first_answer();
             let mut s = proxy("proxy/post_after_the_origin_closed_goes_fresh", origin);
             s.clients.push(
                 ClientScript::new()
@@ -896,10 +902,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an origin that closes its connection after answering, without saying so: the pooled connection is closed the moment its EOF is read (not left for its keep-alive timer), and the client's next request goes on a fresh one",
         seed: 1,
         build: |_| {
-            let origin = Origin::Script(Rc::new(|conn| match conn {
-                0 => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-                _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"),
-            }));
+            let origin = closing_after_its_first_answer();
             let mut s = proxy("proxy/origin_close_ends_the_pooled_connection", origin);
             s.clients.push(
                 ClientScript::new()
