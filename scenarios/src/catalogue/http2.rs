@@ -430,6 +430,23 @@ fn scenario_with(name: &str, factory: twine_sim::AppFactory, script: &H2Script) 
     s
 }
 
+/// A POST to the echo app on stream 1 whose body comes as `frames` DATA frames of `piece`,
+/// then `last` with END_STREAM.
+fn post_in_frames(
+    name: &str,
+    frames: usize,
+    piece: &'static [u8],
+    last: &'static [u8],
+) -> Scenario {
+    let mut script = H2Script::new();
+    script.request(1, "POST", "/", false);
+    for _ in 0..frames {
+        script.data(1, piece, false);
+    }
+    script.data(1, last, true);
+    scenario_with(name, app_factory::<Echo>(), &script)
+}
+
 /// An upload of 81 919 bytes to the echo app on stream 1, past the stream's window of 65 535:
 /// the window's worth, then, once the server's WINDOW_UPDATE on stream 1 has arrived, what
 /// `between` adds and the last 16 384 bytes.
@@ -1112,15 +1129,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "body_in_many_small_frames",
         about: "an upload in 150 DATA frames of one byte each, more than the bound on empty frames in a row (100): frames that carry bytes are not empty ones, so the body is taken whole and echoed",
         seed: 1,
-        build: |_| {
-            let mut script = H2Script::new();
-            script.request(1, "POST", "/", false);
-            for _ in 0..149 {
-                script.data(1, b"x", false);
-            }
-            script.data(1, b"x", true);
-            scenario_with("http2/body_in_many_small_frames", app_factory::<Echo>(), &script)
-        },
+        build: |_| post_in_frames("http2/body_in_many_small_frames", 149, b"x", b"x"),
         expect: |o| answered(o, 1, &[200], &[b'x'; 150]),
     },
     Entry {
@@ -1128,15 +1137,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "empty_data_at_the_bound",
         about: "exactly as many empty DATA frames in a row as the bound allows (100), then the body: within the bound, the request is served",
         seed: 1,
-        build: |_| {
-            let mut script = H2Script::new();
-            script.request(1, "POST", "/", false);
-            for _ in 0..100 {
-                script.data(1, b"", false);
-            }
-            script.data(1, b"body", true);
-            scenario_with("http2/empty_data_at_the_bound", app_factory::<Echo>(), &script)
-        },
+        build: |_| post_in_frames("http2/empty_data_at_the_bound", 100, b"", b"body"),
         expect: |o| answered(o, 1, &[200], b"body"),
     },
     Entry {

@@ -82,13 +82,23 @@ fn answer_then_hang(answer: &'static [u8]) -> Vec<OriginStep> {
     vec![OriginStep::ReadHead, write(answer), OriginStep::Hang]
 }
 
-/// An origin that answers `ok` on its first connection and closes it without saying so, and
-/// `fresh` on the next.
-fn closing_after_its_first_answer() -> Origin {
-    Origin::Script(Rc::new(|conn| match conn {
+/// A client's GET answered `ok` by an origin that then closes its connection without saying
+/// so, and 100 ms later the client's `second` request, which the origin answers `fresh` on a
+/// new connection.
+fn after_the_origin_closed(name: &str, second: &'static str) -> Scenario {
+    let origin = Origin::Script(Rc::new(|conn| match conn {
         0 => answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
         _ => answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"),
-    }))
+    }));
+    let mut s = proxy(name, origin);
+    s.clients.push(
+        ClientScript::new()
+            .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+            .then(Action::WaitFor("ok".into()))
+            .then(Action::Sleep(Duration::from_millis(100)))
+            .send(second),
+    );
+    s
 }
 
 pub(super) const ENTRIES: &[Entry] = &[
@@ -883,16 +893,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an origin that closes its connection after answering, then a POST from the same client: a POST cannot be replayed if a dead connection fails it, so it must never be put on the closed one; it goes on a fresh connection and is answered",
         seed: 1,
         build: |_| {
-            let origin = closing_after_its_first_answer();
-            let mut s = proxy("proxy/post_after_the_origin_closed_goes_fresh", origin);
-            s.clients.push(
-                ClientScript::new()
-                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
-                    .then(Action::WaitFor("ok".into()))
-                    .then(Action::Sleep(Duration::from_millis(100)))
-                    .send("POST /b HTTP/1.1\r\nHost: front\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"),
-            );
-            s
+            let post = "POST /b HTTP/1.1\r\nHost: front\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody";
+            after_the_origin_closed("proxy/post_after_the_origin_closed_goes_fresh", post)
         },
         expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"ok"), Some(b"fresh")]), count(o, upstream_accepted(), 2)]),
     },
@@ -902,16 +904,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "an origin that closes its connection after answering, without saying so: the pooled connection is closed the moment its EOF is read (not left for its keep-alive timer), and the client's next request goes on a fresh one",
         seed: 1,
         build: |_| {
-            let origin = closing_after_its_first_answer();
-            let mut s = proxy("proxy/origin_close_ends_the_pooled_connection", origin);
-            s.clients.push(
-                ClientScript::new()
-                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
-                    .then(Action::WaitFor("ok".into()))
-                    .then(Action::Sleep(Duration::from_millis(100)))
-                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
-            );
-            s
+            let get = "GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n";
+            after_the_origin_closed("proxy/origin_close_ends_the_pooled_connection", get)
         },
         expect: |o| {
             let events = |wanted: fn(&ServerEvent) -> bool| -> Vec<u64> {
