@@ -39,6 +39,7 @@ scenarios!("http2_malformed":
     data_on_an_idle_stream,
     data_after_end_stream,
     data_past_the_window,
+    data_past_a_window_given_back,
     data_after_the_stream_closed,
     data_after_our_reset,
     content_length_with_a_sign,

@@ -92,8 +92,9 @@ impl Channel {
                 self.end_at(index);
                 Ok(())
             }
-            Err(UsageError::AlreadyFinished) if self.is_retired(request) => {
-                // Everything in flight came after it.
+            // `open_exchange` says so only of a request dispatched, not lost, and gone from
+            // the queue: its response completed, and everything in flight came after it.
+            Err(UsageError::AlreadyFinished) => {
                 self.lose_exchanges_from(0);
                 self.no_more_requests = true;
                 if !matches!(self.recv, RecvState::Closed) {
@@ -103,14 +104,6 @@ impl Channel {
             }
             Err(error) => Err(error),
         }
-    }
-
-    /// Whether `request` was dispatched and its response completed and left the queue.
-    fn is_retired(&self, request: RequestId) -> bool {
-        request.sequence() < self.next_id
-            && self.close != CloseState::Closed
-            && self.exchange_index(request).is_none()
-            && !self.lost_ids.contains(&request)
     }
 
     /// The response at `index` is the connection's last and ends where it stands: the ones

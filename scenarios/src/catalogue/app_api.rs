@@ -14,8 +14,8 @@ use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
 use super::backpressure::long_bodies;
 use super::expect::{
-    absent, all, bodies, clean_eof, count, failed, in_order, received, received_dated,
-    received_in_order, statuses,
+    absent, all, bodies, clean_eof, count, failed, failed_on, from_first, in_order, received,
+    received_dated, received_in_order, statuses,
 };
 use super::{quick_config, slow_reader, Entry};
 
@@ -338,6 +338,32 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 long_bodies(o, 0, &[Some(&body), None]),
                 in_order(o, &[app(AppAction::Close { request: RequestId::from_sequence(1) }), twine_sim::pattern::finish(0), client(ClientEvent::Eof)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_on_an_upload_behind_a_response",
+        about: "`Close` on a pipelined upload of 100 000 bytes while a 100 000-byte response streams to a slow reader for 10 s: the rest of the upload is discarded as it comes (reading never pauses for it), the response in front finishes in full, then the connection ends",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/close_on_an_upload_behind_a_response", depth_two());
+            s.faults = slow_reader(8192, 3);
+            let upload = format!("POST /close HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n{}", "u".repeat(100_000));
+            s.clients.push(ClientScript::new().send(format!("{}{upload}", get("/handover/100000"))));
+            s
+        },
+        expect: |o| {
+            let body = expected_body(100_000);
+            let closed = || app(AppAction::Close { request: RequestId::from_sequence(1) });
+            // Before it, reading may pause: the upload's head waits while the transport is
+            // blocked (cut into small reads, it may not have been read at once).
+            let paused = server(ServerEvent::Reading { state: twine_engine::ReadState::Paused });
+            let paused_after = from_first(o, &closed()).map_or(0, |after| after.iter().filter(|e| paused.matches(e)).count());
+            all([
+                long_bodies(o, 0, &[Some(&body), None]),
+                in_order(o, &[closed(), twine_sim::pattern::finish(0), client(ClientEvent::Eof)]),
+                if paused_after == 0 { Vec::new() } else { failed_on(0, format!("reading paused {paused_after} times after the app's Close: the rest of the upload is for discarding")) },
             ])
         },
     },

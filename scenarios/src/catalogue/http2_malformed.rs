@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::{Echo, Stream};
+use bytes::Bytes;
+use twine_driver::apps::{Api, Echo, Stream};
 use twine_engine::h2::frame::{ErrorCode, Frame, SettingId, StreamId};
 use twine_sim::{
     app as app_factory, Action, ClientScript, Negotiation, Outcome, Scenario, Violation,
@@ -543,6 +544,26 @@ pub(super) const ENTRIES: &[Entry] = &[
             script.request(AFTER, "GET", "/stream/0", true);
             let mut s = Scenario::new("http2_malformed/data_past_the_window", quick_config(), app_factory::<Stream>());
             s.clients.push(ClientScript::new().send(script.bytes()).misbehaving());
+            s
+        },
+        expect: |o| judge(o, Verdict::Stream(1, ErrorCode::FlowControlError)),
+    },
+    Entry {
+        family: FAMILY,
+        name: "data_past_a_window_given_back",
+        about: "a stream window of 64 bytes (SETTINGS_INITIAL_WINDOW_SIZE) filled by an upload to `/accept`, whose app takes 8 bytes at a time: once the server has given 40 back (WINDOW_UPDATE +8 at once, then +32), the client sends 41 bytes, one past the window: a stream FLOW_CONTROL_ERROR (§6.9.1), and the request after it is served",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/accept", false).data(1, &[b'u'; 64], false);
+            let mut rest = H2Script::empty();
+            rest.data(1, &[b'v'; 41], true).request(AFTER, "GET", "/status/200", true);
+            let mut config = quick_config();
+            config.h2.initial_window_size = 64;
+            let mut s = Scenario::new("http2_malformed/data_past_a_window_given_back", config, app_factory::<Api>());
+            // The rest once the server has opened 40 bytes: a WINDOW_UPDATE of 32 on stream 1.
+            let opened = Bytes::from_static(&[0, 0, 4, 8, 0, 0, 0, 0, 1, 0, 0, 0, 32]);
+            s.clients.push(ClientScript::new().send(first.bytes()).then(Action::WaitFor(opened)).send(rest.bytes()).misbehaving());
             s
         },
         expect: |o| judge(o, Verdict::Stream(1, ErrorCode::FlowControlError)),
