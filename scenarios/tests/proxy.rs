@@ -32,6 +32,7 @@ scenarios!("proxy":
     slow_origin_withholds_upload_credit,
     upload_cut_short_still_relayed,
     two_clients_share_the_pool,
+    pool_keeps_at_most_its_bound,
     forwarding_fields_appended,
     host_rewritten,
     absolute_form_forwarded,

@@ -13,7 +13,9 @@ use twine_engine::{ClientConfig, ClientTimeouts};
 use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
 
 use super::chunked::cut_chunked_response;
-use super::expect::{absent, all, bodies, count, failed_on, in_order, received_in_order, statuses};
+use super::expect::{
+    absent, all, before_first, bodies, count, failed_on, in_order, received_in_order, statuses,
+};
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
 use twine_engine::{CloseReason, ProducerState, Timer, TimerChange};
@@ -642,6 +644,39 @@ pub(super) const ENTRIES: &[Entry] = &[
                 statuses(o, 1, &[200, 200]),
                 bodies(o, 1, &[Some(b"0123"), Some(b"012345")]),
                 count(o, upstream_accepted(), 1),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "pool_keeps_at_most_its_bound",
+        about: "a pool that keeps one idle upstream connection and two clients at once on an origin that answers after 300 ms: each gets a connection of its own; once both are done, one is kept and the other closed at once, gracefully, not left open until its idle timer",
+        seed: 1,
+        build: |_| {
+            let steps = vec![
+                OriginStep::ReadHead,
+                OriginStep::Sleep(Duration::from_millis(300)),
+                write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                OriginStep::Hang,
+            ];
+            let mut s = proxy("proxy/pool_keeps_at_most_its_bound", script(steps));
+            if let Some(setup) = &mut s.proxy {
+                setup.idle_max = 1;
+            }
+            for _ in 0..2 {
+                s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\n\r\n"));
+            }
+            s
+        },
+        expect: |o| {
+            let idle_fired = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::IdleKeepAlive, change: TimerChange::Fired }));
+            let closed = proxy_client(|e| matches!(e, ServerEvent::Close { reason: CloseReason::Graceful }));
+            let closed_early = before_first(o, &idle_fired).iter().filter(|e| closed.matches(e)).count();
+            all([
+                statuses(o, 0, &[200]),
+                statuses(o, 1, &[200]),
+                count(o, upstream_accepted(), 2),
+                if closed_early == 1 { Vec::new() } else { failed_on(0, format!("{closed_early} upstream connections closed before an idle timer fired, expected the one the pool had no room for")) },
             ])
         },
     },
