@@ -18,6 +18,7 @@ scenarios!("app_api":
     close_waits_for_the_response_before_it,
     close_on_an_upload_behind_a_response,
     reset_loses_the_queued_response,
+    reset_after_a_close_behind_a_response,
     abort_before_head,
     abort_discards_unwritten_output,
     producer_handover,

@@ -23,6 +23,7 @@ scenarios!("chunked":
     extension_forms_accepted,
     extensions_malformed,
     trailers_at_the_limit,
+    trailer_lines_at_the_limit,
     trailer_lines_add_up,
     body_at_the_limit,
 );

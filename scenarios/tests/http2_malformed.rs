@@ -63,6 +63,8 @@ scenarios!("http2_malformed":
     missing_scheme,
     empty_path,
     connect_with_a_path,
+    connect_with_a_scheme,
+    connect_with_only_a_path,
     value_with_crlf,
     field_name_not_a_token,
     method_not_a_token,

@@ -397,6 +397,25 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "reset_after_a_close_behind_a_response",
+        about: "a client resets its connection while a 100 000-byte response streams to it and the app has closed the pipelined request behind it (`Close`, pipeline depth 2): the first is reported lost, the closed one never (the app knows its end)",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/reset_after_a_close_behind_a_response", depth_two());
+            s.faults = slow_reader(8192, 4096);
+            let client = ClientScript::new()
+                .send(format!("{}{}", get("/handover/100000"), get("/close")))
+                .then(Action::WaitFor("\r\n\r\n".into()))
+                .then(Action::Sleep(Duration::from_millis(2)))
+                .then(Action::Reset)
+                .misbehaving();
+            s.clients.push(client);
+            s
+        },
+        expect: |o| all([in_order(o, &[client(ClientEvent::Reset), lost(0)]), absent(o, lost(1))]),
+    },
+    Entry {
+        family: FAMILY,
         name: "abort_before_head",
         about: "`Abort` before any head (web2's `abortConnection`) aborts the connection (a reset on a real socket) with nothing written",
         seed: 1,

@@ -496,6 +496,33 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "trailer_lines_at_the_limit",
+        about: "with trailer_bytes_max 28, two trailer lines of 13 bytes and the empty line (28 bytes, every CRLF counted) are accepted; one byte more in the second line is refused with 400",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.trailer_bytes_max = 28;
+            let mut s = good_bodies(
+                "chunked/trailer_lines_at_the_limit",
+                config,
+                &["5\r\nhello\r\n0\r\nX-A: 123456\r\nX-B: 123456\r\n\r\n"],
+            );
+            s.clients.push(
+                ClientScript::new()
+                    .send(chunked_post("5\r\nhello\r\n0\r\nX-A: 123456\r\nX-B: 1234567\r\n\r\n"))
+                    .misbehaving(),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                echoed(o, 0, b"hello"),
+                refused(o, 1, 400, ProtocolErrorKind::InvalidTrailers),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "trailer_lines_add_up",
         about: "with trailer_bytes_max 32, three trailer lines of 13 bytes each are refused with 400: the limit bounds the whole section, not each line",
         seed: 1,

@@ -781,6 +781,24 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "connect_with_a_scheme",
+        "a CONNECT carrying :scheme without :path is malformed too, a stream PROTOCOL_ERROR (§8.5: only :method and :authority)",
+        |s| {
+            let fields = [(":method", "CONNECT"), (":scheme", "http"), (":authority", "sim:443")];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "connect_with_only_a_path",
+        "a CONNECT carrying :path without :scheme is malformed too, a stream PROTOCOL_ERROR (§8.5: only :method and :authority)",
+        |s| {
+            let fields = [(":method", "CONNECT"), (":path", "/"), (":authority", "sim:443")];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
         "field_name_not_a_token",
         "a field name holding `(` and `)` is not a token: malformed, a stream PROTOCOL_ERROR (§8.2)",
         |s| get_with(s, ("x(ab)cd", "1")),

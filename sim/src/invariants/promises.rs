@@ -16,7 +16,8 @@
 //!   peer, a timer, the app's own abort).
 //! - **Requests, as the app hears of them**: each is announced once, before anything names
 //!   it; its body ends at most once and no body follows the end; it is lost at most once, and
-//!   nothing reaches the app for it after that.
+//!   nothing reaches the app for it after that; one the app closed (`Close`, taken) is never
+//!   reported lost: the app knows its end.
 //! - **Credit** (backpressure, DESIGN.md §2): body bytes reach an app only within the credit
 //!   it granted for that request (its `Consume`s), on the server's connections and on the
 //!   proxy's upstream ones alike.
@@ -328,19 +329,33 @@ fn app_close(notes: &[Note<'_>]) -> Option<String> {
 struct Told {
     body_ended: bool,
     lost: bool,
+    /// The app's `Close` for it was taken.
+    closed_by_app: bool,
 }
 
 /// The first broken promise of what the app hears of a request, if any: each request is
 /// announced once, before anything else names it; its body ends at most once and no body
 /// follows the end; it is lost at most once, and nothing reaches the app for it after that
-/// (a lost request's producer is stopped, so not even a pull).
+/// (a lost request's producer is stopped, so not even a pull); a request the app closed is
+/// never reported lost (the engine marks it lost without telling: the app knows).
 fn request_events(notes: &[Note<'_>]) -> Option<String> {
     let mut told: BTreeMap<RequestId, Told> = BTreeMap::new();
-    for &(at, event) in notes {
+    for (index, &(at, event)) in notes.iter().enumerate() {
         let (id, what) = match event {
             ServerEvent::Request { id, .. } => {
                 if told.insert(*id, Told::default()).is_some() {
                     return Some(format!("{id} announced again at {}", ms(at)));
+                }
+                continue;
+            }
+            ServerEvent::App {
+                command: AppAction::Close { request },
+            } => {
+                let refused = notes
+                    .get(index + 1)
+                    .is_some_and(|(_, next)| matches!(next, ServerEvent::AppRefused { .. }));
+                if let (false, Some(closed)) = (refused, told.get_mut(request)) {
+                    closed.closed_by_app = true;
                 }
                 continue;
             }
@@ -357,6 +372,9 @@ fn request_events(notes: &[Note<'_>]) -> Option<String> {
         };
         if request.lost {
             return broken("after it was lost");
+        }
+        if request.closed_by_app && matches!(event, ServerEvent::Lost { .. }) {
+            return broken("after the app closed it");
         }
         match event {
             ServerEvent::Body { .. } | ServerEvent::BodyEnd { .. } if request.body_ended => {

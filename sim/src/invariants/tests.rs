@@ -856,8 +856,24 @@ fn a_request_the_app_hears_of_out_of_turn_is_caught() {
     for (extra, want) in broken {
         assert_eq!(heard(&clean_with(write.clone(), extra)), [want]);
     }
-    let again = clean_with(write, &[s(request(0, "/b"))]);
+    let again = clean_with(write.clone(), &[s(request(0, "/b"))]);
     assert_eq!(heard(&again), ["c0: req#0 announced again at 5.000ms"]);
+
+    // The app closed it: the engine marks it lost without telling, unless it refused the
+    // close.
+    let close = || AppAction::Close { request: id(0) };
+    let closed = s(ServerEvent::App { command: close() });
+    let told_anyway = clean_with(write.clone(), &[closed.clone(), lost(0)]);
+    assert_eq!(
+        heard(&told_anyway),
+        ["c0: req#0: its loss at 6.000ms, after the app closed it"]
+    );
+    let refused = s(ServerEvent::AppRefused {
+        command: close(),
+        error: twine_engine::UsageError::RequestLost,
+    });
+    let close_refused = clean_with(write, &[closed, refused, lost(0)]);
+    assert_eq!(heard(&close_refused), Vec::<String>::new());
 }
 
 #[test]
