@@ -51,6 +51,7 @@ scenarios!("http2":
     window_shrunk_by_settings,
     window_opened_by_settings,
     upload_past_the_window,
+    app_close_on_streams,
     window_updates_batched,
     upload_echoed_to_a_slow_reader,
     client_goaway_after_its_request,

@@ -1320,6 +1320,27 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "app_close_on_streams",
+        about: "the app's `Close` on four streams of one connection (the api app): before any head the stream is reset (CANCEL); after 10 of the 20 bytes its `content-length` declares, the stream is reset too (CANCEL), since END_STREAM would make the cut response look whole, and malformed (RFC 9113 §8.1.1); a complete response ends as it was; the fourth stream is answered",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/close", true).request(3, "GET", "/close-mid-body", true).request(5, "GET", "/close-after", true).request(7, "GET", "/status/200", true);
+            scenario_with("http2/app_close_on_streams", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            let cut = answers(o, 0).remove(&3).unwrap_or_default();
+            let cut_reset = Answer { statuses: vec![200], body: b"first half".to_vec(), reset: Some(ErrorCode::Cancel), ended: true };
+            all([
+                reset(o, 1, ErrorCode::Cancel),
+                if cut == cut_reset { Vec::new() } else { failed_on(0, format!("stream 3: {cut:?}, expected {cut_reset:?}")) },
+                answered(o, 5, &[200], b"bye\n"),
+                answered(o, 7, &[200], b""),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "window_updates_batched",
         about: "an upload of 20 000 bytes, under half the stream's window, taken by the app 8 bytes at a time (the api app's `/accept`): no WINDOW_UPDATE is sent for it, not one per grant",
         seed: 1,

@@ -5,8 +5,9 @@
 //!   header blocks decode in one HPACK context; it answers only streams the client named
 //!   (opened, or sent any frame on), the final head comes before any DATA and at most once,
 //!   nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM), the
-//!   response to a HEAD has no body bytes, and a GOAWAY names as its last stream at least
-//!   every stream answered before it.
+//!   response to a HEAD has no body bytes, a response ended by END_STREAM carries as many
+//!   as its `content-length` says (§8.1.1: else it is malformed; a cut response is reset),
+//!   and a GOAWAY names as its last stream at least every stream answered before it.
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
@@ -45,6 +46,11 @@ pub(crate) fn judged_as_h2(log: &ClientLog, negotiation: Negotiation) -> bool {
 struct Answer {
     head: bool,
     ended: bool,
+    /// The final head's `content-length`, where it describes the body (not for a HEAD
+    /// request or a 304).
+    declared: Option<u64>,
+    /// DATA bytes after the final head.
+    body_bytes: u64,
 }
 
 /// The server's frames, or the first byte offset where they stop being frames.
@@ -202,8 +208,9 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                 highest_answered = highest_answered.max(stream);
                 let mut bytes = BytesMut::from(&fragment[..]);
                 if *end_headers {
-                    let status = decode_status(&mut hpack, &bytes);
-                    on_head(answer, status, *end_stream, stream, &mut fail);
+                    let head = decode_head(&mut hpack, &bytes);
+                    let describes_body = !heads.contains(&stream);
+                    on_head(answer, head, describes_body, *end_stream, stream, &mut fail);
                 } else {
                     block = Some((stream, std::mem::take(&mut bytes), *end_stream));
                 }
@@ -216,8 +223,9 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                 Some((on, bytes, end_stream)) if *on == stream => {
                     bytes.extend_from_slice(fragment);
                     if *end_headers {
-                        let status = decode_status(&mut hpack, bytes);
-                        on_head(answer, status, *end_stream, stream, &mut fail);
+                        let head = decode_head(&mut hpack, bytes);
+                        let describes_body = !heads.contains(&stream);
+                        on_head(answer, head, describes_body, *end_stream, stream, &mut fail);
                         block = None;
                     }
                 }
@@ -237,7 +245,11 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                         "{n} body bytes on stream {stream}, a HEAD request's"
                     ));
                 }
-                answer.ended |= *end_stream;
+                answer.body_bytes += data.len() as u64;
+                if *end_stream && !answer.ended {
+                    answer.ended = true;
+                    check_length(answer, stream, &mut fail);
+                }
             }
             Frame::RstStream { .. } => answer.ended = true,
             _ => {}
@@ -331,40 +343,78 @@ fn unacknowledged(conn: u32, read: &[Frame], received: &[Frame]) -> Vec<Violatio
     out
 }
 
-/// The `:status` of a header block, if it decodes.
-fn decode_status(hpack: &mut ReferenceDecoder, block: &[u8]) -> Result<u16, String> {
+/// What the checks need of a response head.
+struct Head {
+    status: u16,
+    content_length: Option<u64>,
+}
+
+/// The `:status` and `content-length` of a header block, if it decodes.
+fn decode_head(hpack: &mut ReferenceDecoder, block: &[u8]) -> Result<Head, String> {
     let mut status = None;
+    let mut content_length = None;
     hpack
         .decode_each(block, |name, value| {
             if status.is_none() && name == b":status" {
-                status = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+                status = number(value);
+            } else if content_length.is_none() && name == b"content-length" {
+                content_length = number(value);
             }
         })
         .map_err(|e| format!("a header block that does not decode: {e}"))?;
-    status.ok_or_else(|| "a response head without :status".to_string())
+    let status = status.ok_or_else(|| "a response head without :status".to_string())?;
+    Ok(Head {
+        status,
+        content_length,
+    })
 }
 
+/// A decimal field value.
+fn number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// A head on `stream`; `describes_body`: its `content-length` counts body bytes (the request
+/// was not HEAD).
 fn on_head(
     answer: &mut Answer,
-    status: Result<u16, String>,
+    head: Result<Head, String>,
+    describes_body: bool,
     end_stream: bool,
     stream: u32,
     fail: &mut impl FnMut(String),
 ) {
-    match status {
+    match head {
         Err(error) => fail(format!("stream {stream}: {error}")),
-        Ok(status) if status >= 200 => {
+        Ok(head) if head.status >= 200 => {
             if answer.head {
                 fail(format!("a second final response on stream {stream}"));
             }
             answer.head = true;
+            if describes_body && head.status != 304 {
+                answer.declared = head.content_length;
+            }
         }
         Ok(_) if answer.head => fail(format!(
             "an interim response on stream {stream} after its head"
         )),
         Ok(_) => {}
     }
-    answer.ended |= end_stream;
+    if end_stream && !answer.ended {
+        answer.ended = true;
+        check_length(answer, stream, fail);
+    }
+}
+
+/// A response ended by END_STREAM: its body is as long as its `content-length` said.
+fn check_length(answer: &Answer, stream: u32, fail: &mut impl FnMut(String)) {
+    match answer.declared {
+        Some(declared) if answer.head && declared != answer.body_bytes => fail(format!(
+            "stream {stream} ended after {} body bytes, its content-length {declared}",
+            answer.body_bytes
+        )),
+        _ => {}
+    }
 }
 
 fn kind(frame: &Frame) -> &'static str {
@@ -526,6 +576,51 @@ mod tests {
             safety(&sent, &answer(b"hello")),
             ["malformed: 5 body bytes on stream 1, a HEAD request's"]
         );
+    }
+
+    #[test]
+    fn a_response_ended_short_of_its_content_length_is_caught() {
+        // `:status: 200` and `content-length: 5` (a literal with the static table's name).
+        const STATUS_200_LENGTH_5: &[u8] = &[0x88, 0x0f, 0x0d, 0x01, b'5'];
+        let mut sent = PREFACE.to_vec();
+        sent.extend(bytes(&[settings(false), headers(GET)]));
+        let head = Frame::Headers {
+            stream: StreamId::new(1),
+            priority: None,
+            fragment: Bytes::from_static(STATUS_200_LENGTH_5),
+            end_stream: false,
+            end_headers: true,
+        };
+        let data = |body: &'static [u8], end_stream| Frame::Data {
+            stream: StreamId::new(1),
+            data: Bytes::from_static(body),
+            end_stream,
+            flow_len: body.len() as u32,
+        };
+        let whole = [
+            settings(false),
+            head.clone(),
+            data(b"hel", false),
+            data(b"lo", true),
+        ];
+        assert_eq!(safety(&sent, &whole), Vec::<String>::new());
+        let short = [settings(false), head.clone(), data(b"hel", true)];
+        assert_eq!(
+            safety(&sent, &short),
+            ["malformed: stream 1 ended after 3 body bytes, its content-length 5"]
+        );
+        let long = [settings(false), head.clone(), data(b"hello!", true)];
+        assert_eq!(
+            safety(&sent, &long),
+            ["malformed: stream 1 ended after 6 body bytes, its content-length 5"]
+        );
+        // Cut and reset: the client knows it is not whole.
+        let reset = Frame::RstStream {
+            stream: StreamId::new(1),
+            code: twine_engine::h2::frame::ErrorCode::Cancel,
+        };
+        let cut = [settings(false), head, data(b"hel", false), reset];
+        assert_eq!(safety(&sent, &cut), Vec::<String>::new());
     }
 
     #[test]

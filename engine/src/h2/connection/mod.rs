@@ -422,13 +422,15 @@ impl H2Connection {
         if self.close != CloseState::Open {
             return;
         }
-        let last_stream = StreamId::new(self.highest_stream);
+        // After a drain's GOAWAY, the streams opened since were never processed, and the last
+        // stream named never grows (RFC 9113 §6.8).
+        let last = self.goaway_last.unwrap_or(self.highest_stream);
         self.control(Frame::GoAway {
-            last_stream,
+            last_stream: StreamId::new(last),
             code,
             debug: Bytes::new(),
         });
-        self.goaway_last = Some(self.highest_stream);
+        self.goaway_last = Some(last);
         let ids: Vec<u32> = self.streams.keys().copied().collect();
         for id in ids {
             self.lose_stream(id);

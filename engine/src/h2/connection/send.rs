@@ -57,11 +57,19 @@ impl H2Connection {
                 Ok(())
             }
             AppCommand::Close { request } => {
-                // A graceful end of this stream: END_STREAM after what is queued; before any
-                // head there is no response to end, so the stream is reset (CANCEL).
+                // A graceful end of this stream: END_STREAM after what is queued (Twisted's
+                // `loseConnection` on a stream). Not when it would lie: before any head there
+                // is no response to end, and a body short of its `content-length` ended by
+                // END_STREAM is malformed (RFC 9113 §8.1.1), a cut the client could not tell
+                // from a whole answer; such a stream is reset (CANCEL).
                 let (id, stream) = self.open_stream_mut(request)?;
                 stream.lost = true;
-                if stream.response == Response::AwaitingHead {
+                let cut = match stream.response {
+                    Response::AwaitingHead => true,
+                    Response::Body { remaining } => remaining.is_some_and(|left| left > 0),
+                    Response::Done => false,
+                };
+                if cut {
                     self.reset_stream(id, ErrorCode::Cancel);
                 } else {
                     stream.response = Response::Done;

@@ -793,6 +793,39 @@ fn headers_on_an_old_stream_id_are_answered_not_dropped() {
     );
 }
 
+/// A connection error after a drain names the drain's last stream again, not a stream the
+/// peer opened since and the server never processed: the last stream never grows (§6.8;
+/// found by explore, `http2/hundred_streams_one_stalled` with a drain and a stall).
+#[test]
+fn a_goaway_after_a_drain_never_names_a_later_stream() {
+    let mut peer = Peer::ready();
+    peer.get(1, "/");
+    peer.take_events();
+    peer.app(AppCommand::Drain).unwrap();
+    let goaway = |last: u32, code| Frame::GoAway {
+        last_stream: s(last),
+        code,
+        debug: Bytes::new(),
+    };
+    assert_eq!(peer.frames(), [goaway(1, ErrorCode::NoError)]);
+    peer.get(3, "/");
+    assert_eq!(
+        peer.take_events(),
+        [],
+        "stream 3 came after the drain's GOAWAY"
+    );
+    // PING on a stream: a connection PROTOCOL_ERROR.
+    let mut ping = BytesMut::new();
+    Frame::Ping {
+        ack: false,
+        payload: *b"12345678",
+    }
+    .write(&mut ping);
+    ping[8] = 1;
+    peer.bytes(&ping);
+    assert_eq!(peer.frames(), [goaway(1, ErrorCode::ProtocolError)]);
+}
+
 /// A HEADERS frame making its stream depend on itself is a stream PROTOCOL_ERROR (§5.3.1),
 /// but its block is decoded first: HPACK's table stays in step with the peer's (§4.3), so the
 /// next request, whose block refers to what the refused one added, is read right.
@@ -1163,6 +1196,39 @@ fn close_ends_the_stream_after_its_pending_data() {
         peer.closed, None,
         "a stream's close is not the connection's"
     );
+}
+
+#[test]
+fn close_short_of_the_declared_length_resets_the_stream() {
+    // END_STREAM after 3 of 6 declared bytes would be a malformed response (§8.1.1) that
+    // looks whole: the stream is reset, its pending data dropped.
+    let mut peer = Peer::ready();
+    peer.frame(Frame::Settings {
+        ack: false,
+        settings: vec![(SettingId::InitialWindowSize, 3)],
+    });
+    peer.get(1, "/");
+    peer.frames();
+    let head = ResponseHead::new(200).with_header("Content-Length", "6");
+    peer.app(AppCommand::SendHead { request: R0, head })
+        .unwrap();
+    peer.app(AppCommand::SendBody {
+        request: R0,
+        data: "abcd".into(),
+    })
+    .unwrap();
+    peer.app(AppCommand::Close { request: R0 }).unwrap();
+    let reset = Frame::RstStream {
+        stream: s(1),
+        code: ErrorCode::Cancel,
+    };
+    assert_eq!(peer.frames()[1..], [data_frame(1, b"abc", false), reset]);
+    peer.frame(Frame::WindowUpdate {
+        stream: s(1),
+        increment: 10,
+    });
+    assert_eq!(peer.frames(), []);
+    assert_eq!(peer.closed, None);
 }
 
 #[test]
