@@ -17,6 +17,7 @@ scenarios!("app_api":
     close_after_loses_pipelined,
     close_waits_for_the_response_before_it,
     close_on_an_upload_behind_a_response,
+    close_on_an_upload_past_the_discard_budget,
     reset_loses_the_queued_response,
     reset_after_a_close_behind_a_response,
     abort_before_head,

@@ -15,7 +15,7 @@ use twine_sim::{AppAction, ClientEvent, ServerEvent};
 use super::backpressure::long_bodies;
 use super::expect::{
     absent, all, bodies, clean_eof, count, failed, failed_on, from_first, in_order, received,
-    received_dated, received_in_order, statuses,
+    received_dated, received_in_order, server_read_bytes, statuses,
 };
 use super::{quick_config, slow_reader, Entry};
 
@@ -116,6 +116,20 @@ fn depth_two() -> Config {
     let mut config = quick_config();
     config.limits.pipeline_depth_max = 2;
     config
+}
+
+/// A 100 000-byte response streamed to a slow reader (about 10 s), and behind it, pipelined,
+/// an upload of `upload` bytes to `/close`, which the app closes at once.
+fn upload_closed_behind_a_response(name: &str, config: Config, upload: usize) -> Scenario {
+    let mut s = api(name, config);
+    s.faults = slow_reader(8192, 3);
+    let post = format!(
+        "POST /close HTTP/1.1\r\nHost: h\r\nContent-Length: {upload}\r\n\r\n{}",
+        "u".repeat(upload)
+    );
+    s.clients
+        .push(ClientScript::new().send(format!("{}{post}", get("/handover/100000"))));
+    s
 }
 
 fn get(path: &str) -> String {
@@ -346,13 +360,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "close_on_an_upload_behind_a_response",
         about: "`Close` on a pipelined upload of 100 000 bytes while a 100 000-byte response streams to a slow reader for 10 s: the rest of the upload is discarded as it comes (reading never pauses for it), the response in front finishes in full, then the connection ends",
         seed: 1,
-        build: |_| {
-            let mut s = api("app_api/close_on_an_upload_behind_a_response", depth_two());
-            s.faults = slow_reader(8192, 3);
-            let upload = format!("POST /close HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n{}", "u".repeat(100_000));
-            s.clients.push(ClientScript::new().send(format!("{}{upload}", get("/handover/100000"))));
-            s
-        },
+        build: |_| upload_closed_behind_a_response("app_api/close_on_an_upload_behind_a_response", depth_two(), 100_000),
         expect: |o| {
             let body = expected_body(100_000);
             let closed = || app(AppAction::Close { request: RequestId::from_sequence(1) });
@@ -364,6 +372,26 @@ pub(super) const ENTRIES: &[Entry] = &[
                 long_bodies(o, 0, &[Some(&body), None]),
                 in_order(o, &[closed(), twine_sim::pattern::finish(0), client(ClientEvent::Eof)]),
                 if paused_after == 0 { Vec::new() } else { failed_on(0, format!("reading paused {paused_after} times after the app's Close: the rest of the upload is for discarding")) },
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "close_on_an_upload_past_the_discard_budget",
+        about: "as `close_on_an_upload_behind_a_response` with an upload of 300 000 bytes and linger_bytes_max 16 384: after the app's `Close`, at most 16 384 bytes of it are read and discarded, then reading pauses for good; the response in front still finishes in full",
+        seed: 1,
+        build: |_| {
+            let mut config = depth_two();
+            config.limits.linger_bytes_max = 16_384;
+            upload_closed_behind_a_response("app_api/close_on_an_upload_past_the_discard_budget", config, 300_000)
+        },
+        expect: |o| {
+            let body = expected_body(100_000);
+            let closed = app(AppAction::Close { request: RequestId::from_sequence(1) });
+            let read_after = from_first(o, &closed).map_or(0, server_read_bytes);
+            all([
+                long_bodies(o, 0, &[Some(&body), None]),
+                if read_after <= 16_384 { Vec::new() } else { failed_on(0, format!("{read_after} bytes read after the app's Close, past the discard budget of 16384")) },
             ])
         },
     },
