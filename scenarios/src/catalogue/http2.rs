@@ -1321,12 +1321,17 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "app_close_on_streams",
-        about: "the app's `Close` on four streams of one connection (the api app): before any head the stream is reset (CANCEL); after 10 of the 20 bytes its `content-length` declares, the stream is reset too (CANCEL), since END_STREAM would make the cut response look whole, and malformed (RFC 9113 §8.1.1); a complete response ends as it was; the fourth stream is answered",
+        about: "the app's `Close` on streams of one connection (the api app): before any head the stream is reset (CANCEL); after 10 of the 20 bytes its `content-length` declares, the stream is reset too (CANCEL), since END_STREAM would make the cut response look whole, and malformed (RFC 9113 §8.1.1); a complete response ends as it was, also one whose request body is still coming (stream 9, its body 20 ms later); a GET among them is answered",
         seed: 1,
         build: |_| {
             let mut script = H2Script::new();
             script.request(1, "GET", "/close", true).request(3, "GET", "/close-mid-body", true).request(5, "GET", "/close-after", true).request(7, "GET", "/status/200", true);
-            scenario_with("http2/app_close_on_streams", app_factory::<Api>(), &script)
+            script.request(9, "POST", "/close-after", false);
+            let mut rest = H2Script::empty();
+            rest.data(9, b"late", true);
+            let mut s = Scenario::new("http2/app_close_on_streams", quick_config(), app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()).then(Action::Sleep(Duration::from_millis(20))).send(rest.bytes()));
+            s
         },
         expect: |o| {
             let cut = answers(o, 0).remove(&3).unwrap_or_default();
@@ -1336,6 +1341,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 if cut == cut_reset { Vec::new() } else { failed_on(0, format!("stream 3: {cut:?}, expected {cut_reset:?}")) },
                 answered(o, 5, &[200], b"bye\n"),
                 answered(o, 7, &[200], b""),
+                answered(o, 9, &[200], b"bye\n"),
             ])
         },
     },

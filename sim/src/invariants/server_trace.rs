@@ -78,7 +78,8 @@ fn requests_after_rejection(notes: &[Note<'_>]) -> Option<(Check, String)> {
 /// reached the send buffer's bound. An input's writes come together, with no other event
 /// between them (a chunk's size line, its data and its CRLF), and it is judged by what was
 /// written before it: the channel takes an app's write while there is room, and the write may
-/// end past the bound.
+/// end past the bound. A drain's own write is not the app's data: HTTP/2's GOAWAY, which
+/// must go out whatever the peer reads (its control frames have a bound of their own).
 fn writes_while_blocked(
     notes: &[Note<'_>],
     send_buffer_bytes_max: usize,
@@ -86,8 +87,19 @@ fn writes_while_blocked(
     // When the transport blocked, and the bytes written since.
     let mut blocked: Option<(u64, usize)> = None;
     let mut after_a_write = false;
+    let mut after_the_drain = false;
     for &(at, event) in notes {
         let write = matches!(event, ServerEvent::Write { .. });
+        let drain = matches!(
+            event,
+            ServerEvent::App {
+                command: AppAction::Drain
+            }
+        );
+        if after_the_drain && write {
+            continue;
+        }
+        after_the_drain = drain;
         match (event, &mut blocked) {
             (
                 ServerEvent::Transport {

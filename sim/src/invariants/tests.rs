@@ -902,6 +902,16 @@ fn an_input_writing_once_the_blocked_bytes_reach_the_bound_is_caught() {
         judged(&clean_with(shutdown.clone(), &one_input)),
         Vec::<String>::new()
     );
+    // Kept: a drain's GOAWAY after the bound was reached (not the app's data).
+    let mut drained = one_input.to_vec();
+    let drain = s(ServerEvent::App {
+        command: AppAction::Drain,
+    });
+    drained.extend([drain, write(17)]);
+    assert_eq!(
+        judged(&clean_with(shutdown.clone(), &drained)),
+        Vec::<String>::new()
+    );
     // Broken: a second input writes after the bound was reached.
     let mut two_inputs = one_input.to_vec();
     two_inputs.extend([body, write(6)]);

@@ -64,16 +64,17 @@ impl H2Connection {
                 // from a whole answer; such a stream is reset (CANCEL).
                 let (id, stream) = self.open_stream_mut(request)?;
                 stream.lost = true;
-                let cut = match stream.response {
-                    Response::AwaitingHead => true,
-                    Response::Body { remaining } => remaining.is_some_and(|left| left > 0),
-                    Response::Done => false,
-                };
-                if cut {
-                    self.reset_stream(id, ErrorCode::Cancel);
-                } else {
-                    stream.response = Response::Done;
-                    stream.end_queued = true;
+                match stream.response {
+                    Response::AwaitingHead => self.reset_stream(id, ErrorCode::Cancel),
+                    Response::Body { remaining } if remaining.is_some_and(|left| left > 0) => {
+                        self.reset_stream(id, ErrorCode::Cancel);
+                    }
+                    Response::Body { .. } => {
+                        stream.response = Response::Done;
+                        stream.end_queued = true;
+                    }
+                    // Finished already: its END_STREAM is queued or sent, and sent once.
+                    Response::Done => {}
                 }
                 Ok(())
             }

@@ -1232,6 +1232,27 @@ fn close_short_of_the_declared_length_resets_the_stream() {
 }
 
 #[test]
+fn close_after_the_response_ended_while_the_body_comes() {
+    let mut peer = Peer::ready();
+    peer.headers(1, &post_fields(), false);
+    peer.respond(R0, "ok");
+    peer.frames();
+    let closed = peer.app(AppCommand::Close { request: R0 });
+    peer.data(1, b"late", true);
+    // Nothing to end: the stream's END_STREAM went out once, and with the request's end
+    // the stream is closed and forgotten; nothing follows (a second END_STREAM queued kept
+    // it, and the idle timer then reset a closed stream).
+    assert_eq!(closed, Ok(()));
+    assert_eq!(peer.frames(), []);
+    peer.advance(Duration::from_secs(3600));
+    let frames = peer.frames();
+    assert!(
+        matches!(frames[..], [Frame::GoAway { .. }]),
+        "only the idle GOAWAY: {frames:?}"
+    );
+}
+
+#[test]
 fn final_heads_carry_date_and_server_like_http1() {
     let config = Config::new().with_date_origin(784_111_777);
     let mut peer = Peer::new(config);
