@@ -118,11 +118,11 @@ fn depth_two() -> Config {
     config
 }
 
-/// A 100 000-byte response streamed to a slow reader (about 10 s), and behind it, pipelined,
+/// A 100 000-byte response streamed to a slow reader (about a second), and behind it, pipelined,
 /// an upload of `upload` bytes to `/close`, which the app closes at once.
 fn upload_closed_behind_a_response(name: &str, config: Config, upload: usize) -> Scenario {
     let mut s = api(name, config);
-    s.faults = slow_reader(8192, 3);
+    s.faults = slow_reader(8192, 100);
     let post = format!(
         "POST /close HTTP/1.1\r\nHost: h\r\nContent-Length: {upload}\r\n\r\n{}",
         "u".repeat(upload)
@@ -358,7 +358,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "close_on_an_upload_behind_a_response",
-        about: "`Close` on a pipelined upload of 100 000 bytes while a 100 000-byte response streams to a slow reader for 10 s: the rest of the upload is discarded as it comes (reading never pauses for it), the response in front finishes in full, then the connection ends",
+        about: "`Close` on a pipelined upload of 100 000 bytes while a 100 000-byte response streams to a slow reader for about a second: the rest of the upload is discarded as it comes (reading never pauses for it), the response in front finishes in full, then the connection ends",
         seed: 1,
         build: |_| upload_closed_behind_a_response("app_api/close_on_an_upload_behind_a_response", depth_two(), 100_000),
         expect: |o| {
