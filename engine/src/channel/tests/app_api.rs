@@ -4,23 +4,15 @@
 //! (`writeIntermediateResponse`), a producer handed over mid-response, and `Abort` from every
 //! state. Method: literal wire bytes, events, producer reports and command results.
 
-use super::harness::{bare, Harness};
+use super::harness::{answer, bare, depth, lost_ids, Harness, R0, R1};
 use crate::{
-    AppCommand, CloseReason, Config, Event, Limits, ProducerKind, ProducerState, RequestId,
-    ResponseHead, TransportState, UsageError,
+    AppCommand, CloseReason, Event, ProducerKind, ProducerState, RequestId, ResponseHead,
+    TransportState, UsageError,
 };
 
-const R0: RequestId = RequestId::from_sequence(0);
-const R1: RequestId = RequestId::from_sequence(1);
 const R2: RequestId = RequestId::from_sequence(2);
 
 const GET: &str = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
-
-fn depth(n: usize) -> Config {
-    let mut limits = Limits::default();
-    limits.pipeline_depth_max = n;
-    Config { limits, ..bare() }
-}
 
 fn head(h: &mut Harness, id: RequestId, content_length: Option<usize>) {
     let mut head = ResponseHead::new(200);
@@ -35,22 +27,6 @@ fn body(h: &mut Harness, id: RequestId, data: &'static str) -> Result<(), UsageE
         request: id,
         data: data.into(),
     })
-}
-
-fn answer(h: &mut Harness, id: RequestId, data: &'static str) {
-    head(h, id, Some(data.len()));
-    body(h, id, data).unwrap();
-    h.app(AppCommand::Finish { request: id }).unwrap();
-}
-
-fn lost(h: &Harness) -> Vec<RequestId> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Lost { id } => Some(*id),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -68,7 +44,7 @@ fn close_before_the_head_writes_nothing_and_closes() {
         }),
         Err(UsageError::RequestLost)
     );
-    assert_eq!(lost(&h), [], "the app closed it itself");
+    assert_eq!(lost_ids(&h), [], "the app closed it itself");
 }
 
 #[test]
@@ -119,7 +95,7 @@ fn close_on_a_finished_request_loses_the_ones_after_it() {
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
     );
     assert!(h.shut_down());
-    assert_eq!(lost(&h), [R1, R2]);
+    assert_eq!(lost_ids(&h), [R1, R2]);
     assert_eq!(h.request_ids(), [R0, R1, R2], "the fourth is never read");
 }
 
@@ -130,7 +106,7 @@ fn close_behind_another_response_lets_it_finish_first() {
     assert_eq!(h.request_ids(), [R0, R1, R2]);
     answer(&mut h, R1, "b");
     h.app(AppCommand::Close { request: R1 }).unwrap();
-    assert_eq!(lost(&h), [R2]);
+    assert_eq!(lost_ids(&h), [R2]);
     assert!(!h.shut_down(), "R0 is not answered yet");
     answer(&mut h, R0, "a");
     // R1, queued and complete, is still written in full after R0. R0's head does not say

@@ -1,16 +1,16 @@
 //! Goal: the body idle timer runs only while the channel is reading the body from the peer.
 //! While the transport is blocked the channel itself stops reading, so a silent client is not
 //! to blame, and the timer waits; it starts over, with its full duration, once reading resumes.
+//! Nor does it run while the channel waits on the app (a buffered body without credit) or the
+//! client waits on us (`Expect: 100-continue` before the 100).
 //! Method: a body still arriving after its response finished (the rest is drained), a blocked
 //! transport, short timeouts, virtual time, and the exact timers fired at exact times.
 
-use super::harness::{bare, Harness};
+use super::harness::{bare, consume, lost, Harness, R0};
 use crate::{
-    AppCommand, Config, Duration, Output, ProtocolErrorKind, ReadState, RequestId, ResponseHead,
-    Timeouts, Timer, TimerChange, TransportState,
+    AppCommand, Config, Duration, Output, ProtocolErrorKind, ReadState, ResponseHead, Timeouts,
+    Timer, TimerChange, TransportState,
 };
-
-const R0: RequestId = RequestId::from_sequence(0);
 
 fn fired(h: &Harness) -> Vec<Timer> {
     h.log
@@ -54,4 +54,37 @@ fn no_body_timer_while_a_blocked_transport_pauses_reading() {
     h.advance(Duration::from_millis(1));
     assert_eq!(fired(&h), [Timer::BodyRead]);
     assert_eq!(h.protocol_errors(), [ProtocolErrorKind::RequestTimeout]);
+}
+
+/// The whole request is buffered but the app has not granted credit: the channel waits on the
+/// app, not the peer, so the body idle timer does not run and no 408 blames the client
+/// (DESIGN.md §2 Timeouts). (A bug once: a 408 came after 60 s.)
+#[test]
+fn no_body_timer_while_the_app_holds_a_buffered_body() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789");
+    h.advance_secs(61);
+    let wire = h.take_wire();
+    assert!(
+        !wire.contains("408"),
+        "408 for a complete request: {wire:?}"
+    );
+    assert!(!lost(&h, R0), "the request was lost while the app held it");
+    consume(&mut h, R0, 10);
+    assert_eq!(h.body(R0), b"0123456789");
+}
+
+/// `Expect: 100-continue` and no credit yet: the client waits for our 100 (RFC 9110 §10.1.1), so
+/// the body idle timer does not run against it. (A bug once: a 408 came after 60 s.)
+#[test]
+fn no_body_timer_while_the_client_waits_for_100_continue() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+    h.advance_secs(61);
+    let wire = h.take_wire();
+    assert!(
+        !wire.contains("408"),
+        "408 before the 100 was sent: {wire:?}"
+    );
+    assert!(!lost(&h, R0));
 }

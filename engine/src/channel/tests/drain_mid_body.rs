@@ -4,10 +4,8 @@
 //! Content-Length upload split around `AppCommand::Drain`, followed by a pipelined request,
 //! and literal body bytes, events and response bytes.
 
-use super::harness::{bare, Harness};
-use crate::{AppCommand, CloseReason, Event, RequestId, ResponseHead};
-
-const R0: RequestId = RequestId::from_sequence(0);
+use super::harness::{bare, Harness, R0};
+use crate::{AppCommand, CloseReason, Event, ResponseHead};
 
 #[test]
 fn a_drain_lets_the_body_in_flight_finish() {

@@ -4,13 +4,10 @@
 //! Method: a body read timeout of 10 s, inputs at chosen virtual times, and the exact instant
 //! the timer fires (with the 408 it brings while no response has started).
 
-use super::harness::{bare, Harness};
+use super::harness::{bare, Harness, R0};
 use crate::{
-    AppCommand, Config, Duration, Input, Output, ProtocolErrorKind, RequestId, Timeouts, Timer,
-    TimerChange,
+    AppCommand, Config, Duration, Input, Output, ProtocolErrorKind, Timeouts, Timer, TimerChange,
 };
-
-const R0: RequestId = RequestId::from_sequence(0);
 
 fn ten_second_body_timer() -> Config {
     let mut timeouts = Timeouts::default();

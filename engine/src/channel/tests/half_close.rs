@@ -5,10 +5,8 @@
 //! dispatched. Method: a complete request plus part of the next one, then a FIN, then the
 //! answer; the exact response bytes and the close are compared with literal values.
 
-use super::harness::{bare, Harness};
-use crate::{AppCommand, CloseReason, RequestId, ResponseHead};
-
-const R0: RequestId = RequestId::from_sequence(0);
+use super::harness::{bare, Harness, R0};
+use crate::{AppCommand, CloseReason, ResponseHead};
 
 #[test]
 fn a_fin_after_a_partial_head_makes_the_response_in_flight_the_last() {

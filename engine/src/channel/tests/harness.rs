@@ -5,9 +5,14 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use crate::{
-    AppCommand, Channel, CloseReason, Config, Duration, Event, Input, Instant, Output,
+    AppCommand, Channel, CloseReason, Config, Duration, Event, Input, Instant, Limits, Output,
     ProducerState, ReadState, RequestHead, RequestId, ResponseHead, TransportState, UsageError,
 };
+
+/// The first request on a connection.
+pub(crate) const R0: RequestId = RequestId::from_sequence(0);
+/// The second request on a connection.
+pub(crate) const R1: RequestId = RequestId::from_sequence(1);
 
 /// How the harness answers requests on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,4 +316,61 @@ pub(crate) fn bare() -> Config {
 /// Counts non-overlapping occurrences of `needle`.
 pub(crate) fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
+}
+
+/// `bare()` with up to `n` requests dispatched to the app at once.
+pub(crate) fn depth(n: usize) -> Config {
+    let mut limits = Limits::default();
+    limits.pipeline_depth_max = n;
+    Config { limits, ..bare() }
+}
+
+/// The app sends `head` for `id`; it must be accepted.
+pub(crate) fn head(h: &mut Harness, id: RequestId, head: ResponseHead) {
+    h.app(AppCommand::SendHead { request: id, head }).unwrap();
+}
+
+/// The app sends `data` as body of `id`; it must be accepted.
+pub(crate) fn body(h: &mut Harness, id: RequestId, data: &'static str) {
+    h.app(AppCommand::SendBody {
+        request: id,
+        data: data.into(),
+    })
+    .unwrap();
+}
+
+/// The app finishes the response to `id`; it must be accepted.
+pub(crate) fn finish(h: &mut Harness, id: RequestId) {
+    h.app(AppCommand::Finish { request: id }).unwrap();
+}
+
+/// The app answers `id` with a 200 whose Content-Length fits `text`, sends `text`, finishes.
+pub(crate) fn answer(h: &mut Harness, id: RequestId, text: &'static str) {
+    let response = ResponseHead::new(200).with_header("Content-Length", text.len().to_string());
+    head(h, id, response);
+    body(h, id, text);
+    finish(h, id);
+}
+
+/// The app grants `bytes` more body credit to `id`; it must be accepted.
+pub(crate) fn consume(h: &mut Harness, id: RequestId, bytes: u64) {
+    h.app(AppCommand::Consume { request: id, bytes }).unwrap();
+}
+
+/// Whether the app was told `Event::Lost` for `id`.
+pub(crate) fn lost(h: &Harness, id: RequestId) -> bool {
+    h.events()
+        .iter()
+        .any(|e| matches!(e, Event::Lost { id: i } if *i == id))
+}
+
+/// The ids of every `Event::Lost`, in order.
+pub(crate) fn lost_ids(h: &Harness) -> Vec<RequestId> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Lost { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
 }

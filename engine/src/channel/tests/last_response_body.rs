@@ -5,14 +5,11 @@
 //! answered while it arrives, and depth 2 with a queued upload behind a `Connection: close`
 //! response; body bytes, events, timers and response bytes are compared with literal values.
 
-use super::harness::{bare, Harness};
+use super::harness::{bare, Harness, R0, R1};
 use crate::{
     AppCommand, Config, Duration, Event, Limits, Output, RequestId, ResponseHead, Timer,
     TimerChange,
 };
-
-const R0: RequestId = RequestId::from_sequence(0);
-const R1: RequestId = RequestId::from_sequence(1);
 
 fn body_ends(h: &Harness, id: RequestId) -> usize {
     h.events()

@@ -1,35 +1,13 @@
-//! Goal: `Event::Lost` is told exactly once, and only for a request the app was handed and did
-//! not give up itself; and the last response on a connection starts the close at once, without
+//! Goal: `Event::Lost` is told exactly once for each request the app was handed whose response
+//! can no longer reach the wire (even one finished but still queued), and never for one the app
+//! gave up itself; and the last response on a connection starts the close at once, without
 //! waiting for a request body nobody will read. Method: pipelined requests, an error response
-//! queued behind a dispatched request, an aborted queued request and a non-persistent upload,
-//! driven through the harness; the `Lost` ids and the close outputs are compared with literal
-//! lists.
+//! queued behind a dispatched request, an aborted queued request, finished responses queued
+//! at a connection loss or behind a close-delimited one, and a non-persistent upload, driven
+//! through the harness; the `Lost` ids and the close outputs are compared with literal lists.
 
-use super::harness::{bare, Harness};
-use crate::{
-    AppCommand, Config, Event, Input, Limits, Output, ProtocolErrorKind, RequestId, ResponseHead,
-    Timer, TimerChange,
-};
-
-const R0: RequestId = RequestId::from_sequence(0);
-const R1: RequestId = RequestId::from_sequence(1);
-
-fn depth(n: usize) -> Config {
-    let mut limits = Limits::default();
-    limits.pipeline_depth_max = n;
-    Config { limits, ..bare() }
-}
-
-/// The ids of every `Event::Lost`, in order.
-fn lost_ids(h: &Harness) -> Vec<RequestId> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Lost { id } => Some(*id),
-            _ => None,
-        })
-        .collect()
-}
+use super::harness::{answer, bare, body, depth, finish, head, lost, lost_ids, Harness, R0, R1};
+use crate::{AppCommand, Input, Output, ProtocolErrorKind, ResponseHead, Timer, TimerChange};
 
 fn connection_lost(h: &mut Harness) {
     let now = h.now;
@@ -118,4 +96,45 @@ fn the_last_response_closes_without_waiting_for_the_body() {
     h.send("23456789");
     assert_eq!(h.body(R0), b"01");
     assert_eq!(lost_ids(&h), []);
+}
+
+/// With depth 2, request 1's response is finished but queued behind request 0's when the
+/// connection is lost: it never reached the wire, so the app is told `Lost` for it too. (A bug
+/// once: only request 0 was reported.)
+#[test]
+fn a_finished_but_queued_response_lost_with_the_connection_is_reported() {
+    let mut h = Harness::new(depth(2));
+    h.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(h.request_ids(), [R0, R1]);
+    answer(&mut h, R1, "two");
+    assert_eq!(h.take_wire(), "", "queued behind request 0");
+    let now = h.now;
+    h.input(Input::ConnectionLost { now });
+    assert!(lost(&h, R0));
+    assert!(
+        lost(&h, R1),
+        "request 1's response never left the queue, but the app was not told"
+    );
+}
+
+/// Request 0's response turns out to be the last (close-delimited HTTP/1.0) after request 1 was
+/// answered: request 1's response can never be sent, so the app is told `Lost`. (A bug once: it
+/// was dropped silently.)
+#[test]
+fn a_response_dropped_behind_a_close_delimited_one_is_reported() {
+    let mut h = Harness::new(depth(2));
+    h.send(
+        "GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n\
+         GET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    );
+    assert_eq!(h.request_ids(), [R0, R1]);
+    answer(&mut h, R1, "two");
+    head(&mut h, R0, ResponseHead::new(200));
+    body(&mut h, R0, "one");
+    finish(&mut h, R0);
+    let wire = h.take_wire();
+    assert!(
+        wire.contains("two") || lost(&h, R1),
+        "response 1 neither sent nor reported lost: {wire:?}"
+    );
 }

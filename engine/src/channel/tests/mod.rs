@@ -30,7 +30,6 @@ mod properties;
 mod reason_phrase;
 mod recv_bounds;
 mod requests;
-mod review;
 mod send_bounds;
 mod timers;
 mod twisted_errors;

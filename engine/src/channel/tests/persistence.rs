@@ -1,6 +1,6 @@
 //! Persistence: HTTP/1.0 and 1.1, `Connection` tokens, half-close, lingering close, drain.
 
-use super::harness::{bare, count, Harness};
+use super::harness::{answer, bare, consume, count, Harness, R0, R1};
 use crate::{AppCommand, CloseReason, Event, RequestId};
 
 /// Twisted case 1 (`HTTP1_0Tests.test_buffer`), byte by byte: HTTP/1.0 without keep-alive
@@ -222,4 +222,26 @@ fn lingering_close_is_bounded() {
     h.send("xx");
     assert_eq!(h.closed(), Some(CloseReason::Graceful));
     assert_eq!(h.pending_len(), 1, "nothing past the budget is read");
+}
+
+/// The app reads part of a body, then answers and finishes before the rest has arrived. The
+/// response promised persistence (no `Connection: close`), so the rest of the body is read and
+/// dropped and the connection goes on (DESIGN.md §2 Persistence; RFC 9112 §9.6). (A bug once:
+/// the channel closed without saying so.)
+#[test]
+fn a_response_finished_before_its_body_ends_keeps_the_connection() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234");
+    consume(&mut h, R0, 5);
+    assert_eq!(h.body(R0), b"01234");
+    answer(&mut h, R0, "ok");
+    let wire = h.take_wire();
+    assert!(!wire.contains("Connection: close"), "{wire:?}");
+    assert!(
+        !h.shut_down() && h.closed().is_none(),
+        "the connection goes on"
+    );
+    h.send("56789GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(h.request_ids(), [R0, R1]);
+    assert_eq!(h.body(R0), b"01234", "the rest was dropped, not delivered");
 }

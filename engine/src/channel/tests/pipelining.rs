@@ -1,14 +1,8 @@
 //! Pipelining: strict order of dispatch and responses, the eager-read bound, the CVE
 //! regressions, and depth > 1 with out-of-order completion.
 
-use super::harness::{bare, count, AutoAnswer, Harness};
-use crate::{AppCommand, Config, Limits, ReadState, RequestId, ResponseHead, TransportState};
-
-fn depth(n: usize) -> Config {
-    let mut limits = Limits::default();
-    limits.pipeline_depth_max = n;
-    Config { limits, ..bare() }
-}
+use super::harness::{bare, count, depth, AutoAnswer, Harness};
+use crate::{AppCommand, ReadState, RequestId, ResponseHead, TransportState};
 
 fn answer(h: &mut Harness, id: u64, body: &'static str) {
     let request = RequestId::from_sequence(id);
@@ -208,6 +202,30 @@ fn depth_two_orders_out_of_order_completion() {
         "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nTwo\
          HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nThree"
     );
+}
+
+/// With depth 2 a bad head is refused while the request before it is still being answered:
+/// that response is not the connection's last (the 400 after it is), so it does not say
+/// `Connection: close`; the 400 does, and the write side shuts after it. The bad head is no
+/// request: the app hears only of request 0.
+#[test]
+fn a_refusal_behind_a_response_is_the_last_one() {
+    let mut h = Harness::new(depth(2));
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\nBAD LINE\r\n\r\n");
+    assert_eq!(h.request_ids(), [RequestId::from_sequence(0)]);
+    assert_eq!(h.take_wire(), "");
+    assert!(!h.shut_down());
+    answer(&mut h, 0, "One");
+    let wire = h.take_wire();
+    assert!(
+        wire.starts_with(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nOne\
+             HTTP/1.1 400 Bad Request\r\n"
+        ),
+        "{wire}"
+    );
+    assert_eq!(count(&wire, "Connection: close\r\n"), 1, "{wire}");
+    assert!(h.shut_down());
 }
 
 /// Twisted #8868 and `test_HTTPChannelStaysPausedWhenRequestCompletes`: a blocked transport

@@ -4,20 +4,9 @@
 //! pipelined requests with registered producers; the `Output::Producer` states and
 //! `Event::Pull`s are compared with literal lists at each step.
 
-use super::harness::{bare, Harness};
-use crate::{
-    AppCommand, Config, Event, Limits, ProducerKind, ProducerState, RequestId, ResponseHead,
-};
+use super::harness::{depth, Harness, R0, R1};
+use crate::{AppCommand, Event, ProducerKind, ProducerState, RequestId, ResponseHead};
 use ProducerState::{Producing, Stopped};
-
-const R0: RequestId = RequestId::from_sequence(0);
-const R1: RequestId = RequestId::from_sequence(1);
-
-fn depth_two() -> Config {
-    let mut limits = Limits::default();
-    limits.pipeline_depth_max = 2;
-    Config { limits, ..bare() }
-}
 
 fn pulls(h: &Harness) -> Vec<RequestId> {
     h.events()
@@ -47,7 +36,7 @@ fn respond(h: &mut Harness, id: RequestId, body: &'static str) {
 
 #[test]
 fn a_queued_response_that_finishes_stops_its_producer_at_once() {
-    let mut h = Harness::new(depth_two());
+    let mut h = Harness::new(depth(2));
     h.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(h.request_ids(), [R0, R1]);
     respond(&mut h, R1, "b");
@@ -69,7 +58,7 @@ fn a_queued_response_that_finishes_stops_its_producer_at_once() {
 
 #[test]
 fn a_push_producer_is_never_asked_to_pull() {
-    let mut h = Harness::new(depth_two());
+    let mut h = Harness::new(depth(2));
     h.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
     respond(&mut h, R0, "a");
     respond(&mut h, R1, "b");

@@ -1,14 +1,12 @@
 //! The producer/consumer model (Twisted's `ChannelProductionTests`, made explicit): every
 //! producer state change is an output, driven by the transport and the response queue.
 
-use super::harness::{bare, Harness};
+use super::harness::{bare, body, finish, head, Harness, R0, R1};
 use crate::{
     AppCommand, Config, Event, Limits, ProducerKind, ProducerState, ReadState, RequestId,
     ResponseHead, SendError, TransportState, UsageError,
 };
 use ProducerState::{Paused, Producing, Stopped};
-
-const R0: RequestId = RequestId::from_sequence(0);
 
 fn streaming(h: &mut Harness, id: RequestId, kind: ProducerKind) {
     h.app(AppCommand::SendHead {
@@ -205,4 +203,68 @@ fn a_timeout_stops_the_producer() {
     h.advance_secs(60);
     assert_eq!(h.producer_states(R0), [Producing, Paused, Stopped]);
     assert_eq!(h.closed(), Some(crate::CloseReason::Abort));
+}
+
+/// A producer: registered, then the response finishes (Stopped), then the app unregisters:
+/// refused as finished, with nothing else reported.
+#[test]
+fn register_finish_unregister() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    head(&mut h, R0, ResponseHead::new(200));
+    h.app(AppCommand::RegisterProducer {
+        request: R0,
+        kind: ProducerKind::Push,
+    })
+    .unwrap();
+    finish(&mut h, R0);
+    assert_eq!(
+        h.app(AppCommand::UnregisterProducer { request: R0 }),
+        Err(UsageError::AlreadyFinished)
+    );
+    assert_eq!(
+        h.producer_states(R0),
+        [ProducerState::Producing, ProducerState::Stopped]
+    );
+}
+
+/// Pull producers with depth 2: the queued one is pulled until its queue reaches the bound,
+/// then paused; at the front it is pulled again; responses stay in order.
+#[test]
+fn pull_producers_with_depth_two() {
+    let mut limits = Limits::default();
+    limits.pipeline_depth_max = 2;
+    limits.send_buffer_bytes_max = 64;
+    let mut h = Harness::new(Config { limits, ..bare() });
+    h.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    let pulls = |h: &Harness, id: RequestId| {
+        h.events()
+            .iter()
+            .filter(|e| matches!(e, Event::Pull { id: i } if *i == id))
+            .count()
+    };
+    for id in [R0, R1] {
+        head(&mut h, id, ResponseHead::new(200));
+        h.app(AppCommand::RegisterProducer {
+            request: id,
+            kind: ProducerKind::Pull,
+        })
+        .unwrap();
+    }
+    let mut sent = 0;
+    while h.producer_states(R1).last() == Some(&ProducerState::Producing) {
+        assert_eq!(pulls(&h, R1), sent + 1);
+        body(&mut h, R1, "0123456789");
+        sent += 1;
+        assert!(sent < 20, "the queue bound never paused the producer");
+    }
+    assert_eq!(h.producer_states(R1).last(), Some(&ProducerState::Paused));
+    finish(&mut h, R1);
+    body(&mut h, R0, "first");
+    finish(&mut h, R0);
+    let wire = h.take_wire();
+    let first = wire.find("first").unwrap();
+    let second = wire.find("0123456789").unwrap();
+    assert!(first < second, "{wire:?}");
+    assert!(wire.ends_with("0\r\n\r\n"));
 }

@@ -7,10 +7,8 @@
 
 use bytes::Bytes;
 
-use super::harness::{bare, Harness};
-use crate::{AppCommand, RequestId, ResponseHead, UsageError};
-
-const R0: RequestId = RequestId::from_sequence(0);
+use super::harness::{bare, Harness, R0};
+use crate::{AppCommand, ResponseHead, UsageError};
 
 fn with_reason(reason: &[u8]) -> ResponseHead {
     let mut head = ResponseHead::new(200).with_header("Content-Length", "0");

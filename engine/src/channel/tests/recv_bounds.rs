@@ -7,10 +7,8 @@
 //! `recv_window()` the driver is given, and a legal input of exactly the bound's size, which
 //! must be served (one byte less of window and it would wait forever).
 
-use super::harness::{bare, Harness};
-use crate::{AppCommand, CloseReason, Config, Event, Limits, ReadState, RequestId, ResponseHead};
-
-const R0: RequestId = RequestId::from_sequence(0);
+use super::harness::{bare, Harness, R0};
+use crate::{AppCommand, CloseReason, Config, Event, Limits, ReadState, ResponseHead};
 
 fn config(change: impl FnOnce(&mut Limits)) -> Config {
     let mut limits = Limits::default();

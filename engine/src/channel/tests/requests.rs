@@ -1,9 +1,10 @@
-//! Single requests: framing of requests and responses, 100-continue, body credit, HEAD.
+//! Single requests: framing of requests and responses (and heads that must not be framed),
+//! 100-continue, body credit and limits, HEAD, and misuse refused without effect.
 
-use super::harness::{bare, Harness};
-use crate::{AppCommand, BodyLength, CloseReason, Event, RequestId, ResponseHead, UsageError};
-
-const R0: RequestId = RequestId::from_sequence(0);
+use super::harness::{answer, bare, body, consume, count, depth, finish, head, Harness, R0, R1};
+use crate::{
+    AppCommand, BodyLength, CloseReason, Config, Event, Limits, RequestId, ResponseHead, UsageError,
+};
 
 fn respond(h: &mut Harness, id: RequestId, head: ResponseHead, body: &'static str) {
     h.app(AppCommand::SendHead { request: id, head }).unwrap();
@@ -431,4 +432,159 @@ fn http10_with_a_body_then_close() {
     );
     assert_eq!(h.request_ids(), [R0]);
     assert!(h.shut_down());
+}
+
+/// RFC 9110 §8.6: no Content-Length on a 204 (or a 1xx): the head is refused with
+/// `UsageError::FramingHeader`. (A bug once: it was written as is.)
+#[test]
+fn a_204_with_a_content_length_is_refused() {
+    let mut h = Harness::new(bare());
+    h.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let result = h.app(AppCommand::SendHead {
+        request: R0,
+        head: ResponseHead::new(204).with_header("Content-Length", "5"),
+    });
+    let wire = h.take_wire();
+    assert!(
+        result.is_err() || !wire.contains("Content-Length"),
+        "{wire:?}"
+    );
+}
+
+/// A 2xx to CONNECT would start a tunnel (RFC 9110 §9.3.6), which twine does not do: refused
+/// with `UsageError::Unsupported`, never framed chunked (Twisted #9076).
+#[test]
+fn a_2xx_to_connect_is_refused() {
+    let mut h = Harness::new(bare());
+    h.send("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n");
+    assert_eq!(h.request_ids(), [R0]);
+    let result = h.app(AppCommand::SendHead {
+        request: R0,
+        head: ResponseHead::new(200),
+    });
+    let wire = h.take_wire();
+    assert!(
+        result.is_err() || !wire.contains("Transfer-Encoding"),
+        "{wire:?}"
+    );
+}
+
+/// `Expect: 100-continue`: after the lazy 100 went out, an app's own 100 is not sent again (a
+/// one-time signal, RFC 9110 §15.2.1). (A bug once: two went out.)
+#[test]
+fn only_one_100_continue() {
+    let mut h = Harness::new(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    consume(&mut h, R0, 3);
+    h.app(AppCommand::SendInformational {
+        request: R0,
+        head: ResponseHead::new(100),
+    })
+    .unwrap();
+    let wire = h.take_wire();
+    assert_eq!(count(&wire, "100 Continue"), 1, "{wire:?}");
+}
+
+/// Bad commands between good ones change nothing: the wire is the same as without them
+/// (error.rs: "Nothing was written").
+#[test]
+fn misuse_between_good_commands_changes_nothing() {
+    let run = |misuse: bool| {
+        let mut h = Harness::new(depth(2));
+        h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+        let bad = |h: &mut Harness| {
+            if !misuse {
+                return;
+            }
+            for command in [
+                AppCommand::SendBody {
+                    request: R0,
+                    data: "x".into(),
+                },
+                AppCommand::Finish { request: R0 },
+                AppCommand::SendHead {
+                    request: R0,
+                    head: ResponseHead::new(200).with_header("A", "b\nc"),
+                },
+                AppCommand::SendHead {
+                    request: R0,
+                    head: ResponseHead::new(99),
+                },
+                AppCommand::SendInformational {
+                    request: R0,
+                    head: ResponseHead::new(200),
+                },
+                AppCommand::SendHead {
+                    request: RequestId::from_sequence(9),
+                    head: ResponseHead::new(200),
+                },
+            ] {
+                assert!(h.app(command).is_err());
+            }
+        };
+        bad(&mut h);
+        consume(&mut h, R0, 4);
+        bad(&mut h);
+        h.send("abcd");
+        head(
+            &mut h,
+            R0,
+            ResponseHead::new(200).with_header("Content-Length", "2"),
+        );
+        if misuse {
+            let long = AppCommand::SendBody {
+                request: R0,
+                data: "xyz".into(),
+            };
+            assert_eq!(h.app(long), Err(UsageError::BodyTooLong));
+            assert_eq!(
+                h.app(AppCommand::Finish { request: R0 }),
+                Err(UsageError::BodyTooShort)
+            );
+        }
+        body(&mut h, R0, "ok");
+        finish(&mut h, R0);
+        (h.take_wire(), h.log.clone())
+    };
+    assert_eq!(run(true), run(false));
+}
+
+/// HEAD keeps the app's Content-Length, drops the body, and the connection stays in sync: the
+/// next request is parsed from the right byte.
+#[test]
+fn head_with_a_length_and_a_body_stays_in_sync() {
+    let mut h = Harness::new(bare());
+    h.send("HEAD / HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    answer(&mut h, R0, "hello");
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+    );
+    assert_eq!(h.request_ids(), [R0, R1]);
+    answer(&mut h, R1, "x");
+    assert_eq!(
+        h.take_wire(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+    );
+}
+
+/// `body_bytes_max` with a chunked body whose size lines arrive split across reads: refused
+/// with 413 once the sizes add up past the limit, whatever the split.
+#[test]
+fn chunked_body_limit_across_reads() {
+    for bytewise in [false, true] {
+        let mut limits = Limits::default();
+        limits.body_bytes_max = Some(8);
+        let mut h = Harness::dummy(Config { limits, ..bare() });
+        let input = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+                     5\r\nabcde\r\n4\r\nfghi\r\n0\r\n\r\n";
+        if bytewise {
+            h.send_bytewise(input);
+        } else {
+            h.send(input);
+        }
+        let wire = h.take_wire();
+        assert!(wire.starts_with("HTTP/1.1 413 "), "{wire:?}");
+        assert_eq!(h.body(R0), b"abcde");
+    }
 }

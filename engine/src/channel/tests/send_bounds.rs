@@ -5,15 +5,12 @@
 //! body writes that land one byte below and exactly on the bound, and literal producer states
 //! and response bytes.
 
-use super::harness::{bare, Harness};
+use super::harness::{bare, Harness, R0, R1};
 use crate::{
     AppCommand, Config, Limits, ProducerKind, ProducerState, RequestId, ResponseHead, SendError,
     UsageError,
 };
 use ProducerState::{Paused, Producing, Stopped};
-
-const R0: RequestId = RequestId::from_sequence(0);
-const R1: RequestId = RequestId::from_sequence(1);
 
 fn send_body(h: &mut Harness, request: RequestId, data: &'static str) -> Result<(), UsageError> {
     h.app(AppCommand::SendBody {

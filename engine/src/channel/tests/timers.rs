@@ -1,13 +1,12 @@
-//! The named timers: head deadline (not extended by dribbled bytes), body idle, keep-alive
-//! idle, send stall, linger and abort.
+//! The named timers: head deadline (one per head, not extended by dribbled bytes), body idle,
+//! keep-alive idle (also after a stray CRLF), send stall, linger and abort; and odd inputs (huge
+//! credit, time going backwards, a timeout before any deadline) are harmless.
 
-use super::harness::{bare, count, Harness};
+use super::harness::{answer, bare, consume, count, depth, Harness, R0, R1};
 use crate::{
-    AppCommand, CloseReason, Config, Duration, Event, Output, ProtocolErrorKind, RequestId,
+    AppCommand, CloseReason, Config, Duration, Event, Input, Instant, Output, ProtocolErrorKind,
     ResponseHead, Timeouts, Timer, TimerChange, TimerReports, TransportState,
 };
-
-const R0: RequestId = RequestId::from_sequence(0);
 
 fn fired(h: &Harness) -> Vec<Timer> {
     h.log
@@ -255,4 +254,82 @@ fn progress_while_blocked_keeps_the_send_stall_away() {
         "60 s without progress"
     );
     assert_eq!(fired(&h), [Timer::SendStall]);
+}
+
+/// With depth 2, a head that starts in the same read as the end of the previous one gets a
+/// deadline of its own (`Timeouts::header_read`: from its first byte). (A bug once: it
+/// inherited the previous head's deadline.)
+#[test]
+fn each_pipelined_head_gets_its_own_deadline() {
+    let mut h = Harness::new(depth(2));
+    h.advance_secs(59);
+    h.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\n");
+    assert_eq!(h.request_ids(), [R0]);
+    h.advance_secs(2);
+    assert_eq!(
+        h.protocol_errors(),
+        [],
+        "the head of /2 started 2 s ago, not 60 s ago"
+    );
+    h.send("Host: h\r\n\r\n");
+    assert_eq!(h.request_ids(), [R0, R1]);
+}
+
+/// The CRLF old clients send after a POST body (RFC 9112 §2.2) does not start a request: the
+/// connection is idle, closed silently by the 15 s keep-alive timer, never with an unsolicited
+/// 408. (A bug once: the 60 s head deadline ran and a 408 went out.)
+#[test]
+fn a_stray_crlf_after_a_body_leaves_the_connection_idle() {
+    let mut h = Harness::dummy(bare());
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nab\r\n");
+    assert!(h.take_wire().starts_with("HTTP/1.1 200 OK\r\n"));
+    h.advance_secs(61);
+    let wire = h.take_wire();
+    assert!(
+        !wire.contains("408"),
+        "unsolicited 408 on an idle connection: {wire:?}"
+    );
+    assert_eq!(h.protocol_errors(), []);
+    let fired: Vec<Timer> = h
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Timer {
+                timer,
+                change: TimerChange::Fired,
+            } => Some(*timer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fired[0],
+        Timer::IdleKeepAlive,
+        "15 s idle, not the 60 s head deadline"
+    );
+}
+
+/// Huge and repeated credit saturates; time going backwards and a timeout before any deadline
+/// are harmless.
+#[test]
+fn huge_credit_backwards_time_and_early_timeouts() {
+    let mut h = Harness::new(bare());
+    h.now = Instant::from_millis(10_000);
+    h.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc");
+    consume(&mut h, R0, u64::MAX);
+    consume(&mut h, R0, u64::MAX);
+    consume(&mut h, R0, u64::MAX);
+    assert_eq!(h.body(R0), b"abc");
+    let deadline = h.channel.poll_timeout();
+    h.input(Input::Timeout {
+        now: Instant::from_millis(1),
+    });
+    h.input(Input::Timeout {
+        now: Instant::from_millis(10_001),
+    });
+    assert_eq!(h.channel.poll_timeout(), deadline);
+    h.now = Instant::from_millis(5);
+    answer(&mut h, R0, "ok");
+    assert!(h.take_wire().ends_with("ok"));
+    assert_eq!(h.closed(), None);
+    assert!(h.channel.poll_timeout().unwrap() >= Instant::from_millis(10_000));
 }
