@@ -49,10 +49,7 @@ pub(crate) struct Exchange {
     pub(crate) credit_granted: bool,
     /// The request body has been received in full.
     pub(crate) body_done: bool,
-    /// The app was told `Event::Lost`.
-    pub(crate) lost: bool,
-    /// The channel's own error response, never dispatched to the app.
-    pub(crate) is_error: bool,
+    /// Assigned only by the transitions in `state.rs`.
     pub(crate) send: SendState,
     /// Output waiting until this exchange reaches the front of the queue.
     pub(crate) queued: VecDeque<Bytes>,
@@ -77,8 +74,6 @@ impl Exchange {
             credit: 0,
             credit_granted: false,
             body_done: false,
-            lost: false,
-            is_error: false,
             send: SendState::AwaitingHead,
             queued: VecDeque::new(),
             queued_bytes: 0,

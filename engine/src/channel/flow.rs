@@ -48,7 +48,7 @@ impl Channel {
     /// The state each producer should be in.
     fn producer_target(&self, index: usize, exchange: &Exchange) -> ProducerState {
         let bound = self.config.limits.send_buffer_bytes_max;
-        if exchange.lost || exchange.is_settled() || self.close == CloseState::Closed {
+        if self.is_lost(exchange.id) || exchange.is_settled() || self.close == CloseState::Closed {
             ProducerState::Stopped
         } else if (index == 0 && self.transport == TransportState::Blocked)
             || (index > 0 && exchange.queued_bytes >= bound)

@@ -66,9 +66,14 @@ pub struct Channel {
     reading: ReadState,
     timers: TimerTable,
     outputs: VecDeque<Output>,
-    /// Requests the app was told are lost. Bounded: a loss ends the connection, so at most the
-    /// pipeline depth plus one are ever lost.
-    lost_ids: Vec<RequestId>,
+    /// The first request the app may no longer act on: every later one is lost too (a loss
+    /// ends the connection; [`Channel::mark_lost`]).
+    lost_from: Option<RequestId>,
+    /// The channel's own answer to a bad request head (400, 408, 413, 431, ...): written once
+    /// the responses in front of it are, and the connection's last. Never an exchange: the
+    /// app never hears of it, and it is no request in the pipeline's count. Boxed: refusals
+    /// are rare, and the channel's size is most of an idle connection's cost.
+    refusal: Option<Box<Bytes>>,
     /// What the response heads repeat, worked out once: our `Date` (formatted once per second,
     /// not per response) and `Server` fields and the blank line, the app's static field list
     /// checked and written. Released by [`Channel::release_idle_memory`].
@@ -105,7 +110,8 @@ impl Channel {
             reading: ReadState::Resumed,
             timers: TimerTable::default(),
             outputs: VecDeque::new(),
-            lost_ids: Vec::new(),
+            lost_from: None,
+            refusal: None,
             head_memo: crate::h1::head_memo::HeadMemo::default(),
         };
         channel.sync();
@@ -228,8 +234,9 @@ impl Channel {
         }
     }
 
-    /// Pops finished exchanges off the front, flushing the next one's queued bytes; closes the
-    /// connection after the last response or a truncated one.
+    /// Pops finished exchanges off the front, flushing the next one's queued bytes, and then
+    /// the refusal of a bad head; closes the connection after the last response or a truncated
+    /// one.
     fn advance_queue(&mut self) {
         while let Some(front) = self.exchanges.front_mut() {
             if !front.queued.is_empty() {
@@ -255,17 +262,16 @@ impl Channel {
             }
             if !persistent {
                 self.lose_exchanges_from(0);
-                self.no_more_requests = true;
-                if !matches!(self.recv, RecvState::Closed) {
-                    self.recv_close();
-                }
+                self.recv_close();
             }
+        }
+        if let Some(refusal) = self.refusal.take() {
+            self.transmit(*refusal);
         }
     }
 
     fn close_gracefully_after_loss(&mut self) {
         self.lose_exchanges_from(0);
-        self.no_more_requests = true;
         self.recv_close();
         self.close_gracefully();
     }
@@ -277,16 +283,19 @@ impl Channel {
         }
     }
 
-    /// Marks every exchange from index `from` on as lost and drops those that never reached
-    /// the wire, telling the app. Their producers stop.
+    /// Drops every exchange from index `from` on, and the refusal behind them, telling the app
+    /// of each request it did not know lost whose response will not reach the wire in full.
+    /// Their producers stop.
     fn lose_exchanges_from(&mut self, from: usize) {
+        self.refusal = None;
         let lost: Vec<Exchange> = self.exchanges.drain(from..).collect();
+        let lost_before = self.lost_from;
         for (offset, mut exchange) in lost.into_iter().enumerate() {
             // A finished response behind the front never reached the wire: lost too. (A
             // finished front one has left the queue already.)
             let unsent = !exchange.is_settled() || from + offset > 0;
-            if !exchange.lost && !exchange.is_error && unsent {
-                exchange.lost = true;
+            let known = lost_before.is_some_and(|first| exchange.id >= first);
+            if !known && unsent {
                 self.tell_lost(exchange.id);
             }
             self.stop_producer(&mut exchange);
@@ -307,7 +316,7 @@ impl Channel {
     /// Tells the app a request is lost; commands for it will say so.
     fn tell_lost(&mut self, id: RequestId) {
         self.outputs.push_back(Output::Event(Event::Lost { id }));
-        self.lost_ids.push(id);
+        self.mark_lost(id);
     }
 
     fn exchange_index(&self, id: RequestId) -> Option<usize> {
@@ -324,22 +333,24 @@ impl Channel {
         );
         // One pass over the queue for the two invariants that need it.
         let mut previous: Option<RequestId> = None;
-        let mut dispatched = 0;
         for exchange in &self.exchanges {
             assert!(
                 previous.is_none_or(|id| id < exchange.id),
                 "exchanges out of order"
             );
             previous = Some(exchange.id);
-            dispatched += usize::from(!exchange.is_error);
         }
         assert!(
-            dispatched <= self.config.limits.pipeline_depth_max,
+            self.exchanges.len() <= self.config.limits.pipeline_depth_max,
             "pipeline deeper than max"
+        );
+        assert!(
+            self.refusal.is_none() || matches!(self.recv, RecvState::Closed),
+            "a refusal is the last thing written"
         );
         if self.close == CloseState::Closed {
             assert!(
-                self.exchanges.is_empty(),
+                self.exchanges.is_empty() && self.refusal.is_none(),
                 "a closed channel has no exchanges"
             );
             assert!(

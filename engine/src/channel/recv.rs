@@ -75,14 +75,6 @@ impl Channel {
         !matches!(&self.recv_buf[..], b"" | b"\r" | b"\n" | b"\r\n")
     }
 
-    /// Takes no more requests; the connection closes once the ones in flight are answered.
-    pub(super) fn stop_receiving(&mut self) {
-        self.no_more_requests = true;
-        if !matches!(self.recv, RecvState::Body { .. } | RecvState::Closed) {
-            self.recv_close();
-        }
-    }
-
     /// Parses and delivers whatever the buffer and the state allow.
     pub(super) fn receive(&mut self) {
         // Each turn dispatches a request (bounded by the pipeline depth), delivers a body
@@ -123,11 +115,10 @@ impl Channel {
 
     /// Whether another request may be dispatched now.
     fn can_dispatch(&self) -> bool {
-        let dispatched = self.exchanges.iter().filter(|e| !e.is_error).count();
         self.close == CloseState::Open
             && !self.no_more_requests
             && self.transport == TransportState::Writable
-            && dispatched < self.config.limits.pipeline_depth_max
+            && self.exchanges.len() < self.config.limits.pipeline_depth_max
     }
 
     fn receive_head(&mut self) -> bool {
@@ -194,7 +185,7 @@ impl Channel {
                 }
             };
         if !persistent {
-            self.no_more_requests = true;
+            self.take_no_more_requests();
         }
         // This head arrived: its deadline ends here, and the next head gets a fresh one even
         // when it starts in the same read (pipelining depth > 1).
@@ -296,7 +287,7 @@ impl Channel {
             Ok(Decoded::Data(data)) => {
                 self.discarded_bytes += data.len() as u64;
                 if self.linger_budget_spent() {
-                    self.stop_receiving_and_discard();
+                    self.recv_close();
                     return false;
                 }
                 true
@@ -307,46 +298,34 @@ impl Channel {
             }
             Ok(Decoded::Pending) => {
                 if self.recv_eof {
-                    self.stop_receiving_and_discard();
+                    self.recv_close();
                 }
                 false
             }
             Err(_) => {
-                self.stop_receiving_and_discard();
+                self.recv_close();
                 false
             }
         }
-    }
-
-    fn stop_receiving_and_discard(&mut self) {
-        self.no_more_requests = true;
-        self.recv_close();
     }
 
     /// The request at `index` will never be complete: tell the app, truncate its response.
     fn lose_request(&mut self, index: usize) {
         let exchange = &mut self.exchanges[index];
         if !exchange.is_settled() {
-            exchange.lost = true;
-            exchange.send = SendState::Aborted;
+            exchange.send_aborted();
             let id = exchange.id;
             self.tell_lost(id);
         }
-        self.stop_receiving_and_discard();
+        self.recv_close();
     }
 
     /// A bad request head: answer it (after the responses before it) and read no further.
     pub(super) fn fail_head(&mut self, error: ProtocolError) {
         self.outputs
             .push_back(Output::Event(Event::ProtocolError { id: None, error }));
-        let id = RequestId::from_sequence(self.next_id);
-        self.next_id += 1;
-        let mut exchange = Exchange::new(id, Version::Http11, false, false);
-        exchange.is_error = true;
-        exchange.queue(self.error_bytes(error));
-        exchange.send = SendState::Done;
-        self.exchanges.push_back(exchange);
-        self.stop_receiving_and_discard();
+        self.refusal = Some(Box::new(self.error_bytes(error)));
+        self.recv_close();
     }
 
     /// A bad body (malformed, too large, too slow) of a dispatched request. If its response has
@@ -358,18 +337,17 @@ impl Channel {
             error,
         }));
         let Some(index) = self.exchange_index(id) else {
-            self.stop_receiving_and_discard();
+            self.recv_close();
             return;
         };
         if matches!(self.exchanges[index].send, SendState::AwaitingHead) {
             let bytes = self.error_bytes(error);
             let exchange = &mut self.exchanges[index];
-            exchange.lost = true;
             exchange.persistent = false;
             exchange.queue(bytes);
-            exchange.send = SendState::Done;
+            exchange.send_done();
             self.tell_lost(id);
-            self.stop_receiving_and_discard();
+            self.recv_close();
         } else {
             self.lose_request(index);
         }

@@ -96,10 +96,7 @@ impl Channel {
             // the queue: its response completed, and everything in flight came after it.
             Err(UsageError::AlreadyFinished) => {
                 self.lose_exchanges_from(0);
-                self.no_more_requests = true;
-                if !matches!(self.recv, RecvState::Closed) {
-                    self.recv_close();
-                }
+                self.recv_close();
                 Ok(())
             }
             Err(error) => Err(error),
@@ -110,17 +107,13 @@ impl Channel {
     /// before it finish (a response in progress is never corrupted), what it queued is
     /// written, then the connection closes gracefully. Later requests are lost.
     fn end_at(&mut self, index: usize) {
-        let exchange = &mut self.exchanges[index];
-        // The app knows: no `Lost` for it, but later commands for it are refused as lost.
-        exchange.lost = true;
-        exchange.send = SendState::Aborted;
-        let id = exchange.id;
-        self.lost_ids.push(id);
         self.lose_exchanges_from(index + 1);
-        self.no_more_requests = true;
-        if !matches!(self.recv, RecvState::Closed) {
-            self.recv_close();
-        }
+        let exchange = &mut self.exchanges[index];
+        exchange.send_aborted();
+        // The app knows: no `Lost` for it, but later commands for it are refused as lost.
+        let id = exchange.id;
+        self.mark_lost(id);
+        self.recv_close();
     }
 
     /// The index of a request the app may still act on.
@@ -128,21 +121,12 @@ impl Channel {
         if request.sequence() >= self.next_id {
             return Err(UsageError::UnknownRequest);
         }
-        if self.close == CloseState::Closed || self.lost_ids.contains(&request) {
+        if self.close == CloseState::Closed || self.is_lost(request) {
             return Err(UsageError::RequestLost);
         }
-        let Some(index) = self.exchange_index(request) else {
-            // Dispatched, not lost, gone from the queue: its response completed.
-            return Err(UsageError::AlreadyFinished);
-        };
-        let exchange = &self.exchanges[index];
-        if exchange.lost {
-            return Err(UsageError::RequestLost);
-        }
-        if exchange.is_error {
-            return Err(UsageError::UnknownRequest);
-        }
-        Ok(index)
+        // Dispatched, not lost, gone from the queue: its response completed.
+        self.exchange_index(request)
+            .ok_or(UsageError::AlreadyFinished)
     }
 
     fn consume(&mut self, request: RequestId, bytes: u64) -> Result<(), UsageError> {
@@ -218,7 +202,7 @@ impl Channel {
         if body.len() > RESPOND_INLINE_BODY_BYTES_MAX {
             self.write_head(index, &head, app);
             encoder.encode_parts(len, std::iter::once(body), |piece| self.emit(index, piece))?;
-            self.exchanges[index].send = SendState::Body(encoder);
+            self.exchanges[index].send_body_with(encoder);
             return self.finish(request);
         }
         let written = self.write_head_bytes(index, &head, app);
@@ -228,7 +212,7 @@ impl Channel {
             out.extend_from_slice(&piece)
         })?;
         encoder.finish(|piece| out.extend_from_slice(&piece))?;
-        self.exchanges[index].send = SendState::Done;
+        self.exchanges[index].send_done();
         self.emit_head(index, written);
         Ok(())
     }
@@ -270,12 +254,12 @@ impl Channel {
         let encoder = self.response_encoder(index, head, app);
         // The newest response that will reach the wire: a request behind this one that was
         // given up (`Abort`, a lost body) with nothing queued ends the connection where its
-        // response would start, so it does not count.
-        let is_newest = self
-            .exchanges
-            .iter()
-            .skip(index + 1)
-            .all(|later| matches!(later.send, SendState::Aborted) && later.queued.is_empty());
+        // response would start, so it does not count; the refusal of a bad head does.
+        let is_newest =
+            self.refusal.is_none()
+                && self.exchanges.iter().skip(index + 1).all(|later| {
+                    matches!(later.send, SendState::Aborted) && later.queued.is_empty()
+                });
         let exchange = &mut self.exchanges[index];
         // Answering before reading a body (web2's early reply): the rest of the body is
         // discarded by the lingering close, so this is the last response.
@@ -298,7 +282,7 @@ impl Channel {
             end: None,
             app_fields: None,
         };
-        exchange.send = SendState::Body(encoder);
+        exchange.send_body_with(encoder);
         exchange.expect = Expect::None;
         let persistent = exchange.persistent;
         // The first head sizes the buffer for a few; later ones reserve only their own, so
@@ -349,7 +333,7 @@ impl Channel {
     /// reply the rest of its request body is discarded.
     fn last_exchange(&mut self, index: usize, early_reply: bool) {
         self.lose_exchanges_from(index + 1);
-        self.no_more_requests = true;
+        self.take_no_more_requests();
         let receiving_later = match self.recv {
             RecvState::Body { id, .. } => id != self.exchanges[index].id || early_reply,
             RecvState::AwaitingHead | RecvState::Done => true,
@@ -380,7 +364,7 @@ impl Channel {
         // the channel unchanged.
         encoder.encode_parts(len, parts, |piece| self.emit(index, piece))?;
         let exchange = &mut self.exchanges[index];
-        exchange.send = SendState::Body(encoder);
+        exchange.send_body_with(encoder);
         if let Some(producer) = &mut exchange.producer {
             producer.pull_outstanding = false;
         }
@@ -397,7 +381,7 @@ impl Channel {
         };
         let mut last = None;
         encoder.finish(|piece| last = Some(piece))?;
-        self.exchanges[index].send = SendState::Done;
+        self.exchanges[index].send_done();
         if let Some(piece) = last {
             self.emit(index, piece);
         }

@@ -34,10 +34,12 @@
 //!   by `sync_*` functions after every input, and every change is reported as an output. Timers
 //!   run only while the connection waits on its peer, never while it waits on its own app.
 //!
-//! Every assignment of `recv` and `close` happens in this file.
+//! Every assignment of `recv`, `close`, `no_more_requests`, `lost_from` and an exchange's
+//! `send` happens in this file, in the named transitions below.
 
 use bytes::BytesMut;
 
+use super::exchange::Exchange;
 use super::Channel;
 use crate::h1::body_decoder::BodyDecoder;
 use crate::h1::body_encoder::BodyEncoder;
@@ -81,13 +83,59 @@ pub(crate) enum CloseState {
     Closed,
 }
 
+impl Exchange {
+    /// The final head is written; `encoder` frames the body (and keeps its count as the body
+    /// goes out).
+    pub(super) fn send_body_with(&mut self, encoder: BodyEncoder) {
+        self.send = SendState::Body(encoder);
+    }
+
+    /// The response is complete (or, for the channel's own answer in the app's place, queued
+    /// whole).
+    pub(super) fn send_done(&mut self) {
+        self.send = SendState::Done;
+    }
+
+    /// The response can never be completed.
+    pub(super) fn send_aborted(&mut self) {
+        self.send = SendState::Aborted;
+    }
+}
+
 impl Channel {
+    /// No request after the ones already received will be dispatched; the one whose body is
+    /// arriving (if any) is still read.
+    pub(super) fn take_no_more_requests(&mut self) {
+        self.no_more_requests = true;
+    }
+
+    /// Takes no more requests; the connection closes once the ones in flight are answered. A
+    /// body being received is still read to its end.
+    pub(super) fn stop_receiving(&mut self) {
+        self.take_no_more_requests();
+        if !matches!(self.recv, RecvState::Body { .. } | RecvState::Closed) {
+            self.recv_close();
+        }
+    }
+
     /// Stops reading requests: the receive buffer is dropped (pipelined bytes after the last
     /// request are never processed, Twisted's behaviour) and later bytes are discarded.
     pub(super) fn recv_close(&mut self) {
         self.no_more_requests = true;
         self.recv = RecvState::Closed;
         self.recv_buf = BytesMut::new();
+    }
+
+    /// The app may no longer act on request `id`. Every later request is lost too, or is
+    /// being lost in the same step: a loss ends the connection, so no request is dispatched
+    /// after one, and each way to lose one loses those behind it.
+    pub(super) fn mark_lost(&mut self, id: RequestId) {
+        self.lost_from = Some(self.lost_from.map_or(id, |from| from.min(id)));
+    }
+
+    /// Whether the app may no longer act on request `id` (see [`Channel::mark_lost`]).
+    pub(super) fn is_lost(&self, id: RequestId) -> bool {
+        self.lost_from.is_some_and(|from| id >= from)
     }
 
     pub(super) fn recv_set(&mut self, state: RecvState) {
