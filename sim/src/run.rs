@@ -126,7 +126,6 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
             pending: pending.clone(),
         },
         pending: pending.clone(),
-        ignore_transport_blocked: scenario.ignore_transport_blocked,
         sabotage: scenario.sabotage,
         negotiation: scenario.negotiation,
         proxy: scenario.proxy.clone(),

@@ -66,6 +66,9 @@ pub enum Sabotage {
     AnswerAfterClosingRequest,
     /// The connection an app closes gracefully is aborted instead (check `app-close`).
     GracefulCloseAborts,
+    /// The engine never hears that the transport blocked or drained, so it keeps writing to a
+    /// client that does not read (check `backlog`).
+    DeafToBackpressure,
 }
 
 /// The real connection `C`, broken by one [`Sabotage`].
@@ -227,7 +230,10 @@ impl<C: Connection> Sabotaged<C> {
 
 impl<C: Connection> Connection for Sabotaged<C> {
     fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {
-        self.inner.handle_input(input)
+        match (self.sabotage, input) {
+            (Sabotage::DeafToBackpressure, Input::Transport { .. }) => Ok(()),
+            (_, input) => self.inner.handle_input(input),
+        }
     }
 
     fn poll_output(&mut self) -> Option<Output> {

@@ -79,9 +79,6 @@ pub struct Scenario {
     /// Only these fault decisions may fire (`None`: all); set when a failing schedule is
     /// shrunk or replayed.
     pub keep: Keep,
-    /// Sabotage, for proving the checkers can fail: the engine is never told that the
-    /// transport blocked.
-    pub ignore_transport_blocked: bool,
     /// Sabotage, for proving the checkers can fail: the engine breaks this promise
     /// ([`crate::sabotage`]).
     pub sabotage: Option<crate::sabotage::Sabotage>,
@@ -117,7 +114,6 @@ impl Scenario {
             chaos_phase: Duration::from_secs(10),
             liveness_budget: Duration::from_secs(120),
             knobs: Vec::new(),
-            ignore_transport_blocked: false,
             sabotage: None,
             keep: None,
             proxy: None,

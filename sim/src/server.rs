@@ -36,9 +36,6 @@ pub struct ServerEnv {
     pub world: StreamWorld,
     /// What can still happen: each connection's armed timers and closing state go here.
     pub pending: Pending,
-    /// Sabotage for the checkers' own tests: the driver never tells the engine the transport
-    /// blocked.
-    pub ignore_transport_blocked: bool,
     /// Sabotage for the checkers' own tests: the engine breaks this promise.
     pub sabotage: Option<crate::sabotage::Sabotage>,
     /// In a proxy run, the server is `twine proxy`: this is what it forwards to, and `app` is
@@ -148,7 +145,6 @@ async fn serve_connection(
     let mut observer = TraceObserver::new(recorder.clone(), net, pending, Sink::Server(port));
     let options = RunOptions {
         flush_timeout: env.config.timeouts.abort,
-        report_blocked: !env.ignore_transport_blocked,
         connection: Some(from),
         drain: Some(drain),
         ..RunOptions::default()

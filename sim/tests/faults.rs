@@ -12,8 +12,8 @@ use twine_sim::pattern::{
     fault, fault_where, lost, producer, read, request, server, server_where, timer_fired,
 };
 use twine_sim::{
-    app, run, Action, Check, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Scenario, Seed,
-    SendWindow, StreamFaults,
+    app, run, Action, Check, ClientScript, Latency, NetFault, Outcome, ReadPolicy, Sabotage,
+    Scenario, Seed, SendWindow, StreamFaults,
 };
 use twine_sim::{ClientEvent, Event, Fault, Pattern, ServerEvent};
 
@@ -311,7 +311,7 @@ fn server_restart_drops_connections_and_serves_new_ones() {
 #[test]
 fn ignoring_transport_blocked_is_caught() {
     let mut scenario = Scenario::new("faults/sabotage", Config::new(), app::<Echo>());
-    scenario.ignore_transport_blocked = true;
+    scenario.sabotage = Some(Sabotage::DeafToBackpressure);
     let window = SendWindow {
         bytes: 4096,
         drain_bytes_per_ms: 1,
@@ -345,7 +345,7 @@ fn ignoring_transport_blocked_is_caught() {
         outcome.violations
     );
     // The same scenario with an honest driver passes that check.
-    scenario.ignore_transport_blocked = false;
+    scenario.sabotage = None;
     let honest = run(&scenario, Seed(6));
     assert!(
         !honest.violations.iter().any(|v| v.check == Check::Backlog),

@@ -89,9 +89,6 @@ pub struct RunOptions {
     /// How long the last bytes may take to flush after the channel closed gracefully; then the
     /// connection is aborted (Twisted's `abortTimeout`).
     pub flush_timeout: Duration,
-    /// Tell the channel when the transport blocks. Only the simulation's checker tests turn
-    /// this off: a channel that never hears of backpressure must be caught by the invariants.
-    pub report_blocked: bool,
     /// Who is on the two ends, handed to the app before anything else
     /// ([`App::on_connect`]).
     pub connection: Option<ConnectionInfo>,
@@ -111,7 +108,6 @@ impl Default for RunOptions {
             read_bytes_min: 4 * 1024,
             drain: None,
             flush_timeout: Duration::from_secs(15),
-            report_blocked: true,
             connection: None,
             idle_release_after: Duration::from_millis(100),
         }
@@ -192,7 +188,6 @@ struct Driver<S, C, A, O> {
     shutdown_pending: bool,
     close: Option<CloseReason>,
     peer_eof: bool,
-    report_blocked: bool,
     /// The channel was told to drain.
     drain_sent: bool,
     /// Wakes the connection at the channel's next deadline, or to release idle memory.
@@ -246,7 +241,6 @@ where
         read_bytes_min,
         drain,
         flush_timeout,
-        report_blocked,
         connection,
         idle_release_after,
     } = options;
@@ -273,7 +267,6 @@ where
         shutdown_pending: false,
         close: None,
         peer_eof: false,
-        report_blocked,
         drain_sent: false,
         alarm: Alarm::new(
             clock,
@@ -450,7 +443,7 @@ where
                 self.report_progress() || !self.queue.is_empty()
             }
             Poll::Ready(Ok(_)) | Poll::Ready(Err(_)) => self.lose_connection(),
-            Poll::Pending if self.blocked || self.close.is_some() || !self.report_blocked => false,
+            Poll::Pending if self.blocked || self.close.is_some() => false,
             Poll::Pending => {
                 self.blocked = true;
                 let now = self.now;
