@@ -197,6 +197,10 @@ impl Connection for AutoConnection {
         }
     }
 
+    fn close_flush_timeout(&self) -> crate::Duration {
+        self.engine().close_flush_timeout()
+    }
+
     fn recv_window(&self) -> usize {
         let window = self.engine().recv_window();
         // Held bytes count against the channel's window they will be fed into.

@@ -79,6 +79,11 @@ pub trait Connection {
     fn poll_timeout(&self) -> Option<Instant>;
     /// How many bytes the driver may read now.
     fn recv_window(&self) -> usize;
+    /// How long the bytes handed out before a graceful [`Output::Close`] may take to leave
+    /// (Twisted's `abortTimeout`); past it the driver aborts the connection. The connection's
+    /// own policy (a server's `Timeouts::abort`, a client's `ClientTimeouts::send_stall`),
+    /// timed by the driver because only the driver sees the flush end.
+    fn close_flush_timeout(&self) -> crate::Duration;
     /// Gives back the buffers a connection keeps from one request to the next (so that a busy
     /// connection does not allocate them per request), if nothing is in flight; a busy
     /// connection keeps them. The driver calls this once a connection has been idle a while.
@@ -99,6 +104,9 @@ impl Connection for crate::Channel {
     fn recv_window(&self) -> usize {
         crate::Channel::recv_window(self)
     }
+    fn close_flush_timeout(&self) -> crate::Duration {
+        self.config().timeouts.abort
+    }
     fn release_idle_memory(&mut self) {
         crate::Channel::release_idle_memory(self);
     }
@@ -116,6 +124,9 @@ impl Connection for crate::ClientConnection {
     }
     fn recv_window(&self) -> usize {
         crate::ClientConnection::recv_window(self)
+    }
+    fn close_flush_timeout(&self) -> crate::Duration {
+        self.config().timeouts.send_stall
     }
 }
 

@@ -209,10 +209,7 @@ async fn origin_connection(
     recorder.record(None, upstream(conn, ServerEvent::Accepted));
     let channel = Channel::new(config.clone(), clock.now());
     let mut app = app();
-    let options = RunOptions {
-        flush_timeout: config.timeouts.abort,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default();
     let end = run_connection(stream, channel, &mut app, clock, &mut observer, options).await;
     let ended = match end.reason {
         CloseReason::Graceful => ServerEvent::SocketClosed,

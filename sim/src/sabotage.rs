@@ -259,4 +259,8 @@ impl<C: Connection> Connection for Sabotaged<C> {
     fn recv_window(&self) -> usize {
         self.inner.recv_window()
     }
+
+    fn close_flush_timeout(&self) -> Duration {
+        self.inner.close_flush_timeout()
+    }
 }

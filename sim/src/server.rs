@@ -144,7 +144,6 @@ async fn serve_connection(
     let (net, pending) = (env.world.net.clone(), env.pending.clone());
     let mut observer = TraceObserver::new(recorder.clone(), net, pending, Sink::Server(port));
     let options = RunOptions {
-        flush_timeout: env.config.timeouts.abort,
         connection: Some(from),
         drain: Some(drain),
         ..RunOptions::default()

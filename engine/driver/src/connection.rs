@@ -86,9 +86,6 @@ pub struct RunOptions {
     pub read_bytes_min: usize,
     /// Once started, the connection drains: it finishes the requests it has, then closes.
     pub drain: Option<Drain>,
-    /// How long the last bytes may take to flush after the channel closed gracefully; then the
-    /// connection is aborted (Twisted's `abortTimeout`).
-    pub flush_timeout: Duration,
     /// Who is on the two ends, handed to the app before anything else
     /// ([`App::on_connect`]).
     pub connection: Option<ConnectionInfo>,
@@ -107,7 +104,6 @@ impl Default for RunOptions {
             read_bytes_max: 64 * 1024,
             read_bytes_min: 4 * 1024,
             drain: None,
-            flush_timeout: Duration::from_secs(15),
             connection: None,
             idle_release_after: Duration::from_millis(100),
         }
@@ -206,8 +202,6 @@ struct Settings {
     /// The bounds of the read size.
     read_bytes_min: usize,
     read_bytes_max: usize,
-    /// How long the last bytes may take after a graceful close.
-    flush_timeout: Duration,
     /// See [`RunOptions::idle_release_after`].
     idle_release_after: Duration,
 }
@@ -240,7 +234,6 @@ where
         read_bytes_max,
         read_bytes_min,
         drain,
-        flush_timeout,
         connection,
         idle_release_after,
     } = options;
@@ -274,7 +267,6 @@ where
             Settings {
                 read_bytes_min,
                 read_bytes_max,
-                flush_timeout,
                 idle_release_after,
             },
         ),
@@ -712,10 +704,11 @@ where
             .map(|flushed| flushed.is_ok())
     }
 
-    /// The channel closed gracefully: the last bytes get `flush_timeout` to leave, timed by
-    /// the connection's alarm rather than a `timeout`, whose sleep the future would hold.
+    /// The channel closed gracefully: the last bytes get the time it allows
+    /// ([`Connection::close_flush_timeout`]) to leave, timed by the connection's alarm rather
+    /// than a `timeout`, whose sleep the future would hold.
     fn arm_flush_timeout(&mut self) {
-        let flush_timeout = self.alarm.settings().flush_timeout;
+        let flush_timeout = self.channel.close_flush_timeout();
         // A flush timeout too long to add never runs out (as `tokio::time::timeout`'s).
         let give_up_at = self
             .alarm

@@ -33,6 +33,9 @@ impl Connection for Counting {
     fn recv_window(&self) -> usize {
         self.channel.recv_window()
     }
+    fn close_flush_timeout(&self) -> std::time::Duration {
+        self.channel.config().timeouts.abort
+    }
     fn release_idle_memory(&mut self) {
         self.releases.fetch_add(1, Ordering::SeqCst);
         self.channel.release_idle_memory();

@@ -98,6 +98,11 @@ impl ClientConnection {
         connection
     }
 
+    /// The configuration it runs with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
     /// Feeds one input. `Err` only for misuse by the application, in which case nothing
     /// changed; server bytes never return `Err`.
     pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), UsageError> {

@@ -353,7 +353,6 @@ where
                     // far sooner than this.
                     idle_release_after: Duration::from_millis(10),
                     drain: Some(drain.clone()),
-                    flush_timeout: config.timeouts.abort,
                     connection: Some(ConnectionInfo { peer, local, secure: tls.is_some() }),
                     ..RunOptions::default()
                 };

@@ -582,6 +582,9 @@ impl crate::io::Connection for H2Connection {
     fn recv_window(&self) -> usize {
         H2Connection::recv_window(self)
     }
+    fn close_flush_timeout(&self) -> crate::Duration {
+        self.config.timeouts.abort
+    }
     fn release_idle_memory(&mut self) {
         H2Connection::release_idle_memory(self);
     }
