@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{check_stream_pattern, run_twine, Server};
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 
 /// What echo answers to a request with an empty body, `Date` normalised.
 const EMPTY_200: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use twine_driver::apps::{Echo, Stream};
+use twine_apps::{Echo, Stream};
 use twine_engine::{Config, Method, ProtocolErrorKind, RequestId, Version};
 use twine_sim::trace::Entry;
 use twine_sim::{

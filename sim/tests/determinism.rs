@@ -4,7 +4,7 @@
 
 mod common;
 
-use twine_driver::apps::{Echo, Stream};
+use twine_apps::{Echo, Stream};
 use twine_sim::{app, run, Event, Fault, Scenario, Seed};
 
 fn busy_scenario(seed: Seed, stream: bool) -> Scenario {

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::{Echo, Stream};
+use twine_apps::{Echo, Stream};
 use twine_engine::Config;
 use twine_engine::{CloseReason, ProducerState, Timer, TransportState};
 use twine_sim::pattern::{
@@ -129,7 +129,7 @@ fn slow_reader_window() {
     );
     assert!(outcome.passed(), "{:?}", outcome.violations);
     let body = &outcome.clients[0].received;
-    assert!(body.ends_with(&twine_driver::apps::stream::expected_body(50_000)));
+    assert!(body.ends_with(&twine_apps::stream::expected_body(50_000)));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use twine_driver::apps::{Echo, Stream};
+use twine_apps::{Echo, Stream};
 use twine_engine::Config;
 use twine_sim::trace::Entry;
 use twine_sim::{

@@ -8,7 +8,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::{Api, Echo, Stream};
+use twine_apps::{Api, Echo, Stream};
 use twine_engine::{Config, Timeouts};
 use twine_sim::{
     app, run, AppFactory, ClientScript, Sabotage, Scenario, Seed, SendWindow, StreamFaults,

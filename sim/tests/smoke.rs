@@ -3,7 +3,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::Echo;
+use twine_apps::Echo;
 use twine_driver::App;
 use twine_engine::Config;
 use twine_sim::{run, Action, ClientScript, Scenario, Seed};

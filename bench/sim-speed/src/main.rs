@@ -10,7 +10,7 @@
 //! Each is served three ways:
 //!
 //! - twine through its whole harness (`twine_sim::run`: scripted clients, the trace recorded,
-//!   invariants judged, faults off), with `twine_driver::apps::Hello`;
+//!   invariants judged, faults off), with `twine_apps::Hello`;
 //! - twine's driver and engine alone on a plain turmoil host (what the harness adds is the
 //!   difference);
 //! - hyper (`pipeline_flush`) on a plain turmoil host.
@@ -37,7 +37,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use twine_driver::apps::Hello;
+use twine_apps::Hello;
 use twine_driver::{run_connection, Clock, RunOptions};
 use twine_engine::{Channel, Config};
 use twine_sim::{app, ClientScript, Latency, Scenario, Seed};

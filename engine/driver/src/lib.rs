@@ -7,7 +7,6 @@
 //! of its seed.
 
 pub mod app;
-pub mod apps;
 mod clock;
 mod connection;
 mod drain;

@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use twine_driver::apps::Hello;
+use twine_apps::Hello;
 use twine_driver::{run_connection, Clock, RunOptions};
 use twine_engine::{
     AppCommand, Channel, Config, Event, Header, Headers, Input, Instant, Output, ResponseHead,

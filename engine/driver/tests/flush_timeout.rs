@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use twine_driver::apps::Hello;
+use twine_apps::Hello;
 use twine_driver::{run_connection, Clock, RunOptions};
 use twine_engine::{AppCommand, Channel, CloseReason, Config, Event, Instant, ResponseHead};
 

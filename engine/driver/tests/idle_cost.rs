@@ -7,7 +7,7 @@
 //! alarm's sleep and drain wake-up, the runtime's registration) is measured with `bench/run`
 //! (KiB per idle connection).
 
-use twine_driver::apps::Hello;
+use twine_apps::Hello;
 use twine_driver::{run_connection, Clock, RunOptions};
 use twine_engine::{AutoConnection, Channel, Config};
 

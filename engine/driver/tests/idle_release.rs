@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use twine_driver::apps::Hello;
+use twine_apps::Hello;
 use twine_driver::{run_connection, Clock, RunOptions};
 use twine_engine::{Channel, Config, Connection, Input, Instant, Output, UsageError};
 

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::stream::expected_body;
-use twine_driver::apps::{Api, Stream};
+use twine_apps::stream::expected_body;
+use twine_apps::{Api, Stream};
 use twine_engine::{CloseReason, Config, ProducerKind, ProducerState, RequestId, UsageError};
 use twine_sim::pattern::{app, body_total, bytes_received, client, close, lost, producer, server};
 use twine_sim::{app as app_factory, Action, ClientScript, Outcome, Scenario, Violation};

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, Fragments, Outcome, ReadPolicy};
 
 use super::expect::{absent, all, clean_eof, failed, failed_on, in_order, statuses};

@@ -1,6 +1,6 @@
 //! Small builders shared by the families.
 
-use twine_driver::apps::{Echo, Stream};
+use twine_apps::{Echo, Stream};
 use twine_engine::Config;
 use twine_sim::{app, Scenario};
 

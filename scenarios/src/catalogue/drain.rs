@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::stream::expected_body;
-use twine_driver::apps::Stream;
+use twine_apps::stream::expected_body;
+use twine_apps::Stream;
 use twine_engine::h2::frame::{ErrorCode, Frame};
 use twine_engine::{CloseReason, Timer};
 use twine_sim::pattern::{app, close, fault, finish, timer_fired};

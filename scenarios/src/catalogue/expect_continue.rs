@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::Api;
+use twine_apps::Api;
 use twine_sim::{app as app_factory, Action, ClientScript, Fragments, Scenario, Seed};
 
 use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};

@@ -187,7 +187,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             let mut s = Scenario::new(
                 "framing/te_on_http10_answered_with_a_length",
                 quick_config(),
-                twine_sim::app::<twine_driver::apps::Api>(),
+                twine_sim::app::<twine_apps::Api>(),
             );
             s.clients.push(
                 ClientScript::new()

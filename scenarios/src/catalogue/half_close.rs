@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, StreamFaults};
 
 use super::backpressure::long_bodies;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use twine_driver::apps::stream::expected_body;
-use twine_driver::apps::{Api, Echo, Stream};
+use twine_apps::stream::expected_body;
+use twine_apps::{Api, Echo, Stream};
 use twine_engine::h2::connection::PREFACE;
 use twine_engine::h2::frame::{
     ErrorCode, Frame, FrameDecoder, Priority, SettingId, StreamId, MAX_FRAME_SIZE_LIMIT,

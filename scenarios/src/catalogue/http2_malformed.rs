@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use twine_driver::apps::{Api, Echo, Stream};
+use twine_apps::{Api, Echo, Stream};
 use twine_engine::h2::frame::{ErrorCode, Frame, SettingId, StreamId};
 use twine_sim::{
     app as app_factory, Action, ClientScript, Negotiation, Outcome, Scenario, Violation,

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, Fragments, Scenario, StreamFaults};
 
 use twine_sim::Outcome;

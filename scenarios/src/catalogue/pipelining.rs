@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 use twine_engine::Limits;
 use twine_sim::{Action, ClientScript, Fragments};
 

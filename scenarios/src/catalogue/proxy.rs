@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use twine_driver::apps::{Echo, Stream};
+use twine_apps::{Echo, Stream};
 use twine_engine::proxy::ProxyConfig;
 use twine_engine::{ClientConfig, ClientTimeouts};
 use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, ProxySetup, Scenario};
@@ -531,7 +531,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| {
-            let body = twine_driver::apps::stream::expected_body(280_000);
+            let body = twine_apps::stream::expected_body(280_000);
             let body_timer = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ResponseBodyIdle, change: TimerChange::Fired }));
             all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(&body)]), absent(o, body_timer)])
         },

@@ -166,8 +166,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             let (ten, twenty) = (
-                twine_driver::apps::stream::expected_body(10),
-                twine_driver::apps::stream::expected_body(20),
+                twine_apps::stream::expected_body(10),
+                twine_apps::stream::expected_body(20),
             );
             all([
                 statuses(o, 0, &[200]),

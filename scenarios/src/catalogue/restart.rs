@@ -6,7 +6,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 use twine_sim::{Action, ClientScript, NetFault, Outcome, Scenario, SendWindow, StreamFaults};
 
 use super::expect::{

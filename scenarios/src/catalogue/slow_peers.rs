@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use twine_driver::apps::stream::expected_body;
+use twine_apps::stream::expected_body;
 use twine_driver::App;
 use twine_engine::{AppCommand, Event, Instant, RequestId, ResponseHead};
 use twine_sim::{

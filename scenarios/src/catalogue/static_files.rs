@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use twine_driver::apps::{MemoryFileSystem, StaticFiles};
+use twine_apps::{MemoryFileSystem, StaticFiles};
 use twine_driver::App;
 use twine_engine::ProducerState;
 use twine_sim::pattern::producer;

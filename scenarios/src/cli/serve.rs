@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use twine_driver::apps::{Api, Echo, Hello, StaticFiles, Stream};
+use twine_apps::{Api, Echo, Hello, StaticFiles, Stream};
 use twine_driver::{run_connection, App, ConnectionEnd};
 use twine_engine::CloseReason;
 
@@ -20,7 +20,7 @@ use super::Failure;
 pub(crate) struct ServeArgs {
     /// The app: `echo`, `hello` (12 bytes for every request, for benchmarks), `stream`
     /// (GET /stream/<n> push, /pull/<n> pull), `api` (one route per app command, see
-    /// `twine_driver::apps::api`), or `static DIR`.
+    /// `twine_apps::api`), or `static DIR`.
     #[arg(long, num_args = 1..=2, value_names = ["APP", "DIR"], default_value = "echo")]
     app: Vec<String>,
 

@@ -542,10 +542,10 @@ pub(crate) fn preview(bytes: &[u8]) -> String {
 /// Checks that `body` is the `stream` app's pattern starting at `offset`, without building
 /// the expected body; the message names the first wrong byte.
 pub(crate) fn check_stream_pattern(body: &[u8], offset: usize) {
-    // The pattern repeats every 64 bytes (see `twine_driver::apps::stream`).
-    let pattern = twine_driver::apps::stream::expected_body(64);
+    // The pattern repeats every 64 bytes (see `twine_apps::stream`).
+    let pattern = twine_apps::stream::expected_body(64);
     assert_eq!(
-        twine_driver::apps::stream::expected_body(128)[64..],
+        twine_apps::stream::expected_body(128)[64..],
         pattern[..],
         "the stream pattern is 64 bytes long"
     );

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use twine_driver::apps::Echo;
+use twine_apps::Echo;
 use twine_driver::App;
 use twine_engine::{AppCommand, Config, Event, Instant};
 use twine_scenarios::catalogue::Entry;

@@ -18,7 +18,7 @@ use twine_engine::{
     AppCommand, BodyLength, Event, Instant, ProducerKind, ProducerState, RequestId, ResponseHead,
 };
 
-use crate::App;
+use twine_driver::App;
 
 /// Request-body bytes granted at a time.
 const CREDIT_BYTES: u64 = 64 * 1024;

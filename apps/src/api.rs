@@ -78,8 +78,8 @@ use twine_engine::{
     ProducerState, RequestHead, RequestId, ResponseHead,
 };
 
-use crate::apps::stream::pattern_chunk;
-use crate::App;
+use crate::stream::pattern_chunk;
+use twine_driver::App;
 
 /// Credit per `/accept` grant: small, so a body takes several.
 const ACCEPT_CREDIT_BYTES: u64 = 8;
@@ -595,7 +595,7 @@ impl App for Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apps::stream::expected_body;
+    use crate::stream::expected_body;
 
     #[test]
     fn handover_chunks_rebuild_the_pattern() {

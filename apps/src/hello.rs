@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use twine_engine::{AppCommand, Event, Header, Headers, Instant, ResponseHead};
 
-use crate::App;
+use twine_driver::App;
 
 /// The body, one static buffer for every response.
 const BODY: &[u8; 12] = b"hello world\n";

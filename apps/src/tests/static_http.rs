@@ -302,12 +302,12 @@ fn the_driver_serves_the_memory_tree() {
         .unwrap();
     let received = runtime.block_on(async {
         let (mut client, server) = tokio::io::duplex(16 * 1024);
-        let clock = crate::Clock::start();
+        let clock = twine_driver::Clock::start();
         let channel = twine_engine::AutoConnection::new(twine_engine::Config::new(), clock.now());
         let mut app = app();
-        let (options, mut observer) = (crate::RunOptions::default(), ());
+        let (options, mut observer) = (twine_driver::RunOptions::default(), ());
         let serving =
-            crate::run_connection(server, channel, &mut app, clock, &mut observer, options);
+            twine_driver::run_connection(server, channel, &mut app, clock, &mut observer, options);
         // `move`: the client hangs up once it has read to the end, which is what the server's
         // lingering close waits for.
         let talking = async move {

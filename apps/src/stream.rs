@@ -13,7 +13,7 @@ use twine_engine::{
     AppCommand, Event, Instant, ProducerKind, ProducerState, RequestId, ResponseHead,
 };
 
-use crate::App;
+use twine_driver::App;
 
 /// Bytes per produced chunk.
 const CHUNK_BYTES: usize = 16 * 1024;

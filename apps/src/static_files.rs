@@ -51,7 +51,7 @@ use range::{parse_range, ByteRange, RangeRequest};
 use target::relative_path;
 use validators::{Precondition, Validators};
 
-use crate::App;
+use twine_driver::App;
 
 /// Bytes read per produced chunk, at most.
 const CHUNK_BYTES: usize = 64 * 1024;
