@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::state::SendState;
+use crate::h1::body_encoder::BodyEncoder;
 use crate::io::{ProducerKind, ProducerState, RequestId};
 use crate::message::Version;
 
@@ -49,7 +50,8 @@ pub(crate) struct Exchange {
     pub(crate) credit_granted: bool,
     /// The request body has been received in full.
     pub(crate) body_done: bool,
-    /// Assigned only by the transitions in `state.rs`.
+    /// Assigned only by the transitions below (`send_body_with`, `send_done`,
+    /// `send_aborted`).
     pub(crate) send: SendState,
     /// Output waiting until this exchange reaches the front of the queue.
     pub(crate) queued: VecDeque<Bytes>,
@@ -79,6 +81,23 @@ impl Exchange {
             queued_bytes: 0,
             producer: None,
         }
+    }
+
+    /// The final head is written; `encoder` frames the body (and keeps its count as the body
+    /// goes out).
+    pub(super) fn send_body_with(&mut self, encoder: BodyEncoder) {
+        self.send = SendState::Body(encoder);
+    }
+
+    /// The response is complete (or, for the channel's own answer in the app's place, queued
+    /// whole).
+    pub(super) fn send_done(&mut self) {
+        self.send = SendState::Done;
+    }
+
+    /// The response can never be completed.
+    pub(super) fn send_aborted(&mut self) {
+        self.send = SendState::Aborted;
     }
 
     /// Whether the response is over (complete, or never to be completed).

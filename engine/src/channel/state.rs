@@ -34,12 +34,12 @@
 //!   by `sync_*` functions after every input, and every change is reported as an output. Timers
 //!   run only while the connection waits on its peer, never while it waits on its own app.
 //!
-//! Every assignment of `recv`, `close`, `no_more_requests`, `lost_from` and an exchange's
-//! `send` happens in this file, in the named transitions below.
+//! Every assignment of `recv`, `close`, `no_more_requests` and `lost_from` happens in this
+//! file, in the named transitions below; an exchange's `send` changes only through the named
+//! transitions of `exchange.rs`.
 
 use bytes::BytesMut;
 
-use super::exchange::Exchange;
 use super::Channel;
 use crate::h1::body_decoder::BodyDecoder;
 use crate::h1::body_encoder::BodyEncoder;
@@ -81,25 +81,6 @@ pub(crate) enum CloseState {
     Lingering,
     /// Closed; nothing more happens.
     Closed,
-}
-
-impl Exchange {
-    /// The final head is written; `encoder` frames the body (and keeps its count as the body
-    /// goes out).
-    pub(super) fn send_body_with(&mut self, encoder: BodyEncoder) {
-        self.send = SendState::Body(encoder);
-    }
-
-    /// The response is complete (or, for the channel's own answer in the app's place, queued
-    /// whole).
-    pub(super) fn send_done(&mut self) {
-        self.send = SendState::Done;
-    }
-
-    /// The response can never be completed.
-    pub(super) fn send_aborted(&mut self) {
-        self.send = SendState::Aborted;
-    }
 }
 
 impl Channel {
