@@ -34,6 +34,7 @@ pub mod hpack_reference;
 pub mod invariants;
 pub mod link;
 pub mod net;
+mod observer;
 pub mod pattern;
 pub mod pending;
 pub mod proxy;
@@ -53,11 +54,11 @@ pub use event::{
 pub use fault::{Chaos, FaultPlan, Keep, RandomOffset, SendWindow, StreamFaults};
 pub use hpack_reference::{ReferenceDecoder, ReferenceEncoder};
 pub use pattern::Pattern;
-pub use proxy::{Origin, OriginStep, ProxySetup};
 pub use rng::{Seed, SimRng};
 pub use run::{run, Outcome};
 pub use sabotage::Sabotage;
-pub use scenario::{Latency, Negotiation, Scenario, Stepping};
-pub use server::{app, AppFactory};
+pub use scenario::{
+    app, AppFactory, Latency, Negotiation, Origin, OriginStep, ProxySetup, Scenario, Stepping,
+};
 pub use swarm::{Knob, Knobs};
 pub use trace::{Recorder, Trace};

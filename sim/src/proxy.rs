@@ -1,6 +1,7 @@
 //! A proxy run's two extra pieces: the proxy's upstream side on the server host (the real
 //! `twine_driver::proxy` pool, each upstream connection a task on turmoil sockets), and the
-//! origin host behind it, running a built-in app on the real engine or a misbehaving script.
+//! origin host behind it, running a built-in app on the real engine or a misbehaving script
+//! (as the scenario's `ProxySetup` describes).
 //!
 //! The origin's engine inputs and outputs are traced as `Event::Upstream` (`u0`, `u1`, ... in
 //! the order it accepted them); a script's reads and writes too. The proxy's upstream
@@ -10,84 +11,23 @@
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use twine_driver::proxy::{UpstreamPool, UpstreamTask};
 use twine_driver::{run_connection, Clock, RunOptions};
-use twine_engine::proxy::ProxyConfig;
-use twine_engine::{Channel, ClientConfig, CloseReason, Config};
+use twine_engine::{Channel, CloseReason, Config};
 
 use crate::event::{Event, ServerEvent};
 use crate::link::{End, Links, Windowed};
 use crate::net::hold_fin;
+use crate::observer::{Sink, TraceObserver};
 use crate::pending::{Engine, Pending};
-use crate::server::{AppFactory, Sink, TraceObserver};
+use crate::scenario::{AppFactory, Origin, OriginStep, ProxySetup};
 use crate::trace::Recorder;
 
 /// The origin's host name and port.
 pub const ORIGIN: (&str, u16) = ("upstream", 80);
-
-/// What a proxy scenario puts behind the proxy.
-#[derive(Clone)]
-pub struct ProxySetup {
-    /// How the proxy forwards.
-    pub forward: ProxyConfig,
-    /// The proxy's upstream connections' configuration.
-    pub client: ClientConfig,
-    /// Idle upstream connections kept.
-    pub idle_max: usize,
-    /// The origin.
-    pub origin: Origin,
-}
-
-impl ProxySetup {
-    /// A proxy with the defaults in front of `origin`.
-    pub fn new(origin: Origin) -> ProxySetup {
-        ProxySetup {
-            forward: ProxyConfig::new("upstream"),
-            client: ClientConfig::new(),
-            idle_max: 4,
-            origin,
-        }
-    }
-}
-
-/// The server behind the proxy.
-#[derive(Clone)]
-pub enum Origin {
-    /// The real engine with an app.
-    App {
-        /// Its configuration.
-        config: Box<Config>,
-        /// Its app.
-        app: AppFactory,
-    },
-    /// A script per connection (by the origin's connection number): how a broken or hostile
-    /// server behaves.
-    Script(Rc<dyn Fn(u32) -> Vec<OriginStep>>),
-    /// Nothing listens on the origin's port: every connection the proxy attempts is refused.
-    Down,
-}
-
-/// One step of a scripted origin connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OriginStep {
-    /// Read until a request head has arrived (an empty line), or EOF.
-    ReadHead,
-    /// Read this many more bytes (a body), or until EOF.
-    Read(usize),
-    /// Write these bytes.
-    Write(Bytes),
-    /// Wait.
-    Sleep(Duration),
-    /// Close: a FIN, or a reset when bytes sent to us are unread (turmoil's rule).
-    Close,
-    /// Keep the connection open, reading and dropping whatever comes (untraced), until the
-    /// peer closes it.
-    Hang,
-}
 
 /// The pool of the proxy's upstream connections, for one incarnation of the server host.
 pub(crate) type SimPool = Arc<UpstreamPool<Box<dyn Fn(UpstreamTask)>>>;

@@ -1,11 +1,15 @@
 //! A scenario: everything a run needs besides its seed (the server's config and app, the
-//! scripted clients, their faults, the network's own faults and the phases of the run).
+//! scripted clients, their faults, the network's own faults and the phases of the run, and
+//! in a proxy run what stands behind the proxy). Plain descriptions: the hosts that carry
+//! them out (`server`, `proxy`) import them, never the other way round.
 
 use std::rc::Rc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use twine_driver::App;
-use twine_engine::Config;
+use twine_engine::proxy::ProxyConfig;
+use twine_engine::{ClientConfig, Config};
 
 use crate::client::{ClientFaults, ClientScript};
 use crate::event::NetFault;
@@ -59,7 +63,7 @@ pub struct Scenario {
     /// The engine configuration.
     pub config: Config,
     /// The app for each connection.
-    pub app: Rc<dyn Fn() -> Box<dyn App>>,
+    pub app: AppFactory,
     /// The clients, one connection each, numbered in this order.
     pub clients: Vec<ClientScript>,
     /// Faults for connection n.
@@ -83,7 +87,7 @@ pub struct Scenario {
     /// ([`crate::sabotage`]).
     pub sabotage: Option<crate::sabotage::Sabotage>,
     /// A proxy run: the server is `twine proxy` in front of this origin (`app` is unused).
-    pub proxy: Option<crate::proxy::ProxySetup>,
+    pub proxy: Option<ProxySetup>,
     /// In a proxy run, partial reads and writes on its upstream links (the swarm's fragment
     /// knobs), during the chaos phase.
     pub link_faults: crate::link::LinkFaults,
@@ -97,11 +101,7 @@ pub struct Scenario {
 impl Scenario {
     /// A scenario with no client, no fault, 1 ms latency, a 10 s chaos phase and a liveness
     /// budget longer than every default timer (60 s head deadline + 20 s linger + margin).
-    pub fn new(
-        name: impl Into<String>,
-        config: Config,
-        app: Rc<dyn Fn() -> Box<dyn App>>,
-    ) -> Scenario {
+    pub fn new(name: impl Into<String>, config: Config, app: AppFactory) -> Scenario {
         Scenario {
             name: name.into(),
             config,
@@ -122,4 +122,72 @@ impl Scenario {
             negotiation: Negotiation::FirstBytes,
         }
     }
+}
+
+/// Makes the app for each connection.
+pub type AppFactory = Rc<dyn Fn() -> Box<dyn App>>;
+
+/// An app factory for any app with a default constructor.
+pub fn app<A: App + Default + 'static>() -> AppFactory {
+    Rc::new(|| Box::new(A::default()))
+}
+
+/// What a proxy scenario puts behind the proxy.
+#[derive(Clone)]
+pub struct ProxySetup {
+    /// How the proxy forwards.
+    pub forward: ProxyConfig,
+    /// The proxy's upstream connections' configuration.
+    pub client: ClientConfig,
+    /// Idle upstream connections kept.
+    pub idle_max: usize,
+    /// The origin.
+    pub origin: Origin,
+}
+
+impl ProxySetup {
+    /// A proxy with the defaults in front of `origin`.
+    pub fn new(origin: Origin) -> ProxySetup {
+        ProxySetup {
+            forward: ProxyConfig::new("upstream"),
+            client: ClientConfig::new(),
+            idle_max: 4,
+            origin,
+        }
+    }
+}
+
+/// The server behind the proxy.
+#[derive(Clone)]
+pub enum Origin {
+    /// The real engine with an app.
+    App {
+        /// Its configuration.
+        config: Box<Config>,
+        /// Its app.
+        app: AppFactory,
+    },
+    /// A script per connection (by the origin's connection number): how a broken or hostile
+    /// server behaves.
+    Script(Rc<dyn Fn(u32) -> Vec<OriginStep>>),
+    /// Nothing listens on the origin's port: every connection the proxy attempts is refused.
+    Down,
+}
+
+/// One step of a scripted origin connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OriginStep {
+    /// Read until a request head has arrived (an empty line), or EOF.
+    ReadHead,
+    /// Read this many more bytes (a body), or until EOF.
+    Read(usize),
+    /// Write these bytes.
+    Write(Bytes),
+    /// Wait.
+    Sleep(Duration),
+    /// Close: a FIN, or a reset when bytes sent to us are unread (turmoil's rule).
+    Close,
+    /// Keep the connection open, reading and dropping whatever comes (untraced), until the
+    /// peer closes it.
+    Hang,
 }
