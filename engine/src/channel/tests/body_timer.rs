@@ -6,24 +6,11 @@
 //! Method: a body still arriving after its response finished (the rest is drained), a blocked
 //! transport, short timeouts, virtual time, and the exact timers fired at exact times.
 
-use super::harness::{bare, consume, lost, Harness, R0};
+use super::harness::{bare, consume, fired, lost, Harness, R0};
 use crate::{
-    AppCommand, Config, Duration, Output, ProtocolErrorKind, ReadState, ResponseHead, Timeouts,
-    Timer, TimerChange, TransportState,
+    AppCommand, Config, Duration, ProtocolErrorKind, ReadState, ResponseHead, Timeouts, Timer,
+    TransportState,
 };
-
-fn fired(h: &Harness) -> Vec<Timer> {
-    h.log
-        .iter()
-        .filter_map(|o| match o {
-            Output::Timer {
-                timer,
-                change: TimerChange::Fired,
-            } => Some(*timer),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn no_body_timer_while_a_blocked_transport_pauses_reading() {

@@ -6,7 +6,8 @@ use bytes::Bytes;
 
 use crate::{
     AppCommand, Channel, CloseReason, Config, Duration, Event, Input, Instant, Limits, Output,
-    ProducerState, ReadState, RequestHead, RequestId, ResponseHead, TransportState, UsageError,
+    ProducerState, ReadState, RequestHead, RequestId, ResponseHead, Timer, TimerChange,
+    TransportState, UsageError,
 };
 
 /// The first request on a connection.
@@ -370,6 +371,20 @@ pub(crate) fn lost_ids(h: &Harness) -> Vec<RequestId> {
         .into_iter()
         .filter_map(|e| match e {
             Event::Lost { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The timers that fired, in order.
+pub(crate) fn fired(h: &Harness) -> Vec<Timer> {
+    h.log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Timer {
+                timer,
+                change: TimerChange::Fired,
+            } => Some(*timer),
             _ => None,
         })
         .collect()

@@ -2,24 +2,11 @@
 //! keep-alive idle (also after a stray CRLF), send stall, linger and abort; and odd inputs (huge
 //! credit, time going backwards, a timeout before any deadline) are harmless.
 
-use super::harness::{answer, bare, consume, count, depth, Harness, R0, R1};
+use super::harness::{answer, bare, consume, count, depth, fired, Harness, R0, R1};
 use crate::{
     AppCommand, CloseReason, Config, Duration, Event, Input, Instant, Output, ProtocolErrorKind,
     ResponseHead, Timeouts, Timer, TimerChange, TimerReports, TransportState,
 };
-
-fn fired(h: &Harness) -> Vec<Timer> {
-    h.log
-        .iter()
-        .filter_map(|o| match o {
-            Output::Timer {
-                timer,
-                change: TimerChange::Fired,
-            } => Some(*timer),
-            _ => None,
-        })
-        .collect()
-}
 
 /// Every timer change reported, in order.
 fn timer_changes(h: &Harness) -> Vec<(Timer, TimerChange)> {
@@ -290,17 +277,7 @@ fn a_stray_crlf_after_a_body_leaves_the_connection_idle() {
         "unsolicited 408 on an idle connection: {wire:?}"
     );
     assert_eq!(h.protocol_errors(), []);
-    let fired: Vec<Timer> = h
-        .log
-        .iter()
-        .filter_map(|o| match o {
-            Output::Timer {
-                timer,
-                change: TimerChange::Fired,
-            } => Some(*timer),
-            _ => None,
-        })
-        .collect();
+    let fired = fired(&h);
     assert_eq!(
         fired[0],
         Timer::IdleKeepAlive,
