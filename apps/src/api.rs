@@ -74,12 +74,16 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use twine_engine::{
-    AppCommand, BodyLength, ConnectionInfo, Event, Header, Headers, Instant, ProducerKind,
-    ProducerState, RequestHead, RequestId, ResponseHead,
+    AppCommand, BodyLength, ConnectionInfo, Event, Instant, ProducerKind, ProducerState,
+    RequestHead, RequestId, ResponseHead,
 };
 
 use crate::stream::pattern_chunk;
+use route::{EndAfter, Route};
 use twine_driver::App;
+
+mod misuse;
+mod route;
 
 /// Credit per `/accept` grant: small, so a body takes several.
 const ACCEPT_CREDIT_BYTES: u64 = 8;
@@ -138,209 +142,65 @@ impl Api {
     }
 
     fn on_request(&mut self, id: RequestId, head: &RequestHead, commands: &mut Vec<AppCommand>) {
-        let path = head.path();
-        if let Some(total) = number_after(path, b"/handover/") {
-            self.start_handover(id, total, commands);
-            return;
-        }
-        if let Some(status) =
-            number_after::<u16>(path, b"/status/").filter(|status| (200..=599).contains(status))
-        {
-            // No `Content-Length`: a 204 or 304 may not carry one; the channel frames the rest.
-            let (head, body) = (ResponseHead::new(status), Bytes::new());
-            commands.push(AppCommand::Respond {
-                request: id,
-                head,
-                body,
-            });
-            return;
-        }
-        if let Some(head) = path.strip_prefix(b"/fixed/").and_then(fixed_head) {
-            let body = Bytes::from_static(b"ok\n");
-            commands.push(AppCommand::Respond {
-                request: id,
-                head,
-                body,
-            });
-            return;
-        }
         let request = id;
-        let ok = || Bytes::from_static(b"ok\n");
-        match path {
-            b"/accept" | b"/continue-again" => {
+        match Route::of(head.path()) {
+            Route::Handover(total) => self.start_handover(id, total, commands),
+            // No `Content-Length`: a 204 or 304 may not carry one; the channel frames the rest.
+            Route::Status(status) => respond_whole(commands, id, ResponseHead::new(status), None),
+            Route::Fixed(head) => respond_whole(commands, id, head, Some(ok())),
+            Route::Accept { again } => {
                 // Credit in small steps: the client's `100 Continue` waits for the first.
                 self.accepting.insert(id, 0);
                 let bytes = ACCEPT_CREDIT_BYTES;
                 commands.push(AppCommand::Consume { request, bytes });
-                if path == b"/continue-again" {
+                if again {
                     // A 100 of the app's own after the lazy one: the channel drops it.
                     let head = ResponseHead::new(100);
                     commands.push(AppCommand::SendInformational { request, head });
                 }
             }
-            b"/whoami" => {
-                let body = match &self.connection {
-                    Some(info) => format!(
-                        "peer {}\nlocal {}\nsecure {}\n",
-                        info.peer, info.local, info.secure
-                    ),
-                    None => "unknown\n".to_owned(),
-                };
-                respond(commands, id, 200, Bytes::from(body));
-            }
-            b"/hints" => {
-                let hints = ResponseHead::new(103).with_header("Link", "</style.css>; rel=preload");
-                commands.push(AppCommand::SendInformational {
-                    request,
-                    head: hints,
-                });
+            Route::WhoAmI => respond(commands, id, 200, Bytes::from(self.whoami())),
+            Route::Hints => {
+                let head = ResponseHead::new(103).with_header("Link", "</style.css>; rel=preload");
+                commands.push(AppCommand::SendInformational { request, head });
                 respond(commands, id, 200, Bytes::from_static(b"hinted\n"));
             }
-            b"/processing" => {
+            Route::Processing => {
                 let head = ResponseHead::new(102);
                 commands.push(AppCommand::SendInformational { request, head });
                 respond(commands, id, 200, Bytes::from_static(b"processed\n"));
             }
-            b"/parts" => {
-                commands.push(AppCommand::SendHead {
-                    request,
-                    head: text_head(200),
-                });
+            Route::Parts => {
+                let head = text_head(200);
+                commands.push(AppCommand::SendHead { request, head });
                 let parts = ["Hello", ", ", "world", "!\n"]
                     .map(|part| Bytes::from_static(part.as_bytes()))
                     .to_vec();
                 commands.push(AppCommand::SendBodyParts { request, parts });
                 commands.push(AppCommand::Finish { request });
             }
-            b"/respond" => {
+            Route::Respond => {
                 let body = Bytes::from_static(b"whole\n");
                 let head = text_head(200).with_header("Content-Length", body.len().to_string());
-                commands.push(AppCommand::Respond {
-                    request,
-                    head,
-                    body,
-                });
+                respond_whole(commands, id, head, Some(body));
             }
-            b"/close" => commands.push(AppCommand::Close { request }),
-            b"/close-mid-body" | b"/abort-mid-body" => {
-                let head = text_head(200).with_header("Content-Length", "20");
-                commands.push(AppCommand::SendHead { request, head });
-                let data = Bytes::from_static(b"first half");
-                commands.push(AppCommand::SendBody { request, data });
-                commands.push(match path {
-                    b"/close-mid-body" => AppCommand::Close { request },
-                    _ => AppCommand::Abort { request },
-                });
-            }
-            b"/close-after" => {
-                respond(commands, id, 200, Bytes::from_static(b"bye\n"));
-                commands.push(AppCommand::Close { request });
-            }
-            b"/abort" => commands.push(AppCommand::Abort { request }),
-            b"/misuse/second-producer" => {
-                let head = text_head(200).with_header("Content-Length", "3");
-                commands.push(AppCommand::SendHead { request, head });
-                for kind in [ProducerKind::Push, ProducerKind::Pull] {
-                    commands.push(AppCommand::RegisterProducer { request, kind });
-                }
-                commands.push(AppCommand::UnregisterProducer { request });
-                commands.push(AppCommand::SendBody {
-                    request,
-                    data: ok(),
-                });
-                commands.push(AppCommand::Finish { request });
-            }
-            b"/misuse/body-after-finish" => {
-                respond(commands, id, 200, ok());
-                let data = Bytes::from_static(b"late");
-                commands.push(AppCommand::SendBody { request, data });
-            }
-            b"/misuse/late-hints" => {
-                let head = text_head(200).with_header("Content-Length", "3");
-                commands.push(AppCommand::SendHead { request, head });
-                let head = ResponseHead::new(103);
-                commands.push(AppCommand::SendInformational { request, head });
-                commands.push(AppCommand::SendBody {
-                    request,
-                    data: ok(),
-                });
-                commands.push(AppCommand::Finish { request });
-            }
-            b"/misuse/body-lengths" => {
-                // Each body that does not match its length is refused and writes nothing.
-                for length in ["10", "2"] {
-                    let head = text_head(200).with_header("Content-Length", length);
-                    let body = ok();
-                    commands.push(AppCommand::Respond {
-                        request,
-                        head,
-                        body,
-                    });
-                }
-                let head = text_head(200).with_header("Content-Length", "3");
-                commands.push(AppCommand::SendHead { request, head });
-                for data in [&b"too long\n"[..], b"o"] {
-                    let data = Bytes::from_static(data);
-                    commands.push(AppCommand::SendBody { request, data });
-                }
-                commands.push(AppCommand::Finish { request });
-                let data = Bytes::from_static(b"k\n");
-                commands.push(AppCommand::SendBody { request, data });
-                commands.push(AppCommand::Finish { request });
-            }
-            b"/misuse/heads" => {
-                for head in refused_heads() {
-                    commands.push(AppCommand::SendHead { request, head });
-                }
-                respond(commands, id, 200, ok());
-            }
-            b"/empty-writes" => {
-                // An empty chunk would end a chunked body: each empty write must send nothing.
-                let head = text_head(200);
-                commands.push(AppCommand::SendHead { request, head });
-                let data = Bytes::new();
-                commands.push(AppCommand::SendBody { request, data });
-                commands.push(AppCommand::SendBody {
-                    request,
-                    data: ok(),
-                });
-                let parts = vec![Bytes::new(), Bytes::from_static(b"!\n"), Bytes::new()];
-                commands.push(AppCommand::SendBodyParts { request, parts });
-                let data = Bytes::new();
-                commands.push(AppCommand::SendBody { request, data });
-                commands.push(AppCommand::Finish { request });
-            }
-            b"/own-fields" => {
+            Route::End { after } => end_connection(commands, id, after),
+            Route::EmptyWrites => empty_writes(commands, id),
+            Route::OwnFields => {
                 let head = text_head(200)
                     .with_header("Connection", "keep-alive, Close")
                     .with_header("Server", "api")
                     .with_header("Content-Length", "3");
                 commands.push(AppCommand::SendHead { request, head });
-                let data = ok();
-                commands.push(AppCommand::SendBody { request, data });
+                commands.push(AppCommand::SendBody {
+                    request,
+                    data: ok(),
+                });
                 commands.push(AppCommand::Finish { request });
             }
-            b"/request" => respond(commands, id, 200, Bytes::from(describe(head))),
-            b"/mirror" => {
-                let mut mirrored = text_head(200);
-                for field in head.headers.iter() {
-                    if field
-                        .name
-                        .get(..2)
-                        .is_some_and(|p| p.eq_ignore_ascii_case(b"x-"))
-                    {
-                        mirrored = mirrored.with_header(field.name.clone(), field.value.clone());
-                    }
-                }
-                // Lower case, as HTTP/2 apps write names: the channel reads it as the framing.
-                let head = mirrored.with_header("content-length", "3");
-                commands.push(AppCommand::Respond {
-                    request,
-                    head,
-                    body: ok(),
-                });
-            }
-            b"/misuse/write-while-paused" => {
+            Route::Request => respond(commands, id, 200, Bytes::from(describe(head))),
+            Route::Mirror => respond_whole(commands, id, mirrored_head(head), Some(ok())),
+            Route::WriteWhilePaused => {
                 commands.push(AppCommand::SendHead {
                     request,
                     head: text_head(200),
@@ -349,20 +209,19 @@ impl Api {
                 commands.push(AppCommand::RegisterProducer { request, kind });
                 self.ignoring_pause.insert(id, IgnoringPause::default());
             }
-            b"/misuse/informational-statuses" => {
-                // A 101 would switch protocols; a 200 would be the final head in disguise.
-                for status in [101, 200] {
-                    let head = ResponseHead::new(status);
-                    commands.push(AppCommand::SendInformational { request, head });
-                }
-                respond(commands, id, 200, ok());
-            }
-            b"/misuse/framing" => {
-                let head = text_head(200).with_header("Transfer-Encoding", "chunked");
-                commands.push(AppCommand::SendHead { request, head });
-                respond(commands, id, 200, ok());
-            }
-            _ => respond(commands, id, 404, Bytes::from_static(b"not found\n")),
+            Route::Misuse(misuse) => misuse::answer(commands, id, misuse),
+            Route::NotFound => respond(commands, id, 404, Bytes::from_static(b"not found\n")),
+        }
+    }
+
+    /// The `/whoami` answer: who is on the two ends, as the driver said.
+    fn whoami(&self) -> String {
+        match &self.connection {
+            Some(info) => format!(
+                "peer {}\nlocal {}\nsecure {}\n",
+                info.peer, info.local, info.secure
+            ),
+            None => "unknown\n".to_owned(),
         }
     }
 
@@ -419,52 +278,9 @@ impl Api {
     }
 }
 
-/// The heads `/misuse/heads` sends, each of which the channel must refuse.
-fn refused_heads() -> [ResponseHead; 4] {
-    let split = "Set-Cookie: smuggled=1";
-    let mut bad_reason = ResponseHead::new(200);
-    bad_reason.reason = Some(Bytes::from(format!("OK\r\n{split}")));
-    [
-        text_head(1000),
-        bad_reason,
-        text_head(200).with_header("X-Note", format!("ok\r\n{split}")),
-        ResponseHead::new(204).with_header("Content-Length", "0"),
-    ]
-}
-
 /// A `text/plain` head with `status`.
-fn text_head(status: u16) -> ResponseHead {
+pub(crate) fn text_head(status: u16) -> ResponseHead {
     ResponseHead::new(status).with_header("Content-Type", "text/plain")
-}
-
-/// The `/fixed/` fields: one static list for every such response, as `--app hello`'s, so
-/// the channel checks it once and keeps the head it wrote for the next.
-static FIXED_FIELDS: [Header; 2] = [
-    Header::from_static("Content-Type", "text/plain"),
-    Header::from_static("Content-Length", "3"),
-];
-
-/// The head `/fixed/<status>[/<reason>]` asks for (a status from 200 to 599 that may carry a
-/// body: not 204 or 304), with the static field list.
-fn fixed_head(rest: &[u8]) -> Option<ResponseHead> {
-    let (status, reason) = match rest.iter().position(|&b| b == b'/') {
-        Some(slash) => (&rest[..slash], Some(&rest[slash + 1..])),
-        None => (rest, None),
-    };
-    let status: u16 = std::str::from_utf8(status).ok()?.parse().ok()?;
-    if !(200..=599).contains(&status) || status == 204 || status == 304 {
-        return None;
-    }
-    let mut head = ResponseHead::new(status);
-    head.headers = Headers::from_static(&FIXED_FIELDS);
-    head.reason = reason.map(Bytes::copy_from_slice);
-    Some(head)
-}
-
-/// The number after `prefix` in `path` (`/status/204`), if that is all there is.
-fn number_after<T: std::str::FromStr>(path: &[u8], prefix: &[u8]) -> Option<T> {
-    let digits = path.strip_prefix(prefix)?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// The `/request` answer: what the channel handed the app.
@@ -489,7 +305,12 @@ fn describe(head: &RequestHead) -> String {
 }
 
 /// A complete response with a `Content-Length` body.
-fn respond(commands: &mut Vec<AppCommand>, request: RequestId, status: u16, body: Bytes) {
+pub(crate) fn respond(
+    commands: &mut Vec<AppCommand>,
+    request: RequestId,
+    status: u16,
+    body: Bytes,
+) {
     let head = text_head(status).with_header("Content-Length", body.len().to_string());
     commands.push(AppCommand::SendHead { request, head });
     commands.push(AppCommand::SendBody {
@@ -497,6 +318,86 @@ fn respond(commands: &mut Vec<AppCommand>, request: RequestId, status: u16, body
         data: body,
     });
     commands.push(AppCommand::Finish { request });
+}
+
+/// The `ok` body of most routes.
+pub(crate) fn ok() -> Bytes {
+    Bytes::from_static(b"ok\n")
+}
+
+/// `Respond`: head, whole body (if any) and end in one command.
+pub(crate) fn respond_whole(
+    commands: &mut Vec<AppCommand>,
+    request: RequestId,
+    head: ResponseHead,
+    body: Option<Bytes>,
+) {
+    let body = body.unwrap_or_default();
+    commands.push(AppCommand::Respond {
+        request,
+        head,
+        body,
+    });
+}
+
+/// The `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body` and `/close-after` answers.
+fn end_connection(commands: &mut Vec<AppCommand>, request: RequestId, after: EndAfter) {
+    let end = |abort: bool| match abort {
+        true => AppCommand::Abort { request },
+        false => AppCommand::Close { request },
+    };
+    match after {
+        EndAfter::Nothing { abort } => commands.push(end(abort)),
+        EndAfter::HalfABody { abort } => {
+            let head = text_head(200).with_header("Content-Length", "20");
+            commands.push(AppCommand::SendHead { request, head });
+            let data = Bytes::from_static(b"first half");
+            commands.push(AppCommand::SendBody { request, data });
+            commands.push(end(abort));
+        }
+        EndAfter::AResponse => {
+            respond(commands, request, 200, Bytes::from_static(b"bye\n"));
+            commands.push(end(false));
+        }
+    }
+}
+
+/// `/empty-writes`: a chunked body with empty writes between. An empty chunk would end a
+/// chunked body, so each empty write must send nothing.
+fn empty_writes(commands: &mut Vec<AppCommand>, request: RequestId) {
+    let head = text_head(200);
+    commands.push(AppCommand::SendHead { request, head });
+    commands.push(AppCommand::SendBody {
+        request,
+        data: Bytes::new(),
+    });
+    commands.push(AppCommand::SendBody {
+        request,
+        data: ok(),
+    });
+    let parts = vec![Bytes::new(), Bytes::from_static(b"!\n"), Bytes::new()];
+    commands.push(AppCommand::SendBodyParts { request, parts });
+    commands.push(AppCommand::SendBody {
+        request,
+        data: Bytes::new(),
+    });
+    commands.push(AppCommand::Finish { request });
+}
+
+/// The `/mirror` head: each request field named `x-...` (any case), in order, then a lower-case
+/// `content-length` (as HTTP/2 apps write names: the channel reads it as the framing).
+fn mirrored_head(head: &RequestHead) -> ResponseHead {
+    let mut mirrored = text_head(200);
+    for field in head.headers.iter() {
+        if field
+            .name
+            .get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"x-"))
+        {
+            mirrored = mirrored.with_header(field.name.clone(), field.value.clone());
+        }
+    }
+    mirrored.with_header("content-length", "3")
 }
 
 impl App for Api {
