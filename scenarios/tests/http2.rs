@@ -41,6 +41,7 @@ scenarios!("http2":
     empty_data_flood,
     abort_resets_one_stream,
     malformed_request_resets_its_stream,
+    slow_read_progress_not_stall,
     window_as_backpressure,
     reset_mid_stream,
     hundred_streams_one_stalled,

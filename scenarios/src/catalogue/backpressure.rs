@@ -264,6 +264,35 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "held_body_runs_no_body_timer",
+        about: "an echo upload of 300 KB sent at once by a client that reads nothing for 600 ms, with a 200 ms body_read: once the paused app has used its 64 KB of credit, the rest of the body waits in a 512 KB buffer with room to spare and the client has nothing more to send; the connection waits on its own app, not the client, so the body timer does not run, and all 300 KB come back",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.timeouts.body_read = Duration::from_millis(200);
+            config.limits.recv_buffer_bytes_max = 512 * 1024;
+            let mut s = echo("backpressure/held_body_runs_no_body_timer", config);
+            s.clients.push(
+                ClientScript::new()
+                    .send(format!("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: {UPLOAD_BYTES}\r\nConnection: close\r\n\r\n"))
+                    .send_in(numbered_body(UPLOAD_BYTES), Fragments::Each(16384), Duration::ZERO)
+                    .reading(ReadPolicy::After(Duration::from_millis(600))),
+            );
+            s
+        },
+        expect: |o| {
+            let body = numbered_body(UPLOAD_BYTES);
+            all([
+                statuses(o, 0, &[200]),
+                long_bodies(o, 0, &[Some(&body)]),
+                absent(o, timer_fired(Timer::BodyRead)),
+                in_order(o, &[producer(0, ProducerState::Paused), producer(0, ProducerState::Producing), body_end(0), finish(0), close(CloseReason::Graceful)]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "echo_send_buffer_under_credit",
         about: "found by the config knob: with a send buffer (4 KiB) smaller than echo's 64 KiB credit, body bytes that arrive while the producer is paused are held by the app, never written past the bound and refused; all 300 KB come back",
         seed: 1,

@@ -883,6 +883,29 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "slow_read_progress_not_stall",
+        about: "a reader still taking 200 bytes every millisecond is not stalled: each bit of progress while the transport stays blocked pushes send_stall (50 ms) back, so a 50 000-byte stream drains for 250 ms and is never aborted",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.timeouts.send_stall = Duration::from_millis(50);
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/stream/50000", true);
+            let mut s = Scenario::new("http2/slow_read_progress_not_stall", config, app_factory::<Stream>());
+            s.faults = slow_reader(8192, 200);
+            s.clients.push(ClientScript::new().send(script.bytes()).granting(Grants::All));
+            s
+        },
+        expect: |o| {
+            all([
+                answered(o, 1, &[200], &expected_body(50_000)),
+                absent(o, timer_fired(Timer::SendStall)),
+                absent(o, close(CloseReason::Abort)),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "window_as_backpressure",
         about: "a slow reader that grants window as it reads DATA: the stream's push producer pauses each time the window runs out and resumes at each WINDOW_UPDATE, until all 200 000 bytes are through",
         seed: 1,
