@@ -14,6 +14,7 @@
 //! | `/close` | `Close` before any head | `loseConnection` |
 //! | `/close-mid-body` | 20 bytes declared, 10 sent, `Close` | `loseConnection` |
 //! | `/close-after` | a complete response, then `Close` | `finish`, `loseConnection` |
+//! | `/close-after-body` | all declared bytes, then `Close` (no `Finish`) | `loseConnection` |
 //! | `/abort` | `Abort` before any head | `abortConnection` |
 //! | `/abort-mid-body` | 20 bytes declared, 10 sent, `Abort` | `abortConnection` |
 //! | `/handover/<n>` | push producer, unregistered at `n/2`, pull one | `registerProducer` |
@@ -340,7 +341,8 @@ pub(crate) fn respond_whole(
     });
 }
 
-/// The `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body` and `/close-after` answers.
+/// The `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body`, `/close-after` and
+/// `/close-after-body` answers.
 fn end_connection(commands: &mut Vec<AppCommand>, request: RequestId, after: EndAfter) {
     let end = |abort: bool| match abort {
         true => AppCommand::Abort { request },
@@ -357,6 +359,16 @@ fn end_connection(commands: &mut Vec<AppCommand>, request: RequestId, after: End
         }
         EndAfter::AResponse => {
             respond(commands, request, 200, Bytes::from_static(b"bye\n"));
+            commands.push(end(false));
+        }
+        EndAfter::AWholeBody => {
+            let body = Bytes::from_static(b"whole body, no finish\n");
+            let head = text_head(200).with_header("Content-Length", body.len().to_string());
+            commands.push(AppCommand::SendHead { request, head });
+            commands.push(AppCommand::SendBody {
+                request,
+                data: body,
+            });
             commands.push(end(false));
         }
     }

@@ -14,6 +14,7 @@ scenarios!("app_api":
     close_before_head,
     close_during_upload,
     close_mid_body,
+    close_after_a_whole_body,
     close_after_loses_pipelined,
     close_waits_for_the_response_before_it,
     close_on_an_upload_behind_a_response,

@@ -53,6 +53,7 @@ scenarios!("http2":
     window_opened_by_settings,
     upload_past_the_window,
     app_close_on_streams,
+    app_close_after_a_whole_body,
     window_updates_batched,
     upload_echoed_to_a_slow_reader,
     client_goaway_after_its_request,

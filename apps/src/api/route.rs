@@ -25,7 +25,8 @@ pub(super) enum Route {
     Parts,
     /// `/respond`.
     Respond,
-    /// `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body`, `/close-after`.
+    /// `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body`, `/close-after`,
+    /// `/close-after-body`.
     End { after: EndAfter },
     /// `/empty-writes`.
     EmptyWrites,
@@ -52,6 +53,8 @@ pub(super) enum EndAfter {
     HalfABody { abort: bool },
     /// After a complete response (a `Close`).
     AResponse,
+    /// After every byte its `Content-Length` declares, but before `Finish` (a `Close`).
+    AWholeBody,
 }
 
 /// The `/misuse/...` routes the app answers at once: commands the channel must refuse.
@@ -102,6 +105,9 @@ impl Route {
             },
             b"/close-after" => Route::End {
                 after: EndAfter::AResponse,
+            },
+            b"/close-after-body" => Route::End {
+                after: EndAfter::AWholeBody,
             },
             b"/empty-writes" => Route::EmptyWrites,
             b"/own-fields" => Route::OwnFields,

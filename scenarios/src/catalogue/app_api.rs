@@ -313,6 +313,21 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "close_after_a_whole_body",
+        about: "`Close` after every byte the `Content-Length` declares but before `Finish` (Twisted's `loseConnection` after the last `write`): the head went out before the `Close`, so without `Connection: close`, but the response on the wire is whole, then FIN; a GET pipelined behind it is never answered",
+        seed: 1,
+        build: |_| one("app_api/close_after_a_whole_body", format!("{}{}", get("/close-after-body"), get("/hints"))),
+        expect: |o| {
+            all([
+                received(o, 0, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 22\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\nwhole body, no finish\n"),
+                in_order(o, &[app(AppAction::Close { request: R0 }), client(ClientEvent::Eof)]),
+                absent(o, twine_sim::pattern::any_reset()),
+                in_order(o, &[close(CloseReason::Graceful)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "close_after_loses_pipelined",
         about: "`Close` after a complete response: the two requests dispatched behind it are reported lost (their commands refused), the fourth is never read",
         seed: 1,

@@ -1370,6 +1370,20 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "app_close_after_a_whole_body",
+        about: "the app's `Close` after every byte its `content-length` declares but before `Finish` (the api app's `/close-after-body`): the response is whole, so the stream ends with END_STREAM, not a reset; the connection goes on and a GET after it is answered",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/close-after-body", true).request(3, "GET", "/status/200", true);
+            let mut s = Scenario::new("http2/app_close_after_a_whole_body", quick_config(), app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()));
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], b"whole body, no finish\n"), answered(o, 3, &[200], b"")]),
+    },
+    Entry {
+        family: FAMILY,
         name: "window_updates_batched",
         about: "an upload of 20 000 bytes, under half the stream's window, taken by the app 8 bytes at a time (the api app's `/accept`): no WINDOW_UPDATE is sent for it, not one per grant",
         seed: 1,
