@@ -575,6 +575,28 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "size_line_at_the_limit_past_a_smaller_buffer",
+        about: "with recv_buffer_bytes_max 512, under chunk_line_bytes_max (1024), a chunk-size line of exactly 1024 bytes, sent once the head was read, is still accepted: while a body is read the receive window makes room for a whole size line and its CRLF, or the line could never end",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.recv_buffer_bytes_max = 512;
+            let line = format!("5;x={}", "v".repeat(1024 - 4));
+            let mut s = echo("chunked/size_line_at_the_limit_past_a_smaller_buffer", config);
+            let head = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
+                        Connection: close\r\n\r\n";
+            s.clients.push(
+                ClientScript::new()
+                    .send(head)
+                    .then(Action::Sleep(Duration::from_millis(5)))
+                    .send(format!("{line}\r\nhello\r\n0\r\n\r\n")),
+            );
+            s
+        },
+        expect: |o| echoed(o, 0, b"hello"),
+    },
+    Entry {
+        family: FAMILY,
         name: "bad_size_after_response_started",
         about: "a bad chunk size arriving after the echo's 200 head went out truncates that response and closes: no 400 is spliced into it",
         seed: 1,
