@@ -189,6 +189,31 @@ impl FrameKind {
             FrameKind::Unknown(kind) => kind,
         }
     }
+
+    /// Where a frame of this type goes (§6).
+    const fn scope(self) -> Scope {
+        match self {
+            FrameKind::Data
+            | FrameKind::Headers
+            | FrameKind::Priority
+            | FrameKind::RstStream
+            | FrameKind::PushPromise
+            | FrameKind::Continuation => Scope::Stream,
+            FrameKind::Settings | FrameKind::Ping | FrameKind::GoAway => Scope::Connection,
+            FrameKind::WindowUpdate | FrameKind::Unknown(_) => Scope::Either,
+        }
+    }
+}
+
+/// Where a frame may go (§6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// On a stream, never on the connection (stream 0).
+    Stream,
+    /// On the connection only.
+    Connection,
+    /// Either (WINDOW_UPDATE; a type we do not know, ignored wherever it comes).
+    Either,
 }
 
 /// Flag bits (§6).
@@ -440,11 +465,14 @@ impl Frame {
         let stream = header.stream;
         let connection = |code| Err(FrameError::Connection(code));
         debug_assert_eq!(payload.len(), header.length as usize);
+        // §6: each type says whether it goes on a stream or on the connection; a frame on
+        // the wrong one is a connection error, checked before anything else of it.
+        match (header.kind.scope(), stream.is_connection()) {
+            (Scope::Stream, true) | (Scope::Connection, false) => return connection(ProtocolError),
+            (Scope::Stream, false) | (Scope::Connection, true) | (Scope::Either, _) => {}
+        }
         match header.kind {
             FrameKind::Data => {
-                if stream.is_connection() {
-                    return connection(ProtocolError);
-                }
                 let flow_len = header.length;
                 let data = strip_padding(&header, &mut payload)?;
                 Ok(Frame::Data {
@@ -454,47 +482,9 @@ impl Frame {
                     flow_len,
                 })
             }
-            FrameKind::Headers => {
-                if stream.is_connection() {
-                    return connection(ProtocolError);
-                }
-                let mut block = strip_padding(&header, &mut payload)?;
-                let priority = if header.has(flags::PRIORITY) {
-                    if block.len() < 5 {
-                        return connection(FrameSizeError);
-                    }
-                    // A stream depending on itself (§5.3.1) is the connection's to refuse,
-                    // once it has decoded the block: HPACK's state must stay in step (§4.3).
-                    Some(read_priority(&mut block))
-                } else {
-                    None
-                };
-                Ok(Frame::Headers {
-                    stream,
-                    priority,
-                    fragment: block,
-                    end_stream: header.has(flags::END_STREAM),
-                    end_headers: header.has(flags::END_HEADERS),
-                })
-            }
-            FrameKind::Priority => {
-                if stream.is_connection() {
-                    return connection(ProtocolError);
-                }
-                if payload.len() != 5 {
-                    // §6.3: a stream error.
-                    return Err(FrameError::Stream(stream, FrameSizeError));
-                }
-                let priority = read_priority(&mut payload);
-                if priority.dependency == stream {
-                    return Err(FrameError::Stream(stream, ProtocolError));
-                }
-                Ok(Frame::Priority { stream, priority })
-            }
+            FrameKind::Headers => parse_headers(&header, payload),
+            FrameKind::Priority => parse_priority(stream, payload),
             FrameKind::RstStream => {
-                if stream.is_connection() {
-                    return connection(ProtocolError);
-                }
                 if payload.len() != 4 {
                     return connection(FrameSizeError);
                 }
@@ -502,26 +492,8 @@ impl Frame {
                 Ok(Frame::RstStream { stream, code })
             }
             FrameKind::Settings => parse_settings(&header, payload),
-            FrameKind::PushPromise => {
-                if stream.is_connection() {
-                    return connection(ProtocolError);
-                }
-                let mut block = strip_padding(&header, &mut payload)?;
-                if block.len() < 4 {
-                    return connection(FrameSizeError);
-                }
-                let promised = StreamId::new(block.get_u32());
-                Ok(Frame::PushPromise {
-                    stream,
-                    promised,
-                    fragment: block,
-                    end_headers: header.has(flags::END_HEADERS),
-                })
-            }
+            FrameKind::PushPromise => parse_push_promise(&header, payload),
             FrameKind::Ping => {
-                if !stream.is_connection() {
-                    return connection(ProtocolError);
-                }
                 let Ok(payload) = <[u8; 8]>::try_from(&payload[..]) else {
                     return connection(FrameSizeError);
                 };
@@ -530,45 +502,13 @@ impl Frame {
                     payload,
                 })
             }
-            FrameKind::GoAway => {
-                if !stream.is_connection() {
-                    return connection(ProtocolError);
-                }
-                if payload.len() < 8 {
-                    return connection(FrameSizeError);
-                }
-                let last_stream = StreamId::new(payload.get_u32());
-                let code = ErrorCode::from_u32(payload.get_u32());
-                Ok(Frame::GoAway {
-                    last_stream,
-                    code,
-                    debug: payload,
-                })
-            }
-            FrameKind::WindowUpdate => {
-                if payload.len() != 4 {
-                    return connection(FrameSizeError);
-                }
-                let increment = payload.get_u32() & MAX_WINDOW;
-                if increment == 0 {
-                    // §6.9: a stream error on a stream, a connection error on the connection.
-                    return match stream.is_connection() {
-                        true => connection(ProtocolError),
-                        false => Err(FrameError::Stream(stream, ProtocolError)),
-                    };
-                }
-                Ok(Frame::WindowUpdate { stream, increment })
-            }
-            FrameKind::Continuation => {
-                if stream.is_connection() {
-                    return connection(ProtocolError);
-                }
-                Ok(Frame::Continuation {
-                    stream,
-                    fragment: payload,
-                    end_headers: header.has(flags::END_HEADERS),
-                })
-            }
+            FrameKind::GoAway => parse_goaway(payload),
+            FrameKind::WindowUpdate => parse_window_update(stream, payload),
+            FrameKind::Continuation => Ok(Frame::Continuation {
+                stream,
+                fragment: payload,
+                end_headers: header.has(flags::END_HEADERS),
+            }),
             FrameKind::Unknown(kind) => Ok(Frame::Unknown { kind, stream }),
         }
     }
@@ -748,12 +688,91 @@ fn write_priority(priority: &Priority, out: &mut BytesMut) {
 
 /// SETTINGS (§6.5): on the connection, a multiple of 6 bytes, empty when an ACK, and every
 /// known value within its range.
+/// HEADERS (§6.2): padding, then a priority block if flagged, then the header block fragment.
+fn parse_headers(header: &FrameHeader, mut payload: Bytes) -> Result<Frame, FrameError> {
+    let mut block = strip_padding(header, &mut payload)?;
+    let priority = if header.has(flags::PRIORITY) {
+        if block.len() < 5 {
+            return Err(FrameError::Connection(ErrorCode::FrameSizeError));
+        }
+        // A stream depending on itself (§5.3.1) is the connection's to refuse, once it has
+        // decoded the block: HPACK's state must stay in step (§4.3).
+        Some(read_priority(&mut block))
+    } else {
+        None
+    };
+    Ok(Frame::Headers {
+        stream: header.stream,
+        priority,
+        fragment: block,
+        end_stream: header.has(flags::END_STREAM),
+        end_headers: header.has(flags::END_HEADERS),
+    })
+}
+
+/// PRIORITY (§6.3): five bytes; another length, or a stream depending on itself, is a
+/// stream error.
+fn parse_priority(stream: StreamId, mut payload: Bytes) -> Result<Frame, FrameError> {
+    if payload.len() != 5 {
+        return Err(FrameError::Stream(stream, ErrorCode::FrameSizeError));
+    }
+    let priority = read_priority(&mut payload);
+    if priority.dependency == stream {
+        return Err(FrameError::Stream(stream, ErrorCode::ProtocolError));
+    }
+    Ok(Frame::Priority { stream, priority })
+}
+
+/// PUSH_PROMISE (§6.6): padding, the promised stream, the header block fragment. (A server
+/// refuses it later: clients do not push.)
+fn parse_push_promise(header: &FrameHeader, mut payload: Bytes) -> Result<Frame, FrameError> {
+    let mut block = strip_padding(header, &mut payload)?;
+    if block.len() < 4 {
+        return Err(FrameError::Connection(ErrorCode::FrameSizeError));
+    }
+    let promised = StreamId::new(block.get_u32());
+    Ok(Frame::PushPromise {
+        stream: header.stream,
+        promised,
+        fragment: block,
+        end_headers: header.has(flags::END_HEADERS),
+    })
+}
+
+/// GOAWAY (§6.8): the last stream, the code, then opaque debug data.
+fn parse_goaway(mut payload: Bytes) -> Result<Frame, FrameError> {
+    if payload.len() < 8 {
+        return Err(FrameError::Connection(ErrorCode::FrameSizeError));
+    }
+    let last_stream = StreamId::new(payload.get_u32());
+    let code = ErrorCode::from_u32(payload.get_u32());
+    Ok(Frame::GoAway {
+        last_stream,
+        code,
+        debug: payload,
+    })
+}
+
+/// WINDOW_UPDATE (§6.9): four bytes; an increment of 0 is a stream error on a stream and a
+/// connection error on the connection.
+fn parse_window_update(stream: StreamId, mut payload: Bytes) -> Result<Frame, FrameError> {
+    use ErrorCode::{FrameSizeError, ProtocolError};
+    if payload.len() != 4 {
+        return Err(FrameError::Connection(FrameSizeError));
+    }
+    let increment = payload.get_u32() & MAX_WINDOW;
+    if increment == 0 {
+        return Err(match stream.is_connection() {
+            true => FrameError::Connection(ProtocolError),
+            false => FrameError::Stream(stream, ProtocolError),
+        });
+    }
+    Ok(Frame::WindowUpdate { stream, increment })
+}
+
 fn parse_settings(header: &FrameHeader, mut payload: Bytes) -> Result<Frame, FrameError> {
     use ErrorCode::{FlowControlError, FrameSizeError, ProtocolError};
     let error = |code| Err(FrameError::Connection(code));
-    if !header.stream.is_connection() {
-        return error(ProtocolError);
-    }
     let ack = header.has(flags::ACK);
     if ack {
         return match payload.is_empty() {
