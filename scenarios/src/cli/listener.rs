@@ -276,39 +276,8 @@ where
     F: FnMut(Accepted) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // Certificates first: a bad one is reported before anything listens.
-    let tls = args.tls.load()?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let (listening, writer) = Listening::open(args).await?;
     let shutdown = shutdown_signal()?;
-    let clock = Clock::start();
-    // The one place wall-clock time enters: the origin of `Date` and of the access log's times.
-    // In milliseconds, taken next to the clock's start, so every `Date` names the right second.
-    let origin = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let (access_log, writer) = match &args.access_log {
-        Some(target) => {
-            let (log, writer) = AccessLog::open(target, args.access_log_format, origin)
-                .map_err(|e| Failure::usage(format!("cannot open the access log {target}: {e}")))?;
-            (Some(log), Some(writer))
-        }
-        None => (None, None),
-    };
-    let mut stdout = std::io::stdout().lock();
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let _ = writeln!(stdout, "listening on {scheme}://{local}");
-    let _ = stdout.flush();
-    drop(stdout);
-    info!("listening on {scheme}://{local}");
-    // One config for every connection: each channel keeps a pointer to it, not a copy.
-    let config = std::sync::Arc::new(args.config().with_date_origin_millis(origin));
-    let drain = Drain::new();
-    let connections_max = args.connections_max.unwrap_or_else(default_connections_max);
     let mut accept_failures = AcceptFailures::default();
     let connections = Live::new();
     let mut rejections = JoinSet::new();
@@ -317,7 +286,7 @@ where
         tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => {
+            accepted = listening.listener.accept() => {
                 // Accept errors (out of file descriptors, say) are transient: keep serving, but
                 // wait a moment first, or a failing accept spins a core (hyper does the same).
                 let (stream, peer) = match accepted {
@@ -329,65 +298,143 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                if connections.count() >= connections_max {
+                if connections.count() >= listening.connections_max {
                     // Answered, not left in the backlog: a client waiting there cannot tell a
                     // busy server from a dead one, and its SYN retries only add load.
                     debug!(%peer, "over --connections-max: answered 503");
-                    if rejections.len() < REJECTIONS_MAX {
-                        // Over TLS nothing can be said before a handshake, which is the very
-                        // work the bound saves: the connection is just closed.
-                        if tls.is_none() {
-                            rejections.spawn(reject(stream));
-                        }
+                    // Over TLS nothing can be said before a handshake, which is the very
+                    // work the bound saves: the connection is just closed.
+                    if rejections.len() < REJECTIONS_MAX && listening.tls.is_none() {
+                        rejections.spawn(reject(stream));
                     }
                     continue;
                 }
-                let local = stream.local_addr().unwrap_or(local);
-                let options = RunOptions {
-                    // nginx's client_header_buffer_size: most request heads fit in 1 KiB
-                    // (reads grow when they come back full).
-                    read_bytes_min: 1024,
-                    // Connections arriving in a burst must not all hold their buffers at
-                    // once: with 100 ms, 2,000 opened back to back kept 1 KiB more each once
-                    // idle (freed, but still resident). A busy connection's next request comes
-                    // far sooner than this.
-                    idle_release_after: Duration::from_millis(10),
-                    drain: Some(drain.clone()),
-                    connection: Some(ConnectionInfo { peer, local, secure: tls.is_some() }),
-                    ..RunOptions::default()
-                };
-                let channel = AutoConnection::new(std::sync::Arc::clone(&config), clock.now());
-                let log = access_log.as_ref().map_or_else(
-                    || ConnectionLog::off(peer),
-                    |access| access.connection(peer),
-                );
-                let stream = Incoming { tcp: stream, tls: tls.clone() };
-                let incoming = Some(stream);
-                let run = Box::new(Run { incoming, channel, clock, options, log });
-                let live = connections.enter();
-                let accepted = Accepted { run, live };
+                let run = listening.run(stream, peer);
+                let accepted = Accepted { run, live: connections.enter() };
                 tokio::spawn(serve_one(accepted));
             }
             Some(_) = rejections.join_next(), if !rejections.is_empty() => {}
         }
     }
     rejections.abort_all();
-    drop(listener);
-    info!("draining {} connections", connections.count());
-    drain.start();
-    let drained = tokio::time::timeout(args.shutdown_timeout, async {
-        connections.all_ended().await;
-    })
-    .await;
-    if drained.is_err() {
-        warn!(
-            "--shutdown-timeout passed: aborting {} connections",
-            connections.count()
-        );
-        // They are dropped with the runtime, once this returns.
-    }
-    info!("stopped");
+    listening.stop(&connections, args.shutdown_timeout).await;
     Ok((ExitCode::SUCCESS, writer))
+}
+
+/// A server that listens: its socket and what every connection it accepts shares.
+struct Listening {
+    listener: TcpListener,
+    local: SocketAddr,
+    tls: Option<super::tls::Tls>,
+    clock: Clock,
+    access_log: Option<AccessLog>,
+    /// One config for every connection: each channel keeps a pointer to it, not a copy.
+    config: std::sync::Arc<Config>,
+    drain: Drain,
+    connections_max: usize,
+}
+
+impl Listening {
+    /// Loads the certificates (a bad one is reported before anything listens), binds, opens
+    /// the access log and says `listening on ...`.
+    async fn open(args: &ServerArgs) -> Result<(Listening, Option<LogWriter>), Failure> {
+        let tls = args.tls.load()?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        let clock = Clock::start();
+        // The one place wall-clock time enters: the origin of `Date` and of the access log's
+        // times. In milliseconds, taken next to the clock's start, so every `Date` names the
+        // right second.
+        let origin = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let (access_log, writer) = match &args.access_log {
+            Some(target) => {
+                let (log, writer) = AccessLog::open(target, args.access_log_format, origin)
+                    .map_err(|e| {
+                        Failure::usage(format!("cannot open the access log {target}: {e}"))
+                    })?;
+                (Some(log), Some(writer))
+            }
+            None => (None, None),
+        };
+        let mut stdout = std::io::stdout().lock();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let _ = writeln!(stdout, "listening on {scheme}://{local}");
+        let _ = stdout.flush();
+        drop(stdout);
+        info!("listening on {scheme}://{local}");
+        let listening = Listening {
+            listener,
+            local,
+            tls,
+            clock,
+            access_log,
+            config: std::sync::Arc::new(args.config().with_date_origin_millis(origin)),
+            drain: Drain::new(),
+            connections_max: args.connections_max.unwrap_or_else(default_connections_max),
+        };
+        Ok((listening, writer))
+    }
+
+    /// What an accepted connection runs with.
+    fn run(&self, stream: TcpStream, peer: SocketAddr) -> Box<Run> {
+        let local = stream.local_addr().unwrap_or(self.local);
+        let secure = self.tls.is_some();
+        let options = RunOptions {
+            // nginx's client_header_buffer_size: most request heads fit in 1 KiB (reads grow
+            // when they come back full).
+            read_bytes_min: 1024,
+            // Connections arriving in a burst must not all hold their buffers at once: with
+            // 100 ms, 2,000 opened back to back kept 1 KiB more each once idle (freed, but
+            // still resident). A busy connection's next request comes far sooner than this.
+            idle_release_after: Duration::from_millis(10),
+            drain: Some(self.drain.clone()),
+            connection: Some(ConnectionInfo {
+                peer,
+                local,
+                secure,
+            }),
+            ..RunOptions::default()
+        };
+        let channel = AutoConnection::new(std::sync::Arc::clone(&self.config), self.clock.now());
+        let log = self.access_log.as_ref().map_or_else(
+            || ConnectionLog::off(peer),
+            |access| access.connection(peer),
+        );
+        let incoming = Some(Incoming {
+            tcp: stream,
+            tls: self.tls.clone(),
+        });
+        let clock = self.clock;
+        Box::new(Run {
+            incoming,
+            channel,
+            clock,
+            options,
+            log,
+        })
+    }
+
+    /// Stops listening, tells every connection to drain and waits for them, up to `timeout`
+    /// (those still open then are dropped with the runtime).
+    async fn stop(self, connections: &Live, timeout: Duration) {
+        drop(self.listener);
+        info!("draining {} connections", connections.count());
+        self.drain.start();
+        let drained = tokio::time::timeout(timeout, connections.all_ended()).await;
+        if drained.is_err() {
+            warn!(
+                "--shutdown-timeout passed: aborting {} connections",
+                connections.count()
+            );
+        }
+        info!("stopped");
+    }
 }
 
 /// Accept failures, logged at most once per `ACCEPT_FAILURE_LOG_INTERVAL`: out of file
