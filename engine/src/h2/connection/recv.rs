@@ -91,10 +91,10 @@ impl H2Connection {
         self.lose_stream(id);
     }
 
-    fn handle_frame(&mut self, frame: Frame) -> Result<(), FrameError> {
-        let connection = |code| Err(FrameError::Connection(code));
-        // What the peer owes (a body, a header block) coming on: its timer starts over. Not
-        // PINGs or SETTINGS, which would keep a stalled request alive for ever.
+    /// What a frame shows of the peer's progress: what it owes (a body, a header block)
+    /// coming on restarts the body timer, not PINGs or SETTINGS, which would keep a stalled
+    /// request alive for ever; a window granted may move a waiting response again.
+    fn extend_timers_for(&mut self, frame: &Frame) {
         let progress = matches!(
             frame,
             Frame::Data { .. } | Frame::Headers { .. } | Frame::Continuation { .. }
@@ -104,10 +104,14 @@ impl H2Connection {
             self.timers.extend(crate::io::Timer::BodyRead, deadline);
         }
         if matches!(frame, Frame::WindowUpdate { .. }) {
-            // Window granted: a response waiting for it may move again.
             let deadline = self.now + self.config.timeouts.send_stall;
             self.timers.extend(crate::io::Timer::SendStall, deadline);
         }
+    }
+
+    fn handle_frame(&mut self, frame: Frame) -> Result<(), FrameError> {
+        let connection = |code| Err(FrameError::Connection(code));
+        self.extend_timers_for(&frame);
         if let Some(block) = &self.block {
             // §6.10: only CONTINUATION of the same stream until END_HEADERS.
             let same = matches!(&frame,
@@ -137,35 +141,13 @@ impl H2Connection {
                     bytes: BytesMut::from(&fragment[..]),
                     frames: 0,
                 });
-                if end_headers {
-                    self.on_header_block()
-                } else {
-                    Ok(())
-                }
+                self.header_block_ends_if(end_headers)
             }
             Frame::Continuation {
-                stream,
                 fragment,
                 end_headers,
-            } => {
-                let Some(block) = &mut self.block else {
-                    return connection(ErrorCode::ProtocolError);
-                };
-                debug_assert_eq!(block.stream, stream.get());
-                block.frames += 1;
-                let list_max = self.config.h2.max_header_list_size as usize;
-                let too_long = block.bytes.len() + fragment.len() > list_max;
-                if block.frames > self.config.h2.continuation_frames_max || too_long {
-                    // CVE-2024-27316: a block that never ends, or grows without bound.
-                    return connection(ErrorCode::EnhanceYourCalm);
-                }
-                block.bytes.extend_from_slice(&fragment);
-                if end_headers {
-                    self.on_header_block()
-                } else {
-                    Ok(())
-                }
-            }
+                ..
+            } => self.on_continuation(&fragment, end_headers),
             Frame::Priority { stream, .. } => {
                 // Deprecated (§5.3.2): checked by the frame layer, then ignored.
                 let _ = stream;
@@ -197,6 +179,31 @@ impl H2Connection {
             }
             Frame::WindowUpdate { stream, increment } => self.on_window_update(stream, increment),
             Frame::Unknown { .. } => Ok(()),
+        }
+    }
+
+    /// A CONTINUATION of the header block being received (checked to be of its stream).
+    fn on_continuation(&mut self, fragment: &[u8], end_headers: bool) -> Result<(), FrameError> {
+        let Some(block) = &mut self.block else {
+            return Err(FrameError::Connection(ErrorCode::ProtocolError));
+        };
+        block.frames += 1;
+        let list_max = self.config.h2.max_header_list_size as usize;
+        let too_long = block.bytes.len() + fragment.len() > list_max;
+        if block.frames > self.config.h2.continuation_frames_max || too_long {
+            // CVE-2024-27316: a block that never ends, or grows without bound.
+            return Err(FrameError::Connection(ErrorCode::EnhanceYourCalm));
+        }
+        block.bytes.extend_from_slice(fragment);
+        self.header_block_ends_if(end_headers)
+    }
+
+    /// The header block is whole at END_HEADERS: decode it.
+    fn header_block_ends_if(&mut self, end_headers: bool) -> Result<(), FrameError> {
+        if end_headers {
+            self.on_header_block()
+        } else {
+            Ok(())
         }
     }
 
