@@ -99,14 +99,7 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
     let net = Network::new();
     let pending = Pending::new();
     let recorder = Recorder::new(net.clone());
-    recorder.knob("scenario", &scenario.name);
-    recorder.knob("seed", seed);
-    for (name, value) in &scenario.knobs {
-        recorder.knob(name, value);
-    }
-    if scenario.negotiation == Negotiation::AlpnH2 {
-        recorder.knob("negotiation", "ALPN h2 (HTTP/2 from the first byte)");
-    }
+    record_knobs(&recorder, scenario, seed);
     let chaos = Chaos::on();
     let logs: Logs = Rc::new(RefCell::new(vec![
         ClientLog::default();
@@ -138,19 +131,8 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         drain: DrainSwitch::default(),
     };
     if let Some(setup) = &scenario.proxy {
-        let origin = setup.origin.clone();
-        let (recorder, net, pending) = (recorder.clone(), net.clone(), pending.clone());
-        let links = env.links.clone();
-        // The origin numbers its connections across restarts, so `u0` is one connection.
-        let accepted = std::rc::Rc::new(std::cell::Cell::new(0));
-        sim.host(crate::proxy::ORIGIN.0, move || {
-            crate::proxy::serve_origin(
-                origin.clone(),
-                (recorder.clone(), net.clone(), pending.clone()),
-                links.clone(),
-                accepted.clone(),
-            )
-        });
+        let world = (recorder.clone(), net.clone(), pending.clone());
+        add_origin(&mut sim, setup, world, env.links.clone());
     }
     // The links' shared counters, for the step loop (`env` moves into the server host).
     let (links, drain) = (env.links.clone(), env.drain.clone());
@@ -193,6 +175,38 @@ pub fn run(scenario: &Scenario, seed: Seed) -> Outcome {
         violations,
         steps: world.steps.get(),
     }
+}
+
+/// The trace's first lines: what the run is, and the knobs a reader needs to replay it.
+fn record_knobs(recorder: &Recorder, scenario: &Scenario, seed: Seed) {
+    recorder.knob("scenario", &scenario.name);
+    recorder.knob("seed", seed);
+    for (name, value) in &scenario.knobs {
+        recorder.knob(name, value);
+    }
+    if scenario.negotiation == Negotiation::AlpnH2 {
+        recorder.knob("negotiation", "ALPN h2 (HTTP/2 from the first byte)");
+    }
+}
+
+/// A proxy run's origin host, behind the proxy.
+fn add_origin(
+    sim: &mut turmoil::Sim<'_>,
+    setup: &crate::ProxySetup,
+    (recorder, net, pending): (Recorder, Network, Pending),
+    links: crate::link::Links,
+) {
+    let origin = setup.origin.clone();
+    // The origin numbers its connections across restarts, so `u0` is one connection.
+    let accepted = Rc::new(Cell::new(0));
+    sim.host(crate::proxy::ORIGIN.0, move || {
+        crate::proxy::serve_origin(
+            origin.clone(),
+            (recorder.clone(), net.clone(), pending.clone()),
+            links.clone(),
+            accepted.clone(),
+        )
+    });
 }
 
 /// Each client's log, filled in by its task.
