@@ -27,6 +27,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::{debug, info, warn};
 use twine_driver::Observer;
+
+use super::recording::{ConnectionRecording, Recorder};
 use twine_engine::{
     AppCommand, CloseReason, Event, Input, Instant, Output, RequestId, Timer, TimerChange, Version,
 };
@@ -199,6 +201,7 @@ impl AccessLog {
     pub(crate) fn connection(&self, peer: SocketAddr) -> ConnectionLog {
         ConnectionLog {
             peer,
+            recording: None,
             logging: Some(Box::new(Logging {
                 log: self.clone(),
                 peer_text: peer.to_string(),
@@ -273,6 +276,8 @@ pub(crate) struct ConnectionLog {
     /// What logging requests takes, boxed: a server without an access log keeps only the
     /// peer per connection (an idle connection's cost is its future's size).
     logging: Option<Box<Logging>>,
+    /// `--record`: the client's inputs, written out when the connection ends.
+    recording: Option<Box<ConnectionRecording>>,
 }
 
 /// One connection's share of the access log.
@@ -297,7 +302,13 @@ impl ConnectionLog {
         ConnectionLog {
             peer,
             logging: None,
+            recording: None,
         }
+    }
+
+    /// Records the connection's inputs from its client (`--record`).
+    pub(crate) fn record_into(&mut self, recorder: &Recorder) {
+        self.recording = Some(recorder.connection(self.peer));
     }
 
     /// The connection closed, at `debug`. Out of line, as the timer's: the per-output path
@@ -454,6 +465,9 @@ impl Logging {
 impl Observer for ConnectionLog {
     #[inline]
     fn on_input(&mut self, input: &Input<'_>) {
+        if let Some(recording) = self.recording.as_deref_mut() {
+            recording.input(input);
+        }
         let (Some(logging), Input::App { command, .. }) = (self.logging.as_deref_mut(), input)
         else {
             return;
@@ -473,8 +487,23 @@ impl Observer for ConnectionLog {
                 timer,
                 change: TimerChange::Fired,
             } => self.on_timer_fired(*timer),
-            Output::Close(reason) => self.on_close(*reason),
+            Output::Close(reason) => {
+                self.on_close(*reason);
+                if let Some(recording) = self.recording.take() {
+                    recording.finish();
+                }
+            }
             _ => {}
+        }
+    }
+}
+
+/// A connection that ends without the channel's close (the server stopped first) still
+/// leaves its recording.
+impl Drop for ConnectionLog {
+    fn drop(&mut self) {
+        if let Some(recording) = self.recording.take() {
+            recording.finish();
         }
     }
 }

@@ -7,6 +7,7 @@ mod access_log;
 mod listener;
 mod live;
 mod proxy;
+mod recording;
 mod serve;
 mod sim;
 mod tls;

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use twine_apps::{Api, Echo, Hello, StaticFiles, Stream};
+use twine_apps::{Api, DiskFileSystem, Echo, Hello, ReadMode, StaticFiles, Stream};
 use twine_driver::{run_connection, App, ConnectionEnd};
 use twine_engine::CloseReason;
 
 use super::listener::{run_server, Accepted, Run, ServerArgs};
+use super::recording::Recorder;
 use super::tls::Transport;
 use super::Failure;
 
@@ -22,10 +23,15 @@ pub(crate) struct ServeArgs {
     /// (GET /stream/<n> push, /pull/<n> pull), `api` (one route per app command, see
     /// `twine_apps::api`), or `static DIR`.
     #[arg(long, num_args = 1..=2, value_names = ["APP", "DIR"], default_value = "echo")]
-    app: Vec<String>,
+    pub(crate) app: Vec<String>,
+
+    /// Record each connection's inputs from its client into DIR (`conn-N.twinerec`, written
+    /// when it closes), for `twine replay --recording FILE` to run them in the simulation.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
 
     #[command(flatten)]
-    server: ServerArgs,
+    pub(crate) server: ServerArgs,
 }
 
 /// Which app serves.
@@ -65,9 +71,42 @@ impl AppChoice {
 
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     let app = AppChoice::parse(&args.app)?;
-    run_server(&args.server, move |accepted| {
+    let recorder = match &args.record {
+        // The flags after `serve`, as given: the replay runs the same app and config.
+        Some(dir) => Some(Recorder::new(dir, &serve_flags())?),
+        None => None,
+    };
+    run_server(&args.server, move |mut accepted| {
+        if let Some(recorder) = &recorder {
+            accepted.run.log.record_into(recorder);
+        }
         serve_connection(accepted, app.clone())
     })
+}
+
+/// The app `--app` names, made afresh for each connection of a simulated run (a replayed
+/// recording). The static app reads its directory inline: deterministic, as a run must be.
+pub(crate) fn simulated_app(words: &[String]) -> Result<twine_sim::AppFactory, Failure> {
+    Ok(match AppChoice::parse(words)? {
+        AppChoice::Echo => twine_sim::app::<Echo>(),
+        AppChoice::Hello => twine_sim::app::<Hello>(),
+        AppChoice::Stream => twine_sim::app::<Stream>(),
+        AppChoice::Api => twine_sim::app::<Api>(),
+        AppChoice::Static(files) => {
+            let disk = DiskFileSystem::new(files.root().to_path_buf(), ReadMode::Inline)
+                .map_err(|e| Failure::usage(format!("cannot serve the recorded directory: {e}")))?;
+            let files = StaticFiles::with_file_system(disk);
+            std::rc::Rc::new(move || Box::new(files.clone()) as Box<dyn App>)
+        }
+    })
+}
+
+/// This process's arguments after `serve`.
+fn serve_flags() -> Vec<String> {
+    std::env::args()
+        .skip_while(|arg| arg != "serve")
+        .skip(1)
+        .collect()
 }
 
 /// One connection, from its handshake to its close. Not an `async fn`: a future keeps its

@@ -80,10 +80,16 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ReplayArgs {
     /// The scenario, `family/name`.
-    scenario: String,
+    #[arg(required_unless_present = "recording")]
+    scenario: Option<String>,
     /// The seed to replay.
-    #[arg(long)]
-    seed: u64,
+    #[arg(long, required_unless_present = "recording")]
+    seed: Option<u64>,
+    /// Run a connection recorded by `twine serve --record DIR` (a `.twinerec` file) instead
+    /// of a scenario: the recorded server's app and flags, and a client that sends what the
+    /// recorded one sent, when it sent it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "swarm", "faults", "keep"])]
+    recording: Option<PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
     /// Print JSON lines instead of text.
@@ -166,13 +172,24 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
 }
 
 pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode, Failure> {
-    let entry = find(&args.scenario)?;
-    let faults = args.faults.faults()?;
     let stepping = match args.every_tick {
         true => Stepping::EveryTick,
         false => Stepping::SkipIdle,
     };
-    let outcome = execute_stepped(&entry, Seed(args.seed), &faults, stepping);
+    let outcome = match (&args.recording, &args.scenario, args.seed) {
+        (Some(path), _, seed) => {
+            let mut scenario = super::recording::scenario(path)?;
+            scenario.stepping = stepping;
+            twine_sim::run(&scenario, Seed(seed.unwrap_or(1)))
+        }
+        (None, Some(id), Some(seed)) => {
+            let entry = find(id)?;
+            let faults = args.faults.faults()?;
+            execute_stepped(&entry, Seed(seed), &faults, stepping)
+        }
+        // clap requires both without a recording.
+        (None, _, _) => return Err(Failure::usage("a scenario and --seed, or --recording")),
+    };
     let text = if args.json {
         outcome.trace.to_json_lines()
     } else {

@@ -1,0 +1,332 @@
+//! `twine serve --record DIR` and `twine replay --recording FILE` (DESIGN.md §7): a live
+//! connection's inputs from its client, kept in a file, become a run of the simulation, so a
+//! production incident is replayed like a seed.
+//!
+//! A recording is text, one line a step:
+//!
+//! ```text
+//! # twine recording 1
+//! arg --app
+//! arg echo
+//! peer 127.0.0.1:51234
+//! at 0.000 received "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+//! at 12.500 eof
+//! ```
+//!
+//! The `arg` lines are the `twine serve` flags the server ran with (so the replay runs the
+//! same app with the same limits and timers); each `at` line is a time in milliseconds since
+//! the connection's first input, then what its client did: bytes the server read (escaped:
+//! printable ASCII as itself, `\r \n \t \\ \"`, any other byte `\xNN`), or its FIN. The replay
+//! is a scripted client that sends those bytes at those times and reads as fast as it can: the
+//! client's own reading pace is not recorded (the server saw it only as backpressure).
+//!
+//! A connection's recording is written when it closes (a few KiB for most: the bytes it read
+//! and a line per read), as `DIR/conn-N.twinerec`, N counting from 0 per server.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use twine_engine::{Input, Instant};
+use twine_sim::{Action, ClientScript, Fragments, Scenario};
+
+use super::serve::{simulated_app, ServeArgs};
+use super::Failure;
+
+/// The first line of every recording.
+const MAGIC: &str = "# twine recording 1";
+
+/// Hands out each connection's recording: the directory, the server's flags, the count.
+#[derive(Debug)]
+pub(crate) struct Recorder {
+    dir: PathBuf,
+    /// The `twine serve` flags, as `arg` lines: written once, copied into each recording.
+    args_text: String,
+    next: AtomicU64,
+}
+
+impl Recorder {
+    /// Records into `dir` (created if missing) the connections of a server run with `args`.
+    pub(crate) fn new(dir: &Path, args: &[String]) -> Result<Arc<Recorder>, Failure> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::usage(format!("cannot record into {}: {e}", dir.display())))?;
+        let mut args_text = String::new();
+        for arg in args {
+            let _ = writeln!(args_text, "arg {arg}");
+        }
+        Ok(Arc::new(Recorder {
+            dir: dir.to_path_buf(),
+            args_text,
+            next: AtomicU64::new(0),
+        }))
+    }
+
+    /// The recording of the next connection, from `peer`.
+    pub(crate) fn connection(&self, peer: std::net::SocketAddr) -> Box<ConnectionRecording> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut text = format!("{MAGIC}\n{}", self.args_text);
+        let _ = writeln!(text, "peer {peer}");
+        Box::new(ConnectionRecording {
+            path: self.dir.join(format!("conn-{n}.twinerec")),
+            text,
+            first: None,
+        })
+    }
+}
+
+/// One connection's recording, being written.
+#[derive(Debug)]
+pub(crate) struct ConnectionRecording {
+    path: PathBuf,
+    text: String,
+    /// When the connection's first input came: times are counted from it.
+    first: Option<Instant>,
+}
+
+impl ConnectionRecording {
+    /// Keeps what the client did: bytes read, its FIN. (The rest of the inputs, time and the
+    /// app's commands, follow from those in the replay.)
+    pub(crate) fn input(&mut self, input: &Input<'_>) {
+        let now = input.now();
+        let first = *self.first.get_or_insert(now);
+        let at = now.saturating_duration_since(first);
+        let at = format!("at {}.{:03}", at.as_millis(), at.subsec_micros() % 1000);
+        match input {
+            Input::Received { bytes, .. } if !bytes.is_empty() => {
+                let _ = writeln!(self.text, "{at} received {}", escape(bytes));
+            }
+            Input::ReceivedEof { .. } => {
+                let _ = writeln!(self.text, "{at} eof");
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the recording out. A failure is logged, never the connection's problem.
+    pub(crate) fn finish(self) {
+        if let Err(error) = std::fs::write(&self.path, self.text) {
+            tracing::warn!(
+                "cannot write the recording {}: {error}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// A recording read back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Recording {
+    /// The `twine serve` flags the server ran with.
+    pub(crate) args: Vec<String>,
+    /// What the client did, in order.
+    pub(crate) steps: Vec<Step>,
+}
+
+/// One thing the client did, at a time since the connection's first input.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Bytes the server read.
+    Received { at: Duration, bytes: Vec<u8> },
+    /// The client's FIN.
+    Eof { at: Duration },
+}
+
+impl Recording {
+    /// Reads a recording; a line it cannot read is an error naming it.
+    pub(crate) fn parse(text: &str) -> Result<Recording, String> {
+        let mut lines = text.lines().enumerate();
+        if lines.next().map(|(_, l)| l) != Some(MAGIC) {
+            return Err(format!(
+                "not a twine recording (its first line is not '{MAGIC}')"
+            ));
+        }
+        let mut recording = Recording {
+            args: Vec::new(),
+            steps: Vec::new(),
+        };
+        for (index, line) in lines {
+            let bad = || format!("line {}: cannot read '{line}'", index + 1);
+            if line.starts_with("peer ") || line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            if let Some(arg) = line.strip_prefix("arg ") {
+                recording.args.push(arg.to_string());
+            } else if let Some(rest) = line.strip_prefix("at ") {
+                let (at, what) = rest.split_once(' ').ok_or_else(bad)?;
+                let at = parse_millis(at).ok_or_else(bad)?;
+                let step = match what {
+                    "eof" => Step::Eof { at },
+                    _ => {
+                        let escaped = what.strip_prefix("received ").ok_or_else(bad)?;
+                        let bytes = unescape(escaped).ok_or_else(bad)?;
+                        Step::Received { at, bytes }
+                    }
+                };
+                recording.steps.push(step);
+            } else {
+                return Err(bad());
+            }
+        }
+        Ok(recording)
+    }
+
+    /// The client that does it all again: each read's bytes sent at its time, the FIN at its
+    /// time, everything the server sends read at once.
+    pub(crate) fn client(&self) -> ClientScript {
+        let mut script = ClientScript::new();
+        let mut last = Duration::ZERO;
+        for step in &self.steps {
+            let at = match step {
+                Step::Received { at, .. } | Step::Eof { at } => *at,
+            };
+            if at > last {
+                script = script.then(Action::Sleep(at - last));
+                last = at;
+            }
+            script = match step {
+                Step::Received { bytes, .. } => {
+                    script.send_in(bytes.clone(), Fragments::Whole, Duration::ZERO)
+                }
+                Step::Eof { .. } => script.then(Action::ShutdownWrite),
+            };
+        }
+        script
+    }
+}
+
+/// The `twine serve` flags of a recording, read as the server read them.
+#[derive(Debug, Parser)]
+#[command(name = "twine serve")]
+struct RecordedServe {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// The run a recording file makes: the recorded server's app and config, and one client
+/// doing what the recorded one did.
+pub(crate) fn scenario(path: &Path) -> Result<Scenario, Failure> {
+    let cannot = |what: String| Failure::usage(format!("{}: {what}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
+    let recording = Recording::parse(&text).map_err(cannot)?;
+    let argv = std::iter::once("twine serve".to_string()).chain(recording.args.iter().cloned());
+    let flags = RecordedServe::try_parse_from(argv)
+        .map_err(|e| cannot(format!("its flags: {}", e.kind())))?;
+    let app = simulated_app(&flags.serve.app)?;
+    let name = path.file_name().map_or_else(
+        || "recording".to_string(),
+        |name| format!("recording/{}", name.to_string_lossy()),
+    );
+    let mut scenario = Scenario::new(name, flags.serve.server.config(), app);
+    scenario.clients.push(recording.client());
+    Ok(scenario)
+}
+
+/// `12.500` milliseconds.
+fn parse_millis(text: &str) -> Option<Duration> {
+    let (whole, fraction) = text.split_once('.')?;
+    let micros: u64 = match fraction.len() {
+        3 => fraction.parse().ok()?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(whole.parse().ok()?) + Duration::from_micros(micros))
+}
+
+/// `bytes` quoted: printable ASCII as itself, `\r \n \t \\ \"`, any other byte `\xNN`.
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What [`escape`] wrote, read back; `None` if it is not such a string.
+fn unescape(text: &str) -> Option<Vec<u8>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut rest = inner.as_bytes();
+    while let [b, after @ ..] = rest {
+        rest = after;
+        if *b != b'\\' {
+            out.push(*b);
+            continue;
+        }
+        let (byte, after) = match rest {
+            [b'r', after @ ..] => (b'\r', after),
+            [b'n', after @ ..] => (b'\n', after),
+            [b't', after @ ..] => (b'\t', after),
+            [b'\\', after @ ..] => (b'\\', after),
+            [b'"', after @ ..] => (b'"', after),
+            [b'x', hi, lo, after @ ..] => {
+                let hex = std::str::from_utf8(&[*hi, *lo]).ok()?.to_owned();
+                (u8::from_str_radix(&hex, 16).ok()?, after)
+            }
+            _ => return None,
+        };
+        out.push(byte);
+        rest = after;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes come back as they were.
+        #[test]
+        fn escaping_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(unescape(&escape(&bytes)), Some(bytes));
+        }
+    }
+
+    #[test]
+    fn a_recording_reads_back_as_written() {
+        let text = "# twine recording 1\narg --app\narg echo\npeer 127.0.0.1:5\n\
+                    at 0.000 received \"GET / HTTP/1.1\\r\\n\\x00\"\nat 12.500 eof\n";
+        let recording = Recording::parse(text).expect("a recording");
+        assert_eq!(recording.args, ["--app", "echo"]);
+        assert_eq!(
+            recording.steps,
+            [
+                Step::Received {
+                    at: Duration::ZERO,
+                    bytes: b"GET / HTTP/1.1\r\n\0".to_vec()
+                },
+                Step::Eof {
+                    at: Duration::from_micros(12_500)
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_recording_is_named() {
+        assert_eq!(
+            Recording::parse("hello\n"),
+            Err("not a twine recording (its first line is not '# twine recording 1')".into())
+        );
+        let text = "# twine recording 1\nat 1.5 eof\n";
+        assert_eq!(
+            Recording::parse(text),
+            Err("line 2: cannot read 'at 1.5 eof'".into())
+        );
+    }
+}
