@@ -47,7 +47,7 @@ fn a_recorded_connection_replays_in_the_simulation() {
     assert_eq!((answer.status, &answer.body[..]), (200, &b"abcde"[..]));
     client.expect_eof();
 
-    let path = dir.join("conn-0.twinerec");
+    let path = dir.join(format!("conn-{}-0.twinerec", server.pid()));
     let text = wait_for(&path);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -88,7 +88,10 @@ fn a_recorded_connection_replays_in_the_simulation() {
     let trace = String::from_utf8_lossy(&replay.stdout);
     assert!(replay.status.success(), "{trace}");
     assert!(
-        trace.contains("scenario = recording/conn-0.twinerec"),
+        trace.contains(&format!(
+            "scenario = recording/conn-{}-0.twinerec",
+            server.pid()
+        )),
         "{trace}"
     );
     for line in [

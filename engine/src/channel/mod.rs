@@ -289,6 +289,8 @@ impl Channel {
     fn lose_exchanges_from(&mut self, from: usize) {
         self.refusal = None;
         let lost: Vec<Exchange> = self.exchanges.drain(from..).collect();
+        // Which were lost before this call: telling the first one below moves the watermark,
+        // and the rest must still be told.
         let lost_before = self.lost_from;
         for (offset, mut exchange) in lost.into_iter().enumerate() {
             // A finished response behind the front never reached the wire: lost too. (A

@@ -107,6 +107,8 @@ impl Channel {
     /// before it finish (a response in progress is never corrupted), what it queued is
     /// written, then the connection closes gracefully. Later requests are lost.
     fn end_at(&mut self, index: usize) {
+        // Those behind first: once this one is marked, the watermark would count them as
+        // known lost, and the app would never be told.
         self.lose_exchanges_from(index + 1);
         let exchange = &mut self.exchanges[index];
         exchange.send_aborted();

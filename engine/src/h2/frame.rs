@@ -686,8 +686,6 @@ fn write_priority(priority: &Priority, out: &mut BytesMut) {
     out.put_u8(priority.weight);
 }
 
-/// SETTINGS (§6.5): on the connection, a multiple of 6 bytes, empty when an ACK, and every
-/// known value within its range.
 /// HEADERS (§6.2): padding, then a priority block if flagged, then the header block fragment.
 fn parse_headers(header: &FrameHeader, mut payload: Bytes) -> Result<Frame, FrameError> {
     let mut block = strip_padding(header, &mut payload)?;
@@ -770,6 +768,8 @@ fn parse_window_update(stream: StreamId, mut payload: Bytes) -> Result<Frame, Fr
     Ok(Frame::WindowUpdate { stream, increment })
 }
 
+/// SETTINGS (§6.5): a multiple of 6 bytes, empty when an ACK, and every known value within
+/// its range (that it is on the connection, `Frame::parse` checked).
 fn parse_settings(header: &FrameHeader, mut payload: Bytes) -> Result<Frame, FrameError> {
     use ErrorCode::{FlowControlError, FrameSizeError, ProtocolError};
     let error = |code| Err(FrameError::Connection(code));

@@ -306,9 +306,10 @@ impl ConnectionLog {
         }
     }
 
-    /// Records the connection's inputs from its client (`--record`).
-    pub(crate) fn record_into(&mut self, recorder: &Recorder) {
-        self.recording = Some(recorder.connection(self.peer));
+    /// Records the connection's inputs from its client (`--record`), from its accept at
+    /// `accepted`.
+    pub(crate) fn record_into(&mut self, recorder: &Recorder, accepted: Instant) {
+        self.recording = Some(recorder.connection(self.peer, accepted));
     }
 
     /// The connection closed, at `debug`. Out of line, as the timer's: the per-output path

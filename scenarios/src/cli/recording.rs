@@ -14,14 +14,18 @@
 //! ```
 //!
 //! The `arg` lines are the `twine serve` flags the server ran with (so the replay runs the
-//! same app with the same limits and timers); each `at` line is a time in milliseconds since
-//! the connection's first input, then what its client did: bytes the server read (escaped:
-//! printable ASCII as itself, `\r \n \t \\ \"`, any other byte `\xNN`), or its FIN. The replay
-//! is a scripted client that sends those bytes at those times and reads as fast as it can: the
-//! client's own reading pace is not recorded (the server saw it only as backpressure).
+//! same app with the same limits and timers; a static app's directory made absolute); each
+//! `at` line is a time in milliseconds since the connection was accepted, then what its client
+//! did: bytes the server read (escaped: printable ASCII as itself, `\r \n \t \\ \"`, any
+//! other byte `\xNN`), or its FIN. The replay is a scripted client that sends those bytes at
+//! those times and reads as fast as it can: the client's own reading pace is not recorded
+//! (the server saw it only as backpressure). It is judged as a misbehaving client: safety
+//! checks hold, but nothing says the recorded client meant to finish what it started.
 //!
 //! A connection's recording is written when it closes (a few KiB for most: the bytes it read
-//! and a line per read), as `DIR/conn-N.twinerec`, N counting from 0 per server.
+//! and a line per read; at most [`RECORDED_BYTES_MAX`] bytes of it, then a line saying the
+//! rest was cut), on tokio's blocking pool, as `DIR/conn-PID-N.twinerec`: the server's process
+//! id, and N counting from 0, so another run of the server never overwrites a recording.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,10 @@ use super::Failure;
 
 /// The first line of every recording.
 const MAGIC: &str = "# twine recording 1";
+
+/// The client bytes a recording keeps, at most: an upload of gigabytes is recorded as its
+/// beginning (escaped bytes take up to four times their size in the file).
+const RECORDED_BYTES_MAX: usize = 16 << 20;
 
 /// Hands out each connection's recording: the directory, the server's flags, the count.
 #[derive(Debug)]
@@ -64,15 +72,21 @@ impl Recorder {
         }))
     }
 
-    /// The recording of the next connection, from `peer`.
-    pub(crate) fn connection(&self, peer: std::net::SocketAddr) -> Box<ConnectionRecording> {
+    /// The recording of the next connection, from `peer`, accepted at `accepted`.
+    pub(crate) fn connection(
+        &self,
+        peer: std::net::SocketAddr,
+        accepted: Instant,
+    ) -> Box<ConnectionRecording> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let mut text = format!("{MAGIC}\n{}", self.args_text);
         let _ = writeln!(text, "peer {peer}");
+        let name = format!("conn-{}-{n}.twinerec", std::process::id());
         Box::new(ConnectionRecording {
-            path: self.dir.join(format!("conn-{n}.twinerec")),
+            path: self.dir.join(name),
             text,
-            first: None,
+            accepted,
+            bytes_left: RECORDED_BYTES_MAX,
         })
     }
 }
@@ -82,21 +96,31 @@ impl Recorder {
 pub(crate) struct ConnectionRecording {
     path: PathBuf,
     text: String,
-    /// When the connection's first input came: times are counted from it.
-    first: Option<Instant>,
+    /// When the connection was accepted: times are counted from it, so the silence before a
+    /// client's first byte (a head deadline's business) is kept too.
+    accepted: Instant,
+    /// How many more client bytes are kept.
+    bytes_left: usize,
 }
 
 impl ConnectionRecording {
     /// Keeps what the client did: bytes read, its FIN. (The rest of the inputs, time and the
     /// app's commands, follow from those in the replay.)
     pub(crate) fn input(&mut self, input: &Input<'_>) {
-        let now = input.now();
-        let first = *self.first.get_or_insert(now);
-        let at = now.saturating_duration_since(first);
+        if !matches!(input, Input::Received { .. } | Input::ReceivedEof { .. }) {
+            return;
+        }
+        let at = input.now().saturating_duration_since(self.accepted);
         let at = format!("at {}.{:03}", at.as_millis(), at.subsec_micros() % 1000);
         match input {
-            Input::Received { bytes, .. } if !bytes.is_empty() => {
-                let _ = writeln!(self.text, "{at} received {}", escape(bytes));
+            Input::Received { bytes, .. } if !bytes.is_empty() && self.bytes_left > 0 => {
+                let kept = &bytes[..bytes.len().min(self.bytes_left)];
+                self.bytes_left -= kept.len();
+                let _ = writeln!(self.text, "{at} received {}", escape(kept));
+                if kept.len() < bytes.len() {
+                    let max = RECORDED_BYTES_MAX;
+                    let _ = writeln!(self.text, "# cut: the client sent more than {max} bytes");
+                }
             }
             Input::ReceivedEof { .. } => {
                 let _ = writeln!(self.text, "{at} eof");
@@ -105,13 +129,21 @@ impl ConnectionRecording {
         }
     }
 
-    /// Writes the recording out. A failure is logged, never the connection's problem.
+    /// Writes the recording out, on tokio's blocking pool when there is a runtime (a
+    /// connection's thread never waits for the disk). A failure is logged, never the
+    /// connection's problem.
     pub(crate) fn finish(self) {
-        if let Err(error) = std::fs::write(&self.path, self.text) {
-            tracing::warn!(
-                "cannot write the recording {}: {error}",
-                self.path.display()
-            );
+        let write = move || {
+            if let Err(error) = std::fs::write(&self.path, self.text) {
+                tracing::warn!(
+                    "cannot write the recording {}: {error}",
+                    self.path.display()
+                );
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(write)),
+            Err(_) => write(),
         }
     }
 }
@@ -174,7 +206,8 @@ impl Recording {
     }
 
     /// The client that does it all again: each read's bytes sent at its time, the FIN at its
-    /// time, everything the server sends read at once.
+    /// time, everything the server sends read at once. Misbehaving, as far as the judge
+    /// knows: a recorded client may stop half way through a request, on purpose or not.
     pub(crate) fn client(&self) -> ClientScript {
         let mut script = ClientScript::new();
         let mut last = Duration::ZERO;
@@ -193,7 +226,7 @@ impl Recording {
                 Step::Eof { .. } => script.then(Action::ShutdownWrite),
             };
         }
-        script
+        script.misbehaving()
     }
 }
 
@@ -212,8 +245,14 @@ pub(crate) fn scenario(path: &Path) -> Result<Scenario, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
     let recording = Recording::parse(&text).map_err(cannot)?;
     let argv = std::iter::once("twine serve".to_string()).chain(recording.args.iter().cloned());
-    let flags = RecordedServe::try_parse_from(argv)
-        .map_err(|e| cannot(format!("its flags: {}", e.kind())))?;
+    let flags = RecordedServe::try_parse_from(argv).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        cannot(format!(
+            "its flags: {}",
+            first.trim_start_matches("error: ")
+        ))
+    })?;
     let app = simulated_app(&flags.serve.app)?;
     let name = path.file_name().map_or_else(
         || "recording".to_string(),
@@ -227,10 +266,11 @@ pub(crate) fn scenario(path: &Path) -> Result<Scenario, Failure> {
 /// `12.500` milliseconds.
 fn parse_millis(text: &str) -> Option<Duration> {
     let (whole, fraction) = text.split_once('.')?;
-    let micros: u64 = match fraction.len() {
-        3 => fraction.parse().ok()?,
-        _ => return None,
-    };
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if fraction.len() != 3 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let micros: u64 = fraction.parse().ok()?;
     Some(Duration::from_millis(whole.parse().ok()?) + Duration::from_micros(micros))
 }
 
@@ -272,9 +312,10 @@ fn unescape(text: &str) -> Option<Vec<u8>> {
             [b't', after @ ..] => (b'\t', after),
             [b'\\', after @ ..] => (b'\\', after),
             [b'"', after @ ..] => (b'"', after),
-            [b'x', hi, lo, after @ ..] => {
-                let hex = std::str::from_utf8(&[*hi, *lo]).ok()?.to_owned();
-                (u8::from_str_radix(&hex, 16).ok()?, after)
+            [b'x', hi, lo, after @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                let hex = [*hi, *lo];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                (u8::from_str_radix(hex, 16).ok()?, after)
             }
             _ => return None,
         };
@@ -315,6 +356,38 @@ mod tests {
                 }
             ]
         );
+    }
+
+    /// Times count from the accept, so a client's silence before its first byte is kept; past
+    /// the bound the bytes are cut, said once, and the FIN is still recorded.
+    #[test]
+    fn times_count_from_the_accept_and_bytes_stop_at_the_bound() {
+        let accepted = Instant::from_millis(1_000);
+        let mut recording = ConnectionRecording {
+            path: PathBuf::new(),
+            text: String::new(),
+            accepted,
+            bytes_left: 3,
+        };
+        let at = |millis: u64| Instant::from_millis(1_000 + millis);
+        recording.input(&Input::Received {
+            now: at(40_000),
+            bytes: b"GE",
+        });
+        recording.input(&Input::Received {
+            now: at(40_500),
+            bytes: b"T /",
+        });
+        recording.input(&Input::Received {
+            now: at(41_000),
+            bytes: b"more",
+        });
+        recording.input(&Input::ReceivedEof { now: at(41_250) });
+        let cut = format!("# cut: the client sent more than {RECORDED_BYTES_MAX} bytes");
+        let expected = format!(
+            "at 40000.000 received \"GE\"\nat 40500.000 received \"T\"\n{cut}\nat 41250.000 eof\n"
+        );
+        assert_eq!(recording.text, expected);
     }
 
     #[test]

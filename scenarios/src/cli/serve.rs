@@ -72,13 +72,14 @@ impl AppChoice {
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     let app = AppChoice::parse(&args.app)?;
     let recorder = match &args.record {
-        // The flags after `serve`, as given: the replay runs the same app and config.
-        Some(dir) => Some(Recorder::new(dir, &serve_flags())?),
+        // The flags after `serve`: the replay runs the same app and config.
+        Some(dir) => Some(Recorder::new(dir, &serve_flags(&app))?),
         None => None,
     };
     run_server(&args.server, move |mut accepted| {
         if let Some(recorder) = &recorder {
-            accepted.run.log.record_into(recorder);
+            let at = accepted.run.clock.now();
+            accepted.run.log.record_into(recorder, at);
         }
         serve_connection(accepted, app.clone())
     })
@@ -101,12 +102,23 @@ pub(crate) fn simulated_app(words: &[String]) -> Result<twine_sim::AppFactory, F
     })
 }
 
-/// This process's arguments after `serve`.
-fn serve_flags() -> Vec<String> {
-    std::env::args()
+/// This process's arguments after `serve` (a path that is not UTF-8 as near as it can be),
+/// with the static app's directory made absolute: a replay may run from anywhere.
+fn serve_flags(app: &AppChoice) -> Vec<String> {
+    let mut flags: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
         .skip_while(|arg| arg != "serve")
         .skip(1)
-        .collect()
+        .collect();
+    if let AppChoice::Static(files) = app {
+        let at = flags
+            .windows(2)
+            .position(|w| w[0] == "--app" && w[1] == "static");
+        if let Some(dir) = at.and_then(|at| flags.get_mut(at + 2)) {
+            *dir = files.root().to_string_lossy().into_owned();
+        }
+    }
+    flags
 }
 
 /// One connection, from its handshake to its close. Not an `async fn`: a future keeps its

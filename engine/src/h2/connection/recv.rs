@@ -144,10 +144,10 @@ impl H2Connection {
                 self.header_block_ends_if(end_headers)
             }
             Frame::Continuation {
+                stream,
                 fragment,
                 end_headers,
-                ..
-            } => self.on_continuation(&fragment, end_headers),
+            } => self.on_continuation(stream, &fragment, end_headers),
             Frame::Priority { stream, .. } => {
                 // Deprecated (§5.3.2): checked by the frame layer, then ignored.
                 let _ = stream;
@@ -183,10 +183,16 @@ impl H2Connection {
     }
 
     /// A CONTINUATION of the header block being received (checked to be of its stream).
-    fn on_continuation(&mut self, fragment: &[u8], end_headers: bool) -> Result<(), FrameError> {
+    fn on_continuation(
+        &mut self,
+        stream: StreamId,
+        fragment: &[u8],
+        end_headers: bool,
+    ) -> Result<(), FrameError> {
         let Some(block) = &mut self.block else {
             return Err(FrameError::Connection(ErrorCode::ProtocolError));
         };
+        debug_assert_eq!(block.stream, stream.get());
         block.frames += 1;
         let list_max = self.config.h2.max_header_list_size as usize;
         let too_long = block.bytes.len() + fragment.len() > list_max;
