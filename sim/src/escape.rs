@@ -1,6 +1,6 @@
 //! Bytes as text for the trace: printable ASCII as is, `\r \n \t \\ \"` escaped, `\xNN` for
-//! the rest; long payloads abbreviated with their length and a digest. Imports nothing else of
-//! the harness but the digest's hash.
+//! the rest; long payloads abbreviated with their length and a digest; and every byte back
+//! from such text (a recording's). Imports nothing else of the harness but the digest's hash.
 
 use std::fmt::Write as _;
 
@@ -52,6 +52,37 @@ pub fn escape_all(bytes: &[u8]) -> String {
     out
 }
 
+/// What [`escape_all`] wrote, read back; `None` if it is not such a string (a recording of
+/// a connection keeps its bytes this way).
+pub fn unescape_all(text: &str) -> Option<Vec<u8>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut rest = inner.as_bytes();
+    while let [b, after @ ..] = rest {
+        rest = after;
+        if *b != b'\\' {
+            out.push(*b);
+            continue;
+        }
+        let (byte, after) = match rest {
+            [b'r', after @ ..] => (b'\r', after),
+            [b'n', after @ ..] => (b'\n', after),
+            [b't', after @ ..] => (b'\t', after),
+            [b'\\', after @ ..] => (b'\\', after),
+            [b'"', after @ ..] => (b'"', after),
+            [b'x', hi, lo, after @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                let hex = [*hi, *lo];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                (u8::from_str_radix(hex, 16).ok()?, after)
+            }
+            _ => return None,
+        };
+        out.push(byte);
+        rest = after;
+    }
+    Some(out)
+}
+
 /// A stable fingerprint for long payloads (FNV-1a; checked against an independent
 /// implementation in the tests).
 pub fn digest(bytes: &[u8]) -> u64 {
@@ -61,6 +92,22 @@ pub fn digest(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes come back as they were.
+        #[test]
+        fn escaping_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(unescape_all(&escape_all(&bytes)), Some(bytes));
+        }
+    }
+
+    #[test]
+    fn what_escape_all_never_writes_is_refused() {
+        for text in ["abc", "\"a\\q\"", "\"\\x+f\"", "\"\\x4\"", "\"a"] {
+            assert_eq!(unescape_all(text), None, "{text}");
+        }
+    }
 
     #[test]
     fn escaping() {

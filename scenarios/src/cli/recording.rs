@@ -16,11 +16,11 @@
 //! The `arg` lines are the `twine serve` flags the server ran with (so the replay runs the
 //! same app with the same limits and timers; a static app's directory made absolute); each
 //! `at` line is a time in milliseconds since the connection was accepted, then what its client
-//! did: bytes the server read (escaped: printable ASCII as itself, `\r \n \t \\ \"`, any
-//! other byte `\xNN`), or its FIN. The replay is a scripted client that sends those bytes at
-//! those times and reads as fast as it can: the client's own reading pace is not recorded
-//! (the server saw it only as backpressure). It is judged as a misbehaving client: safety
-//! checks hold, but nothing says the recorded client meant to finish what it started.
+//! did: bytes the server read (escaped as the trace escapes them, `twine_sim::escape`), or
+//! its FIN. The replay is a scripted client that sends those bytes at those times and reads
+//! as fast as it can: the client's own reading pace is not recorded (the server saw it only
+//! as backpressure). It is judged as a misbehaving client: safety checks hold, but nothing
+//! says the recorded client meant to finish what it started.
 //!
 //! A connection's recording is written when it closes (a few KiB for most: the bytes it read
 //! and a line per read; at most [`RECORDED_BYTES_MAX`] bytes of it, then a line saying the
@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use twine_engine::{Input, Instant};
+use twine_sim::escape::{escape_all, unescape_all};
 use twine_sim::{Action, ClientScript, Fragments, Scenario};
 
 use super::serve::{simulated_app, ServeArgs};
@@ -116,7 +117,7 @@ impl ConnectionRecording {
             Input::Received { bytes, .. } if !bytes.is_empty() && self.bytes_left > 0 => {
                 let kept = &bytes[..bytes.len().min(self.bytes_left)];
                 self.bytes_left -= kept.len();
-                let _ = writeln!(self.text, "{at} received {}", escape(kept));
+                let _ = writeln!(self.text, "{at} received {}", escape_all(kept));
                 if kept.len() < bytes.len() {
                     let max = RECORDED_BYTES_MAX;
                     let _ = writeln!(self.text, "# cut: the client sent more than {max} bytes");
@@ -193,7 +194,7 @@ impl Recording {
                     "eof" => Step::Eof { at },
                     _ => {
                         let escaped = what.strip_prefix("received ").ok_or_else(bad)?;
-                        let bytes = unescape(escaped).ok_or_else(bad)?;
+                        let bytes = unescape_all(escaped).ok_or_else(bad)?;
                         Step::Received { at, bytes }
                     }
                 };
@@ -274,69 +275,9 @@ fn parse_millis(text: &str) -> Option<Duration> {
     Some(Duration::from_millis(whole.parse().ok()?) + Duration::from_micros(micros))
 }
 
-/// `bytes` quoted: printable ASCII as itself, `\r \n \t \\ \"`, any other byte `\xNN`.
-fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// What [`escape`] wrote, read back; `None` if it is not such a string.
-fn unescape(text: &str) -> Option<Vec<u8>> {
-    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = Vec::with_capacity(inner.len());
-    let mut rest = inner.as_bytes();
-    while let [b, after @ ..] = rest {
-        rest = after;
-        if *b != b'\\' {
-            out.push(*b);
-            continue;
-        }
-        let (byte, after) = match rest {
-            [b'r', after @ ..] => (b'\r', after),
-            [b'n', after @ ..] => (b'\n', after),
-            [b't', after @ ..] => (b'\t', after),
-            [b'\\', after @ ..] => (b'\\', after),
-            [b'"', after @ ..] => (b'"', after),
-            [b'x', hi, lo, after @ ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
-                let hex = [*hi, *lo];
-                let hex = std::str::from_utf8(&hex).ok()?;
-                (u8::from_str_radix(hex, 16).ok()?, after)
-            }
-            _ => return None,
-        };
-        out.push(byte);
-        rest = after;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Any bytes come back as they were.
-        #[test]
-        fn escaping_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            prop_assert_eq!(unescape(&escape(&bytes)), Some(bytes));
-        }
-    }
 
     #[test]
     fn a_recording_reads_back_as_written() {
