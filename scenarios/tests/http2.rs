@@ -54,6 +54,7 @@ scenarios!("http2":
     upload_past_the_window,
     app_close_on_streams,
     app_close_after_a_whole_body,
+    late_data_on_streams_we_reset,
     window_updates_batched,
     upload_echoed_to_a_slow_reader,
     client_goaway_after_its_request,

@@ -1384,6 +1384,29 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "late_data_on_streams_we_reset",
+        about: "two uploads the app closes before any head (the api app's `/close`) are reset with CANCEL; the DATA the client had sent on each before it saw its reset comes 20 ms later and is ignored, on both streams (each reset stream is remembered, not only the last): the GET after them is answered and the connection ends only when idle, GOAWAY NO_ERROR",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "POST", "/close", false).request(3, "POST", "/close", false);
+            let mut late = H2Script::empty();
+            late.data(1, b"late", true).data(3, b"late", true).request(5, "GET", "/status/200", true);
+            let mut s = Scenario::new("http2/late_data_on_streams_we_reset", quick_config(), app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()).then(Action::Sleep(Duration::from_millis(20))).send(late.bytes()));
+            s
+        },
+        expect: |o| {
+            all([
+                reset(o, 1, ErrorCode::Cancel),
+                reset(o, 3, ErrorCode::Cancel),
+                answered(o, 5, &[200], b""),
+                goaway(o, ErrorCode::NoError),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "window_updates_batched",
         about: "an upload of 20 000 bytes, under half the stream's window, taken by the app 8 bytes at a time (the api app's `/accept`): no WINDOW_UPDATE is sent for it, not one per grant",
         seed: 1,
