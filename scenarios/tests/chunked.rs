@@ -22,6 +22,7 @@ scenarios!("chunked":
     empty_size,
     trailers_malformed,
     extension_forms_accepted,
+    extension_blanks_run_on,
     extensions_malformed,
     trailers_at_the_limit,
     trailer_lines_at_the_limit,

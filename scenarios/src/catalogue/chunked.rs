@@ -445,6 +445,23 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "extension_blanks_run_on",
+        about: "runs of blanks (spaces and tabs, RFC 9112 §7.1.1's BWS) after an extension's name, before and after its `=` and before `;` are accepted like one: the data is echoed",
+        seed: 1,
+        build: |_| {
+            good_bodies(
+                "chunked/extension_blanks_run_on",
+                quick_config(),
+                &[
+                    "5;a \t =  b\r\nhello\r\n0\r\n\r\n",
+                    "5;a\t\t;b  ;c\r\nhello\r\n0\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all((0..2).map(|conn| echoed(o, conn, b"hello"))),
+    },
+    Entry {
+        family: FAMILY,
         name: "extensions_malformed",
         about: "a chunk extension with no name, a line ending after `=` or inside a quoted value, a second value after whitespace, a quote or an `@` in a name, or a value starting with `@` is refused with 400",
         seed: 1,
