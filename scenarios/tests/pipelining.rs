@@ -12,4 +12,5 @@ scenarios!("pipelining":
     cve_2024_41671_body_ends_at_next,
     error_after_slow_response,
     depth_two_queued_producer_bounded,
+    nothing_read_behind_the_last_response,
 );

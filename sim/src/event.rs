@@ -875,7 +875,8 @@ pub enum Check {
     Unanswered,
     /// The server wrote after shutting down or closing.
     WriteAfterClose,
-    /// The server processed a request after rejecting one or shutting down.
+    /// The server processed a request after rejecting one, shutting down, or sending the
+    /// head of the connection's last response.
     ProcessedAfterRejection,
     /// The server kept writing while the transport was blocked.
     WriteWhileBlocked,

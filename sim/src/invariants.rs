@@ -15,7 +15,8 @@
 //!    scanner (`request_scanner`). Scenarios pair them with [`exchanges`] for their own checks.
 //! 3. **The server's trace** (`server_trace`): nothing written after shutdown or close,
 //!    nothing processed after a rejected request, buffering bounded while the transport is
-//!    blocked, and every accepted connection closed.
+//!    blocked, and every accepted connection closed. With the wire: no request reaches the
+//!    app once the head of the connection's last response (`Connection: close`) has left.
 //! 4. **The engine's promises** (`promises`): timers set for their configured durations and
 //!    fired on time, producers moving legally and stopped when the connection ends, reading
 //!    paused and resumed in turn.
@@ -189,6 +190,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 out.extend(check_continue(conn, &wire, notes));
                 out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
                 out.extend(check_date(conn, &wire, notes));
+                out.extend(check_after_last_response(conn, &wire, notes));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched, on
             // connections whose app did not end them on purpose (an abort: a proxy whose
@@ -641,6 +643,36 @@ fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
         }
     }
     None
+}
+
+/// Nothing is processed behind a connection's last response (DESIGN.md §2, persistence):
+/// once the head of a final response with `Connection: close` has left the engine, no
+/// request reaches the app, since the connection ends after that response and could never
+/// answer it. Requests dispatched before that head (a deeper pipeline) are lost, not
+/// processed after it.
+fn check_after_last_response(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
+    let last = wire.finals().find(|r| r.close)?;
+    // The engine's write that carries the last response's first byte.
+    let mut end = 0;
+    let written = notes.iter().position(|&(_, event)| match event {
+        ServerEvent::Write { bytes } => {
+            end += bytes;
+            end > last.start
+        }
+        _ => false,
+    })?;
+    let written_at = notes[written].0;
+    let (at, event) = notes[written + 1..]
+        .iter()
+        .find(|(_, event)| matches!(event, ServerEvent::Request { .. }))?;
+    let detail = format!(
+        "\"{event}\" at {} after the head of the last response (`Connection: close`, at byte \
+         {}) left at {}",
+        ms(*at),
+        last.start,
+        ms(written_at)
+    );
+    Some(Violation::on(conn, Check::ProcessedAfterRejection, detail))
 }
 
 /// A `Date` value in Unix seconds, if it parses. `last` is the value read before and its

@@ -426,4 +426,34 @@ pub(super) const ENTRIES: &[Entry] = &[
             ])
         },
     },
+    Entry {
+        family: FAMILY,
+        name: "nothing_read_behind_the_last_response",
+        about: "with depth 2, an HTTP/1.0 keep-alive request answered without a length (`/unsized/`) gets a close-delimited response, the connection's last: a request pipelined while it streams never reaches the app, and the connection closes after the body (RFC 9112 §9.6)",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            let mut limits = Limits::default();
+            limits.pipeline_depth_max = 2;
+            config.limits = limits;
+            let mut s = stream("pipelining/nothing_read_behind_the_last_response", config);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /unsized/100000 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                    .then(Action::WaitFor("Connection: close\r\n".into()))
+                    .send("GET /stream/10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+            );
+            // A slow reader keeps the first response on the wire while the second arrives.
+            s.faults = slow_reader(16 * 1024, 8 * 1024);
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                bodies(o, 0, &[Some(&expected_body(100_000)), None]),
+                absent(o, request_id(1)),
+                clean_eof(o, 0),
+            ])
+        },
+    },
 ];

@@ -20,8 +20,8 @@ use super::Failure;
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// The app: `echo`, `hello` (12 bytes for every request, for benchmarks), `stream`
-    /// (GET /stream/<n> push, /pull/<n> pull), `api` (one route per app command, see
-    /// `twine_apps::api`), or `static DIR`.
+    /// (GET /stream/<n> push, /pull/<n> pull, /unsized/<n> push without a length), `api` (one
+    /// route per app command, see `twine_apps::api`), or `static DIR`.
     #[arg(long, num_args = 1..=2, value_names = ["APP", "DIR"], default_value = "echo")]
     pub(crate) app: Vec<String>,
 

@@ -818,6 +818,31 @@ fn a_response_dated_before_its_request_or_after_its_bytes_left_is_caught() {
 }
 
 #[test]
+fn a_request_the_app_hears_of_behind_the_last_response_is_caught() {
+    // Two requests pipelined; the first one's response closes the connection.
+    let sent = [REQUEST, REQUEST].concat();
+    let script = || ClientScript::new().send(sent.clone()).misbehaving();
+    let before_the_head = clean_with(
+        Some(s(ServerEvent::Write { bytes: 59 })),
+        &[s(request(1, "/c"))],
+    );
+    assert_eq!(
+        found(&before_the_head, Check::ProcessedAfterRejection),
+        Vec::<String>::new(),
+        "a request dispatched before the last head is lost, not processed behind it"
+    );
+    let behind_the_head = clean_with(Some(s(ServerEvent::ShutdownWrite)), &[s(request(1, "/c"))]);
+    let got = run_check(script(), &behind_the_head, log(&sent, RESPONSE));
+    assert_eq!(
+        got,
+        [
+            "c0: \"event request req#1 GET /c HTTP/1.1\" at 6.000ms after the head of the last \
+             response (`Connection: close`, at byte 0) left at 5.000ms"
+        ]
+    );
+}
+
+#[test]
 fn a_request_the_app_hears_of_out_of_turn_is_caught() {
     let id = RequestId::from_sequence;
     let body = |n| {
