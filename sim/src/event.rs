@@ -890,6 +890,8 @@ pub enum Check {
     Producer,
     /// Reading paused or resumed twice in a row.
     Reading,
+    /// A client connection said it was reusable twice for one exchange, or after its close.
+    Reusable,
     /// A `100 Continue` the app never asked for.
     Continue,
     /// A limit enforced off its bound: a request over it served, or one within refused.
@@ -941,6 +943,7 @@ impl Check {
             Check::WriteAfterClose => "write-after-close",
             Check::ProcessedAfterRejection => "processed-after-rejection",
             Check::WriteWhileBlocked => "write-while-blocked",
+            Check::Reusable => "reusable",
             Check::Backlog => "backlog",
             Check::Unended => "unended",
             Check::Timer => "timer",

@@ -294,7 +294,9 @@ fn upstream_promises(trace: &Trace) -> Vec<Violation> {
         let credit = promises::credit(events.iter().copied()).map(|d| (Check::Credit, d));
         let producers = promises::producers(&events, closed).map(|d| (Check::Producer, d));
         let reading = promises::reading(&events).map(|d| (Check::Reading, d));
-        for (check, detail) in credit.into_iter().chain(producers).chain(reading) {
+        let reusable = promises::reusable(&events).map(|d| (Check::Reusable, d));
+        let found = credit.into_iter().chain(producers).chain(reading);
+        for (check, detail) in found.chain(reusable) {
             out.push(Violation::run(check, format!("{end}: {detail}")));
         }
     }

@@ -391,6 +391,26 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "informational_length_dropped",
+        about: "a 1xx from the origin carrying a `Content-Length` (RFC 9110 §8.6 forbids one there) is relayed without it, and the final answer keeps its own",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/informational_length_dropped",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nContent-Length: 0\r\n\r\n"),
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                    OriginStep::Hang,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[103, 200]), received_in_order(o, 0, &[&b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nVia: 1.1 twine\r\n\r\n"[..], b"Content-Length: 2\r\n"])]),
+    },
+    Entry {
+        family: FAMILY,
         name: "expect_continue_through",
         about: "an upload with `Expect: 100-continue`: the proxy's lazy 100 lets the client send its body, the expectation goes upstream, and the origin's own 100 (not relayed: the client has had one), which it sends before it answers, releases the body to it at once, not after the proxy's 1 s wait for a 100",
         seed: 1,
@@ -447,6 +467,29 @@ pub(super) const ENTRIES: &[Entry] = &[
                 script(vec![
                     OriginStep::ReadHead,
                     write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"),
+                    OriginStep::Sleep(Duration::from_millis(300)),
+                    write(b"abc"),
+                    OriginStep::Sleep(Duration::from_millis(300)),
+                    write(b"def"),
+                    OriginStep::Hang,
+                ]),
+            );
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdef")])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "slow_origin_closing_after_its_answer",
+        about: "an origin whose answer is its last (`Connection: close`), its body in slow pieces: the proxy reads the whole body before it closes the upstream connection, and relays every piece",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/slow_origin_closing_after_its_answer",
+                script(vec![
+                    OriginStep::ReadHead,
+                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"),
                     OriginStep::Sleep(Duration::from_millis(300)),
                     write(b"abc"),
                     OriginStep::Sleep(Duration::from_millis(300)),

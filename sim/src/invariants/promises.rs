@@ -277,6 +277,42 @@ pub(crate) fn reading(notes: &[Note<'_>]) -> Option<String> {
     None
 }
 
+/// The first broken promise of a client connection's `Reusable` (the exchange that ended left
+/// it open and idle), if any: said once per exchange, and never once the connection closed.
+/// A pool trusts it to hand the connection to the next request.
+pub(crate) fn reusable(notes: &[Note<'_>]) -> Option<String> {
+    // When it last said so, with no request since.
+    let mut offered: Option<u64> = None;
+    let mut closed: Option<u64> = None;
+    for &(at, event) in notes {
+        match event {
+            ServerEvent::App {
+                command: AppAction::SendRequest { .. },
+            } => offered = None,
+            ServerEvent::Close { .. } => closed = closed.or(Some(at)),
+            ServerEvent::Reusable => {
+                if let Some(closed) = closed {
+                    return Some(format!(
+                        "said reusable at {}, after its close at {}",
+                        ms(at),
+                        ms(closed)
+                    ));
+                }
+                if let Some(before) = offered {
+                    return Some(format!(
+                        "said reusable at {} and at {} with no request between",
+                        ms(before),
+                        ms(at)
+                    ));
+                }
+                offered = Some(at);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The first broken promise of an accepted `Close`, if any.
 fn app_close(notes: &[Note<'_>]) -> Option<String> {
     let accepted = |index: usize| {

@@ -980,3 +980,35 @@ fn body_past_its_credit_is_caught() {
         Some("req#1: 1 body bytes delivered by 1.000ms on 0 of credit")
     );
 }
+
+#[test]
+fn a_client_connection_said_reusable_twice_or_after_its_close_is_caught() {
+    let send = ServerEvent::App {
+        command: AppAction::SendRequest {
+            request: Box::new(crate::event::SentRequest {
+                method: twine_engine::Method::new("GET"),
+                target: bytes::Bytes::from_static(b"/"),
+            }),
+        },
+    };
+    let close = ServerEvent::Close {
+        reason: CloseReason::Graceful,
+    };
+    let reusable = ServerEvent::Reusable;
+    let judge = |events: &[&ServerEvent]| {
+        let notes: Vec<Note<'_>> = (1..)
+            .map(|ms| ms * 1_000_000)
+            .zip(events.iter().copied())
+            .collect();
+        promises::reusable(&notes)
+    };
+    assert_eq!(judge(&[&send, &reusable, &send, &reusable, &close]), None);
+    assert_eq!(
+        judge(&[&send, &reusable, &reusable]),
+        Some("said reusable at 2.000ms and at 3.000ms with no request between".to_string())
+    );
+    assert_eq!(
+        judge(&[&send, &close, &reusable]),
+        Some("said reusable at 3.000ms, after its close at 2.000ms".to_string())
+    );
+}
