@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `/whoami` | the `ConnectionInfo` of `App::on_connect` | `getPeer`, `getHost`, `isSecure` |
 //! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
+//! | `/continue-first` | a `SendInformational(100)`, then as `/accept` (no lazy 100 after it) | |
 //! | `/continue-again` | as `/accept`, then a `SendInformational(100)` (dropped: one 100) | |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/processing` | `SendInformational(102)`, then a 200 | `writeIntermediateResponse` |
@@ -80,7 +81,7 @@ use twine_engine::{
 };
 
 use crate::stream::pattern_chunk;
-use route::{EndAfter, Route};
+use route::{EndAfter, OwnContinue, Route};
 use twine_driver::App;
 
 mod misuse;
@@ -149,15 +150,21 @@ impl Api {
             // No `Content-Length`: a 204 or 304 may not carry one; the channel frames the rest.
             Route::Status(status) => respond_whole(commands, id, ResponseHead::new(status), None),
             Route::Fixed(head) => respond_whole(commands, id, head, Some(ok())),
-            Route::Accept { again } => {
+            Route::Accept { own_continue } => {
+                let own = || AppCommand::SendInformational {
+                    request,
+                    head: ResponseHead::new(100),
+                };
+                if own_continue == OwnContinue::First {
+                    commands.push(own());
+                }
                 // Credit in small steps: the client's `100 Continue` waits for the first.
                 self.accepting.insert(id, 0);
                 let bytes = ACCEPT_CREDIT_BYTES;
                 commands.push(AppCommand::Consume { request, bytes });
-                if again {
+                if own_continue == OwnContinue::Again {
                     // A 100 of the app's own after the lazy one: the channel drops it.
-                    let head = ResponseHead::new(100);
-                    commands.push(AppCommand::SendInformational { request, head });
+                    commands.push(own());
                 }
             }
             Route::WhoAmI => respond(commands, id, 200, Bytes::from(self.whoami())),

@@ -6,6 +6,7 @@ mod catalogue;
 scenarios!("expect_continue":
     lazy_100,
     app_100_after_the_lazy_one_dropped,
+    app_100_before_its_credit_is_the_only_one,
     http10_no_100,
     no_body_no_100,
     app_refuses_without_reading,

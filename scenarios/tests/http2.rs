@@ -9,6 +9,7 @@ scenarios!("http2":
     host_matching_authority,
     expect_continue,
     app_100_after_the_lazy_one_dropped,
+    app_100_before_its_credit_is_the_only_one,
     own_fields,
     fields_across_responses,
     fields_across_a_small_table,

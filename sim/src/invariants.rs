@@ -495,13 +495,15 @@ fn check_wire(conn: u32, log: &ClientLog, wire: &Wire, graceful: bool) -> Vec<Vi
 }
 
 /// A `100 Continue` answers the request whose turn it is (the one after the last final
-/// response), which must have asked for it; other interim responses are 103 only, and none
-/// goes to an HTTP/1.0 request (RFC 9110 §15.2). A 100 that came after its request's final
+/// response), which must have asked for it, and only once; other interim responses are 103
+/// only, and none goes to an HTTP/1.0 request (RFC 9110 §15.2). A 100 that came after its request's final
 /// response began would take the next request's turn, so it is caught here too, unless that
 /// request asked for one as well (the wire cannot tell them apart).
 fn check_interim(wire: &Wire) -> Vec<String> {
     let mut out = Vec::new();
     let mut turn = 0;
+    // The last request a 100 answered.
+    let mut continued = None;
     for response in &wire.responses.list {
         let at = response.start;
         let request = wire.scan.requests.get(turn);
@@ -522,7 +524,11 @@ fn check_interim(wire: &Wire) -> Vec<String> {
                      Expect: 100-continue",
                     r.method, r.target
                 )),
-                Some(_) => {}
+                Some(_) if continued == Some(turn) => out.push(format!(
+                    "a second 100 Continue at byte {at} for request {turn}: a 100 is a \
+                     one-time signal (RFC 9110 §15.2.1)"
+                )),
+                Some(_) => continued = Some(turn),
             },
             102 | 103 if wire.scan.requests.get(turn).is_none() => out.push(format!(
                 "interim response {} at byte {at} answers no request ({turn} sent and answered)",

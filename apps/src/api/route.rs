@@ -13,8 +13,8 @@ pub(super) enum Route {
     Status(u16),
     /// `/fixed/<n>[/<r>]`: the head to answer with.
     Fixed(ResponseHead),
-    /// `/accept`, or `/continue-again` (`again`).
-    Accept { again: bool },
+    /// `/accept`, `/continue-first` or `/continue-again`.
+    Accept { own_continue: OwnContinue },
     /// `/whoami`.
     WhoAmI,
     /// `/hints`: a 103 first.
@@ -42,6 +42,18 @@ pub(super) enum Route {
     Misuse(Misuse),
     /// Anything else: 404.
     NotFound,
+}
+
+/// Whether `/accept` sends a `100` of the app's own, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OwnContinue {
+    /// None: the channel's lazy one only.
+    No,
+    /// Before the first credit: the client is told to go on at once, and the channel sends
+    /// no second one.
+    First,
+    /// After the first credit, so after the lazy one: the channel drops it.
+    Again,
 }
 
 /// Where a `Close` or an `Abort` comes.
@@ -84,8 +96,15 @@ impl Route {
             return Route::Fixed(head);
         }
         match path {
-            b"/accept" => Route::Accept { again: false },
-            b"/continue-again" => Route::Accept { again: true },
+            b"/accept" => Route::Accept {
+                own_continue: OwnContinue::No,
+            },
+            b"/continue-first" => Route::Accept {
+                own_continue: OwnContinue::First,
+            },
+            b"/continue-again" => Route::Accept {
+                own_continue: OwnContinue::Again,
+            },
             b"/whoami" => Route::WhoAmI,
             b"/hints" => Route::Hints,
             b"/processing" => Route::Processing,

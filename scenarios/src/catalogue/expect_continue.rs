@@ -8,7 +8,9 @@ use std::time::Duration;
 use twine_apps::Api;
 use twine_sim::{app as app_factory, Action, ClientScript, Fragments, Scenario, Seed};
 
-use super::expect::{absent, all, bodies, clean_eof, failed, in_order, statuses};
+use super::expect::{
+    absent, all, bodies, clean_eof, failed, in_order, received_in_order, statuses,
+};
 use super::{echo, quick_config, stream, Entry};
 use twine_engine::{CloseReason, ProtocolErrorKind, RequestId};
 use twine_sim::pattern::{
@@ -103,6 +105,33 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             all([
+                statuses(o, 0, &[100, 200]),
+                bodies(o, 0, &[Some(b"received 20 bytes\n")]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "app_100_before_its_credit_is_the_only_one",
+        about: "an app that sends its own 100 Continue before granting any credit tells the client to go on at once (`HTTP/1.1 100 Continue`, its reason phrase written by the channel); the channel sends no lazy one after it when the credit comes",
+        seed: 1,
+        build: |_: Seed| {
+            let mut s = Scenario::new("expect_continue/app_100_before_its_credit_is_the_only_one", quick_config(), app_factory::<Api>());
+            s.clients.push(
+                ClientScript::new()
+                    .send(
+                        "POST /continue-first HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\n\
+                         Expect: 100-continue\r\nConnection: close\r\n\r\n",
+                    )
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("twenty bytes of body"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                received_in_order(o, 0, &[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"]),
                 statuses(o, 0, &[100, 200]),
                 bodies(o, 0, &[Some(b"received 20 bytes\n")]),
                 clean_eof(o, 0),

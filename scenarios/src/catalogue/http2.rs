@@ -575,6 +575,20 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "app_100_before_its_credit_is_the_only_one",
+        about: "over HTTP/2 as over HTTP/1.1, an app's own 100 Continue before its first credit is the stream's only one: no lazy HEADERS of `:status 100` follows when the credit comes",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/continue-first"), (":authority", "sim"), ("expect", "100-continue"), ("content-length", "20")];
+            script.headers(1, &fields, false);
+            script.data(1, b"twenty bytes of body", true);
+            scenario_with("http2/app_100_before_its_credit_is_the_only_one", app_factory::<Api>(), &script)
+        },
+        expect: |o| answered(o, 1, &[100, 200], b"received 20 bytes\n"),
+    },
+    Entry {
+        family: FAMILY,
         name: "own_fields",
         about: "the api app's `/own-fields` over HTTP/2: its `Connection` field is dropped (connection-specific, §8.2.2), its own `server` kept and none added, names lower-cased, `date` added",
         seed: 1,

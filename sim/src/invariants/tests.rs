@@ -743,6 +743,37 @@ fn an_interim_response_to_http10_is_caught() {
 }
 
 #[test]
+fn a_second_100_for_one_request_is_caught() {
+    let consume = s(ServerEvent::App {
+        command: AppAction::Consume {
+            request: RequestId::from_sequence(0),
+            bytes: 1,
+        },
+    });
+    let trace = clean_with(Some(s(ServerEvent::Write { bytes: 59 })), &[consume]);
+    let request =
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx";
+    let judge = |received: &[u8]| {
+        run_check(
+            ClientScript::new().misbehaving(),
+            &trace,
+            log(request, received),
+        )
+    };
+    let end = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let once = format!("HTTP/1.1 100 Continue\r\n\r\n{end}");
+    assert_eq!(judge(once.as_bytes()), Vec::<String>::new());
+    let twice = format!("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n{end}");
+    assert_eq!(
+        judge(twice.as_bytes()),
+        [
+            "c0: a second 100 Continue at byte 25 for request 0: a 100 is a one-time signal \
+             (RFC 9110 §15.2.1)"
+        ]
+    );
+}
+
+#[test]
 fn an_app_close_that_aborts_or_loses_an_earlier_request_is_caught() {
     let close = |id| {
         s(ServerEvent::App {
