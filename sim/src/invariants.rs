@@ -496,9 +496,9 @@ fn check_wire(conn: u32, log: &ClientLog, wire: &Wire, graceful: bool) -> Vec<Vi
 
 /// A `100 Continue` answers the request whose turn it is (the one after the last final
 /// response), which must have asked for it, and only once; other interim responses are 103
-/// only, and none goes to an HTTP/1.0 request (RFC 9110 §15.2). A 100 that came after its request's final
-/// response began would take the next request's turn, so it is caught here too, unless that
-/// request asked for one as well (the wire cannot tell them apart).
+/// only, and none goes to an HTTP/1.0 request (RFC 9110 §15.2). A 100 that came after its
+/// request's final response began would take the next request's turn, so it is caught here
+/// too, unless that request asked for one as well (the wire cannot tell them apart).
 fn check_interim(wire: &Wire) -> Vec<String> {
     let mut out = Vec::new();
     let mut turn = 0;
