@@ -652,6 +652,28 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "request_field_as_large_as_the_table",
+        about: "two requests to `/request` on a server whose HPACK table is 128 bytes, written by an HPACK encoder other than the engine's: the first adds an entry of exactly 128 bytes, which fits (RFC 7541 §4.4: only an entry larger than the table empties it and is not added), and the second's reference to it resolves",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::with_reference_hpack(128);
+            let value = table_filling_value("x-a");
+            for stream in [1, 3] {
+                script.headers(stream, &[(":method", "GET"), (":scheme", "http"), (":path", "/request"), (":authority", "sim"), ("x-a", &value)], true);
+            }
+            let mut config = quick_config();
+            config.h2.header_table_size = 128;
+            let mut s = Scenario::new("http2/request_field_as_large_as_the_table", config, app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()));
+            s
+        },
+        expect: |o| {
+            let body = format!("GET /request HTTP/2\nx-a: {}\nhost: sim\nbody: length 0\n100 continue owed: no\n", table_filling_value("x-a"));
+            all([1, 3].map(|stream| answered(o, stream, &[200], body.as_bytes())))
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "hints_without_server_or_date",
         about: "an informational head (`/hints`: a 103 with a `Link`) carries only its own fields, no `server` or `date`, which belong to the final head (RFC 9110 §6.6.1); the 200 after it has both",
         seed: 1,
