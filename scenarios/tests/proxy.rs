@@ -32,6 +32,7 @@ scenarios!("proxy":
     client_pause_not_charged_to_the_origin,
     origin_closes_while_its_answer_waits,
     slow_origin_withholds_upload_credit,
+    slow_reading_origin_not_stalled,
     upload_cut_short_still_relayed,
     two_clients_share_the_pool,
     pool_keeps_at_most_its_bound,

@@ -58,6 +58,11 @@ fn proxy(name: &str, origin: Origin) -> Scenario {
     s
 }
 
+/// The pieces of `slow_reading_origin_not_stalled`'s upload, each read by the origin 100 ms
+/// after the one before.
+const SLOW_UPLOAD_PIECES: usize = 100;
+const SLOW_UPLOAD_PIECE_BYTES: usize = 2 * 1024;
+
 fn origin_app(app: twine_sim::AppFactory) -> Origin {
     Origin::App {
         config: Box::new(quick_config()),
@@ -634,6 +639,36 @@ pub(super) const ENTRIES: &[Entry] = &[
                 super::expect::failed(format!("the proxy read {proxy_read} bytes of the upload in the second the origin read none"))
             };
             all([statuses(o, 0, &[200]), bounded])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "slow_reading_origin_not_stalled",
+        about: "an origin reading a 200 KiB upload 2 KiB every 100 ms, so that the proxy's upstream connection stays blocked for seconds at a time while it makes progress: the upstream send-stall timer (1 s here) measures time without progress, so it is pushed back by every piece taken and never fires; the upload goes through whole",
+        seed: 1,
+        build: |_| {
+            let mut steps = vec![OriginStep::ReadHead];
+            for _ in 0..SLOW_UPLOAD_PIECES {
+                steps.push(OriginStep::Read(SLOW_UPLOAD_PIECE_BYTES));
+                steps.push(OriginStep::Sleep(Duration::from_millis(100)));
+            }
+            steps.extend([write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Hang]);
+            let mut s = proxy("proxy/slow_reading_origin_not_stalled", script(steps));
+            if let Some(setup) = s.proxy.as_mut() {
+                setup.client.timeouts.send_stall = Duration::from_secs(1);
+                // The answer comes once the origin has read what the sockets hold at the
+                // request's end: seconds at this pace.
+                setup.client.timeouts.response_head = Duration::from_secs(30);
+            }
+            let size = SLOW_UPLOAD_PIECES * SLOW_UPLOAD_PIECE_BYTES;
+            let mut upload = format!("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n").into_bytes();
+            upload.resize(upload.len() + size, b'x');
+            s.clients.push(ClientScript::new().send(upload));
+            s
+        },
+        expect: |o| {
+            let stalled = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::SendStall, change: TimerChange::Fired }));
+            all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"ok")]), absent(o, stalled)])
         },
     },
     Entry {
