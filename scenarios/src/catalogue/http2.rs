@@ -1146,6 +1146,25 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "headers_with_priority_on_itself",
+        about: "a GET on stream 1 whose HEADERS priority (exclusive) makes it depend on itself is a stream PROTOCOL_ERROR (RFC 9113 §5.3.1): stream 1 is reset, its request never reaches the app, and stream 3 after it is served on the same connection",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/on-itself"), (":authority", "sim")];
+            let fragment = script.block(&fields).freeze();
+            let priority = Some(Priority { dependency: StreamId::new(1), exclusive: true, weight: 16 });
+            script.frame(Frame::Headers { stream: StreamId::new(1), priority, fragment, end_stream: true, end_headers: true });
+            script.request(3, "GET", "/after", true);
+            scenario_with("http2/headers_with_priority_on_itself", app_factory::<Echo>(), &script)
+        },
+        expect: |o| {
+            let on_itself = server_where("the request for /on-itself", |e| matches!(e, ServerEvent::Request { line, .. } if line.target == "/on-itself"));
+            all([reset(o, 1, ErrorCode::ProtocolError), absent(o, on_itself), answered(o, 3, &[200], b"")])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "header_block_past_the_list_bound",
         about: "a header block that grows past the header list bound (64 KiB) across CONTINUATION frames ends the connection with GOAWAY(ENHANCE_YOUR_CALM) before it is decoded (CVE-2024-27316)",
         seed: 1,
