@@ -10,6 +10,7 @@ scenarios!("proxy":
     keep_alive_reuses_one_upstream,
     origin_restart_loses_forwarded_request,
     pipelined_one_at_a_time,
+    pipelined_uploads_wait_their_turn,
     origin_closes_at_once_502,
     silent_origin_504,
     silent_origin_504_before_any_body,

@@ -213,6 +213,24 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "pipelined_uploads_wait_their_turn",
+        about: "with depth 4, two GETs, a chunked POST whose body is empty (ended before it goes upstream, without any credit) and a POST with a length, pipelined in one write: the uploads wait while the first GET is upstream, each keeps its own body and its own end, and the origin (echo) gets each whole, one request at a time",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/pipelined_uploads_wait_their_turn", origin_app(app::<Echo>()));
+            s.config.limits.pipeline_depth_max = 4;
+            s.clients.push(ClientScript::new().send(
+                "GET /first HTTP/1.1\r\nHost: front\r\n\r\n\
+                 GET /second HTTP/1.1\r\nHost: front\r\n\r\n\
+                 POST /chunked HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n\
+                 POST /sized HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nConnection: close\r\n\r\nworld",
+            ));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200, 200, 200]), bodies(o, 0, &[Some(b""), Some(b""), Some(b""), Some(b"world")])]),
+    },
+    Entry {
+        family: FAMILY,
         name: "origin_closes_at_once_502",
         about: "an origin that closes before answering: 502 with a body saying so, and the client connection lives on",
         seed: 1,
