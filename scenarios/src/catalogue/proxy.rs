@@ -314,6 +314,64 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "reason_phrases_read_as_sent",
+        about: "the origin's reason phrase read by RFC 9112 §4 (HTAB, SP, VCHAR, obs-text): a control byte in it is a 502 (the connection dropped), a tab is relayed as sent",
+        seed: 1,
+        build: |_| {
+            let origin = Origin::Script(Rc::new(|conn| match conn {
+                0 => answer_then_hang(b"HTTP/1.1 200 Bad\x01Byte\r\nContent-Length: 0\r\n\r\n"),
+                _ => answer_then_hang(b"HTTP/1.1 200 Fine\tTab\r\nContent-Length: 2\r\n\r\nok"),
+            }));
+            let mut s = proxy("proxy/reason_phrases_read_as_sent", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502, 200]), bodies(o, 0, &[Some(BAD_GATEWAY), Some(b"ok")]), received_in_order(o, 0, &[b"HTTP/1.1 200 Fine\tTab\r\n"])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_status_line_past_the_limit_502",
+        about: "an origin whose status line, whole and ended, is longer than the head limit (16 KiB), sent at once: a 502, however it arrives",
+        seed: 1,
+        build: |_| {
+            let mut answer = b"HTTP/1.1 200 ".to_vec();
+            answer.resize(20_000, b'x');
+            answer.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nok");
+            let origin = script(vec![OriginStep::ReadHead, OriginStep::Write(Bytes::from(answer)), OriginStep::Hang]);
+            let mut s = proxy("proxy/origin_status_line_past_the_limit_502", origin);
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502]), bodies(o, 0, &[Some(BAD_GATEWAY)])]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "empty_post_keeps_its_length",
+        about: "a POST with `Content-Length: 0` goes upstream with it (RFC 9110 §8.6: a request whose method usually carries a body says so even when empty), a GET without one",
+        seed: 1,
+        build: |_| {
+            let answer = || write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            let origin = script(vec![OriginStep::ReadHead, answer(), OriginStep::ReadHead, answer(), OriginStep::Hang]);
+            let mut s = proxy("proxy/empty_post_keeps_its_length", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /get HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("POST /post HTTP/1.1\r\nHost: front\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            // The GET's head goes first, the POST's ends with its length.
+            let post_end = origin_received(b"X-Forwarded-Proto: http\r\nContent-Length: 0\r\n\r\n");
+            all([statuses(o, 0, &[200, 200]), count(o, origin_received(b"Content-Length"), 1), count(o, post_end, 1)])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "origin_endless_status_line_502",
         about: "an origin whose status line runs on past the head limit with no end of line: a 502 as soon as the line passes the limit, not a 504 when the head timer fires",
         seed: 1,
