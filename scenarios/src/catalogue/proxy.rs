@@ -58,6 +58,27 @@ fn proxy(name: &str, origin: Origin) -> Scenario {
     s
 }
 
+/// A GET through the proxy to an origin that answers `head`, then `abc` and `def`, 300 ms
+/// apart.
+fn slow_origin(name: &str, head: &'static [u8]) -> Scenario {
+    let mut s = proxy(
+        name,
+        script(vec![
+            OriginStep::ReadHead,
+            write(head),
+            OriginStep::Sleep(Duration::from_millis(300)),
+            write(b"abc"),
+            OriginStep::Sleep(Duration::from_millis(300)),
+            write(b"def"),
+            OriginStep::Hang,
+        ]),
+    );
+    s.clients.push(
+        ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+    );
+    s
+}
+
 /// The pieces of `slow_reading_origin_not_stalled`'s upload, each read by the origin 100 ms
 /// after the one before.
 const SLOW_UPLOAD_PIECES: usize = 100;
@@ -542,22 +563,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "slow_origin",
         about: "an origin sending its body in slow pieces: each piece is relayed as it comes",
         seed: 1,
-        build: |_| {
-            let mut s = proxy(
-                "proxy/slow_origin",
-                script(vec![
-                    OriginStep::ReadHead,
-                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"),
-                    OriginStep::Sleep(Duration::from_millis(300)),
-                    write(b"abc"),
-                    OriginStep::Sleep(Duration::from_millis(300)),
-                    write(b"def"),
-                    OriginStep::Hang,
-                ]),
-            );
-            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
-            s
-        },
+        build: |_| slow_origin("proxy/slow_origin", b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"),
         expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdef")])]),
     },
     Entry {
@@ -565,22 +571,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         name: "slow_origin_closing_after_its_answer",
         about: "an origin whose answer is its last (`Connection: close`), its body in slow pieces: the proxy reads the whole body before it closes the upstream connection, and relays every piece",
         seed: 1,
-        build: |_| {
-            let mut s = proxy(
-                "proxy/slow_origin_closing_after_its_answer",
-                script(vec![
-                    OriginStep::ReadHead,
-                    write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"),
-                    OriginStep::Sleep(Duration::from_millis(300)),
-                    write(b"abc"),
-                    OriginStep::Sleep(Duration::from_millis(300)),
-                    write(b"def"),
-                    OriginStep::Hang,
-                ]),
-            );
-            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
-            s
-        },
+        build: |_| slow_origin("proxy/slow_origin_closing_after_its_answer", b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"),
         expect: |o| all([statuses(o, 0, &[200]), bodies(o, 0, &[Some(b"abcdef")])]),
     },
     Entry {
