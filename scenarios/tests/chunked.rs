@@ -23,6 +23,7 @@ scenarios!("chunked":
     trailers_malformed,
     extension_forms_accepted,
     extension_blanks_run_on,
+    extension_blanks_after_values,
     extensions_malformed,
     trailers_at_the_limit,
     trailer_lines_at_the_limit,

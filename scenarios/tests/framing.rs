@@ -22,6 +22,7 @@ scenarios!("framing":
     host_invalid,
     host_forms_accepted,
     leading_empty_lines,
+    leading_bare_lf,
     method_pri_is_http1,
     preface_cut_by_eof,
 );

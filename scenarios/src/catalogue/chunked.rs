@@ -462,6 +462,23 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "extension_blanks_after_values",
+        about: "blanks (spaces and tabs, BWS) after an extension's value, a token's or a quoted string's, before `;` or the line's end, are accepted: the data is echoed",
+        seed: 1,
+        build: |_| {
+            good_bodies(
+                "chunked/extension_blanks_after_values",
+                quick_config(),
+                &[
+                    "5;a=b \t;c=\"d\"\t \r\nhello\r\n0\r\n\r\n",
+                    "5;a=\"b\" ;c\r\nhello\r\n0\r\n\r\n",
+                ],
+            )
+        },
+        expect: |o| all((0..2).map(|conn| echoed(o, conn, b"hello"))),
+    },
+    Entry {
+        family: FAMILY,
         name: "extensions_malformed",
         about: "a chunk extension with no name, a line ending after `=` or inside a quoted value, a second value after whitespace, a quote or an `@` in a name, or a value starting with `@` is refused with 400",
         seed: 1,

@@ -409,6 +409,18 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "leading_bare_lf",
+        about: "a bare LF before the request line, the connection's very first byte, is an empty line like a CRLF (RFC 9112 §2.2: a recipient may take LF alone as a line end): skipped, and the request served",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/leading_bare_lf", quick_config());
+            s.clients.push(ClientScript::new().send(format!("\n{AFTER_CLOSE}")));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "method_pri_is_http1",
         about: "a request whose method is `PRI` but whose line is not the HTTP/2 preface is HTTP/1.1: it is answered as one, never taken for a connection preface on its first bytes",
         seed: 1,
