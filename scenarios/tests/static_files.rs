@@ -7,6 +7,7 @@ mod catalogue;
 scenarios!("static_files":
     validators_on_a_whole_file,
     directory_serves_its_index,
+    absolute_form_targets_by_their_path,
     range_forms,
     unsatisfiable_range_gets_416,
     not_modified_by_etag,

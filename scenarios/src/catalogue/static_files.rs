@@ -103,6 +103,18 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "absolute_form_targets_by_their_path",
+        about: "absolute-form targets (RFC 9112 §3.2.2) are served by their path: `http://h?page=1` names `/` (a query right after the authority), `http://h/docs/?x` names `/docs/`",
+        seed: 1,
+        build: |_| {
+            let mut s = files("static_files/absolute_form_targets_by_their_path");
+            s.clients.push(ClientScript::new().send("GET http://h?page=1 HTTP/1.1\r\nHost: h\r\n\r\nGET http://h/docs/?x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(INDEX), Some(b"docs\n")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "range_forms",
         about: "`bytes=a-b`, `bytes=a-` and `bytes=-n` each get a 206 with its `Content-Range` and only those bytes, on one keep-alive connection",
         seed: 1,
