@@ -38,6 +38,7 @@ scenarios!("app_api":
     own_fields,
     empty_writes_send_nothing,
     misuse_write_while_paused,
+    expect_continue_behind_a_slow_response,
     request_as_the_app_sees_it,
     reason_phrases,
 );

@@ -131,20 +131,23 @@ impl Channel {
     }
 
     /// Whether a body is being received and only the peer can move it on. Not when the app
-    /// holds it up: body bytes wait in the buffer for credit, or an `Expect: 100-continue`
-    /// client waits for the 100 the app has not asked for yet.
+    /// or the channel holds it up: body bytes wait in the buffer for credit, an `Expect:
+    /// 100-continue` client waits for the 100 the app has not asked for yet, or for one that
+    /// waits in the queue behind earlier responses (a queued exchange writes nothing before
+    /// it reaches the front).
     fn body_waits_on_peer(&self) -> bool {
         let RecvState::Body { id, .. } = self.recv else {
             return false;
         };
-        match self.exchange_index(id).map(|i| &self.exchanges[i]) {
+        let Some(index) = self.exchange_index(id) else {
             // A body drained after its response finished: only the peer moves it.
-            None => true,
-            Some(exchange) => {
-                exchange.credit > 0
-                    || (self.recv_buf.is_empty() && exchange.expect != Expect::Pending)
-            }
+            return true;
+        };
+        let exchange = &self.exchanges[index];
+        if index > 0 && exchange.expect == Expect::Sent {
+            return false;
         }
+        exchange.credit > 0 || (self.recv_buf.is_empty() && exchange.expect != Expect::Pending)
     }
 
     /// Arms the timers the state wants and cancels the others, in table order. A timer already

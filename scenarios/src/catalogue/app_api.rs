@@ -766,6 +766,26 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "expect_continue_behind_a_slow_response",
+        about: "with depth 2, an upload asking `Expect: 100-continue` pipelined behind a response streamed to a slow reader (about a second): its 100 waits for the response before it, and the client with it, so its body timer (200 ms here) does not run meanwhile; the upload then goes through",
+        seed: 1,
+        build: |_| {
+            let mut config = depth_two();
+            config.timeouts.body_read = Duration::from_millis(200);
+            let mut s = api("app_api/expect_continue_behind_a_slow_response", config);
+            s.faults = slow_reader(8192, 100);
+            s.clients.push(
+                ClientScript::new()
+                    .send(format!("{}POST /accept HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", get("/handover/100000")))
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("hello"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 100, 200]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "request_as_the_app_sees_it",
         about: "what the channel hands the app (the api app's `/request` describes it): the request line as sent, every field in order with its name's case and its value trimmed, the body's framing and whether a `100 Continue` is owed; an absolute-form target is routed by its path",
         seed: 1,
