@@ -22,7 +22,10 @@
 //!
 //! Prints exchanges per second for each and the ratios, best of R rounds each, alternating.
 //!
-//!     cargo run --release --manifest-path bench/sim-speed/Cargo.toml -- [C] [N] [R]
+//!     cargo run --release --manifest-path bench/sim-speed/Cargo.toml -- [C] [N] [R] [ONLY]
+//!
+//! With ONLY (`harness`, `plain` or `hyper`), runs that one server on the in-turn workload,
+//! R times, and prints nothing: the form to run under a profiler.
 
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -232,10 +235,25 @@ fn measure(workload: Workload, connections: usize, n: usize, rounds: usize) -> [
 fn main() {
     let mut args = std::env::args()
         .skip(1)
+        .take(3)
         .map(|a| a.parse::<usize>().expect("a number"));
     let connections = args.next().unwrap_or(50);
     let n = args.next().unwrap_or(200);
     let rounds = args.next().unwrap_or(3);
+    if let Some(only) = std::env::args().nth(4) {
+        for _ in 0..rounds {
+            match only.as_str() {
+                "harness" => twine(Workload::InTurn, connections, n),
+                "plain" => plain(Plain::Twine, Workload::InTurn, connections, n),
+                "hyper" => plain(Plain::Hyper, Workload::InTurn, connections, n),
+                other => {
+                    eprintln!("error: ONLY is harness, plain or hyper, not {other:?}");
+                    std::process::exit(2);
+                }
+            };
+        }
+        return;
+    }
     let workloads = [
         (Workload::InTurn, "in turn, zero latency"),
         (Workload::Pipelined, "pipelined, 1 ms latency"),
