@@ -27,6 +27,7 @@ scenarios!("http2":
     post_echoed,
     post_padded,
     header_table_size_lowered,
+    header_table_size_down_and_up,
     post_with_trailers,
     streams_interleaved,
     window_never_granted,

@@ -14,8 +14,16 @@
 use bytes::{Bytes, BytesMut};
 use twine_engine::h2::hpack::TABLE_SIZE_DEFAULT;
 
-/// One connection's HPACK decoding context, from loona-hpack.
-pub struct ReferenceDecoder(loona_hpack::Decoder<'static>);
+/// One connection's HPACK decoding context, from loona-hpack, holding the encoder to the
+/// table size updates its peer's acknowledged settings call for, as nghttp2's decoder does.
+pub struct ReferenceDecoder {
+    decoder: loona_hpack::Decoder<'static>,
+    /// The table size the encoder last signalled (HPACK's default until its first update).
+    signalled: usize,
+    /// The smallest `SETTINGS_HEADER_TABLE_SIZE` acknowledged since the last header block, if
+    /// one was below `signalled`: the next block must open with an update to at most it.
+    owed: Option<usize>,
+}
 
 impl ReferenceDecoder {
     /// A decoder with the default table (4096 bytes), as a client that never changed
@@ -30,7 +38,23 @@ impl ReferenceDecoder {
         let mut decoder = loona_hpack::Decoder::new();
         decoder.set_max_allowed_table_size(table_size);
         decoder.set_max_table_size(table_size);
-        ReferenceDecoder(decoder)
+        ReferenceDecoder {
+            decoder,
+            signalled: table_size,
+            owed: None,
+        }
+    }
+
+    /// The encoder's peer acknowledged `SETTINGS_HEADER_TABLE_SIZE` = `table_size` (RFC 9113
+    /// §6.5.3): no size update past it decodes from now on, and if it is below the size the
+    /// encoder last signalled, the next header block must open with an update to at most the
+    /// smallest such size acknowledged meanwhile (RFC 7541 §4.2: a table shrunk and grown
+    /// again between two blocks is still emptied).
+    pub fn settings_acknowledged(&mut self, table_size: usize) {
+        self.decoder.set_max_allowed_table_size(table_size);
+        if table_size < self.signalled {
+            self.owed = Some(self.owed.map_or(table_size, |owed| owed.min(table_size)));
+        }
     }
 
     /// The fields of one whole header block, or why it does not decode.
@@ -49,10 +73,67 @@ impl ReferenceDecoder {
         block: &[u8],
         mut field: impl FnMut(&[u8], &[u8]),
     ) -> Result<(), String> {
-        self.0
+        let updates = leading_size_updates(block)?;
+        if let Some(owed) = self.owed.take() {
+            match updates.first() {
+                Some(&first) if first <= owed => {}
+                Some(&first) => {
+                    return Err(format!(
+                        "the block opens with a table size update to {first}, above {owed}, the \
+                         smallest SETTINGS_HEADER_TABLE_SIZE acknowledged since the last block \
+                         (RFC 7541 §4.2)"
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "the first block after SETTINGS_HEADER_TABLE_SIZE = {owed} was \
+                         acknowledged does not open with a table size update (RFC 7541 §4.2)"
+                    ))
+                }
+            }
+        }
+        if let Some(&last) = updates.last() {
+            self.signalled = last;
+        }
+        self.decoder
             .decode_with_cb(block, |name, value| field(&name, &value))
             .map_err(|e| format!("{e:?}"))
     }
+}
+
+/// The dynamic table size updates a header block opens with (RFC 7541 §6.3: `001` and a
+/// 5-bit prefix integer, §5.1), in order.
+fn leading_size_updates(block: &[u8]) -> Result<Vec<usize>, String> {
+    let mut updates = Vec::new();
+    let mut rest = block;
+    while let Some(&first) = rest.first() {
+        if first & 0xe0 != 0x20 {
+            break;
+        }
+        let mut size = usize::from(first & 0x1f);
+        let mut used = 1;
+        if size == 0x1f {
+            let mut shift = 0;
+            loop {
+                let Some(&byte) = rest.get(used) else {
+                    return Err("a table size update cut short".into());
+                };
+                used += 1;
+                let more = usize::from(byte & 0x7f)
+                    .checked_shl(shift)
+                    .filter(|_| shift <= 28)
+                    .ok_or("a table size update past 2^32")?;
+                size += more;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+        }
+        updates.push(size);
+        rest = &rest[used..];
+    }
+    Ok(updates)
 }
 
 impl Default for ReferenceDecoder {
@@ -121,6 +202,42 @@ mod tests {
         assert!(none.decode(&[0x88, 0x5f, 0x01, b'a']).is_ok());
         assert!(none.decode(&[0xbe]).is_err());
         assert!(none.decode(&[0x3f, 0x45]).is_err());
+    }
+
+    #[test]
+    fn holds_the_encoder_to_the_smallest_table_size_acknowledged() {
+        // 0 then 4096 acknowledged between two blocks: the next opens with an update to 0.
+        let mut decoder = ReferenceDecoder::new();
+        decoder.settings_acknowledged(0);
+        decoder.settings_acknowledged(4096);
+        // Only the final size (4096: `0x3f 0xe1 0x1f`) signalled.
+        let final_only = decoder.decode(&[0x3f, 0xe1, 0x1f, 0x88]);
+        assert!(final_only.unwrap_err().contains("above 0"));
+        let mut decoder = ReferenceDecoder::new();
+        decoder.settings_acknowledged(0);
+        decoder.settings_acknowledged(4096);
+        assert!(decoder.decode(&[0x20, 0x3f, 0xe1, 0x1f, 0x88]).is_ok());
+        // Owed once: the block after needs no update.
+        assert!(decoder.decode(&[0x88]).is_ok());
+        // No update at all after a smaller size was acknowledged.
+        let mut decoder = ReferenceDecoder::new();
+        decoder.settings_acknowledged(100);
+        let none = decoder.decode(&[0x88]).unwrap_err();
+        assert!(
+            none.contains("does not open with a table size update"),
+            "{none}"
+        );
+        // A size no smaller than the one signalled owes nothing; one past it does not decode.
+        let mut decoder = ReferenceDecoder::new();
+        decoder.settings_acknowledged(4096);
+        assert!(decoder.decode(&[0x88]).is_ok());
+        decoder.settings_acknowledged(100);
+        assert!(decoder.decode(&[0x3f, 0x46, 0x88]).is_err());
+        assert_eq!(
+            leading_size_updates(&[0x3f, 0xe1, 0x1f, 0x20, 0x88]),
+            Ok(vec![4096, 0])
+        );
+        assert!(leading_size_updates(&[0x3f, 0xe1]).is_err());
     }
 
     #[test]

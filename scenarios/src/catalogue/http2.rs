@@ -869,6 +869,36 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "header_table_size_down_and_up",
+        about: "a GET answered, then two SETTINGS lowering HPACK's dynamic table to 0 bytes and raising it back to 4096, then a second GET: the second response's block opens with two size updates, to 0 (the smallest between the two blocks, which empties the table) and then to 4096 (RFC 7541 §4.2), and reads right in the client's one context",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/a", true);
+            let first = script.bytes();
+            let table = |size| Frame::Settings { ack: false, settings: vec![(SettingId::HeaderTableSize, size)] };
+            script.frame(table(0)).frame(table(4096)).request(3, "GET", "/b", true);
+            let then = script.bytes().slice(first.len()..);
+            let mut s = Scenario::new("http2/header_table_size_down_and_up", quick_config(), app_factory::<Echo>());
+            s.clients.push(ClientScript::new().send(first).then(Action::Sleep(Duration::from_millis(100))).send(then));
+            s
+        },
+        expect: |o| {
+            let blocks: Vec<Bytes> = frames_received(o, 0).into_iter().filter_map(|f| match f { Frame::Headers { fragment, .. } => Some(fragment), _ => None }).collect();
+            // `0x20`: an update to 0; `0x3f 0xe1 0x1f`: to 4096.
+            let second = match blocks.get(1) {
+                Some(block) if block.starts_with(&[0x20, 0x3f, 0xe1, 0x1f]) => Vec::new(),
+                other => failed_on(0, format!("the second header block {other:?} does not open with size updates to 0 and 4096")),
+            };
+            let first = match blocks.first() {
+                Some(block) if block.first().is_some_and(|b| b & 0xe0 != 0x20) => Vec::new(),
+                other => failed_on(0, format!("the first header block {other:?} opens with a size update none asked for")),
+            };
+            all([answered(o, 1, &[200], b""), answered(o, 3, &[200], b""), first, second])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "post_with_trailers",
         about: "a body followed by a trailer section that ends the stream: the trailers are read and dropped (as Twisted does), the body ends there and comes back whole",
         seed: 1,

@@ -2,12 +2,14 @@
 //! of the HTTP/1 response parser's:
 //!
 //! - **Safety**, for every connection: the server's bytes are frames, SETTINGS first; its
-//!   header blocks decode in one HPACK context; it answers only streams the client named
-//!   (opened, or sent any frame on), the final head comes before any DATA and at most once,
-//!   nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or RST_STREAM), the
-//!   response to a HEAD has no body bytes, a response ended by END_STREAM carries as many
-//!   as its `content-length` says (§8.1.1: else it is malformed; a cut response is reset),
-//!   and a GOAWAY names as its last stream at least every stream answered before it.
+//!   header blocks decode in one HPACK context, each opening with the table size update the
+//!   client's acknowledged SETTINGS call for (RFC 7541 §4.2); it answers only streams the
+//!   client named (opened, or sent any frame on), the final head comes before any DATA and
+//!   at most once, nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or
+//!   RST_STREAM), the response to a HEAD has no body bytes, a response ended by END_STREAM
+//!   carries as many as its `content-length` says (§8.1.1: else it is malformed; a cut
+//!   response is reset), and a GOAWAY names as its last stream at least every stream
+//!   answered before it.
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
@@ -21,7 +23,7 @@ use std::collections::BTreeMap;
 use bytes::{Buf, Bytes, BytesMut};
 use twine_engine::h2::connection::PREFACE;
 use twine_engine::h2::frame::{
-    Frame, FrameDecoder, FrameHeader, FRAME_HEADER_BYTES, MAX_FRAME_SIZE_LIMIT,
+    Frame, FrameDecoder, FrameHeader, SettingId, FRAME_HEADER_BYTES, MAX_FRAME_SIZE_LIMIT,
 };
 use twine_engine::h2::hpack::HpackDecoder;
 
@@ -171,8 +173,20 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
     // The server may answer (reset) any stream the client named, opened or not.
     let (client, named) = client_frames(&log.sent);
     let heads = head_streams(&client);
-    // The server's blocks are read as a client reads them, not by the engine's own HPACK.
+    // The server's blocks are read as a client reads them, not by the engine's own HPACK,
+    // and held to the table sizes the client's SETTINGS allow once each is acknowledged.
     let mut hpack = ReferenceDecoder::new();
+    let mut table_sizes = client.iter().filter_map(|frame| match frame {
+        Frame::Settings {
+            ack: false,
+            settings,
+        } => Some(
+            (settings.iter())
+                .filter(|(id, _)| *id == SettingId::HeaderTableSize)
+                .map(|&(_, value)| usize::try_from(value).unwrap_or(usize::MAX)),
+        ),
+        _ => None,
+    });
     let mut answers: BTreeMap<u32, Answer> = BTreeMap::new();
     let mut block: Option<(u32, BytesMut, bool)> = None;
     // The highest stream the server sent a head on: a stream it acted on.
@@ -195,6 +209,12 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                 "a frame on stream {stream}, which the client never named"
             ));
             continue;
+        }
+        if let Frame::Settings { ack: true, .. } = frame {
+            // Acknowledges the client's next SETTINGS, its sizes applied in order.
+            for size in table_sizes.next().into_iter().flatten() {
+                hpack.settings_acknowledged(size);
+            }
         }
         let answer = answers.entry(stream).or_default();
         let ended_before = answer.ended;
