@@ -8,6 +8,7 @@
 //! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
 //! | `/continue-first` | a `SendInformational(100)`, then as `/accept` (no lazy 100 after it) | |
 //! | `/continue-again` | as `/accept`, then a `SendInformational(100)` (dropped: one 100) | |
+//! | `/accept-after/<ms>` | as `/accept`, `ms` milliseconds after the request (below) | `callLater` |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/processing` | `SendInformational(102)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
@@ -33,6 +34,12 @@
 //! | `/mirror` | a 200 carrying the request's `x-` fields back (below) | `setHeader` |
 //! | `/status/<n>` | `Respond` with status `n` (200 to 599) and no body | `setResponseCode` |
 //! | `/fixed/<n>[/<r>]` | `Respond`: status `n`, reason `r`, static fields | `setResponseCode` |
+//!
+//! `/accept-after/<ms>` looks at the request for `ms` milliseconds (at most an hour) before it
+//! asks for the body, as a Twisted resource that returns `NOT_DONE_YET` and reads from a
+//! `callLater`: no credit meanwhile, so an `Expect: 100-continue` client waits for its 100
+//! that long, and a body sent anyway waits in the channel's buffer. The app tells the driver
+//! its time (`App::wake_at`) and goes on in `App::poll_wake`.
 //!
 //! `/handover/<n>` sends `n` bytes of the stream app's pattern: a push producer
 //! (`streaming=True`) sends the first half, is unregistered (`unregisterProducer`), and a pull
@@ -73,6 +80,7 @@
 //! simulation's trace). Anything else is 404.
 
 use std::collections::BTreeMap;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use twine_engine::{
@@ -110,6 +118,17 @@ pub struct Api {
     handovers: BTreeMap<RequestId, Handover>,
     /// `/misuse/write-while-paused` requests.
     ignoring_pause: BTreeMap<RequestId, IgnoringPause>,
+    /// `/accept-after/<ms>` requests whose time has not come.
+    deferred: BTreeMap<RequestId, Deferred>,
+}
+
+/// An `/accept-after/<ms>` request waiting for its time.
+#[derive(Debug)]
+struct Deferred {
+    at: Instant,
+    /// Its body ended meanwhile: it had none (a body waits for credit), so it is answered at
+    /// once when its time comes.
+    ended: bool,
 }
 
 /// A `/misuse/write-while-paused` response in progress.
@@ -143,7 +162,21 @@ impl Api {
         Api::default()
     }
 
-    fn on_request(&mut self, id: RequestId, head: &RequestHead, commands: &mut Vec<AppCommand>) {
+    /// Starts reading `id`'s body, `/accept`'s way: credit in small steps, so the client's
+    /// `100 Continue` waits for the first.
+    fn accept(&mut self, request: RequestId, commands: &mut Vec<AppCommand>) {
+        self.accepting.insert(request, 0);
+        let bytes = ACCEPT_CREDIT_BYTES;
+        commands.push(AppCommand::Consume { request, bytes });
+    }
+
+    fn on_request(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        head: &RequestHead,
+        commands: &mut Vec<AppCommand>,
+    ) {
         let request = id;
         match Route::of(head.path()) {
             Route::Handover(total) => self.start_handover(id, total, commands),
@@ -158,14 +191,18 @@ impl Api {
                 if own_continue == OwnContinue::First {
                     commands.push(own());
                 }
-                // Credit in small steps: the client's `100 Continue` waits for the first.
-                self.accepting.insert(id, 0);
-                let bytes = ACCEPT_CREDIT_BYTES;
-                commands.push(AppCommand::Consume { request, bytes });
+                self.accept(id, commands);
                 if own_continue == OwnContinue::Again {
                     // A 100 of the app's own after the lazy one: the channel drops it.
                     commands.push(own());
                 }
+            }
+            Route::AcceptAfter(wait) => {
+                let deferred = Deferred {
+                    at: now + wait,
+                    ended: false,
+                };
+                self.deferred.insert(id, deferred);
             }
             Route::WhoAmI => respond(commands, id, 200, Bytes::from(self.whoami())),
             Route::Hints => {
@@ -424,9 +461,9 @@ impl App for Api {
         self.connection = Some(*info);
     }
 
-    fn on_event(&mut self, _now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
+    fn on_event(&mut self, now: Instant, event: Event, commands: &mut Vec<AppCommand>) {
         match event {
-            Event::Request { id, head } => self.on_request(id, &head, commands),
+            Event::Request { id, head } => self.on_request(now, id, &head, commands),
             Event::Pull { id } => {
                 let pulling = self
                     .handovers
@@ -444,6 +481,9 @@ impl App for Api {
                 }
             }
             Event::BodyEnd { id } => {
+                if let Some(deferred) = self.deferred.get_mut(&id) {
+                    deferred.ended = true;
+                }
                 if let Some(received) = self.accepting.remove(&id) {
                     let body = Bytes::from(format!("received {received} bytes\n"));
                     respond(commands, id, 200, body);
@@ -453,6 +493,7 @@ impl App for Api {
                 self.handovers.remove(&id);
                 self.accepting.remove(&id);
                 self.ignoring_pause.remove(&id);
+                self.deferred.remove(&id);
             }
             _ => {}
         }
@@ -486,6 +527,36 @@ impl App for Api {
             if let Stage::Push { producing } = &mut handover.stage {
                 *producing = state == ProducerState::Producing;
             }
+        }
+    }
+
+    fn wake_at(&self) -> Option<Instant> {
+        self.deferred.values().map(|deferred| deferred.at).min()
+    }
+
+    fn poll_wake(
+        &mut self,
+        _cx: &mut Context<'_>,
+        now: Instant,
+        commands: &mut Vec<AppCommand>,
+    ) -> Poll<()> {
+        // In request order, each whose time has come (the driver's alarm rang for the first).
+        let due: Vec<RequestId> = (self.deferred.iter())
+            .filter(|(_, deferred)| deferred.at <= now)
+            .map(|(&id, _)| id)
+            .collect();
+        for &id in &due {
+            match self.deferred.remove(&id) {
+                Some(Deferred { ended: true, .. }) => {
+                    respond(commands, id, 200, Bytes::from_static(b"received 0 bytes\n"));
+                }
+                _ => self.accept(id, commands),
+            }
+        }
+        if due.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
         }
     }
 

@@ -39,6 +39,8 @@ scenarios!("app_api":
     empty_writes_send_nothing,
     misuse_write_while_paused,
     expect_continue_behind_a_slow_response,
+    expect_continue_while_the_app_waits,
+    deferred_reader_and_answer,
     request_as_the_app_sees_it,
     reason_phrases,
 );

@@ -169,3 +169,27 @@ fn hello_answers_twelve_bytes_over_both_protocols() {
         assert_eq!(h2.stdout, b"hello world\n");
     }
 }
+
+#[test]
+fn a_deferred_reader_sends_its_100_when_its_time_comes() {
+    // `/accept-after/300` asks for the body 300 ms after the request, from the app's own
+    // time (`App::wake_at`): the driver's alarm rings for it on the real clock too.
+    let server = Server::start(&["--app", "api"]);
+    let mut client = server.connect();
+    let started = std::time::Instant::now();
+    client.send(
+        "POST /accept-after/300 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\
+         Expect: 100-continue\r\nConnection: close\r\n\r\n",
+    );
+    let interim = client.read_head();
+    let waited = started.elapsed();
+    assert_eq!(interim.status_line, "HTTP/1.1 100 Continue");
+    assert!(
+        waited >= std::time::Duration::from_millis(300),
+        "{waited:?}"
+    );
+    client.send("hello");
+    let response = client.read_response();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, b"received 5 bytes\n");
+}

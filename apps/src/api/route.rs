@@ -1,8 +1,13 @@
 //! What a request's path asks of the api app: the routes of the module's table, parsed once
 //! into a [`Route`], so the app matches on values rather than on bytes.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use twine_engine::{Header, Headers, ResponseHead};
+
+/// The longest `/accept-after/<ms>` wait: an hour (longer is 404).
+pub(super) const DEFER_MILLIS_MAX: u64 = 3_600_000;
 
 /// One route of the table in the module doc of `api`.
 #[derive(Debug)]
@@ -15,6 +20,9 @@ pub(super) enum Route {
     Fixed(ResponseHead),
     /// `/accept`, `/continue-first` or `/continue-again`.
     Accept { own_continue: OwnContinue },
+    /// `/accept-after/<ms>`: as `/accept`, once `ms` milliseconds (at most
+    /// [`DEFER_MILLIS_MAX`]) have passed.
+    AcceptAfter(Duration),
     /// `/whoami`.
     WhoAmI,
     /// `/hints`: a 103 first.
@@ -94,6 +102,11 @@ impl Route {
         }
         if let Some(head) = path.strip_prefix(b"/fixed/").and_then(fixed_head) {
             return Route::Fixed(head);
+        }
+        if let Some(millis) = number_after(path, b"/accept-after/") {
+            if millis <= DEFER_MILLIS_MAX {
+                return Route::AcceptAfter(Duration::from_millis(millis));
+            }
         }
         match path {
             b"/accept" => Route::Accept {

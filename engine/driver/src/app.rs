@@ -48,9 +48,18 @@ pub trait App {
         let _ = (now, reason);
     }
 
+    /// When the app next has work of its own at a time it knows (a response it defers, as a
+    /// Twisted resource returns `NOT_DONE_YET` and answers from `callLater`): the driver's
+    /// alarm rings then at the latest, and [`App::poll_wake`] is polled with that `now`. Asked
+    /// before every wait; `None` (the default) sets no time.
+    fn wake_at(&self) -> Option<Instant> {
+        None
+    }
+
     /// Polled while the connection waits, for apps with work of their own (the proxy's
-    /// upstream connection): `Ready` once it pushed commands, else `Pending` with `cx`'s waker
-    /// registered wherever its work comes from. The default never wakes.
+    /// upstream connection, a deferred answer's time come): `Ready` once it pushed commands,
+    /// else `Pending` with `cx`'s waker registered wherever its work comes from (a time told
+    /// by [`App::wake_at`] needs none). The default never wakes.
     fn poll_wake(
         &mut self,
         cx: &mut Context<'_>,
@@ -102,6 +111,10 @@ macro_rules! forward_app {
 
             fn produce(&mut self, now: Instant, commands: &mut Vec<AppCommand>) -> bool {
                 (**self).produce(now, commands)
+            }
+
+            fn wake_at(&self) -> Option<Instant> {
+                (**self).wake_at()
             }
 
             fn poll_wake(

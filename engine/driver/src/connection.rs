@@ -503,7 +503,12 @@ where
                 .min(self.read_size as usize)
                 .min(self.alarm.settings().read_bytes_max),
         );
-        let deadline = self.deadline();
+        // The app's own time, if it has one, rings the alarm too (`poll_wake` then acts).
+        let app_at = self.app.wake_at().map(|at| self.alarm.clock().to_tokio(at));
+        let deadline = match (self.deadline(), app_at) {
+            (Some(channel), Some(app)) => Some(channel.min(app)),
+            (channel, app) => channel.or(app),
+        };
         let quiet = self.queue.is_empty() && self.commands.is_empty() && self.pulls.is_empty();
         if !quiet {
             self.release_at = None;

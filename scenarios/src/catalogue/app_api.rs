@@ -786,6 +786,40 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "expect_continue_while_the_app_waits",
+        about: "an upload asking `Expect: 100-continue` to an app that looks at the request for a second before it asks for the body (`/accept-after/1000`, a `callLater`): the client rightly waits for its 100 all that while, so the body timer (200 ms here) does not run; the 100 comes a second in and the upload goes through",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.timeouts.body_read = Duration::from_millis(200);
+            let mut s = api("app_api/expect_continue_while_the_app_waits", config);
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /accept-after/1000 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("hello"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[100, 200]), bodies(o, 0, &[Some(b"received 5 bytes\n")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "deferred_reader_and_answer",
+        about: "an app that leaves a request alone for a while (`/accept-after/<ms>`, a `callLater`): a body sent at once waits in the channel's buffer for the app's credit, not counted as a stalled upload (body timer 200 ms here, the app waiting 1 s), and a GET it answers 5 s later, past the idle and linger timeouts, is answered on the same connection: no timer runs while the connection waits on its app",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.timeouts.body_read = Duration::from_millis(200);
+            let mut s = api("app_api/deferred_reader_and_answer", config);
+            let post = "POST /accept-after/1000 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+            s.clients.push(ClientScript::in_turn([post, "GET /accept-after/5000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"], "bytes\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"received 5 bytes\n"), Some(b"received 0 bytes\n")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "request_as_the_app_sees_it",
         about: "what the channel hands the app (the api app's `/request` describes it): the request line as sent, every field in order with its name's case and its value trimmed, the body's framing and whether a `100 Continue` is owed; an absolute-form target is routed by its path",
         seed: 1,
