@@ -35,6 +35,7 @@ scenarios!("proxy":
     slow_client_pauses_the_origin,
     client_pause_not_charged_to_the_origin,
     origin_closes_while_its_answer_waits,
+    origin_cut_at_its_credit,
     slow_origin_withholds_upload_credit,
     slow_reading_origin_not_stalled,
     upload_cut_short_still_relayed,

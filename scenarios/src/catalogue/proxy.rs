@@ -669,6 +669,27 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "origin_cut_at_its_credit",
+        about: "an origin that declares 200 000 bytes, writes exactly the proxy's 64 KiB of credit and closes, to a client that reads slowly: its FIN comes when every byte it sent was taken and no credit is left, and the cut is still seen as one (the client gets the 65 536 bytes, then the connection closes on an unfinished response), not waited on for credit that would never bring more",
+        seed: 1,
+        build: |_| {
+            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n".to_vec();
+            answer.resize(answer.len() + 65_536, b'z');
+            let origin = script(vec![OriginStep::ReadHead, OriginStep::Write(Bytes::from(answer)), OriginStep::Close]);
+            let mut s = proxy("proxy/origin_cut_at_its_credit", origin);
+            s.clients.push(ClientScript::new().send("GET /big HTTP/1.1\r\nHost: front\r\n\r\n"));
+            s.faults = super::slow_reader(32_768, 4096);
+            s
+        },
+        expect: |o| {
+            let received = &o.clients[0].received;
+            let body = received.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |at| received.len() - at - 4);
+            let whole = if body == 65_536 { Vec::new() } else { failed_on(0, format!("{body} body bytes relayed, not 65536")) };
+            all([whole, in_order(o, &[server(ServerEvent::App { command: AppAction::Close { request: RequestId::from_sequence(0) } }), client(ClientEvent::Eof)])])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "slow_origin_withholds_upload_credit",
         about: "backpressure the other way: an origin not reading a 1 MB upload stops the proxy granting the client credit, so the proxy reads only a bounded part of it",
         seed: 1,
