@@ -40,6 +40,7 @@ scenarios!("http2":
     headers_with_priority_on_itself,
     header_block_past_the_list_bound,
     header_block_at_the_list_bound,
+    header_list_at_the_bound,
     empty_data_at_the_bound,
     body_in_many_small_frames,
     empty_data_flood,

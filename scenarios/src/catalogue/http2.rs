@@ -1213,6 +1213,23 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "header_list_at_the_bound",
+        about: "a request whose header list is exactly the bound (65 536 bytes: each field's name and value and its 32 bytes, RFC 9113 §6.5.2) is served, and so is the next one: only a list past it is refused",
+        seed: 1,
+        build: |_| {
+            let base = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "sim")];
+            let listed = |fields: &[(&str, &str)]| fields.iter().map(|(name, value)| name.len() + value.len() + 32).sum::<usize>();
+            let value = "~".repeat(65_536 - listed(&base) - listed(&[("x-big", "")]));
+            let exact: Vec<(&str, &str)> = base.iter().copied().chain([("x-big", value.as_str())]).collect();
+            assert_eq!(listed(&exact), 65_536, "the list is the bound exactly");
+            let mut script = H2Script::new();
+            script.headers_in_pieces(1, &exact, 16_000).request(3, "GET", "/after", true);
+            scenario_with("http2/header_list_at_the_bound", app_factory::<Echo>(), &script)
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), answered(o, 3, &[200], b"")]),
+    },
+    Entry {
+        family: FAMILY,
         name: "header_block_at_the_list_bound",
         about: "a header block of exactly the header list bound (65 536 bytes) across HEADERS and CONTINUATION frames is not too long to read: it is decoded, its list (past the bound with each field's 32 bytes) is answered 431 on its stream, and the connection serves the next request",
         seed: 1,
