@@ -51,7 +51,8 @@ pub trait App {
     /// When the app next has work of its own at a time it knows (a response it defers, as a
     /// Twisted resource returns `NOT_DONE_YET` and answers from `callLater`): the driver's
     /// alarm rings then at the latest, and [`App::poll_wake`] is polled with that `now`. Asked
-    /// before every wait; `None` (the default) sets no time.
+    /// before every wait; `None` (the default) sets no time. A time already past rings at
+    /// once, every wait, until `poll_wake` acts on it and moves it.
     fn wake_at(&self) -> Option<Instant> {
         None
     }

@@ -540,6 +540,20 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "expect_continue_refused_upstream",
+        about: "an upload with `Expect: 100-continue` that the origin refuses with a final status before its body (417): the proxy's client side waits for the origin's word before it sends the body, which the client sent at once, so the origin never receives it; the client gets the 417 (after the lazy 100 the proxy's credit for the body it drains brings)",
+        seed: 1,
+        build: |_| {
+            let origin = script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"), OriginStep::Hang]);
+            let mut s = proxy("proxy/expect_continue_refused_upstream", origin);
+            // The body at once, as a client that does not wait for its 100 may send it.
+            s.clients.push(ClientScript::new().send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[100, 417]), count(o, origin_received(b"Expect: 100-continue\r\n"), 1), absent(o, origin_received(b"hello"))]),
+    },
+    Entry {
+        family: FAMILY,
         name: "early_answer_before_the_body",
         about: "an origin answering before the upload ends: the answer is relayed, the rest of the upload read and dropped, and the client connection kept",
         seed: 1,
@@ -933,6 +947,20 @@ pub(super) const ENTRIES: &[Entry] = &[
                 absent(o, origin_received(b"Host: front")),
             ])
         },
+    },
+    Entry {
+        family: FAMILY,
+        name: "other_schemes_not_forwarded",
+        about: "absolute-form targets of a scheme other than `http` or `https` (`ftp://files.example/x`, the short `ws:x`, `httpx://h/`) are no request for an HTTP origin: each refused with 400, never forwarded, and the connection serves the `http` one after them",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/other_schemes_not_forwarded", script(answer_then_hang(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
+            let requests = ["ftp://files.example/x", "ws:x", "httpx://h/"].map(|target| format!("GET {target} HTTP/1.1\r\nHost: front\r\n\r\n"));
+            let last = "GET http://h/ok HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n";
+            s.clients.push(ClientScript::new().send(requests.concat()).send(last));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[400, 400, 400, 200]), count(o, upstream_accepted(), 1), count(o, origin_received(b"GET /ok HTTP/1.1\r\nHost: h\r\n"), 1)]),
     },
     Entry {
         family: FAMILY,
