@@ -16,6 +16,8 @@ scenarios!("http2":
     fields_across_a_table_one_byte_short,
     request_fields_from_another_encoder,
     request_field_as_large_as_the_table,
+    small_request_fields_from_another_encoder,
+    field_lengths_at_the_prefix_bound,
     hints_without_server_or_date,
     answered_early_then_trailers,
     answered_early_then_silent,

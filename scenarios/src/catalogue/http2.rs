@@ -652,6 +652,26 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "small_request_fields_from_another_encoder",
+        about: "two requests to `/request` whose header blocks an HPACK encoder other than the engine's writes, each with the small field `x-a: 1` (an entry of 36 bytes: name, value and 32 octets, RFC 7541 §4.1) and `:authority sim`: the first adds both to the default 4096-byte table, the second names them by index, and the server resolves both",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::with_reference_hpack(4096);
+            for stream in [1, 3] {
+                let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/request"), (":authority", "sim"), ("x-a", "1")];
+                script.headers(stream, &fields, true);
+            }
+            let mut s = Scenario::new("http2/small_request_fields_from_another_encoder", quick_config(), app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()));
+            s
+        },
+        expect: |o| {
+            let body = b"GET /request HTTP/2\nx-a: 1\nhost: sim\nbody: length 0\n100 continue owed: no\n";
+            all([answered(o, 1, &[200], body), answered(o, 3, &[200], body)])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "request_field_as_large_as_the_table",
         about: "two requests to `/request` on a server whose HPACK table is 128 bytes, written by an HPACK encoder other than the engine's: the first adds an entry of exactly 128 bytes, which fits (RFC 7541 §4.4: only an entry larger than the table empties it and is not added), and the second's reference to it resolves",
         seed: 1,
@@ -670,6 +690,25 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             let body = format!("GET /request HTTP/2\nx-a: {}\nhost: sim\nbody: length 0\n100 continue owed: no\n", table_filling_value("x-a"));
             all([1, 3].map(|stream| answered(o, stream, &[200], body.as_bytes())))
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "field_lengths_at_the_prefix_bound",
+        about: "`/mirror` sends back fields whose values are 126, 127 and 128 bytes of `~` (longer Huffman-coded, so written as they are): a string length of 127 is the 7-bit prefix's largest, which HPACK writes as 127 and a 0 after it (RFC 7541 §5.1), and every value decodes whole in the client's context",
+        seed: 1,
+        build: |_| {
+            let values = [126, 127, 128].map(|n| "~".repeat(n));
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/mirror"), (":authority", "sim"), ("x-a", values[0].as_str()), ("x-b", values[1].as_str()), ("x-c", values[2].as_str())];
+            let mut script = H2Script::new();
+            script.headers(1, &fields, true);
+            scenario_with("http2/field_lengths_at_the_prefix_bound", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            let got: Vec<(String, usize)> = response_fields(o, 1).into_iter().filter(|(name, _)| name.starts_with("x-")).map(|(name, value)| (name, value.len())).collect();
+            let want = [("x-a", 126), ("x-b", 127), ("x-c", 128)].map(|(n, len)| (n.to_string(), len));
+            let mirrored = if got == want { Vec::new() } else { failed_on(0, format!("mirrored fields (name, value length) {got:?}; expected {want:?}")) };
+            all([mirrored, answered(o, 1, &[200], b"ok\n")])
         },
     },
     Entry {
