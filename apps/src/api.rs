@@ -32,6 +32,7 @@
 //! | `/misuse/write-while-paused` | 8 writes of 16 KiB when first paused (below) | |
 //! | `/request` | a 200 describing the request as the app got it (below) | `getAllHeaders` |
 //! | `/mirror` | a 200 carrying the request's `x-` fields back (below) | `setHeader` |
+//! | `/cookie` | a 200 with a `Set-Cookie` (over HTTP/2, never indexed by HPACK) | `addCookie` |
 //! | `/status/<n>` | `Respond` with status `n` (200 to 599) and no body | `setResponseCode` |
 //! | `/fixed/<n>[/<r>]` | `Respond`: status `n`, reason `r`, static fields | `setResponseCode` |
 //!
@@ -104,6 +105,10 @@ const PAUSE_WRITE_BYTES: usize = 16 * 1024;
 /// `/misuse/write-while-paused` writes in all, and how many it sends when first paused.
 const PAUSE_WRITES: u32 = 16;
 const PAUSE_BURST_WRITES: u32 = 8;
+
+/// `/cookie`'s `Set-Cookie` value: a secret an HTTP/2 connection's HPACK table must never
+/// hold (RFC 7541 §7.1.3), so that no later block can be used to guess at it.
+pub const COOKIE: &str = "session=3f1c9a; HttpOnly";
 
 /// Bytes per handover chunk: small, so each producer sends several.
 const HANDOVER_CHUNK_BYTES: u64 = 4 * 1024;
@@ -245,6 +250,12 @@ impl Api {
             }
             Route::Request => respond(commands, id, 200, Bytes::from(describe(head))),
             Route::Mirror => respond_whole(commands, id, mirrored_head(head), Some(ok())),
+            Route::Cookie => {
+                let head = text_head(200)
+                    .with_header("Set-Cookie", COOKIE)
+                    .with_header("Content-Length", "3");
+                respond_whole(commands, id, head, Some(ok()));
+            }
             Route::WriteWhilePaused => {
                 commands.push(AppCommand::SendHead {
                     request,

@@ -18,6 +18,7 @@ scenarios!("http2":
     request_field_as_large_as_the_table,
     small_request_fields_from_another_encoder,
     field_lengths_at_the_prefix_bound,
+    set_cookie_never_indexed,
     hints_without_server_or_date,
     answered_early_then_trailers,
     answered_early_then_silent,

@@ -44,6 +44,8 @@ pub(super) enum Route {
     Request,
     /// `/mirror`.
     Mirror,
+    /// `/cookie`.
+    Cookie,
     /// `/misuse/write-while-paused`: the one misuse whose state the app keeps.
     WriteWhilePaused,
     /// The other `/misuse/...` routes.
@@ -145,6 +147,7 @@ impl Route {
             b"/own-fields" => Route::OwnFields,
             b"/request" => Route::Request,
             b"/mirror" => Route::Mirror,
+            b"/cookie" => Route::Cookie,
             b"/misuse/second-producer" => Route::Misuse(Misuse::SecondProducer),
             b"/misuse/body-after-finish" => Route::Misuse(Misuse::BodyAfterFinish),
             b"/misuse/late-hints" => Route::Misuse(Misuse::LateHints),

@@ -713,6 +713,25 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "set_cookie_never_indexed",
+        about: "two responses carrying a `Set-Cookie` (`/cookie`): HPACK writes it each time as a literal never to be indexed (`0x1f 0x28`: the static name `set-cookie`, RFC 7541 §6.2.3), so the connection's table never holds the secret for a later block to be compared against (§7.1.3)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/cookie", true).request(3, "GET", "/cookie", true);
+            scenario_with("http2/set_cookie_never_indexed", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            let blocks: Vec<Bytes> = frames_received(o, 0).into_iter().filter_map(|f| match f { Frame::Headers { fragment, .. } => Some(fragment), _ => None }).collect();
+            let indexed = blocks.iter().filter(|block| !block.windows(2).any(|w| w == [0x1f, 0x28])).count();
+            let never = if blocks.len() == 2 && indexed == 0 { Vec::new() } else { failed_on(0, format!("{indexed} of {} header blocks without set-cookie as a never-indexed literal", blocks.len())) };
+            let cookie = response_fields(o, 1).contains(&("set-cookie".to_string(), twine_apps::api::COOKIE.to_string()));
+            let sent = if cookie { Vec::new() } else { failed_on(0, "stream 1's response has no set-cookie".into()) };
+            all([never, sent, answered(o, 1, &[200], b"ok\n"), answered(o, 3, &[200], b"ok\n")])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "hints_without_server_or_date",
         about: "an informational head (`/hints`: a 103 with a `Link`) carries only its own fields, no `server` or `date`, which belong to the final head (RFC 9110 §6.6.1); the 200 after it has both",
         seed: 1,
