@@ -198,6 +198,17 @@ fn frame_header(length: usize, kind: u8, flags: u8, stream: u32) -> Vec<u8> {
     out
 }
 
+/// The HEADERS fragments the client on connection `conn` read, in order (none of these
+/// scenarios' blocks needs a CONTINUATION).
+fn header_blocks(o: &Outcome, conn: usize) -> Vec<Bytes> {
+    (frames_received(o, conn).into_iter())
+        .filter_map(|frame| match frame {
+            Frame::Headers { fragment, .. } => Some(fragment),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What the client read on one stream.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Answer {
@@ -722,7 +733,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/set_cookie_never_indexed", app_factory::<Api>(), &script)
         },
         expect: |o| {
-            let blocks: Vec<Bytes> = frames_received(o, 0).into_iter().filter_map(|f| match f { Frame::Headers { fragment, .. } => Some(fragment), _ => None }).collect();
+            let blocks = header_blocks(o, 0);
             let indexed = blocks.iter().filter(|block| !block.windows(2).any(|w| w == [0x1f, 0x28])).count();
             let never = if blocks.len() == 2 && indexed == 0 { Vec::new() } else { failed_on(0, format!("{indexed} of {} header blocks without set-cookie as a never-indexed literal", blocks.len())) };
             let cookie = response_fields(o, 1).contains(&("set-cookie".to_string(), twine_apps::api::COOKIE.to_string()));
@@ -914,7 +925,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             scenario_with("http2/header_table_size_lowered", app_factory::<Echo>(), &script)
         },
         expect: |o| {
-            let blocks: Vec<Bytes> = frames_received(o, 0).into_iter().filter_map(|f| match f { Frame::Headers { fragment, .. } => Some(fragment), _ => None }).collect();
+            let blocks = header_blocks(o, 0);
             let first = match blocks.first() {
                 Some(block) if block.first() == Some(&0x20) => Vec::new(),
                 other => failed_on(0, format!("the first header block {other:?} does not open with a size update to 0 (0x20)")),
@@ -942,7 +953,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| {
-            let blocks: Vec<Bytes> = frames_received(o, 0).into_iter().filter_map(|f| match f { Frame::Headers { fragment, .. } => Some(fragment), _ => None }).collect();
+            let blocks = header_blocks(o, 0);
             // `0x20`: an update to 0; `0x3f 0xe1 0x1f`: to 4096.
             let second = match blocks.get(1) {
                 Some(block) if block.starts_with(&[0x20, 0x3f, 0xe1, 0x1f]) => Vec::new(),
