@@ -481,6 +481,25 @@ fn upload_past_the_window(name: &str, between: impl FnOnce(&mut H2Script)) -> Sc
     s
 }
 
+/// A DATA frame carrying one byte `p` and `pad` bytes of padding: 2 + `pad` bytes of window
+/// for one of body (RFC 9113 §6.1: the Pad Length field and the padding are flow-controlled).
+fn padded_byte(stream: u32, pad: u8, end_stream: bool) -> Vec<u8> {
+    let flags = 0x8 | u8::from(end_stream);
+    let mut frame = frame_header(2 + usize::from(pad), 0x0, flags, stream);
+    frame.extend_from_slice(&[pad, b'p']);
+    frame.resize(frame.len() + usize::from(pad), 0);
+    frame
+}
+
+/// A POST to the echo app on `stream` whose body is `frames` bytes, each in a DATA frame
+/// padded to 256 bytes of window: 65 280 of window for 255 bytes of body at most.
+fn padded_upload(script: &mut H2Script, stream: u32, frames: usize, end_stream: bool) {
+    script.request(stream, "POST", "/echo", false);
+    for i in 0..frames {
+        script.raw(&padded_byte(stream, 254, end_stream && i + 1 == frames));
+    }
+}
+
 const R0: RequestId = RequestId::from_sequence(0);
 
 /// The api app's routes `http2/app_api_routes` asks for, a stream each, with the statuses and
@@ -507,6 +526,13 @@ static UPLOAD_CHUNK: [u8; 16_384] = [b'u'; 16_384];
 
 /// The header of a WINDOW_UPDATE on stream 1: a 4-byte payload, type 8, no flags.
 const STREAM_1_WINDOW_UPDATE: &[u8] = &[0, 0, 4, 8, 0, 0, 0, 0, 1];
+
+/// The header of a WINDOW_UPDATE on the connection (stream 0).
+const CONNECTION_WINDOW_UPDATE: &[u8] = &[0, 0, 4, 8, 0, 0, 0, 0, 0];
+
+/// The streams `http2/padding_given_back_on_the_connection` uploads on: 9 x 65 280 bytes of
+/// window, past half the connection's 1 MiB.
+const PADDED_STREAMS: [u32; 9] = [1, 3, 5, 7, 9, 11, 13, 15, 17];
 
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
@@ -720,6 +746,44 @@ pub(super) const ENTRIES: &[Entry] = &[
             let want = [("x-a", 126), ("x-b", 127), ("x-c", 128)].map(|(n, len)| (n.to_string(), len));
             let mirrored = if got == want { Vec::new() } else { failed_on(0, format!("mirrored fields (name, value length) {got:?}; expected {want:?}")) };
             all([mirrored, answered(o, 1, &[200], b"ok\n")])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "response_block_past_a_frame",
+        about: "`/mirror` sends back three fields of 8 000 bytes of `~` (longer Huffman-coded, so written as they are), asked for in a HEADERS and a CONTINUATION: the response's block of 24 KiB goes out as a HEADERS of 16 384 bytes without END_HEADERS and a CONTINUATION that ends it (RFC 9113 §4.3, §6.10), no frame past the client's SETTINGS_MAX_FRAME_SIZE, and decodes whole",
+        seed: 1,
+        build: |_| {
+            let value = "~".repeat(8_000);
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/mirror"), (":authority", "sim"), ("x-a", value.as_str()), ("x-b", value.as_str()), ("x-c", value.as_str())];
+            let mut script = H2Script::new();
+            script.headers_in_pieces(1, &fields, 16_384);
+            scenario_with("http2/response_block_past_a_frame", app_factory::<Api>(), &script)
+        },
+        expect: |o| {
+            // Stream 1's header frames as (HEADERS or not, END_HEADERS, fragment length).
+            let mut shape = Vec::new();
+            let mut block = BytesMut::new();
+            for frame in frames_received(o, 0) {
+                let (headers, fragment, end_headers) = match frame {
+                    Frame::Headers { stream, fragment, end_headers, .. } if stream.get() == 1 => (true, fragment, end_headers),
+                    Frame::Continuation { stream, fragment, end_headers } if stream.get() == 1 => (false, fragment, end_headers),
+                    _ => continue,
+                };
+                shape.push((headers, end_headers, fragment.len()));
+                block.extend_from_slice(&fragment);
+            }
+            let framed = match &shape[..] {
+                [(true, false, 16_384), (false, true, rest)] if *rest > 0 => Vec::new(),
+                _ => failed_on(0, format!("stream 1's header frames (HEADERS, END_HEADERS, length) {shape:?}; expected a full HEADERS without END_HEADERS, then one CONTINUATION ending the block")),
+            };
+            let fields = ReferenceDecoder::new().decode(&block).unwrap_or_default();
+            let mirrored: Vec<(Vec<u8>, usize)> = fields.into_iter().filter(|(name, _)| name.starts_with(b"x-")).map(|(name, value)| (name.to_vec(), value.len())).collect();
+            let want: Vec<(Vec<u8>, usize)> = [b"x-a", b"x-b", b"x-c"].map(|name| (name.to_vec(), 8_000)).to_vec();
+            let decoded = if mirrored == want { Vec::new() } else { failed_on(0, format!("mirrored fields (name, value length) {mirrored:?}")) };
+            let answer = answers(o, 0).remove(&1).unwrap_or_default();
+            let body = if answer.body == b"ok\n" && answer.ended && answer.reset.is_none() { Vec::new() } else { failed_on(0, format!("stream 1's answer {answer:?}")) };
+            all([framed, decoded, body])
         },
     },
     Entry {
@@ -1511,6 +1575,48 @@ pub(super) const ENTRIES: &[Entry] = &[
             upload_past_the_window("http2/upload_past_the_window", |_| {})
         },
         expect: |o| answered(o, 1, &[200], &[b'u'; 81_919]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "padding_given_back_on_the_stream",
+        about: "an upload of 255 one-byte DATA frames each padded to 256 bytes: 65 280 bytes of the stream's window for 255 of body. The padding is given back as each frame arrives (RFC 9113 §6.1: it is flow-controlled, and no app will ever take it), so the server's WINDOW_UPDATE on stream 1 comes though the app has taken 255 bytes; the client waits for it, then sends 16 384 bytes more, and the echo app returns all of it",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            padded_upload(&mut first, 1, 255, false);
+            let mut then = H2Script::empty();
+            then.data(1, &UPLOAD_CHUNK, true);
+            let mut s = Scenario::new("http2/padding_given_back_on_the_stream", quick_config(), app_factory::<Echo>());
+            let wait = Action::WaitFor(Bytes::from_static(STREAM_1_WINDOW_UPDATE));
+            s.clients.push(ClientScript::new().send(first.bytes()).then(wait).send(then.bytes()));
+            s
+        },
+        expect: |o| answered(o, 1, &[200], &[&[b'p'; 255][..], &UPLOAD_CHUNK].concat()),
+    },
+    Entry {
+        family: FAMILY,
+        name: "padding_given_back_on_the_connection",
+        about: "nine uploads of 255 one-byte DATA frames each padded to 256 bytes: 587 520 bytes of the connection's window of 1 MiB for 2 295 of body. The padding is given back as each frame arrives, so a WINDOW_UPDATE on the connection follows the one that opened it, though the apps have taken little; the client waits for it, then asks for a GET on stream 19, and every stream is answered",
+        seed: 1,
+        build: |_| {
+            let mut uploads = H2Script::new();
+            for stream in PADDED_STREAMS {
+                padded_upload(&mut uploads, stream, 255, true);
+            }
+            let mut get = H2Script::empty();
+            get.request(19, "GET", "/echo", true);
+            let mut s = Scenario::new("http2/padding_given_back_on_the_connection", quick_config(), app_factory::<Echo>());
+            let wait = || Action::WaitFor(Bytes::from_static(CONNECTION_WINDOW_UPDATE));
+            // The first update is the one that opens the window past 65 535, sent at once.
+            let client = ClientScript::new().send(uploads.bytes()).then(wait()).then(wait()).send(get.bytes());
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            let mut violations: Vec<Violation> = PADDED_STREAMS.iter().flat_map(|&stream| answered(o, stream, &[200], &[b'p'; 255])).collect();
+            violations.extend(answered(o, 19, &[200], b""));
+            violations
+        },
     },
     Entry {
         family: FAMILY,
