@@ -19,6 +19,7 @@ scenarios!("http2":
     small_request_fields_from_another_encoder,
     field_lengths_at_the_prefix_bound,
     response_block_past_a_frame,
+    acknowledgements_not_answered,
     set_cookie_never_indexed,
     hints_without_server_or_date,
     answered_early_then_trailers,

@@ -527,6 +527,9 @@ static UPLOAD_CHUNK: [u8; 16_384] = [b'u'; 16_384];
 /// The header of a WINDOW_UPDATE on stream 1: a 4-byte payload, type 8, no flags.
 const STREAM_1_WINDOW_UPDATE: &[u8] = &[0, 0, 4, 8, 0, 0, 0, 0, 1];
 
+/// The header of the server's SETTINGS under `quick_config`: six settings, 36 bytes.
+const SERVER_SETTINGS: &[u8] = &[0, 0, 36, 4, 0, 0, 0, 0, 0];
+
 /// The header of a WINDOW_UPDATE on the connection (stream 0).
 const CONNECTION_WINDOW_UPDATE: &[u8] = &[0, 0, 4, 8, 0, 0, 0, 0, 0];
 
@@ -784,6 +787,29 @@ pub(super) const ENTRIES: &[Entry] = &[
             let answer = answers(o, 0).remove(&1).unwrap_or_default();
             let body = if answer.body == b"ok\n" && answer.ended && answer.reset.is_none() { Vec::new() } else { failed_on(0, format!("stream 1's answer {answer:?}")) };
             all([framed, decoded, body])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "acknowledgements_not_answered",
+        about: "a client that acknowledges the server's SETTINGS once they arrive, as every real client does, and sends a PING with ACK set that answers nothing: neither is answered (RFC 9113 §6.5.3: an ACK is not acknowledged; §6.7: an endpoint MUST NOT respond to a PING ACK, or two such peers would answer each other forever), and the GET behind them is",
+        seed: 1,
+        build: |_| {
+            let mut rest = H2Script::empty();
+            rest.frame(Frame::Settings { ack: true, settings: Vec::new() });
+            rest.frame(Frame::Ping { ack: true, payload: *b"unasked!" });
+            rest.request(1, "GET", "/respond", true);
+            let mut s = Scenario::new("http2/acknowledgements_not_answered", quick_config(), app_factory::<Api>());
+            let settings = Action::WaitFor(Bytes::from_static(SERVER_SETTINGS));
+            s.clients.push(ClientScript::new().send(H2Script::new().bytes()).then(settings).send(rest.bytes()));
+            s
+        },
+        expect: |o| {
+            let frames = frames_received(o, 0);
+            let pings = frames.iter().filter(|f| matches!(f, Frame::Ping { .. })).count();
+            let acks = frames.iter().filter(|f| matches!(f, Frame::Settings { ack: true, .. })).count();
+            let answered_acks = if pings == 0 && acks == 1 { Vec::new() } else { failed_on(0, format!("{pings} PINGs and {acks} SETTINGS ACKs from the server; expected none and one")) };
+            all([answered_acks, answered(o, 1, &[200], b"whole\n")])
         },
     },
     Entry {
