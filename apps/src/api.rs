@@ -13,6 +13,7 @@
 //! | `/processing` | `SendInformational(102)`, then a 200 | `writeIntermediateResponse` |
 //! | `/parts` | `SendBodyParts` of four buffers (one chunk) | `writeSequence` |
 //! | `/respond` | `Respond`: head, whole body and end in one command | `write`, `finish` |
+//! | `/respond/<n>` | as `/respond`, with `n` bytes of the stream app's pattern (at most 1 MiB) | |
 //! | `/close` | `Close` before any head | `loseConnection` |
 //! | `/close-mid-body` | 20 bytes declared, 10 sent, `Close` | `loseConnection` |
 //! | `/close-after` | a complete response, then `Close` | `finish`, `loseConnection` |
@@ -232,6 +233,11 @@ impl Api {
             Route::Respond => {
                 let body = Bytes::from_static(b"whole\n");
                 let head = text_head(200).with_header("Content-Length", body.len().to_string());
+                respond_whole(commands, id, head, Some(body));
+            }
+            Route::RespondBytes(len) => {
+                let body = Bytes::from(crate::stream::expected_body(len));
+                let head = text_head(200).with_header("Content-Length", len.to_string());
                 respond_whole(commands, id, head, Some(body));
             }
             Route::End { after } => end_connection(commands, id, after),

@@ -22,6 +22,8 @@ scenarios!("app_api":
     reset_loses_the_queued_response,
     reset_after_a_close_behind_a_response,
     abort_before_head,
+    abort_behind_a_response,
+    respond_past_the_inline_bound,
     abort_discards_unwritten_output,
     producer_handover,
     pull_producer_slow_reader,

@@ -9,6 +9,9 @@ use twine_engine::{Header, Headers, ResponseHead};
 /// The longest `/accept-after/<ms>` wait: an hour (longer is 404).
 pub(super) const DEFER_MILLIS_MAX: u64 = 3_600_000;
 
+/// The largest `/respond/<n>` body: 1 MiB (larger is 404), built whole in memory.
+pub(super) const RESPOND_BYTES_MAX: usize = 1 << 20;
+
 /// One route of the table in the module doc of `api`.
 #[derive(Debug)]
 pub(super) enum Route {
@@ -33,6 +36,8 @@ pub(super) enum Route {
     Parts,
     /// `/respond`.
     Respond,
+    /// `/respond/<n>`: `n` bytes (at most [`RESPOND_BYTES_MAX`]) in one `Respond`.
+    RespondBytes(usize),
     /// `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body`, `/close-after`,
     /// `/close-after-body`.
     End { after: EndAfter },
@@ -104,6 +109,11 @@ impl Route {
         }
         if let Some(head) = path.strip_prefix(b"/fixed/").and_then(fixed_head) {
             return Route::Fixed(head);
+        }
+        if let Some(len) = number_after(path, b"/respond/") {
+            if len <= RESPOND_BYTES_MAX {
+                return Route::RespondBytes(len);
+            }
         }
         if let Some(millis) = number_after(path, b"/accept-after/") {
             if millis <= DEFER_MILLIS_MAX {
@@ -189,4 +199,29 @@ fn fixed_head(rest: &[u8]) -> Option<ResponseHead> {
 fn number_after<T: std::str::FromStr>(path: &[u8], prefix: &[u8]) -> Option<T> {
     let digits = path.strip_prefix(prefix)?;
     std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_routes_stop_at_their_bounds() {
+        assert!(matches!(Route::of(b"/respond/0"), Route::RespondBytes(0)));
+        assert!(matches!(
+            Route::of(b"/respond/1048576"),
+            Route::RespondBytes(1_048_576)
+        ));
+        assert!(matches!(Route::of(b"/respond/1048577"), Route::NotFound));
+        assert!(matches!(Route::of(b"/respond/x"), Route::NotFound));
+        assert!(matches!(Route::of(b"/respond"), Route::Respond));
+        assert!(matches!(
+            Route::of(b"/accept-after/3600000"),
+            Route::AcceptAfter(d) if d == Duration::from_secs(3600)
+        ));
+        assert!(matches!(
+            Route::of(b"/accept-after/3600001"),
+            Route::NotFound
+        ));
+    }
 }

@@ -467,6 +467,52 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "abort_behind_a_response",
+        about: "`Abort` on the second of four pipelined requests (depth 3) while a 100 000-byte response in front streams to a slow reader: the one in front is never corrupted, it finishes in full; the aborted request gets nothing, the third, dispatched already, is lost (the app is told), the fourth is never read, and the connection then closes gracefully (no reset)",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.pipeline_depth_max = 3;
+            let mut s = api("app_api/abort_behind_a_response", config);
+            s.faults = slow_reader(8192, 100);
+            let requests = format!("{}{}{}{}", get("/handover/100000"), get("/abort"), get("/respond"), get("/respond"));
+            s.clients.push(ClientScript::new().send(requests));
+            s
+        },
+        expect: |o| {
+            let body = expected_body(100_000);
+            let aborted = app(AppAction::Abort { request: RequestId::from_sequence(1) });
+            all([
+                long_bodies(o, 0, &[Some(&body), None, None, None]),
+                in_order(o, &[aborted, lost(2), twine_sim::pattern::finish(0), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+                absent(o, server(ServerEvent::SocketAborted)),
+                absent(o, twine_sim::pattern::request_id(3)),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "respond_past_the_inline_bound",
+        about: "`Respond` with bodies of 1 024 bytes (copied after the head, one output) and of 1 025, 5 000 and 100 000 (head and body as two outputs, the body never copied), keep-alive to a slow reader, a HEAD among them: each body arrives whole under its `Content-Length`, the HEAD's head says 5 000 and no byte of its body is sent",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/respond_past_the_inline_bound", quick_config());
+            s.faults = slow_reader(8192, 100);
+            let head = "HEAD /respond/5000 HTTP/1.1\r\nHost: h\r\n\r\n";
+            let requests = format!("{}{}{head}{}{}", get("/respond/1024"), get("/respond/1025"), get("/respond/5000"), get_close("/respond/100000"));
+            s.clients.push(ClientScript::new().send(requests));
+            s
+        },
+        expect: |o| {
+            let bodies = [1_024, 1_025, 0, 5_000, 100_000].map(expected_body);
+            let field = b"Content-Length: 5000\r\n";
+            let heads = o.clients[0].received.windows(field.len()).filter(|w| w == field).count();
+            let heads_length = if heads == 2 { Vec::new() } else { failed_on(0, format!("{heads} heads with Content-Length: 5000, expected 2 (the HEAD's and the GET's)")) };
+            all([long_bodies(o, 0, &bodies.iter().map(|b| Some(&b[..])).collect::<Vec<_>>()), heads_length])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "abort_discards_unwritten_output",
         about: "`Abort` mid-body discards what the driver has not written yet, unlike `Close`: here head and body were still queued, so the client gets nothing before the abort",
         seed: 1,
