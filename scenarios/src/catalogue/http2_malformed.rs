@@ -706,6 +706,60 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "two_host_fields",
+        "two host fields, even naming the same host, are malformed, a stream PROTOCOL_ERROR (§8.3.1): a request has one host",
+        |s| {
+            let fields = [
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/"),
+                (":authority", "sim"),
+                ("host", "sim"),
+                ("host", "sim"),
+            ];
+            s.headers(1, &fields, true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "connect_without_authority",
+        "a CONNECT without :authority is malformed, a stream PROTOCOL_ERROR (§8.5: it names where to connect)",
+        |s| {
+            s.headers(1, &[(":method", "CONNECT")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "body_short_at_the_trailers",
+        "trailers ending a body short of its Content-Length (5 of 10 bytes) are malformed, a stream PROTOCOL_ERROR (§8.1.1): the trailers end the body as END_STREAM on DATA would",
+        |s| {
+            post_declaring(s, "10");
+            s.raw(&raw(DATA, 0, 1, b"hello"));
+            s.headers(1, &[("x-checksum", "1")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "trailers_on_a_stream_we_reset",
+        "trailers on a stream the server reset for a body past its Content-Length are ignored (§5.1: frames in flight when the reset was sent), not a connection error: stream 1 is reset and the GET after it answered",
+        |s| {
+            post_declaring(s, "3");
+            s.raw(&raw(DATA, 0, 1, b"hello"));
+            s.headers(1, &[("x-checksum", "1")], true);
+        },
+        Verdict::Stream(1, ErrorCode::ProtocolError),
+    ),
+    malformed!(
+        "settings_push_a_window_past_the_maximum",
+        "a stream's send window opened to 2^31-1 by WINDOW_UPDATE, then SETTINGS_INITIAL_WINDOW_SIZE raised by one: the stream's window would pass 2^31-1, a connection FLOW_CONTROL_ERROR (§6.9.2)",
+        |s| {
+            post_open(s, 1);
+            window_update(s, 1, 0x7fff_ffff - 65_535);
+            setting(s, SettingId::InitialWindowSize, 65_536);
+        },
+        Verdict::Connection(ErrorCode::FlowControlError),
+    ),
+    malformed!(
         "body_shorter_than_content_length",
         "a body that ends short of its Content-Length is malformed, a stream PROTOCOL_ERROR (§8.1.1)",
         |s| {
