@@ -608,6 +608,28 @@ fn an_origin_request_no_client_sent_or_out_of_order_is_a_desync() {
 }
 
 #[test]
+fn a_connect_never_reaches_the_origin_and_need_not() {
+    let (client, origin) = (false, true);
+    // The proxy answered the CONNECT itself (501), and the GET behind it went upstream.
+    let refused = desync(&[
+        (client, request(0, "CONNECT", "origin:443")),
+        (client, request(1, "GET", "/b")),
+        (origin, request(0, "GET", "/b")),
+    ]);
+    assert_eq!(refused, []);
+    let tunnelled = desync(&[
+        (client, request(0, "CONNECT", "origin:443")),
+        (origin, request(0, "CONNECT", "origin:443")),
+    ]);
+    assert_eq!(tunnelled.len(), 1, "{tunnelled:?}");
+    assert!(
+        tunnelled[0].detail.contains("no tunnels"),
+        "{}",
+        tunnelled[0].detail
+    );
+}
+
+#[test]
 fn only_a_request_answered_with_a_gateway_error_may_skip_the_origin() {
     let (client, origin) = (false, true);
     let answered = |id: u64, status: u16| ServerEvent::App {

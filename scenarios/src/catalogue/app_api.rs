@@ -481,10 +481,13 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| {
             let body = expected_body(100_000);
-            let aborted = app(AppAction::Abort { request: RequestId::from_sequence(1) });
+            let aborted = || app(AppAction::Abort { request: RequestId::from_sequence(1) });
             all([
                 long_bodies(o, 0, &[Some(&body), None, None, None]),
-                in_order(o, &[aborted, lost(2), twine_sim::pattern::finish(0), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+                in_order(o, &[aborted(), twine_sim::pattern::finish(0), client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+                // The third is lost if it was read before the abort (bytes cut otherwise may
+                // bring it later, when nothing more is read).
+                if count(o, twine_sim::pattern::request_id(2), 1).is_empty() { in_order(o, &[aborted(), lost(2)]) } else { absent(o, twine_sim::pattern::request_id(2)) },
                 absent(o, server(ServerEvent::SocketAborted)),
                 absent(o, twine_sim::pattern::request_id(3)),
             ])
@@ -493,18 +496,18 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "respond_past_the_inline_bound",
-        about: "`Respond` with bodies of 1 024 bytes (copied after the head, one output) and of 1 025, 5 000 and 100 000 (head and body as two outputs, the body never copied), keep-alive to a slow reader, a HEAD among them: each body arrives whole under its `Content-Length`, the HEAD's head says 5 000 and no byte of its body is sent",
+        about: "`Respond` with bodies of 1 024 bytes (copied after the head, one output) and of 1 025, 5 000 and 60 000 (head and body as two outputs, the body never copied; one app write, within the judge's bound on what the engine may hold past its send buffer), keep-alive to a slow reader, a HEAD among them: each body arrives whole under its `Content-Length`, the HEAD's head says 5 000 and no byte of its body is sent",
         seed: 1,
         build: |_| {
             let mut s = api("app_api/respond_past_the_inline_bound", quick_config());
             s.faults = slow_reader(8192, 100);
             let head = "HEAD /respond/5000 HTTP/1.1\r\nHost: h\r\n\r\n";
-            let requests = format!("{}{}{head}{}{}", get("/respond/1024"), get("/respond/1025"), get("/respond/5000"), get_close("/respond/100000"));
+            let requests = format!("{}{}{head}{}{}", get("/respond/1024"), get("/respond/1025"), get("/respond/5000"), get_close("/respond/60000"));
             s.clients.push(ClientScript::new().send(requests));
             s
         },
         expect: |o| {
-            let bodies = [1_024, 1_025, 0, 5_000, 100_000].map(expected_body);
+            let bodies = [1_024, 1_025, 0, 5_000, 60_000].map(expected_body);
             let field = b"Content-Length: 5000\r\n";
             let heads = o.clients[0].received.windows(field.len()).filter(|w| w == field).count();
             let heads_length = if heads == 2 { Vec::new() } else { failed_on(0, format!("{heads} heads with Content-Length: 5000, expected 2 (the HEAD's and the GET's)")) };

@@ -408,6 +408,70 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "connect_not_tunnelled",
+        about: "a CONNECT (authority-form) asks for a tunnel, which this proxy does not make: 501 from the proxy, nothing sent upstream for it, and the GET behind it on the same connection is forwarded as usual",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/connect_not_tunnelled", script(answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
+            s.clients.push(ClientScript::new().send("CONNECT origin:443 HTTP/1.1\r\nHost: origin:443\r\n\r\nGET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[501, 200]), bodies(o, 0, &[Some(b"tunnels are not proxied\n"), Some(b"ok")]), absent(o, origin_received(b"CONNECT")), count(o, upstream_accepted(), 1)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_switching_protocols_502",
+        about: "an origin answering 101 Switching Protocols to a request that asked for no upgrade: the proxy never asks for one, so it is an origin error, 502, and nothing of the origin's head is relayed",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/origin_switching_protocols_502", script(answer_then_hang(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n")));
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502]), bodies(o, 0, &[Some(BAD_GATEWAY)]), absent(o, bytes_received(b"Upgrade"))]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "origin_breaks_its_chunking_mid_body",
+        about: "an origin whose chunked body turns to garbage after its first chunk: its head and first chunk have been relayed, so no 502 can follow; the proxy ends the client's connection there, with no last chunk, so the client can never take the cut body for a whole one (as `truncated_body_is_cut`)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy("proxy/origin_breaks_its_chunking_mid_body", script(vec![OriginStep::ReadHead, write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), OriginStep::Sleep(Duration::from_millis(50)), write(b"zz\r\n"), OriginStep::Hang]));
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\n\r\n"));
+            s
+        },
+        expect: |o| {
+            all([
+                received_head(o, 0, b"HTTP/1.1 200 OK\r\nVia: 1.1 twine\r\nTransfer-Encoding: chunked\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: twine\r\n\r\n"),
+                cut_chunked_response(o, 0, b"hello"),
+                in_order(o, &[server(ServerEvent::App { command: AppAction::Close { request: RequestId::from_sequence(0) } }), client(ClientEvent::Eof)]),
+                absent(o, bytes_received(b"502")),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "expect_continue_origin_silent",
+        about: "an upload with `Expect: 100-continue` to an origin that never sends a 100 and waits for the body: the proxy's client role waits its expect-continue time (RFC 9110 §10.1.1: a client need not wait forever), then sends the body, and the origin's answer is relayed",
+        seed: 1,
+        build: |_| {
+            let origin = script(vec![OriginStep::ReadHead, OriginStep::Read(5), write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Hang]);
+            let mut s = proxy("proxy/expect_continue_origin_silent", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("hello"),
+            );
+            s
+        },
+        expect: |o| {
+            let waited = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ExpectContinue, change: TimerChange::Fired }));
+            all([statuses(o, 0, &[100, 200]), bodies(o, 0, &[Some(b"ok")]), in_order(o, &[origin_received(b"Expect: 100-continue\r\n"), waited, origin_received(b"hello")])])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "garbage_origin_502",
         about: "an origin answering something that is not HTTP/1.x: 502",
         seed: 1,

@@ -7,7 +7,8 @@
 //! engine's events (`u0`, `u1`, ...) or, for a scripted origin, the request lines it read.
 //! Each origin request must be the next unmatched request of some client connection (a
 //! retry may repeat an idempotent request without a body once; a request the proxy answered
-//! with a gateway error may never have reached the origin, and is skipped), and an origin
+//! with a gateway error may never have reached the origin, and is skipped, as is a CONNECT,
+//! which the proxy answers itself and never forwards: no tunnels), and an origin
 //! request whose body ended must match a client request whose body ended, with as many
 //! bytes.
 //!
@@ -41,6 +42,14 @@ struct Seen {
     gateway_error: bool,
 }
 
+impl Seen {
+    /// Whether the origin may never see this client request: one the proxy answered with a
+    /// gateway error, or a CONNECT, which the proxy refuses itself (it makes no tunnels).
+    fn may_stay_unseen(&self) -> bool {
+        self.gateway_error || self.method == "CONNECT"
+    }
+}
+
 /// Every desync finding of a proxy run whose origin puts `prefix` before targets.
 pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Violation> {
     let clients = requests(trace, |entry| match (&entry.event, entry.conn) {
@@ -66,6 +75,17 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
     let mut last: Option<(u32, usize)> = None;
     let mut out = Vec::new();
     for (origin_conn, request) in &origin_requests {
+        if request.method == "CONNECT" {
+            out.push(Violation::run(
+                Check::Desync,
+                format!(
+                    "u{origin_conn} received CONNECT {} at {}: this proxy makes no tunnels",
+                    request.target,
+                    ms(request.at)
+                ),
+            ));
+            continue;
+        }
         let expected = |r: &Seen| {
             let target = if r.target.starts_with('/') {
                 format!("{prefix}{}", r.target)
@@ -74,15 +94,15 @@ pub(crate) fn check(trace: &Trace, prefix: &[u8], logs: &[ClientLog]) -> Vec<Vio
             };
             r.method == request.method && target == request.target
         };
-        // The client's next request, past any the proxy answered with a gateway error
-        // without the origin seeing them.
+        // The client's next request, past any the proxy answered itself without the origin
+        // seeing them.
         let fresh = clients.iter().find_map(|(conn, list)| {
             let from = next.get(conn).copied().unwrap_or(0);
             let (i, r) = list
                 .iter()
                 .enumerate()
                 .skip(from)
-                .find(|(_, r)| expected(r) || !r.gateway_error)?;
+                .find(|(_, r)| expected(r) || !r.may_stay_unseen())?;
             expected(r).then_some((*conn, i, r))
         });
         let retry = last.and_then(|(conn, i)| {
