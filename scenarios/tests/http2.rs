@@ -42,6 +42,7 @@ scenarios!("http2":
     continuations_at_the_bound,
     large_header_block_in_continuations,
     headers_with_priority,
+    priority_frames_ignored,
     headers_with_priority_on_itself,
     header_block_past_the_list_bound,
     header_block_at_the_list_bound,

@@ -1335,6 +1335,29 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "priority_frames_ignored",
+        about: "PRIORITY frames as a browser sends them: five on idle streams 3 to 11 building a dependency tree before any request (they open no stream, §5.1), the first GET on stream 13, then one on stream 13 while its response may still be coming and one on stream 1, never used: each is read and set aside (RFC 9113 §5.3.2), and the GETs on 13 and 15 are served",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let priority = |dependency: u32, weight: u8| Priority { dependency: StreamId::new(dependency), exclusive: false, weight };
+            for (stream, dependency) in [(3, 0), (5, 0), (7, 0), (9, 7), (11, 3)] {
+                script.frame(Frame::Priority { stream: StreamId::new(stream), priority: priority(dependency, 200) });
+            }
+            script.request(13, "GET", "/", true);
+            script.frame(Frame::Priority { stream: StreamId::new(13), priority: priority(11, 21) });
+            script.frame(Frame::Priority { stream: StreamId::new(1), priority: priority(0, 0) });
+            script.request(15, "GET", "/", true);
+            scenario_with("http2/priority_frames_ignored", app_factory::<Echo>(), &script)
+        },
+        expect: |o| {
+            let resets = frames_received(o, 0).iter().filter(|f| matches!(f, Frame::RstStream { .. })).count();
+            let none_reset = if resets == 0 { Vec::new() } else { failed_on(0, format!("{resets} streams reset")) };
+            all([answered(o, 13, &[200], b""), answered(o, 15, &[200], b""), none_reset])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "headers_with_priority_on_itself",
         about: "a GET on stream 1 whose HEADERS priority (exclusive) makes it depend on itself is a stream PROTOCOL_ERROR (RFC 9113 §5.3.1): stream 1 is reset, its request never reaches the app, and stream 3 after it is served on the same connection",
         seed: 1,
