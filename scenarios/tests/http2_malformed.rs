@@ -44,6 +44,8 @@ scenarios!("http2_malformed":
     data_after_our_reset,
     content_length_with_a_sign,
     content_length_of_twenty_digits,
+    padded_without_a_pad_length,
+    headers_priority_cut_short,
     padding_longer_than_the_payload,
     unknown_frame_type_ignored,
     body_longer_than_content_length,

@@ -606,6 +606,23 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| all([answered(o, 1, &[200], b""), judge(o, Verdict::Connection(ErrorCode::StreamClosed))]),
     },
     malformed!(
+        "padded_without_a_pad_length",
+        "DATA flagged PADDED with an empty payload has no Pad Length field: a connection FRAME_SIZE_ERROR (§4.2, §6.1), not a read past the frame",
+        |s| {
+            post_open(s, 1);
+            s.raw(&raw(DATA, PADDED, 1, b""));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
+        "headers_priority_cut_short",
+        "HEADERS flagged PRIORITY whose payload is shorter than the 5 bytes of dependency and weight: a connection FRAME_SIZE_ERROR (§4.2, §6.2), not a read past the frame",
+        |s| {
+            s.raw(&raw(HEADERS, END_HEADERS | END_STREAM | PRIORITY_FLAG, 1, &[0, 0, 0]));
+        },
+        Verdict::Connection(ErrorCode::FrameSizeError),
+    ),
+    malformed!(
         "padding_longer_than_the_payload",
         "DATA whose pad length is not less than its payload is a connection PROTOCOL_ERROR (§6.1)",
         |s| {
