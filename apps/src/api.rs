@@ -8,6 +8,7 @@
 //! | `/accept` | `Consume` 8 bytes at a time, then a 200 with the count | `acceptData` |
 //! | `/continue-first` | a `SendInformational(100)`, then as `/accept` (no lazy 100 after it) | |
 //! | `/continue-again` | as `/accept`, then a `SendInformational(100)` (dropped: one 100) | |
+//! | `/early-answer` | `Consume` 8 bytes, then at the first body bytes a 200, the rest unread | |
 //! | `/accept-after/<ms>` | as `/accept`, `ms` milliseconds after the request (below) | `callLater` |
 //! | `/hints` | `SendInformational(103)`, then a 200 | `writeIntermediateResponse` |
 //! | `/processing` | `SendInformational(102)`, then a 200 | `writeIntermediateResponse` |
@@ -81,7 +82,7 @@
 //! sees a correct response (the driver reports the typed `UsageError` to its observer: the
 //! simulation's trace). Anything else is 404.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -126,6 +127,8 @@ pub struct Api {
     ignoring_pause: BTreeMap<RequestId, IgnoringPause>,
     /// `/accept-after/<ms>` requests whose time has not come.
     deferred: BTreeMap<RequestId, Deferred>,
+    /// `/early-answer` requests waiting for their first body bytes.
+    answering_early: BTreeSet<RequestId>,
 }
 
 /// An `/accept-after/<ms>` request waiting for its time.
@@ -176,6 +179,17 @@ impl Api {
         commands.push(AppCommand::Consume { request, bytes });
     }
 
+    /// Answers an `/early-answer` request at its first body bytes (or an empty body's end),
+    /// leaving the rest of its body unread. Returns whether `id` was one.
+    fn answer_early(&mut self, id: RequestId, commands: &mut Vec<AppCommand>) -> bool {
+        if !self.answering_early.remove(&id) {
+            return false;
+        }
+        let head = text_head(200).with_header("Content-Length", "6");
+        respond_whole(commands, id, head, Some(Bytes::from_static(b"early\n")));
+        true
+    }
+
     fn on_request(
         &mut self,
         now: Instant,
@@ -202,6 +216,11 @@ impl Api {
                     // A 100 of the app's own after the lazy one: the channel drops it.
                     commands.push(own());
                 }
+            }
+            Route::EarlyAnswer => {
+                self.answering_early.insert(id);
+                let bytes = ACCEPT_CREDIT_BYTES;
+                commands.push(AppCommand::Consume { request, bytes });
             }
             Route::AcceptAfter(wait) => {
                 let deferred = Deferred {
@@ -491,6 +510,9 @@ impl App for Api {
                 }
             }
             Event::Body { id, data } => {
+                if self.answer_early(id, commands) {
+                    return;
+                }
                 if let Some(received) = self.accepting.get_mut(&id) {
                     *received += data.len() as u64;
                     let bytes = data.len() as u64;
@@ -498,6 +520,9 @@ impl App for Api {
                 }
             }
             Event::BodyEnd { id } => {
+                if self.answer_early(id, commands) {
+                    return;
+                }
                 if let Some(deferred) = self.deferred.get_mut(&id) {
                     deferred.ended = true;
                 }
@@ -511,6 +536,7 @@ impl App for Api {
                 self.accepting.remove(&id);
                 self.ignoring_pause.remove(&id);
                 self.deferred.remove(&id);
+                self.answering_early.remove(&id);
             }
             _ => {}
         }

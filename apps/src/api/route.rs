@@ -23,6 +23,8 @@ pub(super) enum Route {
     Fixed(ResponseHead),
     /// `/accept`, `/continue-first` or `/continue-again`.
     Accept { own_continue: OwnContinue },
+    /// `/early-answer`: answered at its first body bytes, the rest of the body unread.
+    EarlyAnswer,
     /// `/accept-after/<ms>`: as `/accept`, once `ms` milliseconds (at most
     /// [`DEFER_MILLIS_MAX`]) have passed.
     AcceptAfter(Duration),
@@ -130,6 +132,7 @@ impl Route {
             b"/continue-again" => Route::Accept {
                 own_continue: OwnContinue::Again,
             },
+            b"/early-answer" => Route::EarlyAnswer,
             b"/whoami" => Route::WhoAmI,
             b"/hints" => Route::Hints,
             b"/processing" => Route::Processing,
@@ -215,6 +218,7 @@ mod tests {
         assert!(matches!(Route::of(b"/respond/1048577"), Route::NotFound));
         assert!(matches!(Route::of(b"/respond/x"), Route::NotFound));
         assert!(matches!(Route::of(b"/respond"), Route::Respond));
+        assert!(matches!(Route::of(b"/early-answer"), Route::EarlyAnswer));
         assert!(matches!(
             Route::of(b"/accept-after/3600000"),
             Route::AcceptAfter(d) if d == Duration::from_secs(3600)

@@ -8,7 +8,9 @@ use std::time::Duration;
 use twine_apps::stream::expected_body;
 use twine_apps::{Api, Stream};
 use twine_engine::{CloseReason, Config, ProducerKind, ProducerState, RequestId, UsageError};
-use twine_sim::pattern::{app, body_total, bytes_received, client, close, lost, producer, server};
+use twine_sim::pattern::{
+    app, app_where, body_total, bytes_received, client, close, lost, producer, server,
+};
 use twine_sim::{app as app_factory, Action, ClientScript, Outcome, Scenario, Violation};
 use twine_sim::{AppAction, ClientEvent, ServerEvent};
 
@@ -130,6 +132,13 @@ fn upload_closed_behind_a_response(name: &str, config: Config, upload: usize) ->
     s.clients
         .push(ClientScript::new().send(format!("{}{post}", get("/handover/100000"))));
     s
+}
+
+/// A POST to `/early-answer` declaring `declared` body bytes and carrying `sent` of them.
+fn early_answer_upload(declared: usize, sent: usize) -> String {
+    let head =
+        format!("POST /early-answer HTTP/1.1\r\nHost: h\r\nContent-Length: {declared}\r\n\r\n");
+    head + &"u".repeat(sent)
 }
 
 fn get(path: &str) -> String {
@@ -407,6 +416,62 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 long_bodies(o, 0, &[Some(&body), None]),
                 if read_after <= 16_384 { Vec::new() } else { failed_on(0, format!("{read_after} bytes read after the app's Close, past the discard budget of 16384")) },
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "early_answer_keeps_the_connection",
+        about: "an upload of 50 000 bytes answered at its first 8 bytes (`/early-answer`, web2's early reply after reading some of the body), then a GET pipelined behind it: the rest of the body is read and dropped so the connection stays in step, and the GET is answered on it",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/early_answer_keeps_the_connection", quick_config());
+            s.clients.push(ClientScript::new().send(format!("{}{}", early_answer_upload(50_000, 50_000), get_close("/respond"))));
+            s
+        },
+        expect: |o| all([bodies(o, 0, &[Some(b"early\n"), Some(b"whole\n")]), absent(o, twine_sim::pattern::any_protocol_error())]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "early_answer_then_a_body_past_the_discard_budget",
+        about: "an upload of 300 000 bytes answered at its first 8 bytes, under linger_bytes_max 16 384: the rest of the body is read and dropped only up to the discard budget, then reading stops and the connection ends (the response promised no close: a server may end a persistent connection, and this one will not read 300 000 bytes to keep it). The client is owed no answer: closing on unread bytes resets the connection, which may destroy the answer before it is read",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.linger_bytes_max = 16_384;
+            let mut s = api("app_api/early_answer_then_a_body_past_the_discard_budget", config);
+            // It sends on past what the server will drop, so it is owed no answer: when the server
+            // closes on bytes it has not read, the reset may come before the answer is read.
+            s.clients.push(ClientScript::new().send(early_answer_upload(300_000, 300_000)).misbehaving());
+            s
+        },
+        expect: |o| {
+            let answered = app_where("the early answer", |a| matches!(a, AppAction::Respond { status: 200, .. }));
+            let read_after = from_first(o, &answered).map_or(0, server_read_bytes);
+            all([
+                bodies(o, 0, &[Some(b"early\n")]),
+                in_order(o, &[answered.clone(), close(CloseReason::Graceful)]),
+                // The read that spends the budget may fill the receive buffer; none follows it.
+                if read_after <= 16_384 + 16_384 { Vec::new() } else { failed_on(0, format!("{read_after} bytes read after the answer, past the discard budget of 16384 and one receive buffer")) },
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "early_answer_then_the_client_stops_mid_body",
+        about: "an upload declaring 1 000 bytes answered at its first bytes, whose client sends 10 and, 50 ms later, its FIN: the body being dropped can never end, so the connection closes as the FIN arrives, without waiting for a timer",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/early_answer_then_the_client_stops_mid_body", quick_config());
+            let client = ClientScript::new().send(early_answer_upload(1_000, 10)).then(Action::Sleep(Duration::from_millis(50))).then(Action::ShutdownWrite);
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            all([
+                bodies(o, 0, &[Some(b"early\n")]),
+                in_order(o, &[client(ClientEvent::ShutdownWrite), server(ServerEvent::ReadEof), close(CloseReason::Graceful), client(ClientEvent::Eof)]),
+                absent(o, twine_sim::pattern::any_timer_fired()),
             ])
         },
     },
