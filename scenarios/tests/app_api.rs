@@ -46,6 +46,7 @@ scenarios!("app_api":
     expect_continue_behind_a_slow_response,
     expect_continue_while_the_app_waits,
     deferred_reader_and_answer,
+    deferred_answer_while_a_body_comes,
     request_as_the_app_sees_it,
     reason_phrases,
 );

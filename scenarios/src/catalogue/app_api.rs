@@ -934,6 +934,27 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "deferred_answer_while_a_body_comes",
+        about: "a GET the app answers 300 ms later (`/accept-after/300`) with, pipelined behind it (depth 2), an upload whose second half comes 2 s later: the channel's body timer runs for the upload meanwhile, and the connection's one alarm rings at the earlier of the two times, so the GET is answered at 300 ms, not when the upload next moves",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/deferred_answer_while_a_body_comes", depth_two());
+            let requests = format!("{}POST /accept HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\nConnection: close\r\n\r\n0123456789", get("/accept-after/300"));
+            s.clients.push(ClientScript::new().send(requests).then(Action::Sleep(Duration::from_secs(2))).send("0123456789"));
+            s
+        },
+        expect: |o| {
+            let answered = twine_sim::pattern::head(0, 200);
+            let at = answered.find(&o.trace, 0).map(|i| o.trace.entries[i].at_nanos / 1_000_000);
+            let in_time = match at {
+                Some(ms) if ms < 1_000 => Vec::new(),
+                at => failed_on(0, format!("the GET answered at {at:?} ms, expected about 300")),
+            };
+            all([in_time, bodies(o, 0, &[Some(b"received 0 bytes\n"), Some(b"received 20 bytes\n")])])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "request_as_the_app_sees_it",
         about: "what the channel hands the app (the api app's `/request` describes it): the request line as sent, every field in order with its name's case and its value trimmed, the body's framing and whether a `100 Continue` is owed; an absolute-form target is routed by its path",
         seed: 1,
