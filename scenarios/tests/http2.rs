@@ -24,6 +24,7 @@ scenarios!("http2":
     hints_without_server_or_date,
     answered_early_then_trailers,
     answered_early_then_silent,
+    answered_early_then_window_and_reset,
     misuse_write_while_paused,
     app_api_routes,
     get,

@@ -869,6 +869,26 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "answered_early_then_window_and_reset",
+        about: "a POST whose whole response (`/respond`) comes before its body, then, on that half-closed stream, the client's WINDOW_UPDATE for the DATA it read and its RST_STREAM(CANCEL) (it will not send the body): both are the peer's to send on a stream it has not ended (§5.1, half-closed (local) on our side), neither is a connection error, and a GET on stream 3 is served after them",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/respond", false);
+            let mut then = H2Script::empty();
+            then.frame(Frame::WindowUpdate { stream: StreamId::new(1), increment: 6 });
+            then.frame(Frame::RstStream { stream: StreamId::new(1), code: ErrorCode::Cancel });
+            then.request(3, "GET", "/respond", true);
+            let mut s = Scenario::new("http2/answered_early_then_window_and_reset", quick_config(), app_factory::<Api>());
+            // The response's last frame's header: 6 bytes of DATA with END_STREAM on stream 1.
+            let ended = Bytes::from_static(&[0, 0, 6, 0, 1, 0, 0, 0, 1]);
+            s.clients.push(ClientScript::new().send(first.bytes()).then(Action::WaitFor(ended)).send(then.bytes()));
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], b"whole\n"), answered(o, 3, &[200], b"whole\n"), goaway(o, ErrorCode::NoError)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "answered_early_then_silent",
         about: "a POST whose whole response (`/respond`) comes before its body, then a client silent for 3 s, past the 2 s idle time: only the stream whose body was being discarded ends (RST_STREAM(NO_ERROR) after its END_STREAM, RFC 9113 §8.1), not the connection, which serves the GET that follows",
         seed: 1,
