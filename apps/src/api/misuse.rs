@@ -84,7 +84,7 @@ fn body_lengths(commands: &mut Vec<AppCommand>, request: RequestId) {
 }
 
 /// The heads `/misuse/heads` sends, each of which the channel must refuse.
-fn refused_heads() -> [ResponseHead; 4] {
+fn refused_heads() -> [ResponseHead; 6] {
     let split = "Set-Cookie: smuggled=1";
     let mut bad_reason = ResponseHead::new(200);
     bad_reason.reason = Some(Bytes::from(format!("OK\r\n{split}")));
@@ -93,5 +93,9 @@ fn refused_heads() -> [ResponseHead; 4] {
         bad_reason,
         text_head(200).with_header("X-Note", format!("ok\r\n{split}")),
         ResponseHead::new(204).with_header("Content-Length", "0"),
+        text_head(200)
+            .with_header("Content-Length", "3")
+            .with_header("Content-Length", "3"),
+        text_head(200).with_header("Content-Length", ""),
     ]
 }

@@ -96,10 +96,10 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "content_length_malformed",
-        about: "a Content-Length with a sign, a list, a hex prefix, trailing garbage or an overflow is refused with 400 (CVE-2022-24801)",
+        about: "a Content-Length with a sign, a list, a hex prefix, trailing garbage, an overflow, a blank inside or no digits at all is refused with 400 (CVE-2022-24801; an empty one is no length of 0)",
         seed: 1,
         build: |_| {
-            let heads = ["+5", "-5", "5, 5", "0x5", "5x", "99999999999999999999"]
+            let heads = ["+5", "-5", "5, 5", "0x5", "5x", "99999999999999999999", "5 5", ""]
                 .map(|v| format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {v}\r\n\r\nhello"));
             let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
             bad_heads("framing/content_length_malformed", &heads)
