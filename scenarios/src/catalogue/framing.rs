@@ -315,6 +315,38 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "request_line_without_a_version",
+        about: "an HTTP/0.9 request line (`GET /`, no version) and a bare method (`GET`) are refused with 400 as bad request lines: HTTP/0.9 is not served (RFC 9112 §2.3, Appendix C.1)",
+        seed: 1,
+        build: |_| bad_heads("framing/request_line_without_a_version", &["GET /\r\nHost: h\r\n\r\n", "GET\r\nHost: h\r\n\r\n"]),
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidRequestLine),
+    },
+    Entry {
+        family: FAMILY,
+        name: "method_not_a_token",
+        about: "a method with a byte no token allows (`(`, `\"`, `@`, `/`) is refused with 400 (RFC 9110 §9.1: `method = token`)",
+        seed: 1,
+        build: |_| {
+            let heads = ["GE(T", "\"GET\"", "GET@", "GET/"].map(|m| format!("{m} / HTTP/1.1\r\nHost: h\r\n\r\n"));
+            let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+            bad_heads("framing/method_not_a_token", &heads)
+        },
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidMethod),
+    },
+    Entry {
+        family: FAMILY,
+        name: "target_bytes_out_of_range",
+        about: "a request-target carrying DEL, a UTF-8 `é` (0xC3 0xA9) or a NUL is refused with 400: every form of target is visible ASCII (RFC 9112 §3.2; Twisted's bound was 176, meant as octal, and let 0x7F to 0xB0 through)",
+        seed: 1,
+        build: |_| {
+            let heads = ["/a\x7fb", "/caf\u{e9}", "/a\x00b"].map(|t| format!("GET {t} HTTP/1.1\r\nHost: h\r\n\r\n"));
+            let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+            bad_heads("framing/target_bytes_out_of_range", &heads)
+        },
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::InvalidTarget),
+    },
+    Entry {
+        family: FAMILY,
         name: "request_line_stray_spaces",
         about: "a request line with a space after the version, a second word after it, or a space before the method is refused with 400 as a bad request line, never read for its version",
         seed: 1,
