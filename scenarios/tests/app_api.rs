@@ -21,6 +21,7 @@ scenarios!("app_api":
     close_on_an_upload_past_the_discard_budget,
     early_answer_keeps_the_connection,
     early_answer_then_a_body_past_the_discard_budget,
+    early_answer_then_a_malformed_chunk,
     early_answer_then_the_client_stops_mid_body,
     reset_loses_the_queued_response,
     reset_after_a_close_behind_a_response,

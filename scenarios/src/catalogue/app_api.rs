@@ -458,6 +458,28 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "early_answer_then_a_malformed_chunk",
+        about: "a chunked upload answered at its first bytes, whose next chunk size is not hex: the body being dropped is malformed, so it can never end and the connection cannot stay in step; it closes there, at once (no 400: a response has been sent; no timer), and the GET behind it is never read",
+        seed: 1,
+        build: |_| {
+            let mut s = api("app_api/early_answer_then_a_malformed_chunk", quick_config());
+            let upload = "POST /early-answer HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n";
+            let client = ClientScript::new().send(upload).then(Action::Sleep(Duration::from_millis(50))).send(format!("zz\r\n{}", get_close("/respond"))).misbehaving();
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            all([
+                bodies(o, 0, &[Some(b"early\n")]),
+                absent(o, twine_sim::pattern::request_id(1)),
+                absent(o, bytes_received(b"HTTP/1.1 4")),
+                absent(o, twine_sim::pattern::any_timer_fired()),
+                in_order(o, &[client(ClientEvent::Eof), close(CloseReason::Graceful)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "early_answer_then_the_client_stops_mid_body",
         about: "an upload declaring 1 000 bytes answered at its first bytes, whose client sends 10 and, 50 ms later, its FIN: the body being dropped can never end, so the connection closes as the FIN arrives, without waiting for a timer",
         seed: 1,
