@@ -48,9 +48,10 @@
 //! (`streaming=True`) sends the first half, is unregistered (`unregisterProducer`), and a pull
 //! producer (`streaming=False`) sends the rest.
 //!
-//! `/misuse/heads` sends, one after another, a status of 1000, a reason phrase and a field value
-//! each carrying a CRLF and a second field (response splitting), and a 204 with a
-//! `Content-Length`: each is refused (`InvalidStatus`, `InvalidHeader` twice, `FramingHeader`).
+//! `/misuse/heads` sends, one after another, statuses of 1000 and 600, a reason phrase and a
+//! field value each carrying a CRLF and a second field (response splitting), a 204 with a
+//! `Content-Length`, two `Content-Length`s and an empty one: each is refused (`InvalidStatus`
+//! twice, `InvalidHeader` twice, `FramingHeader`, `InvalidHeader` twice).
 //!
 //! `/own-fields` answers `ok` under a head that names its own `Server` (the channel adds none)
 //! and asks, in a mixed-case list, for the connection to close (the channel writes one

@@ -176,7 +176,7 @@ pub enum UsageError {
     /// sent for this request.
     #[error("response already finished")]
     AlreadyFinished,
-    /// A status outside 100..=999, a 1xx as the final head or a final status as an
+    /// A status outside 100..=599 (RFC 9110 §15), a 1xx as the final head or a final status as an
     /// informational one, or `101` (protocol switching is not supported).
     #[error("invalid status code for this response")]
     InvalidStatus,

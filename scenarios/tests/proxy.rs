@@ -16,6 +16,7 @@ scenarios!("proxy":
     silent_origin_504_before_any_body,
     origin_down_502,
     status_lines_read_as_sent,
+    status_codes_out_of_range_502,
     reason_phrases_read_as_sent,
     origin_status_line_past_the_limit_502,
     empty_post_keeps_its_length,

@@ -84,12 +84,13 @@ fn body_lengths(commands: &mut Vec<AppCommand>, request: RequestId) {
 }
 
 /// The heads `/misuse/heads` sends, each of which the channel must refuse.
-fn refused_heads() -> [ResponseHead; 6] {
+fn refused_heads() -> [ResponseHead; 7] {
     let split = "Set-Cookie: smuggled=1";
     let mut bad_reason = ResponseHead::new(200);
     bad_reason.reason = Some(Bytes::from(format!("OK\r\n{split}")));
     [
         text_head(1000),
+        text_head(600),
         bad_reason,
         text_head(200).with_header("X-Note", format!("ok\r\n{split}")),
         ResponseHead::new(204).with_header("Content-Length", "0"),

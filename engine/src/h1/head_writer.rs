@@ -28,9 +28,10 @@ pub(crate) fn check_response_head(head: &ResponseHead) -> Result<AppHead, UsageE
     check_framing_for_status(app, head.status)
 }
 
-/// The status is 100 to 999 and the reason phrase holds no control but HTAB.
+/// The status is 100 to 599 (RFC 9110 §15: values outside that range are invalid, and a
+/// client treats them as a 5xx) and the reason phrase holds no control but HTAB.
 pub(super) fn check_status_line(head: &ResponseHead) -> Result<(), UsageError> {
-    if !(100..=999).contains(&head.status) {
+    if !(100..=599).contains(&head.status) {
         return Err(UsageError::InvalidStatus);
     }
     if let Some(reason) = &head.reason {
@@ -294,10 +295,14 @@ mod tests {
             check_response_head(&with("Content-Length", "+1")),
             Err(UsageError::InvalidHeader)
         );
-        assert_eq!(
-            check_response_head(&ResponseHead::new(99)),
-            Err(UsageError::InvalidStatus)
-        );
+        for invalid in [99, 600, 999, 1000] {
+            assert_eq!(
+                check_response_head(&ResponseHead::new(invalid)),
+                Err(UsageError::InvalidStatus),
+                "{invalid}"
+            );
+        }
+        assert!(check_response_head(&ResponseHead::new(599)).is_ok());
         let ok = check_response_head(&with("Content-Length", "12")).unwrap();
         assert_eq!(
             ok,

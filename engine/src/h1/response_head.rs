@@ -60,7 +60,9 @@ impl StartLine for StatusLine {
             let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
             Some(n * 10 + u16::from(digit))
         });
-        let Some(status @ 100..=999) = status else {
+        // RFC 9110 §15: codes outside 100..=599 are invalid; a client treats one as a 5xx, and
+        // a gateway answers it with its own 502 rather than pass an invalid code on.
+        let Some(status @ 100..=599) = status else {
             return fail(Kind::InvalidStatusLine);
         };
         // After the code: nothing, or SP and a reason of HTAB, SP, VCHAR, obs-text.

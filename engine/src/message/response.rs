@@ -8,7 +8,7 @@ use super::Headers;
 /// framing (`Content-Length` or `Transfer-Encoding`), `Connection`, `Date` and `Server`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResponseHead {
-    /// The status code, 100..=999.
+    /// The status code, 100..=599 (RFC 9110 §15; others are refused).
     pub status: u16,
     /// A reason phrase; `None` uses the standard one for the status.
     pub reason: Option<Bytes>,

@@ -754,7 +754,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "misuse_heads",
-        about: "heads the channel must not write are refused one by one: a status of 1000 (`InvalidStatus`), a reason phrase and a field value carrying a CRLF and a second field (`InvalidHeader`: no response splitting), a 204 with a `Content-Length` (`FramingHeader`), two `Content-Length`s and an empty one (`InvalidHeader`: a length the client would read one way or another); the app's next head goes out",
+        about: "heads the channel must not write are refused one by one: statuses of 1000 and 600 (`InvalidStatus`: RFC 9110 §15 allows 100 to 599), a reason phrase and a field value carrying a CRLF and a second field (`InvalidHeader`: no response splitting), a 204 with a `Content-Length` (`FramingHeader`), two `Content-Length`s and an empty one (`InvalidHeader`: a length the client would read one way or another); the app's next head goes out",
         seed: 1,
         build: |_| one("app_api/misuse_heads", get_close("/misuse/heads")),
         expect: |o| {
@@ -763,6 +763,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 absent(o, bytes_received(b"smuggled")),
                 absent(o, bytes_received(b"1000")),
                 count(o, refused(AppAction::Head { request: R0, status: 1000 }, UsageError::InvalidStatus), 1),
+                count(o, refused(AppAction::Head { request: R0, status: 600 }, UsageError::InvalidStatus), 1),
                 count(o, refused(AppAction::Head { request: R0, status: 200 }, UsageError::InvalidHeader), 4),
                 count(o, refused(AppAction::Head { request: R0, status: 204 }, UsageError::FramingHeader), 1),
             ])

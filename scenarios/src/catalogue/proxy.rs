@@ -335,6 +335,32 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "status_codes_out_of_range_502",
+        about: "the origin's status code read by RFC 9112 §4 and RFC 9110 §15 (`3DIGIT` from 100 to 599: a client treats others as a 5xx, so a gateway answers with its own 502 rather than pass an invalid code on): a line too short to hold a version, a code under 100, a code with a letter in it and 999 are each a 502 (the connection dropped); a 599 is relayed with its body",
+        seed: 1,
+        build: |_| {
+            let origin = Origin::Script(Rc::new(|conn| match conn {
+                0 => answer_then_hang(b"HTTP/1\r\n\r\n"),
+                1 => answer_then_hang(b"HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n"),
+                2 => answer_then_hang(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n"),
+                3 => answer_then_hang(b"HTTP/1.1 999 Nines\r\nContent-Length: 0\r\n\r\n"),
+                _ => answer_then_hang(b"HTTP/1.1 599 Last\r\nContent-Length: 2\r\n\r\nok"),
+            }));
+            let mut s = proxy("proxy/status_codes_out_of_range_502", origin);
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /b HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /c HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /d HTTP/1.1\r\nHost: front\r\n\r\n")
+                    .send("GET /e HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[502, 502, 502, 502, 599]), bodies(o, 0, &[Some(BAD_GATEWAY), Some(BAD_GATEWAY), Some(BAD_GATEWAY), Some(BAD_GATEWAY), Some(b"ok")]), count(o, upstream_accepted(), 5)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "reason_phrases_read_as_sent",
         about: "the origin's reason phrase read by RFC 9112 §4 (HTAB, SP, VCHAR, obs-text): a control byte in it is a 502 (the connection dropped), a tab is relayed as sent",
         seed: 1,

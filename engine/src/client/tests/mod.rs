@@ -384,9 +384,18 @@ fn a_response_cut_short_is_lost_never_complete() {
 
 #[test]
 fn malformed_responses_are_502_and_close() {
-    let cases: [(&[u8], ProtocolErrorKind); 8] = [
+    let cases: [(&[u8], ProtocolErrorKind); 10] = [
         (
             b"HTTP/1.1 20 OK\r\n\r\n",
+            ProtocolErrorKind::InvalidStatusLine,
+        ),
+        // RFC 9110 §15: outside 100..=599 is invalid, for a gateway a 502.
+        (
+            b"HTTP/1.1 600 Six\r\n\r\n",
+            ProtocolErrorKind::InvalidStatusLine,
+        ),
+        (
+            b"HTTP/1.1 099 Low\r\n\r\n",
             ProtocolErrorKind::InvalidStatusLine,
         ),
         (
