@@ -25,6 +25,7 @@ scenarios!("http2":
     answered_early_then_trailers,
     answered_early_then_silent,
     answered_early_then_window_and_reset,
+    producer_handover,
     misuse_write_while_paused,
     app_api_routes,
     get,

@@ -869,6 +869,24 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "producer_handover",
+        about: "`/handover/100000` over HTTP/2: a push producer sends the first half, is unregistered, and a pull producer registered on the same stream sends the rest, a chunk per pull, past the stream's first window (the client grants as it reads): every byte arrives once, in order",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            script.request(1, "GET", "/handover/100000", true);
+            let mut s = Scenario::new("http2/producer_handover", quick_config(), app_factory::<Api>());
+            s.clients.push(ClientScript::new().send(script.bytes()).granting(Grants::All));
+            s
+        },
+        expect: |o| {
+            let unregistered = app(AppAction::UnregisterProducer { request: R0 });
+            let pull = app(AppAction::RegisterProducer { request: R0, kind: ProducerKind::Pull });
+            all([answered(o, 1, &[200], &expected_body(100_000)), in_order(o, &[unregistered, pull])])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "answered_early_then_window_and_reset",
         about: "a POST whose whole response (`/respond`) comes before its body, then, on that half-closed stream, the client's WINDOW_UPDATE for the DATA it read and its RST_STREAM(CANCEL) (it will not send the body): both are the peer's to send on a stream it has not ended (§5.1, half-closed (local) on our side), neither is a connection error, and a GET on stream 3 is served after them",
         seed: 1,
