@@ -21,6 +21,7 @@ scenarios!("chunked":
     size_overflow,
     empty_size,
     trailers_malformed,
+    trailer_bare_cr,
     extension_forms_accepted,
     extension_blanks_run_on,
     extension_blanks_after_values,

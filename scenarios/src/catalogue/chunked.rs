@@ -703,4 +703,16 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
         expect: |o| all([0, 1].map(|conn| refused(o, conn, 400, ProtocolErrorKind::InvalidTrailers))),
     },
+    Entry {
+        family: FAMILY,
+        name: "trailer_bare_cr",
+        about: "a CR not followed by LF in the trailer section, inside a field line or where the empty line should be, is refused with 400 (RFC 9112 §2.2: a bare CR is invalid), never read as a line end: the request behind is never read",
+        seed: 1,
+        build: |_| {
+            let bodies = ["X-Sum: 1\rX-Two: 2\r\n\r\n", "X-Sum: 1\r\n\rGET"]
+                .map(|trailers| format!("5\r\nhello\r\n0\r\n{trailers}GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n"));
+            bad_bodies("chunked/trailer_bare_cr", &bodies)
+        },
+        expect: |o| all([0, 1].map(|conn| refused(o, conn, 400, ProtocolErrorKind::InvalidTrailers))),
+    },
 ];

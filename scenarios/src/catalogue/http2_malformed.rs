@@ -447,6 +447,32 @@ pub(super) const ENTRIES: &[Entry] = &[
         Verdict::Stream(1, ErrorCode::ProtocolError),
     ),
     malformed!(
+        "hpack_index_zero",
+        "a header block naming table index 0, which no entry has, is a connection COMPRESSION_ERROR (RFC 7541 §6.1: index 0 is a decoding error)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &[0x82, 0x86, 0x84, 0x80]));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
+        "hpack_string_past_the_block",
+        "a literal whose value's length (10) runs past the end of the header block is a connection COMPRESSION_ERROR (RFC 7541 §5.2), not a read past the block",
+        |s| {
+            // GET /, then `x-a` with a value said to be 10 bytes long, of which 2 are there.
+            let block = [0x82, 0x86, 0x84, 0x00, 0x03, b'x', b'-', b'a', 0x0a, b'o', b'k'];
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &block));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
+        "hpack_size_update_at_the_end",
+        "a header block ending with a dynamic table size update, after its fields, is a connection COMPRESSION_ERROR (RFC 7541 §4.2: an update comes at the beginning of a block)",
+        |s| {
+            s.raw(&raw(HEADERS, END_STREAM | END_HEADERS, 1, &[0x82, 0x86, 0x84, 0x20]));
+        },
+        Verdict::Connection(ErrorCode::CompressionError),
+    ),
+    malformed!(
         "huffman_padding_not_ones",
         "a Huffman-coded value whose padding bits are zeros, not the most significant bits of EOS, is a connection COMPRESSION_ERROR (RFC 7541 §5.2)",
         |s| {
