@@ -8,5 +8,6 @@ scenarios!("keep_alive":
     http10_keep_alive,
     http10_closes_by_default,
     connection_token_list,
+    http10_keep_alive_and_close,
     idle_timeout,
 );

@@ -85,6 +85,18 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "http10_keep_alive_and_close",
+        about: "HTTP/1.0 with `Connection: keep-alive, close`: the list holds close, which wins over keep-alive (RFC 9112 §9.3), so one response with `Connection: close`; a pipelined second request is never read",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("keep_alive/http10_keep_alive_and_close", quick_config());
+            s.clients.push(ClientScript::new().send("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\nGET /never HTTP/1.0\r\n\r\n"));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200]), in_order(o, &[bytes_received(b"Connection: close\r\n"), client(ClientEvent::Eof)])]),
+    },
+    Entry {
+        family: FAMILY,
         name: "idle_timeout",
         about: "an idle keep-alive connection is closed by the idle timer, without a response",
         seed: 1,
