@@ -5,6 +5,7 @@ mod catalogue;
 
 scenarios!("chunked":
     extensions_and_trailers,
+    coding_name_in_any_case,
     split_every_byte,
     split_random,
     bad_hex,

@@ -138,15 +138,15 @@ fn explore_runs_a_campaign_and_reports_per_family() {
     let keep_alive = row("keep_alive").expect("a keep_alive row");
     assert_eq!(
         keep_alive.split_whitespace().nth(1),
-        Some("18"),
-        "6 scenarios × 3 seeds"
+        Some("21"),
+        "7 scenarios × 3 seeds"
     );
     assert!(row("chunked").is_some());
     assert!(row("pipelining").is_none(), "only the families asked for");
     assert!(text.contains(" 0 failed"));
     assert_eq!(
         text.lines().last(),
-        Some("explore: 96 passed, 0 failed"),
+        Some("explore: 102 passed, 0 failed"),
         "the closing line"
     );
     // The same root seed gives the same report, bar the timing.

@@ -5,6 +5,7 @@ mod catalogue;
 
 scenarios!("expect_continue":
     lazy_100,
+    expectation_in_any_case,
     app_100_after_the_lazy_one_dropped,
     app_100_before_its_credit_is_the_only_one,
     http10_no_100,

@@ -9,5 +9,6 @@ scenarios!("keep_alive":
     http10_closes_by_default,
     connection_token_list,
     http10_keep_alive_and_close,
+    tokens_in_any_case,
     idle_timeout,
 );

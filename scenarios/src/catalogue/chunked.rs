@@ -269,6 +269,19 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "coding_name_in_any_case",
+        about: "transfer-coding names are case-insensitive (RFC 9112 §7): `Transfer-Encoding: Chunked` and `CHUNKED` frame their bodies as chunked, each echoed, the next request read right after",
+        seed: 1,
+        build: |_| {
+            let upload = |coding: &str| format!("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: {coding}\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+            let mut s = echo("chunked/coding_name_in_any_case", quick_config());
+            s.clients.push(ClientScript::new().send(format!("{}{}GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", upload("Chunked"), upload("CHUNKED"))));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200, 200]), bodies(o, 0, &[Some(b"hello"), Some(b"hello"), Some(b"")])]),
+    },
+    Entry {
+        family: FAMILY,
         name: "split_every_byte",
         about: "the same upload sent one byte per segment (split inside every size line, extension, CRLF and trailer) decodes the same",
         seed: 1,

@@ -87,6 +87,23 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "expectation_in_any_case",
+        about: "the expectation's value is case-insensitive (RFC 9110 §10.1.1): `Expect: 100-Continue` gets its lazy 100 once the app grants credit, and the body follows",
+        seed: 1,
+        build: |_: Seed| {
+            let mut s = echo("expect_continue/expectation_in_any_case", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-Continue\r\nConnection: close\r\n\r\n")
+                    .then(Action::WaitFor("100 Continue".into()))
+                    .send("hello"),
+            );
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[100, 200]), bodies(o, 0, &[Some(b"hello")]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
         name: "app_100_after_the_lazy_one_dropped",
         about: "an app that sends its own 100 Continue after its first credit (the lazy 100 already out) gets no second one on the wire: a 100 is a one-time signal (RFC 9110 §15.2.1)",
         seed: 1,

@@ -97,6 +97,28 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "tokens_in_any_case",
+        about: "Connection tokens are case-insensitive (RFC 9110 §7.6.1): an HTTP/1.0 `Connection: Keep-Alive`, as ApacheBench and many HTTP/1.0 clients write it, keeps the connection open, and an HTTP/1.1 `Connection: CLOSE` after it ends it",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("keep_alive/tokens_in_any_case", quick_config());
+            s.clients.push(
+                ClientScript::new()
+                    .send("GET /a HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+                    .then(Action::Sleep(Duration::from_millis(50)))
+                    .send("GET /b HTTP/1.1\r\nHost: h\r\nConnection: CLOSE\r\n\r\n"),
+            );
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200, 200]),
+                in_order(o, &[bytes_received(b"Connection: keep-alive\r\n"), bytes_received(b"Connection: close\r\n"), client(ClientEvent::Eof)]),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "idle_timeout",
         about: "an idle keep-alive connection is closed by the idle timer, without a response",
         seed: 1,
