@@ -48,6 +48,7 @@ scenarios!("app_api":
     expect_continue_while_the_app_waits,
     deferred_reader_and_answer,
     deferred_answer_while_a_body_comes,
+    field_values_with_tabs_and_obs_text,
     request_as_the_app_sees_it,
     reason_phrases,
 );

@@ -978,6 +978,21 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "field_values_with_tabs_and_obs_text",
+        about: "field values as RFC 9110 §5.5 and RFC 9112 §5 allow them: no space after the colon, tabs as the whitespace around a value (trimmed, a `Content-Length` too), a tab inside one and UTF-8 bytes (obs-text, kept as sent), an empty value; the api app's `/request` shows what it got, and `/accept` counts the body a tab-padded length framed",
+        seed: 1,
+        build: |_| {
+            let get = "GET /request HTTP/1.1\r\nHost:h\r\nX-Tabbed:\t a b \t\r\nX-Name: caf\u{e9}\tbar\t\r\nX-Empty:\r\n\r\n";
+            let post = "POST /accept HTTP/1.1\r\nHost: h\r\nContent-Length:\t5\t\r\nConnection: close\r\n\r\nhello";
+            one("app_api/field_values_with_tabs_and_obs_text", format!("{get}{post}"))
+        },
+        expect: |o| {
+            let described = "GET /request HTTP/1.1\nHost: h\nX-Tabbed: a b\nX-Name: caf\u{e9}\tbar\nX-Empty: \nbody: length 0\n100 continue owed: no\n";
+            all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(described.as_bytes()), Some(b"received 5 bytes\n")])])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "request_as_the_app_sees_it",
         about: "what the channel hands the app (the api app's `/request` describes it): the request line as sent, every field in order with its name's case and its value trimmed, the body's framing and whether a `100 Continue` is owed; an absolute-form target is routed by its path",
         seed: 1,
