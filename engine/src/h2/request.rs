@@ -89,6 +89,9 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
     let mut headers = Headers::with_capacity(fields.len());
     let mut regular_seen = false;
     let mut content_length: Option<u64> = None;
+    // §8.2.3: cookie crumbs, which clients split a Cookie into for HPACK, are one field for
+    // the app: where the first one stood, the values joined by "; " (HTTP/1.1 allows one).
+    let mut cookie: Option<(usize, Vec<Bytes>)> = None;
     for (name, value) in fields {
         check_value(&value)?;
         if let Some(pseudo) = name.strip_prefix(b":") {
@@ -118,7 +121,17 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
                 return Err(Malformed::BadContentLength);
             }
         }
+        if &name[..] == b"cookie" {
+            if let Some((_, crumbs)) = &mut cookie {
+                crumbs.push(value);
+                continue;
+            }
+            cookie = Some((headers.len(), vec![value.clone()]));
+        }
         headers.append(name, value);
+    }
+    if let Some((at, crumbs)) = cookie.filter(|(_, crumbs)| crumbs.len() > 1) {
+        headers.set_value_at(at, Bytes::from(crumbs.join(&b"; "[..])));
     }
     let method = method
         .filter(|m| is_token(m))

@@ -107,6 +107,11 @@ impl Headers {
         });
     }
 
+    /// Replaces the value of the field at `index` (in order), keeping its name and place.
+    pub(crate) fn set_value_at(&mut self, index: usize, value: Bytes) {
+        self.fields.to_mut()[index].value = value;
+    }
+
     /// With a field appended (builder style).
     pub fn with(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Headers {
         self.append(name, value);

@@ -553,6 +553,19 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "cookie_crumbs_joined",
+        about: "a Cookie split into crumbs, one field each, as browsers send it over HTTP/2 for HPACK's sake: the app gets one `cookie` field where the first crumb stood, the crumbs joined by `; ` (RFC 9113 §8.2.3: what an HTTP/1.1 app or origin expects, which allows one)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "GET"), (":scheme", "http"), (":path", "/request"), (":authority", "sim"), ("cookie", "a=1"), ("accept", "*/*"), ("cookie", "b=2"), ("cookie", "c=3")];
+            script.headers(1, &fields, true);
+            scenario_with("http2/cookie_crumbs_joined", app_factory::<Api>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b"GET /request HTTP/2\ncookie: a=1; b=2; c=3\naccept: */*\nhost: sim\nbody: length 0\n100 continue owed: no\n"),
+    },
+    Entry {
+        family: FAMILY,
         name: "host_matching_authority",
         about: "a `host` field that names the same host as `:authority` (in another case) is accepted: the app sees the request's own `host` once, not a second one made from `:authority`",
         seed: 1,

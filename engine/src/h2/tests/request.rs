@@ -46,6 +46,40 @@ fn a_get_becomes_a_request_head() {
 }
 
 #[test]
+fn cookie_crumbs_become_one_field_where_the_first_stood() {
+    let fields_of = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = GET.to_vec();
+        fields.extend_from_slice(extra);
+        let head = request_head(list(&fields), true).unwrap();
+        let pairs: Vec<(Bytes, Bytes)> = head
+            .headers
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect();
+        pairs
+    };
+    let crumbs = [
+        ("cookie", "a=1"),
+        ("accept", "*/*"),
+        ("cookie", "b=2"),
+        ("cookie", "c=3"),
+    ];
+    assert_eq!(
+        fields_of(&crumbs),
+        list(&[
+            ("cookie", "a=1; b=2; c=3"),
+            ("accept", "*/*"),
+            ("host", "example.com")
+        ])
+    );
+    // One cookie field is left as it is.
+    assert_eq!(
+        fields_of(&[("cookie", "a=1; b=2")]),
+        list(&[("cookie", "a=1; b=2"), ("host", "example.com")])
+    );
+}
+
+#[test]
 fn the_body_length_comes_from_content_length_or_is_unknown() {
     let mut fields = GET.to_vec();
     fields.push(("content-length", "5"));
