@@ -6,6 +6,7 @@ mod catalogue;
 scenarios!("http2":
     request_as_the_app_sees_it,
     cookie_crumbs_joined,
+    te_trailers_accepted,
     content_length_of_nineteen_digits,
     host_matching_authority,
     expect_continue,

@@ -566,6 +566,19 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "te_trailers_accepted",
+        about: "`te: trailers`, which every gRPC client sends, is the one TE value an HTTP/2 request may carry (RFC 9113 §8.2.2): the request is served, where any other value is malformed (`http2_malformed/te_other_than_trailers`)",
+        seed: 1,
+        build: |_| {
+            let mut script = H2Script::new();
+            let fields = [(":method", "POST"), (":scheme", "http"), (":path", "/echo"), (":authority", "sim"), ("te", "trailers"), ("content-type", "application/grpc")];
+            script.headers(1, &fields, false).data(1, b"\0\0\0\0\x02hi", true);
+            scenario_with("http2/te_trailers_accepted", app_factory::<Echo>(), &script)
+        },
+        expect: |o| answered(o, 1, &[200], b"\0\0\0\0\x02hi"),
+    },
+    Entry {
+        family: FAMILY,
         name: "host_matching_authority",
         about: "a `host` field that names the same host as `:authority` (in another case) is accepted: the app sees the request's own `host` once, not a second one made from `:authority`",
         seed: 1,
