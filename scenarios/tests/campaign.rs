@@ -49,8 +49,8 @@ fn shards_merged_print_the_report_of_one_run() {
     let plan = Plan::new(Seed(7), 3, families, false).expect("known families");
     assert_eq!(
         plan.jobs.len(),
-        (5 + 7) * 3,
-        "5 keep_alive and 7 resets scenarios"
+        (7 + 7) * 3,
+        "7 keep_alive and 7 resets scenarios"
     );
     let whole = run_jobs(&plan, &plan.jobs, 2);
     let (one, passed) = report_text(&plan, &whole);

@@ -99,6 +99,32 @@ fn write(bytes: &'static [u8]) -> OriginStep {
     OriginStep::Write(Bytes::from_static(bytes))
 }
 
+/// A 5-byte upload with `Expect: 100-continue` through the proxy to `origin`: the client
+/// sends its body once a `100 Continue` arrives.
+fn expect_upload(name: &str, origin: Origin) -> Scenario {
+    let mut s = proxy(name, origin);
+    s.clients.push(
+        ClientScript::new()
+            .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+            .then(Action::WaitFor("100 Continue".into()))
+            .send("hello"),
+    );
+    s
+}
+
+/// The proxy's client role stopped waiting for the origin's `100 Continue`.
+fn expect_continue_timer_fired() -> twine_sim::Pattern {
+    proxy_client(|e| {
+        matches!(
+            e,
+            ServerEvent::Timer {
+                timer: Timer::ExpectContinue,
+                change: TimerChange::Fired
+            }
+        )
+    })
+}
+
 /// An origin connection that reads one request head, writes `answer` and closes.
 fn answer_once(answer: &'static [u8]) -> Vec<OriginStep> {
     vec![OriginStep::ReadHead, write(answer), OriginStep::Close]
@@ -482,17 +508,10 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let origin = script(vec![OriginStep::ReadHead, OriginStep::Read(5), write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), OriginStep::Hang]);
-            let mut s = proxy("proxy/expect_continue_origin_silent", origin);
-            s.clients.push(
-                ClientScript::new()
-                    .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
-                    .then(Action::WaitFor("100 Continue".into()))
-                    .send("hello"),
-            );
-            s
+            expect_upload("proxy/expect_continue_origin_silent", origin)
         },
         expect: |o| {
-            let waited = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ExpectContinue, change: TimerChange::Fired }));
+            let waited = expect_continue_timer_fired();
             all([statuses(o, 0, &[100, 200]), bodies(o, 0, &[Some(b"ok")]), in_order(o, &[origin_received(b"Expect: 100-continue\r\n"), waited, origin_received(b"hello")])])
         },
     },
@@ -614,17 +633,10 @@ pub(super) const ENTRIES: &[Entry] = &[
                 write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
                 OriginStep::Hang,
             ]);
-            let mut s = proxy("proxy/expect_continue_through", origin);
-            s.clients.push(
-                ClientScript::new()
-                    .send("POST /up HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
-                    .then(Action::WaitFor("100 Continue".into()))
-                    .send("hello"),
-            );
-            s
+            expect_upload("proxy/expect_continue_through", origin)
         },
         expect: |o| {
-            let waited = proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ExpectContinue, change: TimerChange::Fired }));
+            let waited = expect_continue_timer_fired();
             all([statuses(o, 0, &[100, 200]), bodies(o, 0, &[Some(b"ok")]), in_order(o, &[origin_received(b"Expect: 100-continue\r\n"), origin_received(b"hello")]), count(o, bytes_received(b"100 Continue"), 1), absent(o, waited)])
         },
     },
