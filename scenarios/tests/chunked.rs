@@ -6,6 +6,7 @@ mod catalogue;
 scenarios!("chunked":
     extensions_and_trailers,
     coding_name_in_any_case,
+    size_with_leading_zeros,
     split_every_byte,
     split_random,
     bad_hex,

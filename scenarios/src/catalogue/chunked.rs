@@ -282,6 +282,19 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "size_with_leading_zeros",
+        about: "a chunk size is `1*HEXDIG` (RFC 9112 §7.1): twenty digits with fifteen leading zeros are the size 5, and `0000` is the last chunk; read by value, not by digit count, the body is echoed and the next request read after it",
+        seed: 1,
+        build: |_| {
+            let upload = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000005\r\nhello\r\n0000\r\n\r\n";
+            let mut s = echo("chunked/size_with_leading_zeros", quick_config());
+            s.clients.push(ClientScript::new().send(format!("{upload}GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")));
+            s
+        },
+        expect: |o| all([statuses(o, 0, &[200, 200]), bodies(o, 0, &[Some(b"hello"), Some(b"")])]),
+    },
+    Entry {
+        family: FAMILY,
         name: "split_every_byte",
         about: "the same upload sent one byte per segment (split inside every size line, extension, CRLF and trailer) decodes the same",
         seed: 1,
