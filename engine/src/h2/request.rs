@@ -11,7 +11,7 @@
 //! Trailers are held to the same rules for regular fields (one check serves both) and carry
 //! no pseudo-header field (§8.1); they are checked, then dropped.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::hpack::Field;
 use crate::message::{is_token, is_valid_host, BodyLength, Headers, Method, RequestHead, Version};
@@ -91,7 +91,10 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
     let mut content_length: Option<u64> = None;
     // §8.2.3: cookie crumbs, which clients split a Cookie into for HPACK, are one field for
     // the app: where the first one stood, the values joined by "; " (HTTP/1.1 allows one).
-    let mut cookie: Option<(usize, Vec<Bytes>)> = None;
+    // Where the first stands, and the joined value once a second comes (a lone cookie field,
+    // the common case, costs nothing).
+    let mut cookie_at: Option<usize> = None;
+    let mut joined: Option<BytesMut> = None;
     for (name, value) in fields {
         check_value(&value)?;
         if let Some(pseudo) = name.strip_prefix(b":") {
@@ -122,16 +125,21 @@ pub fn request_head(fields: Vec<Field>, end_stream: bool) -> Result<RequestHead,
             }
         }
         if &name[..] == b"cookie" {
-            if let Some((_, crumbs)) = &mut cookie {
-                crumbs.push(value);
+            if let Some(at) = cookie_at {
+                let joined = joined.get_or_insert_with(|| {
+                    let first = headers.iter().nth(at).map(|f| &f.value[..]);
+                    BytesMut::from(first.unwrap_or_default())
+                });
+                joined.extend_from_slice(b"; ");
+                joined.extend_from_slice(&value);
                 continue;
             }
-            cookie = Some((headers.len(), vec![value.clone()]));
+            cookie_at = Some(headers.len());
         }
         headers.append(name, value);
     }
-    if let Some((at, crumbs)) = cookie.filter(|(_, crumbs)| crumbs.len() > 1) {
-        headers.set_value_at(at, Bytes::from(crumbs.join(&b"; "[..])));
+    if let (Some(at), Some(joined)) = (cookie_at, joined) {
+        headers.set_value_at(at, joined.freeze());
     }
     let method = method
         .filter(|m| is_token(m))
