@@ -324,6 +324,19 @@ impl ClientTimeouts {
         idle_keep_alive: Duration::from_secs(15),
         expect_continue: Duration::from_secs(1),
     };
+
+    /// How long a client role's timer runs once armed; `None` for a server channel's timers,
+    /// which [`Timeouts`] times.
+    pub fn of(&self, timer: Timer) -> Option<Duration> {
+        match timer {
+            Timer::ResponseHead => Some(self.response_head),
+            Timer::ResponseBodyIdle => Some(self.response_body_idle),
+            Timer::SendStall => Some(self.send_stall),
+            Timer::IdleKeepAlive => Some(self.idle_keep_alive),
+            Timer::ExpectContinue => Some(self.expect_continue),
+            Timer::HeaderRead | Timer::BodyRead | Timer::Linger | Timer::Abort => None,
+        }
+    }
 }
 
 impl Default for ClientTimeouts {

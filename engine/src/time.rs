@@ -84,6 +84,13 @@ mod tests {
     }
 
     #[test]
+    fn a_difference_saturates_at_zero() {
+        let (earlier, later) = (Instant::from_millis(5), Instant::from_millis(12));
+        assert_eq!(later - earlier, Duration::from_millis(7));
+        assert_eq!(earlier - later, Duration::ZERO);
+    }
+
+    #[test]
     fn addition_saturates() {
         assert_eq!(
             Instant::from_nanos(u64::MAX - 1) + Duration::from_secs(1),

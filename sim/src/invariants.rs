@@ -49,7 +49,7 @@ use crate::event::{
     AppAction, Check, ClientEvent, Event, Fault, LinkEnd, NetFault, ServerEvent, Violation,
 };
 use crate::net::by_conn;
-use crate::scenario::Scenario;
+use crate::scenario::{Origin, ProxySetup, Scenario};
 use crate::trace::{ms, Entry, Trace};
 use twine_engine::UsageError;
 
@@ -183,8 +183,9 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 && !server_trace::lost_or_aborted(notes);
             let h2 = h2_wire::judged_as_h2(log, scenario.negotiation);
             if !partitioned && h2 {
-                out.extend(h2_wire::check_safety(conn, log));
-                out.extend(h2_flow::check(conn, trace, h2_wire::is_h2(log)));
+                let (violations, dated) = h2_wire::check_safety(conn, log);
+                out.extend(violations);
+                out.extend(h2_flow::check(conn, trace, h2_wire::is_h2(log), &dated));
             } else if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));
@@ -235,7 +236,7 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
     }
     if let Some(setup) = &scenario.proxy {
         out.extend(desync::check(trace, &setup.forward.path_prefix, clients));
-        out.extend(upstream_promises(trace));
+        out.extend(upstream_promises(trace, setup));
         out.extend(proxy_refused(trace));
     }
     out
@@ -269,11 +270,12 @@ fn proxy_refused(trace: &Trace) -> Vec<Violation> {
         .collect()
 }
 
-/// The credit, producer and reading promises on the connections behind a proxy: its own upstream
-/// connections (the proxy's session is their app) and the origin's, when an engine serves
-/// the origin. The engine's order to close ends a connection's producers (the proxy's
-/// upstream connections have no socket events of their own).
-fn upstream_promises(trace: &Trace) -> Vec<Violation> {
+/// The timer, credit, producer and reading promises on the connections behind a proxy: its own
+/// upstream connections (the proxy's session is their app; their timers run for the proxy's
+/// client configuration) and the origin's, when an engine serves the origin (for its own).
+/// The engine's order to close ends a connection's producers (the proxy's upstream
+/// connections have no socket events of their own).
+fn upstream_promises(trace: &Trace, setup: &ProxySetup) -> Vec<Violation> {
     let mut hops: BTreeMap<LinkEnd, Vec<(u64, &ServerEvent)>> = BTreeMap::new();
     for entry in &trace.entries {
         let (end, event) = match &entry.event {
@@ -291,11 +293,21 @@ fn upstream_promises(trace: &Trace) -> Vec<Violation> {
     };
     let mut out = Vec::new();
     for (end, events) in hops {
+        let timers = promises::timers(&events, |timer| match (end, &setup.origin) {
+            (LinkEnd::Proxy(_), _) => setup.client.timeouts.of(timer),
+            (LinkEnd::Origin(_), Origin::App { config, .. }) => config.timeouts.of(timer),
+            (LinkEnd::Origin(_), _) => None,
+        });
+        let timers = timers.map(|d| (Check::Timer, d));
         let credit = promises::credit(events.iter().copied()).map(|d| (Check::Credit, d));
         let producers = promises::producers(&events, closed).map(|d| (Check::Producer, d));
         let reading = promises::reading(&events).map(|d| (Check::Reading, d));
         let reusable = promises::reusable(&events).map(|d| (Check::Reusable, d));
-        let found = credit.into_iter().chain(producers).chain(reading);
+        let found = timers
+            .into_iter()
+            .chain(credit)
+            .chain(producers)
+            .chain(reading);
         for (check, detail) in found.chain(reusable) {
             out.push(Violation::run(check, format!("{end}: {detail}")));
         }
@@ -603,12 +615,13 @@ fn check_limits(
     out
 }
 
-/// A final response's `Date` is no older than the second its request reached the engine and
-/// no newer than the second the engine handed out the response's first byte: a date
-/// formatted once and kept too long, or read off the wrong clock, shows here. A proxy relays
-/// its origin's `Date`, which the origin formatted after the proxy took the request and
-/// before it answered, so the same bounds hold. Requests and final responses are paired in
-/// order.
+/// A final response's `Date` is an HTTP date, no older than the second its request reached
+/// the engine and no newer than the second the engine handed out the response's first byte:
+/// a date formatted once and kept too long, or read off the wrong clock, shows here. A proxy
+/// relays its origin's `Date`, which the origin formatted after the proxy took the request
+/// and before it answered, so the same bounds hold. Requests and final responses are paired
+/// in order. Every `Date` in a run is an engine's (no app or scripted origin writes one), so
+/// one that is not a date is the engine's mistake.
 fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
     let dispatched = notes.iter().filter_map(|&(at, event)| match event {
         ServerEvent::Request { .. } => Some(at),
@@ -632,11 +645,13 @@ fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
     for (response, dispatched_at) in wire.finals().zip(dispatched) {
         let at = response.start;
         // The engine dates every response; a hand-built one may have none.
-        let Some(date) = response
-            .date
-            .and_then(|value| unix_seconds(value, &mut last))
-        else {
+        let Some(value) = response.date else {
             continue;
+        };
+        let Some(date) = unix_seconds(value, &mut last) else {
+            let value = crate::escape::escape(value);
+            let detail = format!("the response at byte {at} is dated {value}, not an HTTP date");
+            return Some(Violation::on(conn, Check::Date, detail));
         };
         let earliest = second(dispatched_at);
         while writes.next_if(|&(end, _)| end <= at).is_some() {}

@@ -480,7 +480,6 @@ impl ClientConnection {
     }
 
     fn timer_wanted(&self, timer: Timer) -> Option<Duration> {
-        let timeouts = &self.config.timeouts;
         let exchange = self.exchange.as_ref();
         let wanted = !self.closed
             && match timer {
@@ -494,15 +493,11 @@ impl ClientConnection {
                 Timer::ExpectContinue => exchange.is_some_and(|e| e.awaiting_continue),
                 Timer::HeaderRead | Timer::BodyRead | Timer::Linger | Timer::Abort => false,
             };
-        let duration = match timer {
-            Timer::ResponseHead => timeouts.response_head,
-            Timer::ResponseBodyIdle => timeouts.response_body_idle,
-            Timer::SendStall => timeouts.send_stall,
-            Timer::IdleKeepAlive => timeouts.idle_keep_alive,
-            Timer::ExpectContinue => timeouts.expect_continue,
-            Timer::HeaderRead | Timer::BodyRead | Timer::Linger | Timer::Abort => return None,
-        };
-        wanted.then_some(duration)
+        if wanted {
+            self.config.timeouts.of(timer)
+        } else {
+            None
+        }
     }
 
     fn sync_timers(&mut self) {

@@ -14,7 +14,8 @@ use twine_sim::{app, Action, ClientEvent, ClientScript, Origin, OriginStep, Prox
 
 use super::chunked::cut_chunked_response;
 use super::expect::{
-    absent, all, before_first, bodies, count, failed_on, in_order, received_in_order, statuses,
+    absent, all, before_first, bodies, count, failed, failed_on, in_order, received_in_order,
+    statuses,
 };
 use super::{quick_config, Entry};
 use twine_engine::RequestId;
@@ -56,6 +57,38 @@ fn proxy(name: &str, origin: Origin) -> Scenario {
     setup.client = ClientConfig::new().with_timeouts(timeouts);
     s.proxy = Some(setup);
     s
+}
+
+/// The proxy's response head timer on its first upstream connection ran `secs` seconds from
+/// its arming to its firing: read off the trace against a literal, not against the
+/// configuration the scenario built (the judge holds every timer to that).
+fn head_timer_ran(o: &twine_sim::Outcome, secs: u64) -> Vec<twine_sim::Violation> {
+    let (mut set, mut fired) = (None, None);
+    for entry in &o.trace.entries {
+        let twine_sim::Event::ProxyClient {
+            conn: 0,
+            event:
+                ServerEvent::Timer {
+                    timer: Timer::ResponseHead,
+                    change,
+                },
+        } = &entry.event
+        else {
+            continue;
+        };
+        match change {
+            TimerChange::Set(_) => set = set.or(Some(entry.at_nanos)),
+            TimerChange::Fired => fired = fired.or(Some(entry.at_nanos)),
+            _ => {}
+        }
+    }
+    match (set, fired) {
+        (Some(set), Some(fired)) if fired - set == secs * 1_000_000_000 => Vec::new(),
+        (set, fired) => failed(format!(
+            "p0's response head timer set at {set:?} ns and fired at {fired:?} ns, not {secs} s \
+             apart"
+        )),
+    }
 }
 
 /// A GET through the proxy to an origin that answers `head`, then `abc` and `def`, 300 ms
@@ -291,14 +324,14 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "silent_origin_504",
-        about: "an origin that reads the request and never answers: 504 when the response head timer fires",
+        about: "an origin that reads the request and never answers: 504 when the response head timer fires, 5 s after the request went upstream",
         seed: 1,
         build: |_| {
             let mut s = proxy("proxy/silent_origin_504", script(vec![OriginStep::ReadHead, OriginStep::Hang]));
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
         },
-        expect: |o| all([statuses(o, 0, &[504]), received_in_order(o, 0, &[b"\r\n\r\nthe upstream server did not answer in time\n"])]),
+        expect: |o| all([statuses(o, 0, &[504]), received_in_order(o, 0, &[b"\r\n\r\nthe upstream server did not answer in time\n"]), head_timer_ran(o, 5)]),
     },
     Entry {
         family: FAMILY,
@@ -313,7 +346,7 @@ pub(super) const ENTRIES: &[Entry] = &[
             s.clients.push(ClientScript::new().send("GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n"));
             s
         },
-        expect: |o| all([statuses(o, 0, &[504]), absent(o, proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ResponseBodyIdle, .. })))]),
+        expect: |o| all([statuses(o, 0, &[504]), head_timer_ran(o, 5), absent(o, proxy_client(|e| matches!(e, ServerEvent::Timer { timer: Timer::ResponseBodyIdle, .. })))]),
     },
     Entry {
         family: FAMILY,

@@ -14,7 +14,11 @@
 //! - **GOAWAY** (§6.8): no HEADERS or DATA on a stream above the last one it names, and a
 //!   later GOAWAY never names a higher one;
 //! - **acknowledgements** (§6.5.3, §6.7): a SETTINGS ACK only for a SETTINGS the client
-//!   sent, a PING ACK only echoing a PING the client sent, each answered once.
+//!   sent, a PING ACK only echoing a PING the client sent, each answered once;
+//! - **dates** (RFC 9110 §6.6.1): a response head's `date` (read by the wire checks) is no
+//!   older than the second the client opened its stream and no newer than the second the
+//!   head arrived: a date formatted once and kept too long, or read off the wrong clock,
+//!   shows here.
 //!
 //! Frames are cut with the engine's frame layer; the rules are written here, independently of
 //! the connection's code.
@@ -27,6 +31,7 @@ use twine_engine::h2::frame::{
     Frame, FrameHeader, FrameKind, SettingId, FRAME_HEADER_BYTES, MAX_FRAME_SIZE_DEFAULT,
 };
 
+use super::h2_wire::Dated;
 use crate::event::{Check, Event, Violation};
 use crate::trace::Trace;
 
@@ -81,6 +86,8 @@ struct ClientSaid {
     settings: Vec<u64>,
     /// (when, payload) of each PING (not an ACK).
     pings: Vec<(u64, [u8; 8])>,
+    /// When each stream's first HEADERS was sent.
+    opened: BTreeMap<u32, u64>,
 }
 
 impl ClientSaid {
@@ -113,6 +120,9 @@ impl ClientSaid {
                     ack: false,
                     payload,
                 }) => said.pings.push((at, *payload)),
+                Some(Frame::Headers { stream, .. }) => {
+                    said.opened.entry(stream.get()).or_insert(at);
+                }
                 _ => {}
             }
         }
@@ -152,7 +162,12 @@ impl ClientSaid {
 /// Every rule of the module documentation the server broke on connection `conn`. A client
 /// that did not open with the preface (on a connection HTTP/2 from its first byte) said
 /// nothing the server must heed: its bytes are not frames.
-pub(crate) fn check(conn: u32, trace: &Trace, client_opened: bool) -> Vec<Violation> {
+pub(crate) fn check(
+    conn: u32,
+    trace: &Trace,
+    client_opened: bool,
+    dated: &[Dated],
+) -> Vec<Violation> {
     let (mut sent, mut received) = (Vec::new(), Vec::new());
     for entry in trace.entries.iter().filter(|e| e.conn == Some(conn)) {
         match &entry.event {
@@ -166,7 +181,34 @@ pub(crate) fn check(conn: u32, trace: &Trace, client_opened: bool) -> Vec<Violat
     } else {
         ClientSaid::default()
     };
-    judge(conn, &said, &timed_frames(&received, 0))
+    let server = timed_frames(&received, 0);
+    let mut out = judge(conn, &said, &server);
+    out.extend(check_dates(conn, &said, &server, dated));
+    out
+}
+
+/// The first head dated outside the seconds its stream was open: from the second the client
+/// sent the stream's first HEADERS (the server cannot have read it earlier; no bound when
+/// the client did not open with the preface, and said nothing) to the second the head's
+/// last frame arrived (the server wrote it no later).
+fn check_dates(
+    conn: u32,
+    said: &ClientSaid,
+    server: &[Timed],
+    dated: &[Dated],
+) -> Option<Violation> {
+    let second = |at_nanos: u64| crate::net::EPOCH_UNIX_SECS + at_nanos / 1_000_000_000;
+    dated.iter().find_map(|head| {
+        let arrived = second(server.get(head.frame)?.at);
+        let opened = said.opened.get(&head.stream).map_or(0, |&at| second(at));
+        let date = head.date;
+        let detail = format!(
+            "stream {}'s head is dated {date} (Unix seconds), the stream opened at {opened} and \
+             the head arrived at {arrived}",
+            head.stream
+        );
+        (date < opened || date > arrived).then(|| Violation::on(conn, Check::Date, detail))
+    })
 }
 
 fn judge(conn: u32, said: &ClientSaid, server: &[Timed]) -> Vec<Violation> {
@@ -324,6 +366,43 @@ mod tests {
                  window allowed"
             ]
         );
+    }
+
+    #[test]
+    fn a_head_dated_outside_its_streams_seconds_is_caught() {
+        let headers = |stream| Frame::Headers {
+            stream: StreamId::new(stream),
+            priority: None,
+            fragment: Bytes::new(),
+            end_stream: true,
+            end_headers: true,
+        };
+        // Stream 1 opened at 1.5 s, its head arrived at 3.2 s (the server's second frame).
+        let client = [timed(1_500, headers(1))];
+        let server = [timed(10, data(0, 0)), timed(3_200, headers(1))];
+        let epoch = crate::net::EPOCH_UNIX_SECS;
+        let dated = |seconds_in| {
+            let head = Dated {
+                frame: 1,
+                stream: 1,
+                date: epoch + seconds_in,
+            };
+            let found = check_dates(0, &ClientSaid::read(&client), &server, &[head]);
+            found.map(|v| v.detail)
+        };
+        for within in [1, 2, 3] {
+            assert_eq!(dated(within), None, "{within} s in");
+        }
+        assert_eq!(
+            dated(0),
+            Some(format!(
+                "stream 1's head is dated {epoch} (Unix seconds), the stream opened at {} and \
+                 the head arrived at {}",
+                epoch + 1,
+                epoch + 3
+            ))
+        );
+        assert!(dated(4).is_some(), "a date from after the head arrived");
     }
 
     #[test]

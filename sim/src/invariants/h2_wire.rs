@@ -8,8 +8,8 @@
 //!   at most once, nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or
 //!   RST_STREAM), the response to a HEAD has no body bytes, a response ended by END_STREAM
 //!   carries as many as its `content-length` says (§8.1.1: else it is malformed; a cut
-//!   response is reset), and a GOAWAY names as its last stream at least every stream
-//!   answered before it.
+//!   response is reset), a head's `date` is an HTTP date (`h2_flow` holds it to the stream's
+//!   times), and a GOAWAY names as its last stream at least every stream answered before it.
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
@@ -28,6 +28,7 @@ use twine_engine::h2::frame::{
 use twine_engine::h2::hpack::HpackDecoder;
 
 use crate::client::ClientLog;
+use crate::escape::escape;
 use crate::event::{Check, Violation};
 use crate::hpack_reference::ReferenceDecoder;
 use crate::scenario::Negotiation;
@@ -156,9 +157,30 @@ fn client_streams(sent: &[u8]) -> Vec<u32> {
     streams
 }
 
-/// Safety: every broken rule of the server's side of the connection.
-pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
+/// Safety: every broken rule of the server's side of the connection; and the dates of its
+/// response heads, for `h2_flow` to hold to the times their streams opened and their heads
+/// arrived.
+pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> (Vec<Violation>, Vec<Dated>) {
     let mut out = Vec::new();
+    let mut dated = Vec::new();
+    let mut undated = Vec::new();
+    let mut read_date = |head: &Result<Head, String>, frame: usize, stream: u32| match head
+        .as_ref()
+        .ok()
+        .and_then(|head| head.date.clone())
+    {
+        Some(Ok(date)) => dated.push(Dated {
+            frame,
+            stream,
+            date,
+        }),
+        Some(Err(value)) => undated.push(Violation::on(
+            conn,
+            Check::Date,
+            format!("stream {stream} is dated {value}, not an HTTP date"),
+        )),
+        None => {}
+    };
     let mut fail = |detail: String| out.push(Violation::on(conn, Check::Malformed, detail));
     let (frames, error) = frames(&log.received);
     if let Some(error) = error {
@@ -191,7 +213,7 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
     let mut block: Option<(u32, BytesMut, bool)> = None;
     // The highest stream the server sent a head on: a stream it acted on.
     let mut highest_answered = 0;
-    for frame in &frames {
+    for (index, frame) in frames.iter().enumerate() {
         let stream = frame.stream().get();
         if let Frame::GoAway { last_stream, .. } = frame {
             // §6.8: the last stream is the highest the sender acted on; naming a lower one
@@ -229,6 +251,7 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                 let mut bytes = BytesMut::from(&fragment[..]);
                 if *end_headers {
                     let head = decode_head(&mut hpack, &bytes);
+                    read_date(&head, index, stream);
                     let describes_body = !heads.contains(&stream);
                     on_head(answer, head, describes_body, *end_stream, stream, &mut fail);
                 } else {
@@ -244,6 +267,7 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
                     bytes.extend_from_slice(fragment);
                     if *end_headers {
                         let head = decode_head(&mut hpack, bytes);
+                        read_date(&head, index, stream);
                         let describes_body = !heads.contains(&stream);
                         on_head(answer, head, describes_body, *end_stream, stream, &mut fail);
                         block = None;
@@ -280,7 +304,8 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> Vec<Violation> {
             fail(format!("{} on stream {stream} after its end", kind(frame)));
         }
     }
-    out
+    out.extend(undated);
+    (out, dated)
 }
 
 /// Liveness: the streams the client opened that the server never ended, and the SETTINGS and
@@ -367,18 +392,23 @@ fn unacknowledged(conn: u32, read: &[Frame], received: &[Frame]) -> Vec<Violatio
 struct Head {
     status: u16,
     content_length: Option<u64>,
+    /// Its `date`, read as Unix seconds: `Err` with the value when it is not an HTTP date.
+    date: Option<Result<u64, String>>,
 }
 
-/// The `:status` and `content-length` of a header block, if it decodes.
+/// The `:status`, `content-length` and `date` of a header block, if it decodes.
 fn decode_head(hpack: &mut ReferenceDecoder, block: &[u8]) -> Result<Head, String> {
     let mut status = None;
     let mut content_length = None;
+    let mut date = None;
     hpack
         .decode_each(block, |name, value| {
             if status.is_none() && name == b":status" {
                 status = number(value);
             } else if content_length.is_none() && name == b"content-length" {
                 content_length = number(value);
+            } else if date.is_none() && name == b"date" {
+                date = Some(http_date(value).ok_or_else(|| escape(value)));
             }
         })
         .map_err(|e| format!("a header block that does not decode: {e}"))?;
@@ -386,7 +416,24 @@ fn decode_head(hpack: &mut ReferenceDecoder, block: &[u8]) -> Result<Head, Strin
     Ok(Head {
         status,
         content_length,
+        date,
     })
+}
+
+/// An HTTP date (any of RFC 9110's three forms) in Unix seconds.
+fn http_date(value: &[u8]) -> Option<u64> {
+    let date = httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()?;
+    Some(date.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
+}
+
+/// A response head's `date` on a stream, and the index among the server's frames of the frame
+/// that ended its block: `h2_flow` knows when each frame arrived, and holds the date to it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dated {
+    pub(crate) frame: usize,
+    pub(crate) stream: u32,
+    /// Unix seconds.
+    pub(crate) date: u64,
 }
 
 /// A decimal field value.
@@ -519,7 +566,7 @@ mod tests {
             received: bytes(answer),
             ..ClientLog::default()
         };
-        (check_safety(0, &log).into_iter())
+        (check_safety(0, &log).0.into_iter())
             .map(|v| format!("{}: {}", v.check.name(), v.detail))
             .collect()
     }

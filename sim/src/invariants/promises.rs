@@ -3,8 +3,10 @@
 //!
 //! - **Timers**: a timer is set for exactly its configured duration from the moment it is
 //!   armed; it never fires unarmed; it fires at its deadline (within the simulation's one-tick
-//!   granularity), except the two a peer's progress pushes back (`body_read`, `send_stall`),
-//!   which never fire before it.
+//!   granularity), except those a peer's progress pushes back (`body_read`, `send_stall`, the
+//!   client role's `response_body_idle`), which never fire before it. On the server's
+//!   connections, the origin's and the proxy's upstream ones alike, each by its own
+//!   configuration.
 //! - **Producers**: a producer's states follow each other (never the same twice in a row),
 //!   nothing follows `stopped`, a producer still registered when its app's `Finish` is taken
 //!   is stopped at that instant (its work is over), and every producer of a connection that
@@ -28,7 +30,8 @@
 use std::collections::BTreeMap;
 
 use twine_engine::{
-    CloseReason, Instant, ProducerState, ReadState, RequestId, Timeouts, Timer, TimerChange,
+    CloseReason, Duration, Instant, ProducerState, ReadState, RequestId, Timeouts, Timer,
+    TimerChange,
 };
 
 use super::server_trace::Note;
@@ -41,7 +44,7 @@ const TICK_NANOS: u64 = 1_000_000;
 /// Every broken promise on connection `conn`.
 pub(crate) fn check_conn(conn: u32, notes: &[Note<'_>], timeouts: &Timeouts) -> Vec<Violation> {
     let mut out = Vec::new();
-    out.extend(timers(notes, timeouts).map(|d| (Check::Timer, d)));
+    out.extend(timers(notes, |timer| timeouts.of(timer)).map(|d| (Check::Timer, d)));
     let socket_ended =
         |e: &ServerEvent| matches!(e, ServerEvent::SocketClosed | ServerEvent::SocketAborted);
     out.extend(producers(notes, socket_ended).map(|d| (Check::Producer, d)));
@@ -86,14 +89,18 @@ pub(crate) fn credit<'a>(
 /// Whether a peer's progress pushes the timer's deadline back without a new `set`.
 fn extended_by_progress(timer: Timer) -> bool {
     match timer {
-        Timer::BodyRead | Timer::SendStall => true,
+        Timer::BodyRead | Timer::SendStall | Timer::ResponseBodyIdle => true,
         Timer::HeaderRead | Timer::IdleKeepAlive | Timer::Linger | Timer::Abort => false,
         _ => false,
     }
 }
 
-/// The first broken timer promise, if any.
-fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
+/// The first broken timer promise, if any; `duration_of` says how long each timer of the
+/// connection's configuration runs (`None`: not checked).
+pub(crate) fn timers(
+    notes: &[Note<'_>],
+    duration_of: impl Fn(Timer) -> Option<Duration>,
+) -> Option<String> {
     // Timer → its deadline while armed.
     let mut armed: BTreeMap<Timer, u64> = BTreeMap::new();
     for &(at, event) in notes {
@@ -103,7 +110,7 @@ fn timers(notes: &[Note<'_>], timeouts: &Timeouts) -> Option<String> {
         let name = timer.name();
         match change {
             TimerChange::Set(deadline) => {
-                if let Some(after) = timeouts.of(*timer) {
+                if let Some(after) = duration_of(*timer) {
                     let want = Instant::from_nanos(at) + after;
                     if *deadline != want {
                         return Some(format!(

@@ -584,6 +584,65 @@ fn an_eof_read_before_the_fin_was_sent_is_caught() {
 }
 
 #[test]
+fn a_response_dated_with_what_is_not_a_date_is_caught() {
+    let dated = |date: &str| {
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 2\r\n\
+             Connection: close\r\n\r\nhi"
+        );
+        let script = ClientScript::new().send(REQUEST);
+        let found = run_check(
+            script,
+            &clean_with(None, &[]),
+            log(REQUEST, response.as_bytes()),
+        );
+        found
+            .into_iter()
+            .filter(|v| v.contains("dated"))
+            .collect::<Vec<_>>()
+    };
+    // The trace's request and response come within the run's first second.
+    assert_eq!(dated("Tue, 14 Nov 2023 22:13:20 GMT"), Vec::<String>::new());
+    assert_eq!(
+        dated("Tue, 14 Nov 2023 22:13:20 GMX"),
+        ["c0: the response at byte 0 is dated \"Tue, 14 Nov 2023 22:13:20 GMX\", not an HTTP date"]
+    );
+    assert_eq!(
+        dated("Tue, 14 Nov 2023 22:13:19 GMT").len(),
+        1,
+        "a second early"
+    );
+}
+
+#[test]
+fn the_proxy_clients_timers_run_for_its_own_configuration() {
+    let mut setup = crate::scenario::ProxySetup::new(crate::scenario::Origin::Down);
+    setup.client.timeouts.response_head = std::time::Duration::from_secs(5);
+    // The proxy's connection p0 arms its head timer at 2 ms (the second entry).
+    let armed_for = |after| {
+        let deadline = twine_engine::Instant::from_millis(2) + after;
+        let event = ServerEvent::Timer {
+            timer: Timer::ResponseHead,
+            change: TimerChange::Set(deadline),
+        };
+        let connected = Some(c(ClientEvent::Connected));
+        clean_with(connected, &[Event::ProxyClient { conn: 0, event }])
+    };
+    let findings = |trace: &Trace| -> Vec<String> {
+        let violations = upstream_promises(trace, &setup);
+        violations.iter().map(|v| v.to_string()).collect()
+    };
+    let configured = armed_for(std::time::Duration::from_secs(5));
+    assert_eq!(findings(&configured), Vec::<String>::new());
+    // The server's header-read duration, not the client's.
+    let server_duration = armed_for(std::time::Duration::from_secs(60));
+    assert_eq!(
+        findings(&server_duration),
+        ["run: p0: timer response_head set at 2.000ms for 60002.000ms, not 5002.000ms (5s later)"]
+    );
+}
+
+#[test]
 fn a_proxy_command_refused_is_caught_unless_its_request_went_meanwhile() {
     let refused = |error| {
         s(ServerEvent::AppRefused {
