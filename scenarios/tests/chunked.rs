@@ -15,6 +15,7 @@ scenarios!("chunked":
     size_line_too_long,
     size_line_at_the_limit,
     size_line_at_the_limit_past_a_smaller_buffer,
+    size_line_at_the_limit_past_small_buffers,
     extension_bad_byte,
     missing_crlf_after_data,
     trailers_too_large,

@@ -146,7 +146,7 @@ fn explore_runs_a_campaign_and_reports_per_family() {
     assert!(text.contains(" 0 failed"));
     assert_eq!(
         text.lines().last(),
-        Some("explore: 105 passed, 0 failed"),
+        Some("explore: 108 passed, 0 failed"),
         "the closing line"
     );
     // The same root seed gives the same report, bar the timing.

@@ -11,6 +11,7 @@ scenarios!("limits":
     head_bytes_boundary,
     too_many_headers,
     headers_at_limit,
+    head_at_both_bounds,
     content_length_over_limit,
     content_length_at_limit,
 );

@@ -657,6 +657,25 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "size_line_at_the_limit_past_small_buffers",
+        about: "with recv_buffer_bytes_max 512 and head_bytes_max 256, both under chunk_line_bytes_max (1024), a chunk-size line of exactly 1024 bytes sent with its head is still accepted: the receive buffer makes room for the longest legal size line and its CRLF, whichever bound is largest",
+        seed: 1,
+        build: |_| {
+            let mut config = quick_config();
+            config.limits.recv_buffer_bytes_max = 512;
+            config.limits.head_bytes_max = 256;
+            config.limits.header_count_max = 8;
+            let line = format!("5;x={}", "v".repeat(1024 - 4));
+            let mut s = echo("chunked/size_line_at_the_limit_past_small_buffers", config);
+            let head = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
+                        Connection: close\r\n\r\n";
+            s.clients.push(ClientScript::new().send(format!("{head}{line}\r\nhello\r\n0\r\n\r\n")));
+            s
+        },
+        expect: |o| echoed(o, 0, b"hello"),
+    },
+    Entry {
+        family: FAMILY,
         name: "bad_size_after_response_started",
         about: "a bad chunk size arriving after the echo's 200 head went out truncates that response and closes: no 400 is spliced into it",
         seed: 1,

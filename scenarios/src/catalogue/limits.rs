@@ -51,6 +51,25 @@ fn fields(n: usize) -> String {
     out
 }
 
+/// An HTTP/1.1 GET of exactly `len` bytes, line ends not counted, in exactly `n` header
+/// fields: Host, `Connection: close`, `n - 3` small ones and a pad.
+fn head_at_both_bounds(len: usize, n: usize) -> String {
+    let mut lines = vec![
+        "GET /both HTTP/1.1".to_string(),
+        "Host: h".into(),
+        "Connection: close".into(),
+    ];
+    lines.extend((0..n - 3).map(|i| format!("X-{i}: v")));
+    let pad_name = "X-Pad: ";
+    let used: usize = lines.iter().map(String::len).sum::<usize>() + pad_name.len();
+    lines.push(format!("{pad_name}{}", "p".repeat(len - used)));
+    lines
+        .iter()
+        .map(|line| format!("{line}\r\n"))
+        .collect::<String>()
+        + "\r\n"
+}
+
 /// The server refused (`kind`) on the read that first brought what it had read to `bytes` or
 /// more: at once, however the bytes were cut into reads. (One connection.)
 fn refused_on_the_read_reaching(
@@ -252,6 +271,25 @@ pub(super) const ENTRIES: &[Entry] = &[
             all([
                 statuses(o, 0, &[200]),
                 in_order(o, &[request(0, "GET", "/many"), finish(0)]),
+                absent(o, any_protocol_error()),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
+        name: "head_at_both_bounds",
+        about: "a head of exactly head_bytes_max (16384, line ends not counted) in exactly header_count_max (500) fields is served: its 17388 bytes on the wire fit the receive buffer, which makes room for a legal head's 1004 bytes of line ends",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("limits/head_at_both_bounds", big_head_config());
+            s.clients.push(ClientScript::new().send(head_at_both_bounds(16_384, 500)));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200]),
+                in_order(o, &[request(0, "GET", "/both"), finish(0)]),
                 absent(o, any_protocol_error()),
                 clean_eof(o, 0),
             ])
