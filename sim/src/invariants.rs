@@ -621,7 +621,7 @@ fn check_limits(
 /// relays its origin's `Date`, which the origin formatted after the proxy took the request
 /// and before it answered, so the same bounds hold. Requests and final responses are paired
 /// in order. Every `Date` in a run is an engine's (no app or scripted origin writes one), so
-/// one that is not a date is the engine's mistake.
+/// one that is not a date, or a final response without one, is the engine's mistake.
 fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
     let dispatched = notes.iter().filter_map(|&(at, event)| match event {
         ServerEvent::Request { .. } => Some(at),
@@ -644,9 +644,11 @@ fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
     let mut last = None;
     for (response, dispatched_at) in wire.finals().zip(dispatched) {
         let at = response.start;
-        // The engine dates every response; a hand-built one may have none.
+        // The engine dates every final response (the run configures its clock's origin),
+        // whoever built the rest of the head: the app, or an origin behind the proxy.
         let Some(value) = response.date else {
-            continue;
+            let detail = format!("the response at byte {at} has no Date");
+            return Some(Violation::on(conn, Check::Date, detail));
         };
         let Some(date) = unix_seconds(value, &mut last) else {
             let value = crate::escape::escape(value);

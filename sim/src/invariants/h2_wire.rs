@@ -8,8 +8,8 @@
 //!   at most once, nothing but WINDOW_UPDATE follows the stream's end (END_STREAM or
 //!   RST_STREAM), the response to a HEAD has no body bytes, a response ended by END_STREAM
 //!   carries as many as its `content-length` says (§8.1.1: else it is malformed; a cut
-//!   response is reset), a head's `date` is an HTTP date (`h2_flow` holds it to the stream's
-//!   times), and a GOAWAY names as its last stream at least every stream answered before it.
+//!   response is reset), every final head has a `date`, an HTTP date (`h2_flow` holds it to
+//!   the stream's times), and a GOAWAY names as its last stream at least every stream answered before it.
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
@@ -164,22 +164,26 @@ pub(crate) fn check_safety(conn: u32, log: &ClientLog) -> (Vec<Violation>, Vec<D
     let mut out = Vec::new();
     let mut dated = Vec::new();
     let mut undated = Vec::new();
-    let mut read_date = |head: &Result<Head, String>, frame: usize, stream: u32| match head
-        .as_ref()
-        .ok()
-        .and_then(|head| head.date.clone())
-    {
-        Some(Ok(date)) => dated.push(Dated {
-            frame,
-            stream,
-            date,
-        }),
-        Some(Err(value)) => undated.push(Violation::on(
-            conn,
-            Check::Date,
-            format!("stream {stream} is dated {value}, not an HTTP date"),
-        )),
-        None => {}
+    // The engine dates every final head (the run configures its clock's origin).
+    let mut read_date = |head: &Result<Head, String>, frame: usize, stream: u32| {
+        let Ok(head) = head else {
+            return;
+        };
+        let detail = match (&head.date, head.status >= 200) {
+            (Some(Ok(date)), _) => {
+                let date = *date;
+                dated.push(Dated {
+                    frame,
+                    stream,
+                    date,
+                });
+                return;
+            }
+            (Some(Err(value)), _) => format!("stream {stream} is dated {value}, not an HTTP date"),
+            (None, true) => format!("stream {stream}'s final head has no date"),
+            (None, false) => return,
+        };
+        undated.push(Violation::on(conn, Check::Date, detail));
     };
     let mut fail = |detail: String| out.push(Violation::on(conn, Check::Malformed, detail));
     let (frames, error) = frames(&log.received);
@@ -559,16 +563,64 @@ mod tests {
     }
 
     /// The safety violations of a connection where the client sent `sent` and the server
-    /// answered `answer`, as `check: detail`.
+    /// answered `answer`, as `check: detail`, but for dates (the heads here have none: their
+    /// own test reads them).
     fn safety(sent: &[u8], answer: &[Frame]) -> Vec<String> {
+        dated_safety(sent, answer)
+            .0
+            .into_iter()
+            .filter(|finding| !finding.starts_with("date:"))
+            .collect()
+    }
+
+    /// Every safety violation, and the dates read.
+    fn dated_safety(sent: &[u8], answer: &[Frame]) -> (Vec<String>, Vec<(u32, u64)>) {
         let log = ClientLog {
             sent: sent.to_vec(),
             received: bytes(answer),
             ..ClientLog::default()
         };
-        (check_safety(0, &log).0.into_iter())
+        let (violations, dated) = check_safety(0, &log);
+        let findings = (violations.into_iter())
             .map(|v| format!("{}: {}", v.check.name(), v.detail))
-            .collect()
+            .collect();
+        (findings, dated.iter().map(|d| (d.stream, d.date)).collect())
+    }
+
+    #[test]
+    fn final_heads_are_dated_with_http_dates() {
+        let mut sent = PREFACE.to_vec();
+        sent.extend(bytes(&[settings(false), headers(GET)]));
+        let head = |status: &'static [u8], date: Option<&'static [u8]>| {
+            let mut block = BytesMut::new();
+            let fields = [(&b":status"[..], status)]
+                .into_iter()
+                .chain(date.map(|date| (&b"date"[..], date)));
+            twine_engine::h2::hpack::HpackEncoder::new().encode(fields, &mut block);
+            headers(Box::leak(block.to_vec().into_boxed_slice()))
+        };
+        let answer = |status, date| dated_safety(&sent, &[settings(false), head(status, date)]);
+        let dated = answer(b"200", Some(b"Tue, 14 Nov 2023 22:13:20 GMT"));
+        assert_eq!(dated, (Vec::new(), vec![(1, 1_700_000_000)]));
+        assert_eq!(
+            answer(b"200", Some(b"Tue, 14 Nov 2023 22:13:20 GMX")),
+            (
+                vec![
+                    "date: stream 1 is dated \"Tue, 14 Nov 2023 22:13:20 GMX\", not an HTTP date"
+                        .to_string()
+                ],
+                Vec::new()
+            )
+        );
+        assert_eq!(
+            answer(b"404", None),
+            (
+                vec!["date: stream 1's final head has no date".to_string()],
+                Vec::new()
+            )
+        );
+        // An interim head need not be dated.
+        assert_eq!(answer(b"103", None).0, Vec::<String>::new());
     }
 
     #[test]

@@ -511,12 +511,17 @@ impl H2Connection {
         }
     }
 
-    /// 431 on the stream (RFC 6585 via RFC 9113 §10.5.1), with END_STREAM; the rest of the
-    /// request is refused with RST_STREAM(NO_ERROR) if it was still coming (§8.1).
+    /// 431 on the stream (RFC 6585 via RFC 9113 §10.5.1), with END_STREAM, dated and named
+    /// like every final head we send (HTTP/1.1's refusals are too); the rest of the request
+    /// is refused with RST_STREAM(NO_ERROR) if it was still coming (§8.1).
     fn refuse_too_large(&mut self, id: u32, end_stream: bool) {
         let stream_id = StreamId::new(id);
         let mut block = BytesMut::new();
-        let fields: [(&[u8], &[u8]); 2] = [(b":status", b"431"), (b"content-length", b"0")];
+        let date = (self.date_cache).value(self.config.date_origin_unix_millis, self.now);
+        let fields = [(&b":status"[..], &b"431"[..]), (b"content-length", b"0")]
+            .into_iter()
+            .chain(date.map(|date| (&b"date"[..], date)))
+            .chain((self.config.server_name).map(|name| (&b"server"[..], name.as_bytes())));
         self.hpack_out.encode(fields, &mut block);
         self.control(Frame::Headers {
             stream: stream_id,
