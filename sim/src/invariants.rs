@@ -8,8 +8,9 @@
 //!    not end gracefully or a request was lost or aborted; nothing follows a response with
 //!    `Connection: close`; there are no more final responses than requests (one more where the
 //!    client sent garbage: the error that answers it); a `100 Continue` answers a request that
-//!    asked for it, and the only interim responses are 100 and 103; a response's `Date` is
-//!    no older than its request's arrival and no newer than its first byte's leaving.
+//!    asked for it, and the only interim responses are 100 and 103; every final response has
+//!    a `Date`, an HTTP date no older than its request's arrival and no newer than its first
+//!    byte's leaving.
 //! 2. **Order**: responses answer requests in order, 1xx aside. To know which responses answer
 //!    `HEAD` (and so have no body) the requests are read by an equally independent, lenient
 //!    scanner (`request_scanner`). Scenarios pair them with [`exchanges`] for their own checks.
@@ -19,7 +20,8 @@
 //!    app once the head of the connection's last response (`Connection: close`) has left.
 //! 4. **The engine's promises** (`promises`): timers set for their configured durations and
 //!    fired on time, producers moving legally and stopped when the connection ends, reading
-//!    paused and resumed in turn.
+//!    paused and resumed in turn; behind a proxy, on its upstream connections and the
+//!    origin's too, each by its own configuration.
 //! 5. **Liveness**, for well-behaved clients that no destructive fault touched (misbehaving
 //!    ones are attackers or broken peers, and a peer FIN, reset or stall at a byte offset
 //!    breaks the client's side of the bargain; both are exempt from this alone): each
@@ -27,10 +29,10 @@
 //!    request the server could answer.
 //! 6. **HTTP/2 connections** are read as frames instead of responses: `h2_wire` (frames in
 //!    order, one final head per stream before its data, nothing after a stream's end, every
-//!    stream ended, every SETTINGS and PING the server read acknowledged) and `h2_flow` (DATA
-//!    within the windows the client had opened by then, frames within its frame size, header
-//!    blocks unbroken, nothing above a GOAWAY's last stream, acknowledgements only of what the
-//!    client sent).
+//!    stream ended, every SETTINGS and PING the server read acknowledged, every final head
+//!    dated) and `h2_flow` (DATA within the windows the client had opened by then, frames
+//!    within its frame size, header blocks unbroken, nothing above a GOAWAY's last stream,
+//!    acknowledgements only of what the client sent, dates within their streams' seconds).
 
 mod desync;
 mod h2_flow;
