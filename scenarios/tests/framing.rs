@@ -5,6 +5,7 @@ mod catalogue;
 
 scenarios!("framing":
     cl_and_te,
+    cl_and_te_in_any_case,
     two_content_lengths,
     content_length_malformed,
     chunked_not_last,
@@ -24,6 +25,7 @@ scenarios!("framing":
     host_missing_or_doubled,
     host_invalid,
     host_forms_accepted,
+    field_names_in_any_case,
     leading_empty_lines,
     leading_bare_lf,
     method_pri_is_http1,

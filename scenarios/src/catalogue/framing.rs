@@ -95,6 +95,27 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "cl_and_te_in_any_case",
+        about: "field names are case-insensitive (RFC 9110 §5.1) for the smuggling checks too: a lower-case `content-length` with an upper-case `TRANSFER-ENCODING`, the other way round, and two lengths named in different cases are each refused with 400; the request hidden in the body is never processed",
+        seed: 1,
+        build: |_| {
+            let cl = SMUGGLED.len();
+            let first = format!(
+                "POST / HTTP/1.1\r\nHost: h\r\ncontent-length: {cl}\r\n\
+                 TRANSFER-ENCODING: chunked\r\n\r\n{SMUGGLED}"
+            );
+            let second = format!(
+                "POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n\
+                 CONTENT-LENGTH: {cl}\r\n\r\n{SMUGGLED}"
+            );
+            let third = "POST / HTTP/1.1\r\nHost: h\r\ncontent-length: 5\r\n\
+                         CONTENT-Length: 6\r\n\r\nhello!";
+            bad_heads("framing/cl_and_te_in_any_case", &[&first, &second, third])
+        },
+        expect: |o| all_refused(o, 400, ProtocolErrorKind::ConflictingFraming),
+    },
+    Entry {
+        family: FAMILY,
         name: "content_length_malformed",
         about: "a Content-Length with a sign, a list, a hex prefix, trailing garbage, an overflow, a blank inside or no digits at all is refused with 400 (CVE-2022-24801; an empty one is no length of 0)",
         seed: 1,
@@ -425,6 +446,42 @@ pub(super) const ENTRIES: &[Entry] = &[
             s
         },
         expect: |o| all([statuses(o, 0, &[200; 7]), clean_eof(o, 0)]),
+    },
+    Entry {
+        family: FAMILY,
+        name: "field_names_in_any_case",
+        about: "the framing fields are read whatever the case of their names (RFC 9110 §5.1): all lower-case as hyper, reqwest and Node send them, and all upper-case; on each connection a `content-length` body, a `transfer-encoding` chunked body, an `expect: 100-continue` upload and a `connection: close` GET are served, and the connection closes after the last",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/field_names_in_any_case", quick_config());
+            for (i, upper) in [false, true].into_iter().enumerate() {
+                let name = |name: &str| if upper { name.to_ascii_uppercase() } else { name.to_string() };
+                let (host, length, coding) = (name("host"), name("content-length"), name("transfer-encoding"));
+                let (expect, connection) = (name("expect"), name("connection"));
+                s.clients.push(
+                    ClientScript::new()
+                        .starting_at(Duration::from_millis(100 * i as u64))
+                        .send(format!(
+                            "POST /a HTTP/1.1\r\n{host}: h\r\n{length}: 5\r\n\r\nhello\
+                             POST /b HTTP/1.1\r\n{host}: h\r\n{coding}: chunked\r\n\r\n5\r\nworld\r\n0\r\n\r\n\
+                             POST /c HTTP/1.1\r\n{host}: h\r\n{expect}: 100-continue\r\n{length}: 2\r\n\r\n"
+                        ))
+                        .then(Action::WaitFor("HTTP/1.1 100 Continue\r\n\r\n".into()))
+                        .send(format!("hiGET /d HTTP/1.1\r\n{host}: h\r\n{connection}: close\r\n\r\n")),
+                );
+            }
+            s
+        },
+        expect: |o| {
+            let served = |conn| {
+                all([
+                    statuses(o, conn, &[200, 200, 100, 200, 200]),
+                    bodies(o, conn, &[Some(b"hello"), Some(b"world"), Some(b"hi"), Some(b"")]),
+                    clean_eof(o, conn),
+                ])
+            };
+            all([served(0), served(1)])
+        },
     },
     Entry {
         family: FAMILY,
