@@ -26,6 +26,7 @@ scenarios!("framing":
     host_invalid,
     host_forms_accepted,
     field_names_in_any_case,
+    bodies_on_any_method,
     leading_empty_lines,
     leading_bare_lf,
     method_pri_is_http1,

@@ -922,6 +922,10 @@ pub enum Check {
     /// The server saw something before its cause: the peer's FIN read before the client
     /// sent it (the driver stamping an input with a clock left behind).
     Causality,
+    /// The server took requests other than the client's: a method or target that is not the
+    /// next one sent, a request never sent, or a body longer than the one sent (a framing
+    /// bug, the way to request smuggling).
+    Framing,
 }
 
 impl Check {
@@ -961,6 +965,7 @@ impl Check {
             Check::Credit => "credit",
             Check::ProxyRefused => "proxy-refused",
             Check::Causality => "causality",
+            Check::Framing => "framing",
         }
     }
 }

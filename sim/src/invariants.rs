@@ -14,6 +14,8 @@
 //! 2. **Order**: responses answer requests in order, 1xx aside. To know which responses answer
 //!    `HEAD` (and so have no body) the requests are read by an equally independent, lenient
 //!    scanner (`request_scanner`). Scenarios pair them with [`exchanges`] for their own checks.
+//!    The requests the engine dispatched are the client's as the scanner splits them: a
+//!    prefix of them, each with its method and target, no body longer than the one sent.
 //! 3. **The server's trace** (`server_trace`): nothing written after shutdown or close,
 //!    nothing processed after a rejected request, buffering bounded while the transport is
 //!    blocked, and every accepted connection closed. With the wire: no request reaches the
@@ -193,6 +195,11 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 out.extend(check_continue(conn, &wire, notes));
                 out.extend(check_limits(conn, &wire, &scenario.config.limits, notes));
                 out.extend(check_date(conn, &wire, notes));
+                // A restart leaves the server's notes of the connection and the client's
+                // log telling of different incarnations.
+                if !interrupted {
+                    out.extend(check_requests_as_sent(conn, &wire, notes));
+                }
                 out.extend(check_after_last_response(conn, &wire, notes));
             }
             // Liveness is owed to well-behaved clients no destructive fault touched, on
@@ -667,6 +674,63 @@ fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
                  at {earliest} and its first byte left at {written}"
             );
             return Some(Violation::on(conn, Check::Date, detail));
+        }
+    }
+    None
+}
+
+/// The requests the engine dispatched are the client's, as the independent scanner splits
+/// its bytes: the n-th dispatched has the n-th sent's method and target, none is dispatched
+/// that was not sent whole in its head, and no request's body delivered to the app is longer
+/// than the one sent. The engine may dispatch fewer (it refuses a bad head, or the connection
+/// ends): what it takes is a prefix. A framing bug that takes a body for the next request, or
+/// the next request for a body, shows here under any fault, where a scenario's own
+/// expectations are not checked.
+fn check_requests_as_sent(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
+    let sent = &wire.scan.requests;
+    // The body bytes delivered for each dispatched request, by its place in arrival order.
+    let mut delivered: Vec<usize> = Vec::new();
+    for (_, event) in notes {
+        match event {
+            ServerEvent::Request { id, line } => {
+                let n = delivered.len();
+                delivered.push(0);
+                let Some(request) = sent.get(n) else {
+                    let detail = format!(
+                        "dispatched {id} {} {} but the client sent {} requests",
+                        crate::escape::escape(line.method.as_bytes()),
+                        crate::escape::escape(&line.target),
+                        sent.len()
+                    );
+                    return Some(Violation::on(conn, Check::Framing, detail));
+                };
+                let method = line.method.as_bytes() == request.method.as_bytes();
+                if !method || line.target[..] != *request.target.as_bytes() {
+                    let detail = format!(
+                        "dispatched {id} {} {}, where the client sent {} {}",
+                        crate::escape::escape(line.method.as_bytes()),
+                        crate::escape::escape(&line.target),
+                        crate::escape::escape(request.method.as_bytes()),
+                        crate::escape::escape(request.target.as_bytes())
+                    );
+                    return Some(Violation::on(conn, Check::Framing, detail));
+                }
+            }
+            ServerEvent::Body { id, bytes } => {
+                let n = usize::try_from(id.sequence()).unwrap_or(usize::MAX);
+                let (Some(total), Some(request)) = (delivered.get_mut(n), sent.get(n)) else {
+                    continue;
+                };
+                *total += bytes;
+                if *total > request.body.len() {
+                    let detail = format!(
+                        "{id}'s body reached {total} bytes, where the client sent {}",
+                        request.body.len()
+                    );
+                    return Some(Violation::on(conn, Check::Framing, detail));
+                }
+            }
+            _ => {}
         }
     }
     None

@@ -485,6 +485,30 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "bodies_on_any_method",
+        about: "a body is framed by its fields whatever the method (RFC 9110 §9.3: GET, HEAD, DELETE and OPTIONS may carry one, as Elasticsearch's clients send): bodies on a GET, a chunked GET, a HEAD and a DELETE, pipelined, are each read to their end and never taken for the next request; all five requests, an `OPTIONS *` last, are served in order",
+        seed: 1,
+        build: |_| {
+            let mut s = echo("framing/bodies_on_any_method", quick_config());
+            s.clients.push(ClientScript::new().send(
+                "GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello\
+                 GET /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+                 HEAD /c HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz\
+                 DELETE /d HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\
+                 OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[200; 5]),
+                in_order(o, &[request(0, "GET", "/a"), body_total(0, 5), request(1, "GET", "/b"), body_total(1, 3), request(2, "HEAD", "/c"), body_total(2, 3), request(3, "DELETE", "/d"), body_total(3, 2), request(4, "OPTIONS", "*")]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "leading_empty_lines",
         about: "one empty line before a request line is skipped (RFC 9112 §2.2) and the request served; two are refused with 400",
         seed: 1,

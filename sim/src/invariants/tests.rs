@@ -95,13 +95,19 @@ fn clean_with(before: Option<Event>, extra: &[Event]) -> Trace {
     trace(&lines)
 }
 
-/// `check`'s findings but for undated responses: the responses these tests write carry no
-/// `Date`, which an engine's always do (`a_response_dated_with_what_is_not_a_date_is_caught`
-/// reads them).
+/// `check`'s findings but two that these tests' hand-written runs would draw where they test
+/// something else: undated responses (an engine's are always dated;
+/// `a_response_dated_with_what_is_not_a_date_is_caught` reads them) and requests that are
+/// not the client's (a trace and a log written apart need not agree request for request;
+/// `requests_other_than_the_clients_are_caught` reads them).
 fn check_undated(scenario: &Scenario, trace: &Trace, logs: &[ClientLog]) -> Vec<Violation> {
     let found = check(scenario, trace, logs);
     let undated = |v: &Violation| v.check == Check::Date && v.detail.ends_with("has no Date");
-    found.into_iter().filter(|v| !undated(v)).collect()
+    let unsent = |v: &Violation| v.check == Check::Framing;
+    found
+        .into_iter()
+        .filter(|v| !undated(v) && !unsent(v))
+        .collect()
 }
 
 /// The violations `check` finds, as people read them.
@@ -629,6 +635,44 @@ fn a_response_dated_with_what_is_not_a_date_is_caught() {
     );
     let undated: Vec<String> = undated.iter().map(|v| v.to_string()).collect();
     assert_eq!(undated, ["c0: the response at byte 0 has no Date"]);
+}
+
+#[test]
+fn requests_other_than_the_clients_are_caught() {
+    let found = |trace: &Trace, check: Check| -> Vec<String> {
+        let scenario = scenario(ClientScript::new().misbehaving());
+        let violations = super::check(&scenario, trace, &[log(REQUEST, RESPONSE)]);
+        let violations = violations.into_iter().filter(|v| v.check == check);
+        violations.map(|v| v.to_string()).collect()
+    };
+    // The clean run: the client sent `GET /b`, the engine dispatched it.
+    assert_eq!(
+        found(&clean_with(None, &[]), Check::Framing),
+        Vec::<String>::new()
+    );
+    let other = trace(&[
+        s(ServerEvent::Accepted),
+        c(ClientEvent::Connected),
+        s(request(0, "/c")),
+    ]);
+    assert_eq!(
+        found(&other, Check::Framing),
+        ["c0: dispatched req#0 \"GET\" \"/c\", where the client sent \"GET\" \"/b\""]
+    );
+    let one_more = clean_with(Some(s(ServerEvent::ShutdownWrite)), &[s(request(1, "/c"))]);
+    assert_eq!(
+        found(&one_more, Check::Framing),
+        ["c0: dispatched req#1 \"GET\" \"/c\" but the client sent 1 requests"]
+    );
+    let body = ServerEvent::Body {
+        id: RequestId::from_sequence(0),
+        bytes: 2,
+    };
+    let longer = clean_with(Some(s(ServerEvent::ShutdownWrite)), &[s(body)]);
+    assert_eq!(
+        found(&longer, Check::Framing),
+        ["c0: req#0's body reached 2 bytes, where the client sent 0"]
+    );
 }
 
 #[test]
