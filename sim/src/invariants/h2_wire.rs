@@ -9,7 +9,8 @@
 //!   RST_STREAM), the response to a HEAD has no body bytes, a response ended by END_STREAM
 //!   carries as many as its `content-length` says (§8.1.1: else it is malformed; a cut
 //!   response is reset), every final head has a `date`, an HTTP date (`h2_flow` holds it to
-//!   the stream's times), and a GOAWAY names as its last stream at least every stream answered before it.
+//!   the stream's times), and a GOAWAY names as its last stream at least every stream
+//!   answered before it.
 //! - **Liveness**, for a well-behaved client nothing destructive touched: every stream the
 //!   client opened and did not reset itself is ended by the server (a response with
 //!   END_STREAM, or a reset), and every SETTINGS and PING the server read is acknowledged, a
