@@ -649,7 +649,7 @@ fn check_date(conn: u32, wire: &Wire, notes: &[Note<'_>]) -> Option<Violation> {
             _ => None,
         })
         .peekable();
-    let second = |at_nanos: u64| crate::net::EPOCH_UNIX_SECS + at_nanos / 1_000_000_000;
+    let second = crate::net::unix_second;
     let mut last = None;
     for (response, dispatched_at) in wire.finals().zip(dispatched) {
         let at = response.start;
@@ -775,10 +775,15 @@ fn unix_seconds<'a>(value: &'a [u8], last: &mut Option<(&'a [u8], u64)>) -> Opti
             return Some(date);
         }
     }
-    let date = httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()?;
-    let date = date.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let date = http_date(value)?;
     *last = Some((value, date));
     Some(date)
+}
+
+/// An HTTP date (any of RFC 9110's three forms) in Unix seconds.
+fn http_date(value: &[u8]) -> Option<u64> {
+    let date = httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()?;
+    Some(date.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
 }
 
 /// `100 Continue` is lazy (DESIGN.md §2, web2): it goes out only once the app asks for the

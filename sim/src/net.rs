@@ -19,6 +19,12 @@ pub const TCP_CAPACITY: usize = 1024;
 /// The simulated wall clock at the start of every run: fixed, so `Date` headers replay.
 pub const EPOCH_UNIX_SECS: u64 = 1_700_000_000;
 
+/// The simulated wall clock's second (Unix seconds) at `at_nanos` into a run: what an
+/// engine's `Date` names then.
+pub fn unix_second(at_nanos: u64) -> u64 {
+    EPOCH_UNIX_SECS + at_nanos / 1_000_000_000
+}
+
 /// Bytes one side may have written that its peer has not read: the peer's receive buffer
 /// (Linux's `tcp_rmem` default, 128 KiB) plus the writer's send buffer (`tcp_wmem` default,
 /// 16 KiB). turmoil counts segments, not bytes (1024 of them, of any size), so without this a

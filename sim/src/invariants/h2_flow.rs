@@ -197,17 +197,19 @@ fn check_dates(
     server: &[Timed],
     dated: &[Dated],
 ) -> Option<Violation> {
-    let second = |at_nanos: u64| crate::net::EPOCH_UNIX_SECS + at_nanos / 1_000_000_000;
+    let second = crate::net::unix_second;
     dated.iter().find_map(|head| {
         let arrived = second(server.get(head.frame)?.at);
         let opened = said.opened.get(&head.stream).map_or(0, |&at| second(at));
         let date = head.date;
-        let detail = format!(
-            "stream {}'s head is dated {date} (Unix seconds), the stream opened at {opened} and \
-             the head arrived at {arrived}",
-            head.stream
-        );
-        (date < opened || date > arrived).then(|| Violation::on(conn, Check::Date, detail))
+        (date < opened || date > arrived).then(|| {
+            let detail = format!(
+                "stream {}'s head is dated {date} (Unix seconds), the stream opened at {opened} \
+                 and the head arrived at {arrived}",
+                head.stream
+            );
+            Violation::on(conn, Check::Date, detail)
+        })
     })
 }
 

@@ -28,6 +28,7 @@ use twine_engine::h2::frame::{
 };
 use twine_engine::h2::hpack::HpackDecoder;
 
+use super::http_date;
 use crate::client::ClientLog;
 use crate::escape::escape;
 use crate::event::{Check, Violation};
@@ -423,12 +424,6 @@ fn decode_head(hpack: &mut ReferenceDecoder, block: &[u8]) -> Result<Head, Strin
         content_length,
         date,
     })
-}
-
-/// An HTTP date (any of RFC 9110's three forms) in Unix seconds.
-fn http_date(value: &[u8]) -> Option<u64> {
-    let date = httpdate::parse_http_date(std::str::from_utf8(value).ok()?).ok()?;
-    Some(date.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
 }
 
 /// A response head's `date` on a stream, and the index among the server's frames of the frame

@@ -517,11 +517,17 @@ impl H2Connection {
     fn refuse_too_large(&mut self, id: u32, end_stream: bool) {
         let stream_id = StreamId::new(id);
         let mut block = BytesMut::new();
-        let date = (self.date_cache).value(self.config.date_origin_unix_millis, self.now);
+        let date = self
+            .date_cache
+            .value(self.config.date_origin_unix_millis, self.now);
         let fields = [(&b":status"[..], &b"431"[..]), (b"content-length", b"0")]
             .into_iter()
             .chain(date.map(|date| (&b"date"[..], date)))
-            .chain((self.config.server_name).map(|name| (&b"server"[..], name.as_bytes())));
+            .chain(
+                self.config
+                    .server_name
+                    .map(|name| (&b"server"[..], name.as_bytes())),
+            );
         self.hpack_out.encode(fields, &mut block);
         self.control(Frame::Headers {
             stream: stream_id,
