@@ -923,8 +923,8 @@ pub enum Check {
     /// sent it (the driver stamping an input with a clock left behind).
     Causality,
     /// The server took requests other than the client's: a method or target that is not the
-    /// next one sent, a request never sent, or a body longer than the one sent (a framing
-    /// bug, the way to request smuggling).
+    /// next one sent (on HTTP/2, that no stream asked for), a request never sent, or a body
+    /// longer than the one sent (a framing bug, the way to request smuggling).
     Framing,
 }
 

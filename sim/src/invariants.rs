@@ -32,9 +32,10 @@
 //! 6. **HTTP/2 connections** are read as frames instead of responses: `h2_wire` (frames in
 //!    order, one final head per stream before its data, nothing after a stream's end, every
 //!    stream ended, every SETTINGS and PING the server read acknowledged, every final head
-//!    dated) and `h2_flow` (DATA within the windows the client had opened by then, frames
-//!    within its frame size, header blocks unbroken, nothing above a GOAWAY's last stream,
-//!    acknowledgements only of what the client sent, dates within their streams' seconds).
+//!    dated, every request dispatched one a stream asked for, in order) and `h2_flow` (DATA
+//!    within the windows the client had opened by then, frames within its frame size,
+//!    header blocks unbroken, nothing above a GOAWAY's last stream, acknowledgements only of
+//!    what the client sent, dates within their streams' seconds).
 
 mod desync;
 mod h2_flow;
@@ -190,6 +191,9 @@ pub fn check(scenario: &Scenario, trace: &Trace, clients: &[ClientLog]) -> Vec<V
                 let (violations, dated) = h2_wire::check_safety(conn, log);
                 out.extend(violations);
                 out.extend(h2_flow::check(conn, trace, h2_wire::is_h2(log), &dated));
+                if !interrupted {
+                    out.extend(h2_wire::check_requests(conn, log, notes));
+                }
             } else if !partitioned {
                 out.extend(check_wire(conn, log, &wire, graceful));
                 out.extend(check_continue(conn, &wire, notes));

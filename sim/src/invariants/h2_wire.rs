@@ -29,9 +29,10 @@ use twine_engine::h2::frame::{
 use twine_engine::h2::hpack::HpackDecoder;
 
 use super::http_date;
+use super::server_trace::Note;
 use crate::client::ClientLog;
 use crate::escape::escape;
-use crate::event::{Check, Violation};
+use crate::event::{Check, ServerEvent, Violation};
 use crate::hpack_reference::ReferenceDecoder;
 use crate::scenario::Negotiation;
 
@@ -143,6 +144,80 @@ fn head_streams(frames: &[Frame]) -> Vec<u32> {
         }
     }
     out
+}
+
+/// The requests the engine dispatched are requests the client asked for, in the order its
+/// streams opened: the method and `:path` (`:authority` for CONNECT) of each request header
+/// block the client sent, read with an independent HPACK decoder, not the engine's. The
+/// engine refuses some streams (malformed, too large, past its limits), so what it
+/// dispatches is a subsequence, not a prefix. A client block that does not decode ends the
+/// reading: what follows cannot be read either, and is not judged.
+pub(crate) fn check_requests(conn: u32, log: &ClientLog, notes: &[Note<'_>]) -> Option<Violation> {
+    let (frames, _) = client_frames(&log.sent);
+    // Lenient on the table's size: a larger table decodes an encoder's blocks the same.
+    let mut hpack = ReferenceDecoder::allowing(1 << 20);
+    let mut asked: Vec<(Bytes, Bytes)> = Vec::new();
+    let mut block: Option<BytesMut> = None;
+    let mut readable = true;
+    for frame in &frames {
+        let (fragment, end_headers) = match frame {
+            Frame::Headers {
+                fragment,
+                end_headers,
+                ..
+            }
+            | Frame::Continuation {
+                fragment,
+                end_headers,
+                ..
+            } => (fragment, *end_headers),
+            _ => continue,
+        };
+        block
+            .get_or_insert_with(BytesMut::new)
+            .extend_from_slice(fragment);
+        if !end_headers {
+            continue;
+        }
+        let Some(bytes) = block.take() else {
+            continue;
+        };
+        let Ok(fields) = hpack.decode(&bytes) else {
+            readable = false;
+            break;
+        };
+        let field = |name: &[u8]| fields.iter().find(|(n, _)| &n[..] == name).map(|(_, v)| v);
+        // Trailers name no method.
+        if let Some(method) = field(b":method") {
+            let target = match &method[..] {
+                b"CONNECT" => field(b":authority"),
+                _ => field(b":path"),
+            };
+            asked.push((method.clone(), target.cloned().unwrap_or_default()));
+        }
+    }
+    let mut next = 0;
+    for (_, event) in notes {
+        let ServerEvent::Request { id, line } = event else {
+            continue;
+        };
+        let method = line.method.as_bytes();
+        let matching = |(m, t): &(Bytes, Bytes)| &m[..] == method && t[..] == line.target[..];
+        match asked[next..].iter().position(matching) {
+            Some(at) => next += at + 1,
+            None if !readable => return None,
+            None => {
+                let detail = format!(
+                    "dispatched {id} {} {}, which no stream the client opened after the \
+                     previous one asked for",
+                    escape(method),
+                    escape(&line.target)
+                );
+                return Some(Violation::on(conn, Check::Framing, detail));
+            }
+        }
+    }
+    None
 }
 
 /// The streams the client opened (HEADERS it sent), in order.
@@ -581,6 +656,37 @@ mod tests {
             .map(|v| format!("{}: {}", v.check.name(), v.detail))
             .collect();
         (findings, dated.iter().map(|d| (d.stream, d.date)).collect())
+    }
+
+    #[test]
+    fn requests_no_stream_asked_for_are_caught() {
+        let mut sent = PREFACE.to_vec();
+        // `GET /` on stream 1 (the static table's `:method GET`, `:scheme http`, `:path /`).
+        sent.extend(bytes(&[settings(false), headers(GET)]));
+        let log = ClientLog {
+            sent,
+            ..ClientLog::default()
+        };
+        let dispatched = |target: &'static str| {
+            let event = ServerEvent::Request {
+                id: twine_engine::RequestId::from_sequence(0),
+                line: Box::new(crate::event::RequestLine {
+                    method: twine_engine::Method::new("GET"),
+                    target: Bytes::from_static(target.as_bytes()),
+                    version: twine_engine::Version::Http2,
+                }),
+            };
+            let notes = [(1_000_000, &event)];
+            check_requests(0, &log, &notes).map(|v| v.to_string())
+        };
+        assert_eq!(dispatched("/"), None);
+        assert_eq!(
+            dispatched("/x").as_deref(),
+            Some(
+                "c0: dispatched req#0 \"GET\" \"/x\", which no stream the client opened \
+                 after the previous one asked for"
+            )
+        );
     }
 
     #[test]
