@@ -26,7 +26,6 @@ use twine_engine::h2::connection::PREFACE;
 use twine_engine::h2::frame::{
     Frame, FrameDecoder, FrameHeader, SettingId, FRAME_HEADER_BYTES, MAX_FRAME_SIZE_LIMIT,
 };
-use twine_engine::h2::hpack::HpackDecoder;
 
 use super::http_date;
 use super::server_trace::Note;
@@ -103,12 +102,14 @@ fn client_frames(sent: &[u8]) -> (Vec<Frame>, Vec<u32>) {
     (frames, named)
 }
 
-/// The streams the client opened with a HEAD request, its header blocks decoded in order in
-/// one HPACK context (a block that does not decode ends the reading: what follows it cannot
-/// be read either).
-fn head_streams(frames: &[Frame]) -> Vec<u32> {
-    let mut hpack = HpackDecoder::new(4096, usize::MAX);
-    let mut out = Vec::new();
+/// The requests the client's header blocks asked for, in order, read in one HPACK context
+/// with the reference decoder, not the engine's (lenient on the table's size: a larger table
+/// decodes an encoder's blocks the same); and whether every block decoded (one that does
+/// not ends the reading: what follows it cannot be read either). Trailers name no method
+/// and ask for nothing.
+fn asked_requests(frames: &[Frame]) -> (Vec<Asked>, bool) {
+    let mut hpack = ReferenceDecoder::allowing(1 << 20);
+    let mut asked = Vec::new();
     let mut block: Option<(u32, BytesMut)> = None;
     for frame in frames {
         let (stream, fragment, end_headers) = match frame {
@@ -134,16 +135,37 @@ fn head_streams(frames: &[Frame]) -> Vec<u32> {
             continue;
         };
         let Ok(fields) = hpack.decode(&bytes) else {
-            break;
+            return (asked, false);
         };
-        if fields
-            .iter()
-            .any(|(n, v)| &n[..] == b":method" && &v[..] == b"HEAD")
-        {
-            out.push(stream);
+        let field = |name: &[u8]| fields.iter().find(|(n, _)| &n[..] == name).map(|(_, v)| v);
+        if let Some(method) = field(b":method") {
+            let target = match &method[..] {
+                b"CONNECT" => field(b":authority"),
+                _ => field(b":path"),
+            };
+            asked.push(Asked {
+                stream,
+                method: method.clone(),
+                target: target.cloned().unwrap_or_default(),
+            });
         }
     }
-    out
+    (asked, true)
+}
+
+/// One request a client's header block asked for.
+struct Asked {
+    stream: u32,
+    method: Bytes,
+    /// Its `:path` (`:authority` for CONNECT), empty without one.
+    target: Bytes,
+}
+
+/// The streams the client opened with a HEAD request.
+fn head_streams(frames: &[Frame]) -> Vec<u32> {
+    let (asked, _) = asked_requests(frames);
+    let heads = asked.into_iter().filter(|a| &a.method[..] == b"HEAD");
+    heads.map(|a| a.stream).collect()
 }
 
 /// The requests the engine dispatched are requests the client asked for, in the order its
@@ -154,55 +176,14 @@ fn head_streams(frames: &[Frame]) -> Vec<u32> {
 /// reading: what follows cannot be read either, and is not judged.
 pub(crate) fn check_requests(conn: u32, log: &ClientLog, notes: &[Note<'_>]) -> Option<Violation> {
     let (frames, _) = client_frames(&log.sent);
-    // Lenient on the table's size: a larger table decodes an encoder's blocks the same.
-    let mut hpack = ReferenceDecoder::allowing(1 << 20);
-    let mut asked: Vec<(Bytes, Bytes)> = Vec::new();
-    let mut block: Option<BytesMut> = None;
-    let mut readable = true;
-    for frame in &frames {
-        let (fragment, end_headers) = match frame {
-            Frame::Headers {
-                fragment,
-                end_headers,
-                ..
-            }
-            | Frame::Continuation {
-                fragment,
-                end_headers,
-                ..
-            } => (fragment, *end_headers),
-            _ => continue,
-        };
-        block
-            .get_or_insert_with(BytesMut::new)
-            .extend_from_slice(fragment);
-        if !end_headers {
-            continue;
-        }
-        let Some(bytes) = block.take() else {
-            continue;
-        };
-        let Ok(fields) = hpack.decode(&bytes) else {
-            readable = false;
-            break;
-        };
-        let field = |name: &[u8]| fields.iter().find(|(n, _)| &n[..] == name).map(|(_, v)| v);
-        // Trailers name no method.
-        if let Some(method) = field(b":method") {
-            let target = match &method[..] {
-                b"CONNECT" => field(b":authority"),
-                _ => field(b":path"),
-            };
-            asked.push((method.clone(), target.cloned().unwrap_or_default()));
-        }
-    }
+    let (asked, readable) = asked_requests(&frames);
     let mut next = 0;
     for (_, event) in notes {
         let ServerEvent::Request { id, line } = event else {
             continue;
         };
         let method = line.method.as_bytes();
-        let matching = |(m, t): &(Bytes, Bytes)| &m[..] == method && t[..] == line.target[..];
+        let matching = |a: &Asked| &a.method[..] == method && a.target[..] == line.target[..];
         match asked[next..].iter().position(matching) {
             Some(at) => next += at + 1,
             None if !readable => return None,
