@@ -131,11 +131,18 @@ impl ConnectionRecording {
     }
 
     /// Writes the recording out, on tokio's blocking pool when there is a runtime (a
-    /// connection's thread never waits for the disk). A failure is logged, never the
-    /// connection's problem.
+    /// connection's thread never waits for the disk). It is written under a temporary name
+    /// and renamed into place, so a reader (`twine replay`, a script watching the directory)
+    /// never sees a recording half written. A failure is logged, never the connection's
+    /// problem.
     pub(crate) fn finish(self) {
         let write = move || {
-            if let Err(error) = std::fs::write(&self.path, self.text) {
+            let mut partial = self.path.clone().into_os_string();
+            partial.push(".part");
+            let written = std::fs::write(&partial, self.text)
+                .and_then(|()| std::fs::rename(&partial, &self.path));
+            if let Err(error) = written {
+                let _ = std::fs::remove_file(&partial);
                 tracing::warn!(
                     "cannot write the recording {}: {error}",
                     self.path.display()
