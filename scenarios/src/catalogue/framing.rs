@@ -56,6 +56,20 @@ fn all_refused(o: &Outcome, status: u16, kind: ProtocolErrorKind) -> Vec<Violati
 /// The smuggled request hidden in a body that `Content-Length` covers and chunked ends early.
 const SMUGGLED: &str = "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
 
+/// Two POSTs whose body `Content-Length` covers and chunked ends early, hiding [`SMUGGLED`]:
+/// the length field first, then the coding field first, each under the names given.
+fn length_and_coding(length: &str, coding: &str) -> [String; 2] {
+    let cl = SMUGGLED.len();
+    [
+        format!(
+            "POST / HTTP/1.1\r\nHost: h\r\n{length}: {cl}\r\n{coding}: chunked\r\n\r\n{SMUGGLED}"
+        ),
+        format!(
+            "POST / HTTP/1.1\r\nHost: h\r\n{coding}: chunked\r\n{length}: {cl}\r\n\r\n{SMUGGLED}"
+        ),
+    ]
+}
+
 pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
@@ -63,15 +77,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "Content-Length with Transfer-Encoding (either order) is refused with 400; the request smuggled in the body is never processed",
         seed: 1,
         build: |_| {
-            let cl = SMUGGLED.len();
-            let first = format!(
-                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {cl}\r\n\
-                 Transfer-Encoding: chunked\r\n\r\n{SMUGGLED}"
-            );
-            let second = format!(
-                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\
-                 Content-Length: {cl}\r\n\r\n{SMUGGLED}"
-            );
+            let [first, second] = length_and_coding("Content-Length", "Transfer-Encoding");
             bad_heads("framing/cl_and_te", &[&first, &second])
         },
         // `all_refused` finds no request event: neither the POST nor the smuggled GET.
@@ -99,15 +105,8 @@ pub(super) const ENTRIES: &[Entry] = &[
         about: "field names are case-insensitive (RFC 9110 §5.1) for the smuggling checks too: a lower-case `content-length` with an upper-case `TRANSFER-ENCODING`, the other way round, and two lengths named in different cases are each refused with 400; the request hidden in the body is never processed",
         seed: 1,
         build: |_| {
-            let cl = SMUGGLED.len();
-            let first = format!(
-                "POST / HTTP/1.1\r\nHost: h\r\ncontent-length: {cl}\r\n\
-                 TRANSFER-ENCODING: chunked\r\n\r\n{SMUGGLED}"
-            );
-            let second = format!(
-                "POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n\
-                 CONTENT-LENGTH: {cl}\r\n\r\n{SMUGGLED}"
-            );
+            let [first, _] = length_and_coding("content-length", "TRANSFER-ENCODING");
+            let [_, second] = length_and_coding("CONTENT-LENGTH", "transfer-encoding");
             let third = "POST / HTTP/1.1\r\nHost: h\r\ncontent-length: 5\r\n\
                          CONTENT-Length: 6\r\n\r\nhello!";
             bad_heads("framing/cl_and_te_in_any_case", &[&first, &second, third])
