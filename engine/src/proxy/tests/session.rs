@@ -338,6 +338,7 @@ fn pipelined_requests_go_upstream_one_at_a_time() {
         }),
         Instant::ZERO,
     );
+    assert!(rig.session.is_idle());
     rig.client_sends(
         b"GET /1 HTTP/1.1\r\nHost: front\r\n\r\nGET /2 HTTP/1.1\r\nHost: front\r\n\r\n",
     );
@@ -345,6 +346,11 @@ fn pipelined_requests_go_upstream_one_at_a_time() {
     rig.upstream_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1");
     assert_eq!(rig.upstream_text(0).matches("GET ").count(), 2);
     assert!(rig.upstream_text(0).contains("GET /2 "));
+    // The second is in flight, none waits: busy until its response is whole.
+    assert!(!rig.session.is_idle());
+    rig.upstream_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2");
+    assert!(rig.client_text().ends_with("\r\n\r\n2"));
+    assert!(rig.session.is_idle());
 }
 
 #[test]
