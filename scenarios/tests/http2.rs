@@ -65,6 +65,7 @@ scenarios!("http2":
     hpack_bomb,
     slow_headers_frame,
     window_shrunk_by_settings,
+    window_below_zero_by_settings,
     window_opened_by_settings,
     upload_past_the_window,
     padding_given_back_on_the_stream,

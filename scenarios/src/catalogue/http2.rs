@@ -1653,6 +1653,51 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "window_below_zero_by_settings",
+        about: "a stream whose 65 535-byte window is spent is taken 64 535 below zero by SETTINGS_INITIAL_WINDOW_SIZE 1 000; a WINDOW_UPDATE of 64 535 brings it back to 0 (nothing may go), one of 500 lets exactly 500 bytes go, and SETTINGS 65 535 the rest (RFC 9113 §6.9.2: the window is owed, not forgotten)",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "GET", "/stream/100000", true);
+            let mut below = H2Script::empty();
+            below.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 1_000)] });
+            below.frame(Frame::WindowUpdate { stream: StreamId::CONNECTION, increment: 100_000 });
+            below.frame(Frame::WindowUpdate { stream: StreamId::new(1), increment: 64_535 });
+            let mut five_hundred = H2Script::empty();
+            five_hundred.frame(Frame::WindowUpdate { stream: StreamId::new(1), increment: 500 });
+            let mut rest = H2Script::empty();
+            rest.frame(Frame::Settings { ack: false, settings: vec![(SettingId::InitialWindowSize, 65_535)] });
+            let mut s = Scenario::new("http2/window_below_zero_by_settings", quick_config(), app_factory::<Stream>());
+            let pause = || Action::Sleep(Duration::from_millis(20));
+            let client = ClientScript::new()
+                .send(first.bytes())
+                .then(pause())
+                .send(below.bytes())
+                .then(pause())
+                .send(five_hundred.bytes())
+                .then(pause())
+                .send(rest.bytes());
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            // Stream 1's DATA the client read before the server acknowledged the last SETTINGS
+            // (the third ACK: the preface's, the lowering's, the raising's).
+            let mut acks = 0;
+            let mut sent = 0;
+            for frame in frames_received(o, 0) {
+                match frame {
+                    Frame::Settings { ack: true, .. } => acks += 1,
+                    Frame::Data { stream, data, .. } if stream.get() == 1 && acks < 3 => sent += data.len(),
+                    _ => {}
+                }
+            }
+            let owed = if sent == 66_035 { Vec::new() } else { failed_on(0, format!("{sent} bytes of stream 1 went before the window was raised, expected 65 535 + 500")) };
+            all([answered(o, 1, &[200], &expected_body(100_000)), owed])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "window_opened_by_settings",
         about: "a client whose streams start with a window of 0 opens them with SETTINGS_INITIAL_WINDOW_SIZE alone, no WINDOW_UPDATE: the open stream's window moves by the difference and its response goes out (RFC 9113 §6.9.2); every SETTINGS is acknowledged, and the PING sent with the last one",
         seed: 1,
