@@ -2,11 +2,14 @@
 //! trace's timed bytes both ways (RFC 9113):
 //!
 //! - **windows** (§6.9): the DATA a client has read on the connection, and on each stream,
-//!   never passes the window it had opened by then: 65 535 (or the largest
-//!   `SETTINGS_INITIAL_WINDOW_SIZE` it had sent, for streams) plus every WINDOW_UPDATE it had
-//!   sent. A grant sent after the client read the DATA cannot have allowed it (the server
-//!   must receive a grant before it sends, and the DATA must travel back), so the check is
-//!   sound under any latency; it is lenient where the client lowered its settings;
+//!   never passes the window it had opened by then: 65 535 (for streams, the
+//!   `SETTINGS_INITIAL_WINDOW_SIZE` in force) plus every WINDOW_UPDATE it had sent. A grant
+//!   sent after the client read the DATA cannot have allowed it (the server must receive a
+//!   grant before it sends, and the DATA must travel back), so the check is sound under any
+//!   latency. The setting in force for a DATA frame is the last the server had acknowledged
+//!   before writing it (§6.5.3: a SETTINGS is applied before its ACK), or any larger one the
+//!   client had sent since, which the server may have applied already: a window taken below
+//!   zero by a lowered setting is owed (§6.9.2);
 //! - **frame sizes** (§4.2): no frame longer than the largest `SETTINGS_MAX_FRAME_SIZE` the
 //!   client had sent (16 384 by default);
 //! - **header blocks** (§6.10): after HEADERS without END_HEADERS, only CONTINUATION on the
@@ -78,8 +81,8 @@ fn timed_frames(chunks: &[(u64, &Bytes)], mut skip: usize) -> Vec<Timed> {
 struct ClientSaid {
     /// (when, stream, increment).
     grants: Vec<(u64, u32, u64)>,
-    /// (when, INITIAL_WINDOW_SIZE).
-    initial_windows: Vec<(u64, u64)>,
+    /// (when, which SETTINGS frame: 0 for the first, INITIAL_WINDOW_SIZE).
+    initial_windows: Vec<(u64, usize, u64)>,
     /// (when, MAX_FRAME_SIZE).
     frame_sizes: Vec<(u64, u64)>,
     /// When each SETTINGS (not an ACK) was sent.
@@ -103,11 +106,12 @@ impl ClientSaid {
                     ack: false,
                     settings,
                 }) => {
+                    let index = said.settings.len();
                     said.settings.push(at);
                     for &(id, value) in settings {
                         match id {
                             SettingId::InitialWindowSize => {
-                                said.initial_windows.push((at, u64::from(value)))
+                                said.initial_windows.push((at, index, u64::from(value)))
                             }
                             SettingId::MaxFrameSize => {
                                 said.frame_sizes.push((at, u64::from(value)))
@@ -129,16 +133,24 @@ impl ClientSaid {
         said
     }
 
-    /// The most the window of `stream` (0: the connection) can have allowed by `at`.
-    fn window(&self, stream: u32, at: u64) -> u64 {
+    /// The most the window of `stream` (0: the connection) can have allowed by `at`, in a
+    /// frame the server wrote after acknowledging `acked` SETTINGS.
+    fn window(&self, stream: u32, at: u64, acked: usize) -> u64 {
         let initial = match stream {
             0 => WINDOW_INITIAL,
-            _ => self
-                .initial_windows
-                .iter()
-                .filter(|(when, _)| *when <= at)
-                .map(|(_, value)| *value)
-                .fold(WINDOW_INITIAL, u64::max),
+            _ => {
+                let in_force = self
+                    .initial_windows
+                    .iter()
+                    .rev()
+                    .find(|(_, index, _)| *index < acked)
+                    .map_or(WINDOW_INITIAL, |(_, _, value)| *value);
+                self.initial_windows
+                    .iter()
+                    .filter(|(when, index, _)| *index >= acked && *when <= at)
+                    .map(|(_, _, value)| *value)
+                    .fold(in_force, u64::max)
+            }
         };
         let granted: u64 = self
             .grants
@@ -249,7 +261,7 @@ fn judge(conn: u32, said: &ClientSaid, server: &[Timed]) -> Vec<Violation> {
                 for on in [0, stream] {
                     let total = used.entry(on).or_default();
                     *total += length;
-                    let window = said.window(on, at);
+                    let window = said.window(on, at, settings_acks);
                     // Once per window: every later frame would be over too.
                     if *total > window && !over.contains(&on) {
                         over.push(on);
@@ -440,6 +452,46 @@ mod tests {
               allowed"
             ]
         );
+    }
+
+    #[test]
+    fn a_window_lowered_below_zero_is_owed_once_acknowledged() {
+        let settings = |values| Frame::Settings {
+            ack: false,
+            settings: values,
+        };
+        let ack = || Frame::Settings {
+            ack: true,
+            settings: vec![],
+        };
+        // 65 535 spent by 2 ms; at 3 ms the client lowers the setting to 1 000 (the stream's
+        // window -64 535), at 5 ms gives back 64 535: the window is 0.
+        let client = [
+            timed(1, settings(vec![])),
+            timed(1, grant(0, 200_000)),
+            timed(3, settings(vec![(SettingId::InitialWindowSize, 1_000)])),
+            timed(5, grant(1, 64_535)),
+        ];
+        let spent = || [16_384, 16_384, 16_384, 16_383].map(|len| timed(2, data(1, len)));
+        let acked: Vec<Timed> = [timed(2, ack())]
+            .into_iter()
+            .chain(spent())
+            .chain([timed(4, ack()), timed(6, data(1, 1))])
+            .collect();
+        assert_eq!(
+            found(&client, &acked),
+            [
+                "flow-control: 65536 DATA bytes on stream 1 by 6.000ms, past the 65535 its window \
+              allowed"
+            ]
+        );
+        // Before its ACK the server may not have applied the lower setting yet.
+        let unacked: Vec<Timed> = [timed(2, ack())]
+            .into_iter()
+            .chain(spent())
+            .chain([timed(6, data(1, 1)), timed(6, ack())])
+            .collect();
+        assert_eq!(found(&client, &unacked), Vec::<String>::new());
     }
 
     #[test]
