@@ -66,6 +66,7 @@ scenarios!("http2":
     slow_headers_frame,
     window_shrunk_by_settings,
     window_below_zero_by_settings,
+    frame_size_raised_then_lowered,
     window_opened_by_settings,
     upload_past_the_window,
     padding_given_back_on_the_stream,

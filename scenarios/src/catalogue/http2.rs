@@ -1698,6 +1698,58 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "frame_size_raised_then_lowered",
+        about: "a client raises SETTINGS_MAX_FRAME_SIZE to 65 536 and asks `/mirror` for 24 KiB of fields: the response's block goes in one HEADERS frame; it lowers the setting back to 16 384 and asks again: once the lowering is acknowledged the block is cut at 16 384, a HEADERS and a CONTINUATION (RFC 9113 §4.2, §6.5.3)",
+        seed: 1,
+        build: |_| {
+            let value = "~".repeat(8_000);
+            let fields = |path| [(":method", "GET"), (":scheme", "http"), (":path", path), (":authority", "sim"), ("x-a", value.as_str()), ("x-b", value.as_str()), ("x-c", value.as_str())];
+            let mut first = H2Script::new();
+            first.frame(Frame::Settings { ack: false, settings: vec![(SettingId::MaxFrameSize, 65_536)] });
+            first.headers_in_pieces(1, &fields("/mirror"), 16_384);
+            let mut then = H2Script::empty();
+            then.frame(Frame::Settings { ack: false, settings: vec![(SettingId::MaxFrameSize, 16_384)] });
+            then.headers_in_pieces(3, &fields("/mirror"), 16_384);
+            let mut s = Scenario::new("http2/frame_size_raised_then_lowered", quick_config(), app_factory::<Api>());
+            let client = ClientScript::new().send(first.bytes()).then(Action::Sleep(Duration::from_millis(20))).send(then.bytes());
+            s.clients.push(client);
+            s
+        },
+        expect: |o| {
+            // Each stream's header frames as (HEADERS or not, END_HEADERS, fragment length),
+            // and its block.
+            let mut shapes: BTreeMap<u32, Vec<(bool, bool, usize)>> = BTreeMap::new();
+            let mut blocks: BTreeMap<u32, BytesMut> = BTreeMap::new();
+            for frame in frames_received(o, 0) {
+                let (stream, headers, fragment, end_headers) = match frame {
+                    Frame::Headers { stream, fragment, end_headers, .. } => (stream, true, fragment, end_headers),
+                    Frame::Continuation { stream, fragment, end_headers } => (stream, false, fragment, end_headers),
+                    _ => continue,
+                };
+                shapes.entry(stream.get()).or_default().push((headers, end_headers, fragment.len()));
+                blocks.entry(stream.get()).or_default().extend_from_slice(&fragment);
+            }
+            // Both blocks whole: a 200 with the three fields mirrored (one HPACK context).
+            let mut hpack = ReferenceDecoder::new();
+            let decoded: Vec<Vec<(Vec<u8>, usize)>> = blocks.values().map(|block| {
+                let fields = hpack.decode(block).unwrap_or_default();
+                fields.into_iter().filter(|(name, _)| name.starts_with(b"x-") || &name[..] == b":status").map(|(name, value)| (name.to_vec(), value.len())).collect()
+            }).collect();
+            let want: Vec<(Vec<u8>, usize)> = [(&b":status"[..], 3), (b"x-a", 8_000), (b"x-b", 8_000), (b"x-c", 8_000)].map(|(name, len)| (name.to_vec(), len)).to_vec();
+            let whole = if decoded == [want.clone(), want] { Vec::new() } else { failed_on(0, format!("the blocks decoded (name, value length) {decoded:?}")) };
+            let raised = match shapes.get(&1).map(Vec::as_slice) {
+                Some([(true, true, len)]) if *len > 16_384 => Vec::new(),
+                shape => failed_on(0, format!("stream 1's header frames {shape:?}; expected one HEADERS past 16 384 bytes")),
+            };
+            let lowered = match shapes.get(&3).map(Vec::as_slice) {
+                Some([(true, false, 16_384), (false, true, rest)]) if *rest > 0 => Vec::new(),
+                shape => failed_on(0, format!("stream 3's header frames {shape:?}; expected a HEADERS of 16 384 bytes and a CONTINUATION")),
+            };
+            all([answered(o, 1, &[200], b"ok\n"), whole, raised, lowered])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "window_opened_by_settings",
         about: "a client whose streams start with a window of 0 opens them with SETTINGS_INITIAL_WINDOW_SIZE alone, no WINDOW_UPDATE: the open stream's window moves by the difference and its response goes out (RFC 9113 §6.9.2); every SETTINGS is acknowledged, and the PING sent with the last one",
         seed: 1,

@@ -10,8 +10,9 @@
 //!   before writing it (§6.5.3: a SETTINGS is applied before its ACK), or any larger one the
 //!   client had sent since, which the server may have applied already: a window taken below
 //!   zero by a lowered setting is owed (§6.9.2);
-//! - **frame sizes** (§4.2): no frame longer than the largest `SETTINGS_MAX_FRAME_SIZE` the
-//!   client had sent (16 384 by default);
+//! - **frame sizes** (§4.2): no frame longer than the `SETTINGS_MAX_FRAME_SIZE` in force
+//!   (16 384 by default), read as the windows' setting is: the last acknowledged, or a larger
+//!   one sent since;
 //! - **header blocks** (§6.10): after HEADERS without END_HEADERS, only CONTINUATION on the
 //!   same stream, until one ends the block;
 //! - **GOAWAY** (§6.8): no HEADERS or DATA on a stream above the last one it names, and a
@@ -83,8 +84,8 @@ struct ClientSaid {
     grants: Vec<(u64, u32, u64)>,
     /// (when, which SETTINGS frame: 0 for the first, INITIAL_WINDOW_SIZE).
     initial_windows: Vec<(u64, usize, u64)>,
-    /// (when, MAX_FRAME_SIZE).
-    frame_sizes: Vec<(u64, u64)>,
+    /// (when, which SETTINGS frame, MAX_FRAME_SIZE).
+    frame_sizes: Vec<(u64, usize, u64)>,
     /// When each SETTINGS (not an ACK) was sent.
     settings: Vec<u64>,
     /// (when, payload) of each PING (not an ACK).
@@ -114,7 +115,7 @@ impl ClientSaid {
                                 said.initial_windows.push((at, index, u64::from(value)))
                             }
                             SettingId::MaxFrameSize => {
-                                said.frame_sizes.push((at, u64::from(value)))
+                                said.frame_sizes.push((at, index, u64::from(value)))
                             }
                             _ => {}
                         }
@@ -138,19 +139,7 @@ impl ClientSaid {
     fn window(&self, stream: u32, at: u64, acked: usize) -> u64 {
         let initial = match stream {
             0 => WINDOW_INITIAL,
-            _ => {
-                let in_force = self
-                    .initial_windows
-                    .iter()
-                    .rev()
-                    .find(|(_, index, _)| *index < acked)
-                    .map_or(WINDOW_INITIAL, |(_, _, value)| *value);
-                self.initial_windows
-                    .iter()
-                    .filter(|(when, index, _)| *index >= acked && *when <= at)
-                    .map(|(_, _, value)| *value)
-                    .fold(in_force, u64::max)
-            }
+            _ => in_force(&self.initial_windows, WINDOW_INITIAL, at, acked),
         };
         let granted: u64 = self
             .grants
@@ -161,14 +150,29 @@ impl ClientSaid {
         initial + granted
     }
 
-    /// The longest frame the client had allowed by `at`.
-    fn frame_size(&self, at: u64) -> u64 {
-        self.frame_sizes
-            .iter()
-            .filter(|(when, _)| *when <= at)
-            .map(|(_, value)| *value)
-            .fold(u64::from(MAX_FRAME_SIZE_DEFAULT), u64::max)
+    /// The longest frame the client had allowed by `at`, for a frame the server wrote after
+    /// acknowledging `acked` SETTINGS.
+    fn frame_size(&self, at: u64, acked: usize) -> u64 {
+        let default = u64::from(MAX_FRAME_SIZE_DEFAULT);
+        in_force(&self.frame_sizes, default, at, acked)
     }
+}
+
+/// The largest value of a setting (`values`: when sent, in which SETTINGS frame, the value)
+/// that may govern a frame the server wrote after acknowledging `acked` SETTINGS and the client
+/// read by `at`: the last value acknowledged (`default` if none was), or any sent since that
+/// the server may have applied before acknowledging it (§6.5.3: applied, then acknowledged).
+fn in_force(values: &[(u64, usize, u64)], default: u64, at: u64, acked: usize) -> u64 {
+    let acknowledged = values
+        .iter()
+        .rev()
+        .find(|(_, index, _)| *index < acked)
+        .map_or(default, |(_, _, value)| *value);
+    values
+        .iter()
+        .filter(|(when, index, _)| *index >= acked && *when <= at)
+        .map(|(_, _, value)| *value)
+        .fold(acknowledged, u64::max)
 }
 
 /// Every rule of the module documentation the server broke on connection `conn`. A client
@@ -238,7 +242,7 @@ fn judge(conn: u32, said: &ClientSaid, server: &[Timed]) -> Vec<Violation> {
         let (at, header) = (timed.at, &timed.header);
         let stream = header.stream.get();
         let length = u64::from(header.length);
-        let max = said.frame_size(at);
+        let max = said.frame_size(at, settings_acks);
         if length > max {
             let detail = format!("a {length}-byte frame past the client's frame size {max}");
             fail(Check::FlowControl, detail);
@@ -510,6 +514,39 @@ mod tests {
             found(&client, &[timed(2, data(1, 16_385))]),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn a_frame_size_lowered_again_holds_once_acknowledged() {
+        let frame_size = |value| Frame::Settings {
+            ack: false,
+            settings: vec![(SettingId::MaxFrameSize, value)],
+        };
+        let ack = || Frame::Settings {
+            ack: true,
+            settings: vec![],
+        };
+        let client = [
+            timed(1, frame_size(32_768)),
+            timed(1, grant(0, 100_000)),
+            timed(1, grant(1, 100_000)),
+            timed(3, frame_size(16_384)),
+        ];
+        let server = |last: Vec<Timed>| -> Vec<Timed> {
+            [timed(2, ack()), timed(2, data(1, 20_000))]
+                .into_iter()
+                .chain(last)
+                .collect()
+        };
+        assert_eq!(
+            found(
+                &client,
+                &server(vec![timed(4, ack()), timed(4, data(1, 16_385))])
+            ),
+            ["flow-control: a 16385-byte frame past the client's frame size 16384"]
+        );
+        let unacked = server(vec![timed(4, data(1, 16_385)), timed(4, ack())]);
+        assert_eq!(found(&client, &unacked), Vec::<String>::new());
     }
 
     #[test]
