@@ -8,4 +8,5 @@ scenarios!("drain":
     newcomer_refused,
     http2_stream_in_flight_finishes,
     http2_stream_after_goaway_ignored,
+    http2_upload_after_goaway_ignored,
 );

@@ -179,4 +179,36 @@ pub(super) const ENTRIES: &[Entry] = &[
             ])
         },
     },
+    Entry {
+        family: FAMILY,
+        name: "http2_upload_after_goaway_ignored",
+        about: "an upload the client starts after the drain's GOAWAY (HEADERS and DATA on stream 3, above the last one taken, as a client whose request crossed the GOAWAY sends them) is discarded, its DATA counted against the connection's window and given back (RFC 9113 §6.8, §6.9): not a connection error, and stream 1 finishes whole",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "GET", "/stream/1000000", true);
+            let mut late = H2Script::empty();
+            late.request(3, "POST", "/upload", false).data(3, &[b'u'; 1000], false).data(3, &[b'v'; 1000], true);
+            let mut s = Scenario::new("drain/http2_upload_after_goaway_ignored", quick_config(), app_factory::<Stream>());
+            s.faults = slow_reader(8192, 4096);
+            // Sent as the GOAWAY (NO_ERROR, last stream 1) arrives: the request crossed it.
+            let goaway = bytes::Bytes::from_static(&[0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+            let client = ClientScript::new().send(first.bytes()).then(Action::WaitFor(goaway)).send(late.bytes());
+            s.clients.push(client.granting(Grants::All));
+            drain_at(&mut s, DRAIN_AT);
+            s
+        },
+        expect: |o| {
+            let late = match answers(o, 0).get(&3) {
+                None => Vec::new(),
+                Some(answer) => failed_on(0, format!("stream 3, opened after the GOAWAY, was answered: {answer:?}")),
+            };
+            all([
+                answered(o, 1, &[200], &expected_body(1_000_000)),
+                late,
+                goaway(o, ErrorCode::NoError),
+                drained_gracefully(o),
+            ])
+        },
+    },
 ];

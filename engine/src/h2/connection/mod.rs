@@ -491,8 +491,8 @@ impl H2Connection {
         self.outputs.push_back(Output::Close(reason));
     }
 
-    /// We reset stream `id` (or are about to): remembered, so that what the peer sent before
-    /// seeing it is ignored once the stream is forgotten.
+    /// We reset stream `id` (or are about to), or left it unprocessed above our GOAWAY:
+    /// remembered, so that what the peer sent before seeing either is ignored.
     fn remember_reset(&mut self, id: u32) {
         remember(&mut self.reset_streams, id);
     }

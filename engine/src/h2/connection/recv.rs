@@ -456,7 +456,11 @@ impl H2Connection {
         self.highest_stream = self.highest_stream.max(id);
         let refused_by_goaway = self.goaway_last.is_some_and(|last| id > last);
         if refused_by_goaway || self.peer_goaway {
-            // §6.8: streams above our GOAWAY's last id are not processed.
+            // §6.8: streams above our GOAWAY's last id are not processed. What the peer sends
+            // on one after (its body, trailers) is discarded as on a stream we reset, its DATA
+            // counted against the connection's window and given back: a request that crossed
+            // the GOAWAY is no error, and must not end the streams still being answered.
+            self.remember_reset(id);
             return Ok(());
         }
         if self_dependent {
