@@ -236,23 +236,23 @@ impl H2Connection {
             Response::Done => return Err(UsageError::AlreadyFinished),
             Response::Body { remaining } => remaining,
         };
-        if stream.is_head {
-            // HEAD: the body is dropped, as on HTTP/1.1.
-            return Ok(());
+        if !stream.is_head {
+            if remaining.is_some_and(|left| len > left) {
+                return Err(UsageError::BodyTooLong);
+            }
+            if len > 0 && stream.out_bytes >= bound {
+                return Err(SendError::Blocked.into());
+            }
+            stream.response = Response::Body {
+                remaining: remaining.map(|left| left - len),
+            };
+            for part in parts.into_iter().filter(|part| !part.is_empty()) {
+                stream.out_bytes += part.len();
+                stream.out.push_back(part);
+            }
         }
-        if remaining.is_some_and(|left| len > left) {
-            return Err(UsageError::BodyTooLong);
-        }
-        if len > 0 && stream.out_bytes >= bound {
-            return Err(SendError::Blocked.into());
-        }
-        stream.response = Response::Body {
-            remaining: remaining.map(|left| left - len),
-        };
-        for part in parts.into_iter().filter(|part| !part.is_empty()) {
-            stream.out_bytes += part.len();
-            stream.out.push_back(part);
-        }
+        // HEAD: the body is dropped, as on HTTP/1.1, and still answers the pull that asked
+        // for it, so that a pull producer is asked for the next.
         if let Some(producer) = &mut stream.producer {
             producer.pull_outstanding = false;
         }

@@ -1090,6 +1090,36 @@ fn head_gets_headers_and_an_empty_end() {
 }
 
 #[test]
+fn a_head_answered_by_a_pull_producer_is_pulled_to_its_end() {
+    let mut peer = Peer::ready();
+    let fields = [(":method", "HEAD"), (":scheme", "https"), (":path", "/")];
+    peer.headers(1, &fields, true);
+    let head = ResponseHead::new(200);
+    peer.app(AppCommand::SendHead { request: R0, head })
+        .unwrap();
+    let kind = ProducerKind::Pull;
+    peer.app(AppCommand::RegisterProducer { request: R0, kind })
+        .unwrap();
+    let pulls = |events: Vec<Event>| {
+        let pulled = |e: &Event| matches!(e, Event::Pull { id } if *id == R0);
+        events.iter().filter(|e| pulled(e)).count()
+    };
+    assert_eq!(pulls(peer.take_events()), 1);
+    // Each chunk is dropped (HEAD), and still answers its pull: the next is asked for.
+    for _ in 0..2 {
+        peer.app(AppCommand::SendBody {
+            request: R0,
+            data: "chunk".into(),
+        })
+        .unwrap();
+        assert_eq!(pulls(peer.take_events()), 1);
+    }
+    peer.app(AppCommand::Finish { request: R0 }).unwrap();
+    let frames = peer.frames();
+    assert_eq!(frames.last(), Some(&data_frame(1, b"", true)), "{frames:?}");
+}
+
+#[test]
 fn control_frames_owed_to_a_peer_that_does_not_read_are_bounded() {
     let mut config = Config::new();
     config.h2.control_bytes_max = 100;
