@@ -27,6 +27,7 @@ scenarios!("proxy":
     expect_continue_origin_silent,
     garbage_origin_502,
     truncated_body_is_cut,
+    truncated_body_is_reset_over_http2,
     truncated_close_delimited_is_reset,
     close_delimited_reframed,
     informational_stream,

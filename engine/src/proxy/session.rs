@@ -104,11 +104,14 @@ struct InFlight {
     /// Whether the upstream connection was reused (a retry is possible).
     reused: bool,
     retried: bool,
-    /// The client asked in HTTP/1.0: without a `Content-Length`, its response is delimited by
-    /// the close.
-    downstream_http10: bool,
-    /// The response sent downstream marks its own end (`Content-Length`, or chunked), so a
-    /// cut is seen as one even after a clean FIN. Known once the head went down.
+    /// The version the client asked in: on HTTP/1.1 its response marks its own end
+    /// (`Content-Length`, or chunked); on HTTP/1.0 only with a `Content-Length` (else the close
+    /// delimits it); on HTTP/2 the stream's end is END_STREAM, which a `Content-Length` lets the
+    /// client check.
+    downstream_version: Version,
+    /// The response sent downstream has an end the client checks (the last chunk, or a
+    /// `Content-Length` the body falls short of), so a graceful close shows a cut as one.
+    /// Known once the head went down.
     self_delimited: bool,
 }
 
@@ -333,7 +336,7 @@ impl ProxySession {
                 downstream_producer: ProducerState::Producing,
                 reused: false,
                 retried: false,
-                downstream_http10: waiting.head.version == Version::Http10,
+                downstream_version: waiting.head.version,
                 self_delimited: false,
             });
             self.outputs.push_back(ProxyOutput::Connect);
@@ -434,8 +437,8 @@ impl ProxySession {
         flight.stage = Stage::Responding { upstream };
         let request = flight.downstream;
         let head = forward_response(&head, body, version, &self.config);
-        flight.self_delimited =
-            !flight.downstream_http10 || head.headers.get("Content-Length").is_some();
+        flight.self_delimited = flight.downstream_version == Version::Http11
+            || head.headers.get("Content-Length").is_some();
         self.down(AppCommand::SendHead { request, head });
     }
 
@@ -493,8 +496,9 @@ impl ProxySession {
 
     /// The response had begun: the client can only learn of the failure by the cut. A
     /// response that marks its own end is closed gracefully, so everything relayed so far
-    /// reaches the client before the FIN and the missing end shows the cut; a close-delimited
-    /// one must be reset, or the FIN would pass it off as complete.
+    /// reaches the client before the FIN (or END_STREAM short of its length, which HTTP/2
+    /// turns into a reset) and the missing end shows the cut; any other must be reset, or the
+    /// FIN or END_STREAM would pass it off as complete.
     fn abort_downstream(&mut self) {
         if let Some(flight) = self.in_flight.take() {
             let request = flight.downstream;

@@ -584,6 +584,31 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "truncated_body_is_reset_over_http2",
+        about: "an origin cutting its chunked body short for an HTTP/2 client: the response has no length to fall short of, so the proxy resets the stream (RST_STREAM) after the bytes relayed, never ends it with END_STREAM as if whole (Twisted's bug, on HTTP/2)",
+        seed: 1,
+        build: |_| {
+            let mut s = proxy(
+                "proxy/truncated_body_is_reset_over_http2",
+                script(answer_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")),
+            );
+            let mut request = super::http2::H2Script::new();
+            request.request(1, "GET", "/", true);
+            s.clients.push(ClientScript::new().send(request.bytes()));
+            s
+        },
+        expect: |o| {
+            let answer = super::http2::answers(o, 0).remove(&1).unwrap_or_default();
+            let cut = answer.statuses == [200] && answer.body == b"hello" && answer.reset.is_some();
+            if cut {
+                Vec::new()
+            } else {
+                failed_on(0, format!("stream 1: {answer:?}; expected a 200, `hello`, then a reset"))
+            }
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "truncated_close_delimited_is_reset",
         about: "an origin cutting its body short for an HTTP/1.0 client, whose response ends at the close: the proxy aborts, as a FIN would pass the cut off as the end",
         seed: 1,
