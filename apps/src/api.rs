@@ -17,6 +17,7 @@
 //! | `/respond/<n>` | as `/respond`, with `n` bytes of the stream app's pattern (at most 1 MiB) | |
 //! | `/close` | `Close` before any head | `loseConnection` |
 //! | `/close-mid-body` | 20 bytes declared, 10 sent, `Close` | `loseConnection` |
+//! | `/close-one-short` | 20 bytes declared, 19 sent, `Close` | `loseConnection` |
 //! | `/close-after` | a complete response, then `Close` | `finish`, `loseConnection` |
 //! | `/close-after-body` | all declared bytes, then `Close` (no `Finish`) | `loseConnection` |
 //! | `/abort` | `Abort` before any head | `abortConnection` |
@@ -422,8 +423,8 @@ pub(crate) fn respond_whole(
     });
 }
 
-/// The `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body`, `/close-after` and
-/// `/close-after-body` answers.
+/// The `/close`, `/abort`, `/close-mid-body`, `/abort-mid-body`, `/close-one-short`,
+/// `/close-after` and `/close-after-body` answers.
 fn end_connection(commands: &mut Vec<AppCommand>, request: RequestId, after: EndAfter) {
     let end = |abort: bool| match abort {
         true => AppCommand::Abort { request },
@@ -437,6 +438,13 @@ fn end_connection(commands: &mut Vec<AppCommand>, request: RequestId, after: End
             let data = Bytes::from_static(b"first half");
             commands.push(AppCommand::SendBody { request, data });
             commands.push(end(abort));
+        }
+        EndAfter::AllButOneByte => {
+            let head = text_head(200).with_header("Content-Length", "20");
+            commands.push(AppCommand::SendHead { request, head });
+            let data = Bytes::from_static(b"nineteen bytes sent");
+            commands.push(AppCommand::SendBody { request, data });
+            commands.push(end(false));
         }
         EndAfter::AResponse => {
             respond(commands, request, 200, Bytes::from_static(b"bye\n"));

@@ -9,6 +9,7 @@ scenarios!("static_files":
     directory_serves_its_index,
     absolute_form_targets_by_their_path,
     range_forms,
+    range_edges,
     unsatisfiable_range_gets_416,
     not_modified_by_etag,
     not_modified_by_date,

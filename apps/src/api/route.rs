@@ -80,6 +80,8 @@ pub(super) enum EndAfter {
     Nothing { abort: bool },
     /// After 10 of 20 declared body bytes.
     HalfABody { abort: bool },
+    /// After 19 of 20 declared body bytes (a `Close`): a cut by the smallest amount.
+    AllButOneByte,
     /// After a complete response (a `Close`).
     AResponse,
     /// After every byte its `Content-Length` declares, but before `Finish` (a `Close`).
@@ -149,6 +151,9 @@ impl Route {
             },
             b"/abort-mid-body" => Route::End {
                 after: EndAfter::HalfABody { abort: true },
+            },
+            b"/close-one-short" => Route::End {
+                after: EndAfter::AllButOneByte,
             },
             b"/close-after" => Route::End {
                 after: EndAfter::AResponse,

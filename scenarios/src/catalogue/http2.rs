@@ -1821,12 +1821,12 @@ pub(super) const ENTRIES: &[Entry] = &[
     Entry {
         family: FAMILY,
         name: "app_close_on_streams",
-        about: "the app's `Close` on streams of one connection (the api app): before any head the stream is reset (CANCEL); after 10 of the 20 bytes its `content-length` declares, the stream is reset too (CANCEL), since END_STREAM would make the cut response look whole, and malformed (RFC 9113 §8.1.1); a complete response ends as it was, also one whose request body is still coming (stream 9, its body 20 ms later); a GET among them is answered",
+        about: "the app's `Close` on streams of one connection (the api app): before any head the stream is reset (CANCEL); after 10 of the 20 bytes its `content-length` declares, or after 19 (stream 11: a cut by one byte), the stream is reset too (CANCEL), since END_STREAM would make the cut response look whole, and malformed (RFC 9113 §8.1.1); a complete response ends as it was, also one whose request body is still coming (stream 9, its body 20 ms later); a GET among them is answered",
         seed: 1,
         build: |_| {
             let mut script = H2Script::new();
             script.request(1, "GET", "/close", true).request(3, "GET", "/close-mid-body", true).request(5, "GET", "/close-after", true).request(7, "GET", "/status/200", true);
-            script.request(9, "POST", "/close-after", false);
+            script.request(9, "POST", "/close-after", false).request(11, "GET", "/close-one-short", true);
             let mut rest = H2Script::empty();
             rest.data(9, b"late", true);
             let mut s = Scenario::new("http2/app_close_on_streams", quick_config(), app_factory::<Api>());
@@ -1836,12 +1836,15 @@ pub(super) const ENTRIES: &[Entry] = &[
         expect: |o| {
             let cut = answers(o, 0).remove(&3).unwrap_or_default();
             let cut_reset = Answer { statuses: vec![200], body: b"first half".to_vec(), reset: Some(ErrorCode::Cancel), ended: true };
+            let one_short = answers(o, 0).remove(&11).unwrap_or_default();
+            let one_short_reset = Answer { statuses: vec![200], body: b"nineteen bytes sent".to_vec(), reset: Some(ErrorCode::Cancel), ended: true };
             all([
                 reset(o, 1, ErrorCode::Cancel),
                 if cut == cut_reset { Vec::new() } else { failed_on(0, format!("stream 3: {cut:?}, expected {cut_reset:?}")) },
                 answered(o, 5, &[200], b"bye\n"),
                 answered(o, 7, &[200], b""),
                 answered(o, 9, &[200], b"bye\n"),
+                if one_short == one_short_reset { Vec::new() } else { failed_on(0, format!("stream 11: {one_short:?}, expected {one_short_reset:?}")) },
             ])
         },
     },

@@ -138,6 +138,30 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "range_edges",
+        about: "ranges at the file's edges are satisfiable (RFC 9110 §14.1.2): its last byte alone (`bytes=35-`), its first (`bytes=0-0`), a last position past the end (`bytes=34-99`, cut to 34-35) and a suffix longer than the file (`bytes=-99`, the whole 36 bytes): each a 206 with its `Content-Range`",
+        seed: 1,
+        build: |_| {
+            let mut s = files("static_files/range_edges");
+            s.clients.push(ClientScript::new().send(
+                "GET /notes.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=35-\r\n\r\n\
+                 GET /notes.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-0\r\n\r\n\
+                 GET /notes.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=34-99\r\n\r\n\
+                 GET /notes.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=-99\r\nConnection: close\r\n\r\n",
+            ));
+            s
+        },
+        expect: |o| {
+            all([
+                statuses(o, 0, &[206, 206, 206, 206]),
+                bodies(o, 0, &[Some(b"9"), Some(b"a"), Some(b"89"), Some(NOTES)]),
+                received_in_order(o, 0, &[b"Content-Range: bytes 35-35/36\r\n", b"Content-Range: bytes 0-0/36\r\n", b"Content-Range: bytes 34-35/36\r\n", b"Content-Range: bytes 0-35/36\r\n"]),
+                clean_eof(o, 0),
+            ])
+        },
+    },
+    Entry {
+        family: FAMILY,
         name: "unsatisfiable_range_gets_416",
         about: "a range starting past the end gets 416 with `Content-Range: bytes */36`, and the connection lives on",
         seed: 1,
