@@ -71,6 +71,7 @@ scenarios!("http2":
     upload_past_the_window,
     padding_given_back_on_the_stream,
     padding_given_back_on_the_connection,
+    untaken_body_given_back_on_the_connection,
     app_close_on_streams,
     app_close_after_a_whole_body,
     late_data_on_streams_we_reset,

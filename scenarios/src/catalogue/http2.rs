@@ -1801,6 +1801,32 @@ pub(super) const ENTRIES: &[Entry] = &[
     },
     Entry {
         family: FAMILY,
+        name: "untaken_body_given_back_on_the_connection",
+        about: "with the connection's window at 65 535, an upload of 61 152 bytes to `/status/200`, whose app answers without taking the body: the bytes it never took go back to the connection's window, those held when it answered and those read after (WINDOW_UPDATE on stream 0); the client waits for it, then uploads 49 152 bytes on stream 3 to `/accept`, and both are answered",
+        seed: 1,
+        build: |_| {
+            let mut first = H2Script::new();
+            first.request(1, "POST", "/status/200", false);
+            for _ in 0..3 {
+                first.data(1, &UPLOAD_CHUNK, false);
+            }
+            first.data(1, &[b'x'; 12_000], true);
+            let mut then = H2Script::empty();
+            then.request(3, "POST", "/accept", false);
+            for last in [false, false, true] {
+                then.data(3, &UPLOAD_CHUNK, last);
+            }
+            let mut config = quick_config();
+            config.h2.connection_window_size = 65_535;
+            let mut s = Scenario::new("http2/untaken_body_given_back_on_the_connection", config, app_factory::<Api>());
+            let wait = Action::WaitFor(Bytes::from_static(CONNECTION_WINDOW_UPDATE));
+            s.clients.push(ClientScript::new().send(first.bytes()).then(wait).send(then.bytes()));
+            s
+        },
+        expect: |o| all([answered(o, 1, &[200], b""), answered(o, 3, &[200], b"received 49152 bytes\n")]),
+    },
+    Entry {
+        family: FAMILY,
         name: "padding_given_back_on_the_connection",
         about: "with the connection's window kept at the protocol's 65 535 (Twisted's), an upload of 255 one-byte DATA frames padded to 256 bytes: 65 280 bytes of the connection's window for 255 of body. The padding is given back as each frame arrives, so the server's WINDOW_UPDATE on the connection comes though the app has taken little; the client waits for it, then asks for a GET on stream 3, and both streams are answered",
         seed: 1,
