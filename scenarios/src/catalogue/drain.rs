@@ -186,7 +186,7 @@ pub(super) const ENTRIES: &[Entry] = &[
         seed: 1,
         build: |_| {
             let mut first = H2Script::new();
-            first.request(1, "GET", "/stream/1000000", true);
+            first.request(1, "GET", &format!("/stream/{DOWNLOAD}"), true);
             let mut late = H2Script::empty();
             late.request(3, "POST", "/upload", false).data(3, &[b'u'; 1000], false).data(3, &[b'v'; 1000], true);
             let mut s = Scenario::new("drain/http2_upload_after_goaway_ignored", quick_config(), app_factory::<Stream>());
@@ -204,7 +204,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 Some(answer) => failed_on(0, format!("stream 3, opened after the GOAWAY, was answered: {answer:?}")),
             };
             all([
-                answered(o, 1, &[200], &expected_body(1_000_000)),
+                answered(o, 1, &[200], &expected_body(DOWNLOAD)),
                 late,
                 goaway(o, ErrorCode::NoError),
                 drained_gracefully(o),
